@@ -1,0 +1,169 @@
+"""Lint: files -> Documents -> schema -> rules -> one Report.
+
+Every file is checked and reported even when others are broken. Rules only
+run on documents that loaded and passed the schema.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from portal_config import schema
+from portal_config.catalog import Catalog, load_catalog
+from portal_config.config import Config
+from portal_config.loader import Document, load_file
+from portal_config.problems import Level, Position, Problem, Report
+from portal_config.rules import RULES, Context, run_rule
+
+YAML_SUFFIXES = (".yaml", ".yml")
+DIRECTIVE_RULE = "directive"
+
+# `# portal-config: disable rule-a, rule-b` switches rules off for the whole file.
+_DIRECTIVE = re.compile(r"(?:^|\s)#\s*portal-config:\s*disable\b(?P<rules>[^#\n]*)")
+
+
+@dataclass
+class LintRun:
+    """The outcome of linting: the Report plus the valid Documents (diff builds on them)."""
+
+    report: Report
+    documents: list[Document] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+def lint(paths: Sequence[Path], config: Config) -> LintRun:
+    files = list(expand(paths, config))
+    run = LintRun(Report(files=[display(f) for f in files]))
+    valid: list[Document] = []
+    disabled: dict[str, set[str]] = {}
+    for path in files:
+        document, problems, text = load_valid(path, display(path))
+        if text is not None:
+            run.sources[display(path)] = text
+            disabled[display(path)] = set(_directives(display(path), text, run.report))
+        run.report.extend(problems)
+        if document is not None:
+            valid.append(document)
+    catalog = _catalog(config, run)
+    context = Context(
+        catalog=catalog, project=valid + list(_other_project_documents(files, config))
+    )
+    run.report.extend(_apply_rules(valid, context, config, disabled))
+    run.documents = valid
+    return run
+
+
+def load_valid(path: Path, shown: str) -> tuple[Document | None, list[Problem], str | None]:
+    """Load one file and check it against the schema: the document is returned only if clean."""
+    result = load_file(path, shown)
+    if result.document is None:
+        return None, result.problems, result.text
+    problems = list(schema.check(result.document))
+    return (None if problems else result.document), problems, result.text
+
+
+def expand(paths: Sequence[Path], config: Config) -> Iterator[Path]:
+    """Files as given; directories searched recursively for *.yaml / *.yml, in stable order."""
+    skip = {config.catalog.resolve()}
+    if config.source is not None:
+        skip.add(config.source.resolve())
+    seen: set[Path] = set()
+    for path in paths:
+        candidates: Iterable[Path] = [path] if not path.is_dir() else _walk(path, skip)
+        for candidate in candidates:
+            key = candidate.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield candidate
+
+
+def display(path: Path) -> str:
+    """The path as users should read it: relative to the cwd when it is below it."""
+    if path.is_absolute():
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+    return os.path.normpath(str(path))
+
+
+def _walk(directory: Path, skip: set[Path]) -> Iterator[Path]:
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            candidate = Path(root) / name
+            if name.endswith(YAML_SUFFIXES) and candidate.resolve() not in skip:
+                yield candidate
+
+
+def _directives(shown: str, text: str, report: Report) -> Iterator[str]:
+    for number, line in enumerate(text.split("\n"), start=1):
+        match = _DIRECTIVE.search(line)
+        if match is None:
+            continue
+        names = [n for n in re.split(r"[\s,]+", match.group("rules")) if n]
+        if not names:
+            column = match.start("rules")
+            report.extend([_directive_problem(shown, number, column, "name the rules to disable")])
+        for name in names:
+            if name in RULES:
+                yield name
+            else:
+                column = line.index(name, match.start("rules")) + 1
+                report.extend([_directive_problem(shown, number, column, f"unknown rule '{name}'")])
+
+
+def _directive_problem(shown: str, line: int, column: int, message: str) -> Problem:
+    return Problem(
+        shown, Position(line, column), Level.ERROR, DIRECTIVE_RULE, f"disable comment: {message}"
+    )
+
+
+def _catalog(config: Config, run: LintRun) -> Catalog | None:
+    if not config.catalog.is_file():
+        if config.catalog_required:
+            run.report.extend(
+                [
+                    Problem(
+                        display(config.catalog),
+                        None,
+                        Level.ERROR,
+                        "catalog",
+                        "catalog file not found",
+                    )
+                ]
+            )
+        return None
+    catalog, problems = load_catalog(config.catalog, display(config.catalog))
+    run.report.extend(problems)
+    return catalog
+
+
+def _other_project_documents(linted: Sequence[Path], config: Config) -> Iterator[Document]:
+    """Valid portal files of the project that were not linted now (for cross-file rules)."""
+    if not config.portals_dir.is_dir():
+        return
+    done = {p.resolve() for p in linted}
+    for path in expand([config.portals_dir], config):
+        if path.resolve() not in done:
+            document, _, _ = load_valid(path, display(path))
+            if document is not None:
+                yield document
+
+
+def _apply_rules(
+    documents: Sequence[Document], context: Context, config: Config, disabled: dict[str, set[str]]
+) -> Iterator[Problem]:
+    for rule_id, rule in RULES.items():
+        level = config.level_of(rule_id)
+        if level is None:
+            continue
+        for hit in run_rule(rule, documents, context):
+            if rule_id in disabled.get(hit.document.path, ()):
+                continue
+            position = hit.document.locate(hit.path, key=hit.on_key)
+            yield Problem(hit.document.path, position, level, rule_id, hit.message)

@@ -1,0 +1,469 @@
+"""YAML files -> Documents (data + positions), with every load failure as a Problem.
+
+The loader builds Python data straight from PyYAML's *event* stream instead of
+calling ``yaml.safe_load``. That gives us, in one iterative pass:
+
+* the 1-based position of every key and value (PyYAML throws marks away);
+* duplicate keys as errors (PyYAML silently keeps the last one);
+* the original text of plain scalars, so a later type error can explain a
+  YAML 1.1 surprise (``NO`` -> false, ``010`` -> 8, ``1:30`` -> 90);
+* hard limits on depth, aliases and alias expansion that are checked *while*
+  reading, so an alias bomb or a deep nest is refused before anything walks it;
+* a whitelist of tags: only the JSON-compatible core types are constructed, so
+  no tag can ever build a Python object.
+
+Only the safe loaders are used: libyaml's CSafeLoader when present, else the
+pure-Python SafeLoader. Both produce the same event stream for valid input.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+
+from portal_config.problems import Level, Position, Problem
+
+JsonPath = tuple[str | int, ...]
+
+RULE = "yaml"
+
+MAX_BYTES = 256 * 1024
+MAX_LINE = 4096
+MAX_DEPTH = 32
+MAX_ALIASES = 100
+MAX_NODES = 10_000
+
+_CORE = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_CORE + t for t in ("str", "int", "float", "bool", "null")}
+_SEQUENCE_TAG = _CORE + "seq"
+_MAPPING_TAG = _CORE + "map"
+_TYPE_NAMES = {
+    _CORE + "int": "an integer",
+    _CORE + "float": "a number",
+    _CORE + "bool": "a boolean",
+    _CORE + "null": "null",
+}
+
+try:  # libyaml is ~10x faster; fall back transparently when it is not compiled in.
+    DEFAULT_LOADER: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on the PyYAML build
+    DEFAULT_LOADER = yaml.SafeLoader
+
+
+@dataclass(frozen=True)
+class PlainScalar:
+    """A plain (unquoted) scalar that YAML resolved to something other than a string."""
+
+    text: str
+    tag: str
+    value: Any
+
+    def explain(self) -> str:
+        """Say how YAML read this scalar and how to keep it a string."""
+        kind = _TYPE_NAMES.get(self.tag, _short_tag(self.tag))
+        shown = repr(self.value)
+        if isinstance(self.value, bool) or self.value is None:
+            shown = {True: "true", False: "false", None: "null"}[self.value]
+        reason = ""
+        if self.tag == _CORE + "bool" and self.text.lower() not in ("true", "false"):
+            reason = " (YAML 1.1 reads yes/no/on/off as booleans)"
+        elif self.tag == _CORE + "int" and ":" in self.text:
+            reason = " (YAML 1.1 reads a:b numbers as base 60)"
+        elif self.tag == _CORE + "int" and re.fullmatch(r"[-+]?0[0-7_]+", self.text):
+            reason = " (YAML 1.1 reads a leading 0 as octal)"
+        return f'`{self.text}` was read as {kind} {shown}{reason}; quote it: "{self.text}"'
+
+
+@dataclass
+class Document:
+    """One loaded portal file: its data and where every part of it came from."""
+
+    path: str
+    data: Any
+    text: str
+    values: dict[JsonPath, Position] = field(default_factory=dict)
+    keys: dict[JsonPath, Position] = field(default_factory=dict)
+    plain_scalars: dict[JsonPath, PlainScalar] = field(default_factory=dict)
+
+    def locate(self, path: JsonPath, *, key: bool = False) -> Position:
+        """Position of the value (or of its key) at ``path``, else of its nearest ancestor.
+
+        Values reached through an alias have no positions of their own; they
+        resolve to the alias, which is where a reader has to look anyway.
+        """
+        table = self.keys if key else self.values
+        probe = tuple(path)
+        while probe:
+            found = table.get(probe) or self.values.get(probe)
+            if found:
+                return found
+            probe = probe[:-1]
+        return self.values.get((), Position(1, 1))
+
+
+@dataclass
+class LoadResult:
+    path: str
+    text: str | None
+    document: Document | None
+    problems: list[Problem]
+
+
+class _Stop(Exception):
+    """Raised inside the builder when reading must stop at once (limits, bad structure)."""
+
+
+@dataclass
+class _Frame:
+    container: dict[Any, Any] | list[Any]
+    path: JsonPath
+    anchor: str | None
+    start: Position
+    nodes: int = 1
+    pending_key: Any = None
+    key_position: Position | None = None
+    has_key: bool = False
+    skip_value: bool = False
+    seen_keys: dict[Any, Position] = field(default_factory=dict)
+
+
+_NO_KEY = object()
+_constructor = SafeConstructor()
+
+
+def load_file(path: Path, display: str | None = None, loader: type = DEFAULT_LOADER) -> LoadResult:
+    """Read and load one file; any failure (I/O included) becomes a Problem."""
+    shown = display if display is not None else str(path)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        return LoadResult(shown, None, None, [_problem(shown, None, f"cannot read file: {reason}")])
+    return load_bytes(data, shown, loader)
+
+
+def load_bytes(data: bytes, display: str, loader: type = DEFAULT_LOADER) -> LoadResult:
+    if len(data) > MAX_BYTES:
+        message = f"file is larger than {MAX_BYTES} bytes; a portal file is a few hundred bytes"
+        return LoadResult(display, None, None, [_problem(display, None, message)])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        position = _byte_position(data, exc.start)
+        byte = data[exc.start : exc.start + 1].hex()
+        message = f"file is not valid UTF-8 (byte 0x{byte}); save it as UTF-8"
+        return LoadResult(display, None, None, [_problem(display, position, message)])
+    for number, line in enumerate(text.split("\n"), start=1):
+        if len(line) > MAX_LINE:
+            message = f"line is longer than {MAX_LINE} characters"
+            return LoadResult(
+                display, text, None, [_problem(display, Position(number, MAX_LINE + 1), message)]
+            )
+    builder = _Builder(display, text)
+    try:
+        builder.run(loader)
+    except _Stop:
+        pass
+    except yaml.MarkedYAMLError as exc:
+        builder.problems.append(_syntax_problem(display, text, exc))
+    except yaml.YAMLError as exc:
+        builder.problems.append(_reader_problem(display, text, exc))
+    if builder.problems:
+        return LoadResult(display, text, None, builder.problems)
+    document = Document(display, builder.root, text, builder.values, builder.keys, builder.plain)
+    return LoadResult(display, text, document, [])
+
+
+class _Builder:
+    """Turns a YAML event stream into data + positions, enforcing every limit on the way."""
+
+    def __init__(self, display: str, text: str) -> None:
+        self.display = display
+        self.text = text
+        self.problems: list[Problem] = []
+        self.root: Any = None
+        self.values: dict[JsonPath, Position] = {}
+        self.keys: dict[JsonPath, Position] = {}
+        self.plain: dict[JsonPath, PlainScalar] = {}
+        self.stack: list[_Frame] = []
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.open_anchors: set[str] = set()
+        self.aliases = 0
+        self.nodes = 0
+
+    def run(self, loader: type) -> None:
+        documents = 0
+        for event in _events(self.text, loader):
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    self._stop(
+                        event.start_mark,
+                        "file holds more than one YAML document; "
+                        "keep one portal per file and remove the extra '---'",
+                    )
+            elif isinstance(event, yaml.ScalarEvent):
+                self._scalar(event)
+            elif isinstance(event, yaml.AliasEvent):
+                self._alias(event)
+            elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                self._open(event)
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                self._close()
+        if documents == 0:
+            self._stop(None, "file is empty (or only comments); expected a portal mapping")
+        if not isinstance(self.root, dict) and not self.problems:
+            found = {list: "a list", type(None): "nothing (null)"}.get(
+                type(self.root), "a single value"
+            )
+            self.problems.append(
+                _problem(
+                    self.display,
+                    self.values.get((), Position(1, 1)),
+                    f"top level must be a mapping of settings, found {found}",
+                )
+            )
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _stop(self, mark: Any, message: str) -> None:
+        position = _mark_position(mark) if mark is not None else Position(1, 1)
+        self.problems.append(_problem(self.display, position, message))
+        raise _Stop
+
+    def _error(self, mark: Any, message: str) -> None:
+        self.problems.append(_problem(self.display, _mark_position(mark), message))
+
+    def _count_node(self, mark: Any, size: int = 1) -> None:
+        self.nodes += size
+        if self.nodes > MAX_NODES:
+            self._stop(mark, f"document expands to more than {MAX_NODES} values (alias bomb?)")
+
+    def _child_path(self, mark: Any) -> JsonPath | None:
+        """Path a new value will get, or None when it is being read as a mapping key."""
+        if not self.stack:
+            return ()
+        top = self.stack[-1]
+        if isinstance(top.container, list):
+            return top.path + (len(top.container),)
+        if not top.has_key:
+            return None
+        if top.skip_value:
+            return top.path + ("\0skipped",)
+        return top.path + (top.pending_key,)
+
+    def _attach(
+        self, value: Any, position: Position, size: int, plain: PlainScalar | None = None
+    ) -> None:
+        if not self.stack:
+            self.root = value
+            self.values[()] = position
+            return
+        top = self.stack[-1]
+        top.nodes += size
+        if isinstance(top.container, list):
+            path = top.path + (len(top.container),)
+            top.container.append(value)
+            self._record(path, position, plain)
+            return
+        if not top.has_key:
+            self._key(top, value, position, plain)
+            return
+        if not top.skip_value:
+            path = top.path + (top.pending_key,)
+            top.container[top.pending_key] = value
+            self._record(path, position, plain)
+            assert top.key_position is not None
+            self.keys[path] = top.key_position
+        top.has_key = False
+        top.skip_value = False
+
+    def _record(self, path: JsonPath, position: Position, plain: PlainScalar | None) -> None:
+        self.values[path] = position
+        if plain is not None:
+            self.plain[path] = plain
+
+    def _key(self, top: _Frame, key: Any, position: Position, plain: PlainScalar | None) -> None:
+        top.has_key = True
+        top.key_position = position
+        top.skip_value = False
+        if not isinstance(key, str):
+            if plain is not None:
+                detail = plain.explain()
+            elif isinstance(key, (dict, list)):
+                detail = "a mapping or list cannot be a key"
+            else:
+                detail = f"`{key!r}` is not a string"
+            self.problems.append(
+                _problem(self.display, position, f"mapping keys must be strings: {detail}")
+            )
+            top.skip_value = True
+            return
+        if key in top.seen_keys:
+            first = top.seen_keys[key]
+            self.problems.append(
+                _problem(
+                    self.display, position, f"duplicate key '{key}' (first defined at {first})"
+                )
+            )
+            top.skip_value = True
+            return
+        top.seen_keys[key] = position
+        top.pending_key = key
+
+    # -- events ----------------------------------------------------------------------------
+    def _scalar(self, event: yaml.ScalarEvent) -> None:
+        self._count_node(event.start_mark)
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag not in _SCALAR_TAGS:
+            self._error(event.start_mark, _tag_message(tag, event.value))
+            # The raw text stands in so a refused key does not also count as a non-string key.
+            self._attach(event.value, _mark_position(event.start_mark), 1)
+            return
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        try:
+            value = SafeConstructor.yaml_constructors[tag](_constructor, node)
+        except (ValueError, yaml.YAMLError) as exc:
+            self._error(
+                event.start_mark,
+                f"cannot read `{_clip(event.value)}` as {_TYPE_NAMES.get(tag, tag)}: {exc}",
+            )
+            value = None
+        if isinstance(value, float) and not math.isfinite(value):
+            self._error(
+                event.start_mark,
+                f"`{event.value}` is not a finite number (NaN and infinity are not allowed)",
+            )
+        plain = None
+        if tag != _CORE + "str" and event.implicit[0]:
+            plain = PlainScalar(event.value, tag, value)
+        if event.anchor:
+            self.anchors[event.anchor] = (value, 1)
+        self._attach(value, _mark_position(event.start_mark), 1, plain)
+
+    def _alias(self, event: yaml.AliasEvent) -> None:
+        name = event.anchor
+        if name in self.open_anchors:
+            self._stop(
+                event.start_mark, f"recursive alias *{name} refers to a node that contains it"
+            )
+        if name not in self.anchors:
+            self._stop(event.start_mark, f"undefined alias *{name}")
+        self.aliases += 1
+        if self.aliases > MAX_ALIASES:
+            self._stop(event.start_mark, f"more than {MAX_ALIASES} aliases in one file")
+        value, size = self.anchors[name]
+        self._count_node(event.start_mark, size)
+        self._attach(value, _mark_position(event.start_mark), size)
+
+    def _open(self, event: yaml.CollectionStartEvent) -> None:
+        self._count_node(event.start_mark)
+        if len(self.stack) >= MAX_DEPTH:
+            self._stop(event.start_mark, f"nesting is deeper than {MAX_DEPTH} levels")
+        is_sequence = isinstance(event, yaml.SequenceStartEvent)
+        expected = _SEQUENCE_TAG if is_sequence else _MAPPING_TAG
+        if event.tag not in (None, "!", expected):
+            self._error(event.start_mark, _tag_message(event.tag, None))
+        path = self._child_path(event.start_mark)
+        container: dict[Any, Any] | list[Any] = [] if is_sequence else {}
+        start = _mark_position(event.start_mark)
+        frame = _Frame(container, path if path is not None else ("\0key",), event.anchor, start)
+        if event.anchor:
+            self.open_anchors.add(event.anchor)
+        self.stack.append(frame)
+
+    def _close(self) -> None:
+        frame = self.stack.pop()
+        if frame.anchor:
+            self.open_anchors.discard(frame.anchor)
+            self.anchors[frame.anchor] = (frame.container, frame.nodes)
+        self._attach(frame.container, frame.start, frame.nodes)
+
+
+class _Resolver(yaml.resolver.Resolver):
+    pass
+
+
+_RESOLVER = _Resolver()
+
+
+def _events(text: str, loader: type) -> Iterator[yaml.Event]:
+    parser = loader(text)
+    try:
+        while parser.check_event():
+            yield parser.get_event()
+    finally:
+        parser.dispose()
+
+
+def _mark_position(mark: Any) -> Position:
+    return Position.from_mark(mark.line, mark.column)
+
+
+def _problem(path: str, position: Position | None, message: str) -> Problem:
+    return Problem(path, position, Level.ERROR, RULE, message)
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _tag_message(tag: str, value: str | None) -> str:
+    short = _short_tag(tag)
+    if tag == _CORE + "timestamp" and value is not None:
+        return f'`{value}` was read as a timestamp; quote it if you meant text: "{value}"'
+    return (
+        f"tag {short} is not allowed; portal files use only strings, numbers, "
+        "booleans, null, lists and mappings"
+    )
+
+
+def _syntax_problem(display: str, text: str, exc: yaml.MarkedYAMLError) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    message = exc.problem or exc.context or "invalid YAML"
+    where = _mark_position(mark) if mark is not None else None
+    if "maximum nesting depth" in message:  # libyaml's own limit, far above ours
+        message = f"nesting is deeper than {MAX_DEPTH} levels"
+    elif mark is not None and _char_at(text, mark.line, mark.column) == "\t":
+        message = "tab character where YAML expects spaces (indent with spaces only)"
+    elif exc.context and exc.problem and exc.context_mark is not None:
+        message = f"{message} ({exc.context} at {_mark_position(exc.context_mark)})"
+    return _problem(display, where, f"syntax error: {message}")
+
+
+def _reader_problem(display: str, text: str, exc: yaml.YAMLError) -> Problem:
+    position = getattr(exc, "position", None)
+    where = None
+    if isinstance(position, int):
+        line = text.count("\n", 0, position)
+        column = position - (text.rfind("\n", 0, position) + 1)
+        where = Position.from_mark(line, column)
+    reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
+    return _problem(display, where, f"syntax error: {reason}")
+
+
+def _char_at(text: str, line0: int, column0: int) -> str:
+    lines = text.split("\n")
+    if 0 <= line0 < len(lines) and 0 <= column0 < len(lines[line0]):
+        return lines[line0][column0]
+    return ""
+
+
+def _byte_position(data: bytes, offset: int) -> Position:
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    line = data.count(b"\n", 0, offset)
+    column = len(data[line_start:offset].decode("utf-8", errors="replace"))
+    return Position.from_mark(line, column)

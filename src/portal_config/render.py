@@ -1,0 +1,134 @@
+"""Lint report renderers: text (with source snippets), json (stable shape), github.
+
+Each renderer takes the Report, the sources for snippets, and whether colour is
+allowed, and returns the whole output as one string. `FORMATS` feeds the CLI's
+``--format`` choice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import click
+
+from portal_config import __version__
+from portal_config.problems import Level, Problem, Report
+
+JSON_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Style:
+    color: bool
+    strict: bool = False
+
+    def paint(self, text: str, **styles: object) -> str:
+        return click.style(text, **styles) if self.color else text  # type: ignore[arg-type]
+
+
+_LEVEL_COLORS = {Level.ERROR: "red", Level.WARNING: "yellow"}
+
+
+def render_text(report: Report, sources: Mapping[str, str], style: Style) -> str:
+    lines: list[str] = []
+    split_sources = {path: text.split("\n") for path, text in sources.items()}
+    for problem in report.sorted_problems():
+        level = style.paint(problem.level.value, fg=_LEVEL_COLORS[problem.level], bold=True)
+        location = style.paint(problem.location(), bold=True)
+        lines.append(f"{location}: {level} [{problem.rule}] {problem.message}")
+        lines.extend(_snippet(problem, split_sources.get(problem.path), style))
+    lines.append(summarize(report, style.strict))
+    return "\n".join(lines) + "\n"
+
+
+def summarize(report: Report, strict: bool = False) -> str:
+    files = len(report.files)
+    noun = "file" if files == 1 else "files"
+    errors, warnings = report.count(Level.ERROR), report.count(Level.WARNING)
+    if not errors and not warnings:
+        return f"{files} {noun} checked: no problems"
+    parts = [_plural(errors, "error"), _plural(warnings, "warning")]
+    verdict = "failed" if report.failed(strict) else "passed"
+    return f"{files} {noun} checked: {', '.join(parts)} ({verdict})"
+
+
+def render_json(report: Report, sources: Mapping[str, str], style: Style) -> str:
+    per_file = {path: {"path": path, "errors": 0, "warnings": 0} for path in report.files}
+    for problem in report.problems:
+        entry = per_file.setdefault(
+            problem.path, {"path": problem.path, "errors": 0, "warnings": 0}
+        )
+        entry["errors" if problem.level is Level.ERROR else "warnings"] += 1  # type: ignore[operator]
+    payload = {
+        "version": JSON_VERSION,
+        "tool": f"portal-config {__version__}",
+        "summary": {
+            "files": len(report.files),
+            "errors": report.count(Level.ERROR),
+            "warnings": report.count(Level.WARNING),
+            "strict": style.strict,
+            "passed": not report.failed(style.strict),
+        },
+        "files": sorted(per_file.values(), key=lambda entry: str(entry["path"])),
+        "problems": [_problem_json(p) for p in report.sorted_problems()],
+    }
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_github(report: Report, sources: Mapping[str, str], style: Style) -> str:
+    lines = []
+    for problem in report.sorted_problems():
+        props = [f"file={_escape_property(problem.path)}"]
+        if problem.position:
+            props += [f"line={problem.position.line}", f"col={problem.position.column}"]
+        props.append(f"title={_escape_property('portal-config ' + problem.rule)}")
+        lines.append(f"::{problem.level.value} {','.join(props)}::{_escape_data(problem.message)}")
+    lines.append(summarize(report, style.strict))
+    return "\n".join(lines) + "\n"
+
+
+Renderer = Callable[[Report, Mapping[str, str], Style], str]
+FORMATS: dict[str, Renderer] = {"text": render_text, "json": render_json, "github": render_github}
+
+
+def _snippet(problem: Problem, lines: list[str] | None, style: Style) -> list[str]:
+    if problem.position is None or lines is None or problem.position.line > len(lines):
+        return []
+    number = problem.position.line
+    source = lines[number - 1].replace("\t", " ")
+    if len(source) > 160:  # long lines: show the part around the caret
+        start = max(0, problem.position.column - 80)
+        source, offset = source[start : start + 160], start
+    else:
+        offset = 0
+    gutter = " " * len(str(number))
+    caret = " " * max(0, problem.position.column - 1 - offset) + "^"
+    return [
+        f" {number} | {source}",
+        f" {gutter} | {style.paint(caret, fg=_LEVEL_COLORS[problem.level], bold=True)}",
+    ]
+
+
+def _problem_json(problem: Problem) -> dict[str, object]:
+    return {
+        "path": problem.path,
+        "line": problem.position.line if problem.position else None,
+        "column": problem.position.column if problem.position else None,
+        "level": problem.level.value,
+        "rule": problem.rule,
+        "message": problem.message,
+    }
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")

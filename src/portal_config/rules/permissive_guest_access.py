@@ -1,0 +1,39 @@
+"""A guest permission is switched on while guests are enabled.
+
+Guest access is usually kept restricted: guests are not logged in, so
+`allow_new_relation`, `allow_address_change` and `allow_requests_for_others`
+let anyone create customer records, redirect visits or file requests in
+someone else's name. Each flag is reported separately. When a portal needs
+one on purpose, acknowledge it in the file with the reason, and the warning
+for that flag goes away:
+
+    acknowledged:
+      allow_new_relation: "New tenants register through the guest form."
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from portal_config.loader import Document
+from portal_config.problems import Level
+from portal_config.rules.base import Context, Hit
+
+ID = "permissive-guest-access"
+LEVEL = Level.WARNING
+
+FLAGS = ("allow_new_relation", "allow_address_change", "allow_requests_for_others")
+
+
+def check(document: Document, context: Context) -> Iterator[Hit]:
+    guest = document.data["guest_workorder"]
+    if not guest["enabled"]:
+        return
+    acknowledged = document.data.get("acknowledged", {})
+    for flag in FLAGS:
+        if guest.get(flag) and flag not in acknowledged:
+            message = (
+                f"{flag} is true while guests are enabled; guest access is usually kept "
+                f"restricted (acknowledge it under 'acknowledged: {flag}: <reason>' if intended)"
+            )
+            yield Hit(document, ("guest_workorder", flag), message)

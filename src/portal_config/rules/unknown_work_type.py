@@ -1,0 +1,37 @@
+"""A work type is not in the account's work-type catalog.
+
+When the catalog file (`worktypes.yaml` by default) exists, every work type
+must be spelled exactly as the OutSmart account names it; OutSmart would not
+offer a misspelled one to guests. The message suggests the nearest name.
+Without a catalog file this rule does nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+
+from portal_config.loader import Document
+from portal_config.problems import Level
+from portal_config.rules.base import Context, Hit
+
+ID = "unknown-work-type"
+LEVEL = Level.ERROR
+
+
+def check(document: Document, context: Context) -> Iterator[Hit]:
+    catalog = context.catalog
+    if catalog is None:
+        return
+    known = set(catalog.names)
+    folded = {name.casefold(): name for name in catalog.names}
+    for index, name in enumerate(document.data["guest_workorder"].get("work_types", [])):
+        if name in known:
+            continue
+        close = folded.get(name.casefold())
+        if close is None:
+            matches = difflib.get_close_matches(name, catalog.names, n=1, cutoff=0.6)
+            close = matches[0] if matches else None
+        hint = f"; did you mean '{close}'?" if close else ""
+        message = f"work type '{name}' is not in the catalog {catalog.path}{hint}"
+        yield Hit(document, ("guest_workorder", "work_types", index), message)

@@ -1,0 +1,23 @@
+"""Work types are listed while guests are disabled.
+
+With `enabled: false` the list has no effect. It is often left over from an
+earlier setup, or a sign that `enabled` was switched off by mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from portal_config.loader import Document
+from portal_config.problems import Level
+from portal_config.rules.base import Context, Hit
+
+ID = "work-types-while-disabled"
+LEVEL = Level.WARNING
+
+
+def check(document: Document, context: Context) -> Iterator[Hit]:
+    guest = document.data["guest_workorder"]
+    if not guest["enabled"] and guest.get("work_types"):
+        message = "work types are listed but guests are disabled, so the list has no effect"
+        yield Hit(document, ("guest_workorder", "work_types"), message, on_key=True)

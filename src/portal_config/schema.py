@@ -1,0 +1,137 @@
+"""The portal JSON Schema, and schema errors turned into positioned Problems."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+from collections.abc import Iterator
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from portal_config.loader import Document, JsonPath
+from portal_config.problems import Level, Problem
+
+RULE = "schema"
+
+# uniqueItems is left to the duplicate-work-type rule, which points at the second
+# occurrence instead of at the whole list.
+_LEFT_TO_RULES = {"uniqueItems"}
+
+_TYPE_WORDS = {
+    "string": "a string",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "integer": "an integer",
+    "number": "a number",
+    "null": "null",
+}
+
+_PATTERN_HINTS = {
+    "Portal id": "use lowercase letters, digits and single hyphens, e.g. acme-facilities",
+    "Work type": "remove the leading or trailing spaces",
+}
+
+
+def schema_text() -> str:
+    return resources.files("portal_config").joinpath("portal.schema.json").read_text("utf-8")
+
+
+@functools.lru_cache(maxsize=1)
+def portal_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(schema_text())
+    return schema
+
+
+@functools.lru_cache(maxsize=1)
+def validator() -> Draft202012Validator:
+    return Draft202012Validator(portal_schema())
+
+
+def check(document: Document) -> Iterator[Problem]:
+    """Yield one Problem per schema error, each pointing at the offending key or value."""
+    for error in validator().iter_errors(document.data):
+        if error.validator in ("anyOf", "oneOf") and error.context:
+            error = best_match(error.context)
+        if error.validator in _LEFT_TO_RULES:
+            continue
+        yield from _explain(document, error)
+
+
+def describe_path(path: JsonPath) -> str:
+    """guest_workorder.work_types[2] style, as a reader would name the field."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "the file"
+
+
+def _explain(document: Document, error: ValidationError) -> Iterator[Problem]:
+    path: JsonPath = tuple(error.absolute_path)
+    where = describe_path(path)
+    kind = error.validator
+    if kind == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        for key in sorted(k for k in error.instance if k not in allowed):
+            yield _at(document, path + (key,), _unknown_key(key, allowed, where), key=True)
+        return
+    if kind == "required" and isinstance(error.instance, dict):
+        for key in error.validator_value:
+            if key not in error.instance:
+                inside = f" in {where}" if path else ""
+                yield _at(document, path, f"missing required key '{key}'{inside}", key=True)
+        return
+    if kind == "type":
+        yield _at(document, path, _type_message(document, path, where, error))
+        return
+    title = error.schema.get("title", where) if isinstance(error.schema, dict) else where
+    if kind == "pattern":
+        hint = _PATTERN_HINTS.get(title, f"it must match {error.validator_value}")
+        yield _at(
+            document, path, f"{where}: {error.instance!r} is not a valid {title.lower()}; {hint}"
+        )
+        return
+    if kind == "minLength" and error.instance == "":
+        yield _at(document, path, f"{where} must not be empty")
+        return
+    yield _at(document, path, f"{where}: {error.message}")
+
+
+def _unknown_key(key: str, allowed: list[str], where: str) -> str:
+    inside = f" in {where}" if where != "the file" else ""
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key '{key}'{inside}; did you mean '{close[0]}'?"
+    return f"unknown key '{key}'{inside}; allowed: {', '.join(allowed)}"
+
+
+def _type_message(document: Document, path: JsonPath, where: str, error: ValidationError) -> str:
+    expected = error.validator_value
+    names = expected if isinstance(expected, list) else [expected]
+    wanted = " or ".join(_TYPE_WORDS.get(n, n) for n in names)
+    plain = document.plain_scalars.get(path)
+    if "string" in names and plain is not None:
+        return f"{where} must be {wanted}: {plain.explain()}"
+    return f"{where} must be {wanted}, got {_describe(error.instance)}"
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null (an empty value)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return repr(value)
+
+
+def _at(document: Document, path: JsonPath, message: str, *, key: bool = False) -> Problem:
+    return Problem(document.path, document.locate(path, key=key), Level.ERROR, RULE, message)
