@@ -15,7 +15,7 @@ from pathlib import Path
 from portal_config import schema
 from portal_config.catalog import Catalog, load_catalog
 from portal_config.config import Config
-from portal_config.loader import Document, load_file
+from portal_config.loader import Document, display, load_file
 from portal_config.problems import Level, Position, Problem, Report
 from portal_config.rules import RULES, Context, run_rule
 
@@ -79,16 +79,6 @@ def expand(paths: Sequence[Path], config: Config) -> Iterator[Path]:
             if key not in seen:
                 seen.add(key)
                 yield candidate
-
-
-def display(path: Path) -> str:
-    """The path as users should read it: relative to the cwd when it is below it."""
-    if path.is_absolute():
-        try:
-            return str(path.relative_to(Path.cwd()))
-        except ValueError:
-            return str(path)
-    return os.path.normpath(str(path))
 
 
 def _walk(directory: Path, skip: set[Path]) -> Iterator[Path]:

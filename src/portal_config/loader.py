@@ -19,6 +19,7 @@ pure-Python SafeLoader. Both produce the same event stream for valid input.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -138,9 +139,19 @@ _NO_KEY = object()
 _constructor = SafeConstructor()
 
 
-def load_file(path: Path, display: str | None = None, loader: type = DEFAULT_LOADER) -> LoadResult:
+def display(path: Path) -> str:
+    """The path as users should read it: relative to the cwd when it is below it."""
+    if path.is_absolute():
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+    return os.path.normpath(str(path))
+
+
+def load_file(path: Path, shown: str | None = None, loader: type = DEFAULT_LOADER) -> LoadResult:
     """Read and load one file; any failure (I/O included) becomes a Problem."""
-    shown = display if display is not None else str(path)
+    shown = shown if shown is not None else display(path)
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_BYTES + 1)
@@ -333,10 +344,10 @@ class _Builder:
         try:
             value = SafeConstructor.yaml_constructors[tag](_constructor, node)
         except (ValueError, yaml.YAMLError) as exc:
-            self._error(
-                event.start_mark,
-                f"cannot read `{_clip(event.value)}` as {_TYPE_NAMES.get(tag, tag)}: {exc}",
-            )
+            # In practice: an integer longer than Python's int-conversion limit.
+            reason = "too many digits" if "digits" in str(exc) else str(exc)
+            kind = _TYPE_NAMES.get(tag, tag)
+            self._error(event.start_mark, f"cannot read `{_clip(event.value)}` as {kind}: {reason}")
             value = None
         if isinstance(value, float) and not math.isfinite(value):
             self._error(

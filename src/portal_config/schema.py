@@ -21,6 +21,9 @@ RULE = "schema"
 # occurrence instead of at the whole list.
 _LEFT_TO_RULES = {"uniqueItems"}
 
+# Validators whose errors name different keys of one mapping, so each one counts.
+_PER_KEY = {"additionalProperties", "required"}
+
 _TYPE_WORDS = {
     "string": "a string",
     "boolean": "true or false",
@@ -54,11 +57,18 @@ def validator() -> Draft202012Validator:
 
 def check(document: Document) -> Iterator[Problem]:
     """Yield one Problem per schema error, each pointing at the offending key or value."""
+    explained: set[JsonPath] = set()
     for error in validator().iter_errors(document.data):
         if error.validator in ("anyOf", "oneOf") and error.context:
             error = best_match(error.context)
         if error.validator in _LEFT_TO_RULES:
             continue
+        path = tuple(error.absolute_path)
+        if error.validator not in _PER_KEY:
+            # One message per value: '' fails minLength and pattern, say it once.
+            if path in explained:
+                continue
+            explained.add(path)
         yield from _explain(document, error)
 
 

@@ -1,0 +1,224 @@
+"""`portal-config lint` as users run it: formats, exit codes, snippets, colour, config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import VALID, Invoke, Write
+
+
+def test_clean_project_exits_zero(write: Write, invoke: Invoke) -> None:
+    write("portals/acme.yaml", VALID.format(portal="acme"))
+    write("portals/beta.yml", VALID.format(portal="beta"))
+    result = invoke("lint")
+    assert result.exit_code == 0
+    assert result.output == "2 files checked: no problems\n"
+
+
+def test_schema_error_is_rendered_with_snippet_and_caret(write: Write, invoke: Invoke) -> None:
+    write(
+        "portals/acme.yaml",
+        """\
+        portal: acme
+        guest_workorder:
+          enabeld: true
+          enabled: true
+          work_types: [Storing, NO, 010]
+        """,
+    )
+    result = invoke("lint")
+    assert result.exit_code == 1
+    assert result.output == (
+        "portals/acme.yaml:3:3: error [schema] unknown key 'enabeld' in guest_workorder; did you mean 'enabled'?\n"
+        " 3 |   enabeld: true\n"
+        "   |   ^\n"
+        "portals/acme.yaml:5:25: error [schema] guest_workorder.work_types[1] must be a string: "
+        "`NO` was read as a boolean false (YAML 1.1 reads yes/no/on/off as booleans); quote it: \"NO\"\n"
+        " 5 |   work_types: [Storing, NO, 010]\n"
+        "   |                         ^\n"
+        "portals/acme.yaml:5:29: error [schema] guest_workorder.work_types[2] must be a string: "
+        "`010` was read as an integer 8 (YAML 1.1 reads a leading 0 as octal); quote it: \"010\"\n"
+        " 5 |   work_types: [Storing, NO, 010]\n"
+        "   |                             ^\n"
+        "1 file checked: 3 errors, 0 warnings (failed)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("portal: acme\n", "1:1: error [schema] missing required key 'guest_workorder'"),
+        ("portal: acme\nguest_workorder: {}\n", "2:1: error [schema] missing required key 'enabled' in guest_workorder"),
+        ("portal: Acme_1\nguest_workorder: {enabled: false}\n",
+         "1:9: error [schema] portal: 'Acme_1' is not a valid portal id; use lowercase letters, digits and single hyphens, e.g. acme-facilities"),
+        ("portal: acme\nguest_workorder: {enabled: 'yes'}\n",
+         "2:28: error [schema] guest_workorder.enabled must be true or false, got the string 'yes'"),
+        ("portal: acme\nguest_workorder:\n  enabled: true\n  work_types: Storing\n",
+         "4:15: error [schema] guest_workorder.work_types must be a list, got the string 'Storing'"),
+        ("portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [' Storing']\n",
+         "4:16: error [schema] guest_workorder.work_types[0]: ' Storing' is not a valid work type; remove the leading or trailing spaces"),
+        ("portal: acme\nguest_workorder:\n  enabled: true\n  work_types: ['']\n",
+         "4:16: error [schema] guest_workorder.work_types[0] must not be empty"),
+        ("portal: acme\nguest_workorder: {enabled: false}\nnotes: x\n",
+         "3:1: error [schema] unknown key 'notes'; allowed: acknowledged, description, guest_workorder, portal"),
+        ("portal: acme\nguest_workorder: {enabled: false}\ndescriptoin: x\n",
+         "3:1: error [schema] unknown key 'descriptoin'; did you mean 'description'?"),
+        ("portal: acme\nguest_workorder: {enabled: false}\nacknowledged: {allow_new_relations: x}\n",
+         "3:16: error [schema] unknown key 'allow_new_relations' in acknowledged; did you mean 'allow_new_relation'?"),
+    ],
+)
+def test_schema_errors_point_at_the_offending_key_or_value(
+    write: Write, invoke: Invoke, text: str, expected: str
+) -> None:
+    write("portals/acme.yaml", text)
+    result = invoke("lint", "--format", "json")
+    problems = json.loads(result.output)["problems"]
+    rendered = [f"{p['line']}:{p['column']}: {p['level']} [{p['rule']}] {p['message']}" for p in problems]
+    assert rendered == [expected]
+    assert result.exit_code == 1
+
+
+def test_json_output_has_the_documented_shape(write: Write, invoke: Invoke) -> None:
+    write("portals/acme.yaml", VALID.format(portal="acme"))
+    write("portals/beta.yaml", "portal: beta\nguest_workorder: {enabled: false, work_types: [Storing]}\n")
+    result = invoke("lint", "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.output) == {
+        "version": 1,
+        "tool": "portal-config 0.1.0",
+        "summary": {"files": 2, "errors": 0, "warnings": 1, "strict": False, "passed": True},
+        "files": [
+            {"path": "portals/acme.yaml", "errors": 0, "warnings": 0},
+            {"path": "portals/beta.yaml", "errors": 0, "warnings": 1},
+        ],
+        "problems": [
+            {
+                "path": "portals/beta.yaml",
+                "line": 2,
+                "column": 35,
+                "level": "warning",
+                "rule": "work-types-while-disabled",
+                "message": "work types are listed but guests are disabled, so the list has no effect",
+            }
+        ],
+    }
+
+
+def test_strict_makes_warnings_fail(write: Write, invoke: Invoke) -> None:
+    write("portals/beta.yaml", "portal: beta\nguest_workorder: {enabled: false, work_types: [Storing]}\n")
+    assert invoke("lint").exit_code == 0
+    result = invoke("lint", "--strict")
+    assert result.exit_code == 1
+    assert result.output.endswith("1 file checked: 0 errors, 1 warning (failed)\n")
+
+
+def test_github_format_writes_escaped_annotations(write: Write, invoke: Invoke) -> None:
+    write("portals/a,b.yaml", "portal: acme\nguest_workorder: {enabled: true}\n")
+    result = invoke("lint", "--format", "github")
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "::error file=portals/a%2Cb.yaml,line=1,col=9,title=portal-config portal-id-matches-filename::"
+        "portal id 'acme' does not match the file name 'a,b'; rename one of them",
+        "::error file=portals/a%2Cb.yaml,line=2,col=1,title=portal-config guests-without-work-types::"
+        "guests are enabled but no work types are listed, so guests cannot submit anything",
+        "1 file checked: 2 errors, 0 warnings (failed)",
+    ]
+
+
+def test_github_format_is_automatic_in_github_actions(
+    write: Write, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write("portals/acme.yaml", "portal: acme\nguest_workorder: {enabled: true}\n")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert invoke("lint").output.startswith("::error file=portals/acme.yaml,line=2,col=1,")
+    assert invoke("lint", "--format", "text").output.startswith("portals/acme.yaml:2:1: error")
+
+
+def test_every_file_is_reported_after_a_broken_one(write: Write, invoke: Invoke) -> None:
+    write("portals/a.yaml", "portal: [unclosed\n")
+    write("portals/b.yaml", "\xff")
+    write("portals/c.yaml", VALID.format(portal="c"))
+    write("portals/nested/d.yaml", "portal: d\nguest_workorder: {enabled: 'no'}\n")
+    write("portals/notes.txt", "not yaml, not linted")
+    result = invoke("lint", "--format", "json")
+    payload = json.loads(result.output)
+    assert [f["path"] for f in payload["files"]] == [
+        "portals/a.yaml", "portals/b.yaml", "portals/c.yaml", "portals/nested/d.yaml",
+    ]
+    assert [(p["path"], p["rule"]) for p in payload["problems"]] == [
+        ("portals/a.yaml", "yaml"),
+        ("portals/b.yaml", "yaml"),
+        ("portals/nested/d.yaml", "schema"),
+    ]
+    assert result.exit_code == 1
+
+
+def test_problem_without_position_names_the_file(project: Path, invoke: Invoke) -> None:
+    (project / "portals" / "big.yaml").write_bytes(b"a: b\n" * 60_000)
+    result = invoke("lint")
+    assert result.output.splitlines()[0] == (
+        "portals/big.yaml: error [yaml] file is larger than 262144 bytes; a portal file is a few hundred bytes"
+    )
+
+
+def test_missing_path_is_a_usage_error(project: Path, invoke: Invoke) -> None:
+    result = invoke("lint", "nope.yaml")
+    assert result.exit_code == 2
+    assert "Path 'nope.yaml' does not exist" in result.output
+
+
+def test_missing_default_portals_dir_is_a_usage_error(tmp_path: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("lint")
+    assert result.exit_code == 2
+    assert result.output == f"error: portals directory {tmp_path / 'portals'} not found; pass PATHS or set portals_dir\n"
+
+
+def test_colour_only_when_asked_or_on_a_tty(write: Write, invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    write("portals/acme.yaml", "portal: acme\nguest_workorder: {enabled: true}\n")
+    assert "\x1b[" not in invoke("lint").output  # CliRunner is not a tty
+    assert "\x1b[31m" in invoke("lint", "--color").output
+    monkeypatch.setenv("NO_COLOR", "1")
+    from portal_config.cli import use_color
+
+    class Tty:
+        def isatty(self) -> bool:
+            return True
+
+    assert use_color(None, Tty()) is False
+    monkeypatch.delenv("NO_COLOR")
+    assert use_color(None, Tty()) is True
+
+
+def test_config_and_catalog_files_are_not_linted_as_portals(write: Write, invoke: Invoke) -> None:
+    write("portal-config.yaml", "portals_dir: .\n")
+    write("worktypes.yaml", "work_types: [Storing]\n")
+    write("acme.yaml", VALID.format(portal="acme"))
+    result = invoke("lint")
+    assert result.output == "1 file checked: no problems\n"
+
+
+def test_version_and_help(invoke: Invoke) -> None:
+    assert invoke("--version").output == "portal-config, version 0.1.0\n"
+    help_text = invoke("lint", "--help").output
+    assert "Examples:" in help_text and "portal-config lint --format github" in help_text
+
+
+def test_schema_command_prints_the_shipped_schema(invoke: Invoke) -> None:
+    from conftest import REPO
+
+    printed = invoke("schema").output
+    assert printed == (REPO / "schema" / "portal.schema.json").read_text(encoding="utf-8")
+    assert json.loads(printed)["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_rules_command_documents_every_rule(invoke: Invoke) -> None:
+    from portal_config.rules import RULES
+
+    output = invoke("rules").output
+    for rule_id, rule in RULES.items():
+        assert f"{rule_id} ({rule.LEVEL.value})\n" in output
+        assert (rule.__doc__ or "").strip().splitlines()[0] in output
