@@ -55,12 +55,12 @@ def validator() -> Draft202012Validator:
     return Draft202012Validator(portal_schema())
 
 
-def check(document: Document) -> Iterator[Problem]:
+def check(document: Document, against: Draft202012Validator | None = None) -> Iterator[Problem]:
     """Yield one Problem per schema error, each pointing at the offending key or value."""
     explained: set[JsonPath] = set()
-    for error in validator().iter_errors(document.data):
+    for error in (against or validator()).iter_errors(document.data):
         if error.validator in ("anyOf", "oneOf") and error.context:
-            error = best_match(error.context)
+            error = best_match([error])
         if error.validator in _LEFT_TO_RULES:
             continue
         path = tuple(error.absolute_path)

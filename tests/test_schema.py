@@ -1,0 +1,62 @@
+"""The schema file itself, and how schema errors are condensed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from conftest import REPO
+from portal_config import schema
+from portal_config.loader import load_bytes
+
+SCHEMA_FILE = REPO / "schema" / "portal.schema.json"
+
+
+def test_every_property_has_title_and_description() -> None:
+    def walk(node: dict, where: str) -> None:
+        for name, sub in node.get("properties", {}).items():
+            assert sub.get("title") and sub.get("description"), f"{where}.{name}"
+            walk(sub, f"{where}.{name}")
+        if "items" in node:
+            walk(node["items"], f"{where}[]")
+
+    document = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    assert document["$id"] and document["additionalProperties"] is False
+    walk(document, "$")
+
+
+def test_shipped_examples_are_valid_against_the_schema() -> None:
+    document = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    validator = Draft202012Validator(document)
+    for example in document["examples"]:
+        assert list(validator.iter_errors(example)) == []
+
+
+@pytest.mark.slow
+def test_schema_passes_the_metaschema_check() -> None:
+    pytest.importorskip("check_jsonschema")
+    command = [sys.executable, "-m", "check_jsonschema", "--check-metaschema", str(SCHEMA_FILE)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_any_of_failure_gives_one_best_match() -> None:
+    validator = Draft202012Validator({
+        "type": "object",
+        "properties": {"when": {"anyOf": [{"type": "boolean"}, {"type": "string", "enum": ["always", "never"]}]}},
+    })
+    document = load_bytes(b"when: sometimes\n", "p.yaml").document
+    assert document is not None
+    problems = list(schema.check(document, validator))
+    assert [(str(p.position), p.message) for p in problems] == [
+        ("1:7", "when: 'sometimes' is not one of ['always', 'never']"),
+    ]
+
+
+def test_schema_is_read_from_the_installed_package() -> None:
+    assert json.loads(schema.schema_text()) == json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    assert sys.modules["portal_config.schema"] is schema
