@@ -12,14 +12,30 @@ from conftest import VALID, Invoke, Write
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("portal_dir: x\n", "portal-config.yaml:1:1: unknown setting 'portal_dir'; did you mean 'portals_dir'?"),
-        ("rules:\n  duplicate-work-types: error\n",
-         "portal-config.yaml:2:3: unknown rule 'duplicate-work-types'; did you mean 'duplicate-work-type'?"),
-        ("rules:\n  duplicate-work-type: fatal\n",
-         "portal-config.yaml:2:24: rules.duplicate-work-type must be one of error, warning, disable, got 'fatal'"),
-        ("rules: [a]\n", "portal-config.yaml:1:8: rules must be a mapping of rule id to error, warning or disable"),
-        ("portals_dir: 3\n", "portal-config.yaml:1:14: portals_dir must be a non-empty path, got 3"),
-        ("portals_dir: x\nportals_dir: y\n", "portal-config.yaml:2:1: duplicate key 'portals_dir' (first defined at 1:1)"),
+        (
+            "portal_dir: x\n",
+            "portal-config.yaml:1:1: unknown setting 'portal_dir'; did you mean 'portals_dir'?",
+        ),
+        (
+            "rules:\n  duplicate-work-types: error\n",
+            "portal-config.yaml:2:3: unknown rule 'duplicate-work-types'; did you mean 'duplicate-work-type'?",
+        ),
+        (
+            "rules:\n  duplicate-work-type: fatal\n",
+            "portal-config.yaml:2:24: rules.duplicate-work-type must be one of error, warning, disable, got 'fatal'",
+        ),
+        (
+            "rules: [a]\n",
+            "portal-config.yaml:1:8: rules must be a mapping of rule id to error, warning or disable",
+        ),
+        (
+            "portals_dir: 3\n",
+            "portal-config.yaml:1:14: portals_dir must be a non-empty path, got 3",
+        ),
+        (
+            "portals_dir: x\nportals_dir: y\n",
+            "portal-config.yaml:2:1: duplicate key 'portals_dir' (first defined at 1:1)",
+        ),
         ("- a\n", "portal-config.yaml:1:1: top level must be a mapping of settings, found a list"),
     ],
 )
@@ -32,8 +48,9 @@ def test_invalid_config_is_a_usage_error_with_position(
     assert result.output == f"invalid config: {message}\n"
 
 
-def test_config_is_found_by_walking_up(write: Write, invoke: Invoke, project: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_is_found_by_walking_up(
+    write: Write, invoke: Invoke, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write("portal-config.yaml", "portals_dir: settings/portals\n")
     write("settings/portals/acme.yaml", VALID.format(portal="acme"))
     (project / "deep" / "er").mkdir(parents=True)
@@ -56,7 +73,10 @@ def test_configured_catalog_must_exist(write: Write, invoke: Invoke) -> None:
     write("portals/acme.yaml", VALID.format(portal="acme"))
     result = invoke("lint")
     assert result.exit_code == 1
-    assert result.output.splitlines()[0] == "catalog/worktypes.yaml: error [catalog] catalog file not found"
+    assert (
+        result.output.splitlines()[0]
+        == "catalog/worktypes.yaml: error [catalog] catalog file not found"
+    )
 
 
 def test_catalog_option_overrides_config(write: Write, invoke: Invoke) -> None:

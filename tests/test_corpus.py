@@ -18,8 +18,11 @@ CASES = sorted(CORPUS.glob("*.yaml")) if CORPUS.is_dir() else []
 pytestmark = pytest.mark.skipif(not CASES, reason="shared corpus not available")
 
 
-@pytest.mark.parametrize("loader", [yaml.SafeLoader] + ([yaml.CSafeLoader] if hasattr(yaml, "CSafeLoader") else []),
-                         ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "loader",
+    [yaml.SafeLoader] + ([yaml.CSafeLoader] if hasattr(yaml, "CSafeLoader") else []),
+    ids=lambda c: c.__name__,
+)
 def test_loader_or_schema_rejects_every_case(loader: type) -> None:
     from portal_config import schema
 
@@ -37,7 +40,10 @@ def test_lint_reports_every_case_in_one_run_without_traceback(tmp_path: Path) ->
     for output_format in ("text", "json", "github"):
         done = subprocess.run(
             [sys.executable, "-m", "portal_config", "lint", "--format", output_format, str(CORPUS)],
-            capture_output=True, text=True, cwd=tmp_path, timeout=60,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
         )
         assert done.returncode == 1
         assert "Traceback" not in done.stderr and done.stderr == ""

@@ -36,11 +36,11 @@ def test_schema_error_is_rendered_with_snippet_and_caret(write: Write, invoke: I
         " 3 |   enabeld: true\n"
         "   |   ^\n"
         "portals/acme.yaml:5:25: error [schema] guest_workorder.work_types[1] must be a string: "
-        "`NO` was read as a boolean false (YAML 1.1 reads yes/no/on/off as booleans); quote it: \"NO\"\n"
+        '`NO` was read as a boolean false (YAML 1.1 reads yes/no/on/off as booleans); quote it: "NO"\n'
         " 5 |   work_types: [Storing, NO, 010]\n"
         "   |                         ^\n"
         "portals/acme.yaml:5:29: error [schema] guest_workorder.work_types[2] must be a string: "
-        "`010` was read as an integer 8 (YAML 1.1 reads a leading 0 as octal); quote it: \"010\"\n"
+        '`010` was read as an integer 8 (YAML 1.1 reads a leading 0 as octal); quote it: "010"\n'
         " 5 |   work_types: [Storing, NO, 010]\n"
         "   |                             ^\n"
         "1 file checked: 3 errors, 0 warnings (failed)\n"
@@ -51,23 +51,42 @@ def test_schema_error_is_rendered_with_snippet_and_caret(write: Write, invoke: I
     ("text", "expected"),
     [
         ("portal: acme\n", "1:1: error [schema] missing required key 'guest_workorder'"),
-        ("portal: acme\nguest_workorder: {}\n", "2:1: error [schema] missing required key 'enabled' in guest_workorder"),
-        ("portal: Acme_1\nguest_workorder: {enabled: false}\n",
-         "1:9: error [schema] portal: 'Acme_1' is not a valid portal id; use lowercase letters, digits and single hyphens, e.g. acme-facilities"),
-        ("portal: acme\nguest_workorder: {enabled: 'yes'}\n",
-         "2:28: error [schema] guest_workorder.enabled must be true or false, got the string 'yes'"),
-        ("portal: acme\nguest_workorder:\n  enabled: true\n  work_types: Storing\n",
-         "4:15: error [schema] guest_workorder.work_types must be a list, got the string 'Storing'"),
-        ("portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [' Storing']\n",
-         "4:16: error [schema] guest_workorder.work_types[0]: ' Storing' is not a valid work type; remove the leading or trailing spaces"),
-        ("portal: acme\nguest_workorder:\n  enabled: true\n  work_types: ['']\n",
-         "4:16: error [schema] guest_workorder.work_types[0] must not be empty"),
-        ("portal: acme\nguest_workorder: {enabled: false}\nnotes: x\n",
-         "3:1: error [schema] unknown key 'notes'; allowed: acknowledged, description, guest_workorder, portal"),
-        ("portal: acme\nguest_workorder: {enabled: false}\ndescriptoin: x\n",
-         "3:1: error [schema] unknown key 'descriptoin'; did you mean 'description'?"),
-        ("portal: acme\nguest_workorder: {enabled: false}\nacknowledged: {allow_new_relations: x}\n",
-         "3:16: error [schema] unknown key 'allow_new_relations' in acknowledged; did you mean 'allow_new_relation'?"),
+        (
+            "portal: acme\nguest_workorder: {}\n",
+            "2:1: error [schema] missing required key 'enabled' in guest_workorder",
+        ),
+        (
+            "portal: Acme_1\nguest_workorder: {enabled: false}\n",
+            "1:9: error [schema] portal: 'Acme_1' is not a valid portal id; use lowercase letters, digits and single hyphens, e.g. acme-facilities",
+        ),
+        (
+            "portal: acme\nguest_workorder: {enabled: 'yes'}\n",
+            "2:28: error [schema] guest_workorder.enabled must be true or false, got the string 'yes'",
+        ),
+        (
+            "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: Storing\n",
+            "4:15: error [schema] guest_workorder.work_types must be a list, got the string 'Storing'",
+        ),
+        (
+            "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [' Storing']\n",
+            "4:16: error [schema] guest_workorder.work_types[0]: ' Storing' is not a valid work type; remove the leading or trailing spaces",
+        ),
+        (
+            "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: ['']\n",
+            "4:16: error [schema] guest_workorder.work_types[0] must not be empty",
+        ),
+        (
+            "portal: acme\nguest_workorder: {enabled: false}\nnotes: x\n",
+            "3:1: error [schema] unknown key 'notes'; allowed: acknowledged, description, guest_workorder, portal",
+        ),
+        (
+            "portal: acme\nguest_workorder: {enabled: false}\ndescriptoin: x\n",
+            "3:1: error [schema] unknown key 'descriptoin'; did you mean 'description'?",
+        ),
+        (
+            "portal: acme\nguest_workorder: {enabled: false}\nacknowledged: {allow_new_relations: x}\n",
+            "3:16: error [schema] unknown key 'allow_new_relations' in acknowledged; did you mean 'allow_new_relation'?",
+        ),
     ],
 )
 def test_schema_errors_point_at_the_offending_key_or_value(
@@ -76,14 +95,19 @@ def test_schema_errors_point_at_the_offending_key_or_value(
     write("portals/acme.yaml", text)
     result = invoke("lint", "--format", "json")
     problems = json.loads(result.output)["problems"]
-    rendered = [f"{p['line']}:{p['column']}: {p['level']} [{p['rule']}] {p['message']}" for p in problems]
+    rendered = [
+        f"{p['line']}:{p['column']}: {p['level']} [{p['rule']}] {p['message']}" for p in problems
+    ]
     assert rendered == [expected]
     assert result.exit_code == 1
 
 
 def test_json_output_has_the_documented_shape(write: Write, invoke: Invoke) -> None:
     write("portals/acme.yaml", VALID.format(portal="acme"))
-    write("portals/beta.yaml", "portal: beta\nguest_workorder: {enabled: false, work_types: [Storing]}\n")
+    write(
+        "portals/beta.yaml",
+        "portal: beta\nguest_workorder: {enabled: false, work_types: [Storing]}\n",
+    )
     result = invoke("lint", "--format", "json")
     assert result.exit_code == 0
     assert json.loads(result.output) == {
@@ -108,7 +132,10 @@ def test_json_output_has_the_documented_shape(write: Write, invoke: Invoke) -> N
 
 
 def test_strict_makes_warnings_fail(write: Write, invoke: Invoke) -> None:
-    write("portals/beta.yaml", "portal: beta\nguest_workorder: {enabled: false, work_types: [Storing]}\n")
+    write(
+        "portals/beta.yaml",
+        "portal: beta\nguest_workorder: {enabled: false, work_types: [Storing]}\n",
+    )
     assert invoke("lint").exit_code == 0
     result = invoke("lint", "--strict")
     assert result.exit_code == 1
@@ -146,7 +173,10 @@ def test_every_file_is_reported_after_a_broken_one(write: Write, invoke: Invoke)
     result = invoke("lint", "--format", "json")
     payload = json.loads(result.output)
     assert [f["path"] for f in payload["files"]] == [
-        "portals/a.yaml", "portals/b.yaml", "portals/c.yaml", "portals/nested/d.yaml",
+        "portals/a.yaml",
+        "portals/b.yaml",
+        "portals/c.yaml",
+        "portals/nested/d.yaml",
     ]
     assert [(p["path"], p["rule"]) for p in payload["problems"]] == [
         ("portals/a.yaml", "yaml"),
@@ -170,14 +200,21 @@ def test_missing_path_is_a_usage_error(project: Path, invoke: Invoke) -> None:
     assert "Path 'nope.yaml' does not exist" in result.output
 
 
-def test_missing_default_portals_dir_is_a_usage_error(tmp_path: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_default_portals_dir_is_a_usage_error(
+    tmp_path: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = invoke("lint")
     assert result.exit_code == 2
-    assert result.output == f"error: portals directory {tmp_path / 'portals'} not found; pass PATHS or set portals_dir\n"
+    assert (
+        result.output
+        == f"error: portals directory {tmp_path / 'portals'} not found; pass PATHS or set portals_dir\n"
+    )
 
 
-def test_colour_only_when_asked_or_on_a_tty(write: Write, invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_colour_only_when_asked_or_on_a_tty(
+    write: Write, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write("portals/acme.yaml", "portal: acme\nguest_workorder: {enabled: true}\n")
     assert "\x1b[" not in invoke("lint").output  # CliRunner is not a tty
     assert "\x1b[31m" in invoke("lint", "--color").output

@@ -26,7 +26,10 @@ def test_records_one_based_positions_of_keys_and_values(loader: type) -> None:
     text = "portal: acme\nguest_workorder:\n  enabled: true\n  work_types:\n    - Storing\n    - 'Onderhoud'\n"
     document = load_bytes(text.encode(), "p.yaml", loader).document
     assert document is not None
-    assert document.data == {"portal": "acme", "guest_workorder": {"enabled": True, "work_types": ["Storing", "Onderhoud"]}}
+    assert document.data == {
+        "portal": "acme",
+        "guest_workorder": {"enabled": True, "work_types": ["Storing", "Onderhoud"]},
+    }
     assert document.locate(("portal",)) == Position(1, 9)
     assert document.locate(("portal",), key=True) == Position(1, 1)
     assert document.locate(("guest_workorder", "enabled"), key=True) == Position(3, 3)
@@ -40,31 +43,103 @@ def test_records_one_based_positions_of_keys_and_values(loader: type) -> None:
     [
         ("a: 1\nb: 2\na: 3\n", ["3:1: duplicate key 'a' (first defined at 1:1)"]),
         ("g:\n  x: 1\n  x: 2\n", ["3:3: duplicate key 'x' (first defined at 2:3)"]),
-        ("a: 1\n---\n", ["2:1: file holds more than one YAML document; keep one portal per file and remove the extra '---'"]),
-        ("a: 1\n---\nb: 2\n", ["2:1: file holds more than one YAML document; keep one portal per file and remove the extra '---'"]),
+        (
+            "a: 1\n---\n",
+            [
+                "2:1: file holds more than one YAML document; keep one portal per file and remove the extra '---'"
+            ],
+        ),
+        (
+            "a: 1\n---\nb: 2\n",
+            [
+                "2:1: file holds more than one YAML document; keep one portal per file and remove the extra '---'"
+            ],
+        ),
         ("", ["1:1: file is empty (or only comments); expected a portal mapping"]),
-        ("# only a comment\n\n", ["1:1: file is empty (or only comments); expected a portal mapping"]),
+        (
+            "# only a comment\n\n",
+            ["1:1: file is empty (or only comments); expected a portal mapping"],
+        ),
         ("- a\n- b\n", ["1:1: top level must be a mapping of settings, found a list"]),
         ("just text\n", ["1:1: top level must be a mapping of settings, found a single value"]),
         ("~\n", ["1:1: top level must be a mapping of settings, found nothing (null)"]),
-        ("1: a\n", ['1:1: mapping keys must be strings: `1` was read as an integer 1; quote it: "1"']),
-        ("on: a\n", ['1:1: mapping keys must be strings: `on` was read as a boolean true (YAML 1.1 reads yes/no/on/off as booleans); quote it: "on"']),
-        ("? [a, b]\n: c\n", ["1:3: mapping keys must be strings: a mapping or list cannot be a key"]),
-        ("a: !!python/object/apply:os.system ['true']\n", ["1:4: tag !!python/object/apply:os.system is not allowed; portal files use only strings, numbers, booleans, null, lists and mappings"]),
-        ("a: !!python/name:os.system\n", ["1:4: tag !!python/name:os.system is not allowed; portal files use only strings, numbers, booleans, null, lists and mappings"]),
-        ("a: !custom x\n", ["1:4: tag !custom is not allowed; portal files use only strings, numbers, booleans, null, lists and mappings"]),
-        ("a: !!binary aGVsbG8=\n", ["1:4: tag !!binary is not allowed; portal files use only strings, numbers, booleans, null, lists and mappings"]),
-        ("a: !!set {x, y}\n", ["1:4: tag !!set is not allowed; portal files use only strings, numbers, booleans, null, lists and mappings"]),
-        ("a: !!omap [x: 1]\n", ["1:4: tag !!omap is not allowed; portal files use only strings, numbers, booleans, null, lists and mappings"]),
-        ("a: 2024-01-31\n", ['1:4: `2024-01-31` was read as a timestamp; quote it if you meant text: "2024-01-31"']),
+        (
+            "1: a\n",
+            ['1:1: mapping keys must be strings: `1` was read as an integer 1; quote it: "1"'],
+        ),
+        (
+            "on: a\n",
+            [
+                '1:1: mapping keys must be strings: `on` was read as a boolean true (YAML 1.1 reads yes/no/on/off as booleans); quote it: "on"'
+            ],
+        ),
+        (
+            "? [a, b]\n: c\n",
+            ["1:3: mapping keys must be strings: a mapping or list cannot be a key"],
+        ),
+        (
+            "a: !!python/object/apply:os.system ['true']\n",
+            [
+                "1:4: tag !!python/object/apply:os.system is not allowed; portal files use only strings, numbers, booleans, null, lists and mappings"
+            ],
+        ),
+        (
+            "a: !!python/name:os.system\n",
+            [
+                "1:4: tag !!python/name:os.system is not allowed; portal files use only strings, numbers, booleans, null, lists and mappings"
+            ],
+        ),
+        (
+            "a: !custom x\n",
+            [
+                "1:4: tag !custom is not allowed; portal files use only strings, numbers, booleans, null, lists and mappings"
+            ],
+        ),
+        (
+            "a: !!binary aGVsbG8=\n",
+            [
+                "1:4: tag !!binary is not allowed; portal files use only strings, numbers, booleans, null, lists and mappings"
+            ],
+        ),
+        (
+            "a: !!set {x, y}\n",
+            [
+                "1:4: tag !!set is not allowed; portal files use only strings, numbers, booleans, null, lists and mappings"
+            ],
+        ),
+        (
+            "a: !!omap [x: 1]\n",
+            [
+                "1:4: tag !!omap is not allowed; portal files use only strings, numbers, booleans, null, lists and mappings"
+            ],
+        ),
+        (
+            "a: 2024-01-31\n",
+            ['1:4: `2024-01-31` was read as a timestamp; quote it if you meant text: "2024-01-31"'],
+        ),
         ("a: .nan\n", ["1:4: `.nan` is not a finite number (NaN and infinity are not allowed)"]),
         ("a: -.inf\n", ["1:4: `-.inf` is not a finite number (NaN and infinity are not allowed)"]),
-        ("x: &x {a: 1}\ny:\n  <<: *x\n", ["3:3: tag !!merge is not allowed; portal files use only strings, numbers, booleans, null, lists and mappings"]),
+        (
+            "x: &x {a: 1}\ny:\n  <<: *x\n",
+            [
+                "3:3: tag !!merge is not allowed; portal files use only strings, numbers, booleans, null, lists and mappings"
+            ],
+        ),
         ("a: *nowhere\n", ["1:4: undefined alias *nowhere"]),
         ("a: &x [1, *x]\n", ["1:11: recursive alias *x refers to a node that contains it"]),
         ("a: &x {b: *x}\n", ["1:11: recursive alias *x refers to a node that contains it"]),
-        ("a:\n\tb: 1\n", ["2:1: syntax error: tab character where YAML expects spaces (indent with spaces only)"]),
-        ("a: [1, 2\n", ["2:1: syntax error: expected ',' or ']', but got '<stream end>' (while parsing a flow sequence at 1:4)"]),
+        (
+            "a:\n\tb: 1\n",
+            [
+                "2:1: syntax error: tab character where YAML expects spaces (indent with spaces only)"
+            ],
+        ),
+        (
+            "a: [1, 2\n",
+            [
+                "2:1: syntax error: expected ',' or ']', but got '<stream end>' (while parsing a flow sequence at 1:4)"
+            ],
+        ),
         (b"a: b\nc: \xff\xfe\n", ["2:4: file is not valid UTF-8 (byte 0xff); save it as UTF-8"]),
         (b"a: caf\xc3\xa9 \xe9\n", ["1:9: file is not valid UTF-8 (byte 0xe9); save it as UTF-8"]),
         ("a: " + "1" * 4400 + "\n", ["1:4097: line is longer than 4096 characters"]),
@@ -95,7 +170,9 @@ def test_oversized_file_is_refused_without_reading_on() -> None:
 def test_deep_nesting_is_refused_below_the_recursion_limit() -> None:
     block = "".join("  " * i + f"k{i}:\n" for i in range(60)) + "  " * 60 + "x: 1\n"
     assert problems_of(block) == ["33:65: nesting is deeper than 32 levels"]
-    assert problems_of("a: " + "[" * 2000 + "]" * 2000 + "\n") == ["1:35: nesting is deeper than 32 levels"]
+    assert problems_of("a: " + "[" * 2000 + "]" * 2000 + "\n") == [
+        "1:35: nesting is deeper than 32 levels"
+    ]
 
 
 @pytest.mark.parametrize("loader", LOADERS, ids=lambda c: c.__name__)

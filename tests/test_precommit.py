@@ -27,14 +27,28 @@ def test_try_repo_passes_on_shipped_portals_and_fails_on_a_broken_one(tmp_path: 
     _git("init", "-q", cwd=consumer)
     _git("add", "-A", cwd=consumer)
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "NO_COLOR": "1"}
-    command = [sys.executable, "-m", "pre_commit", "try-repo", str(REPO), "portal-config-lint", "--all-files"]
+    command = [
+        sys.executable,
+        "-m",
+        "pre_commit",
+        "try-repo",
+        str(REPO),
+        "portal-config-lint",
+        "--all-files",
+    ]
 
-    passed = subprocess.run(command, cwd=consumer, env=env, capture_output=True, text=True, timeout=600)
+    passed = subprocess.run(
+        command, cwd=consumer, env=env, capture_output=True, text=True, timeout=600
+    )
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "portal-config lint" in passed.stdout and "Passed" in passed.stdout
 
-    (consumer / "portals" / "broken.yaml").write_text("portal: not-broken\nguest_workorder: {enabled: true}\n")
+    (consumer / "portals" / "broken.yaml").write_text(
+        "portal: not-broken\nguest_workorder: {enabled: true}\n"
+    )
     _git("add", "-A", cwd=consumer)
-    failed = subprocess.run(command, cwd=consumer, env=env, capture_output=True, text=True, timeout=600)
+    failed = subprocess.run(
+        command, cwd=consumer, env=env, capture_output=True, text=True, timeout=600
+    )
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "portals/broken.yaml:1:9: error [portal-id-matches-filename]" in failed.stdout

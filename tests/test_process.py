@@ -15,10 +15,16 @@ from conftest import REPO, VALID
 HEAVY = ("deepdiff", "httpx", "httpcore", "requests", "urllib3")
 
 
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "portal_config", *args],
-        capture_output=True, text=True, cwd=cwd, env=env, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=60,
     )
 
 
@@ -42,13 +48,30 @@ def test_lint_never_imports_the_http_client_or_deepdiff() -> None:
     [
         ({"portals/a.yaml": VALID.format(portal="a")}, [], 0),
         ({"portals/a.yaml": "portal: b\nguest_workorder: {enabled: false}\n"}, [], 1),
-        ({"portals/a.yaml": "portal: a\nguest_workorder: {enabled: false, work_types: [x]}\n"}, [], 0),
-        ({"portals/a.yaml": "portal: a\nguest_workorder: {enabled: false, work_types: [x]}\n"}, ["--strict"], 1),
+        (
+            {"portals/a.yaml": "portal: a\nguest_workorder: {enabled: false, work_types: [x]}\n"},
+            [],
+            0,
+        ),
+        (
+            {"portals/a.yaml": "portal: a\nguest_workorder: {enabled: false, work_types: [x]}\n"},
+            ["--strict"],
+            1,
+        ),
         ({"portals/a.yaml": VALID.format(portal="a")}, ["--format", "xml"], 2),
-        ({"portal-config.yaml": "rules: {nope: error}\n", "portals/a.yaml": VALID.format(portal="a")}, [], 2),
+        (
+            {
+                "portal-config.yaml": "rules: {nope: error}\n",
+                "portals/a.yaml": VALID.format(portal="a"),
+            },
+            [],
+            2,
+        ),
     ],
 )
-def test_documented_exit_codes(tmp_path: Path, files: dict[str, str], args: list[str], code: int) -> None:
+def test_documented_exit_codes(
+    tmp_path: Path, files: dict[str, str], args: list[str], code: int
+) -> None:
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text, encoding="utf-8")
@@ -60,8 +83,12 @@ def test_documented_exit_codes(tmp_path: Path, files: dict[str, str], args: list
 def _on_a_tty(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     leader, follower = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-m", "portal_config", *args], cwd=cwd, env=env,
-        stdin=follower, stdout=follower, stderr=follower,
+        [sys.executable, "-m", "portal_config", *args],
+        cwd=cwd,
+        env=env,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
     )
     os.close(follower)
     chunks = []

@@ -14,48 +14,82 @@ CASES: dict[str, tuple[dict[str, str], dict[str, str], list[str]]] = {
     "portal-id-matches-filename": (
         {"portals/acme.yaml": "portal: acme\nguest_workorder: {enabled: false}\n"},
         {"portals/acme.yaml": "portal: acme-old\nguest_workorder: {enabled: false}\n"},
-        ["portals/acme.yaml:1:9: error: portal id 'acme-old' does not match the file name 'acme'; rename one of them"],
+        [
+            "portals/acme.yaml:1:9: error: portal id 'acme-old' does not match the file name 'acme'; rename one of them"
+        ],
     ),
     "duplicate-portal-id": (
-        {"portals/a/acme.yaml": "portal: acme\nguest_workorder: {enabled: false}\n",
-         "portals/b/beta.yaml": "portal: beta\nguest_workorder: {enabled: false}\n"},
-        {"portals/a/acme.yaml": "portal: acme\nguest_workorder: {enabled: false}\n",
-         "portals/b/acme.yaml": "# copy\nportal: acme\nguest_workorder: {enabled: false}\n"},
-        ["portals/a/acme.yaml:1:9: error: portal id 'acme' is also used in portals/b/acme.yaml:2:9",
-         "portals/b/acme.yaml:2:9: error: portal id 'acme' is also used in portals/a/acme.yaml:1:9"],
+        {
+            "portals/a/acme.yaml": "portal: acme\nguest_workorder: {enabled: false}\n",
+            "portals/b/beta.yaml": "portal: beta\nguest_workorder: {enabled: false}\n",
+        },
+        {
+            "portals/a/acme.yaml": "portal: acme\nguest_workorder: {enabled: false}\n",
+            "portals/b/acme.yaml": "# copy\nportal: acme\nguest_workorder: {enabled: false}\n",
+        },
+        [
+            "portals/a/acme.yaml:1:9: error: portal id 'acme' is also used in portals/b/acme.yaml:2:9",
+            "portals/b/acme.yaml:2:9: error: portal id 'acme' is also used in portals/a/acme.yaml:1:9",
+        ],
     ),
     "guests-without-work-types": (
-        {"portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [Storing]\n"},
-        {"portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: []\n"},
-        ["portals/acme.yaml:4:3: error: guests are enabled but no work types are listed, so guests cannot submit anything"],
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [Storing]\n"
+        },
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: []\n"
+        },
+        [
+            "portals/acme.yaml:4:3: error: guests are enabled but no work types are listed, so guests cannot submit anything"
+        ],
     ),
     "work-types-while-disabled": (
         {"portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: false\n"},
-        {"portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: false\n  work_types: [Storing]\n"},
-        ["portals/acme.yaml:4:3: warning: work types are listed but guests are disabled, so the list has no effect"],
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: false\n  work_types: [Storing]\n"
+        },
+        [
+            "portals/acme.yaml:4:3: warning: work types are listed but guests are disabled, so the list has no effect"
+        ],
     ),
     "permissive-guest-access": (
-        {"portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  allow_new_relation: true\n"
-         "  work_types: [Storing]\nacknowledged:\n  allow_new_relation: intake form\n"},
-        {"portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  allow_new_relation: true\n"
-         "  allow_address_change: true\n  allow_requests_for_others: false\n  work_types: [Storing]\n"
-         "acknowledged:\n  allow_address_change: tenants move\n"},
-        ["portals/acme.yaml:4:23: warning: allow_new_relation is true while guests are enabled; guest access is "
-         "usually kept restricted (acknowledge it under 'acknowledged: allow_new_relation: <reason>' if intended)"],
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  allow_new_relation: true\n"
+            "  work_types: [Storing]\nacknowledged:\n  allow_new_relation: intake form\n"
+        },
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  allow_new_relation: true\n"
+            "  allow_address_change: true\n  allow_requests_for_others: false\n  work_types: [Storing]\n"
+            "acknowledged:\n  allow_address_change: tenants move\n"
+        },
+        [
+            "portals/acme.yaml:4:23: warning: allow_new_relation is true while guests are enabled; guest access is "
+            "usually kept restricted (acknowledge it under 'acknowledged: allow_new_relation: <reason>' if intended)"
+        ],
     ),
     "unknown-work-type": (
-        {"portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [Storing, Plaatsing alarm]\n",
-         "worktypes.yaml": "work_types: [Storing, Plaatsing alarm]\n"},
-        {"portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [Stroing, storing, Schilderen]\n",
-         "worktypes.yaml": "work_types: [Storing, Plaatsing alarm]\n"},
-        ["portals/acme.yaml:4:16: error: work type 'Stroing' is not in the catalog worktypes.yaml; did you mean 'Storing'?",
-         "portals/acme.yaml:4:25: error: work type 'storing' is not in the catalog worktypes.yaml; did you mean 'Storing'?",
-         "portals/acme.yaml:4:34: error: work type 'Schilderen' is not in the catalog worktypes.yaml"],
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [Storing, Plaatsing alarm]\n",
+            "worktypes.yaml": "work_types: [Storing, Plaatsing alarm]\n",
+        },
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [Stroing, storing, Schilderen]\n",
+            "worktypes.yaml": "work_types: [Storing, Plaatsing alarm]\n",
+        },
+        [
+            "portals/acme.yaml:4:16: error: work type 'Stroing' is not in the catalog worktypes.yaml; did you mean 'Storing'?",
+            "portals/acme.yaml:4:25: error: work type 'storing' is not in the catalog worktypes.yaml; did you mean 'Storing'?",
+            "portals/acme.yaml:4:34: error: work type 'Schilderen' is not in the catalog worktypes.yaml",
+        ],
     ),
     "duplicate-work-type": (
-        {"portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [Storing, Onderhoud]\n"},
-        {"portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  work_types:\n    - Storing\n"
-         "    - Onderhoud\n    - storing\n"},
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [Storing, Onderhoud]\n"
+        },
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  work_types:\n    - Storing\n"
+            "    - Onderhoud\n    - storing\n"
+        },
         ["portals/acme.yaml:7:7: error: work type 'storing' is listed twice (first at 5:7)"],
     ),
 }
@@ -90,7 +124,9 @@ def test_rule_reports_bad_example(rule_id: str, write: Write, invoke: Invoke) ->
     assert _lint_rule(invoke, rule_id) == CASES[rule_id][2]
 
 
-def test_duplicate_portal_id_is_found_when_only_one_file_is_linted(write: Write, invoke: Invoke) -> None:
+def test_duplicate_portal_id_is_found_when_only_one_file_is_linted(
+    write: Write, invoke: Invoke
+) -> None:
     write("portals/acme.yaml", "portal: acme\nguest_workorder: {enabled: false}\n")
     write("portals/sub/acme.yaml", "portal: acme\nguest_workorder: {enabled: false}\n")
     result = invoke("lint", "portals/sub/acme.yaml", "--format", "json")
@@ -100,7 +136,9 @@ def test_duplicate_portal_id_is_found_when_only_one_file_is_linted(write: Write,
     ]
 
 
-def test_guests_enabled_without_work_types_key_points_at_the_section(write: Write, invoke: Invoke) -> None:
+def test_guests_enabled_without_work_types_key_points_at_the_section(
+    write: Write, invoke: Invoke
+) -> None:
     write("portals/acme.yaml", "portal: acme\nguest_workorder:\n  enabled: true\n")
     assert _lint_rule(invoke, "guests-without-work-types") == [
         "portals/acme.yaml:2:1: error: guests are enabled but no work types are listed, so guests cannot submit anything"
@@ -108,9 +146,18 @@ def test_guests_enabled_without_work_types_key_points_at_the_section(write: Writ
 
 
 def test_config_changes_rule_levels(write: Write, invoke: Invoke) -> None:
-    write("portal-config.yaml", "rules:\n  work-types-while-disabled: error\n  permissive-guest-access: disable\n")
-    write("portals/acme.yaml", "portal: acme\nguest_workorder:\n  enabled: false\n  work_types: [Storing]\n")
-    write("portals/beta.yaml", "portal: beta\nguest_workorder: {enabled: true, allow_new_relation: true, work_types: [x]}\n")
+    write(
+        "portal-config.yaml",
+        "rules:\n  work-types-while-disabled: error\n  permissive-guest-access: disable\n",
+    )
+    write(
+        "portals/acme.yaml",
+        "portal: acme\nguest_workorder:\n  enabled: false\n  work_types: [Storing]\n",
+    )
+    write(
+        "portals/beta.yaml",
+        "portal: beta\nguest_workorder: {enabled: true, allow_new_relation: true, work_types: [x]}\n",
+    )
     assert _lint_rule(invoke, "work-types-while-disabled") == [
         "portals/acme.yaml:4:3: error: work types are listed but guests are disabled, so the list has no effect"
     ]
@@ -119,17 +166,26 @@ def test_config_changes_rule_levels(write: Write, invoke: Invoke) -> None:
 
 
 def test_disable_comment_switches_a_rule_off_for_one_file(write: Write, invoke: Invoke) -> None:
-    write("portals/acme.yaml", "# portal-config: disable work-types-while-disabled\n"
-          "portal: acme\nguest_workorder: {enabled: false, work_types: [Storing]}\n")
-    write("portals/beta.yaml", "portal: beta\nguest_workorder: {enabled: false, work_types: [Storing]}\n")
+    write(
+        "portals/acme.yaml",
+        "# portal-config: disable work-types-while-disabled\n"
+        "portal: acme\nguest_workorder: {enabled: false, work_types: [Storing]}\n",
+    )
+    write(
+        "portals/beta.yaml",
+        "portal: beta\nguest_workorder: {enabled: false, work_types: [Storing]}\n",
+    )
     assert _lint_rule(invoke, "work-types-while-disabled") == [
         "portals/beta.yaml:2:35: warning: work types are listed but guests are disabled, so the list has no effect"
     ]
 
 
 def test_disable_comment_with_unknown_rule_is_an_error(write: Write, invoke: Invoke) -> None:
-    write("portals/acme.yaml", "portal: acme  # portal-config: disable duplicate-work-types, portal-id-matches-filename\n"
-          "guest_workorder: {enabled: false}\n")
+    write(
+        "portals/acme.yaml",
+        "portal: acme  # portal-config: disable duplicate-work-types, portal-id-matches-filename\n"
+        "guest_workorder: {enabled: false}\n",
+    )
     result = invoke("lint")
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == (
@@ -143,7 +199,12 @@ def test_broken_catalog_is_reported(write: Write, invoke: Invoke) -> None:
     result = invoke("lint", "--format", "json")
     problems = json.loads(result.output)["problems"]
     assert [(p["path"], p["line"], p["column"], p["message"]) for p in problems] == [
-        ("worktypes.yaml", 3, 5, 'work type names must be non-empty strings: `no` was read as a boolean false '
-         '(YAML 1.1 reads yes/no/on/off as booleans); quote it: "no"'),
+        (
+            "worktypes.yaml",
+            3,
+            5,
+            "work type names must be non-empty strings: `no` was read as a boolean false "
+            '(YAML 1.1 reads yes/no/on/off as booleans); quote it: "no"',
+        ),
         ("worktypes.yaml", 4, 1, "unknown key 'extra'; a catalog holds only work_types"),
     ]

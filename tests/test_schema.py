@@ -45,10 +45,16 @@ def test_schema_passes_the_metaschema_check() -> None:
 
 
 def test_any_of_failure_gives_one_best_match() -> None:
-    validator = Draft202012Validator({
-        "type": "object",
-        "properties": {"when": {"anyOf": [{"type": "boolean"}, {"type": "string", "enum": ["always", "never"]}]}},
-    })
+    validator = Draft202012Validator(
+        {
+            "type": "object",
+            "properties": {
+                "when": {
+                    "anyOf": [{"type": "boolean"}, {"type": "string", "enum": ["always", "never"]}]
+                }
+            },
+        }
+    )
     document = load_bytes(b"when: sometimes\n", "p.yaml").document
     assert document is not None
     problems = list(schema.check(document, validator))

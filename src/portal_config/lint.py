@@ -49,9 +49,9 @@ def lint(paths: Sequence[Path], config: Config) -> LintRun:
         if document is not None:
             valid.append(document)
     catalog = _catalog(config, run)
-    context = Context(
-        catalog=catalog, project=valid + list(_other_project_documents(files, config))
-    )
+    ids = {document.data["portal"] for document in valid}
+    others = list(_other_project_documents(paths, files, ids, config))
+    context = Context(catalog=catalog, project=valid + others)
     run.report.extend(_apply_rules(valid, context, config, disabled))
     run.documents = valid
     return run
@@ -68,26 +68,35 @@ def load_valid(path: Path, shown: str) -> tuple[Document | None, list[Problem], 
 
 def expand(paths: Sequence[Path], config: Config) -> Iterator[Path]:
     """Files as given; directories searched recursively for *.yaml / *.yml, in stable order."""
-    skip = {config.catalog.resolve()}
+    skip = {_identity(config.catalog)}
     if config.source is not None:
-        skip.add(config.source.resolve())
-    seen: set[Path] = set()
+        skip.add(_identity(config.source))
+    seen: set[str] = set()
     for path in paths:
         candidates: Iterable[Path] = [path] if not path.is_dir() else _walk(path, skip)
         for candidate in candidates:
-            key = candidate.resolve()
+            key = _identity(candidate)
             if key not in seen:
                 seen.add(key)
                 yield candidate
 
 
-def _walk(directory: Path, skip: set[Path]) -> Iterator[Path]:
+def _identity(path: Path) -> str:
+    # abspath, not resolve(): no syscalls per file, which matters at thousands of files.
+    return os.path.abspath(path)
+
+
+def _walk(directory: Path, skip: set[str]) -> Iterator[Path]:
+    skip_names = {os.path.basename(p) for p in skip}
     for root, dirs, names in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
+            if not name.endswith(YAML_SUFFIXES):
+                continue
             candidate = Path(root) / name
-            if name.endswith(YAML_SUFFIXES) and candidate.resolve() not in skip:
-                yield candidate
+            if name in skip_names and _identity(candidate) in skip:
+                continue
+            yield candidate
 
 
 def _directives(shown: str, text: str, report: Report) -> Iterator[str]:
@@ -133,13 +142,28 @@ def _catalog(config: Config, run: LintRun) -> Catalog | None:
     return catalog
 
 
-def _other_project_documents(linted: Sequence[Path], config: Config) -> Iterator[Document]:
-    """Valid portal files of the project that were not linted now (for cross-file rules)."""
-    if not config.portals_dir.is_dir():
+def _other_project_documents(
+    requested: Sequence[Path], linted: Sequence[Path], ids: set[str], config: Config
+) -> Iterator[Document]:
+    """Valid portal files of the project that were not linted now, for cross-file rules.
+
+    Only files whose text mentions one of the linted portal ids can matter, so the
+    rest are skipped unparsed: a pre-commit run on one file stays fast in a big repo.
+    """
+    if not ids or not config.portals_dir.is_dir():
         return
-    done = {p.resolve() for p in linted}
+    portals = _identity(config.portals_dir)
+    if any(portals == _identity(p) or portals.startswith(_identity(p) + os.sep) for p in requested):
+        return  # the whole portals directory was linted already
+    done = {_identity(p) for p in linted}
     for path in expand([config.portals_dir], config):
-        if path.resolve() not in done:
+        if _identity(path) in done:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if any(portal in text for portal in ids):
             document, _, _ = load_valid(path, display(path))
             if document is not None:
                 yield document

@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ MAX_NODES = 10_000
 
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_CORE + t for t in ("str", "int", "float", "bool", "null")}
+_STR = _CORE + "str"
 _SEQUENCE_TAG = _CORE + "seq"
 _MAPPING_TAG = _CORE + "map"
 _TYPE_NAMES = {
@@ -212,23 +212,31 @@ class _Builder:
 
     def run(self, loader: type) -> None:
         documents = 0
-        for event in _events(self.text, loader):
-            if isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    self._stop(
-                        event.start_mark,
-                        "file holds more than one YAML document; "
-                        "keep one portal per file and remove the extra '---'",
-                    )
-            elif isinstance(event, yaml.ScalarEvent):
-                self._scalar(event)
-            elif isinstance(event, yaml.AliasEvent):
-                self._alias(event)
-            elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-                self._open(event)
-            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-                self._close()
+        handlers = {
+            yaml.ScalarEvent: self._scalar,
+            yaml.AliasEvent: self._alias,
+            yaml.SequenceStartEvent: self._open,
+            yaml.MappingStartEvent: self._open,
+            yaml.SequenceEndEvent: self._close,
+            yaml.MappingEndEvent: self._close,
+        }
+        parser = loader(self.text)
+        try:
+            while parser.check_event():
+                event = parser.get_event()
+                handler = handlers.get(type(event))
+                if handler is not None:
+                    handler(event)
+                elif type(event) is yaml.DocumentStartEvent:
+                    documents += 1
+                    if documents > 1:
+                        self._stop(
+                            event.start_mark,
+                            "file holds more than one YAML document; "
+                            "keep one portal per file and remove the extra '---'",
+                        )
+        finally:
+            parser.dispose()
         if documents == 0:
             self._stop(None, "file is empty (or only comments); expected a portal mapping")
         if not isinstance(self.root, dict) and not self.problems:
@@ -331,14 +339,24 @@ class _Builder:
 
     # -- events ----------------------------------------------------------------------------
     def _scalar(self, event: yaml.ScalarEvent) -> None:
-        self._count_node(event.start_mark)
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            self._count_node(event.start_mark, 0)
         tag = event.tag
         if tag is None or tag == "!":
-            tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
+            if event.style:  # quoted or block scalars are always strings
+                tag = _STR
+            else:
+                tag = _resolve(yaml.ScalarNode, event.value, event.implicit)
         if tag not in _SCALAR_TAGS:
             self._error(event.start_mark, _tag_message(tag, event.value))
             # The raw text stands in so a refused key does not also count as a non-string key.
             self._attach(event.value, _mark_position(event.start_mark), 1)
+            return
+        if tag == _STR:  # the common case, kept short
+            if event.anchor:
+                self.anchors[event.anchor] = (event.value, 1)
+            self._attach(event.value, _mark_position(event.start_mark), 1, None)
             return
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
@@ -354,9 +372,12 @@ class _Builder:
                 event.start_mark,
                 f"`{event.value}` is not a finite number (NaN and infinity are not allowed)",
             )
-        plain = None
-        if tag != _CORE + "str" and event.implicit[0]:
-            plain = PlainScalar(event.value, tag, value)
+        plain = PlainScalar(event.value, tag, value) if event.implicit[0] else None
+        self._attach_scalar(event, value, plain)
+
+    def _attach_scalar(
+        self, event: yaml.ScalarEvent, value: Any, plain: PlainScalar | None
+    ) -> None:
         if event.anchor:
             self.anchors[event.anchor] = (value, 1)
         self._attach(value, _mark_position(event.start_mark), 1, plain)
@@ -392,7 +413,7 @@ class _Builder:
             self.open_anchors.add(event.anchor)
         self.stack.append(frame)
 
-    def _close(self) -> None:
+    def _close(self, event: yaml.CollectionEndEvent) -> None:
         frame = self.stack.pop()
         if frame.anchor:
             self.open_anchors.discard(frame.anchor)
@@ -404,20 +425,11 @@ class _Resolver(yaml.resolver.Resolver):
     pass
 
 
-_RESOLVER = _Resolver()
-
-
-def _events(text: str, loader: type) -> Iterator[yaml.Event]:
-    parser = loader(text)
-    try:
-        while parser.check_event():
-            yield parser.get_event()
-    finally:
-        parser.dispose()
+_resolve = _Resolver().resolve
 
 
 def _mark_position(mark: Any) -> Position:
-    return Position.from_mark(mark.line, mark.column)
+    return Position(mark.line + 1, mark.column + 1)  # YAML marks are 0-based
 
 
 def _problem(path: str, position: Position | None, message: str) -> Problem:
@@ -461,7 +473,7 @@ def _reader_problem(display: str, text: str, exc: yaml.YAMLError) -> Problem:
     if isinstance(position, int):
         line = text.count("\n", 0, position)
         column = position - (text.rfind("\n", 0, position) + 1)
-        where = Position.from_mark(line, column)
+        where = Position(line + 1, column + 1)
     reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
     return _problem(display, where, f"syntax error: {reason}")
 
@@ -477,4 +489,4 @@ def _byte_position(data: bytes, offset: int) -> Position:
     line_start = data.rfind(b"\n", 0, offset) + 1
     line = data.count(b"\n", 0, offset)
     column = len(data[line_start:offset].decode("utf-8", errors="replace"))
-    return Position.from_mark(line, column)
+    return Position(line + 1, column + 1)

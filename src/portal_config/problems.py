@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 class Level(str, enum.Enum):
@@ -16,17 +17,13 @@ class Level(str, enum.Enum):
     WARNING = "warning"
 
 
-@dataclass(frozen=True, order=True)
-class Position:
+class Position(NamedTuple):
     """A 1-based line and column in a source file."""
 
+    # A NamedTuple, not a dataclass: the loader makes one per node, thousands per run.
+    # YAML marks are 0-based; the loader adds 1 where it reads them (_mark_position).
     line: int
     column: int
-
-    @classmethod
-    def from_mark(cls, line0: int, column0: int) -> Position:
-        # YAML marks are 0-based; this is the only place that converts them.
-        return cls(line0 + 1, column0 + 1)
 
     def __str__(self) -> str:
         return f"{self.line}:{self.column}"

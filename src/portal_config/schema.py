@@ -6,14 +6,16 @@ import difflib
 import functools
 import json
 from collections.abc import Iterator
-from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from portal_config.loader import Document, JsonPath
+from portal_config.precheck import Check, compile_precheck
 from portal_config.problems import Level, Problem
+
+if TYPE_CHECKING:  # imported lazily: clean files never need jsonschema
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 RULE = "schema"
 
@@ -40,8 +42,11 @@ _PATTERN_HINTS = {
 }
 
 
+SCHEMA_FILE = Path(__file__).with_name("portal.schema.json")
+
+
 def schema_text() -> str:
-    return resources.files("portal_config").joinpath("portal.schema.json").read_text("utf-8")
+    return SCHEMA_FILE.read_text(encoding="utf-8")
 
 
 @functools.lru_cache(maxsize=1)
@@ -52,11 +57,24 @@ def portal_schema() -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=1)
 def validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(portal_schema())
+
+
+@functools.lru_cache(maxsize=1)
+def precheck() -> Check | None:
+    return compile_precheck(portal_schema())
 
 
 def check(document: Document, against: Draft202012Validator | None = None) -> Iterator[Problem]:
     """Yield one Problem per schema error, each pointing at the offending key or value."""
+    if against is None:
+        quick = precheck()
+        if quick is not None and quick(document.data):
+            return
+    from jsonschema.exceptions import best_match
+
     explained: set[JsonPath] = set()
     for error in (against or validator()).iter_errors(document.data):
         if error.validator in ("anyOf", "oneOf") and error.context:

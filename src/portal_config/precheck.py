@@ -1,0 +1,146 @@
+"""A yes/no validity check compiled from the JSON Schema, for the common clean case.
+
+Nearly every file lint sees is valid, and for those the full jsonschema
+validator (its import and its per-keyword machinery) costs more than all the
+YAML parsing. `compile_precheck` turns the schema into nested closures that
+answer "certainly valid" quickly. Anything else, including any keyword it does
+not understand, answers "not sure", and the caller runs jsonschema, which
+stays the only source of error messages. The schema file remains the single
+source of truth: nothing here restates it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+Check = Callable[[Any], bool]
+
+# Keywords that only annotate; they never make an instance invalid.
+_ANNOTATIONS = {"$schema", "$id", "title", "description", "default", "examples", "$comment"}
+
+_TYPES: dict[str, Callable[[Any], bool]] = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+}
+
+
+class Unsupported(Exception):
+    """The schema uses something the precheck does not model; use jsonschema alone."""
+
+
+def compile_precheck(schema: dict[str, Any]) -> Check | None:
+    try:
+        return _compile(schema)
+    except Unsupported:
+        return None
+
+
+def _compile(schema: Any) -> Check:
+    if schema is True:
+        return lambda value: True
+    if not isinstance(schema, dict):
+        raise Unsupported(repr(schema))
+    unknown = set(schema) - _ANNOTATIONS - _BUILDERS.keys()
+    if unknown:
+        raise Unsupported(", ".join(sorted(unknown)))
+    checks = [_BUILDERS[k](schema[k], schema) for k in schema if k in _BUILDERS]
+    checks = [c for c in checks if c is not None]
+    return lambda value: all(check(value) for check in checks)
+
+
+def _type(expected: Any, schema: dict[str, Any]) -> Check:
+    names = expected if isinstance(expected, list) else [expected]
+    try:
+        tests = [_TYPES[name] for name in names]
+    except KeyError as exc:
+        raise Unsupported(f"type {exc}") from None
+    return lambda value: any(test(value) for test in tests)
+
+
+def _properties(properties: dict[str, Any], schema: dict[str, Any]) -> Check:
+    compiled = {name: _compile(sub) for name, sub in properties.items()}
+    extra = schema.get("additionalProperties", True)
+    if extra not in (True, False):
+        raise Unsupported("additionalProperties schema")
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, dict):
+            return True
+        for key, item in value.items():
+            sub = compiled.get(key)
+            if sub is None:
+                if extra is False:
+                    return False
+            elif not sub(item):
+                return False
+        return True
+
+    return check
+
+
+def _additional(extra: Any, schema: dict[str, Any]) -> Check | None:
+    if "properties" in schema:
+        return None  # handled together with properties
+    if extra is True:
+        return None
+    if extra is False:
+        return lambda value: not isinstance(value, dict) or not value
+    raise Unsupported("additionalProperties schema")
+
+
+def _required(names: list[str], schema: dict[str, Any]) -> Check:
+    return lambda value: not isinstance(value, dict) or all(n in value for n in names)
+
+
+def _items(items: Any, schema: dict[str, Any]) -> Check:
+    sub = _compile(items)
+    return lambda value: not isinstance(value, list) or all(sub(item) for item in value)
+
+
+def _unique(flag: Any, schema: dict[str, Any]) -> Check | None:
+    if not flag:
+        return None
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, list):
+            return True
+        # Only strings are decided here; JSON equality of other values is jsonschema's job.
+        return all(isinstance(v, str) for v in value) and len(set(value)) == len(value)
+
+    return check
+
+
+def _min_length(limit: int, schema: dict[str, Any]) -> Check:
+    return lambda value: not isinstance(value, str) or len(value) >= limit
+
+
+def _max_length(limit: int, schema: dict[str, Any]) -> Check:
+    return lambda value: not isinstance(value, str) or len(value) <= limit
+
+
+def _pattern(pattern: str, schema: dict[str, Any]) -> Check:
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise Unsupported(f"pattern {pattern!r}") from exc
+    return lambda value: not isinstance(value, str) or compiled.search(value) is not None
+
+
+_BUILDERS: dict[str, Callable[[Any, dict[str, Any]], Check | None]] = {
+    "type": _type,
+    "properties": _properties,
+    "additionalProperties": _additional,
+    "required": _required,
+    "items": _items,
+    "uniqueItems": _unique,
+    "minLength": _min_length,
+    "maxLength": _max_length,
+    "pattern": _pattern,
+}
