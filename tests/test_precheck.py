@@ -1,0 +1,63 @@
+"""The schema-compiled precheck must never call an invalid document valid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+from portal_config.precheck import compile_precheck
+from portal_config.schema import portal_schema
+
+SCHEMA = portal_schema()
+PRECHECK = compile_precheck(SCHEMA)
+VALIDATOR = Draft202012Validator(SCHEMA)
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+    st.sampled_from(["", " x", "Storing", "storing", "acme", "Acme", "a--b", "a-b", "x" * 101]),
+    st.text(max_size=8),
+)
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
+flags = st.sampled_from(["enabled", "allow_address_change", "allow_new_relation", "allow_requests_for_others", "work_types", "enabeld"])
+guest = st.dictionaries(flags, st.one_of(st.booleans(), st.lists(st.sampled_from(["Storing", "Onderhoud", "", " x", 1]), max_size=3), values), max_size=6)
+acknowledged = st.dictionaries(st.sampled_from(["allow_new_relation", "allow_address_change", "other"]), st.one_of(st.text(max_size=3), values), max_size=2)
+portals = st.fixed_dictionaries(
+    {},
+    optional={
+        "portal": st.one_of(st.sampled_from(["acme", "acme-facilities", "Acme", "-x", "a--b", ""]), values),
+        "guest_workorder": st.one_of(guest, values),
+        "description": st.one_of(st.text(max_size=5), values),
+        "acknowledged": st.one_of(acknowledged, values),
+        "extra": values,
+    },
+)
+
+
+def test_portal_schema_is_fully_modelled() -> None:
+    assert PRECHECK is not None
+
+
+def test_unmodelled_keywords_defer_to_jsonschema() -> None:
+    assert compile_precheck({"anyOf": [{"type": "string"}]}) is None
+    assert compile_precheck({"properties": {"a": {"format": "email"}}}) is None
+    assert compile_precheck({"additionalProperties": {"type": "string"}}) is None
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(portals, values))
+def test_precheck_agrees_with_jsonschema(instance: Any) -> None:
+    assert PRECHECK is not None
+    assert PRECHECK(instance) == VALIDATOR.is_valid(instance)
+
+
+def test_shipped_portals_pass_the_precheck() -> None:
+    from conftest import REPO
+    from portal_config.loader import load_file
+
+    for path in sorted((REPO / "portals").glob("*.yaml")):
+        document = load_file(path).document
+        assert document is not None and PRECHECK is not None
+        assert PRECHECK(document.data) is True, path.name

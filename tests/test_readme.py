@@ -1,0 +1,30 @@
+"""The README tells the truth: its test command is CI's, its rules table is the registry."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import REPO
+from portal_config.rules import RULES
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def quick_start_commands() -> list[str]:
+    section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.+?)\n```", section)
+
+
+def test_quick_start_has_exactly_two_commands_and_ci_runs_the_test_one() -> None:
+    commands = quick_start_commands()
+    assert len(commands) == 2
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert commands[0] in ci.splitlines()
+    assert commands[1] in ci.splitlines()
+    assert commands[0].endswith("pip install . && portal-config lint")
+    assert commands[1].endswith("pip install -e '.[test]' && pytest")
+
+
+def test_rules_table_lists_every_rule_with_its_default_level() -> None:
+    for rule_id, rule in RULES.items():
+        assert f"| `{rule_id}` | {rule.LEVEL.value} |" in README
