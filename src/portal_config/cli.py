@@ -112,7 +112,7 @@ def lint(
 
     from portal_config.config import load_config
     from portal_config.lint import lint as run_lint
-    from portal_config.render import FORMATS, Style
+    from portal_config.render.lint import FORMATS, Style
 
     config = load_config(config_path)
     if catalog is not None:
@@ -149,6 +149,306 @@ def rules_command() -> None:
         for line in inspect.cleandoc(rule.__doc__ or "").splitlines():
             click.echo(f"    {line}".rstrip())
         click.echo()
+
+
+def _console(color: bool | None) -> Any:
+    from portal_config.workflow import Console
+
+    confirm = None
+    if sys.stdin.isatty():
+
+        def confirm(question: str) -> bool:
+            return click.confirm(question, default=False, err=True)
+
+    painted = use_color(color)
+    return Console(
+        out=lambda text: click.echo(text, nl=False, color=painted),
+        err=lambda text: click.echo(text, nl=False, err=True, color=painted),
+        color=painted,
+        confirm=confirm,
+    )
+
+
+_target_option = click.option(
+    "--target", "-t", "target", help="Target from the config (default: default_target)."
+)
+_config_option = click.option(
+    "--config",
+    "-c",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Project config file. Default: the nearest portal-config.yaml above the cwd.",
+)
+_concurrency_option = click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Requests in flight at once (default: the target's, 4).",
+)
+_color_option = click.option("--color/--no-color", default=None, help="Force colour on or off.")
+
+
+@cli.command("diff")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@_target_option
+@click.option(
+    "--format",
+    "-f",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    help="text (terraform-like), markdown (for PR comments) or json.",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also save the plan as JSON, for `portal-config apply PLAN.json`.",
+)
+@_config_option
+@_concurrency_option
+@_color_option
+def diff_command(
+    paths: tuple[Path, ...],
+    target: str | None,
+    output_format: str,
+    out_file: Path | None,
+    config_path: Path | None,
+    concurrency: int | None,
+    color: bool | None,
+) -> None:
+    """Show what applying the portal files would change in OutSmart.
+
+    Refuses to run on files that fail lint. Reads live state in one bulk
+    read, compares field by field (work types as a set) and marks every
+    change that widens guest access.
+
+    \b
+    Exit codes: 0 no changes, 3 changes present, 1 invalid files,
+                2 usage/config error, 4 API error.
+    \b
+    Examples:
+      portal-config diff                          # the default target
+      portal-config diff --target production --format markdown
+      portal-config diff --out plan.json          # save for `apply plan.json`
+    """
+    from portal_config.config import load_config
+    from portal_config.workflow import diff
+
+    console = _console(color)
+    code = diff(
+        load_config(config_path), paths, target, output_format, out_file, console, concurrency
+    )
+    sys.exit(code)
+
+
+cli.add_command(diff_command, "plan")
+
+
+@cli.command("apply")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@_target_option
+@click.option(
+    "--yes",
+    "-y",
+    "assume_yes",
+    is_flag=True,
+    help="Apply without asking (required without a terminal).",
+)
+@click.option(
+    "--allow-large-change",
+    is_flag=True,
+    help="Apply even if the plan exceeds the safety thresholds.",
+)
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the per-portal results as JSON.",
+)
+@_config_option
+@_concurrency_option
+@_color_option
+def apply_command(
+    paths: tuple[Path, ...],
+    target: str | None,
+    assume_yes: bool,
+    allow_large_change: bool,
+    report_file: Path | None,
+    config_path: Path | None,
+    concurrency: int | None,
+    color: bool | None,
+) -> None:
+    """Apply the portal files (or a saved PLAN.json) to OutSmart.
+
+    Shows the plan, then asks on a terminal; without one it needs --yes.
+    A saved plan is applied exactly, and refused if any of its portals
+    changed in OutSmart since it was made. Every write carries the revision
+    that was read, so a change made in the OutSmart UI meanwhile is reported,
+    never overwritten.
+
+    \b
+    Exit codes: 0 applied (or nothing to do), 1 invalid files, 2 usage,
+                4 API error, 5 refused (stale plan, threshold, not confirmed),
+                6 some portals failed.
+    \b
+    Examples:
+      portal-config apply
+      portal-config diff --out plan.json && portal-config apply plan.json --yes
+      portal-config apply --target production --yes --report apply-report.json
+    """
+    from portal_config.config import load_config
+    from portal_config.workflow import apply
+
+    plan_file = None
+    if len(paths) == 1 and paths[0].suffix == ".json":
+        plan_file, paths = paths[0], ()
+    code = apply(
+        load_config(config_path),
+        paths,
+        plan_file,
+        target,
+        assume_yes=assume_yes,
+        allow_large_change=allow_large_change,
+        report_file=report_file,
+        console=_console(color),
+        concurrency=concurrency,
+    )
+    sys.exit(code)
+
+
+@cli.command("pull")
+@click.option("--portal", "-p", "portals", multiple=True, help="Only this portal (repeatable).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write portal files (default: the configured portals directory).",
+)
+@click.option(
+    "--catalog/--no-catalog",
+    default=True,
+    help="Also refresh the work-type catalog (default: yes).",
+)
+@click.option("--force", is_flag=True, help="Overwrite files even if they have local edits.")
+@_target_option
+@_config_option
+@_concurrency_option
+def pull_command(
+    portals: tuple[str, ...],
+    directory: Path | None,
+    catalog: bool,
+    force: bool,
+    target: str | None,
+    config_path: Path | None,
+    concurrency: int | None,
+) -> None:
+    """Write the live portal settings as portal files, and refresh the catalog.
+
+    \b
+    Examples:
+      portal-config pull                          # every portal of the default target
+      portal-config pull --portal acme-facilities --target production
+    """
+    from portal_config.config import load_config
+    from portal_config.workflow import pull
+
+    code = pull(
+        load_config(config_path),
+        target,
+        portals,
+        directory,
+        catalog=catalog,
+        force=force,
+        console=_console(None),
+        concurrency=concurrency,
+    )
+    sys.exit(code)
+
+
+@cli.command("sandbox")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on."
+)
+@click.option(
+    "--port",
+    default=8808,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="0 picks a free port.",
+)
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(".portal-config/sandbox.json"),
+    show_default=True,
+    help="JSON state file.",
+)
+@click.option(
+    "--from",
+    "seed",
+    default="demo",
+    show_default=True,
+    help="Seed a new state file from 'demo' or from a directory of portal files.",
+)
+@click.option("--latency", "latency_ms", type=float, help="Add this many ms to every answer.")
+@click.option(
+    "--error-rate", type=click.FloatRange(0, 1), help="Share of requests answered 500/502/503."
+)
+@click.option(
+    "--rate-limit", type=click.FloatRange(0), help="Requests per second before 429 + Retry-After."
+)
+@click.option(
+    "--throttle-rate", type=click.FloatRange(0, 1), help="Share of requests answered 429."
+)
+@click.option(
+    "--drop-rate", type=click.FloatRange(0, 1), help="Share of connections closed mid-response."
+)
+@click.option(
+    "--lost-write-rate",
+    type=click.FloatRange(0, 1),
+    help="Share of writes applied but never answered.",
+)
+@click.option(
+    "--conflict-rate",
+    type=click.FloatRange(0, 1),
+    help="Share of writes preceded by a concurrent UI edit.",
+)
+@click.option("--random-seed", "random_seed", type=int, help="Seed for the fault dice.")
+def sandbox_command(
+    host: str,
+    port: int,
+    state_file: Path,
+    seed: str,
+    latency_ms: float | None,
+    error_rate: float | None,
+    rate_limit: float | None,
+    throttle_rate: float | None,
+    drop_rate: float | None,
+    lost_write_rate: float | None,
+    conflict_rate: float | None,
+    random_seed: int | None,
+) -> None:
+    """Run a local OutSmart-compatible API with a demo account, on loopback.
+
+    Tokens: OUTSMART_TOKEN and OUTSMART_SOFTWARE_TOKEN if set, else
+    sandbox-token / sandbox-software-token. Faults are off unless asked for
+    (flags here, or SANDBOX_* environment variables).
+    """
+    from portal_config.sandbox.runner import serve
+
+    faults = dict(
+        latency_ms=latency_ms,
+        error_rate=error_rate,
+        rate_limit=rate_limit,
+        throttle_rate=throttle_rate,
+        drop_rate=drop_rate,
+        lost_write_rate=lost_write_rate,
+        conflict_rate=conflict_rate,
+        seed=random_seed,
+    )
+    serve(host, port, state_file, seed, faults, lambda line: click.echo(line, err=True))
 
 
 def main() -> None:

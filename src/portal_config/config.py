@@ -27,7 +27,7 @@ DEFAULT_PORTALS_DIR = "portals"
 DEFAULT_CATALOG = "worktypes.yaml"
 RULE_SETTINGS = ("error", "warning", "disable")
 
-_KEYS = ("portals_dir", "catalog", "rules")
+_KEYS = ("portals_dir", "catalog", "rules", "targets", "default_target", "safety")
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Config:
     catalog: Path = Path(DEFAULT_CATALOG)
     catalog_required: bool = False
     rule_levels: Mapping[str, Level | None] = field(default_factory=dict)
-    raw: Mapping[str, Any] = field(default_factory=dict)
+    document: Document | None = None  # the parsed file, so later checks can cite positions
 
     def level_of(self, rule_id: str) -> Level | None:
         """The configured level of a rule; None means disabled."""
@@ -73,11 +73,18 @@ def load_config(explicit: Path | None = None, cwd: Path | None = None) -> Config
     return _parse(result.document, source.resolve().parent, source)
 
 
+def config_error(
+    document: Document, path: JsonPath, message: str, *, key: bool = False
+) -> ConfigError:
+    """An `invalid config:` error pointing at ``path`` in the config file."""
+    return ConfigError(f"{document.path}:{document.locate(path, key=key)}: {message}")
+
+
 def _parse(document: Document, root: Path, source: Path) -> Config:
     data = document.data
 
     def fail(path: JsonPath, message: str, *, key: bool = False) -> ConfigError:
-        return ConfigError(f"{document.path}:{document.locate(path, key=key)}: {message}")
+        return config_error(document, path, message, key=key)
 
     for key in data:
         if key not in _KEYS:
@@ -106,7 +113,7 @@ def _parse(document: Document, root: Path, source: Path) -> Config:
         catalog=root / catalog,
         catalog_required="catalog" in data,
         rule_levels=levels,
-        raw=data,
+        document=document,
     )
 
 

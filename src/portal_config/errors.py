@@ -25,3 +25,15 @@ class ConfigError(PortalConfigError):
 
 class UsageError(PortalConfigError):
     """The command line asks for something that cannot be done."""
+
+
+class ExitCode:
+    """Every exit code portal-config uses; the README's table mirrors this."""
+
+    OK = 0  # success; diff: no changes
+    PROBLEMS = 1  # lint found problems; diff/apply/pull refused invalid or unsafe input files
+    USAGE = 2  # bad option or config (click uses 2 for usage errors too)
+    CHANGES = 3  # diff: changes present
+    API = 4  # the API could not be used: unreachable, unauthorized, refused, rate limited
+    REFUSED = 5  # apply refused: stale plan, safety threshold, or no confirmation
+    APPLY_FAILED = 6  # apply ran, and at least one portal failed or was skipped

@@ -1,0 +1,388 @@
+"""The OutSmart adapter: every wire detail of the portal-settings API lives here.
+
+The contract (openapi/portal-settings.yaml) follows OutSmart's published OpenAPI
+style: paths under ``/openapi/8/`` ending in a slash, the account ``token`` and
+``software_token`` as query parameters, and a ``{"code", "messages", "response"}``
+envelope. Pointing portal-config at a real endpoint means changing this module
+only: paths, field names, envelope and auth.
+
+HTTP comes from requests + urllib3's ``Retry``: pooled keep-alive connections,
+connect/read timeouts, exponential backoff with jitter on connect errors, 429
+(honouring Retry-After up to a cap) and 502/503/504. Writes are retried too:
+each carries the portal's revision, so a repeated write can never overwrite a
+newer change. At worst it comes back as a conflict, which apply resolves by
+re-reading (see apply.py).
+
+Tokens travel in the URL, so nothing here ever prints a URL or an exception
+text without `redact()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from portal_config import __version__
+from portal_config.errors import ExitCode, PortalConfigError
+from portal_config.model import FLAGS, LivePortal, PortalSettings
+
+API_VERSION_PATH = "/openapi/8/"
+PAGE_SIZE = 100
+RETRY_AFTER_CAP = 30  # seconds; a server asking for longer is treated as an outage
+RETRY_STATUSES = (429, 502, 503, 504)
+SECRET_PARAMS = ("token", "software_token")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class ApiError(PortalConfigError):
+    """The API could not be used: unreachable, refused, or answered nonsense."""
+
+    exit_code = ExitCode.API
+    prefix = "api error"
+
+    def __init__(self, message: str, *, portal: str | None = None, status: int | None = None):
+        super().__init__(redact(message))
+        self.portal = portal
+        self.status = status
+
+
+class ConflictError(ApiError):
+    """A write was refused because the portal's revision moved on since it was read."""
+
+    def __init__(self, portal: str, current: LivePortal | None) -> None:
+        super().__init__(f"portal {portal}: revision conflict", portal=portal, status=409)
+        self.current = current
+
+
+class NotFoundError(ApiError):
+    pass
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    concurrency: int = 4
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    deadline: float = 300.0  # seconds for a whole run of requests
+    retries: int = 6
+    backoff: float = 0.25
+    verify: bool | str = True
+
+
+# -- redaction ---------------------------------------------------------------------------
+_SECRET_QUERY = re.compile(r"((?:^|[?&;\s])(?:software_token|token)=)[^&\s'\"#)]*", re.IGNORECASE)
+_known_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+
+
+def register_secret(value: str) -> None:
+    """Remember a secret so `redact` removes it wherever it appears, not only in URLs."""
+    if value:
+        with _secrets_lock:
+            _known_secrets.add(value)
+
+
+def redact(text: str) -> str:
+    text = _SECRET_QUERY.sub(r"\1***", text)
+    for secret in sorted(_known_secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+        encoded = quote(secret, safe="")
+        if encoded != secret:
+            text = text.replace(encoded, "***")
+    return text
+
+
+class _RedactingFilter(logging.Filter):
+    """urllib3 logs retried URLs at DEBUG; make sure no handler ever sees a token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(str(record.getMessage()))
+        record.args = ()
+        return True
+
+
+logging.getLogger("urllib3").addFilter(_RedactingFilter())
+
+
+class _Retry(Retry):
+    DEFAULT_BACKOFF_MAX = 8.0
+
+
+def _retry_policy(settings: ClientSettings) -> Retry:
+    return _Retry(
+        total=settings.retries,
+        connect=settings.retries,
+        read=settings.retries,
+        status=settings.retries,
+        other=0,
+        allowed_methods=frozenset({"GET", "PUT"}),
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=settings.backoff,
+        backoff_jitter=settings.backoff,
+        backoff_max=8.0,
+        respect_retry_after_header=True,
+        retry_after_max=RETRY_AFTER_CAP,
+        raise_on_status=False,  # the final answer is turned into an ApiError below
+    )
+
+
+class OutSmartClient:
+    """Talks to one OutSmart account's portal-settings API."""
+
+    def __init__(
+        self, base_url: str, token: str, software_token: str, settings: ClientSettings | None = None
+    ) -> None:
+        self.settings = settings or ClientSettings()
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self._auth = {"token": token, "software_token": software_token}
+        register_secret(token)
+        register_secret(software_token)
+        self._session = requests.Session()
+        self._session.headers["User-Agent"] = f"portal-config/{__version__}"
+        self._session.verify = self.settings.verify
+        adapter = HTTPAdapter(
+            pool_connections=1,
+            pool_maxsize=max(1, self.settings.concurrency),
+            max_retries=_retry_policy(self.settings),
+            pool_block=True,
+        )
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._deadline = time.monotonic() + self.settings.deadline
+        self._count_lock = threading.Lock()
+        self.requests_sent = 0
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> OutSmartClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def display_url(self) -> str:
+        return redact(self.base_url)
+
+    # -- operations --------------------------------------------------------------------
+    def list_portals(self) -> list[LivePortal]:
+        """All portals in as few requests as the API allows: page 1, then the rest at once."""
+        first = self._call("GET", "portals/", params={"page": 1, "per_page": PAGE_SIZE})
+        pages = _int(first.get("pages", 1), "pages")
+        rest = self.map(
+            lambda page: self._call(
+                "GET", "portals/", params={"page": page, "per_page": PAGE_SIZE}
+            ),
+            range(2, pages + 1),
+        )
+        portals: list[LivePortal] = []
+        for body in [first, *rest]:
+            items = body.get("portals")
+            if not isinstance(items, list):
+                raise ApiError("GET portals/: response has no 'portals' list")
+            portals.extend(_portal_from_wire(item) for item in items)
+        return portals
+
+    def get_portal(self, portal: str) -> LivePortal:
+        return _portal_from_wire(self._call("GET", f"portals/{_segment(portal)}/", portal=portal))
+
+    def replace_portal(self, desired: PortalSettings, revision: int) -> LivePortal:
+        """Replace the guest settings, if the portal is still at ``revision``."""
+        body = {"revision": revision, "guest_workorder": _guest_to_wire(desired)}
+        path = f"portals/{_segment(desired.portal)}/"
+        return _portal_from_wire(self._call("PUT", path, json=body, portal=desired.portal))
+
+    def list_work_types(self) -> list[str]:
+        body = self._call("GET", "worktypes/")
+        items = body.get("worktypes") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise ApiError("GET worktypes/: response has no 'worktypes' list")
+        names = [item.get("name") for item in items if isinstance(item, dict)]
+        if not all(isinstance(n, str) and n for n in names) or len(names) != len(items):
+            raise ApiError("GET worktypes/: a work type has no name")
+        return names
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """Run ``fn`` over ``items`` with at most `concurrency` requests in flight, in order."""
+        items = list(items)
+        if len(items) <= 1 or self.settings.concurrency <= 1:
+            return [fn(item) for item in items]
+        with ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
+            return list(pool.map(fn, items))
+
+    def map_settled(
+        self, fn: Callable[[T], R], items: Iterable[T]
+    ) -> Iterator[tuple[T, R | BaseException]]:
+        """Like `map`, but every item settles: a result or the exception it raised."""
+
+        def settle(item: T) -> tuple[T, R | BaseException]:
+            try:
+                return item, fn(item)
+            except Exception as exc:  # reported per item by the caller
+                return item, exc
+
+        yield from self.map(settle, items)
+
+    # -- transport ---------------------------------------------------------------------
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        portal: str | None = None,
+    ) -> Any:
+        remaining = self._deadline - time.monotonic()
+        what = f"{method} {path}"
+        if remaining <= 0:
+            raise ApiError(
+                f"{what}: gave up, the run's deadline of {self.settings.deadline:g}s passed",
+                portal=portal,
+            )
+        timeout = (self.settings.connect_timeout, min(self.settings.read_timeout, remaining))
+        with self._count_lock:
+            self.requests_sent += 1
+        try:
+            response = self._session.request(
+                method,
+                self.base_url + path,
+                params={**(params or {}), **self._auth},
+                json=json,
+                timeout=timeout,
+            )
+        except requests.exceptions.SSLError:
+            raise ApiError(
+                f"{what}: TLS verification failed for {self._host()}", portal=portal
+            ) from None
+        except requests.exceptions.ConnectionError as exc:
+            raise ApiError(
+                f"{what}: cannot reach {self._host()} ({_reason(exc)})", portal=portal
+            ) from None
+        except requests.exceptions.Timeout:
+            raise ApiError(
+                f"{what}: no answer from {self._host()} in time", portal=portal
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise ApiError(f"{what}: request failed ({_reason(exc)})", portal=portal) from None
+        return self._unwrap(response, what, portal)
+
+    def _unwrap(self, response: requests.Response, what: str, portal: str | None) -> Any:
+        status = response.status_code
+        try:
+            envelope = response.json()
+        except ValueError:
+            envelope = None
+        if not isinstance(envelope, dict) or "response" not in envelope:
+            raise ApiError(
+                f"{what}: HTTP {status}, not an OutSmart API envelope", portal=portal, status=status
+            )
+        messages = envelope.get("messages") or []
+        detail = "; ".join(str(m) for m in messages if m) or response.reason or ""
+        if status == 409 and portal is not None:
+            current = envelope.get("response")
+            raise ConflictError(
+                portal, _portal_from_wire(current) if isinstance(current, dict) else None
+            )
+        if status == 404:
+            raise NotFoundError(f"{what}: HTTP 404 {detail}".rstrip(), portal=portal, status=status)
+        if status == 401:
+            raise ApiError(
+                f"{what}: HTTP 401 unauthorized; check the token variables",
+                portal=portal,
+                status=status,
+            )
+        if status in RETRY_STATUSES:
+            tries = self.settings.retries + 1
+            raise ApiError(
+                f"{what}: HTTP {status} {detail} (gave up after {tries} attempts)",
+                portal=portal,
+                status=status,
+            )
+        if status >= 300:
+            raise ApiError(f"{what}: HTTP {status} {detail}".rstrip(), portal=portal, status=status)
+        return envelope["response"]
+
+    def _host(self) -> str:
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+# -- wire format -------------------------------------------------------------------------
+def _portal_from_wire(item: Any) -> LivePortal:
+    try:
+        guest = item["guest_workorder"]
+        settings = PortalSettings(
+            portal=str(item["portal_id"]),
+            enabled=_bool(guest["enabled"]),
+            **{flag: _bool(guest.get(flag, False)) for flag in FLAGS},
+            work_types=tuple(str(w) for w in guest.get("work_types") or ()),
+        )
+        return LivePortal(
+            settings=settings,
+            revision=_int(item["revision"], "revision"),
+            name=str(item.get("name", "")),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ApiError(
+            f"unexpected portal record from the API ({exc.__class__.__name__}: {exc})"
+        ) from None
+
+
+def _guest_to_wire(settings: PortalSettings) -> dict[str, Any]:
+    return {
+        "enabled": settings.enabled,
+        **{flag: getattr(settings, flag) for flag in FLAGS},
+        "work_types": list(settings.work_types),
+    }
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true/false, got {value!r}")
+    return value
+
+
+def _int(value: Any, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ApiError(f"unexpected {name} {value!r} from the API")
+    return value
+
+
+def _segment(portal: str) -> str:
+    return quote(portal, safe="")
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, secret-free cause: the innermost exception's class, never its URL-laden text."""
+    cause: BaseException = exc
+    while True:
+        inner = cause.__cause__ or cause.__context__
+        if inner is None or inner is cause:
+            break
+        cause = inner
+        if len(str(cause)) < 200 and "http" not in str(cause).lower():
+            break
+    text = redact(str(cause))
+    name = cause.__class__.__name__
+    if "Connection refused" in text:
+        return "connection refused"
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return "host name not found"
+    if "RemoteDisconnected" in name or "closed connection" in text.lower():
+        return "connection closed by the server"
+    return name

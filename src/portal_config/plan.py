@@ -1,0 +1,313 @@
+"""The plan: what applying the files would change in the live portals.
+
+Built from valid portal Documents and one bulk read of live state; compared
+field by field with deepdiff (work types as a set, revisions ignored). A plan
+can be saved (`diff --out`) with the live revision and fingerprint of every
+portal it read, so `apply plan.json` can refuse if anything moved since.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from portal_config import __version__
+from portal_config.errors import ExitCode, PortalConfigError
+from portal_config.loader import Document
+from portal_config.model import FIELDS, FLAGS, LivePortal, PortalSettings
+from portal_config.problems import Level, Problem
+
+PLAN_FORMAT = "portal-config-plan"
+PLAN_VERSION = 1
+MISSING_RULE = "missing-portal"
+
+
+class RefusedError(PortalConfigError):
+    """Apply will not go ahead: stale plan, safety threshold, or no confirmation."""
+
+    exit_code = ExitCode.REFUSED
+    prefix = "refused"
+
+
+class PlanFileError(PortalConfigError):
+    prefix = "invalid plan"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+
+    @property
+    def widens(self) -> bool:
+        # Switching guests on, or any guest permission on, gives guests more.
+        return self.field in ("enabled", *FLAGS) and not self.old and bool(self.new)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"field": self.field, "old": self.old, "new": self.new, "widens": self.widens}
+
+
+@dataclass(frozen=True)
+class WorkTypesChange:
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    field: str = "work_types"
+
+    @property
+    def widens(self) -> bool:
+        return bool(self.added)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "added": list(self.added),
+            "removed": list(self.removed),
+            "widens": self.widens,
+        }
+
+
+Change = FieldChange | WorkTypesChange
+
+
+@dataclass(frozen=True)
+class PortalPlan:
+    portal: str
+    file: str
+    desired: PortalSettings
+    live: LivePortal
+    changes: tuple[Change, ...]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+    @property
+    def widens(self) -> bool:
+        return any(change.widens for change in self.changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "portal": self.portal,
+            "file": self.file,
+            "action": "update" if self.changed else "none",
+            "widens_guest_access": self.widens,
+            "live_revision": self.live.revision,
+            "live_fingerprint": self.live.settings.fingerprint(),
+            "live": self.live.settings.to_json(),
+            "desired": self.desired.to_json(),
+            "changes": [change.to_json() for change in self.changes],
+        }
+
+
+@dataclass
+class Plan:
+    target: str
+    base_url: str
+    portals: list[PortalPlan]
+    unmanaged: list[str] = field(default_factory=list)
+    created_at: str = field(
+        default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    )
+    tool_version: str = __version__
+
+    @property
+    def changed(self) -> list[PortalPlan]:
+        return [p for p in self.portals if p.changed]
+
+    @property
+    def has_changes(self) -> bool:
+        return any(p.changed for p in self.portals)
+
+    def summary(self) -> str:
+        changed = len(self.changed)
+        if not changed:
+            total = len(self.portals)
+            text = f"No changes. {total} portal{'s' if total != 1 else ''} up to date"
+        else:
+            text = f"Plan: {changed} to update, {len(self.portals) - changed} unchanged"
+        if self.unmanaged:
+            text += f", {len(self.unmanaged)} unmanaged"
+        widening = sum(1 for p in self.changed if p.widens)
+        if widening:
+            text += f"; {widening} widen{'s' if widening == 1 else ''} guest access"
+        return text + "."
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": PLAN_FORMAT,
+            "version": PLAN_VERSION,
+            "tool_version": self.tool_version,
+            "created_at": self.created_at,
+            "target": {"name": self.target, "base_url": self.base_url},
+            "has_changes": self.has_changes,
+            "summary": self.summary(),
+            "portals": [p.to_json() for p in self.portals],
+            "unmanaged": list(self.unmanaged),
+        }
+
+    def raise_if_unsafe(self, safety: Safety, override: bool) -> None:
+        """Refuse plans that touch more portals than the configured threshold allows."""
+        reason = safety.violation(len(self.changed), len(self.portals))
+        if reason and not override:
+            raise RefusedError(f"{reason}; re-run with --allow-large-change if this is intended")
+
+
+@dataclass(frozen=True)
+class Safety:
+    """octoDNS-style thresholds: an absolute cap and a share, the share only for larger sets."""
+
+    max_portals: int = 10
+    max_share: float = 0.5
+    min_portals_for_share: int = 4
+
+    def violation(self, changed: int, total: int) -> str | None:
+        if changed > self.max_portals:
+            return (
+                f"plan changes {changed} portals, more than safety.max_portals ({self.max_portals})"
+            )
+        if total >= self.min_portals_for_share and changed / total > self.max_share:
+            share = f"{changed}/{total}"
+            return (
+                f"plan changes {share} portals, more than safety.max_share ({self.max_share:.0%})"
+            )
+        return None
+
+
+def compute_changes(live: PortalSettings, desired: PortalSettings) -> tuple[Change, ...]:
+    """Field-level changes from live to desired; work types compared as a set."""
+    old, new = _diffable(live), _diffable(desired)
+    diff = DeepDiff(old, new, ignore_order=True)
+    affected = set(diff.affected_root_keys) if diff else set()
+    changes: list[Change] = []
+    for name in FIELDS:
+        if name not in affected:
+            continue
+        if name == "work_types":
+            before, after = set(live.work_types), set(desired.work_types)
+            added = tuple(t for t in desired.work_types if t not in before)
+            removed = tuple(t for t in live.work_types if t not in after)
+            if added or removed:
+                changes.append(WorkTypesChange(added, removed))
+        else:
+            changes.append(FieldChange(name, old[name], new[name]))
+    return tuple(changes)
+
+
+def _diffable(settings: PortalSettings) -> dict[str, Any]:
+    return {
+        "enabled": settings.enabled,
+        **{flag: getattr(settings, flag) for flag in FLAGS},
+        "work_types": list(settings.work_types),
+    }
+
+
+def build_plan(
+    documents: Sequence[Document], live: Sequence[LivePortal], target: str, base_url: str
+) -> tuple[Plan, list[Problem]]:
+    """The plan, plus a Problem for every file whose portal does not exist live."""
+    by_id = {portal.portal: portal for portal in live}
+    plans: list[PortalPlan] = []
+    problems: list[Problem] = []
+    managed: set[str] = set()
+    for document in documents:
+        desired = PortalSettings.from_file_data(document.data)
+        managed.add(desired.portal)
+        current = by_id.get(desired.portal)
+        if current is None:
+            message = (
+                f"portal '{desired.portal}' does not exist in target {target}; "
+                "portals are created in OutSmart, not by portal-config"
+            )
+            problems.append(
+                Problem(
+                    document.path, document.locate(("portal",)), Level.ERROR, MISSING_RULE, message
+                )
+            )
+            continue
+        changes = compute_changes(current.settings, desired)
+        plans.append(PortalPlan(desired.portal, document.path, desired, current, changes))
+    plans.sort(key=lambda p: p.portal)
+    unmanaged = sorted(set(by_id) - managed)
+    return Plan(target, base_url, plans, unmanaged), problems
+
+
+# -- saved plans --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SavedPortal:
+    portal: str
+    file: str
+    live_revision: int
+    live_fingerprint: str
+    desired: PortalSettings
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    target: str
+    base_url: str
+    tool_version: str
+    portals: tuple[SavedPortal, ...]
+
+    @classmethod
+    def parse(cls, text: str, source: str) -> SavedPlan:
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
+                raise ValueError("not a portal-config plan file")
+            if data.get("version") != PLAN_VERSION:
+                raise ValueError(
+                    f"plan format version {data.get('version')!r} is not {PLAN_VERSION}"
+                )
+            portals = tuple(
+                SavedPortal(
+                    portal=str(p["portal"]),
+                    file=str(p["file"]),
+                    live_revision=int(p["live_revision"]),
+                    live_fingerprint=str(p["live_fingerprint"]),
+                    desired=PortalSettings.from_json(p["desired"]),
+                )
+                for p in data["portals"]
+            )
+            return cls(
+                str(data["target"]["name"]),
+                str(data["target"]["base_url"]),
+                str(data["tool_version"]),
+                portals,
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PlanFileError(f"{source}: {exc}") from None
+
+    def replan(self, live: Sequence[LivePortal]) -> Plan:
+        """The saved plan against current live state; refuses if any portal moved since."""
+        by_id = {portal.portal: portal for portal in live}
+        stale: list[str] = []
+        plans: list[PortalPlan] = []
+        for saved in self.portals:
+            current = by_id.get(saved.portal)
+            if current is None:
+                stale.append(f"{saved.portal} (no longer exists)")
+                continue
+            if (
+                current.revision != saved.live_revision
+                or current.settings.fingerprint() != saved.live_fingerprint
+            ):
+                stale.append(
+                    f"{saved.portal} (revision {saved.live_revision} -> {current.revision})"
+                )
+                continue
+            changes = compute_changes(current.settings, saved.desired)
+            plans.append(PortalPlan(saved.portal, saved.file, saved.desired, current, changes))
+        if stale:
+            raise RefusedError(
+                "plan is stale: changed in OutSmart since the plan was made: "
+                + ", ".join(stale)
+                + "; run diff again and review the new plan"
+            )
+        unmanaged = sorted(set(by_id) - {s.portal for s in self.portals})
+        return Plan(self.target, self.base_url, sorted(plans, key=lambda p: p.portal), unmanaged)

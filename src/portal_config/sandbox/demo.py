@@ -1,0 +1,58 @@
+"""The built-in demo account: the example portals, slightly different from the files.
+
+So that a fresh clone's first `portal-config diff` has something to show: one
+portal whose guests may create relations live but not in git, one with a work
+type too few, and one portal that exists only in OutSmart (unmanaged).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+WORK_TYPES = ["Storing", "Onderhoud", "Inspectie", "Plaatsing alarm", "Reparatie", "Oplevering"]
+
+
+def _portal(
+    portal: str, name: str, enabled: bool, work_types: list[str], **flags: bool
+) -> dict[str, Any]:
+    return {
+        "portal_id": portal,
+        "name": name,
+        "revision": 1,
+        "guest_workorder": {
+            "enabled": enabled,
+            "allow_address_change": flags.get("allow_address_change", False),
+            "allow_new_relation": flags.get("allow_new_relation", False),
+            "allow_requests_for_others": flags.get("allow_requests_for_others", False),
+            "work_types": work_types,
+        },
+    }
+
+
+def demo_account() -> dict[str, Any]:
+    portals = [
+        _portal("acme-facilities", "Acme Facilities", True, ["Storing"], allow_new_relation=True),
+        _portal(
+            "woonstede-noord",
+            "Woonstede Noord",
+            True,
+            ["Storing", "Inspectie", "Onderhoud"],
+            allow_requests_for_others=True,
+        ),
+        _portal(
+            "secura-alarm",
+            "Secura Alarmsystemen",
+            True,
+            ["Plaatsing alarm", "Inspectie", "Storing"],
+            allow_address_change=True,
+            allow_new_relation=True,
+        ),
+        _portal("klimaat-techniek", "Klimaat Techniek", False, []),
+        _portal("gemeente-intern", "Gemeente Intern", False, []),
+        _portal("oud-portaal", "Oud portaal (2019)", False, []),
+    ]
+    return {
+        "version": 1,
+        "work_types": list(WORK_TYPES),
+        "portals": {p["portal_id"]: p for p in portals},
+    }

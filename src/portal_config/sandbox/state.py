@@ -1,0 +1,132 @@
+"""The sandbox's account state: portals with revisions, and work types, in one JSON file.
+
+Every change is written atomically (temp file in the same directory, fsync,
+rename), so a sandbox killed mid-write leaves either the old or the new file,
+never a torn one.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from portal_config.model import FLAGS
+from portal_config.storage import write_atomically
+
+STATE_VERSION = 1
+
+
+class StateError(Exception):
+    """The state file cannot be used."""
+
+
+class SandboxState:
+    def __init__(self, data: dict[str, Any], path: Path | None = None) -> None:
+        _check_shape(data)
+        self.data = data
+        self.path = path
+        self.lock = threading.RLock()
+
+    # -- construction -----------------------------------------------------------------
+    @classmethod
+    def load(cls, path: Path) -> SandboxState:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise StateError(
+                f"cannot read sandbox state {path}: {exc.__class__.__name__}"
+            ) from None
+        return cls(data, path)
+
+    @classmethod
+    def open(cls, path: Path | None, seed: dict[str, Any]) -> SandboxState:
+        """The state at ``path`` if it exists, else a new one from ``seed`` (saved there)."""
+        if path is not None and path.exists():
+            return cls.load(path)
+        state = cls(copy.deepcopy(seed), path)
+        state.save()
+        return state
+
+    # -- reads ------------------------------------------------------------------------
+    def page(self, page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
+        with self.lock:
+            ids = sorted(self.data["portals"])
+            pages = max(1, -(-len(ids) // per_page))
+            chosen = ids[(page - 1) * per_page : page * per_page]
+            return [copy.deepcopy(self.data["portals"][i]) for i in chosen], pages
+
+    def get(self, portal: str) -> dict[str, Any] | None:
+        with self.lock:
+            record = self.data["portals"].get(portal)
+            return copy.deepcopy(record) if record is not None else None
+
+    def work_types(self) -> list[str]:
+        with self.lock:
+            return list(self.data["work_types"])
+
+    # -- writes -----------------------------------------------------------------------
+    def replace(
+        self, portal: str, revision: int, guest: dict[str, Any]
+    ) -> tuple[int, dict[str, Any] | None]:
+        """Compare-and-swap on the revision. Returns (HTTP status, the record after)."""
+        with self.lock:
+            record = self.data["portals"].get(portal)
+            if record is None:
+                return 404, None
+            if record["revision"] != revision:
+                return 409, copy.deepcopy(record)
+            record["guest_workorder"] = copy.deepcopy(guest)
+            record["revision"] += 1
+            self.save()
+            return 200, copy.deepcopy(record)
+
+    def edit(self, portal: str, **changes: Any) -> dict[str, Any]:
+        """A change made "in the OutSmart UI": new settings and a new revision."""
+        with self.lock:
+            record = self.data["portals"][portal]
+            record["guest_workorder"].update(changes)
+            record["revision"] += 1
+            self.save()
+            return copy.deepcopy(record)
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        with self.lock:
+            text = json.dumps(self.data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            write_atomically(self.path, text)
+
+
+def record_for(portal: str, name: str, guest: dict[str, Any], revision: int = 1) -> dict[str, Any]:
+    return {"portal_id": portal, "name": name, "revision": revision, "guest_workorder": guest}
+
+
+def valid_guest(body: Any, work_types: list[str]) -> str | None:
+    """Why a write body's guest settings are unacceptable, or None if they are fine."""
+    if not isinstance(body, dict):
+        return "guest_workorder must be an object"
+    if not isinstance(body.get("enabled"), bool):
+        return "guest_workorder.enabled must be a boolean"
+    for flag in FLAGS:
+        if not isinstance(body.get(flag, False), bool):
+            return f"guest_workorder.{flag} must be a boolean"
+    types = body.get("work_types", [])
+    if not isinstance(types, list) or not all(isinstance(t, str) and t for t in types):
+        return "guest_workorder.work_types must be a list of names"
+    unknown = [t for t in types if t not in work_types]
+    if unknown:
+        return f"unknown work type: {unknown[0]}"
+    extra = set(body) - {"enabled", *FLAGS, "work_types"}
+    if extra:
+        return f"unknown field: {sorted(extra)[0]}"
+    return None
+
+
+def _check_shape(data: Any) -> None:
+    if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+        raise StateError("sandbox state has an unknown format")
+    if not isinstance(data.get("portals"), dict) or not isinstance(data.get("work_types"), list):
+        raise StateError("sandbox state needs 'portals' and 'work_types'")

@@ -1,0 +1,224 @@
+"""The live loop as single calls: diff, apply and pull, each from files to an exit code.
+
+The CLI parses options and hands them here; this module strings the pipeline
+together (lint -> target -> live read -> plan -> render/apply) and reports
+through the `Console` it is given, so it never touches click's globals.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from portal_config.api import OutSmartClient
+from portal_config.apply import apply_plan
+from portal_config.config import Config, config_error
+from portal_config.errors import ExitCode, PortalConfigError
+from portal_config.lint import LintRun, lint
+from portal_config.loader import Document
+from portal_config.plan import Plan, RefusedError, Safety, SavedPlan, build_plan
+from portal_config.problems import Report
+from portal_config.pull import pull_catalog, pull_portals
+from portal_config.render.lint import Style, render_text
+from portal_config.render.plan import PLAN_FORMATS, render_results
+from portal_config.storage import write_atomically
+from portal_config.targets import Target, announce, open_client, resolve_target
+
+
+@dataclass
+class Console:
+    """Where a workflow writes: ``out`` for results, ``err`` for diagnostics."""
+
+    out: Callable[[str], None]
+    err: Callable[[str], None]
+    color: bool
+    confirm: Callable[[str], bool] | None  # None: there is no terminal to ask on
+
+
+class InvalidFilesError(PortalConfigError):
+    exit_code = ExitCode.PROBLEMS
+    prefix = "refused"
+
+
+def diff(
+    config: Config,
+    paths: Sequence[Path],
+    target_name: str | None,
+    output_format: str,
+    out_file: Path | None,
+    console: Console,
+    concurrency: int | None = None,
+) -> int:
+    documents = _valid_documents(config, paths, console)
+    target = resolve_target(config, target_name)
+    with open_client(target, concurrency) as client:
+        plan = _plan(config, documents, bool(paths), target, client, console)
+        header = announce(target, client)
+    if out_file is not None:
+        write_atomically(out_file, json.dumps(plan.to_json(), indent=2, ensure_ascii=False) + "\n")
+    console.out(PLAN_FORMATS[output_format](plan, header, console.color))
+    return ExitCode.CHANGES if plan.has_changes else ExitCode.OK
+
+
+def apply(
+    config: Config,
+    paths: Sequence[Path],
+    plan_file: Path | None,
+    target_name: str | None,
+    *,
+    assume_yes: bool,
+    allow_large_change: bool,
+    report_file: Path | None,
+    console: Console,
+    concurrency: int | None = None,
+) -> int:
+    saved = _read_saved_plan(plan_file) if plan_file is not None else None
+    documents = [] if saved is not None else _valid_documents(config, paths, console)
+    target = resolve_target(config, target_name or (saved.target if saved else None))
+    if saved is not None and saved.target != target.name:
+        raise RefusedError(f"the plan was made for target {saved.target}, not {target.name}")
+    with open_client(target, concurrency) as client:
+        if saved is not None:
+            if not target.is_sandbox and saved.base_url != client.display_url:
+                raise RefusedError(
+                    f"the plan was made for {saved.base_url}, not {client.display_url}"
+                )
+            plan = saved.replan(client.list_portals())
+        else:
+            plan = _plan(config, documents, bool(paths), target, client, console)
+        console.out(PLAN_FORMATS["text"](plan, announce(target, client), console.color))
+        if not plan.has_changes:
+            console.out("Nothing to apply.\n")
+            return ExitCode.OK
+        plan.raise_if_unsafe(safety_settings(config), allow_large_change)
+        _confirm(target, plan, assume_yes, console)
+        run = apply_plan(plan, client)
+    console.out(render_results(run, console.color))
+    if report_file is not None:
+        write_atomically(
+            report_file, json.dumps(run.to_json(), indent=2, ensure_ascii=False) + "\n"
+        )
+    return ExitCode.APPLY_FAILED if run.failed else ExitCode.OK
+
+
+def pull(
+    config: Config,
+    target_name: str | None,
+    portals: Sequence[str],
+    directory: Path | None,
+    *,
+    catalog: bool,
+    force: bool,
+    console: Console,
+    concurrency: int | None = None,
+) -> int:
+    target = resolve_target(config, target_name)
+    with open_client(target, concurrency) as client:
+        console.out(announce(target, client) + "\n")
+        live = client.list_portals()
+        work_types = client.list_work_types() if catalog else []
+    schema_path = config.root / "schema" / "portal.schema.json"
+    result = pull_portals(
+        live, directory or config.portals_dir, schema_path, only=portals, force=force
+    )
+    if catalog:
+        catalog_result = pull_catalog(work_types, config.catalog, force)
+        result.written += catalog_result.written
+        result.unchanged += catalog_result.unchanged
+        result.refused += catalog_result.refused
+    for path in result.written:
+        console.out(f"wrote {path}\n")
+    for reason in result.refused:
+        console.err(f"refused: {reason}\n")
+    console.out(
+        f"Pull: {len(result.written)} written, {len(result.unchanged)} unchanged, "
+        f"{len(result.refused)} refused.\n"
+    )
+    return ExitCode.PROBLEMS if result.failed else ExitCode.OK
+
+
+def safety_settings(config: Config) -> Safety:
+    document = config.document
+    section = document.data.get("safety") if document is not None else None
+    if section is None or document is None:
+        return Safety()
+    if not isinstance(section, dict):
+        raise config_error(document, ("safety",), "safety must be a mapping")
+    limits = {"max_portals": int, "max_share": float, "min_portals_for_share": int}
+    values: dict[str, float | int] = {}
+    for key, value in section.items():
+        kind = limits.get(key)
+        if kind is None:
+            raise config_error(
+                document,
+                ("safety", key),
+                f"unknown safety setting; allowed: {', '.join(limits)}",
+                key=True,
+            )
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise config_error(
+                document, ("safety", key), f"safety.{key} must be a non-negative number"
+            )
+        if kind is int and not isinstance(value, int):
+            raise config_error(document, ("safety", key), f"safety.{key} must be a whole number")
+        if key == "max_share" and value > 1:
+            raise config_error(
+                document, ("safety", key), "safety.max_share is a share between 0 and 1"
+            )
+        values[key] = value
+    return Safety(**values)  # type: ignore[arg-type]
+
+
+def _valid_documents(config: Config, paths: Sequence[Path], console: Console) -> list[Document]:
+    run: LintRun = lint(list(paths) or [config.portals_dir], config)
+    if run.report.failed(strict=False):
+        errors_only = Report(
+            run.report.files, [p for p in run.report.problems if p.level.value == "error"]
+        )
+        console.err(render_text(errors_only, run.sources, Style(console.color)))
+        raise InvalidFilesError(
+            "the portal files have errors; fix them (see `portal-config lint`) first"
+        )
+    return run.documents
+
+
+def _plan(
+    config: Config,
+    documents: list[Document],
+    subset: bool,
+    target: Target,
+    client: OutSmartClient,
+    console: Console,
+) -> Plan:
+    plan, problems = build_plan(documents, client.list_portals(), target.name, client.display_url)
+    if problems:
+        console.err(
+            render_text(Report([p.path for p in problems], problems), {}, Style(console.color))
+        )
+        raise InvalidFilesError(
+            f"{len(problems)} portal file(s) name portals that do not exist in target {target.name}"
+        )
+    if subset:
+        plan.unmanaged = []  # with a subset of files, "no file" cannot be judged
+    return plan
+
+
+def _read_saved_plan(path: Path) -> SavedPlan:
+    from portal_config.plan import PlanFileError
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanFileError(f"{path}: cannot read it ({exc.__class__.__name__})") from None
+    return SavedPlan.parse(text, str(path))
+
+
+def _confirm(target: Target, plan: Plan, assume_yes: bool, console: Console) -> None:
+    if assume_yes:
+        return
+    if console.confirm is None:
+        raise RefusedError("no terminal to confirm on; review the plan and pass --yes to apply it")
+    if not console.confirm(f"Apply {len(plan.changed)} change(s) to target {target.name}?"):
+        raise RefusedError("not confirmed; nothing was applied")
