@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import shutil
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from portal_config.cli import cli
+from portal_config.sandbox import Sandbox, SandboxState, start_sandbox
+from portal_config.sandbox.demo import demo_account
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -54,3 +57,41 @@ def invoke() -> Invoke:
         return CliRunner().invoke(cli, list(args), catch_exceptions=False, **kwargs)  # type: ignore[arg-type]
 
     return _invoke
+
+
+# -- the live loop: a real sandbox server on loopback ---------------------------------------
+TOKEN = "tok-Zq8v3XsECRET-41"
+SOFTWARE_TOKEN = "sw-Pk2m9YsECRET-77"
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    """The demo account served on an ephemeral loopback port, state in tmp_path/state."""
+    state = SandboxState.open(tmp_path / "state" / "sandbox.json", demo_account())
+    with start_sandbox(state, token=TOKEN, software_token=SOFTWARE_TOKEN) as running:
+        yield running
+
+
+@pytest.fixture
+def live_project(project: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project with the shipped portals, whose default target is the test sandbox."""
+    shutil.rmtree(project / "portals")
+    shutil.copytree(REPO / "portals", project / "portals")
+    shutil.copy(REPO / "worktypes.yaml", project / "worktypes.yaml")
+    (project / "portal-config.yaml").write_text(
+        "default_target: test\n"
+        "targets:\n"
+        "  test:\n"
+        f"    base_url: {sandbox.url}\n"
+        "    retries: 2\n"
+        "    backoff: 0.01\n"
+        "    deadline: 60\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("OUTSMART_TOKEN", TOKEN)
+    monkeypatch.setenv("OUTSMART_SOFTWARE_TOKEN", SOFTWARE_TOKEN)
+    return project
+
+
+def revisions(sandbox: Sandbox) -> dict[str, int]:
+    return {name: record["revision"] for name, record in sandbox.state.data["portals"].items()}

@@ -16,18 +16,50 @@ PRECHECK = compile_precheck(SCHEMA)
 VALIDATOR = Draft202012Validator(SCHEMA)
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
     st.sampled_from(["", " x", "Storing", "storing", "acme", "Acme", "a--b", "a-b", "x" * 101]),
     st.text(max_size=8),
 )
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
-flags = st.sampled_from(["enabled", "allow_address_change", "allow_new_relation", "allow_requests_for_others", "work_types", "enabeld"])
-guest = st.dictionaries(flags, st.one_of(st.booleans(), st.lists(st.sampled_from(["Storing", "Onderhoud", "", " x", 1]), max_size=3), values), max_size=6)
-acknowledged = st.dictionaries(st.sampled_from(["allow_new_relation", "allow_address_change", "other"]), st.one_of(st.text(max_size=3), values), max_size=2)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+flags = st.sampled_from(
+    [
+        "enabled",
+        "allow_address_change",
+        "allow_new_relation",
+        "allow_requests_for_others",
+        "work_types",
+        "enabeld",
+    ]
+)
+guest = st.dictionaries(
+    flags,
+    st.one_of(
+        st.booleans(),
+        st.lists(st.sampled_from(["Storing", "Onderhoud", "", " x", 1]), max_size=3),
+        values,
+    ),
+    max_size=6,
+)
+acknowledged = st.dictionaries(
+    st.sampled_from(["allow_new_relation", "allow_address_change", "other"]),
+    st.one_of(st.text(max_size=3), values),
+    max_size=2,
+)
 portals = st.fixed_dictionaries(
     {},
     optional={
-        "portal": st.one_of(st.sampled_from(["acme", "acme-facilities", "Acme", "-x", "a--b", ""]), values),
+        "portal": st.one_of(
+            st.sampled_from(["acme", "acme-facilities", "Acme", "-x", "a--b", ""]), values
+        ),
         "guest_workorder": st.one_of(guest, values),
         "description": st.one_of(st.text(max_size=5), values),
         "acknowledged": st.one_of(acknowledged, values),

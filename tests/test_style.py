@@ -14,7 +14,9 @@ def test_ruff_is_clean() -> None:
     pytest.importorskip("ruff")
     done = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "src", "tests", "benchmarks"],
-        cwd=REPO, capture_output=True, text=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -22,7 +24,9 @@ def test_ruff_is_clean() -> None:
 def test_shipped_portals_lint_clean_in_strict_mode() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "portal_config", "lint", "--strict"],
-        cwd=REPO, capture_output=True, text=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout == "5 files checked: no problems\n"

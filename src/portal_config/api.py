@@ -118,7 +118,10 @@ logging.getLogger("urllib3").addFilter(_RedactingFilter())
 
 
 class _Retry(Retry):
-    DEFAULT_BACKOFF_MAX = 8.0
+    def get_retry_after(self, response: Any) -> float | None:
+        # Honour Retry-After, but never sleep longer than the cap for one answer.
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, RETRY_AFTER_CAP)
 
 
 def _retry_policy(settings: ClientSettings) -> Retry:
@@ -134,7 +137,6 @@ def _retry_policy(settings: ClientSettings) -> Retry:
         backoff_jitter=settings.backoff,
         backoff_max=8.0,
         respect_retry_after_header=True,
-        retry_after_max=RETRY_AFTER_CAP,
         raise_on_status=False,  # the final answer is turned into an ApiError below
     )
 

@@ -45,6 +45,8 @@ _TARGET_KEYS = (
     "concurrency",
     "ca_bundle",
     "deadline",
+    "retries",
+    "backoff",
 )
 
 
@@ -58,6 +60,8 @@ class Target:
     concurrency: int = DEFAULT_CONCURRENCY
     ca_bundle: Path | None = None
     deadline: float = 300.0
+    retries: int = 6
+    backoff: float = 0.25
 
     @property
     def is_sandbox(self) -> bool:
@@ -121,6 +125,12 @@ def _parse_target(config: Config, name: str, spec: Any) -> Target:
     deadline = spec.get("deadline", 300)
     if not isinstance(deadline, (int, float)) or isinstance(deadline, bool) or deadline <= 0:
         raise fail("deadline", "must be a positive number of seconds")
+    retries = spec.get("retries", 6)
+    if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 10:
+        raise fail("retries", "must be an integer from 0 to 10")
+    backoff = spec.get("backoff", 0.25)
+    if not isinstance(backoff, (int, float)) or isinstance(backoff, bool) or not 0 <= backoff <= 10:
+        raise fail("backoff", "must be a number of seconds from 0 to 10")
     for key in ("token_env", "software_token_env", "sandbox", "base_url", "ca_bundle"):
         if key in spec and (not isinstance(spec[key], str) or not spec[key].strip()):
             raise fail(key, "must be a non-empty string")
@@ -138,6 +148,8 @@ def _parse_target(config: Config, name: str, spec: Any) -> Target:
         concurrency=concurrency,
         ca_bundle=config.root / spec["ca_bundle"] if "ca_bundle" in spec else None,
         deadline=float(deadline),
+        retries=retries,
+        backoff=float(backoff),
     )
 
 
@@ -170,6 +182,8 @@ def open_client(target: Target, concurrency: int | None = None) -> Iterator[OutS
     settings = ClientSettings(
         concurrency=concurrency or target.concurrency,
         deadline=target.deadline,
+        retries=target.retries,
+        backoff=target.backoff,
         verify=str(target.ca_bundle) if target.ca_bundle else True,
     )
     if target.is_sandbox:

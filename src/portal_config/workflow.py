@@ -74,6 +74,7 @@ def apply(
     console: Console,
     concurrency: int | None = None,
 ) -> int:
+    safety = safety_settings(config)  # config mistakes surface before any request
     saved = _read_saved_plan(plan_file) if plan_file is not None else None
     documents = [] if saved is not None else _valid_documents(config, paths, console)
     target = resolve_target(config, target_name or (saved.target if saved else None))
@@ -92,7 +93,7 @@ def apply(
         if not plan.has_changes:
             console.out("Nothing to apply.\n")
             return ExitCode.OK
-        plan.raise_if_unsafe(safety_settings(config), allow_large_change)
+        plan.raise_if_unsafe(safety, allow_large_change)
         _confirm(target, plan, assume_yes, console)
         run = apply_plan(plan, client)
     console.out(render_results(run, console.color))

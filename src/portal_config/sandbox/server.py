@@ -36,6 +36,8 @@ class _Server(ThreadingHTTPServer):
         self.token = token
         self.software_token = software_token
         self.requests_seen = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.counter_lock = threading.Lock()
 
 
@@ -63,14 +65,20 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle("DELETE")
 
     def _handle(self, method: str) -> None:
-        with self.server.counter_lock:
-            self.server.requests_seen += 1
+        server = self.server
+        with server.counter_lock:
+            server.requests_seen += 1
+            server.in_flight += 1
+            server.max_in_flight = max(server.max_in_flight, server.in_flight)
         try:
             body = self._read_body()
             status, payload, headers = self._respond_to(method, body)
         except _Drop:
             self.close_connection = True
             return
+        finally:
+            with server.counter_lock:
+                server.in_flight -= 1
         self._send(status, payload, headers)
 
     def _respond_to(self, method: str, body: bytes) -> tuple[int, Any, dict[str, str]]:

@@ -1,0 +1,192 @@
+"""`portal-config apply` against the real sandbox: safety first, then exact results."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+from conftest import Invoke, revisions
+from portal_config.sandbox import Faults, Sandbox
+
+
+def test_without_a_tty_apply_needs_yes(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    result = invoke("apply")
+    assert result.exit_code == 5
+    assert result.output.endswith(
+        "refused: no terminal to confirm on; review the plan and pass --yes to apply it\n"
+    )
+    assert set(revisions(sandbox).values()) == {1}
+
+
+def test_apply_then_rerun_converges(live_project: Path, sandbox: Sandbox, invoke: Invoke) -> None:
+    result = invoke("apply", "--yes", "--report", "report.json")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[-6:] == [
+        "  acme-facilities   applied   revision 1 -> 2",
+        "  gemeente-intern   unchanged",
+        "  klimaat-techniek  applied   revision 1 -> 2",
+        "  secura-alarm      unchanged",
+        "  woonstede-noord   unchanged",
+        "Apply: 2 applied, 3 unchanged, 0 failed, 0 skipped.",
+    ]
+    acme = sandbox.state.get("acme-facilities")
+    assert acme is not None and acme["guest_workorder"] == {
+        "enabled": True,
+        "allow_address_change": False,
+        "allow_new_relation": False,
+        "allow_requests_for_others": False,
+        "work_types": ["Storing", "Onderhoud"],
+    }
+    report = json.loads((live_project / "report.json").read_text())
+    assert stat.S_IMODE(os.stat(live_project / "report.json").st_mode) == 0o600
+    assert report["summary"] == {
+        "applied": 2,
+        "unchanged": 3,
+        "failed": 0,
+        "skipped": 0,
+        "ok": True,
+    }
+    rerun = invoke("apply", "--yes")
+    assert rerun.exit_code == 0
+    assert rerun.output.endswith(
+        "No changes. 5 portals up to date, 1 unmanaged.\nNothing to apply.\n"
+    )
+    assert revisions(sandbox)["acme-facilities"] == 2
+
+
+def test_saved_plan_applies_exactly_and_refuses_when_stale(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    assert invoke("diff", "--out", "plan.json").exit_code == 3
+    # The files change after the plan was reviewed: the plan, not the files, is applied.
+    (live_project / "portals" / "gemeente-intern.yaml").write_text(
+        "portal: gemeente-intern\nguest_workorder: {enabled: true, work_types: [Storing]}\n"
+    )
+    sandbox.state.edit("secura-alarm", work_types=["Storing"])  # someone clicks Save in OutSmart
+    stale = invoke("apply", "plan.json", "--yes")
+    assert stale.exit_code == 5
+    assert stale.output.splitlines()[-1] == (
+        "refused: plan is stale: changed in OutSmart since the plan was made: "
+        "secura-alarm (revision 1 -> 2); run diff again and review the new plan"
+    )
+    assert revisions(sandbox) == {**{p: 1 for p in revisions(sandbox)}, "secura-alarm": 2}
+
+    assert invoke("diff", "--out", "plan.json").exit_code == 3
+    applied = invoke("apply", "plan.json", "--yes", "--allow-large-change")
+    assert applied.exit_code == 0, applied.output
+    assert sandbox.state.data["portals"]["gemeente-intern"]["guest_workorder"]["enabled"] is True
+
+
+def test_concurrent_ui_change_is_reported_not_overwritten(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    sandbox.set_faults(Faults(conflict_rate=1.0, seed=1))
+    result = invoke("apply", "--yes")
+    assert result.exit_code == 6
+    lines = result.output.splitlines()
+    assert (
+        "  acme-facilities   failed    changed in OutSmart since it was read; not overwritten "
+        "(revision 1 -> 2); run diff again"
+    ) in lines
+    assert lines[-1] == "Apply: 0 applied, 3 unchanged, 2 failed, 0 skipped."
+    # The UI edit (allow_requests_for_others flipped on) survived; our settings were not written.
+    acme = sandbox.state.get("acme-facilities")
+    assert acme is not None
+    assert acme["guest_workorder"]["allow_requests_for_others"] is True
+    assert acme["guest_workorder"]["allow_new_relation"] is True
+
+
+def test_safety_threshold_refuses_large_plans(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    with (live_project / "portal-config.yaml").open("a") as config:
+        config.write("safety:\n  max_portals: 1\n")
+    refused = invoke("apply", "--yes")
+    assert refused.exit_code == 5
+    assert refused.output.splitlines()[-1] == (
+        "refused: plan changes 2 portals, more than safety.max_portals (1); "
+        "re-run with --allow-large-change if this is intended"
+    )
+    assert set(revisions(sandbox).values()) == {1}
+    assert invoke("apply", "--yes", "--allow-large-change").exit_code == 0
+
+
+def test_safety_share_threshold(live_project: Path, sandbox: Sandbox, invoke: Invoke) -> None:
+    with (live_project / "portal-config.yaml").open("a") as config:
+        config.write("safety:\n  max_share: 0.25\n")
+    refused = invoke("apply", "--yes")
+    assert refused.exit_code == 5
+    assert "refused: plan changes 2/5 portals, more than safety.max_share (25%)" in refused.output
+
+
+def test_invalid_safety_config(live_project: Path, invoke: Invoke) -> None:
+    with (live_project / "portal-config.yaml").open("a") as config:
+        config.write("safety:\n  max_share: 2\n")
+    result = invoke("apply", "--yes")
+    assert result.exit_code == 2
+    assert (
+        result.output
+        == "invalid config: portal-config.yaml:9:14: safety.max_share is a share between 0 and 1\n"
+    )
+
+
+def test_write_refused_by_the_api_fails_that_portal_only(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    sandbox.state.data["work_types"].remove("Onderhoud")  # the account dropped a work type
+    result = invoke("apply", "--yes")
+    assert result.exit_code == 6
+    assert (
+        "  acme-facilities   failed    PUT portals/acme-facilities/: HTTP 422 unknown work type: Onderhoud"
+        in result.output
+    )
+    assert "  klimaat-techniek  applied   revision 1 -> 2" in result.output
+
+
+def test_confirmation_on_a_tty(live_project: Path, sandbox: Sandbox, monkeypatch: object) -> None:
+    from portal_config.config import load_config
+    from portal_config.workflow import Console, apply
+
+    answers: list[str] = []
+    out: list[str] = []
+
+    def decline(question: str) -> bool:
+        answers.append(question)
+        return False
+
+    console = Console(out.append, out.append, color=False, confirm=decline)
+    import pytest
+
+    from portal_config.plan import RefusedError
+
+    with pytest.raises(RefusedError, match="not confirmed; nothing was applied"):
+        apply(
+            load_config(),
+            [],
+            None,
+            None,
+            assume_yes=False,
+            allow_large_change=False,
+            report_file=None,
+            console=console,
+        )
+    assert answers == ["Apply 2 change(s) to target test?"]
+    assert set(revisions(sandbox).values()) == {1}
+    console = Console(out.append, out.append, color=False, confirm=lambda question: True)
+    assert (
+        apply(
+            load_config(),
+            [],
+            None,
+            None,
+            assume_yes=False,
+            allow_large_change=False,
+            report_file=None,
+            console=console,
+        )
+        == 0
+    )
