@@ -8,7 +8,7 @@ only: paths, field names, envelope and auth.
 
 HTTP comes from requests + urllib3's ``Retry``: pooled keep-alive connections,
 connect/read timeouts, exponential backoff with jitter on connect errors, 429
-(honouring Retry-After up to a cap) and 502/503/504. Writes are retried too:
+(honouring Retry-After up to a cap) and 500/502/503/504. Writes are retried too:
 each carries the portal's revision, so a repeated write can never overwrite a
 newer change. At worst it comes back as a conflict, which apply resolves by
 re-reading (see apply.py).
@@ -40,7 +40,7 @@ from portal_config.model import FLAGS, LivePortal, PortalSettings
 API_VERSION_PATH = "/openapi/8/"
 PAGE_SIZE = 100
 RETRY_AFTER_CAP = 30  # seconds; a server asking for longer is treated as an outage
-RETRY_STATUSES = (429, 502, 503, 504)
+RETRY_STATUSES = (429, 500, 502, 503, 504)
 SECRET_PARAMS = ("token", "software_token")
 
 T = TypeVar("T")

@@ -104,15 +104,16 @@ def _parse_target(config: Config, name: str, spec: Any) -> Target:
     assert config.document is not None
     document = config.document
 
-    def fail(key: str | None, message: str) -> ConfigError:
+    def fail(key: str | None, message: str, on_key: bool = False) -> ConfigError:
         path: tuple[str, ...] = ("targets", name) + ((key,) if key else ())
-        return config_error(document, path, f"targets.{name}{'.' + key if key else ''}: {message}")
+        where = f"targets.{name}{'.' + key if key else ''}"
+        return config_error(document, path, f"{where}: {message}", key=on_key or key is None)
 
     if not isinstance(spec, dict):
         raise fail(None, "must be a mapping with either 'sandbox' or 'base_url'")
     for key in spec:
         if key not in _TARGET_KEYS:
-            raise fail(key, f"unknown setting; allowed: {', '.join(_TARGET_KEYS)}")
+            raise fail(key, f"unknown setting; allowed: {', '.join(_TARGET_KEYS)}", on_key=True)
     if ("sandbox" in spec) == ("base_url" in spec):
         raise fail(None, "needs exactly one of 'sandbox' (a state file) or 'base_url'")
     concurrency = spec.get("concurrency", DEFAULT_CONCURRENCY)

@@ -1,0 +1,146 @@
+"""The OutSmart adapter against the real sandbox: retries, limits, errors, redaction."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SOFTWARE_TOKEN, TOKEN, Invoke
+from portal_config.api import ApiError, ClientSettings, OutSmartClient, redact
+from portal_config.model import PortalSettings
+from portal_config.sandbox import Faults, Sandbox
+
+FAST = ClientSettings(concurrency=4, retries=3, backoff=0.01, deadline=60)
+
+
+def client_for(
+    sandbox: Sandbox, settings: ClientSettings = FAST, token: str = TOKEN
+) -> OutSmartClient:
+    return OutSmartClient(sandbox.url, token, SOFTWARE_TOKEN, settings)
+
+
+def test_bulk_read_is_paginated(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    import portal_config.api as api
+
+    monkeypatch.setattr(api, "PAGE_SIZE", 4)
+    with client_for(sandbox) as client:
+        portals = client.list_portals()
+    assert [p.portal for p in portals] == sorted(sandbox.state.data["portals"])
+    assert sandbox.requests_seen == 2
+
+
+def test_read_one_portal_and_work_types(sandbox: Sandbox) -> None:
+    with client_for(sandbox) as client:
+        acme = client.get_portal("acme-facilities")
+        assert acme.revision == 1 and acme.settings.allow_new_relation is True
+        assert client.list_work_types()[:2] == ["Storing", "Onderhoud"]
+
+
+def test_write_carries_the_revision(sandbox: Sandbox) -> None:
+    desired = PortalSettings("gemeente-intern", enabled=True, work_types=("Storing",))
+    with client_for(sandbox) as client:
+        stored = client.replace_portal(desired, 1)
+        assert stored.revision == 2 and stored.settings.same_as(desired)
+        from portal_config.api import ConflictError
+
+        with pytest.raises(ConflictError) as conflict:
+            client.replace_portal(desired, 1)
+        assert conflict.value.current is not None and conflict.value.current.revision == 2
+
+
+def test_rate_limit_with_retry_after_is_absorbed(sandbox: Sandbox) -> None:
+    sandbox.set_faults(Faults(rate_limit=5))
+    started = time.monotonic()
+    with client_for(sandbox, ClientSettings(concurrency=4, retries=6, backoff=0.01)) as client:
+        results = client.map(lambda _: client.get_portal("acme-facilities"), range(12))
+    assert len(results) == 12
+    assert sandbox.requests_seen > 12  # some answers were 429 and retried
+    assert time.monotonic() - started >= 1.0  # Retry-After: 1 was honoured
+
+
+def test_transient_errors_are_retried(sandbox: Sandbox) -> None:
+    sandbox.set_faults(Faults(error_rate=0.5, seed=3))
+    with client_for(sandbox, ClientSettings(retries=8, backoff=0.01)) as client:
+        for _ in range(10):
+            assert client.get_portal("acme-facilities").revision == 1
+    assert sandbox.requests_seen > 10
+
+
+def test_concurrency_is_bounded(sandbox: Sandbox) -> None:
+    sandbox.set_faults(Faults(latency_ms=30))
+    with client_for(sandbox, ClientSettings(concurrency=3)) as client:
+        client.map(lambda _: client.get_portal("acme-facilities"), range(12))
+    assert sandbox.server.max_in_flight == 3
+
+
+def test_giving_up_names_the_portal_and_the_status(sandbox: Sandbox) -> None:
+    sandbox.set_faults(Faults(error_rate=1.0, seed=1))
+    with client_for(sandbox, ClientSettings(retries=2, backoff=0.01)) as client:
+        with pytest.raises(ApiError) as failure:
+            client.get_portal("acme-facilities")
+    message = str(failure.value)
+    assert message.startswith("GET portals/acme-facilities/: HTTP 50")
+    assert message.endswith("injected server error (gave up after 3 attempts)")
+    assert failure.value.portal == "acme-facilities"
+    assert TOKEN not in message
+
+
+def test_wrong_token_is_unauthorized_without_leaking(sandbox: Sandbox) -> None:
+    with client_for(sandbox, token="wrong-" + TOKEN) as client:
+        with pytest.raises(ApiError) as failure:
+            client.list_portals()
+    assert str(failure.value) == "GET portals/: HTTP 401 unauthorized; check the token variables"
+
+
+def test_unreachable_server(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = ClientSettings(retries=1, backoff=0.01)
+    with OutSmartClient(
+        f"http://127.0.0.1:{port}/openapi/8/", TOKEN, SOFTWARE_TOKEN, settings
+    ) as client:
+        with pytest.raises(ApiError) as failure:
+            client.list_portals()
+    assert (
+        str(failure.value)
+        == f"GET portals/: cannot reach http://127.0.0.1:{port} (connection refused)"
+    )
+
+
+def test_deadline_stops_further_requests(sandbox: Sandbox) -> None:
+    with client_for(sandbox, ClientSettings(deadline=0.001)) as client:
+        time.sleep(0.01)
+        with pytest.raises(ApiError, match="gave up, the run's deadline of 0.001s passed"):
+            client.list_portals()
+
+
+def test_redact_removes_tokens_from_any_text() -> None:
+    text = f"http://h/openapi/8/portals/?page=1&token={TOKEN}&software_token={SOFTWARE_TOKEN} and {TOKEN}"
+    cleaned = redact(text)
+    assert TOKEN not in cleaned and SOFTWARE_TOKEN not in cleaned
+    assert "token=***" in cleaned and "software_token=***" in cleaned
+
+
+def test_cli_reports_api_errors_with_exit_4(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OUTSMART_TOKEN", "not-the-token")
+    result = invoke("diff")
+    assert result.exit_code == 4
+    assert (
+        result.output
+        == "api error: GET portals/: HTTP 401 unauthorized; check the token variables\n"
+    )
+
+
+def test_missing_token_variables_are_a_usage_error(
+    live_project: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OUTSMART_TOKEN")
+    result = invoke("diff")
+    assert result.exit_code == 2
+    assert result.output == "error: target test: set the environment variable(s) OUTSMART_TOKEN\n"

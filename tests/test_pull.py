@@ -1,0 +1,157 @@
+"""`portal-config pull`: lint-clean, diff-clean files; no lost edits; no path traversal."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import Invoke
+from portal_config.pull import scalar
+from portal_config.sandbox import Sandbox
+
+
+def _git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(live_project: Path) -> Path:
+    _git("init", "-q", cwd=live_project)
+    _git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "add", "-A", cwd=live_project)
+    _git(
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.invalid",
+        "commit",
+        "-qm",
+        "init",
+        cwd=live_project,
+    )
+    return live_project
+
+
+def test_pull_round_trip_is_lint_clean_and_diff_clean(
+    repo: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    sandbox.state.data["work_types"] += ["NO", "010", "1:30", "Yes: maybe", "#hash"]
+    sandbox.state.edit(
+        "woonstede-noord", work_types=["Storing", "NO", "010", "1:30", "Yes: maybe", "#hash"]
+    )
+    result = invoke("pull", "--force")
+    assert result.exit_code == 0, result.output
+    text = (repo / "portals" / "woonstede-noord.yaml").read_text()
+    assert text == (
+        "# yaml-language-server: $schema=../schema/portal.schema.json\n"
+        "portal: woonstede-noord\n"
+        "description: Housing association; caretakers often report on behalf of elderly tenants.\n"
+        "guest_workorder:\n"
+        "  enabled: true\n"
+        "  allow_address_change: false\n"
+        "  allow_new_relation: false\n"
+        "  allow_requests_for_others: true\n"
+        "  work_types:\n"
+        "    - Storing\n"
+        "    - 'NO'\n"
+        "    - '010'\n"
+        "    - '1:30'\n"
+        "    - 'Yes: maybe'\n"
+        "    - '#hash'\n"
+        "acknowledged:\n"
+        "  allow_requests_for_others: Caretakers submit requests for tenants who do not use the portal.\n"
+    )
+    assert (repo / "portals" / "oud-portaal.yaml").is_file()
+    lint = invoke("lint")
+    assert lint.exit_code == 0, lint.output
+    diff = invoke("diff")
+    assert diff.exit_code == 0, diff.output
+    assert diff.output.endswith("No changes. 6 portals up to date.\n")
+
+
+def test_pull_refreshes_the_catalog(repo: Path, sandbox: Sandbox, invoke: Invoke) -> None:
+    sandbox.state.data["work_types"].append("Schilderwerk")
+    assert invoke("pull", "--portal", "acme-facilities", "--force").exit_code == 0
+    catalog = (repo / "worktypes.yaml").read_text()
+    assert "  - Schilderwerk\n" in catalog and catalog.startswith(
+        "# Work types of the OutSmart account"
+    )
+
+
+def test_pull_refuses_to_overwrite_local_edits(
+    repo: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    acme = repo / "portals" / "acme-facilities.yaml"
+    acme.write_text(acme.read_text() + "# local note\n")
+    result = invoke("pull", "--portal", "acme-facilities", "--no-catalog")
+    assert result.exit_code == 1
+    assert (
+        "refused: portals/acme-facilities.yaml: it has uncommitted local edits; commit or stash them, or pass --force"
+        in result.output
+    )
+    assert acme.read_text().endswith("# local note\n")
+    forced = invoke("pull", "--portal", "acme-facilities", "--no-catalog", "--force")
+    assert forced.exit_code == 0
+    assert "allow_new_relation: true" in acme.read_text()
+
+
+def test_pull_overwrites_committed_files(repo: Path, sandbox: Sandbox, invoke: Invoke) -> None:
+    result = invoke("pull", "--portal", "acme-facilities", "--no-catalog")
+    assert result.exit_code == 0, result.output
+    assert "wrote portals/acme-facilities.yaml" in result.output
+
+
+def test_pull_refuses_unsafe_portal_ids(repo: Path, sandbox: Sandbox, invoke: Invoke) -> None:
+    evil = dict(sandbox.state.data["portals"]["oud-portaal"], portal_id="../../etc/evil")
+    sandbox.state.data["portals"]["../../etc/evil"] = evil
+    result = invoke("pull", "--dir", "pulled")
+    assert result.exit_code == 1
+    assert "refused: '../../etc/evil': not a safe file name; refusing to write it" in result.output
+    assert sorted(p.name for p in (repo / "pulled").iterdir()) == [
+        "acme-facilities.yaml",
+        "gemeente-intern.yaml",
+        "klimaat-techniek.yaml",
+        "oud-portaal.yaml",
+        "secura-alarm.yaml",
+        "woonstede-noord.yaml",
+    ]
+    assert not (repo.parent / "etc").exists()
+
+
+def test_pull_of_an_unknown_portal(repo: Path, invoke: Invoke) -> None:
+    result = invoke("pull", "--portal", "nope", "--no-catalog")
+    assert result.exit_code == 1
+    assert "refused: nope: no such portal in the target" in result.output
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NO",
+        "on",
+        "010",
+        "1:30",
+        "2024-01-01",
+        "~",
+        "null",
+        "",
+        "a: b",
+        "- x",
+        "x #y",
+        "'q'",
+        '"d"',
+        "é ü",
+        "line\nbreak",
+        " lead",
+        "trail ",
+        "@at",
+        "`tick",
+        "0x1F",
+        ".inf",
+    ],
+)
+def test_scalars_read_back_as_the_same_string(text: str) -> None:
+    import yaml
+
+    assert yaml.safe_load(f"v: {scalar(text)}\n") == {"v": text}
