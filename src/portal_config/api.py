@@ -114,7 +114,18 @@ class _RedactingFilter(logging.Filter):
         return True
 
 
-logging.getLogger("urllib3").addFilter(_RedactingFilter())
+def _guard_loggers() -> None:
+    # Logger filters do not inherit: each urllib3 module logs on its own child logger
+    # (urllib3.connectionpool writes full request URLs at DEBUG), so guard every one.
+    guard = _RedactingFilter()
+    names = [
+        n for n in logging.root.manager.loggerDict if n.split(".")[0] in ("urllib3", "requests")
+    ]
+    for name in ["urllib3", "requests", *names]:
+        logging.getLogger(name).addFilter(guard)
+
+
+_guard_loggers()
 
 
 class _Retry(Retry):

@@ -1,0 +1,116 @@
+"""The sandbox: the contract on the wire, its state file, and `portal-config sandbox`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from conftest import REPO, SOFTWARE_TOKEN, TOKEN
+from portal_config.sandbox import Sandbox
+
+AUTH = {"token": TOKEN, "software_token": SOFTWARE_TOKEN}
+
+
+def test_envelope_auth_and_trailing_slashes(sandbox: Sandbox) -> None:
+    ok = requests.get(sandbox.url + "portals/", params=AUTH, timeout=5)
+    assert ok.status_code == 200
+    body = ok.json()
+    assert set(body) == {"code", "messages", "response"} and body["code"] == 200
+    assert body["response"]["pages"] == 1 and len(body["response"]["portals"]) == 6
+    denied = requests.get(
+        sandbox.url + "portals/", params={"token": "x", "software_token": "y"}, timeout=5
+    )
+    assert denied.status_code == 401 and denied.json() == {
+        "code": 401,
+        "messages": ["unauthorized"],
+        "response": None,
+    }
+    no_slash = requests.get(sandbox.url + "portals", params=AUTH, timeout=5)
+    assert no_slash.status_code == 404
+
+
+def test_write_validation_and_revision_check(sandbox: Sandbox) -> None:
+    url = sandbox.url + "portals/gemeente-intern/"
+    guest = {"enabled": True, "work_types": ["Storing"]}
+    bad = requests.put(
+        url, params=AUTH, json={"revision": 1, "guest_workorder": {"enabled": "yes"}}, timeout=5
+    )
+    assert bad.status_code == 422 and bad.json()["messages"] == [
+        "guest_workorder.enabled must be a boolean"
+    ]
+    ok = requests.put(url, params=AUTH, json={"revision": 1, "guest_workorder": guest}, timeout=5)
+    assert ok.status_code == 200 and ok.json()["response"]["revision"] == 2
+    stale = requests.put(
+        url, params=AUTH, json={"revision": 1, "guest_workorder": guest}, timeout=5
+    )
+    assert stale.status_code == 409 and stale.json()["response"]["revision"] == 2
+
+
+def test_state_file_is_rewritten_atomically_and_privately(sandbox: Sandbox) -> None:
+    assert sandbox.state.path is not None
+    sandbox.state.edit("acme-facilities", enabled=False)
+    saved = json.loads(sandbox.state.path.read_text())
+    assert saved["portals"]["acme-facilities"]["revision"] == 2
+    assert oct(os.stat(sandbox.state.path).st_mode & 0o777) == "0o600"
+    assert [p.name for p in sandbox.state.path.parent.iterdir()] == [
+        "sandbox.json"
+    ]  # no temp files left
+
+
+def test_sandbox_command_serves_until_sigterm(tmp_path: Path) -> None:
+    env = {**os.environ, "OUTSMART_TOKEN": TOKEN, "OUTSMART_SOFTWARE_TOKEN": SOFTWARE_TOKEN}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "portal_config",
+            "sandbox",
+            "--port",
+            "0",
+            "--state",
+            "s.json",
+            "--from",
+            str(REPO / "portals"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        assert (
+            line.startswith("Sandbox listening on http://127.0.0.1:") and "(state: s.json)" in line
+        )
+        url = line.split()[3]
+        portals = requests.get(url + "portals/", params=AUTH, timeout=5).json()["response"][
+            "portals"
+        ]
+        assert sorted(p["portal_id"] for p in portals) == sorted(
+            p.stem for p in (REPO / "portals").glob("*.yaml")
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        remaining = process.communicate(timeout=10)[1]
+    assert process.returncode == 0
+    assert remaining == "Sandbox stopped.\n"
+    assert TOKEN not in line + remaining
+
+
+def test_sandbox_refuses_non_loopback_hosts(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "portal_config", "sandbox", "--host", "0.0.0.0", "--port", "0"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert done.stderr == "error: --host 0.0.0.0: the sandbox only listens on loopback addresses\n"
