@@ -100,7 +100,7 @@ def test_sandbox_command_serves_until_sigterm(tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         remaining = process.communicate(timeout=10)[1]
     assert process.returncode == 0
-    assert remaining == "Sandbox stopped.\n"
+    assert remaining == "Sandbox stopped after 1 requests (0 answered 429).\n"
     assert TOKEN not in line + remaining
 
 

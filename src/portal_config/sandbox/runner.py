@@ -84,4 +84,7 @@ def serve(
         pass
     finally:
         sandbox.server.server_close()
-        say("Sandbox stopped.")
+        server = sandbox.server
+        say(
+            f"Sandbox stopped after {server.requests_seen} requests ({server.throttled} answered 429)."
+        )

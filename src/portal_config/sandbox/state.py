@@ -96,7 +96,8 @@ class SandboxState:
         if self.path is None:
             return
         with self.lock:
-            text = json.dumps(self.data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            # Compact: saved after every write under the lock, so its cost serializes writes.
+            text = json.dumps(self.data, ensure_ascii=False, separators=(",", ":")) + "\n"
             write_atomically(self.path, text)
 
 
