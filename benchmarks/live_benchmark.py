@@ -37,7 +37,8 @@ def make_project(root: Path, count: int) -> Path:
     for index in range(count):
         name = f"portal-{index:04d}"
         (portals / f"{name}.yaml").write_text(
-            f"portal: {name}\nguest_workorder:\n  enabled: true\n  work_types: [Storing, Onderhoud]\n",
+            f"portal: {name}\nguest_workorder:\n"
+            "  enabled: true\n  work_types: [Storing, Onderhoud]\n",
             encoding="utf-8",
         )
         live[name] = {
@@ -167,7 +168,8 @@ def main() -> int:
         root = Path(temp)
         seed = make_project(root, args.portals)
         print(
-            f"{args.portals} portals, {args.latency:g} ms latency per request, medians of {args.repeats}:"
+            f"{args.portals} portals, {args.latency:g} ms latency per request, "
+            f"medians of {args.repeats}:"
         )
         speedups = {}
         for mode, runner in (("in-process", one_round_in_process), ("CLI", one_round)):
@@ -211,7 +213,8 @@ def main() -> int:
         summary = report["summary"]
         print(
             f"rate limit {args.rate_limit:g} req/s: apply exit {code} in {elapsed:.2f} s; "
-            f"{summary['applied']} applied, {summary['failed']} failed, {summary['skipped']} skipped; "
+            f"{summary['applied']} applied, {summary['failed']} failed, "
+            f"{summary['skipped']} skipped; "
             f"sandbox: {stats}"
         )
         print()
@@ -221,7 +224,8 @@ def main() -> int:
                 f"(target >= 8x: {'meets' if speedup >= 8 else 'MISSES'})"
             )
         print(
-            f"failed portals under the rate limit: {summary['failed'] + summary['skipped']} (target 0)"
+            "failed portals under the rate limit: "
+            f"{summary['failed'] + summary['skipped']} (target 0)"
         )
     return 0
 

@@ -85,6 +85,5 @@ def serve(
     finally:
         sandbox.server.server_close()
         server = sandbox.server
-        say(
-            f"Sandbox stopped after {server.requests_seen} requests ({server.throttled} answered 429)."
-        )
+        seen, throttled = server.requests_seen, server.throttled
+        say(f"Sandbox stopped after {seen} requests ({throttled} answered 429).")
