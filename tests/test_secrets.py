@@ -63,8 +63,17 @@ def test_tokens_never_appear_in_output_logs_or_files(
     run("diff")  # unreachable
     config.write_text(config.read_text().replace("deadline: 60", "deadline: 0.000001"))
     run("diff")  # deadline passed
+    config.write_text(
+        config.read_text().replace("deadline: 0.000001", "deadline: 60\n    timeout: 0.05")
+        .replace(config.read_text().split("base_url: ")[1].split("\n")[0], sandbox.url)
+    )
+    sandbox.set_faults(Faults(latency_ms=300))
+    run("diff")  # read timeouts
+    sandbox.set_faults(Faults(drop_rate=1.0))
+    run("diff")  # connections closed mid-answer
 
-    assert codes == [3, 3, 3, 5, 5, 0, 0, 4, 4, 6, 4, 4, 4]
+    assert codes == [3, 3, 3, 5, 5, 0, 0, 4, 4, 6, 4, 4, 4, 4, 4]
+    assert "(timed out)" in outputs[-2] and "(connection closed by the server)" in outputs[-1]
     for text in outputs + [record.getMessage() for record in caplog.records]:
         for secret in SECRETS:
             assert secret not in text

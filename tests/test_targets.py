@@ -47,7 +47,7 @@ def test_fresh_clone_diffs_against_the_in_process_sandbox(project: Path, invoke:
         (
             "  prod:\n    base_url: https://x/\n    verify_tls: false\n",
             "portal-config.yaml:4:5: targets.prod.verify_tls: unknown setting; allowed: sandbox, base_url, token_env, "
-            "software_token_env, concurrency, ca_bundle, deadline, retries, backoff",
+            "software_token_env, concurrency, ca_bundle, deadline, retries, backoff, timeout",
         ),
     ],
 )

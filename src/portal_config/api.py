@@ -381,21 +381,29 @@ def _segment(portal: str) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    """A short, secret-free cause: the innermost exception's class, never its URL-laden text."""
-    cause: BaseException = exc
-    while True:
-        inner = cause.__cause__ or cause.__context__
-        if inner is None or inner is cause:
-            break
-        cause = inner
-        if len(str(cause)) < 200 and "http" not in str(cause).lower():
-            break
-    text = redact(str(cause))
-    name = cause.__class__.__name__
-    if "Connection refused" in text:
-        return "connection refused"
-    if "Name or service not known" in text or "nodename nor servname" in text:
-        return "host name not found"
-    if "RemoteDisconnected" in name or "closed connection" in text.lower():
-        return "connection closed by the server"
-    return name
+    """A short, secret-free cause. Exception texts from requests embed the URL (and with
+    it the tokens), so the cause is named from the exception types alone."""
+    seen: set[int] = set()
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(current)
+        reason = getattr(current, "reason", None)  # urllib3's MaxRetryError keeps it here
+        current = reason if isinstance(reason, BaseException) else (current.__cause__ or current.__context__)
+        if current is None and chain[-1].args and isinstance(chain[-1].args[0], BaseException):
+            current = chain[-1].args[0]  # requests wraps MaxRetryError as its first argument
+    names = {type(e).__name__ for e in chain}
+    for names_wanted, meaning in _CAUSES:
+        if names & names_wanted:
+            return meaning
+    return type(chain[-1]).__name__
+
+
+_CAUSES: tuple[tuple[frozenset[str], str], ...] = (
+    (frozenset({"ReadTimeoutError", "ReadTimeout", "ConnectTimeoutError", "ConnectTimeout"}), "timed out"),
+    (frozenset({"NameResolutionError", "gaierror"}), "host name not found"),
+    (frozenset({"ConnectionRefusedError"}), "connection refused"),
+    (frozenset({"RemoteDisconnected", "IncompleteRead", "ProtocolError", "ConnectionResetError"}),
+     "connection closed by the server"),
+)

@@ -47,6 +47,7 @@ _TARGET_KEYS = (
     "deadline",
     "retries",
     "backoff",
+    "timeout",
 )
 
 
@@ -62,6 +63,7 @@ class Target:
     deadline: float = 300.0
     retries: int = 6
     backoff: float = 0.25
+    timeout: float = 30.0
 
     @property
     def is_sandbox(self) -> bool:
@@ -129,6 +131,9 @@ def _parse_target(config: Config, name: str, spec: Any) -> Target:
     retries = spec.get("retries", 6)
     if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 10:
         raise fail("retries", "must be an integer from 0 to 10")
+    timeout = spec.get("timeout", 30)
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout <= 600:
+        raise fail("timeout", "must be a number of seconds from 0 to 600")
     backoff = spec.get("backoff", 0.25)
     if not isinstance(backoff, (int, float)) or isinstance(backoff, bool) or not 0 <= backoff <= 10:
         raise fail("backoff", "must be a number of seconds from 0 to 10")
@@ -151,6 +156,7 @@ def _parse_target(config: Config, name: str, spec: Any) -> Target:
         deadline=float(deadline),
         retries=retries,
         backoff=float(backoff),
+        timeout=float(timeout),
     )
 
 
@@ -185,6 +191,7 @@ def open_client(target: Target, concurrency: int | None = None) -> Iterator[OutS
         deadline=target.deadline,
         retries=target.retries,
         backoff=target.backoff,
+        read_timeout=target.timeout,
         verify=str(target.ca_bundle) if target.ca_bundle else True,
     )
     if target.is_sandbox:

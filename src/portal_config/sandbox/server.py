@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -210,7 +211,8 @@ class Sandbox:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}{PREFIX}"
+        scheme = "https" if isinstance(self.server.socket, ssl.SSLSocket) else "http"
+        return f"{scheme}://{host}:{port}{PREFIX}"
 
     @property
     def requests_seen(self) -> int:
@@ -241,9 +243,15 @@ def start_sandbox(
     host: str = "127.0.0.1",
     port: int = 0,
     background: bool = True,
+    tls: ssl.SSLContext | None = None,
 ) -> Sandbox:
-    """Start serving on ``host:port`` (0 = any free port); in a daemon thread if ``background``."""
+    """Start serving on ``host:port`` (0 = any free port); in a daemon thread if ``background``.
+
+    With ``tls`` it serves https, which the tests use to prove certificates are verified.
+    """
     server = _Server((host, port), state, faults or Faults(), token, software_token)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = None
     if background:
         thread = threading.Thread(
