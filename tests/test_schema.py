@@ -73,6 +73,13 @@ def test_ci_recipes_are_valid_github_workflows() -> None:
     pytest.importorskip("check_jsonschema")
     workflows = sorted(str(p) for p in (REPO / ".github" / "workflows").glob("*.yml"))
     assert len(workflows) == 3
-    command = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows]
+    command = [
+        sys.executable,
+        "-m",
+        "check_jsonschema",
+        "--builtin-schema",
+        "vendor.github-workflows",
+        *workflows,
+    ]
     done = subprocess.run(command, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr

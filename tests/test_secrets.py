@@ -64,7 +64,8 @@ def test_tokens_never_appear_in_output_logs_or_files(
     config.write_text(config.read_text().replace("deadline: 60", "deadline: 0.000001"))
     run("diff")  # deadline passed
     config.write_text(
-        config.read_text().replace("deadline: 0.000001", "deadline: 60\n    timeout: 0.05")
+        config.read_text()
+        .replace("deadline: 0.000001", "deadline: 60\n    timeout: 0.05")
         .replace(config.read_text().split("base_url: ")[1].split("\n")[0], sandbox.url)
     )
     sandbox.set_faults(Faults(latency_ms=300))

@@ -26,22 +26,46 @@ PAYLOADS = [
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 @pytest.mark.parametrize("where", ["portals/acme.yaml", "worktypes.yaml", "portal-config.yaml"])
-def test_no_yaml_tag_constructs_python_objects(project: Path, write: Write, invoke: Invoke, payload: str, where: str) -> None:
+def test_no_yaml_tag_constructs_python_objects(
+    project: Path, write: Write, invoke: Invoke, payload: str, where: str
+) -> None:
     write("portals/acme.yaml", "portal: acme\nguest_workorder: {enabled: false}\n")
     write(where, f"portal: {payload}\n")
     result = invoke("lint")
     assert result.exit_code in (1, 2)
-    assert "is not allowed; portal files use only strings, numbers, booleans, null, lists and mappings" in result.output
+    assert (
+        "is not allowed; portal files use only strings, numbers, booleans, null, lists and mappings"
+        in result.output
+    )
     assert not (project / "pwned").exists()
 
 
-def test_tls_verification_cannot_be_switched_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tls_verification_cannot_be_switched_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     openssl = shutil.which("openssl") or pytest.skip("openssl is not installed")
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
@@ -56,7 +80,10 @@ def test_tls_verification_cannot_be_switched_off(tmp_path: Path, monkeypatch: py
             with pytest.raises(ApiError) as failure:
                 client.list_portals()
         port = sandbox.url.split(":")[2].split("/")[0]
-        assert str(failure.value) == f"GET portals/: TLS verification failed for https://127.0.0.1:{port}"
+        assert (
+            str(failure.value)
+            == f"GET portals/: TLS verification failed for https://127.0.0.1:{port}"
+        )
         # Trusting the certificate explicitly (the target's ca_bundle) works.
         trusted = ClientSettings(retries=0, verify=str(cert))
         with OutSmartClient(sandbox.url, TOKEN, SOFTWARE_TOKEN, trusted) as client:
@@ -68,4 +95,6 @@ def test_config_has_no_switch_to_disable_tls(write: Write, invoke: Invoke) -> No
     write("portals/a.yaml", "portal: a\nguest_workorder: {enabled: false}\n")
     result = invoke("diff")
     assert result.exit_code == 2
-    assert result.output.startswith("invalid config: portal-config.yaml:4:5: targets.prod.verify: unknown setting")
+    assert result.output.startswith(
+        "invalid config: portal-config.yaml:4:5: targets.prod.verify: unknown setting"
+    )

@@ -390,7 +390,11 @@ def _reason(exc: BaseException) -> str:
         seen.add(id(current))
         chain.append(current)
         reason = getattr(current, "reason", None)  # urllib3's MaxRetryError keeps it here
-        current = reason if isinstance(reason, BaseException) else (current.__cause__ or current.__context__)
+        current = (
+            reason
+            if isinstance(reason, BaseException)
+            else (current.__cause__ or current.__context__)
+        )
         if current is None and chain[-1].args and isinstance(chain[-1].args[0], BaseException):
             current = chain[-1].args[0]  # requests wraps MaxRetryError as its first argument
     names = {type(e).__name__ for e in chain}
@@ -401,9 +405,16 @@ def _reason(exc: BaseException) -> str:
 
 
 _CAUSES: tuple[tuple[frozenset[str], str], ...] = (
-    (frozenset({"ReadTimeoutError", "ReadTimeout", "ConnectTimeoutError", "ConnectTimeout"}), "timed out"),
+    (
+        frozenset({"ReadTimeoutError", "ReadTimeout", "ConnectTimeoutError", "ConnectTimeout"}),
+        "timed out",
+    ),
     (frozenset({"NameResolutionError", "gaierror"}), "host name not found"),
     (frozenset({"ConnectionRefusedError"}), "connection refused"),
-    (frozenset({"RemoteDisconnected", "IncompleteRead", "ProtocolError", "ConnectionResetError"}),
-     "connection closed by the server"),
+    (
+        frozenset(
+            {"RemoteDisconnected", "IncompleteRead", "ProtocolError", "ConnectionResetError"}
+        ),
+        "connection closed by the server",
+    ),
 )

@@ -67,11 +67,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         self._handle("PUT")
 
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def do_DELETE(self) -> None:
-        self._handle("DELETE")
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (POST, TRACE, PATCH, even made-up ones) gets an envelope too,
+        # 405 with Allow, instead of http.server's HTML 501 page.
+        if name.startswith("do_"):
+            return lambda: self._handle(name[3:])
+        raise AttributeError(name)
 
     def _handle(self, method: str) -> None:
         server = self.server
@@ -105,7 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
         if faults.chance(faults.faults.drop_rate):
             self._half_answer()
         url = urlsplit(self.path)
-        query = parse_qs(url.query)
+        query = parse_qs(url.query, keep_blank_values=True)
         if query.get("token") != [self.server.token] or query.get("software_token") != [
             self.server.software_token
         ]:
@@ -113,15 +114,20 @@ class _Handler(BaseHTTPRequestHandler):
         if not url.path.startswith(PREFIX) or not url.path.endswith("/"):
             return _envelope(404, "unknown endpoint", None) + ({},)
         parts = [unquote(p) for p in url.path[len(PREFIX) :].strip("/").split("/")]
+        allowed = _allowed_methods(parts)
+        if allowed is None:
+            return _envelope(404, "unknown endpoint", None) + ({},)
+        if method not in allowed:
+            return _envelope(405, "method not allowed", None) + ({"Allow": ", ".join(allowed)},)
         return self._route(method, parts, query, body) + ({},)
 
     def _route(
         self, method: str, parts: list[str], query: dict[str, list[str]], body: bytes
     ) -> tuple[int, Any]:
         state = self.server.state
-        if parts == ["worktypes"] and method == "GET":
+        if parts == ["worktypes"]:
             return _envelope(200, None, {"worktypes": [{"name": n} for n in state.work_types()]})
-        if parts == ["portals"] and method == "GET":
+        if parts == ["portals"]:
             try:
                 page = int(query.get("page", ["1"])[0])
                 per_page = int(query.get("per_page", ["100"])[0])
@@ -131,18 +137,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return _envelope(400, f"page >= 1 and 1 <= per_page <= {MAX_PER_PAGE}", None)
             items, pages = state.page(page, per_page)
             return _envelope(200, None, {"portals": items, "page": page, "pages": pages})
-        if len(parts) == 2 and parts[0] == "portals":
-            if method == "GET":
-                record = state.get(parts[1])
-                return (
-                    _envelope(200, None, record)
-                    if record
-                    else _envelope(404, "portal not found", None)
-                )
-            if method == "PUT":
-                return self._replace(parts[1], body)
-            return _envelope(405, "method not allowed", None)
-        return _envelope(404, "unknown endpoint", None)
+        if method == "GET":
+            record = state.get(parts[1])
+            return (
+                _envelope(200, None, record) if record else _envelope(404, "portal not found", None)
+            )
+        return self._replace(parts[1], body)
 
     def _replace(self, portal: str, body: bytes) -> tuple[int, Any]:
         state, faults = self.server.state, self.server.faults
@@ -150,7 +150,9 @@ class _Handler(BaseHTTPRequestHandler):
             request = json.loads(body or b"null")
         except ValueError:
             return _envelope(400, "body is not JSON", None)
-        if not isinstance(request, dict) or not isinstance(request.get("revision"), int):
+        if state.get(portal) is None:
+            return _envelope(404, "portal not found", None)
+        if not isinstance(request, dict) or type(request.get("revision")) is not int:
             return _envelope(422, "revision (integer) is required", None)
         problem = valid_guest(request.get("guest_workorder"), state.work_types())
         if problem:
@@ -194,6 +196,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+
+def _allowed_methods(parts: list[str]) -> tuple[str, ...] | None:
+    """The methods the contract declares for a path, or None for an unknown path."""
+    if parts in (["portals"], ["worktypes"]):
+        return ("GET",)
+    if len(parts) == 2 and parts[0] == "portals" and parts[1]:
+        return ("GET", "PUT")
+    return None
 
 
 def _envelope(status: int, message: str | None, response: Any) -> tuple[int, dict[str, Any]]:
