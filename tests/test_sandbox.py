@@ -9,47 +9,51 @@ import subprocess
 import sys
 from pathlib import Path
 
-import requests
+import urllib3
 
 from conftest import REPO, SOFTWARE_TOKEN, TOKEN
 from portal_config.sandbox import Sandbox
 
 AUTH = {"token": TOKEN, "software_token": SOFTWARE_TOKEN}
+HTTP = urllib3.PoolManager(retries=False)
+
+
+def get(url: str, params: dict[str, str]) -> urllib3.BaseHTTPResponse:
+    return HTTP.request("GET", url, fields=params)
+
+
+def put(url: str, params: dict[str, str], json: object) -> urllib3.BaseHTTPResponse:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return HTTP.request("PUT", f"{url}?{query}", json=json)
 
 
 def test_envelope_auth_and_trailing_slashes(sandbox: Sandbox) -> None:
-    ok = requests.get(sandbox.url + "portals/", params=AUTH, timeout=5)
-    assert ok.status_code == 200
+    ok = get(sandbox.url + "portals/", AUTH)
+    assert ok.status == 200
     body = ok.json()
     assert set(body) == {"code", "messages", "response"} and body["code"] == 200
     assert body["response"]["pages"] == 1 and len(body["response"]["portals"]) == 6
-    denied = requests.get(
-        sandbox.url + "portals/", params={"token": "x", "software_token": "y"}, timeout=5
-    )
-    assert denied.status_code == 401 and denied.json() == {
+    denied = get(sandbox.url + "portals/", {"token": "x", "software_token": "y"})
+    assert denied.status == 401 and denied.json() == {
         "code": 401,
         "messages": ["unauthorized"],
         "response": None,
     }
-    no_slash = requests.get(sandbox.url + "portals", params=AUTH, timeout=5)
-    assert no_slash.status_code == 404
+    no_slash = get(sandbox.url + "portals", AUTH)
+    assert no_slash.status == 404
 
 
 def test_write_validation_and_revision_check(sandbox: Sandbox) -> None:
     url = sandbox.url + "portals/gemeente-intern/"
     guest = {"enabled": True, "work_types": ["Storing"]}
-    bad = requests.put(
-        url, params=AUTH, json={"revision": 1, "guest_workorder": {"enabled": "yes"}}, timeout=5
-    )
-    assert bad.status_code == 422 and bad.json()["messages"] == [
+    bad = put(url, AUTH, {"revision": 1, "guest_workorder": {"enabled": "yes"}})
+    assert bad.status == 422 and bad.json()["messages"] == [
         "guest_workorder.enabled must be a boolean"
     ]
-    ok = requests.put(url, params=AUTH, json={"revision": 1, "guest_workorder": guest}, timeout=5)
-    assert ok.status_code == 200 and ok.json()["response"]["revision"] == 2
-    stale = requests.put(
-        url, params=AUTH, json={"revision": 1, "guest_workorder": guest}, timeout=5
-    )
-    assert stale.status_code == 409 and stale.json()["response"]["revision"] == 2
+    ok = put(url, AUTH, {"revision": 1, "guest_workorder": guest})
+    assert ok.status == 200 and ok.json()["response"]["revision"] == 2
+    stale = put(url, AUTH, {"revision": 1, "guest_workorder": guest})
+    assert stale.status == 409 and stale.json()["response"]["revision"] == 2
 
 
 def test_state_file_is_rewritten_atomically_and_privately(sandbox: Sandbox) -> None:
@@ -90,9 +94,7 @@ def test_sandbox_command_serves_until_sigterm(tmp_path: Path) -> None:
             line.startswith("Sandbox listening on http://127.0.0.1:") and "(state: s.json)" in line
         )
         url = line.split()[3]
-        portals = requests.get(url + "portals/", params=AUTH, timeout=5).json()["response"][
-            "portals"
-        ]
+        portals = get(url + "portals/", AUTH).json()["response"]["portals"]
         assert sorted(p["portal_id"] for p in portals) == sorted(
             p.stem for p in (REPO / "portals").glob("*.yaml")
         )

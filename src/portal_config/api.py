@@ -6,7 +6,8 @@ style: paths under ``/openapi/8/`` ending in a slash, the account ``token`` and
 envelope. Pointing portal-config at a real endpoint means changing this module
 only: paths, field names, envelope and auth.
 
-HTTP comes from requests + urllib3's ``Retry``: pooled keep-alive connections,
+HTTP comes from urllib3 (the library under requests) and its ``Retry``: pooled
+keep-alive connections,
 connect/read timeouts, exponential backoff with jitter on connect errors, 429
 (honouring Retry-After up to a cap) and 500/502/503/504. Writes are retried too:
 each carries the portal's revision, so a repeated write can never overwrite a
@@ -19,6 +20,7 @@ text without `redact()`.
 
 from __future__ import annotations
 
+import json as _json
 import logging
 import re
 import threading
@@ -27,10 +29,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
+import urllib3
 from urllib3.util.retry import Retry
 
 from portal_config import __version__
@@ -163,23 +164,24 @@ class OutSmartClient:
         self._auth = {"token": token, "software_token": software_token}
         register_secret(token)
         register_secret(software_token)
-        self._session = requests.Session()
-        self._session.headers["User-Agent"] = f"portal-config/{__version__}"
-        self._session.verify = self.settings.verify
-        adapter = HTTPAdapter(
-            pool_connections=1,
-            pool_maxsize=max(1, self.settings.concurrency),
-            max_retries=_retry_policy(self.settings),
-            pool_block=True,
+        verify = self.settings.verify
+        # One pool per host, as many keep-alive connections as requests may be in flight;
+        # block=True makes extra threads wait for a connection instead of opening more.
+        self._pool = urllib3.PoolManager(
+            num_pools=2,
+            maxsize=max(1, self.settings.concurrency),
+            block=True,
+            retries=_retry_policy(self.settings),
+            headers={"User-Agent": f"portal-config/{__version__}"},
+            cert_reqs="CERT_REQUIRED",  # TLS verification is always on
+            ca_certs=verify if isinstance(verify, str) else None,
         )
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
         self._deadline = time.monotonic() + self.settings.deadline
         self._count_lock = threading.Lock()
         self.requests_sent = 0
 
     def close(self) -> None:
-        self._session.close()
+        self._pool.clear()
 
     def __enter__(self) -> OutSmartClient:
         return self
@@ -263,47 +265,43 @@ class OutSmartClient:
         remaining = self._deadline - time.monotonic()
         what = f"{method} {path}"
         if remaining <= 0:
-            raise ApiError(
-                f"{what}: gave up, the run's deadline of {self.settings.deadline:g}s passed",
-                portal=portal,
-            )
-        timeout = (self.settings.connect_timeout, min(self.settings.read_timeout, remaining))
+            message = f"{what}: gave up, the run's deadline of {self.settings.deadline:g}s passed"
+            raise ApiError(message, portal=portal)
+        timeout = urllib3.Timeout(
+            connect=self.settings.connect_timeout, read=min(self.settings.read_timeout, remaining)
+        )
+        url = f"{self.base_url}{path}?{urlencode({**(params or {}), **self._auth})}"
+        body = None if json is None else _json.dumps(json).encode()
+        headers = {"Content-Type": "application/json"} if body is not None else None
         with self._count_lock:
             self.requests_sent += 1
         try:
-            response = self._session.request(
-                method,
-                self.base_url + path,
-                params={**(params or {}), **self._auth},
-                json=json,
-                timeout=timeout,
+            # preload_content: the body is read inside urllib3's retry loop, so an answer
+            # cut off mid-body is retried like any other dropped connection.
+            response = self._pool.request(
+                method, url, body=body, headers=headers, timeout=timeout, preload_content=True
             )
-        except requests.exceptions.SSLError:
-            raise ApiError(
-                f"{what}: TLS verification failed for {self._host()}", portal=portal
-            ) from None
-        except requests.exceptions.ConnectionError as exc:
-            raise ApiError(
-                f"{what}: cannot reach {self._host()} ({_reason(exc)})", portal=portal
-            ) from None
-        except requests.exceptions.Timeout:
-            raise ApiError(
-                f"{what}: no answer from {self._host()} in time", portal=portal
-            ) from None
-        except requests.exceptions.RequestException as exc:
-            raise ApiError(f"{what}: request failed ({_reason(exc)})", portal=portal) from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise ApiError(f"{what}: {self._failure(exc)}", portal=portal) from None
         return self._unwrap(response, what, portal)
 
-    def _unwrap(self, response: requests.Response, what: str, portal: str | None) -> Any:
-        status = response.status_code
+    def _failure(self, exc: BaseException) -> str:
+        cause = _reason(exc)
+        if cause == "TLS verification failed":
+            return f"TLS verification failed for {self._host()}"
+        if cause in ("connection refused", "host name not found", "timed out"):
+            return f"cannot reach {self._host()} ({cause})"
+        return f"request failed ({cause})"
+
+    def _unwrap(self, response: urllib3.BaseHTTPResponse, what: str, portal: str | None) -> Any:
+        status = response.status
         try:
-            envelope = response.json()
+            envelope = _json.loads(response.data)
         except ValueError:
             envelope = None
         if not isinstance(envelope, dict) or "response" not in envelope:
-            raise ApiError(
-                f"{what}: HTTP {status}, not an OutSmart API envelope", portal=portal, status=status
-            )
+            message = f"{what}: HTTP {status}, not an OutSmart API envelope"
+            raise ApiError(message, portal=portal, status=status)
         messages = envelope.get("messages") or []
         detail = "; ".join(str(m) for m in messages if m) or response.reason or ""
         if status == 409 and portal is not None:
@@ -314,18 +312,12 @@ class OutSmartClient:
         if status == 404:
             raise NotFoundError(f"{what}: HTTP 404 {detail}".rstrip(), portal=portal, status=status)
         if status == 401:
-            raise ApiError(
-                f"{what}: HTTP 401 unauthorized; check the token variables",
-                portal=portal,
-                status=status,
-            )
+            message = f"{what}: HTTP 401 unauthorized; check the token variables"
+            raise ApiError(message, portal=portal, status=status)
         if status in RETRY_STATUSES:
             tries = self.settings.retries + 1
-            raise ApiError(
-                f"{what}: HTTP {status} {detail} (gave up after {tries} attempts)",
-                portal=portal,
-                status=status,
-            )
+            message = f"{what}: HTTP {status} {detail} (gave up after {tries} attempts)"
+            raise ApiError(message, portal=portal, status=status)
         if status >= 300:
             raise ApiError(f"{what}: HTTP {status} {detail}".rstrip(), portal=portal, status=status)
         return envelope["response"]
@@ -381,8 +373,8 @@ def _segment(portal: str) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    """A short, secret-free cause. Exception texts from requests embed the URL (and with
-    it the tokens), so the cause is named from the exception types alone."""
+    """A short, secret-free cause. urllib3's exception texts embed the URL (and with it
+    the tokens), so the cause is named from the exception types alone."""
     seen: set[int] = set()
     chain: list[BaseException] = []
     current: BaseException | None = exc
@@ -395,8 +387,6 @@ def _reason(exc: BaseException) -> str:
             if isinstance(reason, BaseException)
             else (current.__cause__ or current.__context__)
         )
-        if current is None and chain[-1].args and isinstance(chain[-1].args[0], BaseException):
-            current = chain[-1].args[0]  # requests wraps MaxRetryError as its first argument
     names = {type(e).__name__ for e in chain}
     for names_wanted, meaning in _CAUSES:
         if names & names_wanted:
@@ -405,6 +395,7 @@ def _reason(exc: BaseException) -> str:
 
 
 _CAUSES: tuple[tuple[frozenset[str], str], ...] = (
+    (frozenset({"SSLError", "SSLCertVerificationError"}), "TLS verification failed"),
     (
         frozenset({"ReadTimeoutError", "ReadTimeout", "ConnectTimeoutError", "ConnectTimeout"}),
         "timed out",

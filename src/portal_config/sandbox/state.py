@@ -29,6 +29,8 @@ class SandboxState:
         self.data = data
         self.path = path
         self.lock = threading.RLock()
+        # (portal, revision) of every "UI" edit, so tests can prove none was overwritten.
+        self.ui_edits: list[tuple[str, int]] = []
 
     # -- construction -----------------------------------------------------------------
     @classmethod
@@ -89,6 +91,7 @@ class SandboxState:
             record = self.data["portals"][portal]
             record["guest_workorder"].update(changes)
             record["revision"] += 1
+            self.ui_edits.append((portal, record["revision"]))
             self.save()
             return copy.deepcopy(record)
 
