@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from portal_config.sandbox.process import SandboxProcess
+
 WORK_TYPES = ["Storing", "Onderhoud", "Inspectie", "Plaatsing alarm"]
 
 
@@ -60,28 +62,16 @@ def make_project(root: Path, count: int) -> Path:
     return seed
 
 
-class SandboxProcess:
-    def __init__(self, root: Path, seed: Path, *flags: str) -> None:
-        state = root / "state.json"
-        state.write_bytes(seed.read_bytes())
-        exe = Path(sys.executable).parent / "portal-config"
-        self.process = subprocess.Popen(
-            [str(exe), "sandbox", "--port", "0", "--state", str(state), *flags],
-            cwd=root,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stderr is not None
-        line = self.process.stderr.readline()
-        self.url = line.split()[3]
-        (root / "portal-config.yaml").write_text(
-            f"default_target: bench\ntargets:\n  bench:\n    base_url: {self.url}\n",
-            encoding="utf-8",
-        )
-
-    def stop(self) -> str:
-        self.process.terminate()
-        return self.process.communicate(timeout=30)[1].strip()
+def start_sandbox(root: Path, seed: Path, *flags: str) -> SandboxProcess:
+    """A fresh copy of the seed state, served by a separate sandbox process."""
+    state = root / "state.json"
+    state.write_bytes(seed.read_bytes())
+    sandbox = SandboxProcess(state, *flags, cwd=root)
+    (root / "portal-config.yaml").write_text(
+        f"default_target: bench\ntargets:\n  bench:\n    base_url: {sandbox.url}\n",
+        encoding="utf-8",
+    )
+    return sandbox
 
 
 def timed(root: Path, *args: str) -> tuple[float, int]:
@@ -98,7 +88,7 @@ def timed(root: Path, *args: str) -> tuple[float, int]:
 
 def one_round(root: Path, seed: Path, latency: float, concurrency: int) -> tuple[float, float]:
     """The CLI, end to end: two processes."""
-    sandbox = SandboxProcess(root, seed, "--latency", str(latency))
+    sandbox = start_sandbox(root, seed, "--latency", str(latency))
     try:
         diff_time, diff_code = timed(root, "diff", "--concurrency", str(concurrency))
         apply_time, apply_code = timed(
@@ -125,7 +115,7 @@ def one_round_in_process(
     from portal_config.config import load_config
     from portal_config.workflow import Console, apply, diff
 
-    sandbox = SandboxProcess(root, seed, "--latency", str(latency))
+    sandbox = start_sandbox(root, seed, "--latency", str(latency))
     console = Console(out=lambda text: None, err=lambda text: None, color=False, confirm=None)
     os.environ.update(
         OUTSMART_TOKEN="sandbox-token", OUTSMART_SOFTWARE_TOKEN="sandbox-software-token"
@@ -193,7 +183,7 @@ def main() -> int:
                     f"   concurrency 1: {base:6.2f} s   speed-up {base / ours:5.1f}x"
                 )
 
-        sandbox = SandboxProcess(
+        sandbox = start_sandbox(
             root, seed, "--latency", str(args.latency), "--rate-limit", str(args.rate_limit)
         )
         try:
