@@ -118,6 +118,8 @@ def test_apply_under_faults(
             assert not (tmp_path / "report.json").exists()
             assert all(r["revision"] == 1 for r in final.values())
             TALLY[scenario, "failed cleanly"] += 1
+            assert apply(load_config(), [], None, None, assume_yes=True, allow_large_change=True,
+                         report_file=None, console=_console()) == 0
             return
         results = {
             r["portal"]: r for r in json.loads((tmp_path / "report.json").read_text())["results"]
@@ -142,3 +144,8 @@ def test_apply_under_faults(
             TALLY[scenario, "converged"] += 1
         else:
             TALLY[scenario, "failed cleanly"] += 1
+            # Once the faults are gone, simply running apply again converges.
+            rerun = apply(load_config(), [], None, None, assume_yes=True, allow_large_change=True,
+                          report_file=None, console=_console())
+            assert rerun == 0
+            assert diff(load_config(), [], None, "json", None, _console()) == 0
