@@ -93,6 +93,41 @@ def live_project(project: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatc
     return project
 
 
+# Live settings before, and desired settings in every file of, a generated project.
+OLD_GUEST = {
+    "enabled": False,
+    "allow_address_change": False,
+    "allow_new_relation": False,
+    "allow_requests_for_others": False,
+    "work_types": [],
+}
+NEW_GUEST = {
+    "enabled": True,
+    "allow_address_change": False,
+    "allow_new_relation": False,
+    "allow_requests_for_others": False,
+    "work_types": ["Storing", "Onderhoud"],
+}
+
+
+def generated_project(root: Path, count: int, prefix: str) -> dict[str, object]:
+    """``count`` portal files wanting NEW_GUEST, and a sandbox account holding OLD_GUEST."""
+    (root / "portals").mkdir(parents=True)
+    portals = {}
+    for index in range(count):
+        name = f"{prefix}{index:02d}"
+        (root / "portals" / f"{name}.yaml").write_text(
+            f"portal: {name}\nguest_workorder:\n  enabled: true\n  work_types: [Storing, Onderhoud]\n"
+        )
+        portals[name] = {
+            "portal_id": name,
+            "name": name,
+            "revision": 1,
+            "guest_workorder": dict(OLD_GUEST),
+        }
+    return {"version": 1, "work_types": ["Storing", "Onderhoud"], "portals": portals}
+
+
 def revisions(sandbox: Sandbox) -> dict[str, int]:
     return {name: record["revision"] for name, record in sandbox.state.data["portals"].items()}
 

@@ -47,11 +47,11 @@ def test_json_diff_has_stable_shape(live_project: Path, sandbox: Sandbox, invoke
     assert result.exit_code == 3
     payload = json.loads(result.output)
     assert list(payload) == [
+        "target",
         "format",
         "version",
         "tool_version",
         "created_at",
-        "target",
         "has_changes",
         "summary",
         "portals",

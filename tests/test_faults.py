@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SOFTWARE_TOKEN, TOKEN
+from conftest import NEW_GUEST, SOFTWARE_TOKEN, TOKEN, generated_project
 from portal_config.config import load_config
 from portal_config.errors import PortalConfigError
 from portal_config.sandbox import Faults, SandboxState, start_sandbox
@@ -36,40 +36,8 @@ SCENARIOS = {
     ),
     "hostile-mixed": Faults(error_rate=0.5, drop_rate=0.3, lost_write_rate=0.5, conflict_rate=0.2),
 }
-OLD = {
-    "enabled": False,
-    "allow_address_change": False,
-    "allow_new_relation": False,
-    "allow_requests_for_others": False,
-    "work_types": [],
-}
-NEW = {
-    "enabled": True,
-    "allow_address_change": False,
-    "allow_new_relation": False,
-    "allow_requests_for_others": False,
-    "work_types": ["Storing", "Onderhoud"],
-}
-
 # (scenario, outcome) -> runs; printed at the end of the pytest run (see conftest.py).
 TALLY: Counter[tuple[str, str]] = Counter()
-
-
-def _project(root: Path) -> dict[str, object]:
-    (root / "portals").mkdir()
-    portals = {}
-    for index in range(PORTALS):
-        name = f"p{index:02d}"
-        (root / "portals" / f"{name}.yaml").write_text(
-            f"portal: {name}\nguest_workorder:\n  enabled: true\n  work_types: [Storing, Onderhoud]\n"
-        )
-        portals[name] = {
-            "portal_id": name,
-            "name": name,
-            "revision": 1,
-            "guest_workorder": dict(OLD),
-        }
-    return {"version": 1, "work_types": ["Storing", "Onderhoud"], "portals": portals}
 
 
 def _console() -> Console:
@@ -84,7 +52,7 @@ def test_apply_under_faults(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OUTSMART_TOKEN", TOKEN)
     monkeypatch.setenv("OUTSMART_SOFTWARE_TOKEN", SOFTWARE_TOKEN)
-    state = SandboxState.open(tmp_path / "state.json", _project(tmp_path))
+    state = SandboxState.open(tmp_path / "state.json", generated_project(tmp_path, PORTALS, "p"))
     faults = SCENARIOS[scenario].merged(seed=seed)
     with start_sandbox(state, token=TOKEN, software_token=SOFTWARE_TOKEN, faults=faults) as sandbox:
         (tmp_path / "portal-config.yaml").write_text(
@@ -118,8 +86,19 @@ def test_apply_under_faults(
             assert not (tmp_path / "report.json").exists()
             assert all(r["revision"] == 1 for r in final.values())
             TALLY[scenario, "failed cleanly"] += 1
-            assert apply(load_config(), [], None, None, assume_yes=True, allow_large_change=True,
-                         report_file=None, console=_console()) == 0
+            assert (
+                apply(
+                    load_config(),
+                    [],
+                    None,
+                    None,
+                    assume_yes=True,
+                    allow_large_change=True,
+                    report_file=None,
+                    console=_console(),
+                )
+                == 0
+            )
             return
         results = {
             r["portal"]: r for r in json.loads((tmp_path / "report.json").read_text())["results"]
@@ -128,7 +107,7 @@ def test_apply_under_faults(
         for portal, result in results.items():
             if result["result"] in ("applied", "unchanged"):
                 # Reported success is real: OutSmart holds exactly the desired settings.
-                assert final[portal]["guest_workorder"] == NEW, (portal, result)
+                assert final[portal]["guest_workorder"] == NEW_GUEST, (portal, result)
                 assert result["revision_after"] == final[portal]["revision"]
             else:
                 assert result["result"] in ("failed", "skipped") and result["reason"], result
@@ -145,7 +124,15 @@ def test_apply_under_faults(
         else:
             TALLY[scenario, "failed cleanly"] += 1
             # Once the faults are gone, simply running apply again converges.
-            rerun = apply(load_config(), [], None, None, assume_yes=True, allow_large_change=True,
-                          report_file=None, console=_console())
+            rerun = apply(
+                load_config(),
+                [],
+                None,
+                None,
+                assume_yes=True,
+                allow_large_change=True,
+                report_file=None,
+                console=_console(),
+            )
             assert rerun == 0
             assert diff(load_config(), [], None, "json", None, _console()) == 0

@@ -14,47 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SOFTWARE_TOKEN, TOKEN
+from conftest import NEW_GUEST, OLD_GUEST, SOFTWARE_TOKEN, TOKEN, generated_project
 from portal_config.sandbox import SandboxState
 from portal_config.sandbox.process import SandboxProcess
 
 pytestmark = pytest.mark.slow
 
 PORTALS = 30
-OLD = {
-    "enabled": False,
-    "allow_address_change": False,
-    "allow_new_relation": False,
-    "allow_requests_for_others": False,
-    "work_types": [],
-}
-NEW = {
-    "enabled": True,
-    "allow_address_change": False,
-    "allow_new_relation": False,
-    "allow_requests_for_others": False,
-    "work_types": ["Storing", "Onderhoud"],
-}
 ENV = {**os.environ, "OUTSMART_TOKEN": TOKEN, "OUTSMART_SOFTWARE_TOKEN": SOFTWARE_TOKEN}
 
 
 def _project(root: Path) -> bytes:
-    (root / "portals").mkdir(parents=True)
-    portals = {}
-    for index in range(PORTALS):
-        name = f"k{index:02d}"
-        (root / "portals" / f"{name}.yaml").write_text(
-            f"portal: {name}\nguest_workorder:\n  enabled: true\n  work_types: [Storing, Onderhoud]\n"
-        )
-        portals[name] = {
-            "portal_id": name,
-            "name": name,
-            "revision": 1,
-            "guest_workorder": dict(OLD),
-        }
-    return json.dumps(
-        {"version": 1, "work_types": ["Storing", "Onderhoud"], "portals": portals}
-    ).encode()
+    return json.dumps(generated_project(root, PORTALS, "k")).encode()
 
 
 def _sandbox(root: Path, *flags: str) -> SandboxProcess:
@@ -91,9 +62,9 @@ def _assert_each_portal_old_or_new(state_file: Path) -> tuple[int, int]:
     new = 0
     for name, record in records.items():
         guest = record["guest_workorder"]
-        assert guest in (OLD, NEW), (name, guest)
-        assert record["revision"] == (2 if guest == NEW else 1), (name, record)
-        new += guest == NEW
+        assert guest in (OLD_GUEST, NEW_GUEST), (name, guest)
+        assert record["revision"] == (2 if guest == NEW_GUEST else 1), (name, record)
+        new += guest == NEW_GUEST
     return PORTALS - new, new
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import urllib3
 
 from conftest import REPO, SOFTWARE_TOKEN, TOKEN
 from portal_config.sandbox import Sandbox
+from portal_config.sandbox.process import SandboxProcess
 
 AUTH = {"token": TOKEN, "software_token": SOFTWARE_TOKEN}
 HTTP = urllib3.PoolManager(retries=False)
@@ -69,41 +69,21 @@ def test_state_file_is_rewritten_atomically_and_privately(sandbox: Sandbox) -> N
 
 def test_sandbox_command_serves_until_sigterm(tmp_path: Path) -> None:
     env = {**os.environ, "OUTSMART_TOKEN": TOKEN, "OUTSMART_SOFTWARE_TOKEN": SOFTWARE_TOKEN}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "portal_config",
-            "sandbox",
-            "--port",
-            "0",
-            "--state",
-            "s.json",
-            "--from",
-            str(REPO / "portals"),
-        ],
-        cwd=tmp_path,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    sandbox = SandboxProcess(tmp_path / "s.json", "--from", str(REPO / "portals"), env=env)
     try:
-        assert process.stderr is not None
-        line = process.stderr.readline()
-        assert (
-            line.startswith("Sandbox listening on http://127.0.0.1:") and "(state: s.json)" in line
-        )
-        url = line.split()[3]
-        portals = get(url + "portals/", AUTH).json()["response"]["portals"]
-        assert sorted(p["portal_id"] for p in portals) == sorted(
-            p.stem for p in (REPO / "portals").glob("*.yaml")
-        )
+        assert sandbox.url.startswith("http://127.0.0.1:") and sandbox.url.endswith("/openapi/8/")
+        answer = get(sandbox.url + "portals/", AUTH).json()
+        names = sorted(p["portal_id"] for p in answer["response"]["portals"])
+        assert names == sorted(p.stem for p in (REPO / "portals").glob("*.yaml"))
     finally:
-        process.send_signal(signal.SIGTERM)
-        remaining = process.communicate(timeout=10)[1]
-    assert process.returncode == 0
-    assert remaining == "Sandbox stopped after 1 requests (0 answered 429).\n"
-    assert TOKEN not in line + remaining
+        said = sandbox.stop()  # SIGTERM
+    assert sandbox.process.returncode == 0
+    assert said == "Sandbox stopped after 1 requests (0 answered 429)."
+    assert (
+        sandbox.banner
+        == f"Sandbox listening on {sandbox.url} (state: {tmp_path / 's.json'}). Ctrl-C to stop."
+    )
+    assert TOKEN not in said + sandbox.banner
 
 
 def test_sandbox_refuses_non_loopback_hosts(tmp_path: Path) -> None:

@@ -139,12 +139,12 @@ class Plan:
         return text + "."
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        return {  # the target first: every diff output starts with where it went
+            "target": {"name": self.target, "base_url": self.base_url},
             "format": PLAN_FORMAT,
             "version": PLAN_VERSION,
             "tool_version": self.tool_version,
             "created_at": self.created_at,
-            "target": {"name": self.target, "base_url": self.base_url},
             "has_changes": self.has_changes,
             "summary": self.summary(),
             "portals": [p.to_json() for p in self.portals],

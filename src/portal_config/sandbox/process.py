@@ -39,11 +39,11 @@ class SandboxProcess:
             env={**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"},
         )
         assert self.process.stderr is not None
-        line = self.process.stderr.readline()
-        if not line.startswith("Sandbox listening on "):
+        self.banner = self.process.stderr.readline().strip()
+        if not self.banner.startswith("Sandbox listening on "):
             self.process.kill()
-            raise RuntimeError(f"sandbox did not start: {line!r}")
-        self.url = line.split()[3]
+            raise RuntimeError(f"sandbox did not start: {self.banner!r}")
+        self.url = self.banner.split()[3]
 
     def stop(self) -> str:
         """Stop it politely (SIGTERM) and return what it said when it stopped."""
