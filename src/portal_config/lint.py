@@ -37,14 +37,15 @@ class LintRun:
 
 def lint(paths: Sequence[Path], config: Config) -> LintRun:
     files = list(expand(paths, config))
-    run = LintRun(Report(files=[display(f) for f in files]))
+    shown = [display(f) for f in files]
+    run = LintRun(Report(files=shown))
     valid: list[Document] = []
     disabled: dict[str, set[str]] = {}
-    for path in files:
-        document, problems, text = load_valid(path, display(path))
+    for path, name in zip(files, shown, strict=True):
+        document, problems, text = load_valid(path, name)
         if text is not None:
-            run.sources[display(path)] = text
-            disabled[display(path)] = set(_directives(display(path), text, run.report))
+            run.sources[name] = text
+            disabled[name] = set(_directives(name, text, run.report))
         run.report.extend(problems)
         if document is not None:
             valid.append(document)

@@ -51,8 +51,21 @@ def _compile(schema: Any) -> Check:
     if unknown:
         raise Unsupported(", ".join(sorted(unknown)))
     checks = [_BUILDERS[k](schema[k], schema) for k in schema if k in _BUILDERS]
-    checks = [c for c in checks if c is not None]
-    return lambda value: all(check(value) for check in checks)
+    return _all_of(tuple(c for c in checks if c is not None))
+
+
+def _all_of(checks: tuple[Check, ...]) -> Check:
+    # Plain loops and single-check shortcuts: this runs once per value of every file.
+    if len(checks) == 1:
+        return checks[0]
+
+    def check(value: Any) -> bool:
+        for one in checks:
+            if not one(value):
+                return False
+        return True
+
+    return check
 
 
 def _type(expected: Any, schema: dict[str, Any]) -> Check:
@@ -61,6 +74,8 @@ def _type(expected: Any, schema: dict[str, Any]) -> Check:
         tests = [_TYPES[name] for name in names]
     except KeyError as exc:
         raise Unsupported(f"type {exc}") from None
+    if len(tests) == 1:
+        return tests[0]
     return lambda value: any(test(value) for test in tests)
 
 
@@ -101,7 +116,15 @@ def _required(names: list[str], schema: dict[str, Any]) -> Check:
 
 def _items(items: Any, schema: dict[str, Any]) -> Check:
     sub = _compile(items)
-    return lambda value: not isinstance(value, list) or all(sub(item) for item in value)
+
+    def check(value: Any) -> bool:
+        if isinstance(value, list):
+            for item in value:
+                if not sub(item):
+                    return False
+        return True
+
+    return check
 
 
 def _unique(flag: Any, schema: dict[str, Any]) -> Check | None:
