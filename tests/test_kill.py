@@ -128,3 +128,46 @@ def test_sigkill_the_sandbox_during_writes(tmp_path: Path) -> None:
             _converge(tmp_path)
         finally:
             restarted.stop()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_apply_reports_every_portal(tmp_path: Path, signum: int) -> None:
+    (tmp_path / "state.json").write_bytes(_project(tmp_path))
+    sandbox = _sandbox(tmp_path, "--latency", "200")  # 30 writes, 2 at a time: about 3 s
+    try:
+        apply = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "portal_config",
+                "apply",
+                "--yes",
+                "--allow-large-change",
+                "--concurrency",
+                "2",
+                "--report",
+                "report.json",
+            ],
+            cwd=tmp_path,
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.8)  # start-up, the read, and a few rounds of writes
+        apply.send_signal(signum)
+        out, err = apply.communicate(timeout=60)
+    finally:
+        sandbox.stop()
+    assert apply.returncode == 130, out + err
+    assert err.endswith("interrupted: writes in flight were finished; the rest were skipped\n")
+    summary = json.loads((tmp_path / "report.json").read_text())["summary"]
+    assert summary["interrupted"] is True
+    assert summary["applied"] + summary["skipped"] == PORTALS and summary["failed"] == 0
+    assert 0 < summary["applied"] < PORTALS
+    assert (
+        f"Apply: {summary['applied']} applied, 0 unchanged, 0 failed, {summary['skipped']} skipped."
+        in out
+    )
+    old, new = _assert_each_portal_old_or_new(tmp_path / "state.json")
+    assert new == summary["applied"]  # reported exactly what happened

@@ -25,7 +25,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -237,20 +237,15 @@ class OutSmartClient:
         if len(items) <= 1 or self.settings.concurrency <= 1:
             return [fn(item) for item in items]
         with ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
-            return list(pool.map(fn, items))
-
-    def map_settled(
-        self, fn: Callable[[T], R], items: Iterable[T]
-    ) -> Iterator[tuple[T, R | BaseException]]:
-        """Like `map`, but every item settles: a result or the exception it raised."""
-
-        def settle(item: T) -> tuple[T, R | BaseException]:
+            futures = [pool.submit(fn, item) for item in items]
             try:
-                return item, fn(item)
-            except Exception as exc:  # reported per item by the caller
-                return item, exc
-
-        yield from self.map(settle, items)
+                return [future.result() for future in futures]
+            except BaseException:
+                # Ctrl-C or a failure: start nothing new; requests in flight finish as
+                # the pool shuts down, so no write is cut off half-sent by us.
+                for future in futures:
+                    future.cancel()
+                raise
 
     # -- transport ---------------------------------------------------------------------
     def _call(

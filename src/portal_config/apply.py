@@ -50,6 +50,7 @@ class ApplyRun:
     results: list[PortalResult]
     started_at: str
     finished_at: str
+    interrupted: bool = False
 
     @property
     def failed(self) -> bool:
@@ -68,35 +69,46 @@ class ApplyRun:
             "target": {"name": self.plan.target, "base_url": self.plan.base_url},
             "started_at": self.started_at,
             "finished_at": self.finished_at,
-            "summary": {o.value: self.count(o) for o in Outcome} | {"ok": not self.failed},
+            "summary": {o.value: self.count(o) for o in Outcome}
+            | {"ok": not self.failed, "interrupted": self.interrupted},
             "results": [r.to_json() for r in self.results],
         }
 
 
 def apply_plan(plan: Plan, client: OutSmartClient) -> ApplyRun:
+    """Write every changed portal; every portal of the plan gets a result, even on Ctrl-C."""
     started = _now()
     stop = threading.Event()  # set after an authentication failure: nothing else can work
+    settled: dict[str, PortalResult] = {}
 
-    def write(portal_plan: PortalPlan) -> PortalResult:
+    def write(portal_plan: PortalPlan) -> None:
         if stop.is_set():
-            return PortalResult(
-                portal_plan.portal, Outcome.SKIPPED, "not attempted after an authentication failure"
-            )
-        return _write_one(portal_plan, client, stop)
+            reason = "not attempted after an authentication failure"
+            result = PortalResult(portal_plan.portal, Outcome.SKIPPED, reason)
+        else:
+            try:
+                result = _write_one(portal_plan, client, stop)
+            except Exception as exc:  # a bug must not hide the other portals' results
+                reason = f"unexpected error ({exc.__class__.__name__}); run diff to see its state"
+                result = PortalResult(portal_plan.portal, Outcome.FAILED, reason)
+        settled[portal_plan.portal] = result
 
-    results = [
-        PortalResult(
-            p.portal,
-            Outcome.UNCHANGED,
-            revision_before=p.live.revision,
-            revision_after=p.live.revision,
-        )
-        for p in plan.portals
-        if not p.changed
-    ]
-    results += client.map(write, plan.changed)
-    results.sort(key=lambda r: r.portal)
-    return ApplyRun(plan, results, started, _now())
+    interrupted = False
+    try:
+        client.map(write, plan.changed)
+    except KeyboardInterrupt:
+        interrupted = True
+    for portal_plan in plan.portals:
+        revision = portal_plan.live.revision
+        if not portal_plan.changed:
+            settled[portal_plan.portal] = PortalResult(
+                portal_plan.portal, Outcome.UNCHANGED, "", revision, revision
+            )
+        elif portal_plan.portal not in settled:
+            reason = "interrupted before it was written"
+            settled[portal_plan.portal] = PortalResult(portal_plan.portal, Outcome.SKIPPED, reason)
+    results = sorted(settled.values(), key=lambda r: r.portal)
+    return ApplyRun(plan, results, started, _now(), interrupted)
 
 
 def _write_one(

@@ -8,6 +8,7 @@ loads the HTTP client or deepdiff.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,8 @@ from typing import Any
 import click
 
 from portal_config import __version__
-from portal_config.errors import PortalConfigError
+from portal_config.errors import ExitCode, PortalConfigError
 
-EXIT_OK = 0
-EXIT_PROBLEMS = 1
-EXIT_USAGE = 2
 FORMAT_NAMES = ("text", "json", "github")
 
 
@@ -32,6 +30,9 @@ class _Group(click.Group):
         except PortalConfigError as exc:
             click.echo(exc.render(), err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(ExitCode.INTERRUPTED)
 
 
 def use_color(flag: bool | None, stream: Any = None) -> bool:
@@ -126,7 +127,7 @@ def lint(
     run = run_lint(targets, config)
     style = Style(color=use_color(color) and chosen == "text", strict=strict)
     click.echo(FORMATS[chosen](run.report, run.sources, style), nl=False, color=style.color)
-    sys.exit(EXIT_PROBLEMS if run.report.failed(strict) else EXIT_OK)
+    sys.exit(ExitCode.PROBLEMS if run.report.failed(strict) else ExitCode.OK)
 
 
 @cli.command("schema")
@@ -452,4 +453,10 @@ def sandbox_command(
 
 
 def main() -> None:
+    # A cancelled CI job sends SIGTERM: stop like Ctrl-C, so apply still reports its results.
+    signal.signal(signal.SIGTERM, _terminate)
     cli(prog_name="portal-config")
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

@@ -101,6 +101,9 @@ def apply(
         write_atomically(
             report_file, json.dumps(run.to_json(), indent=2, ensure_ascii=False) + "\n"
         )
+    if run.interrupted:
+        console.err("interrupted: writes in flight were finished; the rest were skipped\n")
+        return ExitCode.INTERRUPTED
     return ExitCode.APPLY_FAILED if run.failed else ExitCode.OK
 
 
