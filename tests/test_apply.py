@@ -49,6 +49,7 @@ def test_apply_then_rerun_converges(live_project: Path, sandbox: Sandbox, invoke
         "failed": 0,
         "skipped": 0,
         "ok": True,
+        "interrupted": False,
     }
     rerun = invoke("apply", "--yes")
     assert rerun.exit_code == 0
