@@ -89,26 +89,41 @@ def _converge(root: Path) -> None:
     assert diff.returncode == 0, diff.stdout
 
 
+def _wait_for_writes(state_file: Path, timeout: float = 60) -> None:
+    """Block until the sandbox has stored at least one write, so a kill lands mid-apply."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            records = json.loads(state_file.read_text())["portals"].values()
+        except (OSError, ValueError):
+            records = []
+        if any(record["revision"] > 1 for record in records):
+            return
+        time.sleep(0.01)
+    raise AssertionError("apply never wrote anything")
+
+
 def test_sigkill_apply_at_random_moments(tmp_path: Path) -> None:
     rng = random.Random(20261129)
     seed = _project(tmp_path)
     partial = 0
     for _ in range(10):
         (tmp_path / "state.json").write_bytes(seed)
-        sandbox = _sandbox(tmp_path, "--latency", "20")
+        sandbox = _sandbox(tmp_path, "--latency", "100")  # 30 writes, 4 at a time: ~0.8 s
         try:
             apply = _apply(tmp_path)
-            time.sleep(rng.uniform(0.3, 1.2))
+            _wait_for_writes(tmp_path / "state.json")
+            time.sleep(rng.uniform(0, 0.6))
             apply.send_signal(signal.SIGKILL)
             apply.wait(timeout=30)
-            time.sleep(0.1)  # let writes already received by the server finish
+            time.sleep(0.2)  # writes the server had already received finish
             old, new = _assert_each_portal_old_or_new(tmp_path / "state.json")
             partial += 0 < new < PORTALS
             _converge(tmp_path)
             assert _assert_each_portal_old_or_new(tmp_path / "state.json") == (0, PORTALS)
         finally:
             sandbox.stop()
-    assert partial >= 3  # the kills really landed mid-apply, not only before or after
+    assert partial >= 5  # the kills really landed mid-apply, not only before or after
 
 
 def test_sigkill_the_sandbox_during_writes(tmp_path: Path) -> None:
@@ -116,9 +131,10 @@ def test_sigkill_the_sandbox_during_writes(tmp_path: Path) -> None:
     seed = _project(tmp_path)
     for _ in range(8):
         (tmp_path / "state.json").write_bytes(seed)
-        sandbox = _sandbox(tmp_path, "--latency", "5")
+        sandbox = _sandbox(tmp_path, "--latency", "30")
         apply = _apply(tmp_path)
-        time.sleep(rng.uniform(0.3, 0.9))
+        _wait_for_writes(tmp_path / "state.json")
+        time.sleep(rng.uniform(0, 0.2))
         sandbox.kill()
         code = apply.wait(timeout=120)
         assert code in (0, 4, 6)  # done before the kill, or a clear failure; never a hang
