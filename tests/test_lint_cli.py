@@ -259,3 +259,10 @@ def test_rules_command_documents_every_rule(invoke: Invoke) -> None:
     for rule_id, rule in RULES.items():
         assert f"{rule_id} ({rule.LEVEL.value})\n" in output
         assert (rule.__doc__ or "").strip().splitlines()[0] in output
+
+
+def test_format_choices_come_from_the_renderers() -> None:
+    from portal_config.cli import PLAN_FORMAT_NAMES
+    from portal_config.render.plan import PLAN_FORMATS
+
+    assert PLAN_FORMAT_NAMES == tuple(PLAN_FORMATS)

@@ -11,14 +11,20 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from portal_config import __version__
 from portal_config.errors import ExitCode, PortalConfigError
+from portal_config.render.lint import FORMATS as LINT_FORMATS
 
-FORMAT_NAMES = ("text", "json", "github")
+if TYPE_CHECKING:
+    from portal_config.workflow import Console
+
+# render.plan imports deepdiff, which lint must not load; tests keep this list equal to
+# render.plan.PLAN_FORMATS.
+PLAN_FORMAT_NAMES = ("text", "markdown", "json")
 
 
 class _Group(click.Group):
@@ -54,8 +60,11 @@ def cli() -> None:
     Examples:
       portal-config lint                  # check portals/ (or the configured dir)
       portal-config lint portals/acme.yaml --format json
+      portal-config diff                  # what merging would change (sandbox by default)
+      portal-config diff --out plan.json && portal-config apply plan.json
+      portal-config pull --portal acme-facilities
+      portal-config sandbox               # a local OutSmart-compatible API
       portal-config rules                 # what each rule checks
-      portal-config schema > portal.schema.json
     """
 
 
@@ -65,7 +74,7 @@ def cli() -> None:
     "--format",
     "-f",
     "output_format",
-    type=click.Choice(FORMAT_NAMES),
+    type=click.Choice(list(LINT_FORMATS)),
     default=None,
     help="Output format. Default: text, or github when GITHUB_ACTIONS=true.",
 )
@@ -152,7 +161,7 @@ def rules_command() -> None:
         click.echo()
 
 
-def _console(color: bool | None) -> Any:
+def _console(color: bool | None) -> Console:
     from portal_config.workflow import Console
 
     confirm = None
@@ -196,7 +205,7 @@ _color_option = click.option("--color/--no-color", default=None, help="Force col
     "--format",
     "-f",
     "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
+    type=click.Choice(PLAN_FORMAT_NAMES),
     default="text",
     help="text (terraform-like), markdown (for PR comments) or json.",
 )

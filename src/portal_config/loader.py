@@ -265,7 +265,7 @@ class _Builder:
         if self.nodes > MAX_NODES:
             self._stop(mark, f"document expands to more than {MAX_NODES} values (alias bomb?)")
 
-    def _child_path(self, mark: Any) -> JsonPath | None:
+    def _child_path(self) -> JsonPath | None:
         """Path a new value will get, or None when it is being read as a mapping key."""
         if not self.stack:
             return ()
@@ -339,9 +339,7 @@ class _Builder:
 
     # -- events ----------------------------------------------------------------------------
     def _scalar(self, event: yaml.ScalarEvent) -> None:
-        self.nodes += 1
-        if self.nodes > MAX_NODES:
-            self._count_node(event.start_mark, 0)
+        self._count_node(event.start_mark)
         tag = event.tag
         if tag is None or tag == "!":
             if event.style:  # quoted or block scalars are always strings
@@ -405,7 +403,7 @@ class _Builder:
         expected = _SEQUENCE_TAG if is_sequence else _MAPPING_TAG
         if event.tag not in (None, "!", expected):
             self._error(event.start_mark, _tag_message(event.tag, None))
-        path = self._child_path(event.start_mark)
+        path = self._child_path()
         container: dict[Any, Any] | list[Any] = [] if is_sequence else {}
         start = _mark_position(event.start_mark)
         frame = _Frame(container, path if path is not None else ("\0key",), event.anchor, start)
