@@ -52,3 +52,35 @@ def test_try_repo_passes_on_shipped_portals_and_fails_on_a_broken_one(tmp_path: 
     )
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "portals/broken.yaml:1:9: error [portal-id-matches-filename]" in failed.stdout
+
+
+def test_this_repositorys_own_hooks_pass(tmp_path: Path) -> None:
+    pytest.importorskip("pre_commit")
+    env = {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+        "NO_COLOR": "1",
+        # language: system hooks find portal-config next to this interpreter.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pre_commit",
+            "run",
+            "--all-files",
+            "--config",
+            ".pre-commit-config.yaml",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for hook in ("portal-config lint", "check JSON Schema against its metaschema", "ruff"):
+        assert any(
+            line.startswith(hook) and line.endswith("Passed") for line in done.stdout.splitlines()
+        ), hook
