@@ -164,8 +164,8 @@ def test_confirmation_on_a_tty(live_project: Path, sandbox: Sandbox, monkeypatch
 
     from portal_config.plan import RefusedError
 
-    with pytest.raises(RefusedError, match="not confirmed; nothing was applied"):
-        apply(
+    def ask(console: Console) -> int:
+        return apply(
             load_config(),
             [],
             None,
@@ -175,19 +175,10 @@ def test_confirmation_on_a_tty(live_project: Path, sandbox: Sandbox, monkeypatch
             report_file=None,
             console=console,
         )
+
+    with pytest.raises(RefusedError, match="not confirmed; nothing was applied"):
+        ask(console)
     assert answers == ["Apply 2 change(s) to target test?"]
     assert set(revisions(sandbox).values()) == {1}
     console = Console(out.append, out.append, color=False, confirm=lambda question: True)
-    assert (
-        apply(
-            load_config(),
-            [],
-            None,
-            None,
-            assume_yes=False,
-            allow_large_change=False,
-            report_file=None,
-            console=console,
-        )
-        == 0
-    )
+    assert ask(console) == 0

@@ -40,6 +40,20 @@ SCENARIOS = {
 TALLY: Counter[tuple[str, str]] = Counter()
 
 
+def _apply(report: Path | None = None) -> int:
+    """apply --yes --allow-large-change in this process, against the configured target."""
+    return apply(
+        load_config(),
+        [],
+        None,
+        None,
+        assume_yes=True,
+        allow_large_change=True,
+        report_file=report,
+        console=_console(),
+    )
+
+
 def _console() -> Console:
     return Console(out=lambda text: None, err=lambda text: None, color=False, confirm=None)
 
@@ -60,16 +74,7 @@ def test_apply_under_faults(
             "    concurrency: 4\n    deadline: 60\n"
         )
         try:
-            code = apply(
-                load_config(),
-                [],
-                None,
-                None,
-                assume_yes=True,
-                allow_large_change=True,
-                report_file=tmp_path / "report.json",
-                console=_console(),
-            )
+            code = _apply(tmp_path / "report.json")
         except PortalConfigError as error:  # the initial read failed: nothing may have been written
             code = error.exit_code
         sandbox.set_faults(Faults())
@@ -86,19 +91,7 @@ def test_apply_under_faults(
             assert not (tmp_path / "report.json").exists()
             assert all(r["revision"] == 1 for r in final.values())
             TALLY[scenario, "failed cleanly"] += 1
-            assert (
-                apply(
-                    load_config(),
-                    [],
-                    None,
-                    None,
-                    assume_yes=True,
-                    allow_large_change=True,
-                    report_file=None,
-                    console=_console(),
-                )
-                == 0
-            )
+            assert _apply() == 0
             return
         results = {
             r["portal"]: r for r in json.loads((tmp_path / "report.json").read_text())["results"]
@@ -124,15 +117,5 @@ def test_apply_under_faults(
         else:
             TALLY[scenario, "failed cleanly"] += 1
             # Once the faults are gone, simply running apply again converges.
-            rerun = apply(
-                load_config(),
-                [],
-                None,
-                None,
-                assume_yes=True,
-                allow_large_change=True,
-                report_file=None,
-                console=_console(),
-            )
-            assert rerun == 0
+            assert _apply() == 0
             assert diff(load_config(), [], None, "json", None, _console()) == 0

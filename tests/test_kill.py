@@ -36,7 +36,7 @@ def _sandbox(root: Path, *flags: str) -> SandboxProcess:
     return sandbox
 
 
-def _apply(root: Path) -> subprocess.Popen[bytes]:
+def _apply(root: Path, *extra: str, concurrency: int = 4) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -46,12 +46,14 @@ def _apply(root: Path) -> subprocess.Popen[bytes]:
             "--yes",
             "--allow-large-change",
             "--concurrency",
-            "4",
+            str(concurrency),
+            *extra,
         ],
         cwd=root,
         env=ENV,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -115,7 +117,7 @@ def test_sigkill_apply_at_random_moments(tmp_path: Path) -> None:
             _wait_for_writes(tmp_path / "state.json")
             time.sleep(rng.uniform(0, 0.6))
             apply.send_signal(signal.SIGKILL)
-            apply.wait(timeout=30)
+            apply.communicate(timeout=30)
             time.sleep(0.2)  # writes the server had already received finish
             old, new = _assert_each_portal_old_or_new(tmp_path / "state.json")
             partial += 0 < new < PORTALS
@@ -136,7 +138,8 @@ def test_sigkill_the_sandbox_during_writes(tmp_path: Path) -> None:
         _wait_for_writes(tmp_path / "state.json")
         time.sleep(rng.uniform(0, 0.2))
         sandbox.kill()
-        code = apply.wait(timeout=120)
+        apply.communicate(timeout=120)
+        code = apply.returncode
         assert code in (0, 4, 6)  # done before the kill, or a clear failure; never a hang
         _assert_each_portal_old_or_new(tmp_path / "state.json")
         restarted = _sandbox(tmp_path)
@@ -151,25 +154,7 @@ def test_interrupted_apply_reports_every_portal(tmp_path: Path, signum: int) -> 
     (tmp_path / "state.json").write_bytes(_project(tmp_path))
     sandbox = _sandbox(tmp_path, "--latency", "200")  # 30 writes, 2 at a time: about 3 s
     try:
-        apply = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "portal_config",
-                "apply",
-                "--yes",
-                "--allow-large-change",
-                "--concurrency",
-                "2",
-                "--report",
-                "report.json",
-            ],
-            cwd=tmp_path,
-            env=ENV,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        apply = _apply(tmp_path, "--report", "report.json", concurrency=2)
         time.sleep(1.8)  # start-up, the read, and a few rounds of writes
         apply.send_signal(signum)
         out, err = apply.communicate(timeout=60)
