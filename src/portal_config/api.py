@@ -177,8 +177,6 @@ class OutSmartClient:
             ca_certs=verify if isinstance(verify, str) else None,
         )
         self._deadline = time.monotonic() + self.settings.deadline
-        self._count_lock = threading.Lock()
-        self.requests_sent = 0
 
     def close(self) -> None:
         self._pool.clear()
@@ -268,8 +266,6 @@ class OutSmartClient:
         url = f"{self.base_url}{path}?{urlencode({**(params or {}), **self._auth})}"
         body = None if json is None else _json.dumps(json).encode()
         headers = {"Content-Type": "application/json"} if body is not None else None
-        with self._count_lock:
-            self.requests_sent += 1
         try:
             # preload_content: the body is read inside urllib3's retry loop, so an answer
             # cut off mid-body is retried like any other dropped connection.

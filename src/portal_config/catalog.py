@@ -26,8 +26,16 @@ class Catalog:
     names: tuple[str, ...]
 
 
-def load_catalog(path: Path, display: str) -> tuple[Catalog | None, list[Problem]]:
-    """Load the catalog; problems come back as values, never raised."""
+def load_catalog(
+    path: Path, display: str, required: bool = False
+) -> tuple[Catalog | None, list[Problem]]:
+    """Load the catalog; problems come back as values, never raised.
+
+    A missing file is fine unless the config names it (``required``).
+    """
+    if not path.is_file():
+        missing = Problem(display, None, Level.ERROR, RULE, "catalog file not found")
+        return None, [missing] if required else []
     result = load_file(path, display)
     if result.document is None:
         return None, result.problems

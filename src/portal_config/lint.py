@@ -124,21 +124,9 @@ def _directive_problem(shown: str, line: int, column: int, message: str) -> Prob
 
 
 def _catalog(config: Config, run: LintRun) -> Catalog | None:
-    if not config.catalog.is_file():
-        if config.catalog_required:
-            run.report.extend(
-                [
-                    Problem(
-                        display(config.catalog),
-                        None,
-                        Level.ERROR,
-                        "catalog",
-                        "catalog file not found",
-                    )
-                ]
-            )
-        return None
-    catalog, problems = load_catalog(config.catalog, display(config.catalog))
+    catalog, problems = load_catalog(
+        config.catalog, display(config.catalog), config.catalog_required
+    )
     run.report.extend(problems)
     return catalog
 

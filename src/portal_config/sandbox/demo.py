@@ -9,24 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal_config.model import FLAGS
+from portal_config.sandbox.state import record_for
+
 WORK_TYPES = ["Storing", "Onderhoud", "Inspectie", "Plaatsing alarm", "Reparatie", "Oplevering"]
 
 
 def _portal(
     portal: str, name: str, enabled: bool, work_types: list[str], **flags: bool
 ) -> dict[str, Any]:
-    return {
-        "portal_id": portal,
-        "name": name,
-        "revision": 1,
-        "guest_workorder": {
-            "enabled": enabled,
-            "allow_address_change": flags.get("allow_address_change", False),
-            "allow_new_relation": flags.get("allow_new_relation", False),
-            "allow_requests_for_others": flags.get("allow_requests_for_others", False),
-            "work_types": work_types,
-        },
+    guest = {
+        "enabled": enabled,
+        **{flag: flags.get(flag, False) for flag in FLAGS},
+        "work_types": work_types,
     }
+    return record_for(portal, name, guest)
 
 
 def demo_account() -> dict[str, Any]:
