@@ -182,3 +182,15 @@ def test_confirmation_on_a_tty(live_project: Path, sandbox: Sandbox, monkeypatch
     assert set(revisions(sandbox).values()) == {1}
     console = Console(out.append, out.append, color=False, confirm=lambda question: True)
     assert ask(console) == 0
+
+
+def test_saved_plan_for_another_target_is_refused(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    assert invoke("diff", "--out", "plan.json").exit_code == 3
+    with (live_project / "portal-config.yaml").open("a") as config:
+        config.write(f"  other:\n    base_url: {sandbox.url}\n")
+    result = invoke("apply", "plan.json", "--yes", "--target", "other")
+    assert result.exit_code == 5
+    assert result.output == "refused: the plan was made for target test, not other\n"
+    assert set(revisions(sandbox).values()) == {1}

@@ -172,3 +172,24 @@ def test_interrupted_apply_reports_every_portal(tmp_path: Path, signum: int) -> 
     )
     old, new = _assert_each_portal_old_or_new(tmp_path / "state.json")
     assert new == summary["applied"]  # reported exactly what happened
+
+
+def test_ctrl_c_during_a_read_is_a_clean_interruption(tmp_path: Path) -> None:
+    (tmp_path / "state.json").write_bytes(_project(tmp_path))
+    sandbox = _sandbox(tmp_path, "--latency", "5000")
+    try:
+        diff = subprocess.Popen(
+            [sys.executable, "-m", "portal_config", "diff"],
+            cwd=tmp_path,
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.5)  # inside the first, slow read
+        diff.send_signal(signal.SIGINT)
+        out, err = diff.communicate(timeout=30)
+    finally:
+        sandbox.stop()
+    assert diff.returncode == 130
+    assert err == "interrupted\n" and "Traceback" not in out + err

@@ -155,3 +155,17 @@ def test_scalars_read_back_as_the_same_string(text: str) -> None:
     import yaml
 
     assert yaml.safe_load(f"v: {scalar(text)}\n") == {"v": text}
+
+
+def test_pull_outside_git_refuses_to_overwrite_changed_files(
+    live_project: Path, invoke: Invoke
+) -> None:
+    acme = live_project / "portals" / "acme-facilities.yaml"
+    before = acme.read_text()
+    result = invoke("pull", "--portal", "acme-facilities", "--no-catalog")
+    assert result.exit_code == 1
+    assert (
+        "refused: portals/acme-facilities.yaml: it is not in a git repository, so local edits "
+        "cannot be ruled out; commit or stash them, or pass --force"
+    ) in result.output
+    assert acme.read_text() == before
