@@ -21,6 +21,12 @@ def test_ruff_is_clean() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_mypy_strict_is_clean() -> None:
+    pytest.importorskip("mypy")
+    done = subprocess.run([sys.executable, "-m", "mypy"], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_shipped_portals_lint_clean_in_strict_mode() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "portal_config", "lint", "--strict"],

@@ -224,10 +224,11 @@ class OutSmartClient:
         items = body.get("worktypes") if isinstance(body, dict) else None
         if not isinstance(items, list):
             raise ApiError("GET worktypes/: response has no 'worktypes' list")
-        names = [item.get("name") for item in items if isinstance(item, dict)]
-        if not all(isinstance(n, str) and n for n in names) or len(names) != len(items):
+        names = [item.get("name") if isinstance(item, dict) else None for item in items]
+        valid = [name for name in names if isinstance(name, str) and name]
+        if len(valid) != len(items):
             raise ApiError("GET worktypes/: a work type has no name")
-        return names
+        return valid
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """Run ``fn`` over ``items`` with at most `concurrency` requests in flight, in order."""

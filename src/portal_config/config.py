@@ -44,7 +44,8 @@ class Config:
         """The configured level of a rule; None means disabled."""
         if rule_id in self.rule_levels:
             return self.rule_levels[rule_id]
-        return RULES[rule_id].LEVEL
+        default: Level = RULES[rule_id].LEVEL
+        return default
 
 
 def find_config(start: Path) -> Path | None:

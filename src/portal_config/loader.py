@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,7 +213,7 @@ class _Builder:
 
     def run(self, loader: type) -> None:
         documents = 0
-        handlers = {
+        handlers: dict[type, Callable[[Any], None]] = {
             yaml.ScalarEvent: self._scalar,
             yaml.AliasEvent: self._alias,
             yaml.SequenceStartEvent: self._open,
@@ -356,7 +357,7 @@ class _Builder:
                 self.anchors[event.anchor] = (event.value, 1)
             self._attach(event.value, _mark_position(event.start_mark), 1, None)
             return
-        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        node = yaml.ScalarNode(tag, event.value, None, None, event.style)  # marks unused here
         try:
             value = SafeConstructor.yaml_constructors[tag](_constructor, node)
         except (ValueError, yaml.YAMLError) as exc:
@@ -381,7 +382,7 @@ class _Builder:
         self._attach(value, _mark_position(event.start_mark), 1, plain)
 
     def _alias(self, event: yaml.AliasEvent) -> None:
-        name = event.anchor
+        name = event.anchor or ""
         if name in self.open_anchors:
             self._stop(
                 event.start_mark, f"recursive alias *{name} refers to a node that contains it"
@@ -423,7 +424,7 @@ class _Resolver(yaml.resolver.Resolver):
     pass
 
 
-_resolve = _Resolver().resolve
+_resolve: Callable[[type, str, tuple[bool, bool]], str] = _Resolver().resolve
 
 
 def _mark_position(mark: Any) -> Position:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,13 +102,14 @@ def _explain(document: Document, error: ValidationError) -> Iterator[Problem]:
     path: JsonPath = tuple(error.absolute_path)
     where = describe_path(path)
     kind = error.validator
+    subschema = error.schema if isinstance(error.schema, Mapping) else {}
     if kind == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = sorted(error.schema.get("properties", {}))
+        allowed = sorted(subschema.get("properties", {}))
         for key in sorted(k for k in error.instance if k not in allowed):
             yield _at(document, path + (key,), _unknown_key(key, allowed, where), key=True)
         return
     if kind == "required" and isinstance(error.instance, dict):
-        for key in error.validator_value:
+        for key in error.validator_value if isinstance(error.validator_value, list) else []:
             if key not in error.instance:
                 inside = f" in {where}" if path else ""
                 yield _at(document, path, f"missing required key '{key}'{inside}", key=True)
@@ -116,7 +117,7 @@ def _explain(document: Document, error: ValidationError) -> Iterator[Problem]:
     if kind == "type":
         yield _at(document, path, _type_message(document, path, where, error))
         return
-    title = error.schema.get("title", where) if isinstance(error.schema, dict) else where
+    title = str(subschema.get("title", where))
     if kind == "pattern":
         hint = _PATTERN_HINTS.get(title, f"it must match {error.validator_value}")
         yield _at(
@@ -140,7 +141,7 @@ def _unknown_key(key: str, allowed: list[str], where: str) -> str:
 def _type_message(document: Document, path: JsonPath, where: str, error: ValidationError) -> str:
     expected = error.validator_value
     names = expected if isinstance(expected, list) else [expected]
-    wanted = " or ".join(_TYPE_WORDS.get(n, n) for n in names)
+    wanted = " or ".join(_TYPE_WORDS.get(str(n), str(n)) for n in names)
     plain = document.plain_scalars.get(path)
     if "string" in names and plain is not None:
         return f"{where} must be {wanted}: {plain.explain()}"

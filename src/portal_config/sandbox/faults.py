@@ -49,7 +49,7 @@ class Faults:
     def merged(self, **overrides: float | int | None) -> Faults:
         current = {spec.name: getattr(self, spec.name) for spec in fields(self)}
         current.update({k: v for k, v in overrides.items() if v is not None})
-        return Faults(**current)  # type: ignore[arg-type]
+        return Faults(**current)
 
 
 class FaultPlan:

@@ -222,6 +222,7 @@ class Sandbox:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
+        assert isinstance(host, str)  # bound by name or IP text, never bytes
         scheme = "https" if isinstance(self.server.socket, ssl.SSLSocket) else "http"
         return f"{scheme}://{host}:{port}{PREFIX}"
 
