@@ -155,7 +155,8 @@ def test_interrupted_apply_reports_every_portal(tmp_path: Path, signum: int) -> 
     sandbox = _sandbox(tmp_path, "--latency", "200")  # 30 writes, 2 at a time: about 3 s
     try:
         apply = _apply(tmp_path, "--report", "report.json", concurrency=2)
-        time.sleep(1.8)  # start-up, the read, and a few rounds of writes
+        _wait_for_writes(tmp_path / "state.json")
+        time.sleep(0.5)  # a few more rounds of writes
         apply.send_signal(signum)
         out, err = apply.communicate(timeout=60)
     finally:
@@ -176,7 +177,7 @@ def test_interrupted_apply_reports_every_portal(tmp_path: Path, signum: int) -> 
 
 def test_ctrl_c_during_a_read_is_a_clean_interruption(tmp_path: Path) -> None:
     (tmp_path / "state.json").write_bytes(_project(tmp_path))
-    sandbox = _sandbox(tmp_path, "--latency", "5000")
+    sandbox = _sandbox(tmp_path, "--latency", "10000")
     try:
         diff = subprocess.Popen(
             [sys.executable, "-m", "portal_config", "diff"],
@@ -186,7 +187,7 @@ def test_ctrl_c_during_a_read_is_a_clean_interruption(tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(1.5)  # inside the first, slow read
+        time.sleep(3)  # past start-up, inside the first (10 s) read
         diff.send_signal(signal.SIGINT)
         out, err = diff.communicate(timeout=30)
     finally:
