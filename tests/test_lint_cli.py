@@ -52,6 +52,11 @@ def test_schema_error_is_rendered_with_snippet_and_caret(write: Write, invoke: I
     [
         ("portal: acme\n", "1:1: error [schema] missing required key 'guest_workorder'"),
         (
+            "description: x\n",
+            "1:1: error [schema] missing required key 'guest_workorder'\n"
+            "1:1: error [schema] missing required key 'portal'",
+        ),
+        (
             "portal: acme\nguest_workorder: {}\n",
             "2:1: error [schema] missing required key 'enabled' in guest_workorder",
         ),
@@ -98,7 +103,7 @@ def test_schema_errors_point_at_the_offending_key_or_value(
     rendered = [
         f"{p['line']}:{p['column']}: {p['level']} [{p['rule']}] {p['message']}" for p in problems
     ]
-    assert rendered == [expected]
+    assert rendered == expected.split("\n")
     assert result.exit_code == 1
 
 

@@ -75,18 +75,19 @@ def check(document: Document, against: Draft202012Validator | None = None) -> It
             return
     from jsonschema.exceptions import best_match
 
-    explained: set[JsonPath] = set()
+    explained: set[tuple[JsonPath, str]] = set()
     for error in (against or validator()).iter_errors(document.data):
         if error.validator in ("anyOf", "oneOf") and error.context:
             error = best_match([error])
         if error.validator in _LEFT_TO_RULES:
             continue
         path = tuple(error.absolute_path)
-        if error.validator not in _PER_KEY:
-            # One message per value: '' fails minLength and pattern, say it once.
-            if path in explained:
-                continue
-            explained.add(path)
+        # One message per value ('' fails minLength and pattern: say it once), and one
+        # pass per mapping for key errors (_explain names every missing or unknown key).
+        seen = (path, str(error.validator) if error.validator in _PER_KEY else "value")
+        if seen in explained:
+            continue
+        explained.add(seen)
         yield from _explain(document, error)
 
 
