@@ -271,3 +271,19 @@ def test_format_choices_come_from_the_renderers() -> None:
     from portal_config.render.plan import PLAN_FORMATS
 
     assert PLAN_FORMAT_NAMES == tuple(PLAN_FORMATS)
+
+
+def test_null_and_overlong_work_types_are_explained(write: Write, invoke: Invoke) -> None:
+    long_name = "x" * 120
+    write(
+        "portals/a.yaml",
+        f"portal: a\nguest_workorder:\n  enabled: true\n  work_types: [~, '{long_name}']\n",
+    )
+    problems = json.loads(invoke("lint", "--format", "json").output)["problems"]
+    assert [(p["column"], p["message"]) for p in problems] == [
+        (
+            16,
+            'guest_workorder.work_types[0] must be a string: `~` was read as null (no value); quote it: "~"',
+        ),
+        (19, "guest_workorder.work_types[1] is 120 characters long; at most 100 are allowed"),
+    ]

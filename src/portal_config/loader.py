@@ -70,9 +70,11 @@ class PlainScalar:
     def explain(self) -> str:
         """Say how YAML read this scalar and how to keep it a string."""
         kind = _TYPE_NAMES.get(self.tag, _short_tag(self.tag))
-        shown = repr(self.value)
-        if isinstance(self.value, bool) or self.value is None:
-            shown = {True: "true", False: "false", None: "null"}[self.value]
+        shown = " " + repr(self.value)
+        if isinstance(self.value, bool):
+            shown = " true" if self.value else " false"
+        elif self.value is None:
+            shown = " (no value)"
         reason = ""
         if self.tag == _CORE + "bool" and self.text.lower() not in ("true", "false"):
             reason = " (YAML 1.1 reads yes/no/on/off as booleans)"
@@ -80,7 +82,7 @@ class PlainScalar:
             reason = " (YAML 1.1 reads a:b numbers as base 60)"
         elif self.tag == _CORE + "int" and re.fullmatch(r"[-+]?0[0-7_]+", self.text):
             reason = " (YAML 1.1 reads a leading 0 as octal)"
-        return f'`{self.text}` was read as {kind} {shown}{reason}; quote it: "{self.text}"'
+        return f'`{self.text}` was read as {kind}{shown}{reason}; quote it: "{self.text}"'
 
 
 @dataclass

@@ -128,6 +128,13 @@ def _explain(document: Document, error: ValidationError) -> Iterator[Problem]:
     if kind == "minLength" and error.instance == "":
         yield _at(document, path, f"{where} must not be empty")
         return
+    if kind == "maxLength" and isinstance(error.instance, str):
+        length = len(error.instance)
+        message = (
+            f"{where} is {length} characters long; at most {error.validator_value} are allowed"
+        )
+        yield _at(document, path, message)
+        return
     yield _at(document, path, f"{where}: {error.message}")
 
 
