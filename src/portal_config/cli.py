@@ -300,7 +300,7 @@ def apply_command(
     \b
     Exit codes: 0 applied (or nothing to do), 1 invalid files, 2 usage,
                 4 API error, 5 refused (stale plan, threshold, not confirmed),
-                6 some portals failed.
+                6 some portals failed, 130 interrupted (every portal still reported).
     \b
     Examples:
       portal-config apply
