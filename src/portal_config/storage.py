@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
 
 PRIVATE = 0o600
+
+
+def json_text(data: object) -> str:
+    """The one JSON layout of every file and output portal-config writes."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def write_atomically(path: Path, text: str, mode: int = PRIVATE) -> None:

@@ -7,7 +7,6 @@ through the `Console` it is given, so it never touches click's globals.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from portal_config.problems import Report
 from portal_config.pull import pull_catalog, pull_portals
 from portal_config.render.lint import Style, render_text
 from portal_config.render.plan import PLAN_FORMATS, render_results
-from portal_config.storage import write_atomically
+from portal_config.storage import json_text, write_atomically
 from portal_config.targets import Target, announce, open_client, resolve_target
 
 
@@ -54,10 +53,10 @@ def diff(
     documents = _valid_documents(config, paths, console)
     target = resolve_target(config, target_name)
     with open_client(target, concurrency) as client:
-        plan = _plan(config, documents, bool(paths), target, client, console)
+        plan = _plan(documents, bool(paths), target, client, console)
         header = announce(target, client)
     if out_file is not None:
-        write_atomically(out_file, json.dumps(plan.to_json(), indent=2, ensure_ascii=False) + "\n")
+        write_atomically(out_file, json_text(plan.to_json()))
     console.out(PLAN_FORMATS[output_format](plan, header, console.color))
     return ExitCode.CHANGES if plan.has_changes else ExitCode.OK
 
@@ -88,7 +87,7 @@ def apply(
                 )
             plan = saved.replan(client.list_portals())
         else:
-            plan = _plan(config, documents, bool(paths), target, client, console)
+            plan = _plan(documents, bool(paths), target, client, console)
         console.out(PLAN_FORMATS["text"](plan, announce(target, client), console.color))
         if not plan.has_changes:
             console.out("Nothing to apply.\n")
@@ -98,9 +97,7 @@ def apply(
         run = apply_plan(plan, client)
     console.out(render_results(run, console.color))
     if report_file is not None:
-        write_atomically(
-            report_file, json.dumps(run.to_json(), indent=2, ensure_ascii=False) + "\n"
-        )
+        write_atomically(report_file, json_text(run.to_json()))
     if run.interrupted:
         console.err("interrupted: writes in flight were finished; the rest were skipped\n")
         return ExitCode.INTERRUPTED
@@ -189,7 +186,6 @@ def _valid_documents(config: Config, paths: Sequence[Path], console: Console) ->
 
 
 def _plan(
-    config: Config,
     documents: list[Document],
     subset: bool,
     target: Target,

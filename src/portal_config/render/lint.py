@@ -7,7 +7,6 @@ allowed, and returns the whole output as one string. `FORMATS` feeds the CLI's
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -15,6 +14,7 @@ import click
 
 from portal_config import __version__
 from portal_config.problems import Level, Problem, Report
+from portal_config.storage import json_text
 
 JSON_VERSION = 1
 
@@ -74,7 +74,7 @@ def render_json(report: Report, sources: Mapping[str, str], style: Style) -> str
         "files": sorted(per_file.values(), key=lambda entry: str(entry["path"])),
         "problems": [_problem_json(p) for p in report.sorted_problems()],
     }
-    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    return json_text(payload)
 
 
 def render_github(report: Report, sources: Mapping[str, str], style: Style) -> str:

@@ -10,6 +10,7 @@ import click
 
 from portal_config.apply import ApplyRun, Outcome
 from portal_config.plan import Change, FieldChange, Plan, PortalPlan, WorkTypesChange
+from portal_config.storage import json_text
 
 WIDENS = "widens guest access"
 
@@ -99,7 +100,7 @@ def _markdown_change_lines(portal: PortalPlan) -> list[str]:
 
 
 def render_json(plan: Plan, header: str, color: bool = False) -> str:
-    return json.dumps(plan.to_json(), indent=2, ensure_ascii=False) + "\n"
+    return json_text(plan.to_json())
 
 
 PLAN_FORMATS: dict[str, Callable[[Plan, str, bool], str]] = {
