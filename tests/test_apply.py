@@ -194,3 +194,12 @@ def test_saved_plan_for_another_target_is_refused(
     assert result.exit_code == 5
     assert result.output == "refused: the plan was made for target test, not other\n"
     assert set(revisions(sandbox).values()) == {1}
+
+
+def test_a_conflict_is_settled_from_the_409_answer_without_reading_again(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    sandbox.set_faults(Faults(conflict_rate=1.0, seed=1))
+    assert invoke("apply", "--yes").exit_code == 6
+    # One bulk read and one write per changed portal; no GET after the conflicts.
+    assert sandbox.requests_seen == 1 + 2

@@ -109,7 +109,10 @@ def test_apply_under_faults(
         if scenario == "lost-write-answers":
             # A write whose answer was lost met its own revision bump on retry; the conflict
             # was settled by re-reading, not reported as a failure.
-            assert any(r["reason"] == "confirmed by re-reading" for r in results.values())
+            assert any(
+                r["reason"] == "confirmed: OutSmart already holds these settings"
+                for r in results.values()
+            )
         outcome = diff(load_config(), [], None, "json", None, _console())
         if code == 0:
             assert outcome == 0  # converged: a diff afterwards shows no changes

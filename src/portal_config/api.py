@@ -11,8 +11,8 @@ keep-alive connections,
 connect/read timeouts, exponential backoff with jitter on connect errors, 429
 (honouring Retry-After up to a cap) and 500/502/503/504. Writes are retried too:
 each carries the portal's revision, so a repeated write can never overwrite a
-newer change. At worst it comes back as a conflict, which apply resolves by
-re-reading (see apply.py).
+newer change. At worst it comes back as a conflict, whose answer carries the
+current portal for apply to compare (see apply.py).
 
 Tokens travel in the URL, so nothing here ever prints a URL or an exception
 text without `redact()`.
@@ -66,10 +66,6 @@ class ConflictError(ApiError):
     def __init__(self, portal: str, current: LivePortal | None) -> None:
         super().__init__(f"portal {portal}: revision conflict", portal=portal, status=409)
         self.current = current
-
-
-class NotFoundError(ApiError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -302,7 +298,7 @@ class OutSmartClient:
                 portal, _portal_from_wire(current) if isinstance(current, dict) else None
             )
         if status == 404:
-            raise NotFoundError(f"{what}: HTTP 404 {detail}".rstrip(), portal=portal, status=status)
+            raise ApiError(f"{what}: HTTP 404 {detail}".rstrip(), portal=portal, status=status)
         if status == 401:
             message = f"{what}: HTTP 401 unauthorized; check the token variables"
             raise ApiError(message, portal=portal, status=status)

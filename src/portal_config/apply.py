@@ -1,7 +1,8 @@
 """Apply: execute a Plan against the API and say, per portal, what really happened.
 
 Each write carries the revision the plan read. A conflict is never "resolved" by
-writing again: the portal is re-read, and only if it already holds exactly the
+writing again: the portal's current state (from the 409 answer) is compared, and only if
+it already holds exactly the
 desired settings (our own earlier write whose answer was lost, or the same
 change made in the UI) is it reported as applied. Any other failure that leaves
 the outcome unknown is also settled by a re-read, so "applied" always means
@@ -16,6 +17,7 @@ import threading
 from dataclasses import dataclass
 
 from portal_config.api import ApiError, ConflictError, OutSmartClient
+from portal_config.model import LivePortal
 from portal_config.plan import Plan, PortalPlan
 
 
@@ -117,10 +119,10 @@ def _write_one(
     name, before = portal_plan.portal, portal_plan.live.revision
     try:
         stored = client.replace_portal(portal_plan.desired, before)
-    except ConflictError:
-        return _settle(
-            portal_plan, client, "changed in OutSmart since it was read; not overwritten"
-        )
+    except ConflictError as conflict:
+        # The 409 answer carries the portal as it is now: no need to ask again.
+        why = "changed in OutSmart since it was read; not overwritten"
+        return _settle(portal_plan, client, why, conflict.current)
     except ApiError as exc:
         if exc.status == 401:
             stop.set()
@@ -140,19 +142,24 @@ def _write_one(
     return PortalResult(name, Outcome.APPLIED, "", before, stored.revision)
 
 
-def _settle(portal_plan: PortalPlan, client: OutSmartClient, why: str) -> PortalResult:
-    """Re-read a portal whose write did not clearly succeed, and report what is true."""
+def _settle(
+    portal_plan: PortalPlan, client: OutSmartClient, why: str, current: LivePortal | None = None
+) -> PortalResult:
+    """Report what is true of a portal whose write did not clearly succeed.
+
+    ``current`` is the portal as a conflict answer showed it; without one it is re-read.
+    """
     name, before = portal_plan.portal, portal_plan.live.revision
-    try:
-        current = client.get_portal(name)
-    except ApiError as exc:
-        return PortalResult(
-            name, Outcome.FAILED, f"{why}; re-reading it failed too ({exc})", before
-        )
+    if current is None:
+        try:
+            current = client.get_portal(name)
+        except ApiError as exc:
+            return PortalResult(
+                name, Outcome.FAILED, f"{why}; re-reading it failed too ({exc})", before
+            )
     if current.settings.same_as(portal_plan.desired):
-        return PortalResult(
-            name, Outcome.APPLIED, "confirmed by re-reading", before, current.revision
-        )
+        reason = "confirmed: OutSmart already holds these settings"
+        return PortalResult(name, Outcome.APPLIED, reason, before, current.revision)
     if current.revision == before:
         return PortalResult(
             name,

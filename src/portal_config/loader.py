@@ -91,7 +91,6 @@ class Document:
 
     path: str
     data: Any
-    text: str
     values: dict[JsonPath, Position] = field(default_factory=dict)
     keys: dict[JsonPath, Position] = field(default_factory=dict)
     plain_scalars: dict[JsonPath, PlainScalar] = field(default_factory=dict)
@@ -192,7 +191,7 @@ def load_bytes(data: bytes, display: str, loader: type = DEFAULT_LOADER) -> Load
         builder.problems.append(_reader_problem(display, text, exc))
     if builder.problems:
         return LoadResult(display, text, None, builder.problems)
-    document = Document(display, builder.root, text, builder.values, builder.keys, builder.plain)
+    document = Document(display, builder.root, builder.values, builder.keys, builder.plain)
     return LoadResult(display, text, document, [])
 
 
