@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 PRIVATE = 0o600
@@ -21,6 +20,8 @@ def write_atomically(path: Path, text: str, mode: int = PRIVATE) -> None:
     The temp file is created 0600 by mkstemp and only then filled, so a plan or
     report is never readable by others, not even for a moment.
     """
+    import tempfile  # not at module level: lint imports json_text and must start fast
+
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
