@@ -79,3 +79,12 @@ class LivePortal:
     @property
     def portal(self) -> str:
         return self.settings.portal
+
+
+@dataclass(frozen=True)
+class WorkType:
+    """A work type of the OutSmart account (`GET worktypes/`): its name and whether it is
+    active. OutSmart keeps inactive work types; guests cannot be offered them."""
+
+    name: str
+    active: bool = True
