@@ -82,6 +82,20 @@ CASES: dict[str, tuple[dict[str, str], dict[str, str], list[str]]] = {
             "portals/acme.yaml:4:34: error: work type 'Schilderen' is not in the catalog worktypes.yaml",
         ],
     ),
+    "inactive-work-type": (
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [Storing]\n",
+            "worktypes.yaml": "work_types: [Storing, Onderhoud]\ninactive_work_types: [Onderhoud oud, Legionellacontrole]\n",
+        },
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [Storing, Onderhoud oud, Legionellacontrole]\n",
+            "worktypes.yaml": "work_types: [Storing, Onderhoud]\ninactive_work_types: [Onderhoud oud, Legionellacontrole]\n",
+        },
+        [
+            "portals/acme.yaml:4:25: error: work type 'Onderhoud oud' is inactive in the OutSmart account (worktypes.yaml); did you mean 'Onderhoud'?",
+            "portals/acme.yaml:4:40: error: work type 'Legionellacontrole' is inactive in the OutSmart account (worktypes.yaml)",
+        ],
+    ),
     "duplicate-work-type": (
         {
             "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [Storing, Onderhoud]\n"
@@ -206,5 +220,30 @@ def test_broken_catalog_is_reported(write: Write, invoke: Invoke) -> None:
             "work type names must be non-empty strings: `no` was read as a boolean false "
             '(YAML 1.1 reads yes/no/on/off as booleans); quote it: "no"',
         ),
-        ("worktypes.yaml", 4, 1, "unknown key 'extra'; a catalog holds only work_types"),
+        (
+            "worktypes.yaml",
+            4,
+            1,
+            "unknown key 'extra'; a catalog holds only work_types and inactive_work_types",
+        ),
     ]
+
+
+def test_catalog_lists_must_not_overlap(write: Write, invoke: Invoke) -> None:
+    write("worktypes.yaml", "work_types: [Storing, Oud]\ninactive_work_types:\n  - Oud\n")
+    write("portals/acme.yaml", "portal: acme\nguest_workorder: {enabled: false}\n")
+    result = invoke("lint")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        "worktypes.yaml:3:5: error [catalog] work type 'Oud' is listed as both active and inactive"
+    )
+
+
+def test_catalog_must_be_a_mapping(write: Write, invoke: Invoke) -> None:
+    write("worktypes.yaml", "- Storing\n")
+    write("portals/acme.yaml", "portal: acme\nguest_workorder: {enabled: false}\n")
+    result = invoke("lint")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        "worktypes.yaml:1:1: error [yaml] top level must be a mapping of settings, found a list"
+    )

@@ -1,12 +1,16 @@
-"""The account's work-type catalog: `worktypes.yaml`, a list of OutSmart work type names.
+"""The account's work-type catalog: `worktypes.yaml`, the OutSmart account's work types.
 
     # Work types of the OutSmart account; refresh with `portal-config pull`.
     work_types:
       - Storing
       - Onderhoud
+    inactive_work_types:        # optional: switched off in OutSmart, kept for the record
+      - Legionellacontrole
 
 It is optional. When present, the unknown-work-type rule checks every portal's
-work types against it. A broken catalog is reported like any other file.
+work types against both lists, and the inactive-work-type rule refuses the inactive
+ones: OutSmart keeps inactive work types, so pull records them instead of letting
+them vanish. A broken catalog is reported like any other file.
 """
 
 from __future__ import annotations
@@ -20,10 +24,18 @@ from portal_config.problems import Level, Problem
 RULE = "catalog"
 
 
+KEYS = ("work_types", "inactive_work_types")
+
+
 @dataclass(frozen=True)
 class Catalog:
     path: str
-    names: tuple[str, ...]
+    names: tuple[str, ...]  # active work types: the ones guests may be offered
+    inactive: tuple[str, ...] = ()
+
+    @property
+    def known(self) -> tuple[str, ...]:
+        return self.names + self.inactive
 
 
 def load_catalog(
@@ -41,25 +53,33 @@ def load_catalog(
         return None, result.problems
     document = result.document
     data = document.data
-    names = data.get("work_types") if isinstance(data, dict) else None
     problems: list[Problem] = []
-    if set(data) - {"work_types"}:
-        extra = sorted(set(data) - {"work_types"})[0]
-        message = f"unknown key '{extra}'; a catalog holds only work_types"
-        problems.append(_problem(display, document, (extra,), message, key=True))
-    if not isinstance(names, list):
-        message = "work_types must be a list of work type names"
-        problems.append(_problem(display, document, ("work_types",), message))
-        return None, problems
-    for index, name in enumerate(names):
-        if not isinstance(name, str) or not name.strip():
-            detail = document.plain_scalars.get(("work_types", index))
-            reason = detail.explain() if detail else f"got {name!r}"
-            message = f"work type names must be non-empty strings: {reason}"
-            problems.append(_problem(display, document, ("work_types", index), message))
+    extra = sorted(set(data) - set(KEYS))
+    if extra:
+        message = f"unknown key '{extra[0]}'; a catalog holds only {' and '.join(KEYS)}"
+        problems.append(_problem(display, document, (extra[0],), message, key=True))
+    lists: dict[str, list[str]] = {}
+    for key in KEYS:
+        names = data.get(key, [] if key != "work_types" else None)
+        if not isinstance(names, list):
+            message = f"{key} must be a list of work type names"
+            problems.append(_problem(display, document, (key,), message))
+            continue
+        for index, name in enumerate(names):
+            if not isinstance(name, str) or not name.strip():
+                detail = document.plain_scalars.get((key, index))
+                reason = detail.explain() if detail else f"got {name!r}"
+                message = f"work type names must be non-empty strings: {reason}"
+                problems.append(_problem(display, document, (key, index), message))
+        lists[key] = names
+    both = set(lists.get("work_types", ())) & set(lists.get("inactive_work_types", ()))
+    for index, name in enumerate(lists.get("inactive_work_types", ())):
+        if name in both:
+            message = f"work type '{name}' is listed as both active and inactive"
+            problems.append(_problem(display, document, ("inactive_work_types", index), message))
     if problems:
         return None, problems
-    return Catalog(display, tuple(names)), []
+    return Catalog(display, tuple(lists["work_types"]), tuple(lists["inactive_work_types"])), []
 
 
 def _problem(

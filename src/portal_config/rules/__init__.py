@@ -19,6 +19,7 @@ from portal_config.rules import (
     duplicate_portal_id,
     duplicate_work_type,
     guests_without_work_types,
+    inactive_work_type,
     permissive_guest_access,
     portal_id_matches_filename,
     unknown_work_type,
@@ -38,6 +39,7 @@ RULES: dict[str, ModuleType] = {
         work_types_while_disabled,
         permissive_guest_access,
         unknown_work_type,
+        inactive_work_type,
         duplicate_work_type,
     )
 }

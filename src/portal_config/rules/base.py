@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -28,3 +29,13 @@ class Context:
 
     catalog: Catalog | None = None
     project: Sequence[Document] = field(default_factory=list)
+
+
+def closest(name: str, candidates: Sequence[str]) -> str | None:
+    """The candidate a reader most likely meant: same letters in another case first, then
+    the nearest spelling (difflib's 0.6 ratio), else None."""
+    folded = {candidate.casefold(): candidate for candidate in candidates}
+    if name.casefold() in folded:
+        return folded[name.casefold()]
+    matches = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return matches[0] if matches else None

@@ -8,12 +8,11 @@ Without a catalog file this rule does nothing.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
 from portal_config.loader import Document
 from portal_config.problems import Level
-from portal_config.rules.base import Context, Hit
+from portal_config.rules.base import Context, Hit, closest
 
 ID = "unknown-work-type"
 LEVEL = Level.ERROR
@@ -23,15 +22,11 @@ def check(document: Document, context: Context) -> Iterator[Hit]:
     catalog = context.catalog
     if catalog is None:
         return
-    known = set(catalog.names)
-    folded = {name.casefold(): name for name in catalog.names}
+    known = set(catalog.known)  # inactive ones are known: inactive-work-type reports them
     for index, name in enumerate(document.data["guest_workorder"].get("work_types", [])):
         if name in known:
             continue
-        close = folded.get(name.casefold())
-        if close is None:
-            matches = difflib.get_close_matches(name, catalog.names, n=1, cutoff=0.6)
-            close = matches[0] if matches else None
+        close = closest(name, catalog.names)
         hint = f"; did you mean '{close}'?" if close else ""
         message = f"work type '{name}' is not in the catalog {catalog.path}{hint}"
         yield Hit(document, ("guest_workorder", "work_types", index), message)
