@@ -36,7 +36,7 @@ from urllib3.util.retry import Retry
 
 from portal_config import __version__
 from portal_config.errors import ExitCode, PortalConfigError
-from portal_config.model import FLAGS, LivePortal, PortalSettings
+from portal_config.model import FLAGS, LivePortal, PortalSettings, WorkType
 
 API_VERSION_PATH = "/openapi/8/"
 PAGE_SIZE = 100
@@ -215,16 +215,16 @@ class OutSmartClient:
         path = f"portals/{_segment(desired.portal)}/"
         return _portal_from_wire(self._call("PUT", path, json=body, portal=desired.portal))
 
-    def list_work_types(self) -> list[str]:
+    def list_work_types(self) -> list[WorkType]:
+        """The account's work types, inactive ones included (`wrt_active` "0").
+
+        OutSmart's published shape: ``response`` is a list of records whose values are
+        all strings, e.g. ``{"wrt_name": "Storing", "wrt_active": "1", ...}``.
+        """
         body = self._call("GET", "worktypes/")
-        items = body.get("worktypes") if isinstance(body, dict) else None
-        if not isinstance(items, list):
-            raise ApiError("GET worktypes/: response has no 'worktypes' list")
-        names = [item.get("name") if isinstance(item, dict) else None for item in items]
-        valid = [name for name in names if isinstance(name, str) and name]
-        if len(valid) != len(items):
-            raise ApiError("GET worktypes/: a work type has no name")
-        return valid
+        if not isinstance(body, list):
+            raise ApiError("GET worktypes/: response is not a list of work types")
+        return [_work_type_from_wire(item) for item in body]
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """Run ``fn`` over ``items`` with at most `concurrency` requests in flight, in order."""
@@ -334,6 +334,20 @@ def _portal_from_wire(item: Any) -> LivePortal:
         raise ApiError(
             f"unexpected portal record from the API ({exc.__class__.__name__}: {exc})"
         ) from None
+
+
+def _work_type_from_wire(item: Any) -> WorkType:
+    name = item.get("wrt_name") if isinstance(item, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        raise ApiError("GET worktypes/: a work type has no wrt_name")
+    active = item.get("wrt_active", "1")
+    if not isinstance(active, (str, int)) or active not in _ACTIVE:
+        raise ApiError(f"GET worktypes/: work type {name!r} has wrt_active {active!r}, not 1 or 0")
+    return WorkType(name, _ACTIVE[active])
+
+
+# OutSmart sends strings; accept the numbers a future version might send instead.
+_ACTIVE: dict[Any, bool] = {"1": True, "0": False, 1: True, 0: False}
 
 
 def _guest_to_wire(settings: PortalSettings) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from portal_config.loader import display, load_file
-from portal_config.model import FLAGS, LivePortal, PortalSettings
+from portal_config.model import FLAGS, LivePortal, PortalSettings, WorkType
 from portal_config.schema import portal_schema
 from portal_config.storage import write_atomically
 
@@ -70,14 +70,27 @@ def pull_portals(
     return result
 
 
-def pull_catalog(work_types: Sequence[str], path: Path, force: bool) -> PullResult:
+def pull_catalog(work_types: Sequence[WorkType], path: Path, force: bool) -> PullResult:
+    """Write the catalog: active work types, then the inactive ones, each sorted.
+
+    Inactive ones are recorded, not dropped, so lint can say "inactive" rather than
+    "unknown", and a reviewer sees a work type being switched off in the catalog's diff.
+    """
     result = PullResult()
+    active = sorted({w.name for w in work_types if w.active})
+    inactive = sorted({w.name for w in work_types if not w.active} - set(active))
     lines = [
         "# Work types of the OutSmart account, as OutSmart spells them.",
         "# Refreshed by `portal-config pull`; lint checks portal work types against it.",
-        "work_types:",
-        *[f"  - {scalar(name)}" for name in sorted(work_types)],
+        "work_types:" if active else "work_types: []",
+        *[f"  - {scalar(name)}" for name in active],
     ]
+    if inactive:
+        lines += [
+            "# Switched off in OutSmart: guests cannot be offered these (rule inactive-work-type).",
+            "inactive_work_types:",
+            *[f"  - {scalar(name)}" for name in inactive],
+        ]
     _write(path, "\n".join(lines) + "\n", force, result)
     return result
 
