@@ -7,7 +7,11 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
 from conftest import Invoke, revisions
+from portal_config.cli import cli
 from portal_config.sandbox import Faults, Sandbox
 
 
@@ -25,14 +29,13 @@ def test_without_a_tty_apply_needs_yes(
 def test_apply_then_rerun_converges(live_project: Path, sandbox: Sandbox, invoke: Invoke) -> None:
     result = invoke("apply", "--yes", "--report", "report.json")
     assert result.exit_code == 0
-    assert result.output.splitlines()[-6:] == [
+    *progress, summary = result.output.splitlines()[-3:]
+    # One line per portal as its write completes (in completion order), then the summary.
+    assert sorted(progress) == [
         "  acme-facilities   applied   revision 1 -> 2",
-        "  gemeente-intern   unchanged",
         "  klimaat-techniek  applied   revision 1 -> 2",
-        "  secura-alarm      unchanged",
-        "  woonstede-noord   unchanged",
-        "Apply: 2 applied, 3 unchanged, 0 failed, 0 skipped.",
     ]
+    assert summary == "Apply: 2 applied, 3 unchanged, 0 failed, 0 skipped."
     acme = sandbox.state.get("acme-facilities")
     assert acme is not None and acme["guest_workorder"] == {
         "enabled": True,
@@ -43,11 +46,18 @@ def test_apply_then_rerun_converges(live_project: Path, sandbox: Sandbox, invoke
     }
     report = json.loads((live_project / "report.json").read_text())
     assert stat.S_IMODE(os.stat(live_project / "report.json").st_mode) == 0o600
+    assert (report["format"], report["version"], report["outcome"], report["exit_code"]) == (
+        "portal-config-report",
+        2,
+        "applied",
+        0,
+    )
     assert report["summary"] == {
         "applied": 2,
         "unchanged": 3,
         "failed": 0,
         "skipped": 0,
+        "unknown": 0,
         "ok": True,
         "interrupted": False,
     }
@@ -203,3 +213,105 @@ def test_a_conflict_is_settled_from_the_409_answer_without_reading_again(
     assert invoke("apply", "--yes").exit_code == 6
     # One bulk read and one write per changed portal; no GET after the conflicts.
     assert sandbox.requests_seen == 1 + 2
+
+
+def _report(project: Path) -> dict[str, object]:
+    report: dict[str, object] = json.loads((project / "report.json").read_text())
+    return report
+
+
+def test_report_is_written_when_nothing_is_applied(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    refused = invoke("apply", "--report", "report.json")  # no terminal and no --yes
+    assert refused.exit_code == 5
+    report = _report(live_project)
+    assert (report["outcome"], report["exit_code"]) == ("refused", 5)
+    assert report["reason"] == (
+        "refused: no terminal to confirm on; review the plan and pass --yes to apply it"
+    )
+    assert report["summary"] == {
+        "applied": 0,
+        "unchanged": 3,
+        "failed": 0,
+        "skipped": 2,
+        "unknown": 0,
+        "ok": False,
+        "interrupted": False,
+    }
+    skipped = [r for r in report["results"] if r["result"] == "skipped"]  # type: ignore[attr-defined]
+    assert [r["reason"] for r in skipped] == [f"not attempted: {report['reason']}"] * 2
+
+    assert invoke("apply", "--yes").exit_code == 0
+    assert invoke("apply", "--yes", "--report", "report.json").exit_code == 0
+    report = _report(live_project)
+    assert (report["outcome"], report["reason"]) == ("nothing-to-apply", "")
+    assert report["summary"]["unchanged"] == 5  # type: ignore[index]
+
+
+def test_report_is_written_when_the_api_fails(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OUTSMART_TOKEN", "not-the-token")
+    result = invoke("apply", "--yes", "--report", "report.json")
+    assert result.exit_code == 4
+    report = _report(live_project)
+    assert (report["outcome"], report["exit_code"], report["results"]) == ("api-error", 4, [])
+    assert report["reason"] == result.output.strip()  # the same one line the user saw
+    assert report["target"] == {"name": "test", "base_url": sandbox.url}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("apply", "--yes", "--report", "portals"),
+            "Usage: cli apply [OPTIONS] [PATHS]...\nTry 'cli apply --help' for help.\n\n"
+            "Error: Invalid value for '--report': File 'portals' is a directory.",
+        ),
+        (
+            ("apply", "--yes", "--report", "worktypes.yaml/report.json"),
+            "error: --report worktypes.yaml/report.json: {root}/worktypes.yaml is not a directory",
+        ),
+        (
+            ("diff", "--out", "portals"),
+            "Usage: cli diff [OPTIONS] [PATHS]...\nTry 'cli diff --help' for help.\n\n"
+            "Error: Invalid value for '--out': File 'portals' is a directory.",
+        ),
+    ],
+)
+def test_unwritable_output_paths_are_refused_before_any_request(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke, args: tuple[str, ...], message: str
+) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert result.output == message.format(root=live_project) + "\n"
+    assert sandbox.requests_seen == 0
+
+
+def test_quiet_apply_shows_only_results_and_failures(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    sandbox.state.data["work_types"].remove("Onderhoud")  # acme-facilities' write is refused
+    result = invoke("apply", "--yes", "--quiet")
+    assert result.exit_code == 6
+    lines = result.output.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("  acme-facilities   failed    PUT ")
+    assert lines[1] == "Apply: 1 applied, 3 unchanged, 1 failed, 0 skipped."
+
+
+def test_quiet_and_verbose_exclude_each_other(live_project: Path, invoke: Invoke) -> None:
+    result = CliRunner().invoke(cli, ["diff", "--quiet", "--verbose"])
+    assert result.exit_code == 2
+    assert "Error: --quiet and --verbose cannot be used together" in result.output
+
+
+def test_a_report_path_on_a_read_only_file_system_is_refused_before_any_request(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    result = invoke("apply", "--yes", "--report", "/sys/portal-config-report.json")
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        "error: --report /sys/portal-config-report.json: cannot create files in /sys ("
+    )
+    assert sandbox.requests_seen == 0

@@ -87,15 +87,16 @@ def test_apply_under_faults(
             # A concurrent UI edit is never overwritten: nothing was written after it.
             assert final[portal]["revision"] == revision, portal
 
+        report = json.loads((tmp_path / "report.json").read_text())  # written whatever happened
+        assert report["exit_code"] == code
         if code == 4:
-            assert not (tmp_path / "report.json").exists()
+            assert report["outcome"] == "api-error" and report["reason"].startswith("api error: ")
+            assert report["summary"]["applied"] == 0
             assert all(r["revision"] == 1 for r in final.values())
             TALLY[scenario, "failed cleanly"] += 1
             assert _apply() == 0
             return
-        results = {
-            r["portal"]: r for r in json.loads((tmp_path / "report.json").read_text())["results"]
-        }
+        results = {r["portal"]: r for r in report["results"]}
         assert set(results) == set(final)
         for portal, result in results.items():
             if result["result"] in ("applied", "unchanged"):

@@ -175,6 +175,46 @@ def test_interrupted_apply_reports_every_portal(tmp_path: Path, signum: int) -> 
     assert new == summary["applied"]  # reported exactly what happened
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_second_interrupt_reports_writes_in_flight_as_unknown(
+    tmp_path: Path, signum: int
+) -> None:
+    (tmp_path / "state.json").write_bytes(_project(tmp_path))
+    # Each answer takes 2 s, and the server stores a write only after that wait: the second
+    # signal lands while both writes in flight are still unanswered.
+    sandbox = _sandbox(tmp_path, "--latency", "2000")
+    try:
+        apply = _apply(tmp_path, "--report", "report.json", concurrency=2)
+        _wait_for_writes(tmp_path / "state.json")
+        time.sleep(0.3)  # the next two writes are in flight now
+        apply.send_signal(signum)
+        time.sleep(0.3)
+        apply.send_signal(signum)
+        out, err = apply.communicate(timeout=60)
+        time.sleep(2.5)  # let the server store what it received
+    finally:
+        sandbox.stop()
+    assert apply.returncode == 130, out + err
+    assert "interrupt received: finishing 2 write(s) in flight; interrupt again" in err
+    assert err.endswith(
+        "interrupted again: stopped waiting for 2 write(s) in flight; "
+        "their outcome is unknown: run diff\n"
+    )
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["outcome"] == "interrupted" and report["exit_code"] == 130
+    results = {r["portal"]: r["result"] for r in report["results"]}
+    assert sorted(results.values()).count("unknown") == 2
+    state = SandboxState.load(tmp_path / "state.json").data["portals"]
+    for portal, result in results.items():
+        written = state[portal]["guest_workorder"] == NEW_GUEST
+        if result == "applied":
+            assert written, portal
+        elif result == "skipped":
+            assert not written, portal  # "skipped" is only ever said of an untouched portal
+        else:
+            assert result == "unknown", (portal, result)
+
+
 def test_ctrl_c_during_a_read_is_a_clean_interruption(tmp_path: Path) -> None:
     (tmp_path / "state.json").write_bytes(_project(tmp_path))
     sandbox = _sandbox(tmp_path, "--latency", "10000")

@@ -161,9 +161,11 @@ def rules_command() -> None:
         click.echo()
 
 
-def _console(color: bool | None) -> Console:
+def _console(color: bool | None, quiet: bool = False, verbose: bool = False) -> Console:
     from portal_config.workflow import Console
 
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose cannot be used together")
     confirm = None
     if sys.stdin.isatty():
 
@@ -176,6 +178,8 @@ def _console(color: bool | None) -> Console:
         err=lambda text: click.echo(text, nl=False, err=True, color=painted),
         color=painted,
         confirm=confirm,
+        quiet=quiet,
+        verbose=verbose,
     )
 
 
@@ -196,6 +200,18 @@ _concurrency_option = click.option(
     help="Requests in flight at once (default: the target's, 4).",
 )
 _color_option = click.option("--color/--no-color", default=None, help="Force colour on or off.")
+_quiet_option = click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Only results, failures and errors: no progress, plan preview or retry lines.",
+)
+_verbose_option = click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Also log every request and answer on stderr (tokens redacted).",
+)
 
 
 @cli.command("diff")
@@ -218,6 +234,8 @@ _color_option = click.option("--color/--no-color", default=None, help="Force col
 @_config_option
 @_concurrency_option
 @_color_option
+@_quiet_option
+@_verbose_option
 def diff_command(
     paths: tuple[Path, ...],
     target: str | None,
@@ -226,6 +244,8 @@ def diff_command(
     config_path: Path | None,
     concurrency: int | None,
     color: bool | None,
+    quiet: bool,
+    verbose: bool,
 ) -> None:
     """Show what applying the portal files would change in OutSmart.
 
@@ -245,7 +265,7 @@ def diff_command(
     from portal_config.config import load_config
     from portal_config.workflow import diff
 
-    console = _console(color)
+    console = _console(color, quiet, verbose)
     code = diff(
         load_config(config_path), paths, target, output_format, out_file, console, concurrency
     )
@@ -279,6 +299,8 @@ cli.add_command(diff_command, "plan")
 @_config_option
 @_concurrency_option
 @_color_option
+@_quiet_option
+@_verbose_option
 def apply_command(
     paths: tuple[Path, ...],
     target: str | None,
@@ -288,6 +310,8 @@ def apply_command(
     config_path: Path | None,
     concurrency: int | None,
     color: bool | None,
+    quiet: bool,
+    verbose: bool,
 ) -> None:
     """Apply the portal files (or a saved PLAN.json) to OutSmart.
 
@@ -321,7 +345,7 @@ def apply_command(
         assume_yes=assume_yes,
         allow_large_change=allow_large_change,
         report_file=report_file,
-        console=_console(color),
+        console=_console(color, quiet, verbose),
         concurrency=concurrency,
     )
     sys.exit(code)
@@ -344,6 +368,8 @@ def apply_command(
 @_target_option
 @_config_option
 @_concurrency_option
+@_quiet_option
+@_verbose_option
 def pull_command(
     portals: tuple[str, ...],
     directory: Path | None,
@@ -352,6 +378,8 @@ def pull_command(
     target: str | None,
     config_path: Path | None,
     concurrency: int | None,
+    quiet: bool,
+    verbose: bool,
 ) -> None:
     """Write the live portal settings as portal files, and refresh the catalog.
 
@@ -370,7 +398,7 @@ def pull_command(
         directory,
         catalog=catalog,
         force=force,
-        console=_console(None),
+        console=_console(None, quiet, verbose),
         concurrency=concurrency,
     )
     sys.exit(code)

@@ -9,6 +9,36 @@ from pathlib import Path
 PRIVATE = 0o600
 
 
+def check_writable(path: Path, option: str) -> None:
+    """Refuse, before any request, an output file that could not be written later.
+
+    Found after an apply, an unwritable --report would lose the record of what was
+    written; so the nearest existing directory must be writable, and the file itself
+    (if it exists) must be a writable regular file.
+    """
+    from portal_config.errors import UsageError
+
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"{option} {path}: the file is not writable")
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{option} {path}: {parent} is not a directory")
+    import tempfile
+
+    # A real probe, not os.access: root passes every access check, and read-only
+    # file systems only show themselves on an actual write.
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".portal-config-probe.", dir=parent)
+    except OSError as exc:
+        raise UsageError(
+            f"{option} {path}: cannot create files in {parent} ({exc.strerror})"
+        ) from None
+    os.close(handle)
+    os.unlink(probe)
+
+
 def json_text(data: object) -> str:
     """The one JSON layout of every file and output portal-config writes."""
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

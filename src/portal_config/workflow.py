@@ -8,11 +8,12 @@ through the `Console` it is given, so it never touches click's globals.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from portal_config.api import OutSmartClient
-from portal_config.apply import apply_plan
+from portal_config.apply import ApplyReport, Outcome, PortalResult, apply_plan
 from portal_config.config import Config, config_error
 from portal_config.errors import ExitCode, PortalConfigError
 from portal_config.lint import LintRun, lint
@@ -21,19 +22,39 @@ from portal_config.plan import Plan, RefusedError, Safety, SavedPlan, build_plan
 from portal_config.problems import Report
 from portal_config.pull import pull_catalog, pull_portals
 from portal_config.render.lint import Style, render_text
-from portal_config.render.plan import PLAN_FORMATS, render_results
-from portal_config.storage import json_text, write_atomically
+from portal_config.render.plan import PLAN_FORMATS, render_result
+from portal_config.storage import check_writable, json_text, write_atomically
 from portal_config.targets import Target, announce, open_client, resolve_target
 
 
 @dataclass
 class Console:
-    """Where a workflow writes: ``out`` for results, ``err`` for diagnostics."""
+    """Where a workflow writes: ``out`` for results, ``err`` for diagnostics.
+
+    ``quiet`` drops progress (the plan before apply, each portal as it completes,
+    retry lines); results, failures and errors always show. ``verbose`` adds a
+    redacted log of every request on stderr.
+    """
 
     out: Callable[[str], None]
     err: Callable[[str], None]
     color: bool
     confirm: Callable[[str], bool] | None  # None: there is no terminal to ask on
+    quiet: bool = False
+    verbose: bool = False
+
+    def progress(self, text: str) -> None:
+        if not self.quiet:
+            self.out(text)
+
+    def note(self, line: str) -> None:
+        """One line of diagnostics (a retry, an interrupt) on stderr, unless quiet."""
+        if not self.quiet:
+            self.err(line + "\n")
+
+    def trace(self, line: str) -> None:
+        if self.verbose:
+            self.err(line + "\n")
 
 
 class InvalidFilesError(PortalConfigError):
@@ -52,7 +73,9 @@ def diff(
 ) -> int:
     documents = _valid_documents(config, paths, console)
     target = resolve_target(config, target_name)
-    with open_client(target, concurrency) as client:
+    if out_file is not None:
+        check_writable(out_file, "--out")  # before any request
+    with _client(target, concurrency, console) as client:
         plan = _plan(documents, bool(paths), target, client, console)
         header = announce(target, client)
     if out_file is not None:
@@ -73,13 +96,56 @@ def apply(
     console: Console,
     concurrency: int | None = None,
 ) -> int:
+    if report_file is not None:
+        check_writable(report_file, "--report")  # before any request, not after the writes
+    report = ApplyReport()
+    try:
+        code = _apply(
+            config,
+            paths,
+            plan_file,
+            target_name,
+            report,
+            assume_yes=assume_yes,
+            allow_large_change=allow_large_change,
+            console=console,
+            concurrency=concurrency,
+        )
+    except PortalConfigError as exc:
+        _write_report(report_file, report, exc.exit_code, exc.render())
+        raise
+    except KeyboardInterrupt:
+        _write_report(report_file, report, ExitCode.INTERRUPTED, "interrupted before any write")
+        raise
+    reasons = {
+        ExitCode.INTERRUPTED: "interrupted: writes in flight were finished; the rest were skipped",
+        ExitCode.APPLY_FAILED: "some portals were not applied; see their results",
+    }
+    _write_report(report_file, report, code, reasons.get(code, ""))
+    return code
+
+
+def _apply(
+    config: Config,
+    paths: Sequence[Path],
+    plan_file: Path | None,
+    target_name: str | None,
+    report: ApplyReport,
+    *,
+    assume_yes: bool,
+    allow_large_change: bool,
+    console: Console,
+    concurrency: int | None,
+) -> int:
     safety = safety_settings(config)  # config mistakes surface before any request
     saved = _read_saved_plan(plan_file) if plan_file is not None else None
     documents = [] if saved is not None else _valid_documents(config, paths, console)
     target = resolve_target(config, target_name or (saved.target if saved else None))
+    report.target = target.name
     if saved is not None and saved.target != target.name:
         raise RefusedError(f"the plan was made for target {saved.target}, not {target.name}")
-    with open_client(target, concurrency) as client:
+    with _client(target, concurrency, console) as client:
+        report.base_url = client.display_url
         if saved is not None:
             if not target.is_sandbox and saved.base_url != client.display_url:
                 raise RefusedError(
@@ -88,20 +154,47 @@ def apply(
             plan = saved.replan(client.list_portals())
         else:
             plan = _plan(documents, bool(paths), target, client, console)
-        console.out(PLAN_FORMATS["text"](plan, announce(target, client), console.color))
+        report.plan = plan
+        console.progress(PLAN_FORMATS["text"](plan, announce(target, client), console.color))
         if not plan.has_changes:
             console.out("Nothing to apply.\n")
             return ExitCode.OK
         plan.raise_if_unsafe(safety, allow_large_change)
         _confirm(target, plan, assume_yes, console)
-        run = apply_plan(plan, client)
-    console.out(render_results(run, console.color))
-    if report_file is not None:
-        write_atomically(report_file, json_text(run.to_json()))
+        width = max(len(p.portal) for p in plan.changed)
+
+        def show(result: PortalResult) -> None:
+            line = render_result(result, width, console.color)
+            # Failures show even with --quiet: they are results, not progress.
+            (console.out if result.outcome is not Outcome.APPLIED else console.progress)(line)
+
+        run = apply_plan(plan, client, on_result=show, note=console.note)
+        report.run = run
+    for result in run.results:  # what no progress line told: skipped, unknown
+        if result.outcome in (Outcome.SKIPPED, Outcome.UNKNOWN):
+            console.out(render_result(result, width, console.color))
+    console.out(run.summary() + "\n")
     if run.interrupted:
-        console.err("interrupted: writes in flight were finished; the rest were skipped\n")
+        unknown = run.count(Outcome.UNKNOWN)
+        console.err(
+            f"interrupted again: stopped waiting for {unknown} write(s) in flight; "
+            "their outcome is unknown: run diff\n"
+            if unknown
+            else "interrupted: writes in flight were finished; the rest were skipped\n"
+        )
         return ExitCode.INTERRUPTED
     return ExitCode.APPLY_FAILED if run.failed else ExitCode.OK
+
+
+def _client(
+    target: Target, concurrency: int | None, console: Console
+) -> AbstractContextManager[OutSmartClient]:
+    return open_client(target, concurrency)
+
+
+def _write_report(path: Path | None, report: ApplyReport, code: int, reason: str) -> None:
+    if path is not None:
+        write_atomically(path, json_text(report.to_json(code, reason)))
 
 
 def pull(
@@ -116,8 +209,8 @@ def pull(
     concurrency: int | None = None,
 ) -> int:
     target = resolve_target(config, target_name)
-    with open_client(target, concurrency) as client:
-        console.out(announce(target, client) + "\n")
+    with _client(target, concurrency, console) as client:
+        console.progress(announce(target, client) + "\n")
         live = client.list_portals()
         work_types = client.list_work_types() if catalog else []
     schema_path = config.root / "schema" / "portal.schema.json"
@@ -130,7 +223,7 @@ def pull(
         result.unchanged += catalog_result.unchanged
         result.refused += catalog_result.refused
     for path in result.written:
-        console.out(f"wrote {path}\n")
+        console.progress(f"wrote {path}\n")
     for reason in result.refused:
         console.err(f"refused: {reason}\n")
     console.out(

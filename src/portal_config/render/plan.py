@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from portal_config.apply import ApplyRun, Outcome
+from portal_config.apply import Outcome, PortalResult
 from portal_config.plan import Change, FieldChange, Plan, PortalPlan, WorkTypesChange
 from portal_config.storage import json_text
 
@@ -115,21 +115,16 @@ _OUTCOME_COLORS = {
     Outcome.UNCHANGED: None,
     Outcome.FAILED: "red",
     Outcome.SKIPPED: "yellow",
+    Outcome.UNKNOWN: "red",
 }
 
 
-def render_results(run: ApplyRun, color: bool) -> str:
-    lines = []
-    width = max((len(r.portal) for r in run.results), default=0)
-    for result in run.results:
-        label = result.outcome.value.ljust(9)
-        if color and _OUTCOME_COLORS[result.outcome]:
-            label = click.style(label, fg=_OUTCOME_COLORS[result.outcome], bold=True)
-        revision = ""
-        if result.outcome is Outcome.APPLIED:
-            revision = f"revision {result.revision_before} -> {result.revision_after}"
-        lines.append(
-            f"  {result.portal.ljust(width)}  {label} {result.reason or revision}".rstrip()
-        )
-    lines.append(run.summary())
-    return "\n".join(lines) + "\n"
+def render_result(result: PortalResult, width: int, color: bool) -> str:
+    """One portal's apply result as a line, the name padded to ``width``."""
+    label = result.outcome.value.ljust(9)
+    if color and _OUTCOME_COLORS[result.outcome]:
+        label = click.style(label, fg=_OUTCOME_COLORS[result.outcome], bold=True)
+    revision = ""
+    if result.outcome is Outcome.APPLIED:
+        revision = f"revision {result.revision_before} -> {result.revision_after}"
+    return f"  {result.portal.ljust(width)}  {label} {result.reason or revision}".rstrip() + "\n"
