@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 
-from conftest import NEW_GUEST, OLD_GUEST, SOFTWARE_TOKEN, TOKEN, generated_project
+from conftest import NEW_GUEST, OLD_GUEST, REPO, SOFTWARE_TOKEN, TOKEN, generated_project
 from portal_config.sandbox import SandboxState
 from portal_config.sandbox.process import SandboxProcess
 
@@ -201,6 +202,8 @@ def test_a_second_interrupt_reports_writes_in_flight_as_unknown(
         "their outcome is unknown: run diff\n"
     )
     report = json.loads((tmp_path / "report.json").read_text())
+    schema = json.loads((REPO / "schema" / "report.schema.json").read_text())
+    assert list(Draft202012Validator(schema).iter_errors(report)) == []
     assert report["outcome"] == "interrupted" and report["exit_code"] == 130
     results = {r["portal"]: r["result"] for r in report["results"]}
     assert sorted(results.values()).count("unknown") == 2
