@@ -79,6 +79,31 @@ def test_pull_refreshes_the_catalog(repo: Path, sandbox: Sandbox, invoke: Invoke
     )
 
 
+def test_pull_keeps_inactive_work_types_visible_and_lint_refuses_them(
+    repo: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    sandbox.state.data["inactive_work_types"].append("Reparatie oud")
+    assert invoke("pull", "--portal", "acme-facilities", "--force").exit_code == 0
+    assert (repo / "worktypes.yaml").read_text() == (
+        "# Work types of the OutSmart account, as OutSmart spells them.\n"
+        "# Refreshed by `portal-config pull`; lint checks portal work types against it.\n"
+        "work_types:\n"
+        "  - Inspectie\n  - Onderhoud\n  - Oplevering\n  - Plaatsing alarm\n"
+        "  - Reparatie\n  - Storing\n"
+        "# Switched off in OutSmart: guests cannot be offered these (rule inactive-work-type).\n"
+        "inactive_work_types:\n"
+        "  - Legionellacontrole\n  - Reparatie oud\n"
+    )
+    acme = repo / "portals" / "acme-facilities.yaml"
+    acme.write_text(acme.read_text().replace("    - Storing\n", "    - Reparatie oud\n"))
+    lint = invoke("lint")
+    assert lint.exit_code == 1
+    assert (
+        "portals/acme-facilities.yaml:10:7: error [inactive-work-type] work type 'Reparatie oud' "
+        "is inactive in the OutSmart account (worktypes.yaml); did you mean 'Reparatie'?"
+    ) in lint.output.splitlines()
+
+
 def test_pull_refuses_to_overwrite_local_edits(
     repo: Path, sandbox: Sandbox, invoke: Invoke
 ) -> None:
