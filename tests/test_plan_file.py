@@ -331,6 +331,10 @@ def test_the_schema_ships_inside_the_package() -> None:
     assert re.search(r'^portal_config = \[.*"plan\.schema\.json"', package_data, re.M)
 
 
+def test_schema_command_prints_the_plan_schema(invoke: Invoke) -> None:
+    assert invoke("schema", "--plan").output == SCHEMA_FILE.read_text(encoding="utf-8")
+
+
 def test_portal_ids_and_work_types_follow_the_portal_schema() -> None:
     plan = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))["$defs"]
     portal = json.loads(PORTAL_SCHEMA_FILE.read_text(encoding="utf-8"))["properties"]
