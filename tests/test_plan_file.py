@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
@@ -432,6 +432,7 @@ def test_random_tampering_never_crashes_and_never_writes_an_invalid_plan(
     result = CliRunner().invoke(cli, ["apply", "plan.json", "--yes", "--allow-large-change"])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert result.exit_code in (0, 2, 5), result.output
+    event(f"exit {result.exit_code}")  # --hypothesis-show-statistics: how many still apply
     written = {p for p, r in revisions(sandbox).items() if r != before[p]}
     try:
         checked = plan_file.check_plan(json.loads(raw), "plan.json", load_config())
