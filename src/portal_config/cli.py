@@ -140,8 +140,14 @@ def lint(
 
 
 @cli.command("schema")
-def schema_command() -> None:
-    """Print the portal file JSON Schema (draft 2020-12)."""
+@click.option("--plan", "plan", is_flag=True, help="Print the saved plan's schema instead.")
+def schema_command(plan: bool) -> None:
+    """Print the portal file JSON Schema (draft 2020-12), or with --plan the plan file's."""
+    if plan:
+        from portal_config.plan_file import SCHEMA_FILE
+
+        click.echo(SCHEMA_FILE.read_text(encoding="utf-8"), nl=False)
+        return
     from portal_config.schema import schema_text
 
     click.echo(schema_text(), nl=False)
@@ -322,7 +328,7 @@ def apply_command(
     never overwritten.
 
     \b
-    Exit codes: 0 applied (or nothing to do), 1 invalid files, 2 usage,
+    Exit codes: 0 applied (or nothing to do), 1 invalid files, 2 usage or invalid plan,
                 4 API error, 5 refused (stale plan, threshold, not confirmed),
                 6 some portals failed, 130 interrupted (every portal still reported).
     \b

@@ -32,7 +32,7 @@ class ExitCode:
 
     OK = 0  # success; diff: no changes
     PROBLEMS = 1  # lint found problems; diff/apply/pull refused invalid or unsafe input files
-    USAGE = 2  # bad option or config (click uses 2 for usage errors too)
+    USAGE = 2  # bad option or config, or an invalid plan file (click uses 2 for usage errors too)
     CHANGES = 3  # diff: changes present
     API = 4  # the API could not be used: unreachable, unauthorized, refused, rate limited
     REFUSED = 5  # apply refused: stale plan, safety threshold, or no confirmation

@@ -49,13 +49,32 @@ def lint(paths: Sequence[Path], config: Config) -> LintRun:
         run.report.extend(problems)
         if document is not None:
             valid.append(document)
-    catalog = _catalog(config, run)
+    catalog, problems = load_config_catalog(config)
+    run.report.extend(problems)
     ids = {document.data["portal"] for document in valid}
     others = list(_other_project_documents(paths, files, ids, config))
     context = Context(catalog=catalog, project=valid + others)
     run.report.extend(_apply_rules(valid, context, config, disabled))
     run.documents = valid
     return run
+
+
+def check_loaded(document: Document, config: Config, catalog: Catalog | None) -> list[Problem]:
+    """Schema and rules for one portal document already in memory (a saved plan's entry).
+
+    The checks lint runs on a file, minus what only a file has: YAML syntax and
+    disable comments (a plan carries no comments, and a plan must not switch checks off).
+    """
+    problems = list(schema.check(document))
+    if problems:
+        return problems  # rules trust the schema's types
+    context = Context(catalog=catalog, project=[document])
+    return list(_apply_rules([document], context, config, {}))
+
+
+def load_config_catalog(config: Config) -> tuple[Catalog | None, list[Problem]]:
+    """The work-type catalog the config names, with its problems as values."""
+    return load_catalog(config.catalog, display(config.catalog), config.catalog_required)
 
 
 def load_valid(path: Path, shown: str) -> tuple[Document | None, list[Problem], str | None]:
@@ -121,14 +140,6 @@ def _directive_problem(shown: str, line: int, column: int, message: str) -> Prob
     return Problem(
         shown, Position(line, column), Level.ERROR, DIRECTIVE_RULE, f"disable comment: {message}"
     )
-
-
-def _catalog(config: Config, run: LintRun) -> Catalog | None:
-    catalog, problems = load_catalog(
-        config.catalog, display(config.catalog), config.catalog_required
-    )
-    run.report.extend(problems)
-    return catalog
 
 
 def _other_project_documents(

@@ -9,7 +9,6 @@ portal it read, so `apply plan.json` can refuse if anything moved since.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +34,15 @@ class RefusedError(PortalConfigError):
 
 
 class PlanFileError(PortalConfigError):
+    """A saved plan that cannot be trusted; one reason per argument, one line each."""
+
     prefix = "invalid plan"
+
+    def __str__(self) -> str:
+        return "\n".join(str(reason) for reason in self.args)
+
+    def render(self) -> str:
+        return "\n".join(f"{self.prefix}: {reason}" for reason in self.args)
 
 
 @dataclass(frozen=True)
@@ -253,35 +260,6 @@ class SavedPlan:
     base_url: str
     tool_version: str
     portals: tuple[SavedPortal, ...]
-
-    @classmethod
-    def parse(cls, text: str, source: str) -> SavedPlan:
-        try:
-            data = json.loads(text)
-            if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
-                raise ValueError("not a portal-config plan file")
-            if data.get("version") != PLAN_VERSION:
-                raise ValueError(
-                    f"plan format version {data.get('version')!r} is not {PLAN_VERSION}"
-                )
-            portals = tuple(
-                SavedPortal(
-                    portal=str(p["portal"]),
-                    file=str(p["file"]),
-                    live_revision=int(p["live_revision"]),
-                    live_fingerprint=str(p["live_fingerprint"]),
-                    desired=PortalSettings.from_json(p["desired"]),
-                )
-                for p in data["portals"]
-            )
-            return cls(
-                str(data["target"]["name"]),
-                str(data["target"]["base_url"]),
-                str(data["tool_version"]),
-                portals,
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise PlanFileError(f"{source}: {exc}") from None
 
     def replan(self, live: Sequence[LivePortal]) -> Plan:
         """The saved plan against current live state; refuses if any portal moved since."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -121,9 +121,8 @@ def _explain(document: Document, error: ValidationError) -> Iterator[Problem]:
     title = str(subschema.get("title", where))
     if kind == "pattern":
         hint = _PATTERN_HINTS.get(title, f"it must match {error.validator_value}")
-        yield _at(
-            document, path, f"{where}: {error.instance!r} is not a valid {title.lower()}; {hint}"
-        )
+        shown = _clip(repr(error.instance))
+        yield _at(document, path, f"{where}: {shown} is not a valid {title.lower()}; {hint}")
         return
     if kind == "minLength" and error.instance == "":
         yield _at(document, path, f"{where} must not be empty")
@@ -135,7 +134,30 @@ def _explain(document: Document, error: ValidationError) -> Iterator[Problem]:
         )
         yield _at(document, path, message)
         return
-    yield _at(document, path, f"{where}: {error.message}")
+    if kind in _BOUNDS:
+        yield _at(document, path, f"{where} {_BOUNDS[kind](error.instance, error.validator_value)}")
+        return
+    # Validator messages repr the whole value; a hostile plan can make that megabytes long.
+    yield _at(document, path, f"{where}: {_clip(error.message)}")
+
+
+def _count(items: Any) -> int:
+    return len(items) if isinstance(items, (list, dict, str)) else 0
+
+
+# Messages for the bounds the plan schema sets; they name the limit, never repeat the value.
+_BOUNDS: dict[str, Callable[[Any, Any], str]] = {
+    "const": lambda value, wanted: f"must be {json.dumps(wanted)}, got {_describe(value)}",
+    "maxItems": lambda value, limit: f"has {_count(value)} items; at most {limit} are allowed",
+    "minimum": lambda value, limit: f"must be at least {limit}, got {_describe(value)}",
+    "maximum": lambda value, limit: f"must be at most {limit}, got {_describe(value)}",
+}
+
+_CLIP = 120
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _CLIP else text[: _CLIP - 3] + "..."
 
 
 def _unknown_key(key: str, allowed: list[str], where: str) -> str:
@@ -166,8 +188,8 @@ def _describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        return f"the string {value!r}"
-    return repr(value)
+        return f"the string {_clip(repr(value))}"
+    return _clip(repr(value))
 
 
 def _at(document: Document, path: JsonPath, message: str, *, key: bool = False) -> Problem:

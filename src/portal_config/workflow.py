@@ -18,7 +18,8 @@ from portal_config.config import Config, config_error
 from portal_config.errors import ExitCode, PortalConfigError
 from portal_config.lint import LintRun, lint
 from portal_config.loader import Document
-from portal_config.plan import Plan, RefusedError, Safety, SavedPlan, build_plan
+from portal_config.plan import Plan, RefusedError, Safety, build_plan
+from portal_config.plan_file import read_plan_file
 from portal_config.problems import Report
 from portal_config.pull import pull_catalog, pull_portals
 from portal_config.render.lint import Style, render_text
@@ -138,7 +139,7 @@ def _apply(
     concurrency: int | None,
 ) -> int:
     safety = safety_settings(config)  # config mistakes surface before any request
-    saved = _read_saved_plan(plan_file) if plan_file is not None else None
+    saved = read_plan_file(plan_file, config) if plan_file is not None else None
     documents = [] if saved is not None else _valid_documents(config, paths, console)
     target = resolve_target(config, target_name or (saved.target if saved else None))
     report.target = target.name
@@ -296,16 +297,6 @@ def _plan(
     if subset:
         plan.unmanaged = []  # with a subset of files, "no file" cannot be judged
     return plan
-
-
-def _read_saved_plan(path: Path) -> SavedPlan:
-    from portal_config.plan import PlanFileError
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanFileError(f"{path}: cannot read it ({exc.__class__.__name__})") from None
-    return SavedPlan.parse(text, str(path))
 
 
 def _confirm(target: Target, plan: Plan, assume_yes: bool, console: Console) -> None:

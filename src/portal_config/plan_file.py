@@ -1,0 +1,222 @@
+"""Saved plan files: read, check completely, and only then trust.
+
+A plan file crosses a trust boundary: `diff --out` writes it, people review it,
+and anything may edit it before `apply plan.json`. So apply treats it like any
+other input, before a single request is made:
+
+1. bytes: at most `MAX_BYTES`, UTF-8, JSON without duplicate keys or NaN;
+2. structure: `plan.schema.json` (strict types, unknown keys refused, every value
+   bounded, so no valid plan nests deeper than `MAX_DEPTH`);
+3. meaning: each entry agrees with itself (its portal, its live fingerprint, its
+   action and changes), no portal is planned twice, and each `desired` state passes
+   the same schema, rules and work-type catalog as a portal file (`lint.check_loaded`).
+
+Every reason of a stage is collected and reported on its own line; a structurally
+broken plan stops before stage 3, because its entries cannot be read as settings.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from portal_config.config import Config
+from portal_config.lint import check_loaded, load_config_catalog
+from portal_config.loader import Document, JsonPath
+from portal_config.model import FIELDS, PortalSettings
+from portal_config.plan import PlanFileError, SavedPlan, SavedPortal, compute_changes
+from portal_config.problems import Level
+from portal_config.schema import check, describe_path
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+
+MAX_BYTES = 16 * 1024 * 1024
+# A valid plan's deepest container is portals[i].changes[j].added (six levels).
+MAX_DEPTH = 6
+
+SCHEMA_FILE = Path(__file__).with_name("plan.schema.json")
+
+
+def read_plan_file(path: Path, config: Config) -> SavedPlan:
+    """The saved plan at ``path``, or PlanFileError naming every reason it cannot be trusted."""
+    source = str(path)
+    try:
+        with path.open("rb") as handle:
+            # Read one byte past the cap instead of trusting stat(): a FIFO or
+            # /dev/zero has no meaningful size.
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise PlanFileError(f"{source}: cannot read it ({exc.__class__.__name__})") from None
+    if len(raw) > MAX_BYTES:
+        raise PlanFileError(f"{source}: larger than {MAX_BYTES // 2**20} MiB, the limit for a plan")
+    return check_plan(parse_json(raw, source), source, config)
+
+
+def parse_json(raw: bytes, source: str) -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        byte = raw[exc.start]
+        raise PlanFileError(
+            f"{source}: not UTF-8 (byte {byte:#04x} at offset {exc.start})"
+        ) from None
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except RecursionError:
+        raise PlanFileError(f"{source}: nested too deeply to be a plan") from None
+    except _AmbiguousJson as exc:
+        raise PlanFileError(f"{source}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise PlanFileError(f"{source}: not JSON: {exc.msg} at {where}") from None
+    except ValueError:  # the only other one: int() refuses numbers of thousands of digits
+        raise PlanFileError(f"{source}: not JSON a plan can hold: a number is too long") from None
+
+
+def check_plan(data: Any, source: str, config: Config) -> SavedPlan:
+    """Stage 2 and 3 of the module docstring on parsed JSON."""
+    deep = _too_deep(data)
+    if deep is not None:
+        where = describe_path(deep)
+        raise PlanFileError(f"{source}: {where}: nested deeper than a plan can be")
+    document = Document(source, data)
+    structure = [problem.message for problem in check(document, plan_validator())]
+    if structure:
+        _refuse(source, structure)
+    reasons = list(_meaning(data, config))
+    if reasons:
+        _refuse(source, reasons)
+    return _saved_plan(data)
+
+
+def plan_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return schema
+
+
+@functools.lru_cache(maxsize=1)
+def plan_validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator, validators
+
+    # JSON Schema counts 1.0 as an integer; a revision of 1.0 is a tampered plan here.
+    checker = Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_int)
+    strict = validators.extend(Draft202012Validator, type_checker=checker)  # type: ignore[no-untyped-call]
+    validator: Draft202012Validator = strict(plan_schema())
+    return validator
+
+
+def _is_int(checker: object, value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _refuse(source: str, reasons: list[str]) -> NoReturn:
+    raise PlanFileError(*(f"{source}: {_printable(reason)}" for reason in reasons))
+
+
+def _printable(text: str) -> str:
+    # Reasons quote keys and values from the plan: a newline or an escape sequence in
+    # one must not forge output lines or drive the terminal.
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+class _AmbiguousJson(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of two equal keys; a reviewer reads the first.
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _AmbiguousJson(f"duplicate key {json.dumps(key)[:80]} in one object")
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise _AmbiguousJson(f"not JSON: {name} is not a JSON value")
+
+
+def _too_deep(data: Any) -> JsonPath | None:
+    """The first container nested deeper than any plan, found without recursion."""
+    stack: list[tuple[JsonPath, Any]] = [((), data)]
+    while stack:
+        path, value = stack.pop()
+        if not isinstance(value, (dict, list)):
+            continue
+        if len(path) >= MAX_DEPTH:
+            return path
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        stack.extend((path + (key,), child) for key, child in items)
+    return None
+
+
+def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
+    catalog, catalog_problems = load_config_catalog(config)
+    for problem in catalog_problems:
+        yield f"cannot be checked: {problem.location()}: {problem.message}"
+    first: dict[str, int] = {}
+    for index, entry in enumerate(data["portals"]):
+        portal = entry["portal"]
+        at = f"portals[{index}]"
+        if portal in first:
+            yield f"{portal}: {at}.portal: planned twice (also portals[{first[portal]}])"
+            continue
+        first[portal] = index
+        yield from (f"{portal}: {reason}" for reason in _entry_reasons(entry, at))
+        for problem in check_loaded(_as_portal_file(entry), config, catalog):
+            if problem.level is Level.ERROR:
+                yield f"{portal}: {problem.message}"
+    updates = any(entry["action"] == "update" for entry in data["portals"])
+    if data["has_changes"] != updates:
+        yield f"has_changes is {json.dumps(data['has_changes'])}, but {_update_count(updates)}"
+
+
+def _update_count(updates: bool) -> str:
+    return "a portal's action is update" if updates else "no portal's action is update"
+
+
+def _entry_reasons(entry: dict[str, Any], at: str) -> Iterator[str]:
+    """An entry must agree with itself: what a reviewer read is what apply would do."""
+    for part in ("desired", "live"):
+        if entry[part]["portal"] != entry["portal"]:
+            yield f"{at}.{part}.portal is '{entry[part]['portal']}', not the entry's portal"
+    live = PortalSettings.from_json(entry["live"])
+    if live.fingerprint() != entry["live_fingerprint"]:
+        # Without a trustworthy live state, action and changes cannot be judged.
+        yield f"{at}.live_fingerprint does not match {at}.live"
+        return
+    changes = compute_changes(live, PortalSettings.from_json(entry["desired"]))
+    action = "update" if changes else "none"
+    if entry["action"] != action:
+        yield f"{at}.action is '{entry['action']}', but {at}.desired needs '{action}'"
+    if entry["changes"] != [change.to_json() for change in changes]:
+        yield f"{at}.changes are not the changes from {at}.live to {at}.desired"
+    elif entry["widens_guest_access"] != any(change.widens for change in changes):
+        yield f"{at}.widens_guest_access does not match {at}.changes"
+
+
+def _as_portal_file(entry: dict[str, Any]) -> Document:
+    """The entry's desired state in the shape of a portal file, so lint's checks apply."""
+    desired = entry["desired"]
+    guest = {name: desired[name] for name in FIELDS}
+    return Document(entry["file"], {"portal": desired["portal"], "guest_workorder": guest})
+
+
+def _saved_plan(data: dict[str, Any]) -> SavedPlan:
+    portals = tuple(
+        SavedPortal(
+            portal=entry["portal"],
+            file=entry["file"],
+            live_revision=entry["live_revision"],
+            live_fingerprint=entry["live_fingerprint"],
+            desired=PortalSettings.from_json(entry["desired"]),
+        )
+        for entry in data["portals"]
+    )
+    target = data["target"]
+    return SavedPlan(target["name"], target["base_url"], data["tool_version"], portals)

@@ -1,0 +1,443 @@
+"""`apply plan.json` never trusts the plan: every tampered plan is refused before any request.
+
+Each case edits the plan `diff --out` really wrote, applies it against the real sandbox,
+and checks the exact refusal, exit code 2, and that the sandbox saw no request at all.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+from conftest import REPO, Invoke, revisions
+from portal_config import plan_file
+from portal_config.cli import cli
+from portal_config.config import load_config
+from portal_config.plan import PlanFileError
+from portal_config.sandbox import Sandbox
+
+SCHEMA_FILE = REPO / "schema" / "plan.schema.json"
+PORTAL_SCHEMA_FILE = REPO / "schema" / "portal.schema.json"
+
+Plan = dict[str, Any]
+
+
+@pytest.fixture
+def saved(live_project: Path, invoke: Invoke) -> Plan:
+    """The plan diff wrote: acme-facilities and klimaat-techniek change, the rest do not."""
+    assert invoke("diff", "--out", "plan.json").exit_code == 3
+    plan: Plan = json.loads((live_project / "plan.json").read_text(encoding="utf-8"))
+    assert [(p["portal"], p["action"]) for p in plan["portals"]] == [
+        ("acme-facilities", "update"),
+        ("gemeente-intern", "none"),
+        ("klimaat-techniek", "update"),
+        ("secura-alarm", "none"),
+        ("woonstede-noord", "none"),
+    ]
+    return plan
+
+
+def apply_refused(project: Path, sandbox: Sandbox, invoke: Invoke, plan: bytes | Plan) -> str:
+    """Apply ``plan``; it must be refused with exit 2 before the sandbox sees any request."""
+    raw = plan if isinstance(plan, bytes) else json.dumps(plan).encode()
+    (project / "plan.json").write_bytes(raw)
+    state, seen = copy.deepcopy(sandbox.state.data), sandbox.requests_seen
+    result = invoke("apply", "plan.json", "--yes", "--allow-large-change")
+    assert result.exit_code == 2, result.output
+    assert sandbox.requests_seen == seen
+    assert sandbox.state.data == state
+    return result.output
+
+
+def edit(change: Callable[[Plan], object]) -> Callable[[Plan], Plan]:
+    def edited(plan: Plan) -> Plan:
+        change(plan)
+        return plan
+
+    return edited
+
+
+def entry(plan: Plan, index: int) -> dict[str, Any]:
+    portal: dict[str, Any] = plan["portals"][index]
+    return portal
+
+
+TAMPERED = {
+    "a string for a boolean": (
+        edit(lambda p: entry(p, 0)["desired"].update(enabled="yes")),
+        "portals[0].desired.enabled must be true or false, got the string 'yes'",
+    ),
+    "null for a boolean": (
+        edit(lambda p: entry(p, 1)["live"].update(allow_new_relation=None)),
+        "portals[1].live.allow_new_relation must be true or false, got null (an empty value)",
+    ),
+    "a string for work types": (
+        edit(lambda p: entry(p, 0)["desired"].update(work_types="Storing")),
+        "portals[0].desired.work_types must be a list, got the string 'Storing'",
+    ),
+    "an empty work type": (
+        edit(lambda p: entry(p, 0)["desired"].update(work_types=["Storing", ""])),
+        "portals[0].desired.work_types[1] must not be empty",
+    ),
+    "a fractional revision": (
+        edit(lambda p: entry(p, 2).update(live_revision=1.9)),
+        "portals[2].live_revision must be an integer, got 1.9",
+    ),
+    "a whole float as revision": (
+        edit(lambda p: entry(p, 2).update(live_revision=1.0)),
+        "portals[2].live_revision must be an integer, got 1.0",
+    ),
+    "a string revision": (
+        edit(lambda p: entry(p, 2).update(live_revision="3")),
+        "portals[2].live_revision must be an integer, got the string '3'",
+    ),
+    "a negative revision": (
+        edit(lambda p: entry(p, 2).update(live_revision=-1)),
+        "portals[2].live_revision must be at least 0, got -1",
+    ),
+    "an unknown key": (
+        edit(lambda p: entry(p, 3)["desired"].update(allow_everything=True)),
+        "unknown key 'allow_everything' in portals[3].desired; "
+        "allowed: allow_address_change, allow_new_relation, allow_requests_for_others, "
+        "enabled, portal, work_types",
+    ),
+    "a missing key": (
+        edit(lambda p: entry(p, 4).pop("live_fingerprint")),
+        "missing required key 'live_fingerprint' in portals[4]",
+    ),
+    "a bad portal id": (
+        edit(lambda p: entry(p, 4).update(portal="Woonstede Noord")),
+        "portals[4].portal: 'Woonstede Noord' is not a valid portal id; "
+        "use lowercase letters, digits and single hyphens, e.g. acme-facilities",
+    ),
+    "another format version": (
+        edit(lambda p: p.update(version=2)),
+        "version must be 1, got 2",
+    ),
+    "a version as a string": (
+        edit(lambda p: p.update(version="1")),
+        "version must be an integer, got the string '1'",
+    ),
+    "an unknown action": (
+        edit(lambda p: entry(p, 0).update(action="delete")),
+        "portals[0].action: 'delete' is not one of ['update', 'none']",
+    ),
+    "too many changes": (
+        edit(lambda p: entry(p, 0)["changes"].extend(entry(p, 0)["changes"] * 2)),
+        "portals[0].changes has 6 items; at most 5 are allowed",
+    ),
+    "a control character in the file name": (
+        edit(lambda p: entry(p, 0).update(file="portals/\x1b[2Jacme.yaml")),
+        "portals[0].file: 'portals/\\x1b[2Jacme.yaml' is not a valid line of text; "
+        "it must match ^[^\\u0000-\\u001f\\u007f]+$",
+    ),
+    "a newline in a key": (
+        edit(lambda p: p.update({"note\ninvalid plan: forged": 1})),
+        "unknown key 'note\\ninvalid plan: forged'; allowed: created_at, format, has_changes, "
+        "portals, summary, target, tool_version, unmanaged, version",
+    ),
+    "nesting inside the plan": (
+        edit(lambda p: entry(p, 0)["desired"].update(enabled=[[[[[True]]]]])),
+        "portals[0].desired.enabled[0][0]: nested deeper than a plan can be",
+    ),
+}
+
+
+@pytest.mark.parametrize("change, reason", TAMPERED.values(), ids=TAMPERED.keys())
+def test_a_structurally_tampered_plan_is_refused_with_the_json_path(
+    saved: Plan,
+    live_project: Path,
+    sandbox: Sandbox,
+    invoke: Invoke,
+    change: Callable[[Plan], Plan],
+    reason: str,
+) -> None:
+    output = apply_refused(live_project, sandbox, invoke, change(saved))
+    assert output == f"invalid plan: plan.json: {reason}\n"
+
+
+UNREADABLE = {
+    "not JSON": (
+        b'{"format": "portal-config-plan",',
+        "not JSON: Expecting property name enclosed in double quotes at line 1, column 33",
+    ),
+    "not UTF-8": (b'{"format": "\xff"}', "not UTF-8 (byte 0xff at offset 12)"),
+    "10,000 nested lists": (b"[" * 10_000 + b"]" * 10_000, "nested too deeply to be a plan"),
+    "NaN": (b'{"version": NaN}', "not JSON: NaN is not a JSON value"),
+    "a duplicate key": (
+        b'{"version": 1, "version": 1}',
+        'duplicate key "version" in one object',
+    ),
+    "a number of 5,000 digits": (
+        b'{"version": ' + b"9" * 5000 + b"}",
+        "not JSON a plan can hold: a number is too long",
+    ),
+    "a list": (b"[]", "the file must be a mapping, got a list"),
+    "an empty object": (
+        b"{}",
+        "missing required key 'target'\n"
+        "invalid plan: plan.json: missing required key 'format'\n"
+        "invalid plan: plan.json: missing required key 'version'\n"
+        "invalid plan: plan.json: missing required key 'tool_version'\n"
+        "invalid plan: plan.json: missing required key 'created_at'\n"
+        "invalid plan: plan.json: missing required key 'has_changes'\n"
+        "invalid plan: plan.json: missing required key 'summary'\n"
+        "invalid plan: plan.json: missing required key 'portals'\n"
+        "invalid plan: plan.json: missing required key 'unmanaged'",
+    ),
+}
+
+
+@pytest.mark.parametrize("raw, reason", UNREADABLE.values(), ids=UNREADABLE.keys())
+def test_a_plan_that_cannot_be_read_is_refused_in_one_line(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke, raw: bytes, reason: str
+) -> None:
+    output = apply_refused(live_project, sandbox, invoke, raw)
+    assert output == f"invalid plan: plan.json: {reason}\n"
+
+
+def test_a_huge_plan_is_refused_unread(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    huge = b"{" + b" " * plan_file.MAX_BYTES + b"}"
+    output = apply_refused(live_project, sandbox, invoke, huge)
+    assert output == "invalid plan: plan.json: larger than 16 MiB, the limit for a plan\n"
+
+
+def test_a_plan_that_cannot_be_opened_is_refused(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    (live_project / "plan.json").mkdir()
+    result = invoke("apply", "plan.json", "--yes")
+    assert result.exit_code == 2
+    assert result.output == "invalid plan: plan.json: cannot read it (IsADirectoryError)\n"
+    assert sandbox.requests_seen == 0
+
+
+def _gemeente_wants(plan: Plan, work_types: list[str]) -> Plan:
+    """gemeente-intern (live: guests off, no work types) switched on, consistently planned."""
+    gemeente = entry(plan, 1)
+    gemeente["desired"].update(enabled=True, work_types=work_types)
+    gemeente.update(action="update", widens_guest_access=True)
+    gemeente["changes"] = [
+        {"field": "enabled", "old": False, "new": True, "widens": True},
+        {"field": "work_types", "added": work_types, "removed": [], "widens": True},
+    ]
+    return plan
+
+
+def test_a_consistent_plan_that_would_fail_lint_is_refused(
+    saved: Plan, live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    # Well-formed and self-consistent: only the work-type catalog can tell it is wrong.
+    output = apply_refused(
+        live_project, sandbox, invoke, _gemeente_wants(saved, ["Storing", "Stroing"])
+    )
+    assert output == (
+        "invalid plan: plan.json: gemeente-intern: work type 'Stroing' is not in the catalog "
+        "worktypes.yaml; did you mean 'Storing'?\n"
+    )
+
+
+def test_every_reason_is_reported_each_on_its_own_line(
+    saved: Plan, live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    plan = _gemeente_wants(saved, ["Storing", "Stroing"])
+    entry(plan, 0)["desired"]["portal"] = "gemeente-intern"
+    plan["portals"].append(copy.deepcopy(entry(plan, 4)))
+    plan["has_changes"] = False
+    output = apply_refused(live_project, sandbox, invoke, plan)
+    assert output.splitlines() == [
+        "invalid plan: plan.json: acme-facilities: portals[0].desired.portal is "
+        "'gemeente-intern', not the entry's portal",
+        "invalid plan: plan.json: acme-facilities: portal id 'gemeente-intern' does not match "
+        "the file name 'acme-facilities'; rename one of them",
+        "invalid plan: plan.json: gemeente-intern: work type 'Stroing' is not in the catalog "
+        "worktypes.yaml; did you mean 'Storing'?",
+        "invalid plan: plan.json: woonstede-noord: portals[5].portal: planned twice "
+        "(also portals[4])",
+        "invalid plan: plan.json: has_changes is false, but a portal's action is update",
+    ]
+
+
+def test_an_entry_must_agree_with_itself(
+    saved: Plan, live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    # "action: none" with a desired state that differs from live: the reviewer saw no
+    # change, so apply must not make one. The changes are recomputed, never trusted.
+    gemeente = entry(saved, 1)
+    gemeente["desired"].update(enabled=True, work_types=["Storing"])
+    entry(saved, 3)["live"]["enabled"] = not entry(saved, 3)["live"]["enabled"]
+    entry(saved, 4)["widens_guest_access"] = True
+    output = apply_refused(live_project, sandbox, invoke, saved)
+    assert output.splitlines() == [
+        "invalid plan: plan.json: gemeente-intern: portals[1].action is 'none', "
+        "but portals[1].desired needs 'update'",
+        "invalid plan: plan.json: gemeente-intern: portals[1].changes are not the changes "
+        "from portals[1].live to portals[1].desired",
+        "invalid plan: plan.json: secura-alarm: portals[3].live_fingerprint does not match "
+        "portals[3].live",
+        "invalid plan: plan.json: woonstede-noord: portals[4].widens_guest_access does not "
+        "match portals[4].changes",
+    ]
+
+
+def test_a_consistent_edit_of_a_valid_plan_is_applied_and_nothing_else(
+    saved: Plan, live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    # Dropping an entry from the plan makes that portal unmanaged: never written.
+    plan = _gemeente_wants(saved, ["Storing"])
+    del plan["portals"][0]  # acme-facilities would change; now it is not in the plan
+    (live_project / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
+    result = invoke("apply", "plan.json", "--yes", "--allow-large-change")
+    assert result.exit_code == 0, result.output
+    assert "? acme-facilities  unmanaged: exists in OutSmart, no file; never touched" in (
+        result.output
+    )
+    assert revisions(sandbox) == {
+        "acme-facilities": 1,
+        "gemeente-intern": 2,
+        "klimaat-techniek": 2,
+        "oud-portaal": 1,
+        "secura-alarm": 1,
+        "woonstede-noord": 1,
+    }
+
+
+# -- the schema ------------------------------------------------------------------------
+def test_the_plan_diff_writes_is_valid_against_the_published_schema(saved: Plan) -> None:
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    assert list(Draft202012Validator(schema).iter_errors(saved)) == []
+    assert saved["version"] == schema["properties"]["version"]["const"]
+
+
+def test_the_schema_ships_inside_the_package() -> None:
+    packaged = Path(plan_file.__file__).with_name("plan.schema.json")
+    assert packaged.read_bytes() == SCHEMA_FILE.read_bytes()
+    # The package copy is a symlink in the repository; package-data puts the file in wheels.
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    package_data = pyproject.split("[tool.setuptools.package-data]", 1)[1].split("\n[", 1)[0]
+    assert re.search(r'^portal_config = \[.*"plan\.schema\.json"', package_data, re.M)
+
+
+def test_schema_command_prints_the_plan_schema(invoke: Invoke) -> None:
+    assert invoke("schema", "--plan").output == SCHEMA_FILE.read_text(encoding="utf-8")
+
+
+def test_portal_ids_and_work_types_follow_the_portal_schema() -> None:
+    plan = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))["$defs"]
+    portal = json.loads(PORTAL_SCHEMA_FILE.read_text(encoding="utf-8"))["properties"]
+    keys = ("type", "pattern", "minLength", "maxLength")
+    assert {k: plan["portal_id"][k] for k in keys} == {k: portal["portal"][k] for k in keys}
+    item = portal["guest_workorder"]["properties"]["work_types"]["items"]
+    assert {k: plan["work_type"][k] for k in keys} == {k: item[k] for k in keys}
+
+
+def test_the_schema_is_strict_everywhere() -> None:
+    """Every object closes its keys and every value has a type: no room for nesting."""
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+    def walk(node: dict[str, Any], where: str) -> None:
+        if node.get("type") == "object" and "properties" in node:
+            assert node.get("additionalProperties") is False, where
+        if node.get("type") == "array":
+            assert "maxItems" in node, where
+        if node.get("type") == "string":
+            assert "maxLength" in node or "pattern" in node, where
+        for key, sub in node.get("properties", {}).items():
+            assert {"type", "$ref", "const", "enum"} & set(sub), f"{where}.{key}"
+            walk(sub, f"{where}.{key}")
+        for key in ("items", "then", "else"):
+            if key in node:
+                walk(node[key], f"{where}.{key}")
+        for key, sub in node.get("$defs", {}).items():
+            walk(sub, f"$defs.{key}")
+
+    walk(schema, "$")
+
+
+# -- random tampering ----------------------------------------------------------------
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=6,
+)
+
+
+def _paths(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    found = [path]
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += _paths(child, path + (key,))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found += _paths(child, path + (index,))
+    return found
+
+
+@st.composite
+def tampered(draw: st.DrawFn, plan: Plan) -> bytes:
+    """A valid plan with one value replaced, one key dropped or added, or its bytes cut."""
+    plan = copy.deepcopy(plan)
+    kind = draw(st.sampled_from(["replace", "drop", "add", "cut"]))
+    if kind == "cut":
+        raw = json.dumps(plan).encode()
+        return raw[: draw(st.integers(0, len(raw) - 1))]
+    path = draw(st.sampled_from(_paths(plan)[1:]))
+    parent: Any = plan
+    for part in path[:-1]:
+        parent = parent[part]
+    if kind == "replace":
+        parent[path[-1]] = draw(JSON_VALUES)
+    elif kind == "drop":
+        del parent[path[-1]]
+    elif isinstance(parent, dict):
+        parent[draw(st.text(max_size=6))] = draw(JSON_VALUES)
+    return json.dumps(plan).encode()
+
+
+@pytest.fixture
+def planned_state(saved: Plan, sandbox: Sandbox) -> dict[str, Any]:
+    """The sandbox's portals as the plan saw them (hypothesis shares it across examples)."""
+    return copy.deepcopy(sandbox.state.data["portals"])
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_random_tampering_never_crashes_and_never_writes_an_invalid_plan(
+    saved: Plan,
+    planned_state: dict[str, Any],
+    live_project: Path,
+    sandbox: Sandbox,
+    data: st.DataObject,
+) -> None:
+    raw = data.draw(tampered(saved))
+    with sandbox.state.lock:  # each example starts from the state the plan was made on
+        sandbox.state.data["portals"] = copy.deepcopy(planned_state)
+    (live_project / "plan.json").write_bytes(raw)
+    before = revisions(sandbox)
+    result = CliRunner().invoke(cli, ["apply", "plan.json", "--yes", "--allow-large-change"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code in (0, 2, 5), result.output
+    event(f"exit {result.exit_code}")  # --hypothesis-show-statistics: how many still apply
+    written = {p for p, r in revisions(sandbox).items() if r != before[p]}
+    try:
+        checked = plan_file.check_plan(json.loads(raw), "plan.json", load_config())
+    except (PlanFileError, ValueError):
+        assert result.exit_code == 2 and written == set(), result.output
+        assert all(line.startswith("invalid plan: ") for line in result.output.splitlines())
+        return
+    assert written <= {p.portal for p in checked.portals}
