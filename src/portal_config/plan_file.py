@@ -81,8 +81,7 @@ def check_plan(data: Any, source: str, config: Config) -> SavedPlan:
     """Stage 2 and 3 of the module docstring on parsed JSON."""
     deep = _too_deep(data)
     if deep is not None:
-        where = describe_path(deep)
-        raise PlanFileError(f"{source}: {where}: nested deeper than a plan can be")
+        _refuse(source, [f"{describe_path(deep)}: nested deeper than a plan can be"])
     document = Document(source, data)
     structure = [problem.message for problem in check(document, plan_validator())]
     if structure:
