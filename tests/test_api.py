@@ -92,7 +92,10 @@ def test_wrong_token_is_unauthorized_without_leaking(sandbox: Sandbox) -> None:
     with client_for(sandbox, token="wrong-" + TOKEN) as client:
         with pytest.raises(ApiError) as failure:
             client.list_portals()
-    assert str(failure.value) == "GET portals/: HTTP 401 unauthorized; check the token variables"
+    assert str(failure.value) == (
+        "GET portals/: OutSmart code 1004: the account token was refused; check OUTSMART_TOKEN"
+    )
+    assert (failure.value.status, failure.value.code) == (401, 1004)
 
 
 def test_unreachable_server(tmp_path: Path) -> None:
@@ -105,9 +108,9 @@ def test_unreachable_server(tmp_path: Path) -> None:
     ) as client:
         with pytest.raises(ApiError) as failure:
             client.list_portals()
-    assert (
-        str(failure.value)
-        == f"GET portals/: cannot reach http://127.0.0.1:{port} (connection refused)"
+    assert str(failure.value) == (
+        f"GET portals/: cannot reach http://127.0.0.1:{port}: connection refused "
+        "(gave up after 2 attempts)"
     )
 
 
@@ -131,9 +134,9 @@ def test_cli_reports_api_errors_with_exit_4(
     monkeypatch.setenv("OUTSMART_TOKEN", "not-the-token")
     result = invoke("diff")
     assert result.exit_code == 4
-    assert (
-        result.output
-        == "api error: GET portals/: HTTP 401 unauthorized; check the token variables\n"
+    assert result.output == (
+        "api error: GET portals/: OutSmart code 1004: the account token was refused; "
+        "check OUTSMART_TOKEN\n"
     )
 
 
