@@ -8,10 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import urllib3
 
 from conftest import REPO, SOFTWARE_TOKEN, TOKEN
-from portal_config.sandbox import Sandbox
+from portal_config.sandbox import Faults, Sandbox, SandboxState, start_sandbox
+from portal_config.sandbox.demo import demo_account
 from portal_config.sandbox.process import SandboxProcess
 
 AUTH = {"token": TOKEN, "software_token": SOFTWARE_TOKEN}
@@ -27,33 +29,144 @@ def put(url: str, params: dict[str, str], json: object) -> urllib3.BaseHTTPRespo
     return HTTP.request("PUT", f"{url}?{query}", json=json)
 
 
+def error(code: int, message: str, response: object = None) -> dict[str, object]:
+    return {"code": code, "messages": [message], "response": response}
+
+
 def test_envelope_auth_and_trailing_slashes(sandbox: Sandbox) -> None:
     ok = get(sandbox.url + "portals/", AUTH)
     assert ok.status == 200
     body = ok.json()
     assert set(body) == {"code", "messages", "response"} and body["code"] == 200
     assert body["response"]["pages"] == 1 and len(body["response"]["portals"]) == 6
-    denied = get(sandbox.url + "portals/", {"token": "x", "software_token": "y"})
-    assert denied.status == 401 and denied.json() == {
-        "code": 401,
-        "messages": ["unauthorized"],
-        "response": None,
-    }
-    no_slash = get(sandbox.url + "portals", AUTH)
-    assert no_slash.status == 404
+
+
+# Each wrong request, and the envelope OutSmart answers it with (always HTTP 200), and the
+# status the HTTP-status mode sends instead.
+REFUSALS = [
+    ("GET", "portals/", {"token": "x", "software_token": "y"}, None, 1004, 401, "unauthorized client token"),
+    ("GET", "portals/", {"token": TOKEN, "software_token": "y"}, None, 1005, 401, "unauthorized software token"),
+    ("GET", "portals/", {"software_token": SOFTWARE_TOKEN}, None, 1004, 401, "unauthorized client token"),
+    ("GET", "portals", AUTH, None, 404, 404, "unknown endpoint"),
+    ("GET", "portals/a/b/", AUTH, None, 404, 404, "unknown endpoint"),
+    ("GET", "portals/nope/", AUTH, None, 404, 404, "portal not found"),
+    ("GET", "portals/", {**AUTH, "per_page": "0"}, None, 400, 400, "page >= 1 and 1 <= per_page <= 500"),
+    ("GET", "portals/", {**AUTH, "page": "x"}, None, 400, 400, "page and per_page must be integers"),
+    ("PUT", "portals/acme-facilities/", AUTH, b"", 1008, 400, "empty body"),
+    ("PUT", "portals/acme-facilities/", AUTH, b"{", 1009, 400, "body could not be parsed as JSON"),
+    ("PUT", "portals/nope/", AUTH, b"{}", 404, 404, "portal not found"),
+    ("PUT", "portals/acme-facilities/", AUTH, b"[]", 422, 422, "body must be a JSON object"),
+    ("PUT", "portals/acme-facilities/", AUTH, b"{}", 1101, 422, "Required field missing: revision"),
+    ("PUT", "portals/acme-facilities/", AUTH, b'{"revision": 1}', 1101, 422,
+     "Required field missing: guest_workorder"),
+    ("PUT", "portals/acme-facilities/", AUTH, b'{"revision": "1", "guest_workorder": {}}', 422, 422,
+     "revision must be an integer"),
+]  # fmt: skip
+
+
+def _request(
+    sandbox: Sandbox, method: str, path: str, params: dict[str, str], body: bytes | None
+) -> urllib3.BaseHTTPResponse:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return HTTP.request(method, f"{sandbox.url}{path}?{query}", body=body)
+
+
+@pytest.mark.parametrize("http_status_errors", [False, True], ids=["outsmart", "http-status"])
+@pytest.mark.parametrize("refusal", REFUSALS, ids=[r[-1] + " " + r[1] for r in REFUSALS])
+def test_errors_are_http_200_with_the_code_in_the_envelope_unless_mirrored(
+    http_status_errors: bool,
+    refusal: tuple[str, str, dict[str, str], bytes | None, int, int, str],
+) -> None:
+    method, path, params, body, code, status, message = refusal
+    state = SandboxState.open(None, demo_account())
+    with start_sandbox(
+        state, token=TOKEN, software_token=SOFTWARE_TOKEN, http_status_errors=http_status_errors
+    ) as sandbox:
+        answer = _request(sandbox, method, path, params, body)
+    expected_status = status if http_status_errors else 200
+    assert (answer.status, answer.json()) == (expected_status, error(code, message))
+
+
+def test_http_status_mode_is_also_switched_on_by_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SANDBOX_HTTP_STATUS_ERRORS", "1")
+    state = SandboxState.open(None, demo_account())
+    with start_sandbox(state, token=TOKEN, software_token=SOFTWARE_TOKEN) as sandbox:
+        assert get(sandbox.url + "portals/", {}).status == 401
+        assert get(sandbox.url + "portals/", AUTH).status == 200
+
+
+def test_method_not_allowed_names_the_allowed_ones(sandbox: Sandbox) -> None:
+    answer = _request(sandbox, "POST", "portals/", AUTH, b"{}")
+    assert (answer.status, answer.json()) == (200, error(405, "method not allowed"))
+    assert answer.headers["Allow"] == "GET"
+    assert _request(sandbox, "DELETE", "portals/x/", AUTH, None).headers["Allow"] == "GET, PUT"
+
+
+def test_worktypes_lists_records_of_strings_inactive_ones_included(sandbox: Sandbox) -> None:
+    answer = get(sandbox.url + "worktypes/", AUTH)
+    assert answer.status == 200 and answer.json()["code"] == 200
+    active = ["Storing", "Onderhoud", "Inspectie", "Plaatsing alarm", "Reparatie", "Oplevering"]
+    assert answer.json()["response"] == [
+        {"wrt_name": name, "wrt_description": "", "wrt_default_minutes": "60", "wrt_active": "1"}
+        for name in active
+    ] + [
+        {
+            "wrt_name": "Legionellacontrole",
+            "wrt_description": "",
+            "wrt_default_minutes": "60",
+            "wrt_active": "0",
+        }
+    ]
+
+
+def test_no_demo_portal_offers_the_inactive_work_type() -> None:
+    account = demo_account()
+    offered = {t for p in account["portals"].values() for t in p["guest_workorder"]["work_types"]}
+    assert account["inactive_work_types"] == ["Legionellacontrole"]
+    assert offered <= set(account["work_types"])
 
 
 def test_write_validation_and_revision_check(sandbox: Sandbox) -> None:
     url = sandbox.url + "portals/gemeente-intern/"
     guest = {"enabled": True, "work_types": ["Storing"]}
     bad = put(url, AUTH, {"revision": 1, "guest_workorder": {"enabled": "yes"}})
-    assert bad.status == 422 and bad.json()["messages"] == [
-        "guest_workorder.enabled must be a boolean"
-    ]
+    assert (bad.status, bad.json()) == (
+        200,
+        error(422, "guest_workorder.enabled must be a boolean"),
+    )
+    inactive = {"enabled": True, "work_types": ["Storing", "Legionellacontrole"]}
+    refused = put(url, AUTH, {"revision": 1, "guest_workorder": inactive})
+    assert refused.json() == error(422, "inactive work type: Legionellacontrole")
+    unknown = put(url, AUTH, {"revision": 1, "guest_workorder": {"enabled": True, "x": 1}})
+    assert unknown.json() == error(422, "unknown field: x")
     ok = put(url, AUTH, {"revision": 1, "guest_workorder": guest})
-    assert ok.status == 200 and ok.json()["response"]["revision"] == 2
+    assert ok.status == 200 and ok.json()["code"] == 200 and ok.json()["response"]["revision"] == 2
     stale = put(url, AUTH, {"revision": 1, "guest_workorder": guest})
-    assert stale.status == 409 and stale.json()["response"]["revision"] == 2
+    assert (stale.status, stale.json()) == (
+        200,
+        error(
+            409, "revision conflict: the portal changed since it was read", ok.json()["response"]
+        ),
+    )
+    assert sandbox.state.get("gemeente-intern") == ok.json()["response"]
+
+
+def test_envelope_errors_are_injected_as_code_1007_with_nothing_done(sandbox: Sandbox) -> None:
+    sandbox.set_faults(Faults(envelope_error_rate=1.0))
+    url = sandbox.url + "portals/gemeente-intern/"
+    answer = put(url, AUTH, {"revision": 1, "guest_workorder": {"enabled": True}})
+    assert (answer.status, answer.json()) == (200, error(1007, "general uncaught error"))
+    assert sandbox.state.get("gemeente-intern")["revision"] == 1  # type: ignore[index]
+
+
+def test_a_state_file_without_inactive_work_types_still_loads(tmp_path: Path) -> None:
+    old = demo_account()
+    del old["inactive_work_types"]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    state = SandboxState.load(tmp_path / "old.json")
+    assert state.work_types() == old["work_types"] and state.inactive_work_types() == []
 
 
 def test_state_file_is_rewritten_atomically_and_privately(sandbox: Sandbox) -> None:
@@ -96,3 +209,13 @@ def test_sandbox_refuses_non_loopback_hosts(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr == "error: --host 0.0.0.0: the sandbox only listens on loopback addresses\n"
+
+
+def test_sandbox_command_mirrors_codes_in_the_status_line_when_asked(tmp_path: Path) -> None:
+    env = {**os.environ, "OUTSMART_TOKEN": TOKEN, "OUTSMART_SOFTWARE_TOKEN": SOFTWARE_TOKEN}
+    sandbox = SandboxProcess(tmp_path / "s.json", "--http-status-errors", env=env)
+    try:
+        denied = get(sandbox.url + "portals/", {"token": TOKEN, "software_token": "y"})
+    finally:
+        sandbox.stop()
+    assert (denied.status, denied.json()) == (401, error(1005, "unauthorized software token"))

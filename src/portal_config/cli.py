@@ -407,6 +407,11 @@ def pull_command(
     "--error-rate", type=click.FloatRange(0, 1), help="Share of requests answered 500/502/503."
 )
 @click.option(
+    "--envelope-error-rate",
+    type=click.FloatRange(0, 1),
+    help="Share of requests answered HTTP 200 with envelope code 1007 (uncaught error).",
+)
+@click.option(
     "--rate-limit", type=click.FloatRange(0), help="Requests per second before 429 + Retry-After."
 )
 @click.option(
@@ -426,6 +431,13 @@ def pull_command(
     help="Share of writes preceded by a concurrent UI edit.",
 )
 @click.option("--random-seed", "random_seed", type=int, help="Seed for the fault dice.")
+@click.option(
+    "--http-status-errors",
+    is_flag=True,
+    default=None,
+    help="Send errors with the HTTP status of their code, as a proxy might, instead of "
+    "OutSmart's HTTP 200 + envelope code (also: SANDBOX_HTTP_STATUS_ERRORS=1).",
+)
 def sandbox_command(
     host: str,
     port: int,
@@ -433,12 +445,14 @@ def sandbox_command(
     seed: str,
     latency_ms: float | None,
     error_rate: float | None,
+    envelope_error_rate: float | None,
     rate_limit: float | None,
     throttle_rate: float | None,
     drop_rate: float | None,
     lost_write_rate: float | None,
     conflict_rate: float | None,
     random_seed: int | None,
+    http_status_errors: bool | None,
 ) -> None:
     """Run a local OutSmart-compatible API with a demo account, on loopback.
 
@@ -451,6 +465,7 @@ def sandbox_command(
     faults = dict(
         latency_ms=latency_ms,
         error_rate=error_rate,
+        envelope_error_rate=envelope_error_rate,
         rate_limit=rate_limit,
         throttle_rate=throttle_rate,
         drop_rate=drop_rate,
@@ -458,7 +473,15 @@ def sandbox_command(
         conflict_rate=conflict_rate,
         seed=random_seed,
     )
-    serve(host, port, state_file, seed, faults, lambda line: click.echo(line, err=True))
+    serve(
+        host,
+        port,
+        state_file,
+        seed,
+        faults,
+        lambda line: click.echo(line, err=True),
+        http_status_errors=http_status_errors,
+    )
 
 
 def main() -> None:

@@ -13,6 +13,9 @@ from portal_config.model import FLAGS
 from portal_config.sandbox.state import record_for
 
 WORK_TYPES = ["Storing", "Onderhoud", "Inspectie", "Plaatsing alarm", "Reparatie", "Oplevering"]
+# Retired in OutSmart but still listed by `GET worktypes/` (with wrt_active "0"), as real
+# accounts do; no demo portal offers it.
+INACTIVE_WORK_TYPES = ["Legionellacontrole"]
 
 
 def _portal(
@@ -51,5 +54,6 @@ def demo_account() -> dict[str, Any]:
     return {
         "version": 1,
         "work_types": list(WORK_TYPES),
+        "inactive_work_types": list(INACTIVE_WORK_TYPES),
         "portals": {p["portal_id"]: p for p in portals},
     }

@@ -5,7 +5,9 @@ Each fault is a flag of `portal-config sandbox` and an environment variable
 them on for an in-process or a separate server:
 
 - latency_ms: sleep before every answer.
-- error_rate: share of requests answered 500/502/503 without doing anything.
+- error_rate: share of requests answered HTTP 500/502/503 (a proxy's), nothing done.
+- envelope_error_rate: share of requests answered HTTP 200 with envelope code 1007
+  ("general uncaught error", OutSmart's own transient failure), nothing done.
 - rate_limit: requests per second beyond which the answer is 429 + Retry-After.
 - throttle_rate: share of requests answered 429 + Retry-After: 1.
 - drop_rate: share of requests whose connection is closed mid-response, nothing done.
@@ -29,6 +31,7 @@ from dataclasses import dataclass, fields
 class Faults:
     latency_ms: float = 0.0
     error_rate: float = 0.0
+    envelope_error_rate: float = 0.0
     rate_limit: float = 0.0
     throttle_rate: float = 0.0
     drop_rate: float = 0.0

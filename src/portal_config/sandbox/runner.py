@@ -48,6 +48,8 @@ def serve(
     seed: str,
     fault_overrides: Mapping[str, float | int | None],
     say: Callable[[str], None],
+    *,
+    http_status_errors: bool | None = None,
 ) -> None:
     problem = url_problem(f"http://{host}:{port or 1}/")
     if problem:
@@ -69,6 +71,7 @@ def serve(
             host=host,
             port=port,
             background=False,
+            http_status_errors=http_status_errors,
         )
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from portal_config import envelope
+from portal_config.model import WorkType
 from portal_config.sandbox.faults import FaultPlan, Faults
 from portal_config.sandbox.state import SandboxState, valid_guest
 
@@ -31,8 +35,10 @@ class _Server(ThreadingHTTPServer):
         faults: Faults,
         token: str,
         software_token: str,
+        http_status_errors: bool,
     ) -> None:
         super().__init__(address, _Handler)
+        self.http_status_errors = http_status_errors
         self.state = state
         self.faults = FaultPlan(faults)
         self.token = token
@@ -82,94 +88,114 @@ class _Handler(BaseHTTPRequestHandler):
             server.max_in_flight = max(server.max_in_flight, server.in_flight)
         try:
             body = self._read_body()
-            status, payload, headers = self._respond_to(method, body)
+            answer = self._respond_to(method, body)
         except _Drop:
             self.close_connection = True
             return
         finally:
             with server.counter_lock:
                 server.in_flight -= 1
-        self._send(status, payload, headers)
+        self._send(answer)
 
-    def _respond_to(self, method: str, body: bytes) -> tuple[int, Any, dict[str, str]]:
+    def _respond_to(self, method: str, body: bytes) -> _Answer:
         faults = self.server.faults
         if faults.faults.latency_ms > 0:
             time.sleep(faults.faults.latency_ms / 1000)
+        # Rate limits and 5xx come from a proxy in front of OutSmart: HTTP-level answers.
         wait = faults.rate_limited()
         if wait is not None or faults.chance(faults.faults.throttle_rate):
             with self.server.counter_lock:
                 self.server.throttled += 1
-            return _envelope(429, "rate limit exceeded", None) + ({"Retry-After": str(wait or 1)},)
+            return _Answer(
+                429, "rate limit exceeded", headers={"Retry-After": str(wait or 1)}, http=429
+            )
         if faults.chance(faults.faults.error_rate):
             status = faults.pick((500, 502, 503))
-            return _envelope(status, "injected server error", None) + ({},)
+            return _Answer(status, "injected server error", http=status)
         if faults.chance(faults.faults.drop_rate):
             self._half_answer()
+        if faults.chance(faults.faults.envelope_error_rate):
+            return _Answer(envelope.UNCAUGHT, "general uncaught error")
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
-        if query.get("token") != [self.server.token] or query.get("software_token") != [
-            self.server.software_token
-        ]:
-            return _envelope(401, "unauthorized", None) + ({},)
+        if query.get("token") != [self.server.token]:
+            return _Answer(envelope.UNAUTHORIZED_TOKEN, "unauthorized client token")
+        if query.get("software_token") != [self.server.software_token]:
+            return _Answer(envelope.UNAUTHORIZED_SOFTWARE_TOKEN, "unauthorized software token")
         if not url.path.startswith(PREFIX) or not url.path.endswith("/"):
-            return _envelope(404, "unknown endpoint", None) + ({},)
+            return _Answer(envelope.NOT_FOUND, "unknown endpoint")
         parts = [unquote(p) for p in url.path[len(PREFIX) :].strip("/").split("/")]
         allowed = _allowed_methods(parts)
         if allowed is None:
-            return _envelope(404, "unknown endpoint", None) + ({},)
+            return _Answer(envelope.NOT_FOUND, "unknown endpoint")
         if method not in allowed:
-            return _envelope(405, "method not allowed", None) + ({"Allow": ", ".join(allowed)},)
-        return self._route(method, parts, query, body) + ({},)
+            return _Answer(
+                envelope.METHOD_NOT_ALLOWED,
+                "method not allowed",
+                headers={"Allow": ", ".join(allowed)},
+            )
+        return self._route(method, parts, query, body)
 
     def _route(
         self, method: str, parts: list[str], query: dict[str, list[str]], body: bytes
-    ) -> tuple[int, Any]:
+    ) -> _Answer:
         state = self.server.state
         if parts == ["worktypes"]:
-            return _envelope(200, None, {"worktypes": [{"name": n} for n in state.work_types()]})
+            return _Answer(
+                envelope.OK, response=[_work_type_to_wire(w) for w in state.all_work_types()]
+            )
         if parts == ["portals"]:
             try:
                 page = int(query.get("page", ["1"])[0])
                 per_page = int(query.get("per_page", ["100"])[0])
             except ValueError:
-                return _envelope(400, "page and per_page must be integers", None)
+                return _Answer(envelope.BAD_REQUEST, "page and per_page must be integers")
             if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-                return _envelope(400, f"page >= 1 and 1 <= per_page <= {MAX_PER_PAGE}", None)
+                return _Answer(
+                    envelope.BAD_REQUEST, f"page >= 1 and 1 <= per_page <= {MAX_PER_PAGE}"
+                )
             items, pages = state.page(page, per_page)
-            return _envelope(200, None, {"portals": items, "page": page, "pages": pages})
+            return _Answer(envelope.OK, response={"portals": items, "page": page, "pages": pages})
         if method == "GET":
             record = state.get(parts[1])
-            return (
-                _envelope(200, None, record) if record else _envelope(404, "portal not found", None)
-            )
+            if record is None:
+                return _Answer(envelope.NOT_FOUND, "portal not found")
+            return _Answer(envelope.OK, response=record)
         return self._replace(parts[1], body)
 
-    def _replace(self, portal: str, body: bytes) -> tuple[int, Any]:
+    def _replace(self, portal: str, body: bytes) -> _Answer:
         state, faults = self.server.state, self.server.faults
+        if not body.strip():
+            return _Answer(envelope.EMPTY_BODY, "empty body")
         try:
-            request = json.loads(body or b"null")
+            request = json.loads(body)
         except ValueError:
-            return _envelope(400, "body is not JSON", None)
+            return _Answer(envelope.UNPARSABLE_BODY, "body could not be parsed as JSON")
         if state.get(portal) is None:
-            return _envelope(404, "portal not found", None)
-        if not isinstance(request, dict) or type(request.get("revision")) is not int:
-            return _envelope(422, "revision (integer) is required", None)
-        problem = valid_guest(request.get("guest_workorder"), state.work_types())
+            return _Answer(envelope.NOT_FOUND, "portal not found")
+        if not isinstance(request, dict):
+            return _Answer(envelope.INVALID, "body must be a JSON object")
+        for required in ("revision", "guest_workorder"):
+            if required not in request:
+                return _Answer(envelope.REQUIRED_FIELD, f"Required field missing: {required}")
+        if type(request["revision"]) is not int:
+            return _Answer(envelope.INVALID, "revision must be an integer")
+        problem = valid_guest(request["guest_workorder"], state.all_work_types())
         if problem:
-            return _envelope(422, problem, None)
-        if faults.chance(faults.faults.conflict_rate) and state.get(portal) is not None:
+            return _Answer(envelope.INVALID, problem)
+        if faults.chance(faults.faults.conflict_rate):
             current = state.get(portal)
             assert current is not None
             flipped = not current["guest_workorder"].get("allow_requests_for_others", False)
             state.edit(portal, allow_requests_for_others=flipped)
-        status, record = state.replace(portal, request["revision"], request["guest_workorder"])
-        if status == 200 and faults.chance(faults.faults.lost_write_rate):
+        code, record = state.replace(portal, request["revision"], request["guest_workorder"])
+        if code == envelope.OK and faults.chance(faults.faults.lost_write_rate):
             raise _Drop  # the write happened; the client never hears of it
         messages = {
-            404: "portal not found",
-            409: "revision conflict: the portal changed since it was read",
+            envelope.NOT_FOUND: "portal not found",
+            envelope.CONFLICT: "revision conflict: the portal changed since it was read",
         }
-        return _envelope(status, messages.get(status), record)
+        return _Answer(code, messages.get(code), record)
 
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
@@ -187,15 +213,48 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         raise _Drop
 
-    def _send(self, status: int, payload: Any, headers: dict[str, str]) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode()
-        self.send_response(status)
+    def _send(self, answer: _Answer) -> None:
+        data = json.dumps(answer.envelope(), ensure_ascii=False).encode()
+        self.send_response(answer.status(self.server.http_status_errors))
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
+        for name, value in answer.headers.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One answer: an envelope, plus the HTTP status line it travels under."""
+
+    code: int
+    message: str | None = None
+    response: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    http: int | None = None  # fixed status (proxy faults, transport errors) in either mode
+
+    def envelope(self) -> dict[str, Any]:
+        messages = [self.message] if self.message else []
+        return {"code": self.code, "messages": messages, "response": self.response}
+
+    def status(self, http_status_errors: bool) -> int:
+        """HTTP 200 for every envelope, like OutSmart; or the code's own status if asked."""
+        if self.http is not None:
+            return self.http
+        if http_status_errors and self.code != envelope.OK:
+            return envelope.CODES[self.code].http
+        return 200
+
+
+def _work_type_to_wire(work_type: WorkType) -> dict[str, str]:
+    # OutSmart sends every value as a string, the flag included.
+    return {
+        "wrt_name": work_type.name,
+        "wrt_description": "",
+        "wrt_default_minutes": "60",
+        "wrt_active": "1" if work_type.active else "0",
+    }
 
 
 def _allowed_methods(parts: list[str]) -> tuple[str, ...] | None:
@@ -205,10 +264,6 @@ def _allowed_methods(parts: list[str]) -> tuple[str, ...] | None:
     if len(parts) == 2 and parts[0] == "portals" and parts[1]:
         return ("GET", "PUT")
     return None
-
-
-def _envelope(status: int, message: str | None, response: Any) -> tuple[int, dict[str, Any]]:
-    return status, {"code": status, "messages": [message] if message else [], "response": response}
 
 
 @dataclass
@@ -246,6 +301,14 @@ class Sandbox:
         self.stop()
 
 
+HTTP_STATUS_ERRORS_ENV = "SANDBOX_HTTP_STATUS_ERRORS"
+
+
+def http_status_errors_from_env(environ: Mapping[str, str] | None = None) -> bool:
+    value = (os.environ if environ is None else environ).get(HTTP_STATUS_ERRORS_ENV, "")
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
 def start_sandbox(
     state: SandboxState,
     *,
@@ -256,12 +319,20 @@ def start_sandbox(
     port: int = 0,
     background: bool = True,
     tls: ssl.SSLContext | None = None,
+    http_status_errors: bool | None = None,
 ) -> Sandbox:
     """Start serving on ``host:port`` (0 = any free port); in a daemon thread if ``background``.
 
     With ``tls`` it serves https, which the tests use to prove certificates are verified.
+    Errors are HTTP 200 with the code in the envelope, as OutSmart answers them, unless
+    ``http_status_errors`` (default: the SANDBOX_HTTP_STATUS_ERRORS variable) makes the
+    status line mirror the code, as a proxy in front of it might.
     """
-    server = _Server((host, port), state, faults or Faults(), token, software_token)
+    if http_status_errors is None:
+        http_status_errors = http_status_errors_from_env()
+    server = _Server(
+        (host, port), state, faults or Faults(), token, software_token, http_status_errors
+    )
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = None

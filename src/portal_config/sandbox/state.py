@@ -1,5 +1,8 @@
 """The sandbox's account state: portals with revisions, and work types, in one JSON file.
 
+``work_types`` lists the active work types' names, ``inactive_work_types`` (optional,
+so older state files still load) the ones OutSmart keeps but no longer offers.
+
 Every change is written atomically (temp file in the same directory, fsync,
 rename), so a sandbox killed mid-write leaves either the old or the new file,
 never a torn one.
@@ -13,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from portal_config.model import FLAGS
+from portal_config.model import FLAGS, WorkType
 from portal_config.storage import write_atomically
 
 STATE_VERSION = 1
@@ -66,14 +69,26 @@ class SandboxState:
             return copy.deepcopy(record) if record is not None else None
 
     def work_types(self) -> list[str]:
+        """The active work types: the ones a guest may be offered."""
         with self.lock:
             return list(self.data["work_types"])
+
+    def inactive_work_types(self) -> list[str]:
+        """Work types OutSmart keeps but no longer offers (older state files have none)."""
+        with self.lock:
+            return list(self.data.get("inactive_work_types", []))
+
+    def all_work_types(self) -> list[WorkType]:
+        """Every work type of the account, active ones first, as `GET worktypes/` lists them."""
+        return [WorkType(name) for name in self.work_types()] + [
+            WorkType(name, active=False) for name in self.inactive_work_types()
+        ]
 
     # -- writes -----------------------------------------------------------------------
     def replace(
         self, portal: str, revision: int, guest: dict[str, Any]
     ) -> tuple[int, dict[str, Any] | None]:
-        """Compare-and-swap on the revision. Returns (HTTP status, the record after)."""
+        """Compare-and-swap on the revision. Returns (envelope code, the record after)."""
         with self.lock:
             record = self.data["portals"].get(portal)
             if record is None:
@@ -108,7 +123,7 @@ def record_for(portal: str, name: str, guest: dict[str, Any], revision: int = 1)
     return {"portal_id": portal, "name": name, "revision": revision, "guest_workorder": guest}
 
 
-def valid_guest(body: Any, work_types: list[str]) -> str | None:
+def valid_guest(body: Any, work_types: list[WorkType]) -> str | None:
     """Why a write body's guest settings are unacceptable, or None if they are fine."""
     if not isinstance(body, dict):
         return "guest_workorder must be an object"
@@ -120,9 +135,12 @@ def valid_guest(body: Any, work_types: list[str]) -> str | None:
     types = body.get("work_types", [])
     if not isinstance(types, list) or not all(isinstance(t, str) and t for t in types):
         return "guest_workorder.work_types must be a list of names"
-    unknown = [t for t in types if t not in work_types]
-    if unknown:
-        return f"unknown work type: {unknown[0]}"
+    active = {w.name: w.active for w in work_types}
+    for name in types:
+        if name not in active:
+            return f"unknown work type: {name}"
+        if not active[name]:
+            return f"inactive work type: {name}"
     extra = set(body) - {"enabled", *FLAGS, "work_types"}
     if extra:
         return f"unknown field: {sorted(extra)[0]}"
@@ -134,3 +152,5 @@ def _check_shape(data: Any) -> None:
         raise StateError("sandbox state has an unknown format")
     if not isinstance(data.get("portals"), dict) or not isinstance(data.get("work_types"), list):
         raise StateError("sandbox state needs 'portals' and 'work_types'")
+    if not isinstance(data.get("inactive_work_types", []), list):
+        raise StateError("sandbox state: 'inactive_work_types' must be a list")
