@@ -132,16 +132,27 @@ def test_redact_removes_tokens_from_any_text() -> None:
     assert "token=***" in cleaned and "software_token=***" in cleaned
 
 
-def test_cli_reports_api_errors_with_exit_4(
-    live_project: Path, sandbox: Sandbox, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("variable", "expected"),
+    [
+        ("OUTSMART_TOKEN", "1004: the account token was refused; check OUTSMART_TOKEN"),
+        (
+            "OUTSMART_SOFTWARE_TOKEN",
+            "1005: the software token was refused; check OUTSMART_SOFTWARE_TOKEN",
+        ),
+    ],
+)
+def test_cli_names_the_refused_token_variable_with_exit_4(
+    live_project: Path,
+    invoke: Invoke,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    expected: str,
 ) -> None:
-    monkeypatch.setenv("OUTSMART_TOKEN", "not-the-token")
+    monkeypatch.setenv(variable, "not-the-token")
     result = invoke("diff")
     assert result.exit_code == 4
-    assert result.output == (
-        "api error: GET portals/: OutSmart code 1004: the account token was refused; "
-        "check OUTSMART_TOKEN\n"
-    )
+    assert result.output == f"api error: GET portals/: OutSmart code {expected}\n"
 
 
 def test_missing_token_variables_are_a_usage_error(
@@ -282,15 +293,3 @@ def test_code_1007_forever_gives_up(sandbox: Sandbox) -> None:
         "general uncaught error (gave up after 3 attempts)"
     )
     assert sandbox.requests_seen == 3
-
-
-def test_cli_names_the_software_token_variable(
-    live_project: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("OUTSMART_SOFTWARE_TOKEN", "not-the-token")
-    result = invoke("diff")
-    assert result.exit_code == 4
-    assert result.output == (
-        "api error: GET portals/: OutSmart code 1005: the software token was refused; "
-        "check OUTSMART_SOFTWARE_TOKEN\n"
-    )
