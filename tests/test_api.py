@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from conftest import SOFTWARE_TOKEN, TOKEN, Invoke
-from portal_config.api import ApiError, ClientSettings, OutSmartClient, redact
+from portal_config.api import ApiError, ClientSettings, ConflictError, OutSmartClient, redact
+from portal_config.envelope import CODES
 from portal_config.model import PortalSettings
-from portal_config.sandbox import Faults, Sandbox
+from portal_config.sandbox import Faults, Sandbox, SandboxState, start_sandbox
+from portal_config.sandbox.demo import demo_account
 
 FAST = ClientSettings(concurrency=4, retries=3, backoff=0.01, deadline=60)
 
@@ -36,7 +40,7 @@ def test_read_one_portal_and_work_types(sandbox: Sandbox) -> None:
     with client_for(sandbox) as client:
         acme = client.get_portal("acme-facilities")
         assert acme.revision == 1 and acme.settings.allow_new_relation is True
-        assert client.list_work_types()[:2] == ["Storing", "Onderhoud"]
+        assert [w.name for w in client.list_work_types()[:2]] == ["Storing", "Onderhoud"]
 
 
 def test_write_carries_the_revision(sandbox: Sandbox) -> None:
@@ -92,7 +96,10 @@ def test_wrong_token_is_unauthorized_without_leaking(sandbox: Sandbox) -> None:
     with client_for(sandbox, token="wrong-" + TOKEN) as client:
         with pytest.raises(ApiError) as failure:
             client.list_portals()
-    assert str(failure.value) == "GET portals/: HTTP 401 unauthorized; check the token variables"
+    assert str(failure.value) == (
+        "GET portals/: OutSmart code 1004: the account token was refused; check OUTSMART_TOKEN"
+    )
+    assert (failure.value.status, failure.value.code) == (401, 1004)
 
 
 def test_unreachable_server(tmp_path: Path) -> None:
@@ -105,9 +112,9 @@ def test_unreachable_server(tmp_path: Path) -> None:
     ) as client:
         with pytest.raises(ApiError) as failure:
             client.list_portals()
-    assert (
-        str(failure.value)
-        == f"GET portals/: cannot reach http://127.0.0.1:{port} (connection refused)"
+    assert str(failure.value) == (
+        f"GET portals/: cannot reach http://127.0.0.1:{port}: connection refused "
+        "(gave up after 2 attempts)"
     )
 
 
@@ -125,16 +132,27 @@ def test_redact_removes_tokens_from_any_text() -> None:
     assert "token=***" in cleaned and "software_token=***" in cleaned
 
 
-def test_cli_reports_api_errors_with_exit_4(
-    live_project: Path, sandbox: Sandbox, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("variable", "expected"),
+    [
+        ("OUTSMART_TOKEN", "1004: the account token was refused; check OUTSMART_TOKEN"),
+        (
+            "OUTSMART_SOFTWARE_TOKEN",
+            "1005: the software token was refused; check OUTSMART_SOFTWARE_TOKEN",
+        ),
+    ],
+)
+def test_cli_names_the_refused_token_variable_with_exit_4(
+    live_project: Path,
+    invoke: Invoke,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    expected: str,
 ) -> None:
-    monkeypatch.setenv("OUTSMART_TOKEN", "not-the-token")
+    monkeypatch.setenv(variable, "not-the-token")
     result = invoke("diff")
     assert result.exit_code == 4
-    assert (
-        result.output
-        == "api error: GET portals/: HTTP 401 unauthorized; check the token variables\n"
-    )
+    assert result.output == f"api error: GET portals/: OutSmart code {expected}\n"
 
 
 def test_missing_token_variables_are_a_usage_error(
@@ -144,3 +162,134 @@ def test_missing_token_variables_are_a_usage_error(
     result = invoke("diff")
     assert result.exit_code == 2
     assert result.output == "error: target test: set the environment variable(s) OUTSMART_TOKEN\n"
+
+
+# -- every envelope code the sandbox sends, in OutSmart mode and in HTTP-status mode -------
+GUEST = {"enabled": True, "work_types": ["Storing"]}
+ACME = "portals/acme-facilities/"
+CODE_CASES: dict[str, tuple[Callable[[OutSmartClient], object], str]] = {
+    "1008 empty body": (
+        lambda client: client._call("PUT", ACME),
+        "PUT portals/acme-facilities/: OutSmart code 1008 (empty body): empty body",
+    ),
+    "1101 required field": (
+        lambda client: client._call("PUT", ACME, json={"guest_workorder": GUEST}),
+        "PUT portals/acme-facilities/: OutSmart code 1101 (required field missing): "
+        "Required field missing: revision",
+    ),
+    "400 bad query": (
+        lambda client: client._call("GET", "portals/", params={"page": 0}),
+        "GET portals/: OutSmart code 400 (bad request (query parameters)): "
+        "page >= 1 and 1 <= per_page <= 500",
+    ),
+    "404 not found": (
+        lambda client: client.get_portal("no-such-portal"),
+        "GET portals/no-such-portal/: OutSmart code 404 (not found (portal or endpoint)): "
+        "portal not found",
+    ),
+    "405 method": (
+        lambda client: client._call("PUT", "worktypes/", json={}),
+        "PUT worktypes/: OutSmart code 405 (method not allowed): method not allowed",
+    ),
+    "422 invalid": (
+        lambda client: client.replace_portal(
+            PortalSettings("acme-facilities", enabled=True, work_types=("Nope",)), 1
+        ),
+        "PUT portals/acme-facilities/: OutSmart code 422 (invalid field value (wrong type, "
+        "unknown work type)): unknown work type: Nope",
+    ),
+}
+
+
+@pytest.mark.parametrize("http_status_errors", [False, True], ids=["outsmart", "http-status"])
+@pytest.mark.parametrize("case", sorted(CODE_CASES))
+def test_every_envelope_code_is_one_clear_final_error(
+    tmp_path: Path, case: str, http_status_errors: bool
+) -> None:
+    call, expected = CODE_CASES[case]
+    code = int(case.split()[0])
+    state = SandboxState.open(None, demo_account())
+    with start_sandbox(
+        state, token=TOKEN, software_token=SOFTWARE_TOKEN, http_status_errors=http_status_errors
+    ) as sandbox:
+        with client_for(sandbox) as client:
+            with pytest.raises(ApiError) as failure:
+                call(client)
+        assert sandbox.requests_seen == 1  # final: not retried
+    assert str(failure.value) == expected
+    assert (failure.value.status, failure.value.code) == (CODES[code].http, code)
+
+
+@pytest.mark.parametrize("http_status_errors", [False, True], ids=["outsmart", "http-status"])
+@pytest.mark.parametrize(
+    ("wrong", "expected"),
+    [
+        ("token", "OutSmart code 1004: the account token was refused; check ACME_TOKEN"),
+        ("software_token", "OutSmart code 1005: the software token was refused; check ACME_SW"),
+    ],
+)
+def test_a_wrong_token_names_its_variable(
+    wrong: str, expected: str, http_status_errors: bool
+) -> None:
+    state = SandboxState.open(None, demo_account())
+    tokens = {"token": TOKEN, "software_token": SOFTWARE_TOKEN}
+    tokens[wrong] = "wrong-" + tokens[wrong]
+    with start_sandbox(
+        state, token=TOKEN, software_token=SOFTWARE_TOKEN, http_status_errors=http_status_errors
+    ) as sandbox:
+        with OutSmartClient(
+            sandbox.url,
+            **tokens,
+            settings=FAST,
+            token_env="ACME_TOKEN",
+            software_token_env="ACME_SW",
+        ) as client:
+            with pytest.raises(ApiError) as failure:
+                client.list_portals()
+    assert str(failure.value) == f"GET portals/: {expected}"
+    assert failure.value.status == 401  # apply stops writing after it
+
+
+@pytest.mark.parametrize("http_status_errors", [False, True], ids=["outsmart", "http-status"])
+def test_a_conflict_carries_the_current_portal_in_both_modes(http_status_errors: bool) -> None:
+    state = SandboxState.open(None, demo_account())
+    desired = PortalSettings("gemeente-intern", enabled=True, work_types=("Storing",))
+    with start_sandbox(
+        state, token=TOKEN, software_token=SOFTWARE_TOKEN, http_status_errors=http_status_errors
+    ) as sandbox:
+        sandbox.state.edit("gemeente-intern", work_types=["Onderhoud"])
+        with client_for(sandbox) as client:
+            with pytest.raises(ConflictError) as conflict:
+                client.replace_portal(desired, 1)
+    current = conflict.value.current
+    assert current is not None and current.revision == 2
+    assert current.settings.work_types == ("Onderhoud",)
+    assert (conflict.value.status, conflict.value.code) == (409, 409)
+
+
+def test_code_1007_is_retried_and_said(sandbox: Sandbox) -> None:
+    said: list[str] = []
+    sandbox.set_faults(Faults(envelope_error_rate=0.5, seed=4))
+    settings = ClientSettings(retries=8, backoff=0.01)
+    with OutSmartClient(sandbox.url, TOKEN, SOFTWARE_TOKEN, settings, say=said.append) as client:
+        for _ in range(6):
+            assert client.get_portal("acme-facilities").revision == 1
+    assert len(said) == sandbox.requests_seen - 6 > 0
+    for line in said:
+        assert re.fullmatch(
+            r"retrying GET portals/acme-facilities/ in 0\.[0-9] s \(attempt [2-9]/9\): "
+            "OutSmart code 1007",
+            line,
+        ), line
+
+
+def test_code_1007_forever_gives_up(sandbox: Sandbox) -> None:
+    sandbox.set_faults(Faults(envelope_error_rate=1.0, seed=1))
+    with client_for(sandbox, ClientSettings(retries=2, backoff=0.01)) as client:
+        with pytest.raises(ApiError) as failure:
+            client.get_portal("acme-facilities")
+    assert str(failure.value) == (
+        "GET portals/acme-facilities/: OutSmart code 1007 (general uncaught error): "
+        "general uncaught error (gave up after 3 attempts)"
+    )
+    assert sandbox.requests_seen == 3

@@ -152,7 +152,8 @@ def test_write_refused_by_the_api_fails_that_portal_only(
     result = invoke("apply", "--yes")
     assert result.exit_code == 6
     assert (
-        "  acme-facilities   failed    PUT portals/acme-facilities/: HTTP 422 unknown work type: Onderhoud"
+        "  acme-facilities   failed    PUT portals/acme-facilities/: OutSmart code 422 "
+        "(invalid field value (wrong type, unknown work type)): unknown work type: Onderhoud"
         in result.output
     )
     assert "  klimaat-techniek  applied   revision 1 -> 2" in result.output

@@ -21,6 +21,7 @@ SEEDS = range(4)
 SCENARIOS = {
     "latency": Faults(latency_ms=20),
     "server-errors": Faults(error_rate=0.3),
+    "envelope-1007": Faults(envelope_error_rate=0.3),
     "throttled-429": Faults(throttle_rate=0.3),
     "rate-limit": Faults(rate_limit=40),
     "dropped-connections": Faults(drop_rate=0.3),

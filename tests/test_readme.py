@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from conftest import REPO
+from portal_config.envelope import CODES
 from portal_config.rules import RULES
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -28,3 +29,12 @@ def test_quick_start_has_exactly_two_commands_and_ci_runs_the_test_one() -> None
 def test_rules_table_lists_every_rule_with_its_default_level() -> None:
     for rule_id, rule in RULES.items():
         assert f"| `{rule_id}` | {rule.LEVEL.value} |" in README
+
+
+def test_envelope_table_lists_every_code_with_its_meaning() -> None:
+    section = README.split("| code | meaning | the client |", 1)[1].split("\n\n", 1)[0]
+    rows = [line.split(" | ") for line in section.strip().splitlines()[1:]]
+    listed = {int(code.strip("| ")): meaning for code, meaning, _ in rows}
+    assert listed == {code: entry.meaning for code, entry in CODES.items()}
+    retried = {int(code.strip("| ")) for code, _, client in rows if client.startswith("retried")}
+    assert retried == {code for code, entry in CODES.items() if entry.retry}

@@ -6,16 +6,25 @@ style: paths under ``/openapi/8/`` ending in a slash, the account ``token`` and
 envelope. Pointing portal-config at a real endpoint means changing this module
 only: paths, field names, envelope and auth.
 
-HTTP comes from urllib3 (the library under requests) and its ``Retry``: pooled
-keep-alive connections,
-connect/read timeouts, exponential backoff with jitter on connect errors, 429
-(honouring Retry-After up to a cap) and 500/502/503/504. Writes are retried too:
-each carries the portal's revision, so a repeated write can never overwrite a
-newer change. At worst it comes back as a conflict, whose answer carries the
-current portal for apply to compare (see apply.py).
+OutSmart answers errors with HTTP 200 and an error code in the envelope, so every
+answer is judged by its ``code`` (the table in envelope.py) first and its HTTP status
+second; a proxy in front may still answer 429 or 5xx, or mirror the code in the status.
 
-Tokens travel in the URL, so nothing here ever prints a URL or an exception
-text without `redact()`.
+HTTP comes from urllib3 (the library under requests). The retry loop is ours, so that
+every retry can be announced in one line (``say``) and every request logged, redacted
+(``trace``); urllib3's ``Retry`` still keeps the budgets and does the backoff arithmetic
+(exponential, with jitter) and the Retry-After parsing (capped). Retried: 429,
+500/502/503/504, code 1007, connections closed mid-answer (full budget); connection
+refused or connect timeouts (at most CONNECT_RETRIES); a server that never answers (at
+most READ_TIMEOUT_RETRIES, so it fails within (1 + READ_TIMEOUT_RETRIES) x the read
+timeout). Never retried: an unknown host name, TLS failures, every other code. Writes
+are retried too: each carries the portal's revision, so a repeated write can never
+overwrite a newer change. At worst it comes back as a conflict, whose answer carries
+the current portal for apply to compare (see apply.py).
+
+Redirects are never followed: the tokens travel in the URL and would go wherever the
+redirect points. Tokens travel in the URL, so nothing here ever prints a URL or an
+exception text without `redact()`.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import urllib3
 from urllib3.util.retry import Retry
 
-from portal_config import __version__
+from portal_config import __version__, envelope
 from portal_config.errors import ExitCode, PortalConfigError
 from portal_config.model import FLAGS, LivePortal, PortalSettings, WorkType
 
@@ -43,28 +52,64 @@ PAGE_SIZE = 100
 RETRY_AFTER_CAP = 30  # seconds; a server asking for longer is treated as an outage
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 SECRET_PARAMS = ("token", "software_token")
+DEFAULT_TOKEN_ENV = "OUTSMART_TOKEN"
+DEFAULT_SOFTWARE_TOKEN_ENV = "OUTSMART_SOFTWARE_TOKEN"
+# Short budgets where retrying rarely helps and only keeps a CI log silent: a refused
+# connection is a down or wrong host; a server that let one read time out will likely
+# let the next one time out too.
+CONNECT_RETRIES = 2
+READ_TIMEOUT_RETRIES = 1
+# Bounds on what a server may claim: beyond them the answer is nonsense (or hostile),
+# and believing it would mean millions of requests or exhausting memory.
+MAX_PAGES = 10_000
+MAX_ITEMS = 10_000  # work types in an account or in one portal
+MAX_REVISION = 2**53  # the largest integer every JSON parser reads exactly
+MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_DETAIL = 300  # characters of the server's messages quoted in an error
+# Literal secrets shorter than this are not searched for in free text: a short token
+# ("a") would match inside ordinary words and garble every message ("port***ls/").
+# Token parameters in URLs are redacted whole whatever their length.
+MIN_SECRET_LENGTH = 8
 
 T = TypeVar("T")
 R = TypeVar("R")
+Say = Callable[[str], None]
 
 
 class ApiError(PortalConfigError):
-    """The API could not be used: unreachable, refused, or answered nonsense."""
+    """The API could not be used: unreachable, refused, or answered nonsense.
+
+    ``status`` is the HTTP status of a definite answer, or for an envelope error the HTTP
+    equivalent of its code (envelope.CODES[code].http): below 500 and not 429 means the
+    request was refused and nothing was written. None means the outcome is unknown
+    (no answer, an unknown code, an answer that is not an envelope). ``code`` is the
+    envelope code when the answer carried one that is not 200.
+    """
 
     exit_code = ExitCode.API
     prefix = "api error"
 
-    def __init__(self, message: str, *, portal: str | None = None, status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        portal: str | None = None,
+        status: int | None = None,
+        code: int | None = None,
+    ):
         super().__init__(redact(message))
         self.portal = portal
         self.status = status
+        self.code = code
 
 
 class ConflictError(ApiError):
     """A write was refused because the portal's revision moved on since it was read."""
 
     def __init__(self, portal: str, current: LivePortal | None) -> None:
-        super().__init__(f"portal {portal}: revision conflict", portal=portal, status=409)
+        super().__init__(
+            f"portal {portal}: revision conflict", portal=portal, status=409, code=envelope.CONFLICT
+        )
         self.current = current
 
 
@@ -87,7 +132,7 @@ _secrets_lock = threading.Lock()
 
 def register_secret(value: str) -> None:
     """Remember a secret so `redact` removes it wherever it appears, not only in URLs."""
-    if value:
+    if len(value) >= MIN_SECRET_LENGTH:
         with _secrets_lock:
             _known_secrets.add(value)
 
@@ -132,32 +177,64 @@ class _Retry(Retry):
         return None if seconds is None else min(seconds, RETRY_AFTER_CAP)
 
 
-def _retry_policy(settings: ClientSettings) -> Retry:
+def _retry_policy(settings: ClientSettings) -> _Retry:
+    # Only budgets and arithmetic: the loop in OutSmartClient._call decides what is
+    # retried, and read-timeouts have their own, smaller budget there.
     return _Retry(
         total=settings.retries,
-        connect=settings.retries,
+        connect=min(settings.retries, CONNECT_RETRIES),
         read=settings.retries,
         status=settings.retries,
         other=0,
+        redirect=0,
         allowed_methods=frozenset({"GET", "PUT"}),
-        status_forcelist=RETRY_STATUSES,
         backoff_factor=settings.backoff,
         backoff_jitter=settings.backoff,
         backoff_max=8.0,
-        respect_retry_after_header=True,
-        raise_on_status=False,  # the final answer is turned into an ApiError below
     )
 
 
+@dataclass(frozen=True)
+class _Retryable:
+    """A failed attempt worth another: what to say while retrying, and when giving up."""
+
+    reason: str  # for the retry line: "HTTP 503", "OutSmart code 1007", "connection refused"
+    message: str  # for the error once no attempt is left
+    response: urllib3.BaseHTTPResponse | None = None
+    error: Exception | None = None
+    status: int | None = None
+    code: int | None = None
+    timed_out: bool = False
+
+
 class OutSmartClient:
-    """Talks to one OutSmart account's portal-settings API."""
+    """Talks to one OutSmart account's portal-settings API.
+
+    ``say`` receives one line per retry, ``trace`` one redacted line per request (for
+    --verbose); both may be called from worker threads.
+    """
 
     def __init__(
-        self, base_url: str, token: str, software_token: str, settings: ClientSettings | None = None
+        self,
+        base_url: str,
+        token: str,
+        software_token: str,
+        settings: ClientSettings | None = None,
+        *,
+        token_env: str = DEFAULT_TOKEN_ENV,
+        software_token_env: str = DEFAULT_SOFTWARE_TOKEN_ENV,
+        say: Say | None = None,
+        trace: Say | None = None,
     ) -> None:
         self.settings = settings or ClientSettings()
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._auth = {"token": token, "software_token": software_token}
+        self._token_envs = {
+            envelope.UNAUTHORIZED_TOKEN: ("account token", token_env),
+            envelope.UNAUTHORIZED_SOFTWARE_TOKEN: ("software token", software_token_env),
+        }
+        self._say = say
+        self._trace = trace
         register_secret(token)
         register_secret(software_token)
         verify = self.settings.verify
@@ -167,7 +244,7 @@ class OutSmartClient:
             num_pools=2,
             maxsize=max(1, self.settings.concurrency),
             block=True,
-            retries=_retry_policy(self.settings),
+            retries=False,  # _call retries, so that it can say so
             headers={"User-Agent": f"portal-config/{__version__}"},
             cert_reqs="CERT_REQUIRED",  # TLS verification is always on
             ca_certs=verify if isinstance(verify, str) else None,
@@ -191,7 +268,14 @@ class OutSmartClient:
     def list_portals(self) -> list[LivePortal]:
         """All portals in as few requests as the API allows: page 1, then the rest at once."""
         first = self._call("GET", "portals/", params={"page": 1, "per_page": PAGE_SIZE})
-        pages = _int(first.get("pages", 1), "pages")
+        if not isinstance(first, dict):
+            raise ApiError("GET portals/: response is not a page of portals")
+        pages = first.get("pages", 1)
+        if not _whole(pages, 1, MAX_PAGES):
+            raise ApiError(
+                f"GET portals/: server claims {pages!r} pages; refusing "
+                f"(expected a whole number from 1 to {MAX_PAGES})"
+            )
         rest = self.map(
             lambda page: self._call(
                 "GET", "portals/", params={"page": page, "per_page": PAGE_SIZE}
@@ -199,10 +283,15 @@ class OutSmartClient:
             range(2, pages + 1),
         )
         portals: list[LivePortal] = []
-        for body in [first, *rest]:
-            items = body.get("portals")
+        for page, body in enumerate([first, *rest], start=1):
+            items = body.get("portals") if isinstance(body, dict) else None
             if not isinstance(items, list):
                 raise ApiError("GET portals/: response has no 'portals' list")
+            if len(items) > PAGE_SIZE:
+                raise ApiError(
+                    f"GET portals/: page {page} holds {len(items)} portals, more than the "
+                    f"{PAGE_SIZE} asked for; refusing"
+                )
             portals.extend(_portal_from_wire(item) for item in items)
         return portals
 
@@ -224,6 +313,11 @@ class OutSmartClient:
         body = self._call("GET", "worktypes/")
         if not isinstance(body, list):
             raise ApiError("GET worktypes/: response is not a list of work types")
+        if len(body) > MAX_ITEMS:
+            raise ApiError(
+                f"GET worktypes/: server sent {len(body)} work types, more than {MAX_ITEMS}; "
+                "refusing"
+            )
         return [_work_type_from_wire(item) for item in body]
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
@@ -252,67 +346,241 @@ class OutSmartClient:
         json: Any = None,
         portal: str | None = None,
     ) -> Any:
-        remaining = self._deadline - time.monotonic()
         what = f"{method} {path}"
+        url = f"{self.base_url}{path}?{urlencode({**(params or {}), **self._auth})}"
+        body = None if json is None else _json.dumps(json).encode()
+        retry = _retry_policy(self.settings)
+        attempt, timeouts = 1, 0
+        while True:
+            outcome = self._attempt(method, url, body, what, portal)
+            if not isinstance(outcome, _Retryable):
+                return outcome
+            timeouts += outcome.timed_out
+            try:
+                if timeouts > READ_TIMEOUT_RETRIES:
+                    raise urllib3.exceptions.MaxRetryError(None, url)  # type: ignore[arg-type]
+                retry = retry.increment(method, url, outcome.response, outcome.error)
+            except urllib3.exceptions.MaxRetryError:
+                gave_up = f" (gave up after {attempt} attempts)" if attempt > 1 else ""
+                raise ApiError(
+                    f"{what}: {outcome.message}{gave_up}",
+                    portal=portal,
+                    status=outcome.status,
+                    code=outcome.code,
+                ) from None
+            delay = retry.get_retry_after(outcome.response) if outcome.response else None
+            if delay is None:
+                delay = retry.get_backoff_time()
+            attempt += 1
+            if self._say is not None:
+                last = attempt + self._left(retry, outcome, timeouts)
+                self._say(
+                    f"retrying {what} in {delay:.1f} s (attempt {attempt}/{last}): {outcome.reason}"
+                )
+            time.sleep(max(0.0, min(delay, self._deadline - time.monotonic())))
+
+    @staticmethod
+    def _left(retry: Retry, outcome: _Retryable, timeouts: int) -> int:
+        """Attempts left after the next one, if this failure keeps coming back."""
+        if outcome.response is not None:
+            budgets = [retry.status]
+        elif outcome.timed_out:
+            budgets = [retry.read, READ_TIMEOUT_RETRIES - timeouts]
+        elif isinstance(outcome.error, urllib3.exceptions.ConnectTimeoutError):
+            # urllib3's NewConnectionError (refused) is a ConnectTimeoutError too.
+            budgets = [retry.connect]
+        else:
+            budgets = [retry.read]
+        return min(b for b in [retry.total, *budgets] if isinstance(b, int))
+
+    def _attempt(
+        self, method: str, url: str, body: bytes | None, what: str, portal: str | None
+    ) -> Any:
+        """One request: the answer's ``response``, a _Retryable, or an ApiError raised."""
+        remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             message = f"{what}: gave up, the run's deadline of {self.settings.deadline:g}s passed"
             raise ApiError(message, portal=portal)
-        timeout = urllib3.Timeout(
-            connect=self.settings.connect_timeout, read=min(self.settings.read_timeout, remaining)
-        )
-        url = f"{self.base_url}{path}?{urlencode({**(params or {}), **self._auth})}"
-        body = None if json is None else _json.dumps(json).encode()
+        read_timeout = min(self.settings.read_timeout, remaining)
+        timeout = urllib3.Timeout(connect=self.settings.connect_timeout, read=read_timeout)
         headers = {"Content-Type": "application/json"} if body is not None else None
+        started = time.monotonic()
         try:
-            # preload_content: the body is read inside urllib3's retry loop, so an answer
-            # cut off mid-body is retried like any other dropped connection.
             response = self._pool.request(
-                method, url, body=body, headers=headers, timeout=timeout, preload_content=True
+                method,
+                url,
+                body=body,
+                headers=headers,
+                timeout=timeout,
+                redirect=False,
+                preload_content=False,
             )
+            # The body is read here, inside the attempt, so an answer cut off mid-body is
+            # retried like any other dropped connection; at most MAX_BODY_BYTES of it.
+            data = response.read(MAX_BODY_BYTES + 1)
+            if len(data) > MAX_BODY_BYTES:
+                response.close()  # the rest is unread: the connection cannot be reused
+            else:
+                response.release_conn()
         except urllib3.exceptions.HTTPError as exc:
-            raise ApiError(f"{what}: {self._failure(exc)}", portal=portal) from None
-        return self._unwrap(response, what, portal)
+            cause = _reason(exc)
+            self._log(f"{method} {url} -> {cause}", started)
+            return self._transport_failure(exc, cause, read_timeout, what, portal)
+        answer = _parse(data)
+        code = answer.get("code") if isinstance(answer, dict) else None
+        self._log(f"{method} {url} -> HTTP {response.status} code {code!r}", started)
+        if len(data) > MAX_BODY_BYTES:
+            raise ApiError(
+                f"{what}: answer larger than {MAX_BODY_BYTES // 2**20} MiB; refusing", portal=portal
+            )
+        return self._unwrap(response, answer, what, portal)
 
-    def _failure(self, exc: BaseException) -> str:
-        cause = _reason(exc)
+    def _log(self, line: str, started: float) -> None:
+        if self._trace is not None:
+            elapsed = round((time.monotonic() - started) * 1000)
+            self._trace(redact(f"{line} ({elapsed} ms)"))
+
+    def _transport_failure(
+        self, exc: Exception, cause: str, read_timeout: float, what: str, portal: str | None
+    ) -> _Retryable:
+        if cause == "no answer":
+            return _Retryable(
+                f"no answer within {read_timeout:g} s",
+                f"no answer from {self._host()} within {read_timeout:g} s",
+                error=exc,
+                timed_out=True,
+            )
+        if cause in ("connection refused", "connect timed out"):
+            return _Retryable(cause, f"cannot reach {self._host()}: {cause}", error=exc)
+        if cause == "connection closed by the server":
+            return _Retryable(cause, "the server closed the connection mid-answer", error=exc)
         if cause == "TLS verification failed":
-            return f"TLS verification failed for {self._host()}"
-        if cause in ("connection refused", "host name not found", "timed out"):
-            return f"cannot reach {self._host()} ({cause})"
-        return f"request failed ({cause})"
+            message = f"{what}: TLS verification failed for {self._host()}"
+        elif cause == "host name not found":
+            # Not retried: a name that does not resolve will not resolve in a second.
+            message = f"{what}: cannot reach {self._host()}: host name not found"
+        else:
+            message = f"{what}: request failed ({cause})"
+        raise ApiError(message, portal=portal)
 
-    def _unwrap(self, response: urllib3.BaseHTTPResponse, what: str, portal: str | None) -> Any:
+    def _unwrap(
+        self, response: urllib3.BaseHTTPResponse, answer: Any, what: str, portal: str | None
+    ) -> Any:
         status = response.status
-        try:
-            envelope = _json.loads(response.data)
-        except ValueError:
-            envelope = None
-        if not isinstance(envelope, dict) or "response" not in envelope:
-            message = f"{what}: HTTP {status}, not an OutSmart API envelope"
+        if 300 <= status < 400:
+            raise ApiError(f"{what}: {self._redirected(response)}", portal=portal, status=status)
+        code: Any = answer.get("code") if isinstance(answer, dict) else None
+        detail = _detail(answer.get("messages") if isinstance(answer, dict) else None)
+        if _is_code(code) and code != envelope.OK and code in envelope.CODES:
+            return self._code_error(code, status, answer, detail, response, what, portal)
+        if status in RETRY_STATUSES:
+            message = f"HTTP {status} {detail or response.reason or ''}".rstrip()
+            return _Retryable(f"HTTP {status}", message, response=response, status=status)
+        if status >= 400:
+            # A proxy's answer, or a status mirroring a code we have no entry for: a
+            # definite refusal at the HTTP level.
+            if status == 401:
+                variables = " and ".join(env for _, env in self._token_envs.values())
+                message = f"{what}: HTTP 401 unauthorized; check {variables}"
+            else:
+                message = _with(f"{what}: HTTP {status}", detail or response.reason or "")
             raise ApiError(message, portal=portal, status=status)
-        messages = envelope.get("messages") or []
-        detail = "; ".join(str(m) for m in messages if m) or response.reason or ""
-        if status == 409 and portal is not None:
-            current = envelope.get("response")
+        if not isinstance(answer, dict) or "response" not in answer:
+            why = "no JSON envelope"
+        elif code is None:
+            why = "no code"
+        elif not _is_code(code):
+            why = f"code {code!r} is not an integer"
+        else:
+            why = ""
+        if why:
+            # Nothing says whether a write happened: the outcome is unknown (status None).
+            message = f"{what}: HTTP {status}, not an OutSmart API envelope ({why})"
+            raise ApiError(message, portal=portal)
+        if code != envelope.OK:
+            # A code not in the table: nothing says whether a write happened either.
+            message = f"{what}: OutSmart code {code} ({envelope.describe(code)})"
+            raise ApiError(_with(message, detail), portal=portal, code=code)
+        return answer["response"]
+
+    def _code_error(
+        self,
+        code: int,
+        status: int,
+        answer: dict[str, Any],
+        detail: str,
+        response: urllib3.BaseHTTPResponse,
+        what: str,
+        portal: str | None,
+    ) -> _Retryable:
+        known = envelope.CODES[code]
+        if code == envelope.CONFLICT and portal is not None:
+            current = answer.get("response")
             raise ConflictError(
                 portal, _portal_from_wire(current) if isinstance(current, dict) else None
             )
-        if status == 404:
-            raise ApiError(f"{what}: HTTP 404 {detail}".rstrip(), portal=portal, status=status)
-        if status == 401:
-            message = f"{what}: HTTP 401 unauthorized; check the token variables"
-            raise ApiError(message, portal=portal, status=status)
-        if status in RETRY_STATUSES:
-            tries = self.settings.retries + 1
-            message = f"{what}: HTTP {status} {detail} (gave up after {tries} attempts)"
-            raise ApiError(message, portal=portal, status=status)
-        if status >= 300:
-            raise ApiError(f"{what}: HTTP {status} {detail}".rstrip(), portal=portal, status=status)
-        return envelope["response"]
+        if code in self._token_envs:
+            which, variable = self._token_envs[code]
+            message = f"{what}: OutSmart code {code}: the {which} was refused; check {variable}"
+            raise ApiError(message, portal=portal, status=known.http, code=code)
+        message = _with(f"OutSmart code {code} ({known.meaning})", detail)
+        if known.retry or status in RETRY_STATUSES:
+            return _Retryable(
+                f"OutSmart code {code}", message, response=response, status=known.http, code=code
+            )
+        raise ApiError(f"{what}: {message}", portal=portal, status=known.http, code=code)
+
+    def _redirected(self, response: urllib3.BaseHTTPResponse) -> str:
+        location = response.headers.get("Location")
+        if not location:
+            return (
+                f"HTTP {response.status} redirect without a Location; redirects are never followed"
+            )
+        parts = urlsplit(location)
+        target = (
+            _origin(parts.scheme, parts.hostname, parts.port) if parts.hostname else self._host()
+        )
+        return (
+            f"the server redirected to {target}; redirects are never followed "
+            "(tokens travel in the URL)"
+        )
 
     def _host(self) -> str:
         parts = urlsplit(self.base_url)
-        return f"{parts.scheme}://{parts.netloc}"
+        return _origin(parts.scheme, parts.hostname, parts.port)
+
+
+def _origin(scheme: str, host: str | None, port: int | None) -> str:
+    """scheme://host[:port], never a user, path or query (a query may hold tokens)."""
+    return f"{scheme}://{host}" + (f":{port}" if port else "")
+
+
+def _parse(data: bytes) -> Any:
+    try:
+        return _json.loads(data)
+    except ValueError:  # includes UnicodeDecodeError
+        return None
+
+
+def _is_code(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _detail(messages: Any) -> str:
+    """The server's messages as one short line: errors are printed as exactly one line."""
+    if not isinstance(messages, list):
+        return ""
+    text = "; ".join(str(m) for m in messages if m)
+    text = " ".join(text.split())  # newlines and control whitespace would split the line
+    return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 3] + "..."
+
+
+def _with(message: str, detail: str) -> str:
+    return f"{message}: {detail}" if detail else message
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    return _is_code(value) and low <= value <= high
 
 
 # -- wire format -------------------------------------------------------------------------
@@ -323,11 +591,11 @@ def _portal_from_wire(item: Any) -> LivePortal:
             portal=str(item["portal_id"]),
             enabled=_bool(guest["enabled"]),
             **{flag: _bool(guest.get(flag, False)) for flag in FLAGS},
-            work_types=tuple(str(w) for w in guest.get("work_types") or ()),
+            work_types=_work_types(guest.get("work_types") or []),
         )
         return LivePortal(
             settings=settings,
-            revision=_int(item["revision"], "revision"),
+            revision=_revision(item["revision"]),
             name=str(item.get("name", "")),
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -364,10 +632,16 @@ def _bool(value: Any) -> bool:
     return value
 
 
-def _int(value: Any, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ApiError(f"unexpected {name} {value!r} from the API")
-    return value
+def _revision(value: Any) -> int:
+    if not _whole(value, 0, MAX_REVISION):
+        raise ValueError(f"revision {value!r} is not a whole number from 0 to 2**53")
+    return int(value)
+
+
+def _work_types(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or len(value) > MAX_ITEMS:
+        raise ValueError(f"work_types must be a list of at most {MAX_ITEMS} names")
+    return tuple(str(w) for w in value)
 
 
 def _segment(portal: str) -> str:
@@ -398,10 +672,8 @@ def _reason(exc: BaseException) -> str:
 
 _CAUSES: tuple[tuple[frozenset[str], str], ...] = (
     (frozenset({"SSLError", "SSLCertVerificationError"}), "TLS verification failed"),
-    (
-        frozenset({"ReadTimeoutError", "ReadTimeout", "ConnectTimeoutError", "ConnectTimeout"}),
-        "timed out",
-    ),
+    (frozenset({"ReadTimeoutError", "ReadTimeout"}), "no answer"),
+    (frozenset({"ConnectTimeoutError", "ConnectTimeout"}), "connect timed out"),
     (frozenset({"NameResolutionError", "gaierror"}), "host name not found"),
     (frozenset({"ConnectionRefusedError"}), "connection refused"),
     (

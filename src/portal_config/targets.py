@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -182,8 +182,17 @@ def _is_loopback(host: str) -> bool:
 
 
 @contextlib.contextmanager
-def open_client(target: Target, concurrency: int | None = None) -> Iterator[OutSmartClient]:
-    """A client for the target; for a sandbox target, a sandbox started for this run."""
+def open_client(
+    target: Target,
+    concurrency: int | None = None,
+    *,
+    say: Callable[[str], None] | None = None,
+    trace: Callable[[str], None] | None = None,
+) -> Iterator[OutSmartClient]:
+    """A client for the target; for a sandbox target, a sandbox started for this run.
+
+    ``say`` gets one line per retry, ``trace`` one redacted line per request and answer.
+    """
     from portal_config.api import ClientSettings, OutSmartClient
 
     settings = ClientSettings(
@@ -194,6 +203,20 @@ def open_client(target: Target, concurrency: int | None = None) -> Iterator[OutS
         read_timeout=target.timeout,
         verify=str(target.ca_bundle) if target.ca_bundle else True,
     )
+
+    def client(base_url: str, token: str, software_token: str) -> OutSmartClient:
+        # The variable names let an authentication error say which one to check.
+        return OutSmartClient(
+            base_url,
+            token,
+            software_token,
+            settings,
+            token_env=target.token_env,
+            software_token_env=target.software_token_env,
+            say=say,
+            trace=trace,
+        )
+
     if target.is_sandbox:
         from portal_config.sandbox import Faults, SandboxState, start_sandbox
         from portal_config.sandbox.demo import demo_account
@@ -209,8 +232,8 @@ def open_client(target: Target, concurrency: int | None = None) -> Iterator[OutS
         with start_sandbox(
             state, token=token, software_token=software_token, faults=Faults.from_env()
         ) as sandbox:
-            with OutSmartClient(sandbox.url, token, software_token, settings) as client:
-                yield client
+            with client(sandbox.url, token, software_token) as opened:
+                yield opened
         return
     assert target.base_url is not None
     token = os.environ.get(target.token_env, "")
@@ -224,8 +247,8 @@ def open_client(target: Target, concurrency: int | None = None) -> Iterator[OutS
         raise UsageError(
             f"target {target.name}: set the environment variable(s) {', '.join(missing)}"
         )
-    with OutSmartClient(target.base_url, token, software_token, settings) as client:
-        yield client
+    with client(target.base_url, token, software_token) as opened:
+        yield opened
 
 
 def announce(target: Target, client: OutSmartClient) -> str:
