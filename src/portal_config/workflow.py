@@ -190,7 +190,9 @@ def _apply(
 def _client(
     target: Target, concurrency: int | None, console: Console
 ) -> AbstractContextManager[OutSmartClient]:
-    return open_client(target, concurrency)
+    return open_client(
+        target, concurrency, say=console.note, trace=console.trace if console.verbose else None
+    )
 
 
 def _write_report(path: Path | None, report: ApplyReport, code: int, reason: str) -> None:
