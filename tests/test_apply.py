@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import stat
 from pathlib import Path
@@ -316,3 +317,26 @@ def test_a_report_path_on_a_read_only_file_system_is_refused_before_any_request(
         "error: --report /sys/portal-config-report.json: cannot create files in /sys ("
     )
     assert sandbox.requests_seen == 0
+
+
+def test_verbose_logs_each_request_redacted_and_retries_are_announced(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    sandbox.set_faults(Faults(error_rate=0.5, seed=4))
+    result = invoke("diff", "--verbose")
+    assert result.exit_code == 3, result.output
+    log = [line for line in result.stderr.splitlines() if line.startswith("GET ")]
+    assert log and all(
+        line.startswith(
+            f"GET {sandbox.url}portals/?page=1&per_page=100&token=***&software_token=***"
+        )
+        for line in log
+    )
+    retries = [line for line in result.stderr.splitlines() if line.startswith("retrying ")]
+    assert retries and all(
+        re.fullmatch(r"retrying GET portals/ in \d+\.\d s \(attempt \d/3\): HTTP 50[023]", line)
+        for line in retries
+    ), retries
+    assert len(log) == len(retries) + 1  # every failed answer was retried once more
+    quiet = invoke("diff", "--quiet")
+    assert quiet.exit_code == 3 and quiet.stderr == ""  # no retry lines with --quiet

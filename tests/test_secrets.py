@@ -43,15 +43,15 @@ def test_tokens_never_appear_in_output_logs_or_files(
     run("apply", "plan.json", "--yes", "--report", "stale-report.json")  # stale plan
     run("apply")  # no tty, no --yes
     run("apply", "--yes", "--allow-large-change", "--report", "report.json")
-    run("pull", "--dir", "pulled", "--force")
+    run("pull", "--dir", "pulled", "--force", "--verbose")  # the request log, too
     sandbox.set_faults(Faults(error_rate=1.0, seed=2))
-    run("diff")  # 5xx until the client gives up
+    run("diff", "--verbose")  # 5xx until the client gives up, with retry lines
     run("pull", "--dir", "pulled2")
     sandbox.set_faults(Faults(conflict_rate=1.0, lost_write_rate=0.5, seed=3))
     (live_project / "portals" / "gemeente-intern.yaml").write_text(
         "portal: gemeente-intern\nguest_workorder: {enabled: true, work_types: [Storing]}\n"
     )
-    run("apply", "--yes", "--allow-large-change", "--report", "conflict-report.json")
+    run("apply", "--yes", "--allow-large-change", "--report", "conflict-report.json", "-v")
     sandbox.set_faults(Faults())
     monkeypatch.setenv("OUTSMART_TOKEN", "wrong-" + TOKEN)
     run("diff")  # 401
