@@ -441,3 +441,44 @@ def test_random_tampering_never_crashes_and_never_writes_an_invalid_plan(
         assert all(line.startswith("invalid plan: ") for line in result.output.splitlines())
         return
     assert written <= {p.portal for p in checked.portals}
+
+
+def test_a_plan_is_checked_as_its_file_was_disable_comments_and_acknowledgements_included(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    # permissive-guest-access as an error, acknowledged in one file; guests-without-work-types
+    # switched off in another by a disable comment. Lint passes, so the plan must apply.
+    with (live_project / "portal-config.yaml").open("a") as config:
+        config.write("rules:\n  permissive-guest-access: error\n")
+    (live_project / "portals" / "acme-facilities.yaml").write_text(
+        "portal: acme-facilities\nguest_workorder:\n  enabled: true\n  allow_new_relation: true\n"
+        "  work_types: [Storing]\nacknowledged:\n  allow_new_relation: New tenants sign up here.\n"
+    )
+    (live_project / "portals" / "klimaat-techniek.yaml").write_text(
+        "# portal-config: disable guests-without-work-types\n"
+        "portal: klimaat-techniek\nguest_workorder:\n  enabled: true\n"
+    )
+    assert invoke("lint").exit_code == 0
+    assert invoke("diff", "--out", "plan.json").exit_code == 3
+    plan: Plan = json.loads((live_project / "plan.json").read_text(encoding="utf-8"))
+    acme, klimaat = entry(plan, 0), entry(plan, 2)
+    assert acme["acknowledged"] == {"allow_new_relation": "New tenants sign up here."}
+    assert klimaat["disabled_rules"] == ["guests-without-work-types"]
+
+    stripped = copy.deepcopy(plan)
+    entry(stripped, 0)["acknowledged"] = {}
+    entry(stripped, 2)["disabled_rules"] = ["guests-without-work-type"]
+    assert apply_refused(live_project, sandbox, invoke, stripped).splitlines() == [
+        "invalid plan: plan.json: acme-facilities: allow_new_relation is true while guests are "
+        "enabled; guest access is usually kept restricted (acknowledge it under "
+        "'acknowledged: allow_new_relation: <reason>' if intended)",
+        "invalid plan: plan.json: klimaat-techniek: portals[2].disabled_rules: unknown rule "
+        "'guests-without-work-type'",
+        "invalid plan: plan.json: klimaat-techniek: guests are enabled but no work types are "
+        "listed, so guests cannot submit anything",
+    ]
+
+    (live_project / "plan.json").write_text(json.dumps(plan))
+    applied = invoke("apply", "plan.json", "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert sandbox.state.data["portals"]["klimaat-techniek"]["guest_workorder"]["enabled"] is True

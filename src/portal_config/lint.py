@@ -40,21 +40,22 @@ def lint(paths: Sequence[Path], config: Config) -> LintRun:
     shown = [display(f) for f in files]
     run = LintRun(Report(files=shown))
     valid: list[Document] = []
-    disabled: dict[str, set[str]] = {}
     for path, name in zip(files, shown, strict=True):
         document, problems, text = load_valid(path, name)
+        disabled: frozenset[str] = frozenset()
         if text is not None:
             run.sources[name] = text
-            disabled[name] = set(_directives(name, text, run.report))
+            disabled = frozenset(_directives(name, text, run.report))
         run.report.extend(problems)
         if document is not None:
+            document.disabled_rules = disabled
             valid.append(document)
     catalog, problems = load_config_catalog(config)
     run.report.extend(problems)
     ids = {document.data["portal"] for document in valid}
     others = list(_other_project_documents(paths, files, ids, config))
     context = Context(catalog=catalog, project=valid + others)
-    run.report.extend(_apply_rules(valid, context, config, disabled))
+    run.report.extend(_apply_rules(valid, context, config))
     run.documents = valid
     return run
 
@@ -62,14 +63,15 @@ def lint(paths: Sequence[Path], config: Config) -> LintRun:
 def check_loaded(document: Document, config: Config, catalog: Catalog | None) -> list[Problem]:
     """Schema and rules for one portal document already in memory (a saved plan's entry).
 
-    The checks lint runs on a file, minus what only a file has: YAML syntax and
-    disable comments (a plan carries no comments, and a plan must not switch checks off).
+    The checks lint runs on a file, minus YAML syntax, which only a file has. The
+    document's ``disabled_rules`` are honoured as the file's disable comments are: a
+    plan may switch off exactly what a portal file may, and nothing a file could not.
     """
     problems = list(schema.check(document))
     if problems:
         return problems  # rules trust the schema's types
     context = Context(catalog=catalog, project=[document])
-    return list(_apply_rules([document], context, config, {}))
+    return list(_apply_rules([document], context, config))
 
 
 def load_config_catalog(config: Config) -> tuple[Catalog | None, list[Problem]]:
@@ -170,14 +172,14 @@ def _other_project_documents(
 
 
 def _apply_rules(
-    documents: Sequence[Document], context: Context, config: Config, disabled: dict[str, set[str]]
+    documents: Sequence[Document], context: Context, config: Config
 ) -> Iterator[Problem]:
     for rule_id, rule in RULES.items():
         level = config.level_of(rule_id)
         if level is None:
             continue
         for hit in run_rule(rule, documents, context):
-            if rule_id in disabled.get(hit.document.path, ()):
+            if rule_id in hit.document.disabled_rules:
                 continue
             position = hit.document.locate(hit.path, key=hit.on_key)
             yield Problem(hit.document.path, position, level, rule_id, hit.message)

@@ -94,6 +94,9 @@ class Document:
     values: dict[JsonPath, Position] = field(default_factory=dict)
     keys: dict[JsonPath, Position] = field(default_factory=dict)
     plain_scalars: dict[JsonPath, PlainScalar] = field(default_factory=dict)
+    # Rules switched off for this file by `# portal-config: disable ...` (set by lint);
+    # a saved plan carries them per portal, so it is checked exactly as its file was.
+    disabled_rules: frozenset[str] = frozenset()
 
     def locate(self, path: JsonPath, *, key: bool = False) -> Position:
         """Position of the value (or of its key) at ``path``, else of its nearest ancestor.

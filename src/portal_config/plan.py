@@ -89,6 +89,10 @@ class PortalPlan:
     desired: PortalSettings
     live: LivePortal
     changes: tuple[Change, ...]
+    # What lint honoured in the file besides the settings, so that `apply plan.json`
+    # checks each desired state exactly as lint checked its file.
+    acknowledged: dict[str, str] = field(default_factory=dict)
+    disabled_rules: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -109,6 +113,8 @@ class PortalPlan:
             "live": self.live.settings.to_json(),
             "desired": self.desired.to_json(),
             "changes": [change.to_json() for change in self.changes],
+            "acknowledged": dict(self.acknowledged),
+            "disabled_rules": list(self.disabled_rules),
         }
 
 
@@ -238,7 +244,17 @@ def build_plan(
             )
             continue
         changes = compute_changes(current.settings, desired)
-        plans.append(PortalPlan(desired.portal, document.path, desired, current, changes))
+        plans.append(
+            PortalPlan(
+                desired.portal,
+                document.path,
+                desired,
+                current,
+                changes,
+                dict(document.data.get("acknowledged", {})),
+                tuple(sorted(document.disabled_rules)),
+            )
+        )
     plans.sort(key=lambda p: p.portal)
     unmanaged = sorted(set(by_id) - managed)
     return Plan(target, base_url, plans, unmanaged), problems

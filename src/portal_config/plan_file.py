@@ -29,6 +29,7 @@ from portal_config.loader import Document, JsonPath
 from portal_config.model import FIELDS, PortalSettings
 from portal_config.plan import PlanFileError, SavedPlan, SavedPortal, compute_changes
 from portal_config.problems import Level
+from portal_config.rules import RULES
 from portal_config.schema import check, describe_path
 
 if TYPE_CHECKING:
@@ -181,6 +182,9 @@ def _update_count(updates: bool) -> str:
 
 def _entry_reasons(entry: dict[str, Any], at: str) -> Iterator[str]:
     """An entry must agree with itself: what a reviewer read is what apply would do."""
+    for name in entry.get("disabled_rules", ()):
+        if name not in RULES:  # as a disable comment naming an unknown rule is an error
+            yield f"{at}.disabled_rules: unknown rule '{name}'"
     for part in ("desired", "live"):
         if entry[part]["portal"] != entry["portal"]:
             yield f"{at}.{part}.portal is '{entry[part]['portal']}', not the entry's portal"
@@ -203,7 +207,11 @@ def _as_portal_file(entry: dict[str, Any]) -> Document:
     """The entry's desired state in the shape of a portal file, so lint's checks apply."""
     desired = entry["desired"]
     guest = {name: desired[name] for name in FIELDS}
-    return Document(entry["file"], {"portal": desired["portal"], "guest_workorder": guest})
+    data: dict[str, Any] = {"portal": desired["portal"], "guest_workorder": guest}
+    if entry.get("acknowledged"):
+        data["acknowledged"] = entry["acknowledged"]
+    disabled = frozenset(entry.get("disabled_rules", ())) & set(RULES)
+    return Document(entry["file"], data, disabled_rules=disabled)
 
 
 def _saved_plan(data: dict[str, Any]) -> SavedPlan:
