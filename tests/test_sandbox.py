@@ -175,9 +175,10 @@ def test_state_file_is_rewritten_atomically_and_privately(sandbox: Sandbox) -> N
     saved = json.loads(sandbox.state.path.read_text())
     assert saved["portals"]["acme-facilities"]["revision"] == 2
     assert oct(os.stat(sandbox.state.path).st_mode & 0o777) == "0o600"
-    assert [p.name for p in sandbox.state.path.parent.iterdir()] == [
-        "sandbox.json"
-    ]  # no temp files left
+    # No temp files left; the lock file that serializes writers stays, private too.
+    names = sorted(p.name for p in sandbox.state.path.parent.iterdir())
+    assert names == ["sandbox.json", "sandbox.json.lock"]
+    assert oct(os.stat(sandbox.state.path.parent / "sandbox.json.lock").st_mode & 0o777) == "0o600"
 
 
 def test_sandbox_command_serves_until_sigterm(tmp_path: Path) -> None:
