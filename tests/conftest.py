@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -126,6 +129,21 @@ def generated_project(root: Path, count: int, prefix: str) -> dict[str, object]:
             "guest_workorder": dict(OLD_GUEST),
         }
     return {"version": 1, "work_types": ["Storing", "Onderhoud"], "portals": portals}
+
+
+TOKEN_ENV = {**os.environ, "OUTSMART_TOKEN": TOKEN, "OUTSMART_SOFTWARE_TOKEN": SOFTWARE_TOKEN}
+
+
+def apply_process(root: Path, *args: str) -> subprocess.Popen[str]:
+    """`portal-config apply --yes --allow-large-change` in ``root``, as a real process."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "portal_config", "apply", "--yes", "--allow-large-change", *args],
+        cwd=root,
+        env=TOKEN_ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def revisions(sandbox: Sandbox) -> dict[str, int]:

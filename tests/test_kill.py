@@ -15,7 +15,15 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from conftest import NEW_GUEST, OLD_GUEST, REPO, SOFTWARE_TOKEN, TOKEN, generated_project
+from conftest import (
+    NEW_GUEST,
+    OLD_GUEST,
+    REPO,
+    SOFTWARE_TOKEN,
+    TOKEN,
+    apply_process,
+    generated_project,
+)
 from portal_config.sandbox import SandboxState
 from portal_config.sandbox.process import SandboxProcess
 
@@ -38,24 +46,7 @@ def _sandbox(root: Path, *flags: str) -> SandboxProcess:
 
 
 def _apply(root: Path, *extra: str, concurrency: int = 4) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "portal_config",
-            "apply",
-            "--yes",
-            "--allow-large-change",
-            "--concurrency",
-            str(concurrency),
-            *extra,
-        ],
-        cwd=root,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return apply_process(root, "--concurrency", str(concurrency), *extra)
 
 
 def _assert_each_portal_old_or_new(state_file: Path) -> tuple[int, int]:

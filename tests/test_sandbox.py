@@ -175,9 +175,10 @@ def test_state_file_is_rewritten_atomically_and_privately(sandbox: Sandbox) -> N
     saved = json.loads(sandbox.state.path.read_text())
     assert saved["portals"]["acme-facilities"]["revision"] == 2
     assert oct(os.stat(sandbox.state.path).st_mode & 0o777) == "0o600"
-    assert [p.name for p in sandbox.state.path.parent.iterdir()] == [
-        "sandbox.json"
-    ]  # no temp files left
+    # No temp files left; the lock file that serializes writers stays, private too.
+    names = sorted(p.name for p in sandbox.state.path.parent.iterdir())
+    assert names == ["sandbox.json", "sandbox.json.lock"]
+    assert oct(os.stat(sandbox.state.path.parent / "sandbox.json.lock").st_mode & 0o777) == "0o600"
 
 
 def test_sandbox_command_serves_until_sigterm(tmp_path: Path) -> None:
@@ -219,3 +220,23 @@ def test_sandbox_command_mirrors_codes_in_the_status_line_when_asked(tmp_path: P
     finally:
         sandbox.stop()
     assert (denied.status, denied.json()) == (401, error(1005, "unauthorized software token"))
+
+
+def test_the_sandbox_imports_nothing_of_the_product_above_it() -> None:
+    # STYLE.md: the test server sits below the product; lint, config and targets use it,
+    # never the other way round. A fresh interpreter, so nothing else imported them first.
+    modules = sorted(p.stem for p in (REPO / "src" / "portal_config" / "sandbox").glob("*.py"))
+    code = (
+        "import sys\n"
+        + "".join(f"import portal_config.sandbox.{m}\n" for m in modules if m != "__init__")
+        + "from portal_config.sandbox import Faults, Sandbox, SandboxState, start_sandbox\n"
+        + "print(sorted(m for m in sys.modules if m.split('.')[1:2] in "
+        + "(['lint'], ['config'], ['targets'])))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout == "[]\n"
+    assert modules == [
+        "__init__", "demo", "faults", "process", "runner", "server", "state", "tokens"
+    ]  # fmt: skip

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from portal_config import __version__
-from portal_config.errors import ExitCode, PortalConfigError
+from portal_config.errors import ExitCode, PortalConfigError, UsageError
 from portal_config.render.lint import FORMATS as LINT_FORMATS
 
 if TYPE_CHECKING:
@@ -494,8 +494,13 @@ def sandbox_command(
     sandbox-token / sandbox-software-token. Faults are off unless asked for
     (flags here, or SANDBOX_* environment variables).
     """
+    from portal_config.sandbox.demo import demo_account
     from portal_config.sandbox.runner import serve
+    from portal_config.seed import account_from_directory
+    from portal_config.targets import url_problem
 
+    if url_problem(f"http://{host}:{port or 1}/"):
+        raise UsageError(f"--host {host}: the sandbox only listens on loopback addresses")
     faults = dict(
         latency_ms=latency_ms,
         error_rate=error_rate,
@@ -511,7 +516,7 @@ def sandbox_command(
         host,
         port,
         state_file,
-        seed,
+        demo_account if seed == "demo" else lambda: account_from_directory(Path(seed)),
         faults,
         lambda line: click.echo(line, err=True),
         http_status_errors=http_status_errors,

@@ -28,14 +28,16 @@ from urllib.parse import urlsplit
 
 from portal_config.config import Config, config_error
 from portal_config.errors import ConfigError, UsageError
+from portal_config.sandbox.tokens import (
+    DEFAULT_SOFTWARE_TOKEN_ENV,
+    DEFAULT_TOKEN_ENV,
+    SANDBOX_TOKENS,
+)
 
 if TYPE_CHECKING:
     from portal_config.api import OutSmartClient
 
 DEFAULT_SANDBOX_STATE = ".portal-config/sandbox.json"
-DEFAULT_TOKEN_ENV = "OUTSMART_TOKEN"
-DEFAULT_SOFTWARE_TOKEN_ENV = "OUTSMART_SOFTWARE_TOKEN"
-SANDBOX_TOKENS = ("sandbox-token", "sandbox-software-token")
 DEFAULT_CONCURRENCY = 4
 _TARGET_KEYS = (
     "sandbox",

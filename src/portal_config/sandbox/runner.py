@@ -10,53 +10,32 @@ from types import FrameType
 from typing import Any
 
 from portal_config.errors import UsageError
-from portal_config.sandbox.demo import demo_account
 from portal_config.sandbox.faults import Faults
 from portal_config.sandbox.server import start_sandbox
-from portal_config.sandbox.state import SandboxState, StateError, record_for
-from portal_config.targets import (
+from portal_config.sandbox.state import SandboxState, StateError
+from portal_config.sandbox.tokens import (
     DEFAULT_SOFTWARE_TOKEN_ENV,
     DEFAULT_TOKEN_ENV,
     SANDBOX_TOKENS,
-    url_problem,
 )
-
-
-def seed_from_directory(directory: Path) -> dict[str, Any]:
-    """An account holding exactly the valid portal files of ``directory``."""
-    from portal_config.config import load_config
-    from portal_config.lint import lint
-    from portal_config.model import PortalSettings
-
-    run = lint([directory], load_config())
-    if run.report.failed(strict=False):
-        raise UsageError(f"cannot seed the sandbox: files in {directory} fail lint")
-    portals: dict[str, Any] = {}
-    work_types: set[str] = set()
-    for document in run.documents:
-        settings = PortalSettings.from_file_data(document.data)
-        guest = {key: value for key, value in settings.to_json().items() if key != "portal"}
-        portals[settings.portal] = record_for(settings.portal, settings.portal, guest)
-        work_types.update(settings.work_types)
-    return {"version": 1, "work_types": sorted(work_types), "portals": portals}
 
 
 def serve(
     host: str,
     port: int,
     state_file: Path,
-    seed: str,
+    seed: Callable[[], dict[str, Any]],
     fault_overrides: Mapping[str, float | int | None],
     say: Callable[[str], None],
     *,
     http_status_errors: bool | None = None,
 ) -> None:
-    problem = url_problem(f"http://{host}:{port or 1}/")
-    if problem:
-        raise UsageError(f"--host {host}: the sandbox only listens on loopback addresses")
-    initial = demo_account() if seed == "demo" else seed_from_directory(Path(seed))
+    """Serve ``state_file`` (made from ``seed()`` if it does not exist) until stopped.
+
+    The caller checks ``host`` is a loopback address: that policy is the product's.
+    """
     try:
-        state = SandboxState.open(state_file, initial)
+        state = SandboxState.open(state_file, seed())
     except StateError as exc:
         raise UsageError(str(exc)) from None
     token = os.environ.get(DEFAULT_TOKEN_ENV) or SANDBOX_TOKENS[0]

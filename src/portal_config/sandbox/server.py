@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -36,9 +37,11 @@ class _Server(ThreadingHTTPServer):
         token: str,
         software_token: str,
         http_status_errors: bool,
+        idle_timeout: float,
     ) -> None:
         super().__init__(address, _Handler)
         self.http_status_errors = http_status_errors
+        self.idle_timeout = idle_timeout
         self.state = state
         self.faults = FaultPlan(faults)
         self.token = token
@@ -49,9 +52,24 @@ class _Server(ThreadingHTTPServer):
         self.max_in_flight = 0
         self.counter_lock = threading.Lock()
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up early or goes quiet is the client's business: no
+        # traceback. Anything else is a sandbox bug and keeps socketserver's report.
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
 
 class _Drop(Exception):
     """Close the connection without a (complete) answer."""
+
+
+class _Refused(Exception):
+    """The request's body cannot be read as sent: answer this, then close the connection."""
+
+    def __init__(self, answer: _Answer) -> None:
+        super().__init__(answer.message)
+        self.answer = answer
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -60,6 +78,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # A client that connects and then says nothing must not hold a thread forever;
+        # http.server answers a timed-out read by closing the connection.
+        self.connection.settimeout(self.server.idle_timeout)
         # Headers and body go out as two writes; without TCP_NODELAY, Nagle plus the
         # client's delayed ACK add ~40 ms to every answer.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -72,6 +93,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:
         self._handle("PUT")
+
+    def do_HEAD(self) -> None:
+        # The answer a GET would get, headers only (their Content-Length included).
+        self._handle("HEAD")
 
     def __getattr__(self, name: str) -> Any:
         # Any other method (POST, TRACE, PATCH, even made-up ones) gets an envelope too,
@@ -86,16 +111,27 @@ class _Handler(BaseHTTPRequestHandler):
             server.requests_seen += 1
             server.in_flight += 1
             server.max_in_flight = max(server.max_in_flight, server.in_flight)
+        refused = False
         try:
             body = self._read_body()
-            answer = self._respond_to(method, body)
+            answer = self._respond_to("GET" if method == "HEAD" else method, body)
+        except _Refused as refusal:
+            answer, refused = refusal.answer, True
         except _Drop:
             self.close_connection = True
             return
+        except OSError:
+            raise  # the client went away or quiet; handle_error keeps that quiet
+        except Exception as exc:  # a sandbox bug must not cost the client its connection
+            # Answered as OutSmart answers its own failures; one line, no traceback.
+            sys.stderr.write(f"sandbox: uncaught {exc.__class__.__name__}; answered code 1007\n")
+            answer = _Answer(envelope.UNCAUGHT, "general uncaught error")
         finally:
             with server.counter_lock:
                 server.in_flight -= 1
-        self._send(answer)
+        self._send(answer, with_body=method != "HEAD", closing=refused)
+        if refused:
+            self._discard_unread_body()
 
     def _respond_to(self, method: str, body: bytes) -> _Answer:
         faults = self.server.faults
@@ -169,6 +205,12 @@ class _Handler(BaseHTTPRequestHandler):
             return _Answer(envelope.EMPTY_BODY, "empty body")
         try:
             request = json.loads(body)
+            # A lone surrogate ("\ud800") parses, but could never be sent back in an answer.
+            json.dumps(request, ensure_ascii=False).encode()
+        except RecursionError:
+            return _Answer(envelope.UNPARSABLE_BODY, "body is nested too deeply")
+        except UnicodeEncodeError:
+            return _Answer(envelope.INVALID, "body holds text that is not valid Unicode")
         except ValueError:
             return _Answer(envelope.UNPARSABLE_BODY, "body could not be parsed as JSON")
         if state.get(portal) is None:
@@ -198,11 +240,33 @@ class _Handler(BaseHTTPRequestHandler):
         return _Answer(code, messages.get(code), record)
 
     def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        if "Transfer-Encoding" in self.headers:
+            raise _Refused(_bad_request("send the body with a Content-Length, not chunked"))
+        declared = (self.headers.get("Content-Length") or "0").strip()
+        # int() alone would take "+5", " 5" or "5_0"; HTTP allows digits only.
+        if not declared.isascii() or not declared.isdigit():
+            raise _Refused(_bad_request("Content-Length must be a non-negative integer"))
+        length = int(declared)
         if length > MAX_BODY:
-            self.close_connection = True
-            raise _Drop
+            limit = f"request body over {MAX_BODY} bytes"
+            raise _Refused(_Answer(envelope.TOO_LARGE, limit, http=413))
         return self.rfile.read(length) if length else b""
+
+    def _discard_unread_body(self) -> None:
+        """After refusing a body: stop sending, then swallow what the client still sends.
+
+        Closing with unread data makes the kernel send a reset, which can destroy the
+        answer before the client reads it; so read and drop, for a second at most.
+        """
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(1.0)
+            for _ in range(64):
+                if not self.connection.recv(64 * 1024):
+                    break
+        except OSError:
+            pass  # gone, or still sending after a second: closing is all that is left
 
     def _half_answer(self) -> None:
         """Start an answer and hang up in the middle of it."""
@@ -213,15 +277,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         raise _Drop
 
-    def _send(self, answer: _Answer) -> None:
+    def _send(self, answer: _Answer, *, with_body: bool = True, closing: bool = False) -> None:
         data = json.dumps(answer.envelope(), ensure_ascii=False).encode()
         self.send_response(answer.status(self.server.http_status_errors))
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         for name, value in answer.headers.items():
             self.send_header(name, value)
+        if closing:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
-        self.wfile.write(data)
+        if with_body:
+            self.wfile.write(data)
 
 
 @dataclass(frozen=True)
@@ -245,6 +313,11 @@ class _Answer:
         if http_status_errors and self.code != envelope.OK:
             return envelope.CODES[self.code].http
         return 200
+
+
+def _bad_request(message: str) -> _Answer:
+    # The framing of the request is broken: an HTTP-level refusal, as any web server sends.
+    return _Answer(envelope.BAD_REQUEST, message, http=400)
 
 
 def _work_type_to_wire(work_type: WorkType) -> dict[str, str]:
@@ -320,18 +393,26 @@ def start_sandbox(
     background: bool = True,
     tls: ssl.SSLContext | None = None,
     http_status_errors: bool | None = None,
+    idle_timeout: float = 30.0,
 ) -> Sandbox:
     """Start serving on ``host:port`` (0 = any free port); in a daemon thread if ``background``.
 
     With ``tls`` it serves https, which the tests use to prove certificates are verified.
     Errors are HTTP 200 with the code in the envelope, as OutSmart answers them, unless
     ``http_status_errors`` (default: the SANDBOX_HTTP_STATUS_ERRORS variable) makes the
-    status line mirror the code, as a proxy in front of it might.
+    status line mirror the code, as a proxy in front of it might. A connection that
+    sends nothing for ``idle_timeout`` seconds is closed.
     """
     if http_status_errors is None:
         http_status_errors = http_status_errors_from_env()
     server = _Server(
-        (host, port), state, faults or Faults(), token, software_token, http_status_errors
+        (host, port),
+        state,
+        faults or Faults(),
+        token,
+        software_token,
+        http_status_errors,
+        idle_timeout,
     )
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)

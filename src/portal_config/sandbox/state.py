@@ -6,20 +6,35 @@ so older state files still load) the ones OutSmart keeps but no longer offers.
 Every change is written atomically (temp file in the same directory, fsync,
 rename), so a sandbox killed mid-write leaves either the old or the new file,
 never a torn one.
+
+Several processes may serve one state file at once (two `portal-config apply` runs
+on the in-process target, or `portal-config sandbox` beside one). The file on disk is
+the truth: every write takes an exclusive ``flock`` on ``<state>.lock``, re-reads the
+file if another process replaced it, checks the revision against that fresh data,
+writes, and lets go; every read first takes in a newer file. So a write one process
+answered 200 is never overwritten by another process's stale copy.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import fcntl
 import json
+import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from portal_config.model import FLAGS, WorkType
-from portal_config.storage import write_atomically
+from portal_config.storage import PRIVATE, write_atomically
 
 STATE_VERSION = 1
+
+# Which file the in-memory data came from: an atomic rename gives every version a new
+# inode, and size and mtime catch the rest, without reading the file.
+_Identity = tuple[int, int, int]
 
 
 class StateError(Exception):
@@ -27,69 +42,74 @@ class StateError(Exception):
 
 
 class SandboxState:
-    def __init__(self, data: dict[str, Any], path: Path | None = None) -> None:
+    def __init__(
+        self, data: dict[str, Any], path: Path | None = None, *, seen: _Identity | None = None
+    ) -> None:
         _check_shape(data)
         self.data = data
         self.path = path
         self.lock = threading.RLock()
+        self._seen = seen
+        self._flock_depth = 0  # how deep this process already holds the file lock
         # (portal, revision) of every "UI" edit, so tests can prove none was overwritten.
         self.ui_edits: list[tuple[str, int]] = []
 
     # -- construction -----------------------------------------------------------------
     @classmethod
     def load(cls, path: Path) -> SandboxState:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise StateError(
-                f"cannot read sandbox state {path}: {exc.__class__.__name__}"
-            ) from None
-        return cls(data, path)
+        data, seen = _read(path)
+        return cls(data, path, seen=seen)
 
     @classmethod
     def open(cls, path: Path | None, seed: dict[str, Any]) -> SandboxState:
         """The state at ``path`` if it exists, else a new one from ``seed`` (saved there)."""
-        if path is not None and path.exists():
-            return cls.load(path)
+        if path is None:
+            return cls(copy.deepcopy(seed))
         state = cls(copy.deepcopy(seed), path)
-        state.save()
+        # Under the file lock, so two processes starting at once do not both seed it.
+        with state._exclusive():
+            if path.exists():
+                state.data, state._seen = _read(path)
+            else:
+                state.save()
         return state
 
     # -- reads ------------------------------------------------------------------------
     def page(self, page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
-        with self.lock:
+        with self._fresh():
             ids = sorted(self.data["portals"])
             pages = max(1, -(-len(ids) // per_page))
             chosen = ids[(page - 1) * per_page : page * per_page]
             return [copy.deepcopy(self.data["portals"][i]) for i in chosen], pages
 
     def get(self, portal: str) -> dict[str, Any] | None:
-        with self.lock:
+        with self._fresh():
             record = self.data["portals"].get(portal)
             return copy.deepcopy(record) if record is not None else None
 
     def work_types(self) -> list[str]:
         """The active work types: the ones a guest may be offered."""
-        with self.lock:
+        with self._fresh():
             return list(self.data["work_types"])
 
     def inactive_work_types(self) -> list[str]:
         """Work types OutSmart keeps but no longer offers (older state files have none)."""
-        with self.lock:
+        with self._fresh():
             return list(self.data.get("inactive_work_types", []))
 
     def all_work_types(self) -> list[WorkType]:
         """Every work type of the account, active ones first, as `GET worktypes/` lists them."""
-        return [WorkType(name) for name in self.work_types()] + [
-            WorkType(name, active=False) for name in self.inactive_work_types()
-        ]
+        with self._fresh():
+            return [WorkType(name) for name in self.work_types()] + [
+                WorkType(name, active=False) for name in self.inactive_work_types()
+            ]
 
     # -- writes -----------------------------------------------------------------------
     def replace(
         self, portal: str, revision: int, guest: dict[str, Any]
     ) -> tuple[int, dict[str, Any] | None]:
         """Compare-and-swap on the revision. Returns (envelope code, the record after)."""
-        with self.lock:
+        with self._exclusive():
             record = self.data["portals"].get(portal)
             if record is None:
                 return 404, None
@@ -102,7 +122,7 @@ class SandboxState:
 
     def edit(self, portal: str, **changes: Any) -> dict[str, Any]:
         """A change made "in the OutSmart UI": new settings and a new revision."""
-        with self.lock:
+        with self._exclusive():
             record = self.data["portals"][portal]
             record["guest_workorder"].update(changes)
             record["revision"] += 1
@@ -111,12 +131,85 @@ class SandboxState:
             return copy.deepcopy(record)
 
     def save(self) -> None:
+        """Write the in-memory data as it is (callers change it under ``_exclusive``)."""
         if self.path is None:
             return
-        with self.lock:
+        with self._file_lock():
             # Compact: saved after every write under the lock, so its cost serializes writes.
             text = json.dumps(self.data, ensure_ascii=False, separators=(",", ":")) + "\n"
             write_atomically(self.path, text)
+            # Nobody else can replace the file while the lock is held: this is our version.
+            self._seen = _identity(os.stat(self.path))
+
+    # -- sharing the file with other processes ------------------------------------------
+    @contextlib.contextmanager
+    def _fresh(self) -> Iterator[None]:
+        """Hold the thread lock over data that includes every other process's writes."""
+        with self.lock:
+            self._take_in_newer_file()
+            yield
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """The thread lock and the file lock, over fresh data: the span of one write."""
+        with self._file_lock():
+            self._take_in_newer_file()
+            yield
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        with self.lock:
+            if self.path is None or self._flock_depth:
+                # flock is per open file: taking it again on a new descriptor would wait
+                # for ourselves, so nested spans (a write's save) ride on the outer one.
+                self._flock_depth += 1
+                try:
+                    yield
+                finally:
+                    self._flock_depth -= 1
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            lock_path = self.path.with_name(self.path.name + ".lock")
+            handle = os.open(lock_path, os.O_RDWR | os.O_CREAT, PRIVATE)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                self._flock_depth = 1
+                try:
+                    yield
+                finally:
+                    self._flock_depth = 0
+            finally:
+                os.close(handle)  # closing the descriptor releases the lock
+
+    def _take_in_newer_file(self) -> None:
+        if self.path is None:
+            return
+        try:
+            current = _identity(os.stat(self.path))
+        except FileNotFoundError:
+            return  # not written yet (open() is seeding it)
+        if current != self._seen:
+            self.data, self._seen = _read(self.path)
+
+
+def _identity(stat: os.stat_result) -> _Identity:
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def _read(path: Path) -> tuple[dict[str, Any], _Identity]:
+    """The data of the file at ``path`` and the identity of exactly that file.
+
+    One descriptor for both, so a rename by another process in between cannot pair
+    one version's data with another version's identity.
+    """
+    try:
+        with path.open("rb") as stream:
+            seen = _identity(os.fstat(stream.fileno()))
+            data = json.loads(stream.read().decode("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StateError(f"cannot read sandbox state {path}: {exc.__class__.__name__}") from None
+    _check_shape(data)
+    return data, seen
 
 
 def record_for(portal: str, name: str, guest: dict[str, Any], revision: int = 1) -> dict[str, Any]:
