@@ -187,6 +187,7 @@ def test_an_oversized_answer_is_refused(canned: Canned, monkeypatch: pytest.Monk
         (b'{"code": null, "messages": [], "response": {}}', "no code"),
         (b"<html>hello</html>", "no JSON envelope"),
         (b'{"code": 200}', "no JSON envelope"),
+        (b"[" * 100_000 + b"]" * 100_000, "no JSON envelope"),  # deeper than json can parse
     ],
 )
 def test_an_answer_that_is_no_envelope_is_an_error(canned: Canned, body: bytes, why: str) -> None:

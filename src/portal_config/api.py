@@ -30,9 +30,6 @@ exception text without `redact()`.
 from __future__ import annotations
 
 import json as _json
-import logging
-import re
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +43,7 @@ from urllib3.util.retry import Retry
 from portal_config import __version__, envelope
 from portal_config.errors import ExitCode, PortalConfigError
 from portal_config.model import FLAGS, LivePortal, PortalSettings, WorkType
+from portal_config.redaction import guard_loggers, redact, register_secret
 
 API_VERSION_PATH = "/openapi/8/"
 PAGE_SIZE = 100
@@ -66,10 +64,6 @@ MAX_ITEMS = 10_000  # work types in an account or in one portal
 MAX_REVISION = 2**53  # the largest integer every JSON parser reads exactly
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_DETAIL = 300  # characters of the server's messages quoted in an error
-# Literal secrets shorter than this are not searched for in free text: a short token
-# ("a") would match inside ordinary words and garble every message ("port***ls/").
-# Token parameters in URLs are redacted whole whatever their length.
-MIN_SECRET_LENGTH = 8
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -124,50 +118,7 @@ class ClientSettings:
     verify: bool | str = True
 
 
-# -- redaction ---------------------------------------------------------------------------
-_SECRET_QUERY = re.compile(r"((?:^|[?&;\s])(?:software_token|token)=)[^&\s'\"#)]*", re.IGNORECASE)
-_known_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
-
-
-def register_secret(value: str) -> None:
-    """Remember a secret so `redact` removes it wherever it appears, not only in URLs."""
-    if len(value) >= MIN_SECRET_LENGTH:
-        with _secrets_lock:
-            _known_secrets.add(value)
-
-
-def redact(text: str) -> str:
-    text = _SECRET_QUERY.sub(r"\1***", text)
-    for secret in sorted(_known_secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
-        encoded = quote(secret, safe="")
-        if encoded != secret:
-            text = text.replace(encoded, "***")
-    return text
-
-
-class _RedactingFilter(logging.Filter):
-    """urllib3 logs retried URLs at DEBUG; make sure no handler ever sees a token."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(str(record.getMessage()))
-        record.args = ()
-        return True
-
-
-def _guard_loggers() -> None:
-    # Logger filters do not inherit: each urllib3 module logs on its own child logger
-    # (urllib3.connectionpool writes full request URLs at DEBUG), so guard every one.
-    guard = _RedactingFilter()
-    names = [
-        n for n in logging.root.manager.loggerDict if n.split(".")[0] in ("urllib3", "requests")
-    ]
-    for name in ["urllib3", "requests", *names]:
-        logging.getLogger(name).addFilter(guard)
-
-
-_guard_loggers()
+guard_loggers()
 
 
 class _Retry(Retry):
@@ -558,7 +509,7 @@ def _origin(scheme: str, host: str | None, port: int | None) -> str:
 def _parse(data: bytes) -> Any:
     try:
         return _json.loads(data)
-    except ValueError:  # includes UnicodeDecodeError
+    except (ValueError, RecursionError):  # UnicodeDecodeError too; nesting from a hostile server
         return None
 
 

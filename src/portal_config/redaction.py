@@ -1,0 +1,58 @@
+"""Redaction: OutSmart passes its tokens in the URL, so every text that may hold a URL,
+an exception message or a server's words goes through `redact()` before anyone sees it.
+
+Token parameters in URLs are always redacted whole. Literal secrets (registered by the
+client) are removed from free text too, but only from MIN_SECRET_LENGTH on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from urllib.parse import quote
+
+# Literal secrets shorter than this are not searched for in free text: a short token
+# ("a") would match inside ordinary words and garble every message ("port***ls/").
+# Token parameters in URLs are redacted whole whatever their length.
+MIN_SECRET_LENGTH = 8
+_SECRET_QUERY = re.compile(r"((?:^|[?&;\s])(?:software_token|token)=)[^&\s'\"#)]*", re.IGNORECASE)
+_known_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+
+
+def register_secret(value: str) -> None:
+    """Remember a secret so `redact` removes it wherever it appears, not only in URLs."""
+    if len(value) >= MIN_SECRET_LENGTH:
+        with _secrets_lock:
+            _known_secrets.add(value)
+
+
+def redact(text: str) -> str:
+    text = _SECRET_QUERY.sub(r"\1***", text)
+    for secret in sorted(_known_secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+        encoded = quote(secret, safe="")
+        if encoded != secret:
+            text = text.replace(encoded, "***")
+    return text
+
+
+class _RedactingFilter(logging.Filter):
+    """urllib3 logs retried URLs at DEBUG; make sure no handler ever sees a token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(str(record.getMessage()))
+        record.args = ()
+        return True
+
+
+def guard_loggers() -> None:
+    # Logger filters do not inherit: each urllib3 module logs on its own child logger
+    # (urllib3.connectionpool writes full request URLs at DEBUG), so guard every one.
+    guard = _RedactingFilter()
+    names = [
+        n for n in logging.root.manager.loggerDict if n.split(".")[0] in ("urllib3", "requests")
+    ]
+    for name in ["urllib3", "requests", *names]:
+        logging.getLogger(name).addFilter(guard)
