@@ -340,3 +340,17 @@ def test_verbose_logs_each_request_redacted_and_retries_are_announced(
     assert len(log) == len(retries) + 1  # every failed answer was retried once more
     quiet = invoke("diff", "--quiet")
     assert quiet.exit_code == 3 and quiet.stderr == ""  # no retry lines with --quiet
+
+
+def test_check_writable_refuses_a_directory_and_accepts_a_read_only_file(tmp_path: Path) -> None:
+    from portal_config.errors import UsageError
+    from portal_config.storage import check_writable, write_atomically
+
+    with pytest.raises(UsageError, match=r"^--report .*: is a directory$"):
+        check_writable(tmp_path, "--report")
+    read_only = tmp_path / "old-report.json"
+    read_only.write_text("{}")
+    read_only.chmod(0o444)
+    check_writable(read_only, "--report")  # replaced by a rename, so it can be written
+    write_atomically(read_only, "{}\n")
+    assert read_only.read_text() == "{}\n"

@@ -172,9 +172,9 @@ def test_a_second_interrupt_reports_writes_in_flight_as_unknown(
     tmp_path: Path, signum: int
 ) -> None:
     (tmp_path / "state.json").write_bytes(_project(tmp_path))
-    # Each answer takes 2 s, and the server stores a write only after that wait: the second
+    # Each answer takes 6 s, and the server stores a write only after that wait: the second
     # signal lands while both writes in flight are still unanswered.
-    sandbox = _sandbox(tmp_path, "--latency", "2000")
+    sandbox = _sandbox(tmp_path, "--latency", "6000")
     try:
         apply = _apply(tmp_path, "--report", "report.json", concurrency=2)
         _wait_for_writes(tmp_path / "state.json")
@@ -182,11 +182,15 @@ def test_a_second_interrupt_reports_writes_in_flight_as_unknown(
         apply.send_signal(signum)
         time.sleep(0.3)
         apply.send_signal(signum)
+        second = time.monotonic()
         out, err = apply.communicate(timeout=60)
-        time.sleep(2.5)  # let the server store what it received
+        exited_after = time.monotonic() - second
+        time.sleep(6.5)  # let the server store what it received
     finally:
         sandbox.stop()
     assert apply.returncode == 130, out + err
+    # It stopped waiting: it did not sit out the 6 s answers of the writes in flight.
+    assert exited_after < 3.0, exited_after
     assert "interrupt received: finishing 2 write(s) in flight; interrupt again" in err
     assert err.endswith(
         "interrupted again: stopped waiting for 2 write(s) in flight; "
@@ -196,6 +200,7 @@ def test_a_second_interrupt_reports_writes_in_flight_as_unknown(
     schema = json.loads((REPO / "schema" / "report.schema.json").read_text())
     assert list(Draft202012Validator(schema).iter_errors(report)) == []
     assert report["outcome"] == "interrupted" and report["exit_code"] == 130
+    assert report["reason"] == err.splitlines()[-1]  # the same line as on stderr
     results = {r["portal"]: r["result"] for r in report["results"]}
     assert sorted(results.values()).count("unknown") == 2
     state = SandboxState.load(tmp_path / "state.json").data["portals"]

@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from portal_config import __version__
 from portal_config.errors import ExitCode, PortalConfigError
 from portal_config.loader import Document
@@ -195,6 +193,9 @@ class Safety:
 def compute_changes(live: PortalSettings, desired: PortalSettings) -> tuple[Change, ...]:
     """Field-level changes from live to desired; work types compared as a set."""
     old, new = _diffable(live), _diffable(desired)
+    # Imported here: renderers and the CLI import this module, and lint must not load deepdiff.
+    from deepdiff import DeepDiff
+
     diff = DeepDiff(old, new, ignore_order=True)
     affected = set(diff.affected_root_keys) if diff else set()
     changes: list[Change] = []

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from portal_config.api import OutSmartClient
-from portal_config.apply import ApplyReport, Outcome, PortalResult, apply_plan
+from portal_config.apply import apply_plan
 from portal_config.config import Config, config_error
 from portal_config.errors import ExitCode, PortalConfigError
 from portal_config.lint import LintRun, lint
@@ -24,6 +24,7 @@ from portal_config.problems import Report
 from portal_config.pull import pull_catalog, pull_portals
 from portal_config.render.lint import Style, render_text
 from portal_config.render.plan import PLAN_FORMATS, render_result
+from portal_config.results import ApplyReport, Outcome, PortalResult, interrupt_reason
 from portal_config.storage import check_writable, json_text, write_atomically
 from portal_config.targets import Target, announce, open_client, resolve_target
 
@@ -116,13 +117,18 @@ def apply(
         _write_report(report_file, report, exc.exit_code, exc.render())
         raise
     except KeyboardInterrupt:
-        _write_report(report_file, report, ExitCode.INTERRUPTED, "interrupted before any write")
+        # Outside the writes (apply_plan counts interrupts instead of raising them): before
+        # them, nothing was written; after them, the run's results are in the report.
+        reason = interrupt_reason(report.run) if report.run else "interrupted before any write"
+        _write_report(report_file, report, ExitCode.INTERRUPTED, reason)
         raise
-    reasons = {
-        ExitCode.INTERRUPTED: "interrupted: writes in flight were finished; the rest were skipped",
-        ExitCode.APPLY_FAILED: "some portals were not applied; see their results",
-    }
-    _write_report(report_file, report, code, reasons.get(code, ""))
+    if code == ExitCode.INTERRUPTED and report.run is not None:
+        reason = interrupt_reason(report.run)
+    elif code == ExitCode.APPLY_FAILED:
+        reason = "some portals were not applied; see their results"
+    else:
+        reason = ""
+    _write_report(report_file, report, code, reason)
     return code
 
 
@@ -176,13 +182,7 @@ def _apply(
             console.out(render_result(result, width, console.color))
     console.out(run.summary() + "\n")
     if run.interrupted:
-        unknown = run.count(Outcome.UNKNOWN)
-        console.err(
-            f"interrupted again: stopped waiting for {unknown} write(s) in flight; "
-            "their outcome is unknown: run diff\n"
-            if unknown
-            else "interrupted: writes in flight were finished; the rest were skipped\n"
-        )
+        console.err(interrupt_reason(run) + "\n")
         return ExitCode.INTERRUPTED
     return ExitCode.APPLY_FAILED if run.failed else ExitCode.OK
 

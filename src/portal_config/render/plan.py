@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from portal_config.apply import Outcome, PortalResult
 from portal_config.plan import Change, FieldChange, Plan, PortalPlan, WorkTypesChange
+from portal_config.results import Outcome, PortalResult
 from portal_config.storage import json_text
 
 WIDENS = "widens guest access"
