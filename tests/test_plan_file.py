@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -320,15 +319,6 @@ def test_the_plan_diff_writes_is_valid_against_the_published_schema(saved: Plan)
     Draft202012Validator.check_schema(schema)
     assert list(Draft202012Validator(schema).iter_errors(saved)) == []
     assert saved["version"] == schema["properties"]["version"]["const"]
-
-
-def test_the_schema_ships_inside_the_package() -> None:
-    packaged = Path(plan_file.__file__).with_name("plan.schema.json")
-    assert packaged.read_bytes() == SCHEMA_FILE.read_bytes()
-    # The package copy is a symlink in the repository; package-data puts the file in wheels.
-    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
-    package_data = pyproject.split("[tool.setuptools.package-data]", 1)[1].split("\n[", 1)[0]
-    assert re.search(r'^portal_config = \[.*"plan\.schema\.json"', package_data, re.M)
 
 
 def test_schema_command_prints_the_plan_schema(invoke: Invoke) -> None:
