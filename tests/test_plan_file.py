@@ -168,7 +168,7 @@ def test_a_structurally_tampered_plan_is_refused_with_the_json_path(
 UNREADABLE = {
     "not JSON": (
         b'{"format": "portal-config-plan",',
-        "not JSON: Expecting property name enclosed in double quotes at line 1, column 33",
+        "not JSON (line 1, column 33): Expecting property name enclosed in double quotes",
     ),
     "not UTF-8": (b'{"format": "\xff"}', "not UTF-8 (byte 0xff at offset 12)"),
     "10,000 nested lists": (b"[" * 10_000 + b"]" * 10_000, "nested too deeply to be a plan"),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pty
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +114,29 @@ def test_colour_on_a_tty_unless_no_color(tmp_path: Path) -> None:
     assert "\x1b[31m" in _on_a_tty(["lint"], tmp_path, env)
     assert "\x1b[" not in _on_a_tty(["lint"], tmp_path, {**env, "NO_COLOR": "1"})
     assert "\x1b[" not in run("lint", cwd=tmp_path, env=env).stdout
+
+
+def test_a_closed_stdout_does_not_stop_apply(tmp_path: Path) -> None:
+    # `portal-config apply --yes | head -1`: the reader goes away after the first line.
+    for name in ("portals", "worktypes.yaml", "portal-config.yaml"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name)
+        else:
+            shutil.copy(source, tmp_path / name)
+    env = {**os.environ, "SANDBOX_LATENCY_MS": "300"}  # progress lines come after the close
+    apply = subprocess.Popen(
+        [sys.executable, "-m", "portal_config", "apply", "--yes", "--report", "report.json"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert apply.stdout is not None and apply.stdout.readline().startswith("Target: sandbox")
+    apply.stdout.close()
+    _, err = apply.communicate(timeout=60)
+    assert apply.returncode == 0, err
+    assert "Traceback" not in err
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert (report["outcome"], report["summary"]["applied"]) == ("applied", 2)

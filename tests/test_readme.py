@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 
-from conftest import REPO
+from conftest import REPO, Invoke, Write
 from portal_config.envelope import CODES
 from portal_config.rules import RULES
 
@@ -38,3 +39,16 @@ def test_envelope_table_lists_every_code_with_its_meaning() -> None:
     assert listed == {code: entry.meaning for code, entry in CODES.items()}
     retried = {int(code.strip("| ")) for code, _, client in rows if client.startswith("retried")}
     assert retried == {code for code, entry in CODES.items() if entry.retry}
+
+
+def test_the_lint_examples_are_what_lint_prints(write: Write, invoke: Invoke) -> None:
+    write(
+        "portals/acme.yaml",
+        "portal: acme\nguest_workorder:\n  enabeld: true\n  work_types: [Storing]\n",
+    )
+    section = README.split("Text output (colour only", 1)[1]
+    shown_text = re.findall(r"```text\n(.+?)```", section, re.S)[0]
+    assert invoke("lint", "--no-color").output == shown_text
+    shown_json = json.loads(re.findall(r"```json\n(.+?)```", section, re.S)[0])
+    printed = json.loads(invoke("lint", "--format", "json").output)
+    assert printed == shown_json

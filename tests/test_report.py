@@ -86,3 +86,22 @@ def test_the_schema_rejects_what_apply_never_writes() -> None:
     assert not validator.is_valid({**base, "extra": 1})
     result = {"portal": "a", "result": "maybe", "reason": "", "revision_before": 1}
     assert not validator.is_valid({**base, "results": [result | {"revision_after": 1}]})
+
+
+def test_a_refused_saved_plan_lists_its_portals_as_not_attempted(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    assert invoke("diff", "--out", "plan.json").exit_code == 3
+    sandbox.state.edit("secura-alarm", work_types=["Storing"])  # the plan is stale now
+    assert invoke("apply", "plan.json", "--yes", "--report", "report.json").exit_code == 5
+    report = json.loads((live_project / "report.json").read_text())
+    assert list(_validator().iter_errors(report)) == []
+    assert report["outcome"] == "refused" and report["reason"].startswith("refused: plan is stale")
+    assert [(r["portal"], r["result"], r["revision_before"]) for r in report["results"]] == [
+        ("acme-facilities", "skipped", 1),
+        ("gemeente-intern", "skipped", 1),
+        ("klimaat-techniek", "skipped", 1),
+        ("secura-alarm", "skipped", 1),
+        ("woonstede-noord", "skipped", 1),
+    ]
+    assert {r["reason"] for r in report["results"]} == {f"not attempted: {report['reason']}"}

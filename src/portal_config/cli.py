@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -180,13 +181,34 @@ def _console(color: bool | None, quiet: bool = False, verbose: bool = False) -> 
 
     painted = use_color(color)
     return Console(
-        out=lambda text: click.echo(text, nl=False, color=painted),
-        err=lambda text: click.echo(text, nl=False, err=True, color=painted),
+        out=_unbreakable(lambda text: click.echo(text, nl=False, color=painted), sys.stdout),
+        err=_unbreakable(
+            lambda text: click.echo(text, nl=False, err=True, color=painted), sys.stderr
+        ),
         color=painted,
         confirm=confirm,
         quiet=quiet,
         verbose=verbose,
     )
+
+
+def _unbreakable(write: Callable[[str], None], stream: Any) -> Callable[[str], None]:
+    """``write``, but a closed pipe (`apply | head -1`) silences it instead of raising.
+
+    Output is a courtesy; the writes to OutSmart, their results and the --report file are
+    not. A BrokenPipeError raised from a progress line would abort apply mid-run, so the
+    stream is pointed at /dev/null (as Python's docs advise) and the run goes on.
+    """
+
+    def guarded(text: str) -> None:
+        try:
+            write(text)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+
+    return guarded
 
 
 _target_option = click.option(

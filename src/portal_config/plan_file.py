@@ -72,8 +72,9 @@ def parse_json(raw: bytes, source: str) -> Any:
     except _AmbiguousJson as exc:
         raise PlanFileError(f"{source}: {exc}") from None
     except json.JSONDecodeError as exc:
+        # exc.msg may end in "at" itself ("Unterminated string starting at"): say where apart.
         where = f"line {exc.lineno}, column {exc.colno}"
-        raise PlanFileError(f"{source}: not JSON: {exc.msg} at {where}") from None
+        raise PlanFileError(f"{source}: not JSON ({where}): {exc.msg}") from None
     except ValueError:  # the only other one: int() refuses numbers of thousands of digits
         raise PlanFileError(f"{source}: not JSON a plan can hold: a number is too long") from None
 

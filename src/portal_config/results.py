@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from portal_config.errors import ExitCode
 
 if TYPE_CHECKING:
-    from portal_config.plan import Plan
+    from portal_config.plan import Plan, SavedPlan
 
 
 class Outcome(str, enum.Enum):
@@ -91,6 +91,7 @@ class ApplyReport:
     target: str | None = None
     base_url: str | None = None
     plan: Plan | None = None
+    saved: SavedPlan | None = None  # the plan file, known before live state is read
     run: ApplyRun | None = None
 
     def to_json(self, exit_code: int, reason: str = "") -> dict[str, object]:
@@ -116,6 +117,14 @@ class ApplyReport:
     def _results(self, reason: str) -> list[PortalResult]:
         if self.run is not None:
             return self.run.results
+        if self.plan is None and self.saved is not None:
+            # Refused before live state was read (stale plan, API down): nothing was sent
+            # for any portal of the plan file.
+            why = f"not attempted: {reason}" if reason else "not attempted"
+            return [
+                PortalResult(p.portal, Outcome.SKIPPED, why, p.live_revision)
+                for p in self.saved.portals
+            ]
         if self.plan is None:
             return []
         # The run ended before any write: say so for every portal the plan would change.

@@ -146,6 +146,7 @@ def _apply(
 ) -> int:
     safety = safety_settings(config)  # config mistakes surface before any request
     saved = read_plan_file(plan_file, config) if plan_file is not None else None
+    report.saved = saved
     documents = [] if saved is not None else _valid_documents(config, paths, console)
     target = resolve_target(config, target_name or (saved.target if saved else None))
     report.target = target.name
