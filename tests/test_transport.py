@@ -177,6 +177,32 @@ def test_an_oversized_answer_is_refused(canned: Canned, monkeypatch: pytest.Monk
     assert str(failure_of(canned.url)) == "GET portals/: answer larger than 2 MiB; refusing"
 
 
+def test_oversized_answers_give_their_connection_back(
+    canned: Canned, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With one connection in the pool, a refused oversized answer that kept its slot would
+    # make the next request wait for it forever; a thread, so a regression fails, not hangs.
+    import portal_config.api as api
+
+    monkeypatch.setattr(api, "MAX_BODY_BYTES", 2**20)
+    canned.play(Answer(body=b" " * (2 * 2**20)))
+    errors: list[str] = []
+    settings = ClientSettings(concurrency=1, retries=0, deadline=60)
+
+    def two_requests() -> None:
+        with OutSmartClient(canned.url, TOKEN, SOFTWARE_TOKEN, settings) as client:
+            for _ in range(2):
+                with pytest.raises(ApiError) as failure:
+                    client.list_portals()
+                errors.append(str(failure.value))
+
+    worker = threading.Thread(target=two_requests, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "the second request is still waiting for a connection"
+    assert errors == ["GET portals/: answer larger than 1 MiB; refusing"] * 2
+
+
 # -- envelopes -----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("body", "why"),

@@ -365,14 +365,18 @@ class OutSmartClient:
                 timeout=timeout,
                 redirect=False,
                 preload_content=False,
+                # A safety net for a slot that is never given back: fail at the deadline
+                # instead of waiting for a free connection forever.
+                pool_timeout=remaining,
             )
             # The body is read here, inside the attempt, so an answer cut off mid-body is
             # retried like any other dropped connection; at most MAX_BODY_BYTES of it.
             data = response.read(MAX_BODY_BYTES + 1)
             if len(data) > MAX_BODY_BYTES:
-                response.close()  # the rest is unread: the connection cannot be reused
-            else:
-                response.release_conn()
+                # The rest is unread, so the connection cannot be reused: close it, but
+                # still hand its slot back, or with block=True the pool runs dry.
+                response.close()
+            response.release_conn()
         except urllib3.exceptions.HTTPError as exc:
             cause = _reason(exc)
             self._log(f"{method} {url} -> {cause}", started)
@@ -627,6 +631,7 @@ _CAUSES: tuple[tuple[frozenset[str], str], ...] = (
     (frozenset({"ConnectTimeoutError", "ConnectTimeout"}), "connect timed out"),
     (frozenset({"NameResolutionError", "gaierror"}), "host name not found"),
     (frozenset({"ConnectionRefusedError"}), "connection refused"),
+    (frozenset({"EmptyPoolError"}), "no free connection before the run's deadline"),
     (
         frozenset(
             {"RemoteDisconnected", "IncompleteRead", "ProtocolError", "ConnectionResetError"}
