@@ -169,6 +169,17 @@ def test_revisions_out_of_range_are_refused(canned: Canned, revision: str) -> No
     )
 
 
+@pytest.mark.parametrize("work_type", [None, 7, " "])
+def test_work_types_that_are_not_names_are_refused(canned: Canned, work_type: object) -> None:
+    # Turned into text they would be names no account has ("None"), or no name at all.
+    guest = {"enabled": True, "work_types": ["Storing", work_type]}
+    record = {"portal_id": "p", "revision": 1, "guest_workorder": guest}
+    canned.play(Answer(body=envelope(response={"portals": [record], "pages": 1})))
+    assert str(failure_of(canned.url)) == (
+        f"unexpected portal record from the API (ValueError: work type {work_type!r} is not a name)"
+    )
+
+
 def test_an_oversized_answer_is_refused(canned: Canned, monkeypatch: pytest.MonkeyPatch) -> None:
     import portal_config.api as api
 

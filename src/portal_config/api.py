@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
 import urllib3
@@ -561,7 +561,7 @@ def _portal_from_wire(item: Any) -> LivePortal:
 
 def _work_type_from_wire(item: Any) -> WorkType:
     name = item.get("wrt_name") if isinstance(item, dict) else None
-    if not isinstance(name, str) or not name.strip():
+    if not _is_name(name):
         raise ApiError("GET worktypes/: a work type has no wrt_name")
     active = item.get("wrt_active", "1")
     if not isinstance(active, (str, int)) or active not in _ACTIVE:
@@ -596,7 +596,15 @@ def _revision(value: Any) -> int:
 def _work_types(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or len(value) > MAX_ITEMS:
         raise ValueError(f"work_types must be a list of at most {MAX_ITEMS} names")
-    return tuple(str(w) for w in value)
+    for name in value:
+        # As _work_type_from_wire: str() would turn null into a work type called "None".
+        if not _is_name(name):
+            raise ValueError(f"work type {name!r} is not a name")
+    return tuple(value)
+
+
+def _is_name(value: Any) -> TypeGuard[str]:
+    return isinstance(value, str) and bool(value.strip())
 
 
 def _segment(portal: str) -> str:
