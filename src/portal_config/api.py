@@ -44,14 +44,13 @@ from portal_config import __version__, envelope
 from portal_config.errors import ExitCode, PortalConfigError
 from portal_config.model import FLAGS, LivePortal, PortalSettings, WorkType
 from portal_config.redaction import guard_loggers, redact, register_secret
+from portal_config.tokens import DEFAULT_SOFTWARE_TOKEN_ENV, DEFAULT_TOKEN_ENV
 
 API_VERSION_PATH = "/openapi/8/"
 PAGE_SIZE = 100
 RETRY_AFTER_CAP = 30  # seconds; a server asking for longer is treated as an outage
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 SECRET_PARAMS = ("token", "software_token")
-DEFAULT_TOKEN_ENV = "OUTSMART_TOKEN"
-DEFAULT_SOFTWARE_TOKEN_ENV = "OUTSMART_SOFTWARE_TOKEN"
 # Short budgets where retrying rarely helps and only keeps a CI log silent: a refused
 # connection is a down or wrong host; a server that let one read time out will likely
 # let the next one time out too.
