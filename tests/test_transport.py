@@ -181,9 +181,9 @@ def test_work_types_that_are_not_names_are_refused(canned: Canned, work_type: ob
 
 
 def test_an_oversized_answer_is_refused(canned: Canned, monkeypatch: pytest.MonkeyPatch) -> None:
-    import portal_config.api as api
+    import portal_config.transport as transport
 
-    monkeypatch.setattr(api, "MAX_BODY_BYTES", 2 * 2**20)
+    monkeypatch.setattr(transport, "MAX_BODY_BYTES", 2 * 2**20)
     canned.play(Answer(body=b" " * (3 * 2**20)))
     assert str(failure_of(canned.url)) == "GET portals/: answer larger than 2 MiB; refusing"
 
@@ -193,9 +193,9 @@ def test_oversized_answers_give_their_connection_back(
 ) -> None:
     # With one connection in the pool, a refused oversized answer that kept its slot would
     # make the next request wait for it forever; a thread, so a regression fails, not hangs.
-    import portal_config.api as api
+    import portal_config.transport as transport
 
-    monkeypatch.setattr(api, "MAX_BODY_BYTES", 2**20)
+    monkeypatch.setattr(transport, "MAX_BODY_BYTES", 2**20)
     canned.play(Answer(body=b" " * (2 * 2**20)))
     errors: list[str] = []
     settings = ClientSettings(concurrency=1, retries=0, deadline=60)
