@@ -9,10 +9,12 @@ never a torn one.
 
 Several processes may serve one state file at once (two `portal-config apply` runs
 on the in-process target, or `portal-config sandbox` beside one). The file on disk is
-the truth: every write takes an exclusive ``flock`` on ``<state>.lock``, re-reads the
-file if another process replaced it, checks the revision against that fresh data,
-writes, and lets go; every read first takes in a newer file. So a write one process
-answered 200 is never overwritten by another process's stale copy.
+the truth: every write takes an exclusive ``flock`` on ``<state>.lock``, always re-reads
+the file, validates the request and checks the revision against that fresh data,
+writes, and lets go. So a write one process answered 200 is never overwritten by
+another process's stale copy. Reads take in a newer file when its identity (inode,
+size, mtime) changed: cheap, but not proof (an inode is reused, a clock is coarse), so
+a read may be stale; that costs a conflict on the next write, never a lost write.
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from portal_config import envelope
 from portal_config.model import FLAGS, WorkType
 from portal_config.storage import PRIVATE, write_atomically
 
 STATE_VERSION = 1
 
-# Which file the in-memory data came from: an atomic rename gives every version a new
-# inode, and size and mtime catch the rest, without reading the file.
+# Which file the in-memory data came from, for reads to notice a newer one without
+# reading it. Writes never trust it (see the module docstring).
 _Identity = tuple[int, int, int]
 
 
@@ -100,25 +103,32 @@ class SandboxState:
     def all_work_types(self) -> list[WorkType]:
         """Every work type of the account, active ones first, as `GET worktypes/` lists them."""
         with self._fresh():
-            return [WorkType(name) for name in self.work_types()] + [
-                WorkType(name, active=False) for name in self.inactive_work_types()
-            ]
+            return _work_types_of(self.data)
 
     # -- writes -----------------------------------------------------------------------
     def replace(
-        self, portal: str, revision: int, guest: dict[str, Any]
-    ) -> tuple[int, dict[str, Any] | None]:
-        """Compare-and-swap on the revision. Returns (envelope code, the record after)."""
+        self, portal: str, revision: int, guest: Any
+    ) -> tuple[int, dict[str, Any] | None, str | None]:
+        """Validate ``guest`` and compare-and-swap on the revision, as one step under the
+        file lock, so both judge the same version of the file.
+
+        Returns (envelope code, the record after or the current one on a conflict,
+        why the write was refused).
+        """
         with self._exclusive():
             record = self.data["portals"].get(portal)
             if record is None:
-                return 404, None
+                return envelope.NOT_FOUND, None, "portal not found"
+            problem = valid_guest(guest, _work_types_of(self.data))
+            if problem:
+                return envelope.INVALID, None, problem
             if record["revision"] != revision:
-                return 409, copy.deepcopy(record)
+                why = "revision conflict: the portal changed since it was read"
+                return envelope.CONFLICT, copy.deepcopy(record), why
             record["guest_workorder"] = copy.deepcopy(guest)
             record["revision"] += 1
             self.save()
-            return 200, copy.deepcopy(record)
+            return envelope.OK, copy.deepcopy(record), None
 
     def edit(self, portal: str, **changes: Any) -> dict[str, Any]:
         """A change made "in the OutSmart UI": new settings and a new revision."""
@@ -151,9 +161,11 @@ class SandboxState:
 
     @contextlib.contextmanager
     def _exclusive(self) -> Iterator[None]:
-        """The thread lock and the file lock, over fresh data: the span of one write."""
+        """The thread lock and the file lock, over the file as it is: the span of one write."""
         with self._file_lock():
-            self._take_in_newer_file()
+            # Always read: the file is small, writes are serialized anyway, and a file
+            # that only looks unchanged would let a stale copy overwrite a newer write.
+            self._take_in_newer_file(always=True)
             yield
 
     @contextlib.contextmanager
@@ -181,14 +193,14 @@ class SandboxState:
             finally:
                 os.close(handle)  # closing the descriptor releases the lock
 
-    def _take_in_newer_file(self) -> None:
+    def _take_in_newer_file(self, *, always: bool = False) -> None:
         if self.path is None:
             return
         try:
             current = _identity(os.stat(self.path))
         except FileNotFoundError:
             return  # not written yet (open() is seeding it)
-        if current != self._seen:
+        if always or current != self._seen:
             self.data, self._seen = _read(self.path)
 
 
@@ -210,6 +222,13 @@ def _read(path: Path) -> tuple[dict[str, Any], _Identity]:
         raise StateError(f"cannot read sandbox state {path}: {exc.__class__.__name__}") from None
     _check_shape(data)
     return data, seen
+
+
+def _work_types_of(data: dict[str, Any]) -> list[WorkType]:
+    # From one version of the data: reading the two lists apart could mix two versions.
+    return [WorkType(name) for name in data["work_types"]] + [
+        WorkType(name, active=False) for name in data.get("inactive_work_types", [])
+    ]
 
 
 def record_for(portal: str, name: str, guest: dict[str, Any], revision: int = 1) -> dict[str, Any]:
