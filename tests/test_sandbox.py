@@ -191,6 +191,7 @@ def test_a_write_rereads_a_state_file_that_looks_unchanged(sandbox: Sandbox) -> 
     record = theirs["portals"]["acme-facilities"]
     assert record["revision"] == 1
     record["revision"] = 2  # as many bytes on disk as before
+    theirs["serial"] += 1  # as every save does
     text = json.dumps(theirs, ensure_ascii=False, separators=(",", ":")) + "\n"
     assert len(text.encode()) == before.st_size
     path.write_text(text)  # in place: the same inode

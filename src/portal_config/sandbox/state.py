@@ -2,6 +2,7 @@
 
 ``work_types`` lists the active work types' names, ``inactive_work_types`` (optional,
 so older state files still load) the ones OutSmart keeps but no longer offers.
+``serial`` (optional too) counts the saves.
 
 Every change is written atomically (temp file in the same directory, fsync,
 rename), so a sandbox killed mid-write leaves either the old or the new file,
@@ -9,8 +10,9 @@ never a torn one.
 
 Several processes may serve one state file at once (two `portal-config apply` runs
 on the in-process target, or `portal-config sandbox` beside one). The file on disk is
-the truth: every write takes an exclusive ``flock`` on ``<state>.lock``, always re-reads
-the file, validates the request and checks the revision against that fresh data,
+the truth: every write takes an exclusive ``flock`` on ``<state>.lock``, always reads the
+file, takes in its data if its ``serial`` (raised by every save) is not the one this
+process last saw, validates the request and checks the revision against that data,
 writes, and lets go. So a write one process answered 200 is never overwritten by
 another process's stale copy. Reads take in a newer file when its identity (inode,
 size, mtime) changed: cheap, but not proof (an inode is reused, a clock is coarse), so
@@ -145,6 +147,8 @@ class SandboxState:
         if self.path is None:
             return
         with self._file_lock():
+            # Every save a new serial: how the next writer knows the file is not its copy.
+            self.data["serial"] = _serial(self.data) + 1
             # Compact: saved after every write under the lock, so its cost serializes writes.
             text = json.dumps(self.data, ensure_ascii=False, separators=(",", ":")) + "\n"
             write_atomically(self.path, text)
@@ -163,9 +167,7 @@ class SandboxState:
     def _exclusive(self) -> Iterator[None]:
         """The thread lock and the file lock, over the file as it is: the span of one write."""
         with self._file_lock():
-            # Always read: the file is small, writes are serialized anyway, and a file
-            # that only looks unchanged would let a stale copy overwrite a newer write.
-            self._take_in_newer_file(always=True)
+            self._take_in_other_saves()
             yield
 
     @contextlib.contextmanager
@@ -193,15 +195,28 @@ class SandboxState:
             finally:
                 os.close(handle)  # closing the descriptor releases the lock
 
-    def _take_in_newer_file(self, *, always: bool = False) -> None:
+    def _take_in_newer_file(self) -> None:
         if self.path is None:
             return
         try:
             current = _identity(os.stat(self.path))
         except FileNotFoundError:
             return  # not written yet (open() is seeding it)
-        if always or current != self._seen:
+        if current != self._seen:
             self.data, self._seen = _read(self.path)
+
+    def _take_in_other_saves(self) -> None:
+        """Under the file lock: the file's data, if another process saved since we did.
+
+        Always read, never judged by the file's identity: an inode is reused and a clock
+        is coarse, so another save can look unchanged. The serial cannot.
+        """
+        if self.path is None or not self.path.exists():
+            return  # not written yet (open() is seeding it)
+        data, seen = _read(self.path)
+        if _serial(data) != _serial(self.data):
+            self.data = data
+        self._seen = seen
 
 
 def _identity(stat: os.stat_result) -> _Identity:
@@ -222,6 +237,10 @@ def _read(path: Path) -> tuple[dict[str, Any], _Identity]:
         raise StateError(f"cannot read sandbox state {path}: {exc.__class__.__name__}") from None
     _check_shape(data)
     return data, seen
+
+
+def _serial(data: dict[str, Any]) -> int:
+    return int(data.get("serial", 0))  # older state files have none
 
 
 def _work_types_of(data: dict[str, Any]) -> list[WorkType]:
@@ -266,3 +285,6 @@ def _check_shape(data: Any) -> None:
         raise StateError("sandbox state needs 'portals' and 'work_types'")
     if not isinstance(data.get("inactive_work_types", []), list):
         raise StateError("sandbox state: 'inactive_work_types' must be a list")
+    serial = data.get("serial", 0)
+    if not isinstance(serial, int) or isinstance(serial, bool):
+        raise StateError("sandbox state: 'serial' must be a whole number")
