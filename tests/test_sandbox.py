@@ -181,6 +181,43 @@ def test_state_file_is_rewritten_atomically_and_privately(sandbox: Sandbox) -> N
     assert oct(os.stat(sandbox.state.path.parent / "sandbox.json.lock").st_mode & 0o777) == "0o600"
 
 
+def test_a_write_rereads_a_state_file_that_looks_unchanged(sandbox: Sandbox) -> None:
+    # Another process's save can leave inode, size and mtime as they were (a rewrite in
+    # place, a reused inode, a coarse clock): the write must still see that revision.
+    path = sandbox.state.path
+    assert path is not None
+    before = os.stat(path)
+    theirs = json.loads(path.read_text())
+    record = theirs["portals"]["acme-facilities"]
+    assert record["revision"] == 1
+    record["revision"] = 2  # as many bytes on disk as before
+    theirs["serial"] += 1  # as every save does
+    text = json.dumps(theirs, ensure_ascii=False, separators=(",", ":")) + "\n"
+    assert len(text.encode()) == before.st_size
+    path.write_text(text)  # in place: the same inode
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(path).st_ino == before.st_ino
+    body = {"revision": 1, "guest_workorder": record["guest_workorder"]}
+    answer = put(sandbox.url + "portals/acme-facilities/", AUTH, body)
+    assert answer.json()["code"] == 409  # not 200 over the other process's write
+    assert json.loads(path.read_text())["portals"]["acme-facilities"]["revision"] == 2
+
+
+def test_a_write_is_validated_against_the_work_types_it_is_checked_with(tmp_path: Path) -> None:
+    # Validation and the revision check are one step under the file lock: a work type
+    # made inactive by another process just before the write is refused, not stored.
+    state = SandboxState.open(tmp_path / "s.json", demo_account())
+    other = SandboxState.load(tmp_path / "s.json")
+    record = state.get("acme-facilities")
+    assert record is not None
+    offered = record["guest_workorder"]["work_types"][0]
+    other.data["work_types"].remove(offered)
+    other.data["inactive_work_types"].append(offered)
+    other.save()
+    code, stored, why = state.replace("acme-facilities", 1, record["guest_workorder"])
+    assert (code, stored, why) == (422, None, f"inactive work type: {offered}")
+
+
 def test_sandbox_command_serves_until_sigterm(tmp_path: Path) -> None:
     env = {**os.environ, "OUTSMART_TOKEN": TOKEN, "OUTSMART_SOFTWARE_TOKEN": SOFTWARE_TOKEN}
     sandbox = SandboxProcess(tmp_path / "s.json", "--from", str(REPO / "portals"), env=env)

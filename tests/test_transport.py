@@ -169,12 +169,49 @@ def test_revisions_out_of_range_are_refused(canned: Canned, revision: str) -> No
     )
 
 
-def test_an_oversized_answer_is_refused(canned: Canned, monkeypatch: pytest.MonkeyPatch) -> None:
-    import portal_config.api as api
+@pytest.mark.parametrize("work_type", [None, 7, " "])
+def test_work_types_that_are_not_names_are_refused(canned: Canned, work_type: object) -> None:
+    # Turned into text they would be names no account has ("None"), or no name at all.
+    guest = {"enabled": True, "work_types": ["Storing", work_type]}
+    record = {"portal_id": "p", "revision": 1, "guest_workorder": guest}
+    canned.play(Answer(body=envelope(response={"portals": [record], "pages": 1})))
+    assert str(failure_of(canned.url)) == (
+        f"unexpected portal record from the API (ValueError: work type {work_type!r} is not a name)"
+    )
 
-    monkeypatch.setattr(api, "MAX_BODY_BYTES", 2 * 2**20)
+
+def test_an_oversized_answer_is_refused(canned: Canned, monkeypatch: pytest.MonkeyPatch) -> None:
+    import portal_config.transport as transport
+
+    monkeypatch.setattr(transport, "MAX_BODY_BYTES", 2 * 2**20)
     canned.play(Answer(body=b" " * (3 * 2**20)))
     assert str(failure_of(canned.url)) == "GET portals/: answer larger than 2 MiB; refusing"
+
+
+def test_oversized_answers_give_their_connection_back(
+    canned: Canned, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With one connection in the pool, a refused oversized answer that kept its slot would
+    # make the next request wait for it forever; a thread, so a regression fails, not hangs.
+    import portal_config.transport as transport
+
+    monkeypatch.setattr(transport, "MAX_BODY_BYTES", 2**20)
+    canned.play(Answer(body=b" " * (2 * 2**20)))
+    errors: list[str] = []
+    settings = ClientSettings(concurrency=1, retries=0, deadline=60)
+
+    def two_requests() -> None:
+        with OutSmartClient(canned.url, TOKEN, SOFTWARE_TOKEN, settings) as client:
+            for _ in range(2):
+                with pytest.raises(ApiError) as failure:
+                    client.list_portals()
+                errors.append(str(failure.value))
+
+    worker = threading.Thread(target=two_requests, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "the second request is still waiting for a connection"
+    assert errors == ["GET portals/: answer larger than 1 MiB; refusing"] * 2
 
 
 # -- envelopes -----------------------------------------------------------------------------

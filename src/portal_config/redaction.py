@@ -30,7 +30,11 @@ def register_secret(value: str) -> None:
 
 def redact(text: str) -> str:
     text = _SECRET_QUERY.sub(r"\1***", text)
-    for secret in sorted(_known_secrets, key=len, reverse=True):
+    # A snapshot under the lock: a client registering its tokens in another thread
+    # would otherwise change the set while it is iterated here.
+    with _secrets_lock:
+        secrets = sorted(_known_secrets, key=len, reverse=True)
+    for secret in secrets:
         text = text.replace(secret, "***")
         encoded = quote(secret, safe="")
         if encoded != secret:

@@ -28,11 +28,8 @@ from urllib.parse import urlsplit
 
 from portal_config.config import Config, config_error
 from portal_config.errors import ConfigError, UsageError
-from portal_config.sandbox.tokens import (
-    DEFAULT_SOFTWARE_TOKEN_ENV,
-    DEFAULT_TOKEN_ENV,
-    SANDBOX_TOKENS,
-)
+from portal_config.sandbox.tokens import SANDBOX_TOKENS
+from portal_config.tokens import DEFAULT_SOFTWARE_TOKEN_ENV, DEFAULT_TOKEN_ENV
 
 if TYPE_CHECKING:
     from portal_config.api import OutSmartClient

@@ -5,7 +5,7 @@ runs it in the foreground. It speaks the contract in openapi/portal-settings.yam
 keeps its state in a JSON file written atomically, and can inject faults.
 
 The sandbox sits below the product: it imports only leaves (model, storage, envelope,
-errors), never lint, config or targets; what it needs from them is passed in.
+errors, tokens), never lint, config or targets; what it needs from them is passed in.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ _HOMES = {
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy, so that targets.py can import the token names of sandbox.tokens without
+    # Lazy, so that targets.py can import the default tokens of sandbox.tokens without
     # starting up the HTTP server's modules on every diff against a real endpoint.
     if name in _HOMES:
         return getattr(importlib.import_module(_HOMES[name]), name)

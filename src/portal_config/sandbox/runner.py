@@ -13,11 +13,8 @@ from portal_config.errors import UsageError
 from portal_config.sandbox.faults import Faults
 from portal_config.sandbox.server import start_sandbox
 from portal_config.sandbox.state import SandboxState, StateError
-from portal_config.sandbox.tokens import (
-    DEFAULT_SOFTWARE_TOKEN_ENV,
-    DEFAULT_TOKEN_ENV,
-    SANDBOX_TOKENS,
-)
+from portal_config.sandbox.tokens import SANDBOX_TOKENS
+from portal_config.tokens import DEFAULT_SOFTWARE_TOKEN_ENV, DEFAULT_TOKEN_ENV
 
 
 def serve(

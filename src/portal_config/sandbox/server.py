@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from portal_config import envelope
 from portal_config.model import WorkType
 from portal_config.sandbox.faults import FaultPlan, Faults
-from portal_config.sandbox.state import SandboxState, valid_guest
+from portal_config.sandbox.state import SandboxState
 
 PREFIX = "/openapi/8/"
 MAX_BODY = 64 * 1024
@@ -214,6 +214,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return _Answer(envelope.UNPARSABLE_BODY, "body could not be parsed as JSON")
         if state.get(portal) is None:
+            # Early only to answer 404 before complaining about the body; replace()
+            # checks again under the lock.
             return _Answer(envelope.NOT_FOUND, "portal not found")
         if not isinstance(request, dict):
             return _Answer(envelope.INVALID, "body must be a JSON object")
@@ -222,22 +224,17 @@ class _Handler(BaseHTTPRequestHandler):
                 return _Answer(envelope.REQUIRED_FIELD, f"Required field missing: {required}")
         if type(request["revision"]) is not int:
             return _Answer(envelope.INVALID, "revision must be an integer")
-        problem = valid_guest(request["guest_workorder"], state.all_work_types())
-        if problem:
-            return _Answer(envelope.INVALID, problem)
         if faults.chance(faults.faults.conflict_rate):
             current = state.get(portal)
             assert current is not None
             flipped = not current["guest_workorder"].get("allow_requests_for_others", False)
             state.edit(portal, allow_requests_for_others=flipped)
-        code, record = state.replace(portal, request["revision"], request["guest_workorder"])
+        # Validation and the revision check in one step under the state's lock, so both
+        # judge the same version of the file.
+        code, record, why = state.replace(portal, request["revision"], request["guest_workorder"])
         if code == envelope.OK and faults.chance(faults.faults.lost_write_rate):
             raise _Drop  # the write happened; the client never hears of it
-        messages = {
-            envelope.NOT_FOUND: "portal not found",
-            envelope.CONFLICT: "revision conflict: the portal changed since it was read",
-        }
-        return _Answer(code, messages.get(code), record)
+        return _Answer(code, why, record)
 
     def _read_body(self) -> bytes:
         if "Transfer-Encoding" in self.headers:

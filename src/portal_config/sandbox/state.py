@@ -2,6 +2,7 @@
 
 ``work_types`` lists the active work types' names, ``inactive_work_types`` (optional,
 so older state files still load) the ones OutSmart keeps but no longer offers.
+``serial`` (optional too) counts the saves.
 
 Every change is written atomically (temp file in the same directory, fsync,
 rename), so a sandbox killed mid-write leaves either the old or the new file,
@@ -9,10 +10,13 @@ never a torn one.
 
 Several processes may serve one state file at once (two `portal-config apply` runs
 on the in-process target, or `portal-config sandbox` beside one). The file on disk is
-the truth: every write takes an exclusive ``flock`` on ``<state>.lock``, re-reads the
-file if another process replaced it, checks the revision against that fresh data,
-writes, and lets go; every read first takes in a newer file. So a write one process
-answered 200 is never overwritten by another process's stale copy.
+the truth: every write takes an exclusive ``flock`` on ``<state>.lock``, always reads the
+file, takes in its data if its ``serial`` (raised by every save) is not the one this
+process last saw, validates the request and checks the revision against that data,
+writes, and lets go. So a write one process answered 200 is never overwritten by
+another process's stale copy. Reads take in a newer file when its identity (inode,
+size, mtime) changed: cheap, but not proof (an inode is reused, a clock is coarse), so
+a read may be stale; that costs a conflict on the next write, never a lost write.
 """
 
 from __future__ import annotations
@@ -27,13 +31,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from portal_config import envelope
 from portal_config.model import FLAGS, WorkType
 from portal_config.storage import PRIVATE, write_atomically
 
 STATE_VERSION = 1
 
-# Which file the in-memory data came from: an atomic rename gives every version a new
-# inode, and size and mtime catch the rest, without reading the file.
+# Which file the in-memory data came from, for reads to notice a newer one without
+# reading it. Writes never trust it (see the module docstring).
 _Identity = tuple[int, int, int]
 
 
@@ -100,25 +105,32 @@ class SandboxState:
     def all_work_types(self) -> list[WorkType]:
         """Every work type of the account, active ones first, as `GET worktypes/` lists them."""
         with self._fresh():
-            return [WorkType(name) for name in self.work_types()] + [
-                WorkType(name, active=False) for name in self.inactive_work_types()
-            ]
+            return _work_types_of(self.data)
 
     # -- writes -----------------------------------------------------------------------
     def replace(
-        self, portal: str, revision: int, guest: dict[str, Any]
-    ) -> tuple[int, dict[str, Any] | None]:
-        """Compare-and-swap on the revision. Returns (envelope code, the record after)."""
+        self, portal: str, revision: int, guest: Any
+    ) -> tuple[int, dict[str, Any] | None, str | None]:
+        """Validate ``guest`` and compare-and-swap on the revision, as one step under the
+        file lock, so both judge the same version of the file.
+
+        Returns (envelope code, the record after or the current one on a conflict,
+        why the write was refused).
+        """
         with self._exclusive():
             record = self.data["portals"].get(portal)
             if record is None:
-                return 404, None
+                return envelope.NOT_FOUND, None, "portal not found"
+            problem = valid_guest(guest, _work_types_of(self.data))
+            if problem:
+                return envelope.INVALID, None, problem
             if record["revision"] != revision:
-                return 409, copy.deepcopy(record)
+                why = "revision conflict: the portal changed since it was read"
+                return envelope.CONFLICT, copy.deepcopy(record), why
             record["guest_workorder"] = copy.deepcopy(guest)
             record["revision"] += 1
             self.save()
-            return 200, copy.deepcopy(record)
+            return envelope.OK, copy.deepcopy(record), None
 
     def edit(self, portal: str, **changes: Any) -> dict[str, Any]:
         """A change made "in the OutSmart UI": new settings and a new revision."""
@@ -135,6 +147,8 @@ class SandboxState:
         if self.path is None:
             return
         with self._file_lock():
+            # Every save a new serial: how the next writer knows the file is not its copy.
+            self.data["serial"] = _serial(self.data) + 1
             # Compact: saved after every write under the lock, so its cost serializes writes.
             text = json.dumps(self.data, ensure_ascii=False, separators=(",", ":")) + "\n"
             write_atomically(self.path, text)
@@ -151,9 +165,9 @@ class SandboxState:
 
     @contextlib.contextmanager
     def _exclusive(self) -> Iterator[None]:
-        """The thread lock and the file lock, over fresh data: the span of one write."""
+        """The thread lock and the file lock, over the file as it is: the span of one write."""
         with self._file_lock():
-            self._take_in_newer_file()
+            self._take_in_other_saves()
             yield
 
     @contextlib.contextmanager
@@ -191,6 +205,19 @@ class SandboxState:
         if current != self._seen:
             self.data, self._seen = _read(self.path)
 
+    def _take_in_other_saves(self) -> None:
+        """Under the file lock: the file's data, if another process saved since we did.
+
+        Always read, never judged by the file's identity: an inode is reused and a clock
+        is coarse, so another save can look unchanged. The serial cannot.
+        """
+        if self.path is None or not self.path.exists():
+            return  # not written yet (open() is seeding it)
+        data, seen = _read(self.path)
+        if _serial(data) != _serial(self.data):
+            self.data = data
+        self._seen = seen
+
 
 def _identity(stat: os.stat_result) -> _Identity:
     return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
@@ -210,6 +237,17 @@ def _read(path: Path) -> tuple[dict[str, Any], _Identity]:
         raise StateError(f"cannot read sandbox state {path}: {exc.__class__.__name__}") from None
     _check_shape(data)
     return data, seen
+
+
+def _serial(data: dict[str, Any]) -> int:
+    return int(data.get("serial", 0))  # older state files have none
+
+
+def _work_types_of(data: dict[str, Any]) -> list[WorkType]:
+    # From one version of the data: reading the two lists apart could mix two versions.
+    return [WorkType(name) for name in data["work_types"]] + [
+        WorkType(name, active=False) for name in data.get("inactive_work_types", [])
+    ]
 
 
 def record_for(portal: str, name: str, guest: dict[str, Any], revision: int = 1) -> dict[str, Any]:
@@ -247,3 +285,6 @@ def _check_shape(data: Any) -> None:
         raise StateError("sandbox state needs 'portals' and 'work_types'")
     if not isinstance(data.get("inactive_work_types", []), list):
         raise StateError("sandbox state: 'inactive_work_types' must be a list")
+    serial = data.get("serial", 0)
+    if not isinstance(serial, int) or isinstance(serial, bool):
+        raise StateError("sandbox state: 'serial' must be a whole number")

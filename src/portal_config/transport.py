@@ -1,0 +1,373 @@
+"""HTTP for the adapter: one urllib3 pool, the retry loop, and what a failed attempt means.
+
+Nothing here knows OutSmart: the adapter (api.py) passes in the parameters that go with
+every request (its tokens) and a ``judge`` that reads a parsed answer: its value, a
+`Retryable`, or an `ApiError` raised.
+
+HTTP comes from urllib3 (the library under requests). The retry loop is ours, so that
+every retry can be announced in one line (``say``) and every request logged, redacted
+(``trace``); urllib3's ``Retry`` still keeps the budgets and does the backoff arithmetic
+(exponential, with jitter) and the Retry-After parsing (capped). Retried: 429,
+500/502/503/504, what the judge calls retryable, connections closed mid-answer (full
+budget); connection refused or connect timeouts (at most CONNECT_RETRIES); a server that
+never answers (at most READ_TIMEOUT_RETRIES, so it fails within (1 + READ_TIMEOUT_RETRIES)
+x the read timeout). Never retried: an unknown host name, TLS failures.
+
+Redirects are never followed: the tokens travel in the URL and would go wherever the
+redirect points. Tokens travel in the URL, so nothing here ever prints a URL or an
+exception text without `redact()`.
+"""
+
+from __future__ import annotations
+
+import json as _json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import urllib3
+from urllib3.util.retry import Retry
+
+from portal_config import __version__
+from portal_config.errors import ExitCode, PortalConfigError
+from portal_config.redaction import guard_loggers, redact
+
+RETRY_AFTER_CAP = 30  # seconds; a server asking for longer is treated as an outage
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+# Short budgets where retrying rarely helps and only keeps a CI log silent: a refused
+# connection is a down or wrong host; a server that let one read time out will likely
+# let the next one time out too.
+CONNECT_RETRIES = 2
+READ_TIMEOUT_RETRIES = 1
+MAX_BODY_BYTES = 16 * 1024 * 1024  # more is nonsense (or hostile) and would exhaust memory
+
+Say = Callable[[str], None]
+
+
+class ApiError(PortalConfigError):
+    """The API could not be used: unreachable, refused, or answered nonsense.
+
+    ``status`` is the HTTP status of a definite answer, or for an envelope error the HTTP
+    equivalent of its code (envelope.CODES[code].http): below 500 and not 429 means the
+    request was refused and nothing was written. None means the outcome is unknown
+    (no answer, an unknown code, an answer that is not an envelope). ``code`` is the
+    envelope code when the answer carried one that is not 200.
+    """
+
+    exit_code = ExitCode.API
+    prefix = "api error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        portal: str | None = None,
+        status: int | None = None,
+        code: int | None = None,
+    ):
+        super().__init__(redact(message))
+        self.portal = portal
+        self.status = status
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    concurrency: int = 4
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    deadline: float = 300.0  # seconds for a whole run of requests
+    retries: int = 6
+    backoff: float = 0.25
+    verify: bool | str = True
+
+
+guard_loggers()
+
+
+@dataclass(frozen=True)
+class Retryable:
+    """A failed attempt worth another: what to say while retrying, and when giving up."""
+
+    reason: str  # for the retry line: "HTTP 503", "OutSmart code 1007", "connection refused"
+    message: str  # for the error once no attempt is left
+    response: urllib3.BaseHTTPResponse | None = None
+    error: Exception | None = None
+    status: int | None = None
+    code: int | None = None
+    timed_out: bool = False
+
+
+# The adapter's reading of a parsed answer (response, JSON or None, "GET path", portal):
+# the answer's value, a Retryable, or an ApiError raised.
+Judge = Callable[[urllib3.BaseHTTPResponse, Any, str, str | None], Any]
+
+
+class _Retry(Retry):
+    def get_retry_after(self, response: Any) -> float | None:
+        # Honour Retry-After, but never sleep longer than the cap for one answer.
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, RETRY_AFTER_CAP)
+
+
+def _retry_policy(settings: ClientSettings) -> _Retry:
+    # Only budgets and arithmetic: the loop in Transport.call decides what is retried,
+    # and read-timeouts have their own, smaller budget there.
+    return _Retry(
+        total=settings.retries,
+        connect=min(settings.retries, CONNECT_RETRIES),
+        read=settings.retries,
+        status=settings.retries,
+        other=0,
+        redirect=0,
+        allowed_methods=frozenset({"GET", "PUT"}),
+        backoff_factor=settings.backoff,
+        backoff_jitter=settings.backoff,
+        backoff_max=8.0,
+    )
+
+
+class Transport:
+    """Requests to one base URL, each retried within its budgets and the run's deadline.
+
+    ``say`` receives one line per retry, ``trace`` one redacted line per request; both
+    may be called from worker threads.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        always: Mapping[str, str],
+        settings: ClientSettings,
+        judge: Judge,
+        *,
+        say: Say | None = None,
+        trace: Say | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self._always = dict(always)  # query parameters of every request (the tokens)
+        self.settings = settings
+        self._judge = judge
+        self._say = say
+        self._trace = trace
+        verify = settings.verify
+        # One pool per host, as many keep-alive connections as requests may be in flight;
+        # block=True makes extra threads wait for a connection instead of opening more.
+        self._pool = urllib3.PoolManager(
+            num_pools=2,
+            maxsize=max(1, settings.concurrency),
+            block=True,
+            retries=False,  # call() retries, so that it can say so
+            headers={"User-Agent": f"portal-config/{__version__}"},
+            cert_reqs="CERT_REQUIRED",  # TLS verification is always on
+            ca_certs=verify if isinstance(verify, str) else None,
+        )
+        self._deadline = time.monotonic() + settings.deadline
+
+    def close(self) -> None:
+        self._pool.clear()
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        portal: str | None = None,
+    ) -> Any:
+        what = f"{method} {path}"
+        url = f"{self.base_url}{path}?{urlencode({**(params or {}), **self._always})}"
+        body = None if json is None else _json.dumps(json).encode()
+        retry = _retry_policy(self.settings)
+        attempt, timeouts = 1, 0
+        while True:
+            outcome = self._attempt(method, url, body, what, portal)
+            if not isinstance(outcome, Retryable):
+                return outcome
+            timeouts += outcome.timed_out
+            try:
+                if timeouts > READ_TIMEOUT_RETRIES:
+                    raise urllib3.exceptions.MaxRetryError(None, url)  # type: ignore[arg-type]
+                retry = retry.increment(method, url, outcome.response, outcome.error)
+            except urllib3.exceptions.MaxRetryError:
+                gave_up = f" (gave up after {attempt} attempts)" if attempt > 1 else ""
+                raise ApiError(
+                    f"{what}: {outcome.message}{gave_up}",
+                    portal=portal,
+                    status=outcome.status,
+                    code=outcome.code,
+                ) from None
+            delay = retry.get_retry_after(outcome.response) if outcome.response else None
+            if delay is None:
+                delay = retry.get_backoff_time()
+            attempt += 1
+            if self._say is not None:
+                last = attempt + self._left(retry, outcome, timeouts)
+                self._say(
+                    f"retrying {what} in {delay:.1f} s (attempt {attempt}/{last}): {outcome.reason}"
+                )
+            time.sleep(max(0.0, min(delay, self._deadline - time.monotonic())))
+
+    @staticmethod
+    def _left(retry: Retry, outcome: Retryable, timeouts: int) -> int:
+        """Attempts left after the next one, if this failure keeps coming back."""
+        if outcome.response is not None:
+            budgets = [retry.status]
+        elif outcome.timed_out:
+            budgets = [retry.read, READ_TIMEOUT_RETRIES - timeouts]
+        elif isinstance(outcome.error, urllib3.exceptions.ConnectTimeoutError):
+            # urllib3's NewConnectionError (refused) is a ConnectTimeoutError too.
+            budgets = [retry.connect]
+        else:
+            budgets = [retry.read]
+        return min(b for b in [retry.total, *budgets] if isinstance(b, int))
+
+    def _attempt(
+        self, method: str, url: str, body: bytes | None, what: str, portal: str | None
+    ) -> Any:
+        """One request: the judged answer, a Retryable, or an ApiError raised."""
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            message = f"{what}: gave up, the run's deadline of {self.settings.deadline:g}s passed"
+            raise ApiError(message, portal=portal)
+        read_timeout = min(self.settings.read_timeout, remaining)
+        timeout = urllib3.Timeout(connect=self.settings.connect_timeout, read=read_timeout)
+        headers = {"Content-Type": "application/json"} if body is not None else None
+        started = time.monotonic()
+        try:
+            response = self._pool.request(
+                method,
+                url,
+                body=body,
+                headers=headers,
+                timeout=timeout,
+                redirect=False,
+                preload_content=False,
+                # A safety net for a slot that is never given back: fail at the deadline
+                # instead of waiting for a free connection forever.
+                pool_timeout=remaining,
+            )
+            # The body is read here, inside the attempt, so an answer cut off mid-body is
+            # retried like any other dropped connection; at most MAX_BODY_BYTES of it.
+            data = response.read(MAX_BODY_BYTES + 1)
+            if len(data) > MAX_BODY_BYTES:
+                # The rest is unread, so the connection cannot be reused: close it, but
+                # still hand its slot back, or with block=True the pool runs dry.
+                response.close()
+            response.release_conn()
+        except urllib3.exceptions.HTTPError as exc:
+            cause = _reason(exc)
+            self._log(f"{method} {url} -> {cause}", started)
+            return self._transport_failure(exc, cause, read_timeout, what, portal)
+        answer = _parse(data)
+        code = answer.get("code") if isinstance(answer, dict) else None
+        self._log(f"{method} {url} -> HTTP {response.status} code {code!r}", started)
+        if len(data) > MAX_BODY_BYTES:
+            raise ApiError(
+                f"{what}: answer larger than {MAX_BODY_BYTES // 2**20} MiB; refusing", portal=portal
+            )
+        if 300 <= response.status < 400:
+            raise ApiError(
+                f"{what}: {self._redirected(response)}", portal=portal, status=response.status
+            )
+        return self._judge(response, answer, what, portal)
+
+    def _log(self, line: str, started: float) -> None:
+        if self._trace is not None:
+            elapsed = round((time.monotonic() - started) * 1000)
+            self._trace(redact(f"{line} ({elapsed} ms)"))
+
+    def _transport_failure(
+        self, exc: Exception, cause: str, read_timeout: float, what: str, portal: str | None
+    ) -> Retryable:
+        if cause == "no answer":
+            return Retryable(
+                f"no answer within {read_timeout:g} s",
+                f"no answer from {self._host()} within {read_timeout:g} s",
+                error=exc,
+                timed_out=True,
+            )
+        if cause in ("connection refused", "connect timed out"):
+            return Retryable(cause, f"cannot reach {self._host()}: {cause}", error=exc)
+        if cause == "connection closed by the server":
+            return Retryable(cause, "the server closed the connection mid-answer", error=exc)
+        if cause == "TLS verification failed":
+            message = f"{what}: TLS verification failed for {self._host()}"
+        elif cause == "host name not found":
+            # Not retried: a name that does not resolve will not resolve in a second.
+            message = f"{what}: cannot reach {self._host()}: host name not found"
+        else:
+            message = f"{what}: request failed ({cause})"
+        raise ApiError(message, portal=portal)
+
+    def _redirected(self, response: urllib3.BaseHTTPResponse) -> str:
+        location = response.headers.get("Location")
+        if not location:
+            return (
+                f"HTTP {response.status} redirect without a Location; redirects are never followed"
+            )
+        parts = urlsplit(location)
+        target = (
+            _origin(parts.scheme, parts.hostname, parts.port) if parts.hostname else self._host()
+        )
+        return (
+            f"the server redirected to {target}; redirects are never followed "
+            "(tokens travel in the URL)"
+        )
+
+    def _host(self) -> str:
+        parts = urlsplit(self.base_url)
+        return _origin(parts.scheme, parts.hostname, parts.port)
+
+
+def _origin(scheme: str, host: str | None, port: int | None) -> str:
+    """scheme://host[:port], never a user, path or query (a query may hold tokens)."""
+    return f"{scheme}://{host}" + (f":{port}" if port else "")
+
+
+def _parse(data: bytes) -> Any:
+    try:
+        return _json.loads(data)
+    except (ValueError, RecursionError):  # UnicodeDecodeError too; nesting from a hostile server
+        return None
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, secret-free cause. urllib3's exception texts embed the URL (and with it
+    the tokens), so the cause is named from the exception types alone."""
+    seen: set[int] = set()
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(current)
+        reason = getattr(current, "reason", None)  # urllib3's MaxRetryError keeps it here
+        current = (
+            reason
+            if isinstance(reason, BaseException)
+            else (current.__cause__ or current.__context__)
+        )
+    names = {type(e).__name__ for e in chain}
+    for names_wanted, meaning in _CAUSES:
+        if names & names_wanted:
+            return meaning
+    return type(chain[-1]).__name__
+
+
+_CAUSES: tuple[tuple[frozenset[str], str], ...] = (
+    (frozenset({"SSLError", "SSLCertVerificationError"}), "TLS verification failed"),
+    (frozenset({"ReadTimeoutError", "ReadTimeout"}), "no answer"),
+    (frozenset({"ConnectTimeoutError", "ConnectTimeout"}), "connect timed out"),
+    (frozenset({"NameResolutionError", "gaierror"}), "host name not found"),
+    (frozenset({"ConnectionRefusedError"}), "connection refused"),
+    (frozenset({"EmptyPoolError"}), "no free connection before the run's deadline"),
+    (
+        frozenset(
+            {"RemoteDisconnected", "IncompleteRead", "ProtocolError", "ConnectionResetError"}
+        ),
+        "connection closed by the server",
+    ),
+)
