@@ -6,6 +6,7 @@ import json
 import os
 import re
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -354,3 +355,66 @@ def test_check_writable_refuses_a_directory_and_accepts_a_read_only_file(tmp_pat
     check_writable(read_only, "--report")  # replaced by a rename, so it can be written
     write_atomically(read_only, "{}\n")
     assert read_only.read_text() == "{}\n"
+
+
+def _apply_in_process(console: object, report: Path | None = None) -> int:
+    from portal_config.config import load_config
+    from portal_config.workflow import Console, apply
+
+    assert isinstance(console, Console)
+    return apply(
+        load_config(),
+        [],
+        None,
+        None,
+        assume_yes=False,
+        allow_large_change=False,
+        report_file=report,
+        console=console,
+    )
+
+
+def test_time_at_the_prompt_does_not_use_up_the_request_deadline(
+    live_project: Path, sandbox: Sandbox
+) -> None:
+    from portal_config.workflow import Console
+
+    config = live_project / "portal-config.yaml"
+    config.write_text(config.read_text().replace("deadline: 60", "deadline: 0.5"))
+    out: list[str] = []
+
+    def slow_reader(question: str) -> bool:
+        time.sleep(0.7)  # longer than the whole deadline: reading a plan takes a while
+        return True
+
+    console = Console(out.append, out.append, color=False, confirm=slow_reader)
+    assert _apply_in_process(console) == 0, "".join(out)
+    assert revisions(sandbox)["acme-facilities"] == 2
+
+
+def test_a_deadline_passed_before_a_write_was_sent_is_reported_skipped(
+    live_project: Path, sandbox: Sandbox
+) -> None:
+    from portal_config.workflow import Console
+
+    config = live_project / "portal-config.yaml"
+    config.write_text(
+        config.read_text()
+        .replace("deadline: 60", "deadline: 0.3")
+        .replace("backoff: 0.01", "backoff: 0.01\n    concurrency: 1")
+    )
+    out: list[str] = []
+
+    def slow_server_from_now_on(question: str) -> bool:
+        sandbox.set_faults(Faults(latency_ms=400))  # the first write uses up the deadline
+        return True
+
+    console = Console(out.append, out.append, color=False, confirm=slow_server_from_now_on)
+    assert _apply_in_process(console, live_project / "report.json") == 6
+    results = {r["portal"]: r for r in _report(live_project)["results"]}  # type: ignore[attr-defined]
+    late = [r for r in results.values() if r["result"] == "skipped"]
+    assert [r["reason"] for r in late] == [
+        "not attempted: PUT portals/klimaat-techniek/: gave up, the run's deadline of 0.3s passed"
+    ]
+    for r in late:  # nothing was sent for them: still at the revision the plan read
+        assert revisions(sandbox)[r["portal"]] == 1

@@ -115,6 +115,9 @@ class OutSmartClient:
     def close(self) -> None:
         self._transport.close()
 
+    def restart_deadline(self) -> None:
+        self._transport.restart_deadline()
+
     def __enter__(self) -> OutSmartClient:
         return self
 

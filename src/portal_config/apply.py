@@ -164,6 +164,8 @@ def _write_one(
         why = "changed in OutSmart since it was read; not overwritten"
         return _settle(portal_plan, client, why, conflict.current)
     except ApiError as exc:
+        if not exc.sent:
+            return PortalResult(name, Outcome.SKIPPED, f"not attempted: {exc}", before)
         if exc.status == 401:
             stop.set()
             return PortalResult(name, Outcome.FAILED, str(exc), before)

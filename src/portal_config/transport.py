@@ -53,7 +53,8 @@ class ApiError(PortalConfigError):
     equivalent of its code (envelope.CODES[code].http): below 500 and not 429 means the
     request was refused and nothing was written. None means the outcome is unknown
     (no answer, an unknown code, an answer that is not an envelope). ``code`` is the
-    envelope code when the answer carried one that is not 200.
+    envelope code when the answer carried one that is not 200. ``sent`` is False only
+    when the request never left: it is then certain that nothing was written.
     """
 
     exit_code = ExitCode.API
@@ -66,11 +67,13 @@ class ApiError(PortalConfigError):
         portal: str | None = None,
         status: int | None = None,
         code: int | None = None,
+        sent: bool = True,
     ):
         super().__init__(redact(message))
         self.portal = portal
         self.status = status
         self.code = code
+        self.sent = sent
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,11 @@ class Transport:
         )
         self._deadline = time.monotonic() + settings.deadline
 
+    def restart_deadline(self) -> None:
+        """Start the run's deadline again: it bounds time spent on requests, not the time
+        a person takes to read a plan at the confirmation prompt."""
+        self._deadline = time.monotonic() + self.settings.deadline
+
     def close(self) -> None:
         self._pool.clear()
 
@@ -184,7 +192,7 @@ class Transport:
         retry = _retry_policy(self.settings)
         attempt, timeouts = 1, 0
         while True:
-            outcome = self._attempt(method, url, body, what, portal)
+            outcome = self._attempt(method, url, body, what, portal, first=attempt == 1)
             if not isinstance(outcome, Retryable):
                 return outcome
             timeouts += outcome.timed_out
@@ -226,13 +234,20 @@ class Transport:
         return min(b for b in [retry.total, *budgets] if isinstance(b, int))
 
     def _attempt(
-        self, method: str, url: str, body: bytes | None, what: str, portal: str | None
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        what: str,
+        portal: str | None,
+        *,
+        first: bool,
     ) -> Any:
         """One request: the judged answer, a Retryable, or an ApiError raised."""
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             message = f"{what}: gave up, the run's deadline of {self.settings.deadline:g}s passed"
-            raise ApiError(message, portal=portal)
+            raise ApiError(message, portal=portal, sent=not first)
         read_timeout = min(self.settings.read_timeout, remaining)
         timeout = urllib3.Timeout(connect=self.settings.connect_timeout, read=read_timeout)
         headers = {"Content-Type": "application/json"} if body is not None else None

@@ -169,6 +169,7 @@ def _apply(
             return ExitCode.OK
         plan.raise_if_unsafe(safety, allow_large_change)
         _confirm(target, plan, assume_yes, console)
+        client.restart_deadline()  # time spent reading the plan at the prompt is not the API's
         width = max(len(p.portal) for p in plan.changed)
 
         def show(result: PortalResult) -> None:
