@@ -162,8 +162,7 @@ def test_write_refused_by_the_api_fails_that_portal_only(
 
 
 def test_confirmation_on_a_tty(live_project: Path, sandbox: Sandbox, monkeypatch: object) -> None:
-    from portal_config.config import load_config
-    from portal_config.workflow import Console, apply
+    from portal_config.workflow import Console
 
     answers: list[str] = []
     out: list[str] = []
@@ -177,24 +176,12 @@ def test_confirmation_on_a_tty(live_project: Path, sandbox: Sandbox, monkeypatch
 
     from portal_config.plan import RefusedError
 
-    def ask(console: Console) -> int:
-        return apply(
-            load_config(),
-            [],
-            None,
-            None,
-            assume_yes=False,
-            allow_large_change=False,
-            report_file=None,
-            console=console,
-        )
-
     with pytest.raises(RefusedError, match="not confirmed; nothing was applied"):
-        ask(console)
+        _apply_in_process(console)
     assert answers == ["Apply 2 change(s) to target test?"]
     assert set(revisions(sandbox).values()) == {1}
     console = Console(out.append, out.append, color=False, confirm=lambda question: True)
-    assert ask(console) == 0
+    assert _apply_in_process(console) == 0
 
 
 def test_saved_plan_for_another_target_is_refused(
