@@ -16,6 +16,9 @@ from conftest import REPO, SOFTWARE_TOKEN, TOKEN  # noqa: E402
 from portal_config.sandbox import Sandbox, SandboxState, start_sandbox  # noqa: E402
 from portal_config.sandbox.demo import demo_account  # noqa: E402
 
+# schemathesis sends hundreds of generated requests per test: slow.
+pytestmark = pytest.mark.slow
+
 
 def _served(http_status_errors: bool) -> tuple[Sandbox, schemathesis.BaseSchema]:
     # schemathesis parametrizes at import time, so the server has to exist by then.

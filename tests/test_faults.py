@@ -16,6 +16,9 @@ from portal_config.errors import PortalConfigError
 from portal_config.sandbox import Faults, SandboxState, start_sandbox
 from portal_config.workflow import Console, apply, diff
 
+# Sleeps through latency, backoff and Retry-After by design: slow.
+pytestmark = pytest.mark.slow
+
 PORTALS = 10
 SEEDS = range(4)
 SCENARIOS = {

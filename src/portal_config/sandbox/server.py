@@ -21,6 +21,7 @@ from portal_config.sandbox.faults import FaultPlan, Faults
 from portal_config.sandbox.state import SandboxState
 
 PREFIX = "/openapi/8/"
+SHUTDOWN_POLL = 0.02  # seconds
 MAX_BODY = 64 * 1024
 MAX_PER_PAGE = 500
 
@@ -415,8 +416,13 @@ def start_sandbox(
         server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = None
     if background:
+        # serve_forever checks for shutdown() once per poll interval (0.5 s by default):
+        # every diff on the in-process sandbox and every test would wait it out on exit.
         thread = threading.Thread(
-            target=server.serve_forever, name="portal-config-sandbox", daemon=True
+            target=server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL},
+            name="portal-config-sandbox",
+            daemon=True,
         )
         thread.start()
     return Sandbox(server, thread, state)
