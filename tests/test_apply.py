@@ -93,6 +93,15 @@ def test_saved_plan_applies_exactly_and_refuses_when_stale(
     assert applied.exit_code == 0, applied.output
     assert sandbox.state.data["portals"]["gemeente-intern"]["guest_workorder"]["enabled"] is True
 
+    # The apply job re-run with the same plan: already applied, not "stale", nothing written.
+    again = invoke("apply", "plan.json", "--yes")
+    assert again.exit_code == 0, again.output
+    assert again.output.endswith(
+        "already applied: live equals the plan for acme-facilities, gemeente-intern, "
+        "klimaat-techniek, secura-alarm\nNothing to apply.\n"
+    )
+    assert revisions(sandbox)["gemeente-intern"] == 2
+
 
 def test_concurrent_ui_change_is_reported_not_overwritten(
     live_project: Path, sandbox: Sandbox, invoke: Invoke
@@ -178,7 +187,7 @@ def test_confirmation_on_a_tty(live_project: Path, sandbox: Sandbox, monkeypatch
 
     with pytest.raises(RefusedError, match="not confirmed; nothing was applied"):
         _apply_in_process(console)
-    assert answers == ["Apply 2 change(s) to target test?"]
+    assert answers == ["Apply changes to 2 portals in target test?"]
     assert set(revisions(sandbox).values()) == {1}
     console = Console(out.append, out.append, color=False, confirm=lambda question: True)
     assert _apply_in_process(console) == 0

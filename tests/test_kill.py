@@ -191,9 +191,9 @@ def test_a_second_interrupt_reports_writes_in_flight_as_unknown(
     assert apply.returncode == 130, out + err
     # It stopped waiting: it did not sit out the 6 s answers of the writes in flight.
     assert exited_after < 3.0, exited_after
-    assert "interrupt received: finishing 2 write(s) in flight; interrupt again" in err
+    assert "interrupt received: finishing 2 writes in flight; interrupt again" in err
     assert err.endswith(
-        "interrupted again: stopped waiting for 2 write(s) in flight; "
+        "interrupted again: stopped waiting for 2 writes in flight; "
         "their outcome is unknown: run diff\n"
     )
     report = json.loads((tmp_path / "report.json").read_text())

@@ -229,7 +229,7 @@ def test_sandbox_command_serves_until_sigterm(tmp_path: Path) -> None:
     finally:
         said = sandbox.stop()  # SIGTERM
     assert sandbox.process.returncode == 0
-    assert said == "Sandbox stopped after 1 requests (0 answered 429)."
+    assert said == "Sandbox stopped after 1 request."
     assert (
         sandbox.banner
         == f"Sandbox listening on {sandbox.url} (state: {tmp_path / 's.json'}). Ctrl-C to stop."

@@ -81,7 +81,7 @@ def apply_plan(
                 pending = {f for f in pending if not f.cancelled()}
                 if pending and note is not None:
                     note(
-                        f"interrupt received: finishing {len(pending)} write(s) in flight; "
+                        f"interrupt received: finishing {_writes(len(pending))} in flight; "
                         "interrupt again to stop waiting (their outcome will be unknown)"
                     )
         interrupted = interrupts() > 0
@@ -101,6 +101,10 @@ def apply_plan(
             settled[name] = PortalResult(name, Outcome.SKIPPED, reason, revision)
     results = sorted(settled.values(), key=lambda r: r.portal)
     return ApplyRun(plan, results, started, now(), interrupted)
+
+
+def _writes(count: int) -> str:
+    return "1 write" if count == 1 else f"{count} writes"
 
 
 def _start_workers(

@@ -122,6 +122,8 @@ class Plan:
     base_url: str
     portals: list[PortalPlan]
     unmanaged: list[str] = field(default_factory=list)
+    # Portals of a saved plan that live already holds as planned (see SavedPlan.replan).
+    already_applied: list[str] = field(default_factory=list)
     created_at: str = field(
         default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     )
@@ -279,19 +281,27 @@ class SavedPlan:
     portals: tuple[SavedPortal, ...]
 
     def replan(self, live: Sequence[LivePortal]) -> Plan:
-        """The saved plan against current live state; refuses if any portal moved since."""
+        """The saved plan against current live state; refuses if any portal moved since.
+
+        A portal that moved to exactly the planned settings is not stale but already
+        applied (a re-run apply job): it needs no write, and the plan says so.
+        """
         by_id = {portal.portal: portal for portal in live}
         stale: list[str] = []
         plans: list[PortalPlan] = []
+        applied: list[str] = []
         for saved in self.portals:
             current = by_id.get(saved.portal)
             if current is None:
                 stale.append(f"{saved.portal} (no longer exists)")
                 continue
-            if (
+            moved = (
                 current.revision != saved.live_revision
                 or current.settings.fingerprint() != saved.live_fingerprint
-            ):
+            )
+            if moved and current.settings.same_as(saved.desired):
+                applied.append(saved.portal)
+            elif moved:
                 stale.append(
                     f"{saved.portal} (revision {saved.live_revision} -> {current.revision})"
                 )
@@ -305,4 +315,6 @@ class SavedPlan:
                 + "; run diff again and review the new plan"
             )
         unmanaged = sorted(set(by_id) - {s.portal for s in self.portals})
-        return Plan(self.target, self.base_url, sorted(plans, key=lambda p: p.portal), unmanaged)
+        plan = Plan(self.target, self.base_url, sorted(plans, key=lambda p: p.portal), unmanaged)
+        plan.already_applied = sorted(applied)
+        return plan

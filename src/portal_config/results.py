@@ -142,7 +142,8 @@ def interrupt_reason(run: ApplyRun) -> str:
     unknown = run.count(Outcome.UNKNOWN)
     if unknown:
         return (
-            f"interrupted again: stopped waiting for {unknown} write(s) in flight; "
+            f"interrupted again: stopped waiting for {unknown} write{'s' if unknown != 1 else ''} "
+            "in flight; "
             "their outcome is unknown: run diff"
         )
     return "interrupted: writes in flight were finished; the rest were skipped"

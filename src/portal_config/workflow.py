@@ -164,6 +164,9 @@ def _apply(
             plan = _plan(documents, bool(paths), target, client, console)
         report.plan = plan
         console.progress(PLAN_FORMATS["text"](plan, announce(target, client), console.color))
+        if plan.already_applied:
+            names = ", ".join(plan.already_applied)
+            console.out(f"already applied: live equals the plan for {names}\n")
         if not plan.has_changes:
             console.out("Nothing to apply.\n")
             return ExitCode.OK
@@ -308,5 +311,7 @@ def _confirm(target: Target, plan: Plan, assume_yes: bool, console: Console) -> 
         return
     if console.confirm is None:
         raise RefusedError("no terminal to confirm on; review the plan and pass --yes to apply it")
-    if not console.confirm(f"Apply {len(plan.changed)} change(s) to target {target.name}?"):
+    count = len(plan.changed)
+    portals = "1 portal" if count == 1 else f"{count} portals"
+    if not console.confirm(f"Apply changes to {portals} in target {target.name}?"):
         raise RefusedError("not confirmed; nothing was applied")

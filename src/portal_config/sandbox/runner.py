@@ -65,4 +65,6 @@ def serve(
         sandbox.server.server_close()
         server = sandbox.server
         seen, throttled = server.requests_seen, server.throttled
-        say(f"Sandbox stopped after {seen} requests ({throttled} answered 429).")
+        requests = "1 request" if seen == 1 else f"{seen} requests"
+        limited = f", {throttled} answered 429" if throttled else ""
+        say(f"Sandbox stopped after {requests}{limited}.")
