@@ -293,3 +293,19 @@ def test_code_1007_forever_gives_up(sandbox: Sandbox) -> None:
         "general uncaught error (gave up after 3 attempts)"
     )
     assert sandbox.requests_seen == 3
+
+
+@pytest.mark.parametrize("http_status_errors", [False, True], ids=["outsmart", "http-status"])
+def test_a_base_url_without_the_api_path_gets_a_hint(http_status_errors: bool) -> None:
+    state = SandboxState(demo_account())
+    with start_sandbox(
+        state, token=TOKEN, software_token=SOFTWARE_TOKEN, http_status_errors=http_status_errors
+    ) as sandbox:
+        root = sandbox.url.removesuffix("openapi/8/")  # the host only, as a user might paste it
+        with OutSmartClient(root, TOKEN, SOFTWARE_TOKEN, FAST) as client:
+            with pytest.raises(ApiError) as failure:
+                client.list_portals()
+    assert str(failure.value) == (  # the envelope's code decides, whatever the status line
+        f"GET portals/: OutSmart code 404: nothing at {root}portals/; check base_url "
+        "(OutSmart's ends in /openapi/8/)"
+    )

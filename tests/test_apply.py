@@ -414,3 +414,15 @@ def test_a_deadline_passed_before_a_write_was_sent_is_reported_skipped(
     ]
     for r in late:  # nothing was sent for them: still at the revision the plan read
         assert revisions(sandbox)[r["portal"]] == 1
+
+
+def test_a_plan_and_portal_files_together_are_a_usage_error(
+    live_project: Path, sandbox: Sandbox
+) -> None:
+    assert CliRunner().invoke(cli, ["diff", "--out", "plan.json"]).exit_code == 3
+    result = CliRunner().invoke(cli, ["apply", "plan.json", "portals", "--yes"])
+    assert result.exit_code == 2
+    assert result.output.endswith(
+        "Error: give either one saved PLAN.json or portal files, not both\n"
+    )
+    assert set(revisions(sandbox).values()) == {1}

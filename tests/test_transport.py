@@ -390,3 +390,12 @@ def test_the_request_log_is_redacted(canned: Canned) -> None:
     assert len(lines) == 2
     assert re.fullmatch(rf"{url} -> HTTP 503 code None \(\d+ ms\)", lines[0])
     assert re.fullmatch(rf"{url} -> HTTP 200 code 200 \(\d+ ms\)", lines[1])
+
+
+def test_a_web_page_not_found_points_at_base_url(canned: Canned) -> None:
+    canned.play(Answer(status=404, body=b"<html>Not Found</html>"))
+    error = failure_of(canned.url)
+    assert str(error) == (
+        f"GET portals/: HTTP 404: nothing at {canned.url}portals/; check base_url "
+        "(OutSmart's ends in /openapi/8/)"
+    )

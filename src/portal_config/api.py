@@ -221,6 +221,8 @@ class OutSmartClient:
             if status == 401:
                 variables = " and ".join(env for _, env in self._token_envs.values())
                 message = f"{what}: HTTP 401 unauthorized; check {variables}"
+            elif status == 404 and portal is None:
+                message = self._wrong_address(what, "HTTP 404")
             else:
                 message = _with(f"{what}: HTTP {status}", detail or response.reason or "")
             raise ApiError(message, portal=portal, status=status)
@@ -258,6 +260,10 @@ class OutSmartClient:
             raise ConflictError(
                 portal, _read(portal_from_wire, current) if isinstance(current, dict) else None
             )
+        if code == envelope.NOT_FOUND and portal is None:
+            # A list endpoint is never "not found" at the right address.
+            message = self._wrong_address(what, f"OutSmart code {code}")
+            raise ApiError(message, status=known.http, code=code)
         if code in self._token_envs:
             which, variable = self._token_envs[code]
             message = f"{what}: OutSmart code {code}: the {which} was refused; check {variable}"
@@ -268,6 +274,13 @@ class OutSmartClient:
                 f"OutSmart code {code}", message, response=response, status=known.http, code=code
             )
         raise ApiError(f"{what}: {message}", portal=portal, status=known.http, code=code)
+
+    def _wrong_address(self, what: str, answer: str) -> str:
+        path = what.split(" ", 1)[1]
+        return (
+            f"{what}: {answer}: nothing at {self.display_url}{path}; check base_url "
+            f"(OutSmart's ends in {API_VERSION_PATH})"
+        )
 
 
 def _read(convert: Callable[[Any], T], item: Any) -> T:

@@ -363,8 +363,12 @@ def apply_command(
     from portal_config.workflow import apply
 
     plan_file = None
-    if len(paths) == 1 and paths[0].suffix == ".json":
-        plan_file, paths = paths[0], ()
+    plans = [path for path in paths if path.suffix == ".json"]
+    if plans and len(paths) > 1:
+        # Either the reviewed plan or the files: mixing them would apply neither exactly.
+        raise click.UsageError("give either one saved PLAN.json or portal files, not both")
+    if plans:
+        plan_file, paths = plans[0], ()
     code = apply(
         load_config(config_path),
         paths,
