@@ -287,3 +287,18 @@ def test_null_and_overlong_work_types_are_explained(write: Write, invoke: Invoke
         ),
         (19, "guest_workorder.work_types[1] is 120 characters long; at most 100 are allowed"),
     ]
+
+
+def test_one_typo_is_one_error_but_a_missing_key_is_still_missing(
+    write: Write, invoke: Invoke
+) -> None:
+    write("portals/a.yaml", "portal: a\nguest_workorder:\n  enabeld: true\n")
+    write("portals/b.yaml", "portal: b\nguest_workorder:\n  colour: red\n")
+    lines = [line for line in invoke("lint").output.splitlines() if ": error [" in line]
+    assert lines == [
+        "portals/a.yaml:3:3: error [schema] unknown key 'enabeld' in guest_workorder; "
+        "did you mean 'enabled'?",
+        "portals/b.yaml:2:1: error [schema] missing required key 'enabled' in guest_workorder",
+        "portals/b.yaml:3:3: error [schema] unknown key 'colour' in guest_workorder; allowed: "
+        "allow_address_change, allow_new_relation, allow_requests_for_others, enabled, work_types",
+    ]

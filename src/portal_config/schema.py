@@ -110,8 +110,12 @@ def _explain(document: Document, error: ValidationError) -> Iterator[Problem]:
             yield _at(document, path + (key,), _unknown_key(key, allowed, where), key=True)
         return
     if kind == "required" and isinstance(error.instance, dict):
+        allowed = sorted(subschema.get("properties", {}))
+        # One typo is one error: `enabeld` is reported as unknown with "did you mean
+        # 'enabled'?", so 'enabled' is not also reported missing.
+        meant = {_suggestion(k, allowed) for k in error.instance if k not in allowed}
         for key in error.validator_value if isinstance(error.validator_value, list) else []:
-            if key not in error.instance:
+            if key not in error.instance and key not in meant:
                 inside = f" in {where}" if path else ""
                 yield _at(document, path, f"missing required key '{key}'{inside}", key=True)
         return
@@ -162,10 +166,15 @@ def _clip(text: str) -> str:
 
 def _unknown_key(key: str, allowed: list[str], where: str) -> str:
     inside = f" in {where}" if where != "the file" else ""
-    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    close = _suggestion(key, allowed)
     if close:
-        return f"unknown key '{key}'{inside}; did you mean '{close[0]}'?"
+        return f"unknown key '{key}'{inside}; did you mean '{close}'?"
     return f"unknown key '{key}'{inside}; allowed: {', '.join(allowed)}"
+
+
+def _suggestion(key: str, allowed: list[str]) -> str | None:
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _type_message(document: Document, path: JsonPath, where: str, error: ValidationError) -> str:
