@@ -96,6 +96,18 @@ CASES: dict[str, tuple[dict[str, str], dict[str, str], list[str]]] = {
             "portals/acme.yaml:4:40: error: work type 'Legionellacontrole' is inactive in the OutSmart account (worktypes.yaml)",
         ],
     ),
+    "truthy": (
+        {"portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: false\n"},
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: on\n"
+            "  allow_new_relation: No\n  allow_address_change: FALSE\n"
+        },
+        [
+            "portals/acme.yaml:3:12: warning: `on` is read as true only by YAML 1.1 readers; write true",
+            "portals/acme.yaml:4:23: warning: `No` is read as false only by YAML 1.1 readers; write false",
+            "portals/acme.yaml:5:25: warning: `FALSE` is read as false only by YAML 1.1 readers; write false",
+        ],
+    ),
     "duplicate-work-type": (
         {
             "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [Storing, Onderhoud]\n"

@@ -22,6 +22,7 @@ from portal_config.rules import (
     inactive_work_type,
     permissive_guest_access,
     portal_id_matches_filename,
+    truthy,
     unknown_work_type,
     work_types_while_disabled,
 )
@@ -41,6 +42,7 @@ RULES: dict[str, ModuleType] = {
         unknown_work_type,
         inactive_work_type,
         duplicate_work_type,
+        truthy,
     )
 }
 
