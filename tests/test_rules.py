@@ -96,6 +96,25 @@ CASES: dict[str, tuple[dict[str, str], dict[str, str], list[str]]] = {
             "portals/acme.yaml:4:40: error: work type 'Legionellacontrole' is inactive in the OutSmart account (worktypes.yaml)",
         ],
     ),
+    "unused-acknowledgement": (
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n"
+            "  allow_new_relation: true\n  work_types: [Storing]\n"
+            "acknowledged:\n  allow_new_relation: Tenants register here.\n"
+        },
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n"
+            "  work_types: [Storing]\nacknowledged:\n  allow_new_relation: Tenants register here.\n",
+            "portals/beta.yaml": "portal: beta\nguest_workorder:\n  enabled: false\n"
+            "acknowledged:\n  allow_address_change: Tenants move.\n",
+        },
+        [
+            "portals/acme.yaml:6:3: warning: acknowledged.allow_new_relation has nothing to "
+            "acknowledge: allow_new_relation is false; remove it",
+            "portals/beta.yaml:5:3: warning: acknowledged.allow_address_change has nothing to "
+            "acknowledge: guests are disabled; remove it",
+        ],
+    ),
     "truthy": (
         {"portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: false\n"},
         {
@@ -215,8 +234,31 @@ def test_disable_comment_with_unknown_rule_is_an_error(write: Write, invoke: Inv
     result = invoke("lint")
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == (
-        "portals/acme.yaml:1:40: error [directive] disable comment: unknown rule 'duplicate-work-types'"
+        "portals/acme.yaml:1:40: error [directive] disable comment: unknown rule 'duplicate-work-types'; did you mean 'duplicate-work-type'?"
     )
+
+
+def test_a_disable_comment_that_silences_nothing_is_a_warning(write: Write, invoke: Invoke) -> None:
+    write(
+        "portals/acme.yaml",
+        "# portal-config: disable work-types-while-disabled, duplicate-work-type\n"
+        "portal: acme\nguest_workorder: {enabled: false, work_types: [Storing]}\n",
+    )
+    result = invoke("lint", "--format", "json")
+    problems = [
+        (p["line"], p["column"], p["level"], p["rule"], p["message"])
+        for p in json.loads(result.output)["problems"]
+    ]
+    assert problems == [  # work-types-while-disabled silences a hit here; the other does not
+        (
+            1,
+            53,
+            "warning",
+            "directive",
+            "disable comment: rule 'duplicate-work-type' reports nothing here; remove it",
+        )
+    ]
+    assert result.exit_code == 0  # a warning: fails only with --strict
 
 
 def test_broken_catalog_is_reported(write: Write, invoke: Invoke) -> None:

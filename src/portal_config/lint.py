@@ -18,6 +18,7 @@ from portal_config.config import Config
 from portal_config.loader import Document, display, load_file
 from portal_config.problems import Level, Position, Problem, Report
 from portal_config.rules import RULES, Context, run_rule
+from portal_config.rules.base import closest
 
 YAML_SUFFIXES = (".yaml", ".yml")
 DIRECTIVE_RULE = "directive"
@@ -40,22 +41,26 @@ def lint(paths: Sequence[Path], config: Config) -> LintRun:
     shown = [display(f) for f in files]
     run = LintRun(Report(files=shown))
     valid: list[Document] = []
+    directives: dict[tuple[str, str], Position] = {}  # (file, rule) -> where it is disabled
     for path, name in zip(files, shown, strict=True):
         document, problems, text = load_valid(path, name)
-        disabled: frozenset[str] = frozenset()
+        disabled: dict[str, Position] = {}
         if text is not None:
             run.sources[name] = text
-            disabled = frozenset(_directives(name, text, run.report))
+            disabled = dict(_directives(name, text, run.report))
         run.report.extend(problems)
         if document is not None:
-            document.disabled_rules = disabled
+            document.disabled_rules = frozenset(disabled)
+            directives.update({(name, rule): where for rule, where in disabled.items()})
             valid.append(document)
     catalog, problems = load_config_catalog(config)
     run.report.extend(problems)
     ids = {document.data["portal"] for document in valid}
     others = list(_other_project_documents(paths, files, ids, config))
     context = Context(catalog=catalog, project=valid + others)
-    run.report.extend(_apply_rules(valid, context, config))
+    silenced: set[tuple[str, str]] = set()
+    run.report.extend(_apply_rules(valid, context, config, silenced))
+    run.report.extend(_unused_directives(directives, silenced, config))
     run.documents = valid
     return run
 
@@ -121,7 +126,7 @@ def _walk(directory: Path, skip: set[str]) -> Iterator[Path]:
             yield candidate
 
 
-def _directives(shown: str, text: str, report: Report) -> Iterator[str]:
+def _directives(shown: str, text: str, report: Report) -> Iterator[tuple[str, Position]]:
     for number, line in enumerate(text.split("\n"), start=1):
         match = _DIRECTIVE.search(line)
         if match is None:
@@ -131,11 +136,26 @@ def _directives(shown: str, text: str, report: Report) -> Iterator[str]:
             column = match.start("rules")
             report.extend([_directive_problem(shown, number, column, "name the rules to disable")])
         for name in names:
+            column = line.index(name, match.start("rules")) + 1
             if name in RULES:
-                yield name
-            else:
-                column = line.index(name, match.start("rules")) + 1
-                report.extend([_directive_problem(shown, number, column, f"unknown rule '{name}'")])
+                yield name, Position(number, column)
+                continue
+            close = closest(name, list(RULES))
+            hint = f"; did you mean '{close}'?" if close else ""
+            message = f"unknown rule '{name}'{hint}"
+            report.extend([_directive_problem(shown, number, column, message)])
+
+
+def _unused_directives(
+    directives: dict[tuple[str, str], Position], silenced: set[tuple[str, str]], config: Config
+) -> Iterator[Problem]:
+    """A disable comment that silences nothing is a warning, as ruff's RUF100: it would
+    hide a real problem the day one appears, unreviewed."""
+    for (shown, rule_id), where in sorted(directives.items()):
+        if (shown, rule_id) in silenced or config.level_of(rule_id) is None:
+            continue  # used, or the rule is off in the config and so never ran
+        message = f"disable comment: rule '{rule_id}' reports nothing here; remove it"
+        yield Problem(shown, where, Level.WARNING, DIRECTIVE_RULE, message)
 
 
 def _directive_problem(shown: str, line: int, column: int, message: str) -> Problem:
@@ -172,14 +192,21 @@ def _other_project_documents(
 
 
 def _apply_rules(
-    documents: Sequence[Document], context: Context, config: Config
+    documents: Sequence[Document],
+    context: Context,
+    config: Config,
+    silenced: set[tuple[str, str]] | None = None,
 ) -> Iterator[Problem]:
+    """Problems from every enabled rule; ``silenced`` collects (file, rule) pairs whose
+    hits a disable comment swallowed."""
     for rule_id, rule in RULES.items():
         level = config.level_of(rule_id)
         if level is None:
             continue
         for hit in run_rule(rule, documents, context):
             if rule_id in hit.document.disabled_rules:
+                if silenced is not None:
+                    silenced.add((hit.document.path, rule_id))
                 continue
             position = hit.document.locate(hit.path, key=hit.on_key)
             yield Problem(hit.document.path, position, level, rule_id, hit.message)

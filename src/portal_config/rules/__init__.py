@@ -24,6 +24,7 @@ from portal_config.rules import (
     portal_id_matches_filename,
     truthy,
     unknown_work_type,
+    unused_acknowledgement,
     work_types_while_disabled,
 )
 from portal_config.rules.base import Context, Hit
@@ -39,6 +40,7 @@ RULES: dict[str, ModuleType] = {
         guests_without_work_types,
         work_types_while_disabled,
         permissive_guest_access,
+        unused_acknowledgement,
         unknown_work_type,
         inactive_work_type,
         duplicate_work_type,
