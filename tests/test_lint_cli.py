@@ -257,13 +257,31 @@ def test_schema_command_prints_the_shipped_schema(invoke: Invoke) -> None:
     assert json.loads(printed)["$schema"] == "https://json-schema.org/draft/2020-12/schema"
 
 
-def test_rules_command_documents_every_rule(invoke: Invoke) -> None:
+def test_rules_command_documents_every_rule(project: Path, invoke: Invoke) -> None:
     from portal_config.rules import RULES
 
     output = invoke("rules").output
     for rule_id, rule in RULES.items():
-        assert f"{rule_id} ({rule.LEVEL.value})\n" in output
+        assert f"{rule_id} ({rule.LEVEL.value}; default)\n" in output
         assert (rule.__doc__ or "").strip().splitlines()[0] in output
+
+
+def test_rules_command_shows_the_level_in_effect(write: Write, invoke: Invoke) -> None:
+    write(
+        "portal-config.yaml",
+        "rules:\n  permissive-guest-access: error\n  truthy: disable\n",
+    )
+    shown = invoke("rules", "permissive-guest-access", "truthy").output
+    headings = [line for line in shown.splitlines() if line and not line.startswith(" ")]
+    assert headings == [
+        "permissive-guest-access (error; set in the config; default warning)",
+        "truthy (disabled; set in the config; default warning)",
+    ]
+    unknown = invoke("rules", "permisive-guest-access")
+    assert unknown.exit_code == 2
+    assert unknown.output == (
+        "error: unknown rule 'permisive-guest-access'; did you mean 'permissive-guest-access'?\n"
+    )
 
 
 def test_format_choices_come_from_the_renderers() -> None:
@@ -302,3 +320,17 @@ def test_one_typo_is_one_error_but_a_missing_key_is_still_missing(
         "portals/b.yaml:3:3: error [schema] unknown key 'colour' in guest_workorder; allowed: "
         "allow_address_change, allow_new_relation, allow_requests_for_others, enabled, work_types",
     ]
+
+
+def test_every_command_documents_its_exit_codes_and_an_example() -> None:
+    from click.testing import CliRunner
+
+    from portal_config.cli import cli
+
+    listing = CliRunner().invoke(cli, ["--help"]).output
+    commands = [line.split()[0] for line in listing.split("Commands:\n")[1].splitlines()]
+    assert "plan" not in commands  # an alias, shown on diff's line
+    assert "diff     Show what applying would change in OutSmart (alias: plan)." in listing
+    for command in commands:
+        shown = CliRunner().invoke(cli, [command, "--help"]).output
+        assert "Exit codes:" in shown and "Example" in shown, command

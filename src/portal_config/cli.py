@@ -31,6 +31,12 @@ PLAN_FORMAT_NAMES = ("text", "markdown", "json")
 class _Group(click.Group):
     """Turns every PortalConfigError into one clear line on stderr and its exit code."""
 
+    aliases = {"plan": "diff"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # An alias is shown in its command's help line, not as a command of its own.
+        return [name for name in super().list_commands(ctx) if name not in self.aliases]
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -143,7 +149,15 @@ def lint(
 @cli.command("schema")
 @click.option("--plan", "plan", is_flag=True, help="Print the saved plan's schema instead.")
 def schema_command(plan: bool) -> None:
-    """Print the portal file JSON Schema (draft 2020-12), or with --plan the plan file's."""
+    """Print the portal file JSON Schema (draft 2020-12), or with --plan the plan file's.
+
+    \b
+    Exit codes: 0 printed.
+    \b
+    Examples:
+      portal-config schema > schema/portal.schema.json
+      portal-config schema --plan
+    """
     if plan:
         from portal_config.plan_file import SCHEMA_FILE
 
@@ -155,14 +169,45 @@ def schema_command(plan: bool) -> None:
 
 
 @cli.command("rules")
-def rules_command() -> None:
-    """List the lint rules with their default level and documentation."""
+@click.argument("rule_ids", metavar="[RULE]...", nargs=-1)
+@click.option(
+    "--config",
+    "-c",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Project config file. Default: the nearest portal-config.yaml above the cwd.",
+)
+def rules_command(rule_ids: tuple[str, ...], config_path: Path | None) -> None:
+    """List the lint rules: the level in effect here, the default, and the documentation.
+
+    \b
+    Exit codes: 0 listed, 2 unknown rule or invalid config.
+    \b
+    Examples:
+      portal-config rules
+      portal-config rules permissive-guest-access
+    """
     import inspect
 
+    from portal_config.config import load_config
     from portal_config.rules import RULES
+    from portal_config.rules.base import closest
 
-    for rule_id, rule in RULES.items():
-        click.echo(f"{rule_id} ({rule.LEVEL.value})")
+    config = load_config(config_path)
+    for rule_id in rule_ids:
+        if rule_id not in RULES:
+            close = closest(rule_id, list(RULES))
+            hint = f"; did you mean '{close}'?" if close else ""
+            raise PortalConfigError(f"unknown rule '{rule_id}'{hint}")
+    for rule_id in rule_ids or tuple(RULES):
+        rule = RULES[rule_id]
+        level = config.level_of(rule_id)
+        effective = level.value if level is not None else "disabled"
+        default = rule.LEVEL.value
+        origin = (
+            f"set in the config; default {default}" if rule_id in config.rule_levels else "default"
+        )
+        click.echo(f"{rule_id} ({effective}; {origin})")
         for line in inspect.cleandoc(rule.__doc__ or "").splitlines():
             click.echo(f"    {line}".rstrip())
         click.echo()
@@ -242,7 +287,7 @@ _verbose_option = click.option(
 )
 
 
-@cli.command("diff")
+@cli.command("diff", short_help="Show what applying would change in OutSmart (alias: plan).")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @_target_option
 @click.option(
@@ -275,7 +320,7 @@ def diff_command(
     quiet: bool,
     verbose: bool,
 ) -> None:
-    """Show what applying the portal files would change in OutSmart.
+    """Show what applying the portal files would change in OutSmart (alias: plan).
 
     Refuses to run on files that fail lint. Reads live state in one bulk
     read, compares field by field (work types as a set) and marks every
@@ -416,6 +461,9 @@ def pull_command(
     """Write the live portal settings as portal files, and refresh the catalog.
 
     \b
+    Exit codes: 0 written or unchanged, 1 a file refused (local edits, unsafe id),
+                2 usage/config error, 4 API error.
+    \b
     Examples:
       portal-config pull                          # every portal of the default target
       portal-config pull --portal acme-facilities --target production
@@ -519,6 +567,14 @@ def sandbox_command(
     Tokens: OUTSMART_TOKEN and OUTSMART_SOFTWARE_TOKEN if set, else
     sandbox-token / sandbox-software-token. Faults are off unless asked for
     (flags here, or SANDBOX_* environment variables).
+
+    \b
+    Exit codes: 0 stopped (Ctrl-C or SIGTERM), 2 usage error (address, state file).
+    \b
+    Examples:
+      portal-config sandbox                       # http://127.0.0.1:8808/openapi/8/
+      portal-config sandbox --from portals --state /tmp/state.json
+      portal-config sandbox --latency 50 --error-rate 0.1 --random-seed 1
     """
     from portal_config.sandbox.demo import demo_account
     from portal_config.sandbox.runner import serve
