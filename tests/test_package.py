@@ -37,3 +37,12 @@ def test_the_wheel_ships_each_schema_as_published(wheel: Path, name: str) -> Non
     with zipfile.ZipFile(wheel) as archive:
         shipped = archive.read(f"portal_config/{name}")
     assert shipped == (REPO / "schema" / name).read_bytes()
+
+
+def test_the_version_is_written_once(wheel: Path) -> None:
+    from portal_config import __version__
+
+    assert wheel.name.startswith(f"portal_config-{__version__}-")
+    assert '\nversion = "' not in (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    changelog = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "## [Unreleased]" in changelog and f"## [{__version__}]" in changelog
