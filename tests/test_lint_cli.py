@@ -209,12 +209,14 @@ def test_missing_default_portals_dir_is_a_usage_error(
     tmp_path: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    result = invoke("lint")
-    assert result.exit_code == 2
-    assert (
-        result.output
-        == f"error: portals directory {tmp_path / 'portals'} not found; pass PATHS or set portals_dir\n"
+    expected = (
+        "error: portals directory portals not found; pass PATHS or set portals_dir "
+        "(`portal-config pull` writes the live portals there, `portal-config init` sets up "
+        "a new repository)\n"
     )
+    for command in ("lint", "diff", "apply"):  # the same line and exit code from each
+        result = invoke(command)
+        assert (result.exit_code, result.output) == (2, expected), command
 
 
 def test_colour_only_when_asked_or_on_a_tty(

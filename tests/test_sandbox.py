@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import urllib3
 
-from conftest import REPO, SOFTWARE_TOKEN, TOKEN
+from conftest import REPO, SOFTWARE_TOKEN, TOKEN, Invoke, Write
 from portal_config.sandbox import Faults, Sandbox, SandboxState, start_sandbox
 from portal_config.sandbox.demo import demo_account
 from portal_config.sandbox.process import SandboxProcess
@@ -277,3 +277,24 @@ def test_the_sandbox_imports_nothing_of_the_product_above_it() -> None:
     assert modules == [
         "__init__", "demo", "faults", "process", "runner", "server", "state", "tokens"
     ]  # fmt: skip
+
+
+def test_sandbox_from_a_directory_is_never_silently_ignored(
+    write: Write, invoke: Invoke, project: Path
+) -> None:
+    missing = invoke("sandbox", "--from", "nope", "--state", "s.json")
+    assert (missing.exit_code, missing.output) == (2, "error: --from nope: no such directory\n")
+    write("portals/acme.yaml", "portal: acme\nguest_workorder: {enabled: yes}\n")
+    broken = invoke("sandbox", "--from", "portals", "--state", "s.json")
+    assert (broken.exit_code, broken.output) == (
+        2,
+        "error: cannot seed the sandbox: 1 lint error in portals; "
+        "see `portal-config lint portals`\n",
+    )
+    (project / "s.json").write_text("{}")
+    kept = invoke("sandbox", "--from", "portals", "--state", "s.json")
+    assert (kept.exit_code, kept.output) == (
+        2,
+        "error: --from portals: the state file s.json already exists and would be served "
+        "as it is; delete it or pass another --state\n",
+    )

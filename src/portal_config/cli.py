@@ -129,18 +129,16 @@ def lint(
 
     from portal_config.config import load_config
     from portal_config.lint import lint as run_lint
+    from portal_config.lint import require_portals_dir
     from portal_config.render.lint import FORMATS, Style
 
     config = load_config(config_path)
     if catalog is not None:
         config = replace(config, catalog=catalog.resolve(), catalog_required=True)
     chosen = output_format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
-    targets = list(paths) or [config.portals_dir]
-    if not paths and not config.portals_dir.is_dir():
-        raise PortalConfigError(
-            f"portals directory {config.portals_dir} not found; pass PATHS or set portals_dir"
-        )
-    run = run_lint(targets, config)
+    if not paths:
+        require_portals_dir(config)
+    run = run_lint(list(paths) or [config.portals_dir], config)
     style = Style(color=use_color(color) and chosen == "text", strict=strict)
     click.echo(FORMATS[chosen](run.report, run.sources, style), nl=False, color=style.color)
     sys.exit(ExitCode.PROBLEMS if run.report.failed(strict) else ExitCode.OK)
@@ -583,6 +581,16 @@ def sandbox_command(
 
     if url_problem(f"http://{host}:{port or 1}/"):
         raise UsageError(f"--host {host}: the sandbox only listens on loopback addresses")
+    if seed != "demo":
+        if not Path(seed).is_dir():
+            raise UsageError(f"--from {seed}: no such directory")
+        if state_file.exists():
+            # --from only seeds a new state file; silently serving the old one would
+            # make the user believe the sandbox holds their files.
+            raise UsageError(
+                f"--from {seed}: the state file {state_file} already exists and would be "
+                "served as it is; delete it or pass another --state"
+            )
     faults = dict(
         latency_ms=latency_ms,
         error_rate=error_rate,

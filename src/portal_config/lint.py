@@ -15,6 +15,7 @@ from pathlib import Path
 from portal_config import schema
 from portal_config.catalog import Catalog, load_catalog
 from portal_config.config import Config
+from portal_config.errors import PortalConfigError
 from portal_config.loader import Document, display, load_file
 from portal_config.problems import Level, Position, Problem, Report
 from portal_config.rules import RULES, Context, run_rule
@@ -210,3 +211,13 @@ def _apply_rules(
                 continue
             position = hit.document.locate(hit.path, key=hit.on_key)
             yield Problem(hit.document.path, position, level, rule_id, hit.message)
+
+
+def require_portals_dir(config: Config) -> None:
+    """Stop with one clear line when there is nothing to lint or diff, and say how to start."""
+    if not config.portals_dir.is_dir():
+        raise PortalConfigError(
+            f"portals directory {display(config.portals_dir)} not found; pass PATHS or set "
+            "portals_dir (`portal-config pull` writes the live portals there, "
+            "`portal-config init` sets up a new repository)"
+        )

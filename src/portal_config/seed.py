@@ -21,7 +21,12 @@ def account_from_directory(directory: Path) -> dict[str, Any]:
 
     run = lint([directory], load_config())
     if run.report.failed(strict=False):
-        raise UsageError(f"cannot seed the sandbox: files in {directory} fail lint")
+        errors = sum(1 for p in run.report.problems if p.level.value == "error")
+        raise UsageError(
+            f"cannot seed the sandbox: {errors} lint error{'s' if errors != 1 else ''} in "
+            f"{directory}; "
+            f"see `portal-config lint {directory}`"
+        )
     portals: dict[str, Any] = {}
     work_types: set[str] = set()
     for document in run.documents:

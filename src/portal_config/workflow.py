@@ -16,7 +16,7 @@ from portal_config.api import OutSmartClient
 from portal_config.apply import apply_plan
 from portal_config.config import Config, config_error
 from portal_config.errors import ExitCode, PortalConfigError
-from portal_config.lint import LintRun, lint
+from portal_config.lint import LintRun, lint, require_portals_dir
 from portal_config.loader import Document
 from portal_config.plan import Plan, RefusedError, Safety, build_plan
 from portal_config.plan_file import read_plan_file
@@ -274,6 +274,8 @@ def safety_settings(config: Config) -> Safety:
 
 
 def _valid_documents(config: Config, paths: Sequence[Path], console: Console) -> list[Document]:
+    if not paths:
+        require_portals_dir(config)
     run: LintRun = lint(list(paths) or [config.portals_dir], config)
     if run.report.failed(strict=False):
         errors_only = Report(
