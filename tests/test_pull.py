@@ -256,3 +256,26 @@ def test_a_second_pull_writes_nothing(repo: Path, sandbox: Sandbox, invoke: Invo
     assert second.output.endswith("Pull: 0 written, 7 unchanged, 0 refused.\n"), second.output
     assert "wrote" not in second.output
     assert {path: path.read_bytes() for path in (repo / "portals").iterdir()} == files
+
+
+def test_pull_without_config_says_it_reads_the_sandbox_demo_account(
+    project: Path, invoke: Invoke
+) -> None:
+    result = invoke("pull", "--quiet")
+    assert result.exit_code == 0, result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith("Target: sandbox (in-process sandbox) http://127.0.0.1:")
+    assert first.endswith(
+        ": reading the sandbox's demo account, not OutSmart "
+        "(state in .portal-config/sandbox.json; set a target with base_url for a real account)"
+    )
+    assert (project / "portals" / "acme-facilities.yaml").is_file()
+
+
+def test_pull_from_a_configured_target_names_it_and_the_token(
+    repo: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    result = invoke("pull", "--no-catalog", "--portal", "gemeente-intern")
+    assert result.output.splitlines()[0] == (
+        f"Target: test {sandbox.url}: reading the account of the token in $OUTSMART_TOKEN"
+    )
