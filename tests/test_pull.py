@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Invoke
-from portal_config.canonical import scalar
+from portal_config.roundtrip import scalar
 from portal_config.sandbox import Sandbox
 
 

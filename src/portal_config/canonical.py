@@ -5,40 +5,41 @@ Canonical means: the keys in the order ``portal``, ``description``, ``guest_work
 ``true``/``false``; block lists; every string plain unless YAML 1.1 (which lint reads
 files as) would take it for something else, then quoted. Comments stay.
 
-Edits go through ruamel.yaml's round-trip mode because it keeps comments; PyYAML throws
-them away. ruamel reads YAML 1.2, lint reads YAML 1.1 (``on`` is a boolean there), so the
-values written are taken from lint's reading, never from ruamel's, and every result is
-read back with lint's loader: a rewrite that would change what lint reads is refused.
-
-ruamel keeps a comment *line* with the entry above it, not with the key below it. The
-``_take``/``_give`` helpers move those lines whenever entries are
-reordered, inserted or removed, so a comment stays above the key it was written for.
+Edits go through ruamel.yaml's round-trip mode (``roundtrip``) because it keeps
+comments. ruamel reads YAML 1.2, lint reads YAML 1.1 (``on`` is a boolean there), so
+the values written are taken from lint's reading, never from ruamel's, and every result
+is read back with lint's loader: a rewrite that would change what lint reads is refused.
 """
 
 from __future__ import annotations
 
-import io
 import json
-from collections import Counter
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
-import yaml
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import CommentMark, YAMLError
-from ruamel.yaml.scalarstring import (
-    DoubleQuotedScalarString,
-    PlainScalarString,
-    SingleQuotedScalarString,
-)
-from ruamel.yaml.tokens import CommentToken
+from ruamel.yaml.error import YAMLError
 
-from portal_config.loader import Document, JsonPath, load_bytes
+from portal_config.config import Config
+from portal_config.lint import expand
+from portal_config.loader import Document, JsonPath, display, load_bytes
 from portal_config.model import FLAGS, PortalSettings
 from portal_config.problems import Level, Position, Problem
+from portal_config.roundtrip import (
+    dump,
+    load,
+    quoted,
+    reason,
+    reorder,
+    scalar,
+    set_key,
+    set_names,
+    to_block,
+)
+from portal_config.storage import write_atomically
 
 RULE = "fmt"
 PORTAL_KEYS = ("portal", "description", "guest_workorder", "acknowledged")
@@ -65,6 +66,64 @@ class Formatted:
 
 
 # -- fmt ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FormatRun:
+    """What `portal-config fmt` did (or with --check, would do) to each file."""
+
+    files: list[Formatted]
+    check: bool
+
+    @property
+    def changed(self) -> list[Formatted]:
+        return [file for file in self.files if file.changed]
+
+    @property
+    def failed(self) -> list[Formatted]:
+        return [file for file in self.files if file.problems]
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a file failed, or with --check would change (as `black --check`)."""
+        return int(bool(self.failed or (self.check and self.changed)))
+
+    def render(self) -> str:
+        verb = "would reformat" if self.check else "reformatted"
+        lines = [f"{verb} {file.path}" for file in self.changed]
+        lines += [
+            f"{problem.location()}: {problem.level.value} [{problem.rule}] {problem.message}"
+            for file in self.failed
+            for problem in file.problems
+        ]
+        unchanged = len(self.files) - len(self.changed) - len(self.failed)
+        done = "would be reformatted" if self.check else "reformatted"
+        lines.append(
+            f"fmt: {len(self.changed)} {done}, {unchanged} already formatted, "
+            f"{len(self.failed)} failed."
+        )
+        return "\n".join(lines) + "\n"
+
+
+def format_paths(paths: Sequence[Path], config: Config, *, check: bool) -> FormatRun:
+    """Format the portal files in ``paths`` (files, or directories searched like lint's).
+
+    With ``check`` nothing is written. A file is rewritten only when its text changes,
+    keeping its permissions.
+    """
+    files = []
+    for path in expand(paths, config):
+        shown = display(path)
+        try:
+            formatted = format_bytes(path.read_bytes(), shown)
+        except OSError as exc:
+            problem = _problem(shown, None, f"cannot read file: {exc.strerror or exc}")
+            formatted = Formatted(shown, None, None, [problem])
+        if formatted.changed and not check:
+            assert formatted.text is not None
+            write_atomically(path, formatted.text, mode=stat.S_IMODE(path.stat().st_mode))
+        files.append(formatted)
+    return FormatRun(files, check)
+
+
 def format_bytes(data: bytes, shown: str) -> Formatted:
     """The canonical form of one portal file, or lint's problems if it does not load."""
     loaded = load_bytes(data, shown)
@@ -76,12 +135,12 @@ def format_bytes(data: bytes, shown: str) -> Formatted:
     if problems:
         return Formatted(shown, loaded.text, None, problems)
     try:
-        tree = _round_trip().load(loaded.text)
+        tree = load(loaded.text)
         _normalize(tree, document.data)
-        text = _dump(tree)
+        text = dump(tree)
         _check_meaning(text, document.data)
     except (CanonicalError, YAMLError) as exc:
-        message = f"cannot format this file without risking its meaning: {_reason(exc)}"
+        message = f"cannot format this file without risking its meaning: {reason(exc)}"
         return Formatted(shown, loaded.text, None, [_problem(shown, None, message)])
     return Formatted(shown, loaded.text, text, [])
 
@@ -107,13 +166,10 @@ def _unformattable_values(document: Document) -> list[Problem]:
 def _normalize(tree: Any, data: Any) -> None:
     if not isinstance(tree, CommentedMap):
         raise CanonicalError("the top level is not a mapping")
-    _reorder(tree, PORTAL_KEYS)
+    reorder(tree, PORTAL_KEYS)  # `acknowledged` keeps its authors' order: it is prose
     guest = tree.get("guest_workorder")
     if isinstance(guest, CommentedMap):
-        _reorder(guest, GUEST_KEYS)
-    acknowledged = tree.get("acknowledged")
-    if isinstance(acknowledged, CommentedMap):
-        _reorder(acknowledged, FLAGS)
+        reorder(guest, GUEST_KEYS)
     _canonical_values(tree, data)
 
 
@@ -132,54 +188,10 @@ def _canonical_values(node: Any, data: Any) -> None:
     for entry in entries:
         child = node[entry]
         if isinstance(child, (CommentedMap, CommentedSeq)):
-            _to_block(node, entry, child)
+            to_block(node, entry, child)
             _canonical_values(child, data[entry])
         else:
-            node[entry] = _canonical_scalar(data[entry])
-
-
-def _to_block(parent: CommentedMap | CommentedSeq, entry: Any, child: Any) -> None:
-    """Make a flow collection (``[a, b]``) block style, with its comment after its last line.
-
-    ruamel files a flow collection's end-of-line comment under its key; left there, it
-    would print between the key and the first item of the block.
-    """
-    if not child.fa.flow_style():
-        return
-    child.fa.set_block_style()
-    if not len(child) or not isinstance(parent, CommentedMap):
-        return
-    slot = parent.ca.items.get(entry)
-    token = slot[2] if slot else None
-    if token is None:
-        return
-    slot[2] = None
-    child.ca.comment = None
-    eol, lines = _split(token.value)
-    _give(child, _last(child), eol + lines)
-
-
-def _reorder(mapping: CommentedMap, order: Sequence[str]) -> None:
-    keys = list(mapping)
-    wanted = [key for key in order if key in mapping] + [key for key in keys if key not in order]
-    if wanted == keys:
-        return
-    # Comment lines between two keys belong to the key below them.
-    above = {key: _take(mapping, prior) for prior, key in pairwise(keys)}
-    tail = _take(mapping, keys[-1])
-    for key in wanted:
-        mapping.move_to_end(key)
-    for prior, key in pairwise(wanted):
-        _give(mapping, prior, above.get(key, ""))
-    _give(mapping, wanted[-1], tail)
-    lead = above.get(wanted[0], "")
-    if lead:  # the new first key had comments above it: they go to the top of the mapping
-        start = mapping.ca.comment
-        if start is None or len(start) < 2:
-            mapping.ca.comment = start = [None, []]
-        if start[1] is None:
-            start[1] = []
-        start[1].append(CommentToken(lead, CommentMark(0)))
+            node[entry] = quoted(data[entry])
 
 
 # -- pull -----------------------------------------------------------------------------------
@@ -193,9 +205,9 @@ def update_text(text: str, data: dict[str, Any], settings: PortalSettings) -> st
     if not changes:
         return None
     try:
-        tree = _round_trip().load(text)
+        tree = load(text)
     except YAMLError as exc:
-        raise CanonicalError(_reason(exc)) from None
+        raise CanonicalError(reason(exc)) from None
     if not isinstance(tree, CommentedMap) or not isinstance(
         tree.get("guest_workorder"), CommentedMap
     ):
@@ -203,12 +215,12 @@ def update_text(text: str, data: dict[str, Any], settings: PortalSettings) -> st
     guest = tree["guest_workorder"]
     for field in changes:
         if field == "portal":
-            _set(tree, "portal", _canonical_scalar(settings.portal), PORTAL_KEYS)
+            set_key(tree, "portal", quoted(settings.portal), PORTAL_KEYS)
         elif field == "work_types":
-            _set_names(guest, "work_types", settings.work_types, GUEST_KEYS, sort_new=False)
+            set_names(guest, "work_types", settings.work_types, GUEST_KEYS, sort_new=False)
         else:
-            _set(guest, field, getattr(settings, field), GUEST_KEYS)
-    updated = _dump(tree)
+            set_key(guest, field, getattr(settings, field), GUEST_KEYS)
+    updated = dump(tree)
     read = load_bytes(updated.encode("utf-8"), "pulled").document
     if read is None or _differences(read.data, settings):
         raise CanonicalError("the edited file would not read back as the live settings")
@@ -241,193 +253,18 @@ def update_catalog(text: str, active: Sequence[str], inactive: Sequence[str]) ->
     New names go in at their sorted place, so a sorted list stays sorted.
     """
     try:
-        tree = _round_trip().load(text)
+        tree = load(text)
     except YAMLError as exc:
-        raise CanonicalError(_reason(exc)) from None
+        raise CanonicalError(reason(exc)) from None
     if not isinstance(tree, CommentedMap):
         raise CanonicalError("the catalog is not a mapping")
     for key, names in (("work_types", active), ("inactive_work_types", inactive)):
         if names or key in tree:
-            _set_names(tree, key, names, ("work_types", "inactive_work_types"), sort_new=True)
-    return _dump(tree)
+            set_names(tree, key, names, ("work_types", "inactive_work_types"), sort_new=True)
+    return dump(tree)
 
 
-def _set(mapping: CommentedMap, key: str, value: Any, order: Sequence[str]) -> None:
-    """Set ``key``; a new key goes after the last key that comes before it in ``order``."""
-    if key in mapping:
-        mapping[key] = value
-        return
-    before = [k for k in order[: order.index(key)] if k in mapping]
-    position = list(mapping).index(before[-1]) + 1 if before else 0
-    prior = list(mapping)[position - 1] if position else None
-    mapping.insert(position, key, value)
-    if prior is not None:  # the comment lines below the previous key are above the next one
-        _give(mapping, key, _take(mapping, prior))
-
-
-def _set_names(
-    mapping: CommentedMap, key: str, names: Sequence[str], order: Sequence[str], *, sort_new: bool
-) -> None:
-    current = mapping.get(key)
-    if not isinstance(current, CommentedSeq) or (not names and not len(current)):
-        _set(mapping, key, _block_list(names), order)
-        return
-    orphaned = _replace_items(current, list(names), sort_new=sort_new)
-    if not len(current):  # an empty list is written `[]`: its comment lines go below it
-        mapping[key] = _block_list(())
-        _give_slot(mapping.ca.items, key, 2, orphaned)
-
-
-def _replace_items(items: CommentedSeq, wanted: list[str], *, sort_new: bool) -> str:
-    """Remove the names not in ``wanted`` and add the missing ones, touching nothing else.
-
-    A removed line's end-of-line comment goes with it; comment lines below it stay.
-    Returns the comment lines left without a line to stay with (the list is now empty).
-    """
-    remaining = Counter(wanted)
-    keep = []
-    for name in items:
-        keep.append(isinstance(name, str) and remaining[name] > 0)
-        if keep[-1]:
-            remaining[name] -= 1
-    orphaned = ""
-    for index in reversed(range(len(items))):
-        if keep[index]:
-            continue
-        lines = _take(items, index)
-        del items[index]
-        if index:
-            _give(items, index - 1, lines)
-        else:
-            orphaned = lines + orphaned
-    missing = []
-    for name in wanted:
-        if remaining[name] > 0:
-            missing.append(name)
-            remaining[name] -= 1
-    for name in sorted(missing) if sort_new else missing:
-        place = len(items)
-        if sort_new:
-            place = next(
-                (i for i, have in enumerate(items) if isinstance(have, str) and have > name),
-                len(items),
-            )
-        lines = _take(items, place - 1) if place else ""
-        items.insert(place, _canonical_scalar(name))
-        _give(items, place, lines)
-    if orphaned and len(items):
-        _give(items, 0, orphaned)
-        return ""
-    return orphaned
-
-
-# -- comment lines --------------------------------------------------------------------------
-def _split(value: str) -> tuple[str, str]:
-    """A comment token's end-of-line part (with its newline) and the full lines after it."""
-    if value.startswith("#"):
-        end = value.find("\n") + 1 or len(value)
-        return value[:end], value[end:]
-    return "", value[1:] if value.startswith("\n") else value
-
-
-def _join(eol: str, lines: str) -> str | None:
-    if not eol and not lines:
-        return None
-    return eol + lines if eol else "\n" + lines
-
-
-def _take_slot(slots: dict[Any, list[Any]], entry: Any, index: int) -> str:
-    slot = slots.get(entry)
-    token = slot[index] if slot and len(slot) > index else None
-    if token is None:
-        return ""
-    eol, lines = _split(token.value)
-    joined = _join(eol, "")
-    assert slot is not None
-    if joined is None:
-        slot[index] = None
-    else:
-        token.value = joined
-    return lines
-
-
-def _give_slot(slots: dict[Any, list[Any]], entry: Any, index: int, lines: str) -> None:
-    if not lines:
-        return
-    slot = slots.setdefault(entry, [None, None, None, None])
-    token = slot[index]
-    if token is None:
-        slot[index] = CommentToken("\n" + lines, CommentMark(0))
-        return
-    eol, had = _split(token.value)
-    token.value = _join(eol, had + lines)
-
-
-Collection = CommentedMap | CommentedSeq
-
-
-def _take(node: Collection, entry: Any) -> str:
-    """Take the comment lines below ``node[entry]``, from its deepest last line."""
-    value = node[entry]
-    if isinstance(value, (CommentedMap, CommentedSeq)) and len(value):
-        return _take(value, _last(value))
-    return _take_slot(node.ca.items, entry, _slot(node))
-
-
-def _give(node: Collection, entry: Any, lines: str) -> None:
-    """Put comment lines below ``node[entry]``, after its deepest last line."""
-    value = node[entry]
-    if isinstance(value, (CommentedMap, CommentedSeq)) and len(value):
-        _give(value, _last(value), lines)
-    else:
-        _give_slot(node.ca.items, entry, _slot(node), lines)
-
-
-def _last(node: Collection) -> Any:
-    return list(node)[-1] if isinstance(node, CommentedMap) else len(node) - 1
-
-
-def _slot(node: Collection) -> int:
-    # Where ruamel keeps the comment after an entry: 2 for a mapping's, 0 for a list's.
-    return 2 if isinstance(node, CommentedMap) else 0
-
-
-# -- scalars and text -----------------------------------------------------------------------
-def scalar(text: str) -> str:
-    """``text`` as a YAML scalar that reads back as exactly this string, in YAML 1.1 too."""
-    dumped = yaml.safe_dump(text, allow_unicode=True, width=2**20, default_flow_style=True)
-    dumped = dumped.rstrip("\n")
-    if dumped.endswith("\n..."):
-        dumped = dumped[: -len("\n...")]
-    if "\n" in dumped:  # multi-line forms: fall back to a double-quoted JSON string
-        dumped = json.dumps(text, ensure_ascii=False)
-    return dumped
-
-
-def _canonical_scalar(value: Any) -> Any:
-    """A value ruamel writes the way ``scalar`` would: quoted exactly when YAML 1.1 needs it.
-
-    ruamel decides quoting by YAML 1.2, where ``NO`` and ``010`` are plain strings; lint
-    would read them as a boolean and a number. Its quoted string types force the quotes.
-    """
-    if isinstance(value, bool) or not isinstance(value, str):
-        return value
-    form = scalar(value)
-    if form.startswith("'"):
-        return SingleQuotedScalarString(value)
-    if form.startswith('"'):
-        return DoubleQuotedScalarString(value)
-    # Plain, said explicitly: ruamel would otherwise keep the quotes the value had before.
-    return PlainScalarString(value)
-
-
-def _block_list(names: Sequence[str]) -> CommentedSeq:
-    items = CommentedSeq(_canonical_scalar(name) for name in names)
-    if not names:
-        items.fa.set_flow_style()  # `work_types: []`, as a reader would write an empty list
-    return items
-
-
+# -- new files and read-back checks ---------------------------------------------------------
 def render_portal(settings: PortalSettings, kept: dict[str, Any], modeline: str) -> str:
     """A new portal file in canonical form (fmt leaves it as it is)."""
     lines = [modeline, f"portal: {scalar(settings.portal)}"]
@@ -451,21 +288,6 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _round_trip() -> YAML:
-    # Indents as render_portal writes them: mappings by 2, list dashes 2 in, items 4 in.
-    handler = YAML(typ="rt")
-    handler.preserve_quotes = True
-    handler.indent(mapping=2, sequence=4, offset=2)
-    handler.width = 4096  # lint's line limit; a long description is never folded
-    return handler
-
-
-def _dump(tree: Any) -> str:
-    stream = io.StringIO()
-    _round_trip().dump(tree, stream)
-    return stream.getvalue()
-
-
 def _check_meaning(text: str, data: Any) -> None:
     read = load_bytes(text.encode("utf-8"), "formatted").document
     if read is None or _canonical_json(read.data) != _canonical_json(data):
@@ -487,11 +309,6 @@ def _scalars(data: Any, path: JsonPath) -> list[tuple[JsonPath, Any]]:
 
 def _dotted(path: JsonPath) -> str:
     return ".".join(str(part) for part in path) or "the document"
-
-
-def _reason(exc: Exception) -> str:
-    problem = getattr(exc, "problem", None)
-    return str(problem or exc).splitlines()[0]
 
 
 def _problem(shown: str, position: Position | None, message: str) -> Problem:

@@ -22,12 +22,12 @@ from typing import Any
 from portal_config.canonical import (
     CanonicalError,
     render_portal,
-    scalar,
     update_catalog,
     update_text,
 )
 from portal_config.loader import display, load_file
 from portal_config.model import LivePortal, WorkType
+from portal_config.roundtrip import scalar
 from portal_config.schema import portal_schema
 from portal_config.storage import write_atomically
 
