@@ -14,7 +14,7 @@ import pytest
 
 from conftest import REPO, VALID
 
-HEAVY = ("deepdiff", "httpx", "httpcore", "requests", "urllib3")
+HEAVY = ("deepdiff", "httpx", "httpcore", "requests", "urllib3", "ruamel")
 
 
 def run(

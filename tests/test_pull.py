@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Invoke
-from portal_config.pull import scalar
+from portal_config.roundtrip import scalar
 from portal_config.sandbox import Sandbox
 
 
@@ -16,20 +16,16 @@ def _git(*args: str, cwd: Path) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
+def _commit(repo: Path) -> None:
+    """Commit everything, so pull sees no local edits."""
+    _git("add", "-A", cwd=repo)
+    _git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "c", cwd=repo)
+
+
 @pytest.fixture
 def repo(live_project: Path) -> Path:
     _git("init", "-q", cwd=live_project)
-    _git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "add", "-A", cwd=live_project)
-    _git(
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@example.invalid",
-        "commit",
-        "-qm",
-        "init",
-        cwd=live_project,
-    )
+    _commit(live_project)
     return live_project
 
 
@@ -84,12 +80,13 @@ def test_pull_keeps_inactive_work_types_visible_and_lint_refuses_them(
 ) -> None:
     sandbox.state.data["inactive_work_types"].append("Reparatie oud")
     assert invoke("pull", "--portal", "acme-facilities", "--force").exit_code == 0
+    # Only the new name is added; the catalog's own comments and order stay.
     assert (repo / "worktypes.yaml").read_text() == (
         "# Work types of the OutSmart account, as OutSmart spells them.\n"
-        "# Refreshed by `portal-config pull`; lint checks portal work types against it.\n"
+        "# Lint checks every portal's work_types against this list; `portal-config pull` refreshes it.\n"
         "work_types:\n"
-        "  - Inspectie\n  - Onderhoud\n  - Oplevering\n  - Plaatsing alarm\n"
-        "  - Reparatie\n  - Storing\n"
+        "  - Storing\n  - Onderhoud\n  - Inspectie\n  - Plaatsing alarm\n"
+        "  - Reparatie\n  - Oplevering\n"
         "# Switched off in OutSmart: guests cannot be offered these (rule inactive-work-type).\n"
         "inactive_work_types:\n"
         "  - Legionellacontrole\n  - Reparatie oud\n"
@@ -194,3 +191,91 @@ def test_pull_outside_git_refuses_to_overwrite_changed_files(
         "cannot be ruled out; commit or stash them, or pass --force"
     ) in result.output
     assert acme.read_text() == before
+
+
+def test_pull_changes_only_the_values_that_differ_and_keeps_comments(
+    repo: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    acme = repo / "portals" / "acme-facilities.yaml"
+    written = (
+        "# yaml-language-server: $schema=../schema/portal.schema.json\n"
+        "# portal-config: disable permissive-guest-access\n"
+        "portal: acme-facilities\n"
+        "description: Tenants report faults without an account.\n"
+        "guest_workorder:\n"
+        "  enabled: true  # since the 2023 pilot\n"
+        "  # Tenants must not redirect technicians.\n"
+        "  allow_address_change: false\n"
+        "  work_types:\n"
+        "    - Storing\n"
+        "    - Onderhoud  # planned work, by phone only from 2025\n"
+        "# Reviewed with the account manager.\n"
+    )
+    acme.write_text(written)
+    _commit(repo)
+    result = invoke("pull", "--no-catalog")
+    assert result.exit_code == 0, result.output
+    # Live, guests may create relations and have only Storing; nothing else moves, and
+    # the removed line's end-of-line comment goes with it.
+    assert acme.read_text() == written.replace(
+        "  allow_address_change: false\n",
+        "  allow_address_change: false\n  allow_new_relation: true\n",
+    ).replace("    - Onderhoud  # planned work, by phone only from 2025\n", "")
+    assert "wrote portals/acme-facilities.yaml" in result.output
+    lint = invoke("lint")
+    assert lint.exit_code == 0, lint.output
+    assert invoke("diff").output.endswith("No changes. 6 portals up to date.\n")
+
+
+def test_pull_leaves_files_that_match_live_untouched(
+    repo: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    # gemeente-intern matches live but is written unlike the canonical form.
+    gemeente = repo / "portals" / "gemeente-intern.yaml"
+    gemeente.write_text(
+        "portal: gemeente-intern   # odd spacing, a flow mapping, `no`\n"
+        "guest_workorder: {enabled: no, work_types: []}\n"
+    )
+    _commit(repo)
+    before = gemeente.read_bytes()
+    stamp = gemeente.stat().st_mtime_ns
+    result = invoke("pull", "--portal", "gemeente-intern", "--no-catalog")
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith("Pull: 0 written, 1 unchanged, 0 refused.\n")
+    assert gemeente.read_bytes() == before
+    assert gemeente.stat().st_mtime_ns == stamp
+
+
+def test_a_second_pull_writes_nothing(repo: Path, sandbox: Sandbox, invoke: Invoke) -> None:
+    first = invoke("pull", "--force")
+    assert first.exit_code == 0, first.output
+    # acme and secura differ live, oud-portaal has no file yet, the catalog is as live.
+    assert first.output.endswith("Pull: 3 written, 4 unchanged, 0 refused.\n"), first.output
+    files = {path: path.read_bytes() for path in (repo / "portals").iterdir()}
+    second = invoke("pull", "--force")
+    assert second.output.endswith("Pull: 0 written, 7 unchanged, 0 refused.\n"), second.output
+    assert "wrote" not in second.output
+    assert {path: path.read_bytes() for path in (repo / "portals").iterdir()} == files
+
+
+def test_pull_without_config_says_it_reads_the_sandbox_demo_account(
+    project: Path, invoke: Invoke
+) -> None:
+    result = invoke("pull", "--quiet")
+    assert result.exit_code == 0, result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith("Target: sandbox (in-process sandbox) http://127.0.0.1:")
+    assert first.endswith(
+        ": reading the sandbox's demo account, not OutSmart "
+        "(state in .portal-config/sandbox.json; set a target with base_url for a real account)"
+    )
+    assert (project / "portals" / "acme-facilities.yaml").is_file()
+
+
+def test_pull_from_a_configured_target_names_it_and_the_token(
+    repo: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    result = invoke("pull", "--no-catalog", "--portal", "gemeente-intern")
+    assert result.output.splitlines()[0] == (
+        f"Target: test {sandbox.url}: reading the account of the token in $OUTSMART_TOKEN"
+    )

@@ -67,6 +67,7 @@ def cli() -> None:
     Examples:
       portal-config lint                  # check portals/ (or the configured dir)
       portal-config lint portals/acme.yaml --format json
+      portal-config fmt --check           # files not in the canonical form
       portal-config diff                  # what merging would change (sandbox by default)
       portal-config diff --out plan.json && portal-config apply plan.json
       portal-config pull --portal acme-facilities
@@ -142,6 +143,49 @@ def lint(
     style = Style(color=use_color(color) and chosen == "text", strict=strict)
     click.echo(FORMATS[chosen](run.report, run.sources, style), nl=False, color=style.color)
     sys.exit(ExitCode.PROBLEMS if run.report.failed(strict) else ExitCode.OK)
+
+
+_config_option = click.option(
+    "--config",
+    "-c",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Project config file. Default: the nearest portal-config.yaml above the cwd.",
+)
+
+
+@cli.command("fmt")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--check", is_flag=True, help="Write nothing; list the files fmt would change.")
+@_config_option
+def fmt_command(paths: tuple[Path, ...], check: bool, config_path: Path | None) -> None:
+    """Rewrite portal files in the canonical form pull writes, keeping comments.
+
+    Keys in schema order, booleans as true/false, block lists, strings quoted
+    only where YAML 1.1 would misread them. Never changes what lint reads: a
+    file with values lint reads as numbers or null, or that does not load, is
+    reported and left alone. PATHS default to the configured portals directory.
+
+    \b
+    Exit codes: 0 formatted (or, with --check, nothing to change),
+                1 with --check some file would change, or some file could not
+                  be formatted (its problem is printed), 2 usage or config error.
+    \b
+    Examples:
+      portal-config fmt
+      portal-config fmt --check               # in CI or pre-commit
+    """
+    from portal_config.canonical import format_paths
+    from portal_config.config import load_config
+
+    config = load_config(config_path)
+    if not paths and not config.portals_dir.is_dir():
+        raise PortalConfigError(
+            f"portals directory {config.portals_dir} not found; pass PATHS or set portals_dir"
+        )
+    run = format_paths(list(paths) or [config.portals_dir], config, check=check)
+    click.echo(run.render(), nl=False)
+    sys.exit(run.exit_code)
 
 
 @cli.command("schema")
@@ -256,13 +300,6 @@ def _unbreakable(write: Callable[[str], None], stream: Any) -> Callable[[str], N
 
 _target_option = click.option(
     "--target", "-t", "target", help="Target from the config (default: default_target)."
-)
-_config_option = click.option(
-    "--config",
-    "-c",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Project config file. Default: the nearest portal-config.yaml above the cwd.",
 )
 _concurrency_option = click.option(
     "--concurrency",

@@ -1,10 +1,12 @@
-"""Pull: write live portal settings (and the work-type catalog) as portal files.
+"""Pull: write live portal settings (and the work-type catalog) into the portal files.
 
-Files come out lint-clean and diff-clean: the schema modeline, a fixed key
-order, and every string quoted where YAML 1.1 would read it as something else.
-An existing file's ``description`` and ``acknowledged`` are kept, because
-OutSmart does not know them. A file with local edits is never overwritten
-without ``--force``, and a portal id that is not a safe file name is refused.
+A pull changes only the values that differ from live, in place: comments (disable
+directives too), key order, ``description`` and ``acknowledged`` stay as people wrote
+them, and a file whose settings already match live is not touched at all. A portal
+without a file gets a new one in the canonical form (``canonical.render_portal``).
+Values are quoted wherever YAML 1.1 would read them as something else, so the files
+come out lint-clean and diff-clean. A file with local edits is never changed without
+``--force``, and a portal id that is not a safe file name is refused.
 """
 
 from __future__ import annotations
@@ -17,10 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from portal_config.canonical import (
+    CanonicalError,
+    render_portal,
+    update_catalog,
+    update_text,
+)
 from portal_config.loader import display, load_file
-from portal_config.model import FLAGS, LivePortal, PortalSettings, WorkType
+from portal_config.model import LivePortal, WorkType
+from portal_config.roundtrip import scalar
 from portal_config.schema import portal_schema
 from portal_config.storage import write_atomically
 
@@ -65,9 +72,26 @@ def pull_portals(
             result.refused.append(f"{portal.portal!r}: not a safe file name; refusing to write it")
             continue
         path = directory / f"{portal.portal}.yaml"
-        text = render_portal(portal.settings, _kept_fields(path), _modeline(directory, schema_path))
-        _write(path, text, force, result)
+        modeline = _modeline(directory, schema_path)
+        _write(path, _pulled_text(path, portal, modeline), force, result)
     return result
+
+
+def _pulled_text(path: Path, portal: LivePortal, modeline: str) -> str | None:
+    """The file's new text, or None when its settings already are the live ones."""
+    if not path.is_file():
+        return render_portal(portal.settings, {}, modeline)
+    loaded = load_file(path)
+    document = loaded.document
+    if document is None or loaded.text is None or not isinstance(document.data, dict):
+        # Nothing readable to keep but what lint could load: write the canonical form.
+        return render_portal(portal.settings, {}, modeline)
+    try:
+        return update_text(loaded.text, document.data, portal.settings)
+    except CanonicalError:
+        # A file lint reads but that cannot be edited in place (no guest_workorder
+        # mapping, say): rewritten whole, keeping the fields OutSmart does not know.
+        return render_portal(portal.settings, document.data, modeline)
 
 
 def pull_catalog(work_types: Sequence[WorkType], path: Path, force: bool) -> PullResult:
@@ -79,6 +103,28 @@ def pull_catalog(work_types: Sequence[WorkType], path: Path, force: bool) -> Pul
     result = PullResult()
     active = sorted({w.name for w in work_types if w.active})
     inactive = sorted({w.name for w in work_types if not w.active} - set(active))
+    if not path.is_file():
+        _write(path, _new_catalog(active, inactive), force, result)
+        return result
+    loaded = load_file(path)
+    data = loaded.document.data if loaded.document is not None else None
+    if (
+        isinstance(data, dict)
+        and _names(data.get("work_types")) == set(active)
+        and _names(data.get("inactive_work_types", [])) == set(inactive)
+    ):
+        _write(path, None, force, result)
+        return result
+    try:
+        assert loaded.text is not None and data is not None
+        text = update_catalog(loaded.text, active, inactive)
+    except (AssertionError, CanonicalError):
+        text = _new_catalog(active, inactive)  # unreadable: nothing to keep
+    _write(path, text, force, result)
+    return result
+
+
+def _new_catalog(active: Sequence[str], inactive: Sequence[str]) -> str:
     lines = [
         "# Work types of the OutSmart account, as OutSmart spells them.",
         "# Refreshed by `portal-config pull`; lint checks portal work types against it.",
@@ -91,43 +137,13 @@ def pull_catalog(work_types: Sequence[WorkType], path: Path, force: bool) -> Pul
             "inactive_work_types:",
             *[f"  - {scalar(name)}" for name in inactive],
         ]
-    _write(path, "\n".join(lines) + "\n", force, result)
-    return result
-
-
-def render_portal(settings: PortalSettings, kept: dict[str, Any], modeline: str) -> str:
-    lines = [modeline, f"portal: {scalar(settings.portal)}"]
-    if isinstance(kept.get("description"), str):
-        lines.append(f"description: {scalar(kept['description'])}")
-    lines += ["guest_workorder:", f"  enabled: {_bool(settings.enabled)}"]
-    lines += [f"  {flag}: {_bool(getattr(settings, flag))}" for flag in FLAGS]
-    if settings.work_types:
-        lines.append("  work_types:")
-        lines += [f"    - {scalar(name)}" for name in settings.work_types]
-    acknowledged = kept.get("acknowledged")
-    if isinstance(acknowledged, dict) and acknowledged:
-        lines.append("acknowledged:")
-        lines += [
-            f"  {flag}: {scalar(str(acknowledged[flag]))}" for flag in FLAGS if flag in acknowledged
-        ]
     return "\n".join(lines) + "\n"
 
 
-def scalar(text: str) -> str:
-    """``text`` as a YAML scalar that reads back as exactly this string, in YAML 1.1 too."""
-    dumped = yaml.safe_dump(text, allow_unicode=True, width=2**20, default_flow_style=True)
-    dumped = dumped.rstrip("\n")
-    if dumped.endswith("\n..."):
-        dumped = dumped[: -len("\n...")]
-    if "\n" in dumped:  # multi-line forms: fall back to a double-quoted JSON string
-        import json
-
-        dumped = json.dumps(text, ensure_ascii=False)
-    return dumped
-
-
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
+def _names(value: Any) -> set[str] | None:
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        return None
+    return set(value)
 
 
 def _modeline(directory: Path, schema_path: Path) -> str:
@@ -135,18 +151,14 @@ def _modeline(directory: Path, schema_path: Path) -> str:
     return f"# yaml-language-server: $schema={Path(relative).as_posix()}"
 
 
-def _kept_fields(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    document = load_file(path).document
-    return document.data if document is not None and isinstance(document.data, dict) else {}
-
-
-def _write(path: Path, text: str, force: bool, result: PullResult) -> None:
+def _write(path: Path, text: str | None, force: bool, result: PullResult) -> None:
+    """Write ``text`` unless it is None (settings match live) or equals the file."""
     shown = display(path)
+    if text is None:
+        result.unchanged.append(shown)  # not rewritten: its bytes and mtime stay
+        return
     if path.is_file():
-        current = path.read_text(encoding="utf-8", errors="replace")
-        if current == text:
+        if path.read_text(encoding="utf-8", errors="replace") == text:
             result.unchanged.append(shown)
             return
         if not force:

@@ -17,7 +17,7 @@ from portal_config.apply import apply_plan
 from portal_config.config import Config, config_error
 from portal_config.errors import ExitCode, PortalConfigError
 from portal_config.lint import LintRun, lint, require_portals_dir
-from portal_config.loader import Document
+from portal_config.loader import Document, display
 from portal_config.plan import Plan, RefusedError, Safety, build_plan
 from portal_config.plan_file import read_plan_file
 from portal_config.problems import Report
@@ -218,7 +218,8 @@ def pull(
 ) -> int:
     target = resolve_target(config, target_name)
     with _client(target, concurrency, console) as client:
-        console.progress(announce(target, client) + "\n")
+        # Not progress: even with --quiet, a pull says whose settings it writes into git.
+        console.out(_pull_source(target, client) + "\n")
         live = client.list_portals()
         work_types = client.list_work_types() if catalog else []
     schema_path = config.root / "schema" / "portal.schema.json"
@@ -239,6 +240,21 @@ def pull(
         f"{len(result.refused)} refused.\n"
     )
     return ExitCode.PROBLEMS if result.failed else ExitCode.OK
+
+
+def _pull_source(target: Target, client: OutSmartClient) -> str:
+    """Pull's first line: the target and whose account it reads.
+
+    The in-process sandbox serves the built-in demo account; pulling it into portals/
+    by accident (no config, default target) must not pass for OutSmart's settings.
+    """
+    if target.is_sandbox:
+        state = display(target.sandbox_state) if target.sandbox_state else "memory"
+        return (
+            f"{announce(target, client)}: reading the sandbox's demo account, not OutSmart "
+            f"(state in {state}; set a target with base_url for a real account)"
+        )
+    return f"{announce(target, client)}: reading the account of the token in ${target.token_env}"
 
 
 def safety_settings(config: Config) -> Safety:
