@@ -123,18 +123,26 @@ def lint(
 
     from portal_config.config import load_config
     from portal_config.lint import lint as run_lint
+    from portal_config.loader import display
     from portal_config.render.lint import FORMATS, Style
 
     config = load_config(config_path)
     if catalog is not None:
-        config = replace(config, catalog=catalog.resolve(), catalog_required=True)
+        if not catalog.is_file():
+            raise PortalConfigError(f"--catalog {catalog}: file not found")
+        config = replace(config, catalog=catalog.resolve(), catalog_origin="--catalog")
     chosen = output_format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
     targets = list(paths) or [config.portals_dir]
     if not paths and not config.portals_dir.is_dir():
+        shown = display(config.portals_dir)
         raise PortalConfigError(
-            f"portals directory {config.portals_dir} not found; pass PATHS or set portals_dir"
+            f"portals directory {shown} not found; pass PATHS or set portals_dir"
         )
     run = run_lint(targets, config)
+    if config.catalog_origin is None and not config.catalog.is_file():
+        # Said, not failed: a project may have no catalog, but it should know what it misses.
+        shown = display(config.catalog)
+        click.echo(f"note: no work-type catalog ({shown}) found; work types not checked", err=True)
     style = Style(color=use_color(color) and chosen == "text", strict=strict)
     click.echo(FORMATS[chosen](run.report, run.sources, style), nl=False, color=style.color)
     sys.exit(ExitCode.PROBLEMS if run.report.failed(strict) else ExitCode.OK)
@@ -516,10 +524,10 @@ def sandbox_command(
     sandbox-token / sandbox-software-token. Faults are off unless asked for
     (flags here, or SANDBOX_* environment variables).
     """
+    from portal_config.config import url_problem
     from portal_config.sandbox.demo import demo_account
     from portal_config.sandbox.runner import serve
     from portal_config.seed import account_from_directory
-    from portal_config.targets import url_problem
 
     if url_problem(f"http://{host}:{port or 1}/"):
         raise UsageError(f"--host {host}: the sandbox only listens on loopback addresses")
