@@ -152,7 +152,7 @@ def test_invalid_safety_config(live_project: Path, invoke: Invoke) -> None:
     assert result.exit_code == 2
     assert (
         result.output
-        == "invalid config: portal-config.yaml:9:14: safety.max_share is a share between 0 and 1\n"
+        == "invalid config: portal-config.yaml:9:14: safety.max_share must be at most 1, got 2\n"
     )
 
 

@@ -15,7 +15,7 @@ def test_clean_project_exits_zero(write: Write, invoke: Invoke) -> None:
     write("portals/beta.yml", VALID.format(portal="beta"))
     result = invoke("lint")
     assert result.exit_code == 0
-    assert result.output == "2 files checked: no problems\n"
+    assert result.stdout == "2 files checked: no problems\n"
 
 
 def test_schema_error_is_rendered_with_snippet_and_caret(write: Write, invoke: Invoke) -> None:
@@ -31,7 +31,7 @@ def test_schema_error_is_rendered_with_snippet_and_caret(write: Write, invoke: I
     )
     result = invoke("lint")
     assert result.exit_code == 1
-    assert result.output == (
+    assert result.stdout == (
         "portals/acme.yaml:3:3: error [schema] unknown key 'enabeld' in guest_workorder; did you mean 'enabled'?\n"
         " 3 |   enabeld: true\n"
         "   |   ^\n"
@@ -99,7 +99,7 @@ def test_schema_errors_point_at_the_offending_key_or_value(
 ) -> None:
     write("portals/acme.yaml", text)
     result = invoke("lint", "--format", "json")
-    problems = json.loads(result.output)["problems"]
+    problems = json.loads(result.stdout)["problems"]
     rendered = [
         f"{p['line']}:{p['column']}: {p['level']} [{p['rule']}] {p['message']}" for p in problems
     ]
@@ -115,7 +115,7 @@ def test_json_output_has_the_documented_shape(write: Write, invoke: Invoke) -> N
     )
     result = invoke("lint", "--format", "json")
     assert result.exit_code == 0
-    assert json.loads(result.output) == {
+    assert json.loads(result.stdout) == {
         "version": 1,
         "tool": "portal-config 0.1.0",
         "summary": {"files": 2, "errors": 0, "warnings": 1, "strict": False, "passed": True},
@@ -144,14 +144,14 @@ def test_strict_makes_warnings_fail(write: Write, invoke: Invoke) -> None:
     assert invoke("lint").exit_code == 0
     result = invoke("lint", "--strict")
     assert result.exit_code == 1
-    assert result.output.endswith("1 file checked: 0 errors, 1 warning (failed)\n")
+    assert result.stdout.endswith("1 file checked: 0 errors, 1 warning (failed)\n")
 
 
 def test_github_format_writes_escaped_annotations(write: Write, invoke: Invoke) -> None:
     write("portals/a,b.yaml", "portal: acme\nguest_workorder: {enabled: true}\n")
     result = invoke("lint", "--format", "github")
     assert result.exit_code == 1
-    assert result.output.splitlines() == [
+    assert result.stdout.splitlines() == [
         "::error file=portals/a%2Cb.yaml,line=1,col=9,title=portal-config portal-id-matches-filename::"
         "portal id 'acme' does not match the file name 'a,b'; rename one of them",
         "::error file=portals/a%2Cb.yaml,line=2,col=1,title=portal-config guests-without-work-types::"
@@ -165,8 +165,8 @@ def test_github_format_is_automatic_in_github_actions(
 ) -> None:
     write("portals/acme.yaml", "portal: acme\nguest_workorder: {enabled: true}\n")
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    assert invoke("lint").output.startswith("::error file=portals/acme.yaml,line=2,col=1,")
-    assert invoke("lint", "--format", "text").output.startswith("portals/acme.yaml:2:1: error")
+    assert invoke("lint").stdout.startswith("::error file=portals/acme.yaml,line=2,col=1,")
+    assert invoke("lint", "--format", "text").stdout.startswith("portals/acme.yaml:2:1: error")
 
 
 def test_every_file_is_reported_after_a_broken_one(write: Write, invoke: Invoke) -> None:
@@ -176,7 +176,7 @@ def test_every_file_is_reported_after_a_broken_one(write: Write, invoke: Invoke)
     write("portals/nested/d.yaml", "portal: d\nguest_workorder: {enabled: 'no'}\n")
     write("portals/notes.txt", "not yaml, not linted")
     result = invoke("lint", "--format", "json")
-    payload = json.loads(result.output)
+    payload = json.loads(result.stdout)
     assert [f["path"] for f in payload["files"]] == [
         "portals/a.yaml",
         "portals/b.yaml",
@@ -194,7 +194,7 @@ def test_every_file_is_reported_after_a_broken_one(write: Write, invoke: Invoke)
 def test_problem_without_position_names_the_file(project: Path, invoke: Invoke) -> None:
     (project / "portals" / "big.yaml").write_bytes(b"a: b\n" * 60_000)
     result = invoke("lint")
-    assert result.output.splitlines()[0] == (
+    assert result.stdout.splitlines()[0] == (
         "portals/big.yaml: error [yaml] file is larger than 262144 bytes; a portal file is a few hundred bytes"
     )
 
@@ -223,8 +223,8 @@ def test_colour_only_when_asked_or_on_a_tty(
     write: Write, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write("portals/acme.yaml", "portal: acme\nguest_workorder: {enabled: true}\n")
-    assert "\x1b[" not in invoke("lint").output  # CliRunner is not a tty
-    assert "\x1b[31m" in invoke("lint", "--color").output
+    assert "\x1b[" not in invoke("lint").stdout  # CliRunner is not a tty
+    assert "\x1b[31m" in invoke("lint", "--color").stdout
     monkeypatch.setenv("NO_COLOR", "1")
     from portal_config.cli import use_color
 
@@ -242,19 +242,19 @@ def test_config_and_catalog_files_are_not_linted_as_portals(write: Write, invoke
     write("worktypes.yaml", "work_types: [Storing]\n")
     write("acme.yaml", VALID.format(portal="acme"))
     result = invoke("lint")
-    assert result.output == "1 file checked: no problems\n"
+    assert result.stdout == "1 file checked: no problems\n"
 
 
 def test_version_and_help(invoke: Invoke) -> None:
-    assert invoke("--version").output == "portal-config, version 0.1.0\n"
-    help_text = invoke("lint", "--help").output
+    assert invoke("--version").stdout == "portal-config, version 0.1.0\n"
+    help_text = invoke("lint", "--help").stdout
     assert "Examples:" in help_text and "portal-config lint --format github" in help_text
 
 
 def test_schema_command_prints_the_shipped_schema(invoke: Invoke) -> None:
     from conftest import REPO
 
-    printed = invoke("schema").output
+    printed = invoke("schema").stdout
     assert printed == (REPO / "schema" / "portal.schema.json").read_text(encoding="utf-8")
     assert json.loads(printed)["$schema"] == "https://json-schema.org/draft/2020-12/schema"
 
@@ -262,7 +262,7 @@ def test_schema_command_prints_the_shipped_schema(invoke: Invoke) -> None:
 def test_rules_command_documents_every_rule(project: Path, invoke: Invoke) -> None:
     from portal_config.rules import RULES
 
-    output = invoke("rules").output
+    output = invoke("rules").stdout
     for rule_id, rule in RULES.items():
         assert f"{rule_id} ({rule.LEVEL.value}; default)\n" in output
         assert (rule.__doc__ or "").strip().splitlines()[0] in output
@@ -299,7 +299,7 @@ def test_null_and_overlong_work_types_are_explained(write: Write, invoke: Invoke
         "portals/a.yaml",
         f"portal: a\nguest_workorder:\n  enabled: true\n  work_types: [~, '{long_name}']\n",
     )
-    problems = json.loads(invoke("lint", "--format", "json").output)["problems"]
+    problems = json.loads(invoke("lint", "--format", "json").stdout)["problems"]
     assert [(p["column"], p["message"]) for p in problems] == [
         (
             16,

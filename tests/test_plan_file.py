@@ -129,7 +129,7 @@ TAMPERED = {
     ),
     "an unknown action": (
         edit(lambda p: entry(p, 0).update(action="delete")),
-        "portals[0].action: 'delete' is not one of ['update', 'none']",
+        "portals[0].action must be one of update, none, got the string 'delete'",
     ),
     "too many changes": (
         edit(lambda p: entry(p, 0)["changes"].extend(entry(p, 0)["changes"] * 2)),

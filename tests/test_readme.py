@@ -48,7 +48,7 @@ def test_the_lint_examples_are_what_lint_prints(write: Write, invoke: Invoke) ->
     )
     section = README.split("Text output (colour only", 1)[1]
     shown_text = re.findall(r"```text\n(.+?)```", section, re.S)[0]
-    assert invoke("lint", "--no-color").output == shown_text
+    assert invoke("lint", "--no-color").stdout == shown_text
     shown_json = json.loads(re.findall(r"```json\n(.+?)```", section, re.S)[0])
-    printed = json.loads(invoke("lint", "--format", "json").output)
+    printed = json.loads(invoke("lint", "--format", "json").stdout)
     assert printed == shown_json

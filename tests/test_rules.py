@@ -145,7 +145,7 @@ def test_every_rule_has_examples() -> None:
 
 
 def _lint_rule(invoke: Invoke, rule_id: str) -> list[str]:
-    payload = json.loads(invoke("lint", "--format", "json").output)
+    payload = json.loads(invoke("lint", "--format", "json").stdout)
     return [
         f"{p['path']}:{p['line']}:{p['column']}: {p['level']}: {p['message']}"
         for p in payload["problems"]
@@ -158,7 +158,7 @@ def test_rule_passes_good_example(rule_id: str, write: Write, invoke: Invoke) ->
     for path, text in CASES[rule_id][0].items():
         write(path, text)
     result = invoke("lint", "--format", "json")
-    assert json.loads(result.output)["problems"] == []
+    assert json.loads(result.stdout)["problems"] == []
     assert result.exit_code == 0
 
 
@@ -175,7 +175,7 @@ def test_duplicate_portal_id_is_found_when_only_one_file_is_linted(
     write("portals/acme.yaml", "portal: acme\nguest_workorder: {enabled: false}\n")
     write("portals/sub/acme.yaml", "portal: acme\nguest_workorder: {enabled: false}\n")
     result = invoke("lint", "portals/sub/acme.yaml", "--format", "json")
-    problems = json.loads(result.output)["problems"]
+    problems = json.loads(result.stdout)["problems"]
     assert [(p["path"], p["message"]) for p in problems] == [
         ("portals/sub/acme.yaml", "portal id 'acme' is also used in portals/acme.yaml:1:9"),
     ]
@@ -233,7 +233,7 @@ def test_disable_comment_with_unknown_rule_is_an_error(write: Write, invoke: Inv
     )
     result = invoke("lint")
     assert result.exit_code == 1
-    assert result.output.splitlines()[0] == (
+    assert result.stdout.splitlines()[0] == (
         "portals/acme.yaml:1:40: error [directive] disable comment: unknown rule 'duplicate-work-types'; did you mean 'duplicate-work-type'?"
     )
 
@@ -247,7 +247,7 @@ def test_a_disable_comment_that_silences_nothing_is_a_warning(write: Write, invo
     result = invoke("lint", "--format", "json")
     problems = [
         (p["line"], p["column"], p["level"], p["rule"], p["message"])
-        for p in json.loads(result.output)["problems"]
+        for p in json.loads(result.stdout)["problems"]
     ]
     assert problems == [  # work-types-while-disabled silences a hit here; the other does not
         (
@@ -265,7 +265,7 @@ def test_broken_catalog_is_reported(write: Write, invoke: Invoke) -> None:
     write("worktypes.yaml", "work_types:\n  - Storing\n  - no\nextra: 1\n")
     write("portals/acme.yaml", "portal: acme\nguest_workorder: {enabled: false}\n")
     result = invoke("lint", "--format", "json")
-    problems = json.loads(result.output)["problems"]
+    problems = json.loads(result.stdout)["problems"]
     assert [(p["path"], p["line"], p["column"], p["message"]) for p in problems] == [
         (
             "worktypes.yaml",
@@ -288,7 +288,7 @@ def test_catalog_lists_must_not_overlap(write: Write, invoke: Invoke) -> None:
     write("portals/acme.yaml", "portal: acme\nguest_workorder: {enabled: false}\n")
     result = invoke("lint")
     assert result.exit_code == 1
-    assert result.output.splitlines()[0] == (
+    assert result.stdout.splitlines()[0] == (
         "worktypes.yaml:3:5: error [catalog] work type 'Oud' is listed as both active and inactive"
     )
 
@@ -298,6 +298,6 @@ def test_catalog_must_be_a_mapping(write: Write, invoke: Invoke) -> None:
     write("portals/acme.yaml", "portal: acme\nguest_workorder: {enabled: false}\n")
     result = invoke("lint")
     assert result.exit_code == 1
-    assert result.output.splitlines()[0] == (
+    assert result.stdout.splitlines()[0] == (
         "worktypes.yaml:1:1: error [yaml] top level must be a mapping of settings, found a list"
     )

@@ -59,7 +59,7 @@ def test_any_of_failure_gives_one_best_match() -> None:
     assert document is not None
     problems = list(schema.check(document, validator))
     assert [(str(p.position), p.message) for p in problems] == [
-        ("1:7", "when: 'sometimes' is not one of ['always', 'never']"),
+        ("1:7", "when must be one of always, never, got the string 'sometimes'"),
     ]
 
 

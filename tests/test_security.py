@@ -96,5 +96,5 @@ def test_config_has_no_switch_to_disable_tls(write: Write, invoke: Invoke) -> No
     result = invoke("diff")
     assert result.exit_code == 2
     assert result.output.startswith(
-        "invalid config: portal-config.yaml:4:5: targets.prod.verify: unknown setting"
+        "invalid config: portal-config.yaml:4:5: unknown key 'verify' in targets.prod; allowed: "
     )

@@ -37,26 +37,77 @@ def test_fresh_clone_diffs_against_the_in_process_sandbox(project: Path, invoke:
             "portal-config.yaml:3:15: targets.prod.base_url: must not carry a query or credentials; tokens come from environment variables",
         ),
         (
+            "  prod:\n    base_url: ftp://x/\n",
+            "portal-config.yaml:3:15: targets.prod.base_url: 'ftp://x/' is not an http(s) URL",
+        ),
+        (
             "  prod:\n    base_url: https://x/\n    sandbox: s.json\n",
-            "portal-config.yaml:2:3: targets.prod: needs exactly one of 'sandbox' (a state file) or 'base_url'",
+            "portal-config.yaml:2:3: targets.prod needs exactly one of 'sandbox' or 'base_url', found 'sandbox' and 'base_url'",
+        ),
+        (
+            "  prod:\n    concurrency: 2\n",
+            "portal-config.yaml:2:3: targets.prod needs exactly one of 'sandbox' or 'base_url', found neither",
         ),
         (
             "  prod:\n    base_url: https://x/\n    concurrency: 0\n",
-            "portal-config.yaml:4:18: targets.prod.concurrency: must be an integer from 1 to 64",
+            "portal-config.yaml:4:18: targets.prod.concurrency must be at least 1, got 0",
+        ),
+        (
+            "  prod:\n    base_url: https://x/\n    concurrency: 65\n",
+            "portal-config.yaml:4:18: targets.prod.concurrency must be at most 64, got 65",
+        ),
+        (
+            "  prod:\n    base_url: https://x/\n    retries: 11\n",
+            "portal-config.yaml:4:14: targets.prod.retries must be at most 10, got 11",
+        ),
+        (
+            "  prod:\n    base_url: https://x/\n    timeout: 0\n",
+            "portal-config.yaml:4:14: targets.prod.timeout must be more than 0, got 0",
+        ),
+        (
+            "  prod:\n    base_url: https://x/\n    timeout: 601\n",
+            "portal-config.yaml:4:14: targets.prod.timeout must be at most 600, got 601",
+        ),
+        (
+            "  prod:\n    base_url: https://x/\n    backoff: 10.5\n",
+            "portal-config.yaml:4:14: targets.prod.backoff must be at most 10, got 10.5",
+        ),
+        (
+            "  prod:\n    base_url: https://x/\n    deadline: 0\n",
+            "portal-config.yaml:4:15: targets.prod.deadline must be more than 0, got 0",
+        ),
+        (
+            "  prod:\n    base_url: https://x/\n    deadline: soon\n",
+            "portal-config.yaml:4:15: targets.prod.deadline must be a number, got the string 'soon'",
+        ),
+        (
+            "  prod:\n    base_url: https://x/\n    software_token_env: sw_token\n",
+            "portal-config.yaml:4:25: targets.prod.software_token_env: 'sw_token' is not a valid "
+            "environment variable name; use capital letters, digits and underscores, e.g. OUTSMART_TOKEN",
+        ),
+        (
+            "  prod:\n    base_url: https://x/\n    timout: 5\n",
+            "portal-config.yaml:4:5: unknown key 'timout' in targets.prod; did you mean 'timeout'?",
         ),
         (
             "  prod:\n    base_url: https://x/\n    verify_tls: false\n",
-            "portal-config.yaml:4:5: targets.prod.verify_tls: unknown setting; allowed: sandbox, base_url, token_env, "
-            "software_token_env, concurrency, ca_bundle, deadline, retries, backoff, timeout",
+            "portal-config.yaml:4:5: unknown key 'verify_tls' in targets.prod; allowed: backoff, base_url, "
+            "ca_bundle, concurrency, deadline, retries, sandbox, software_token_env, timeout, token_env",
+        ),
+        (
+            "  prod: https://x/\n",
+            "portal-config.yaml:2:9: targets.prod must be a mapping, got the string 'https://x/'",
         ),
     ],
 )
 def test_invalid_targets(write: Write, invoke: Invoke, targets: str, message: str) -> None:
     write("portal-config.yaml", "targets:\n" + targets)
     write("portals/a.yaml", "portal: a\nguest_workorder: {enabled: false}\n")
-    result = invoke("diff")
-    assert result.exit_code == 2
-    assert result.output == f"invalid config: {message}\n"
+    # lint (and so pre-commit) catches what would otherwise only break the post-merge apply.
+    for command in ("lint", "diff", "apply", "pull"):
+        result = invoke(command)
+        assert (command, result.exit_code) == (command, 2)
+        assert result.output == f"invalid config: {message}\n", command
 
 
 def test_unknown_target_name(write: Write, invoke: Invoke) -> None:
@@ -66,8 +117,35 @@ def test_unknown_target_name(write: Write, invoke: Invoke) -> None:
     assert result.output == "error: unknown target 'prod'; configured targets: sandbox\n"
 
 
+def test_unknown_target_name_gets_a_did_you_mean(write: Write, invoke: Invoke) -> None:
+    write("portal-config.yaml", "targets:\n  production: {base_url: 'https://x/'}\n")
+    write("portals/a.yaml", "portal: a\nguest_workorder: {enabled: false}\n")
+    result = invoke("diff", "--target", "prodution")
+    assert result.exit_code == 2
+    assert result.output == ("error: unknown target 'prodution'; did you mean 'production'?\n")
+
+
+def test_targets_are_picked_from_the_typed_config(write: Write) -> None:
+    from portal_config.config import Target, load_config
+    from portal_config.targets import resolve_target
+
+    write(
+        "portal-config.yaml",
+        "default_target: prod\n"
+        "targets:\n"
+        "  prod: {base_url: 'https://x/', token_env: PROD_TOKEN, concurrency: 8, timeout: 5}\n"
+        "  local: {sandbox: state/local.json, ca_bundle: ca.pem}\n",
+    )
+    config = load_config()
+    prod = Target("prod", base_url="https://x/", token_env="PROD_TOKEN", concurrency=8, timeout=5)
+    assert resolve_target(config, None) == prod
+    local = resolve_target(config, "local")
+    assert local.sandbox_state == config.root / "state" / "local.json"
+    assert local.ca_bundle == config.root / "ca.pem"
+
+
 def test_plain_http_to_loopback_is_allowed() -> None:
-    from portal_config.targets import url_problem
+    from portal_config.config import url_problem
 
     assert url_problem("http://127.0.0.1:8808/openapi/8/") is None
     assert url_problem("http://localhost/openapi/8/") is None

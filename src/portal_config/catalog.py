@@ -38,16 +38,13 @@ class Catalog:
         return self.names + self.inactive
 
 
-def load_catalog(
-    path: Path, display: str, required: bool = False
-) -> tuple[Catalog | None, list[Problem]]:
+def load_catalog(path: Path, display: str) -> tuple[Catalog | None, list[Problem]]:
     """Load the catalog; problems come back as values, never raised.
 
-    A missing file is fine unless the config names it (``required``).
+    A missing file is no catalog; whether that is a mistake is the config's call.
     """
     if not path.is_file():
-        missing = Problem(display, None, Level.ERROR, RULE, "catalog file not found")
-        return None, [missing] if required else []
+        return None, []
     result = load_file(path, display)
     if result.document is None:
         return None, result.problems

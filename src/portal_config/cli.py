@@ -131,15 +131,22 @@ def lint(
     from portal_config.config import load_config
     from portal_config.lint import lint as run_lint
     from portal_config.lint import require_portals_dir
+    from portal_config.loader import display
     from portal_config.render.lint import FORMATS, Style
 
     config = load_config(config_path)
     if catalog is not None:
-        config = replace(config, catalog=catalog.resolve(), catalog_required=True)
+        if not catalog.is_file():
+            raise PortalConfigError(f"--catalog {catalog}: file not found")
+        config = replace(config, catalog=catalog.resolve(), catalog_origin="--catalog")
     chosen = output_format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
     if not paths:
         require_portals_dir(config)
     run = run_lint(list(paths) or [config.portals_dir], config)
+    if config.catalog_origin is None and not config.catalog.is_file():
+        # Said, not failed: a project may have no catalog, but it should know what it misses.
+        shown = display(config.catalog)
+        click.echo(f"note: no work-type catalog ({shown}) found; work types not checked", err=True)
     style = Style(color=use_color(color) and chosen == "text", strict=strict)
     click.echo(FORMATS[chosen](run.report, run.sources, style), nl=False, color=style.color)
     sys.exit(ExitCode.PROBLEMS if run.report.failed(strict) else ExitCode.OK)
@@ -611,10 +618,10 @@ def sandbox_command(
       portal-config sandbox --from portals --state /tmp/state.json
       portal-config sandbox --latency 50 --error-rate 0.1 --random-seed 1
     """
+    from portal_config.config import url_problem
     from portal_config.sandbox.demo import demo_account
     from portal_config.sandbox.runner import serve
     from portal_config.seed import account_from_directory
-    from portal_config.targets import url_problem
 
     if url_problem(f"http://{host}:{port or 1}/"):
         raise UsageError(f"--host {host}: the sandbox only listens on loopback addresses")

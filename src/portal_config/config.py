@@ -1,44 +1,121 @@
-"""The project config file, `portal-config.yaml`, found by walking up from the cwd.
+"""The project config file, `portal-config.yaml`, interpreted once into a typed `Config`.
 
     portals_dir: portals          # where lint looks by default
     catalog: worktypes.yaml       # the account's work-type catalog (optional file)
     rules:                        # per rule: error | warning | disable
       permissive-guest-access: error
+    default_target: sandbox
+    targets:                      # where diff, apply and pull go (see targets.py)
+      sandbox:
+        sandbox: .portal-config/sandbox.json
+    safety:                       # apply's thresholds
+      max_portals: 10
 
-Paths are relative to the config file. Every mistake is a `ConfigError` whose
-message starts with ``invalid config:`` and names file, line and column.
+The file is found by walking up from the cwd; without one, the defaults are anchored
+at the git work tree's top (or the cwd outside git). Paths are relative to the file.
+
+Everything below the CLI gets a `Config` and never the YAML: the structure is checked
+by ``schema/config.schema.json`` (so editors and lint agree on it), the few things a
+schema cannot say (URL rules, ``default_target`` naming a target) by a short pass
+after it. Every mistake is a `ConfigError` line ``invalid config: FILE:LINE:COL: ...``.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import ipaddress
+import subprocess
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from portal_config.errors import ConfigError
 from portal_config.loader import Document, JsonPath, load_file
 from portal_config.problems import Level
 from portal_config.rules import RULES
+from portal_config.tokens import DEFAULT_SOFTWARE_TOKEN_ENV, DEFAULT_TOKEN_ENV
 
 CONFIG_NAME = "portal-config.yaml"
 DEFAULT_PORTALS_DIR = "portals"
 DEFAULT_CATALOG = "worktypes.yaml"
-RULE_SETTINGS = ("error", "warning", "disable")
+DEFAULT_TARGET = "sandbox"
+DEFAULT_SANDBOX_STATE = ".portal-config/sandbox.json"
+DEFAULT_CONCURRENCY = 4
 
-_KEYS = ("portals_dir", "catalog", "rules", "targets", "default_target", "safety")
+
+@dataclass(frozen=True)
+class Target:
+    """One place diff, apply and pull can talk to: an OutSmart API or an in-process sandbox."""
+
+    name: str
+    base_url: str | None = None
+    sandbox_state: Path | None = None
+    token_env: str = DEFAULT_TOKEN_ENV
+    software_token_env: str = DEFAULT_SOFTWARE_TOKEN_ENV
+    concurrency: int = DEFAULT_CONCURRENCY
+    ca_bundle: Path | None = None
+    deadline: float = 300.0
+    retries: int = 6
+    backoff: float = 0.25
+    timeout: float = 30.0
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.base_url is None
+
+
+@dataclass(frozen=True)
+class Safety:
+    """octoDNS-style thresholds: an absolute cap and a share, the share only for larger sets."""
+
+    max_portals: int = 10
+    max_share: float = 0.5
+    min_portals_for_share: int = 4
+
+    def violation(self, changed: int, total: int) -> str | None:
+        if changed > self.max_portals:
+            return (
+                f"plan changes {changed} portals, more than safety.max_portals ({self.max_portals})"
+            )
+        if total >= self.min_portals_for_share and changed / total > self.max_share:
+            share = f"{changed}/{total}"
+            return (
+                f"plan changes {share} portals, more than safety.max_share ({self.max_share:.0%})"
+            )
+        return None
+
+
+def _default_targets(root: Path) -> dict[str, Target]:
+    # A fresh clone can diff and apply at once, against a sandbox kept in the project.
+    return {DEFAULT_TARGET: Target(DEFAULT_TARGET, sandbox_state=root / DEFAULT_SANDBOX_STATE)}
 
 
 @dataclass(frozen=True)
 class Config:
+    """The whole project config, typed; paths are absolute (anchored at ``root``)."""
+
     root: Path
     source: Path | None = None
     portals_dir: Path = Path(DEFAULT_PORTALS_DIR)
     catalog: Path = Path(DEFAULT_CATALOG)
-    catalog_required: bool = False
+    # Where the catalog was asked for ("portal-config.yaml:2:10", "--catalog"), so a missing
+    # file can be reported there; None: the default, which may be absent.
+    catalog_origin: str | None = None
     rule_levels: Mapping[str, Level | None] = field(default_factory=dict)
-    document: Document | None = None  # the parsed file, so later checks can cite positions
+    targets: Mapping[str, Target] = field(default_factory=dict)
+    default_target: str = DEFAULT_TARGET
+    safety: Safety = Safety()
+
+    @classmethod
+    def defaults(cls, root: Path) -> Config:
+        return cls(
+            root=root,
+            portals_dir=root / DEFAULT_PORTALS_DIR,
+            catalog=root / DEFAULT_CATALOG,
+            targets=_default_targets(root),
+        )
 
     def level_of(self, rule_id: str) -> Level | None:
         """The configured level of a rule; None means disabled."""
@@ -61,73 +138,155 @@ def load_config(explicit: Path | None = None, cwd: Path | None = None) -> Config
     here = (cwd or Path.cwd()).resolve()
     source = explicit if explicit is not None else find_config(here)
     if source is None:
-        return Config(
-            root=here, portals_dir=here / DEFAULT_PORTALS_DIR, catalog=here / DEFAULT_CATALOG
-        )
+        return Config.defaults(project_root(here))
     if not source.is_file():
         raise ConfigError(f"{source}: file not found")
+    root = source.resolve().parent
     result = load_file(source)
-    if result.problems:
-        first = result.problems[0]
-        raise ConfigError(f"{first.location()}: {first.message}")
-    assert result.document is not None
-    return _parse(result.document, source.resolve().parent, source)
+    if result.document is None:
+        if result.text is not None and _only_comments(result.text):
+            return replace(Config.defaults(root), source=source)
+        raise ConfigError(*(f"{p.location()}: {p.message}" for p in result.problems))
+    return _interpret(result.document, root, source)
 
 
-def config_error(
-    document: Document, path: JsonPath, message: str, *, key: bool = False
-) -> ConfigError:
-    """An `invalid config:` error pointing at ``path`` in the config file."""
-    return ConfigError(f"{document.path}:{document.locate(path, key=key)}: {message}")
+def project_root(here: Path) -> Path:
+    """The git work tree's top, where a project without a config keeps its files."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return here  # no git installed: the cwd is all there is to go on
+    top = done.stdout.strip()
+    return Path(top).resolve() if done.returncode == 0 and top else here
 
 
-def _parse(document: Document, root: Path, source: Path) -> Config:
-    data = document.data
+def _only_comments(text: str) -> bool:
+    # An empty or comment-only file means "all defaults", as in a fresh `portal-config init`.
+    return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
 
-    def fail(path: JsonPath, message: str, *, key: bool = False) -> ConfigError:
-        return config_error(document, path, message, key=key)
 
-    for key in data:
-        if key not in _KEYS:
-            raise fail((key,), _unknown(key, _KEYS, "setting"), key=True)
-    portals_dir = _path_setting(data, "portals_dir", DEFAULT_PORTALS_DIR, fail)
-    catalog = _path_setting(data, "catalog", DEFAULT_CATALOG, fail)
-    rules = data.get("rules", {})
-    if rules is None:
-        rules = {}
-    if not isinstance(rules, dict):
-        raise fail(("rules",), "rules must be a mapping of rule id to error, warning or disable")
-    levels: dict[str, Level | None] = {}
-    for rule_id, setting in rules.items():
-        if rule_id not in RULES:
-            raise fail(("rules", rule_id), _unknown(rule_id, tuple(RULES), "rule"), key=True)
-        if setting not in RULE_SETTINGS:
-            raise fail(
-                ("rules", rule_id),
-                f"rules.{rule_id} must be one of {', '.join(RULE_SETTINGS)}, got {setting!r}",
-            )
-        levels[rule_id] = None if setting == "disable" else Level(setting)
+def _interpret(document: Document, root: Path, source: Path) -> Config:
+    from portal_config import schema
+
+    problems = sorted(schema.check_config(document), key=lambda p: p.sort_key())
+    if problems:
+        raise ConfigError(*(f"{p.location()}: {p.message}" for p in problems))
+    reasons = list(_semantic_problems(document))
+    if reasons:
+        raise ConfigError(*reasons)
+    data: dict[str, Any] = document.data
+    targets = _targets(data.get("targets"), root)
+    default = data.get("default_target")
+    if default is None:
+        default = DEFAULT_TARGET if DEFAULT_TARGET in targets else next(iter(targets))
+    rules = data.get("rules") or {}
     return Config(
         root=root,
         source=source,
-        portals_dir=root / portals_dir,
-        catalog=root / catalog,
-        catalog_required="catalog" in data,
-        rule_levels=levels,
-        document=document,
+        portals_dir=root / data.get("portals_dir", DEFAULT_PORTALS_DIR),
+        catalog=root / data.get("catalog", DEFAULT_CATALOG),
+        catalog_origin=_where(document, ("catalog",)) if "catalog" in data else None,
+        rule_levels={
+            rule: None if setting == "disable" else Level(setting)
+            for rule, setting in rules.items()
+        },
+        targets=targets,
+        default_target=default,
+        safety=_safety(data.get("safety") or {}),
     )
 
 
-def _path_setting(
-    data: dict[str, Any], key: str, default: str, fail: Callable[..., ConfigError]
-) -> str:
-    value = data.get(key, default)
-    if not isinstance(value, str) or not value.strip():
-        raise fail((key,), f"{key} must be a non-empty path, got {value!r}")
-    return value
+def _targets(section: dict[str, Any] | None, root: Path) -> dict[str, Target]:
+    if section is None:
+        return _default_targets(root)
+    targets = {}
+    for name, spec in section.items():
+        state, bundle = spec.get("sandbox"), spec.get("ca_bundle")
+        # int()/float(): the schema lets 2.0 be an integer and 2 a number, as JSON does.
+        targets[name] = Target(
+            name=name,
+            base_url=spec.get("base_url"),
+            sandbox_state=root / state if state is not None else None,
+            token_env=spec.get("token_env", DEFAULT_TOKEN_ENV),
+            software_token_env=spec.get("software_token_env", DEFAULT_SOFTWARE_TOKEN_ENV),
+            concurrency=int(spec.get("concurrency", DEFAULT_CONCURRENCY)),
+            ca_bundle=root / bundle if bundle is not None else None,
+            deadline=float(spec.get("deadline", Target.deadline)),
+            retries=int(spec.get("retries", Target.retries)),
+            backoff=float(spec.get("backoff", Target.backoff)),
+            timeout=float(spec.get("timeout", Target.timeout)),
+        )
+    return targets
 
 
-def _unknown(name: str, known: tuple[str, ...], what: str) -> str:
+def _safety(section: dict[str, Any]) -> Safety:
+    defaults = Safety()
+    return Safety(
+        max_portals=int(section.get("max_portals", defaults.max_portals)),
+        max_share=float(section.get("max_share", defaults.max_share)),
+        min_portals_for_share=int(
+            section.get("min_portals_for_share", defaults.min_portals_for_share)
+        ),
+    )
+
+
+def _semantic_problems(document: Document) -> Iterator[str]:
+    """What JSON Schema cannot express; the schema already vouched for the types."""
+    data = document.data
+    section = data.get("targets") or {}
+    for name, spec in section.items():
+        url = spec.get("base_url")
+        problem = url_problem(url) if url is not None else None
+        if problem:
+            where = _where(document, ("targets", name, "base_url"))
+            yield f"{where}: targets.{name}.base_url: {problem}"
+    default = data.get("default_target")
+    names = list(section) or [DEFAULT_TARGET]
+    if default is not None and default not in names:
+        yield f"{_where(document, ('default_target',))}: " + unknown_target(
+            f"default_target '{default}' is not a configured target", default, names
+        )
+
+
+def unknown_target(message: str, name: str, known: list[str]) -> str:
+    """``message`` with a did-you-mean, or the configured targets when nothing is close."""
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    hint = f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(known)}"
-    return f"unknown {what} '{name}'{hint}"
+    if close:
+        return f"{message}; did you mean '{close[0]}'?"
+    return f"{message}; configured targets: {', '.join(known)}"
+
+
+def _where(document: Document, path: JsonPath) -> str:
+    return f"{document.path}:{document.locate(path)}"
+
+
+def url_problem(url: str) -> str | None:
+    """Why a base URL is unacceptable: plain http is allowed only to loopback."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # an unbalanced IPv6 bracket, say
+        host = None
+    if not host or parts.scheme not in ("http", "https"):
+        return f"'{url}' is not an http(s) URL"
+    if parts.query or parts.username or parts.password:
+        return "must not carry a query or credentials; tokens come from environment variables"
+    if parts.scheme == "http" and not _is_loopback(host):
+        return "plain http is only allowed to loopback addresses; use https"
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

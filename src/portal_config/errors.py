@@ -18,9 +18,19 @@ class PortalConfigError(Exception):
 
 
 class ConfigError(PortalConfigError):
-    """The project config file (or a config option) is invalid."""
+    """The project config file (or a config option) is invalid; one reason per argument.
+
+    Every reason is its own ``invalid config: FILE:LINE:COL: ...`` line, so one run
+    reports every mistake and each line still reads (and greps) on its own.
+    """
 
     prefix = "invalid config"
+
+    def __str__(self) -> str:
+        return "\n".join(str(reason) for reason in self.args)
+
+    def render(self) -> str:
+        return "\n".join(f"{self.prefix}: {reason}" for reason in self.args)
 
 
 class UsageError(PortalConfigError):

@@ -15,7 +15,7 @@ from pathlib import Path
 from portal_config import schema
 from portal_config.catalog import Catalog, load_catalog
 from portal_config.config import Config
-from portal_config.errors import PortalConfigError
+from portal_config.errors import ConfigError, PortalConfigError
 from portal_config.loader import Document, display, load_file
 from portal_config.problems import Level, Position, Problem, Report
 from portal_config.rules import RULES, Context, run_rule
@@ -81,8 +81,15 @@ def check_loaded(document: Document, config: Config, catalog: Catalog | None) ->
 
 
 def load_config_catalog(config: Config) -> tuple[Catalog | None, list[Problem]]:
-    """The work-type catalog the config names, with its problems as values."""
-    return load_catalog(config.catalog, display(config.catalog), config.catalog_required)
+    """The work-type catalog the config names, with its problems as values.
+
+    A catalog the config (or --catalog) asks for must exist: that is a config mistake,
+    reported where it was asked for. The default one may be absent.
+    """
+    if config.catalog_origin is not None and not config.catalog.is_file():
+        shown = display(config.catalog)
+        raise ConfigError(f"{config.catalog_origin}: catalog file {shown} not found")
+    return load_catalog(config.catalog, display(config.catalog))
 
 
 def load_valid(path: Path, shown: str) -> tuple[Document | None, list[Problem], str | None]:

@@ -145,12 +145,22 @@ _constructor = SafeConstructor()
 
 
 def display(path: Path) -> str:
-    """The path as users should read it: relative to the cwd when it is below it."""
+    """The path as users should read it: relative to the cwd, unless they share no directory.
+
+    A project's files above the cwd (its config found by walking up, the git root) read
+    as ``../portals/a.yaml``; a file elsewhere on the machine keeps its absolute path.
+    """
     if path.is_absolute():
+        cwd = Path.cwd()
         try:
-            return str(path.relative_to(Path.cwd()))
+            return str(path.relative_to(cwd))
         except ValueError:
+            pass
+        try:
+            shared = os.path.commonpath([path, cwd])
+        except ValueError:  # another drive
             return str(path)
+        return os.path.relpath(path, cwd) if shared != path.anchor else str(path)
     return os.path.normpath(str(path))
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from portal_config import __version__
+from portal_config.config import Safety
 from portal_config.errors import ExitCode, PortalConfigError
 from portal_config.loader import Document
 from portal_config.model import FIELDS, FLAGS, LivePortal, PortalSettings
@@ -169,27 +170,6 @@ class Plan:
         reason = safety.violation(len(self.changed), len(self.portals))
         if reason and not override:
             raise RefusedError(f"{reason}; re-run with --allow-large-change if this is intended")
-
-
-@dataclass(frozen=True)
-class Safety:
-    """octoDNS-style thresholds: an absolute cap and a share, the share only for larger sets."""
-
-    max_portals: int = 10
-    max_share: float = 0.5
-    min_portals_for_share: int = 4
-
-    def violation(self, changed: int, total: int) -> str | None:
-        if changed > self.max_portals:
-            return (
-                f"plan changes {changed} portals, more than safety.max_portals ({self.max_portals})"
-            )
-        if total >= self.min_portals_for_share and changed / total > self.max_share:
-            share = f"{changed}/{total}"
-            return (
-                f"plan changes {share} portals, more than safety.max_share ({self.max_share:.0%})"
-            )
-        return None
 
 
 def compute_changes(live: PortalSettings, desired: PortalSettings) -> tuple[Change, ...]:

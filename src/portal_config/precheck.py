@@ -45,6 +45,8 @@ def compile_precheck(schema: dict[str, Any]) -> Check | None:
 def _compile(schema: Any) -> Check:
     if schema is True:
         return lambda value: True
+    if schema is False:
+        return lambda value: False
     if not isinstance(schema, dict):
         raise Unsupported(repr(schema))
     unknown = set(schema) - _ANNOTATIONS - _BUILDERS.keys()
@@ -81,19 +83,14 @@ def _type(expected: Any, schema: dict[str, Any]) -> Check:
 
 def _properties(properties: dict[str, Any], schema: dict[str, Any]) -> Check:
     compiled = {name: _compile(sub) for name, sub in properties.items()}
-    extra = schema.get("additionalProperties", True)
-    if extra not in (True, False):
-        raise Unsupported("additionalProperties schema")
+    extra = _compile(schema.get("additionalProperties", True))
 
     def check(value: Any) -> bool:
         if not isinstance(value, dict):
             return True
         for key, item in value.items():
-            sub = compiled.get(key)
-            if sub is None:
-                if extra is False:
-                    return False
-            elif not sub(item):
+            sub = compiled.get(key, extra)
+            if not sub(item):
                 return False
         return True
 
@@ -105,9 +102,12 @@ def _additional(extra: Any, schema: dict[str, Any]) -> Check | None:
         return None  # handled together with properties
     if extra is True:
         return None
-    if extra is False:
-        return lambda value: not isinstance(value, dict) or not value
-    raise Unsupported("additionalProperties schema")
+    sub = _compile(extra)
+
+    def check(value: Any) -> bool:
+        return not isinstance(value, dict) or all(sub(item) for item in value.values())
+
+    return check
 
 
 def _required(names: list[str], schema: dict[str, Any]) -> Check:
@@ -156,6 +156,36 @@ def _pattern(pattern: str, schema: dict[str, Any]) -> Check:
     return lambda value: not isinstance(value, str) or compiled.search(value) is not None
 
 
+def _number(test: Callable[[float, float], bool]) -> Callable[[Any, dict[str, Any]], Check]:
+    def build(limit: float, schema: dict[str, Any]) -> Check:
+        def check(value: Any) -> bool:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return True
+            return test(value, limit)
+
+        return check
+
+    return build
+
+
+def _enum(allowed: list[Any], schema: dict[str, Any]) -> Check:
+    # Only strings are decided here, as in _unique: JSON equality (1 == 1.0, True != 1) is
+    # jsonschema's job, so anything else answers "not sure".
+    if not all(isinstance(a, str) for a in allowed):
+        raise Unsupported("enum of non-strings")
+    names = frozenset(allowed)
+    return lambda value: isinstance(value, str) and value in names
+
+
+def _min_properties(limit: int, schema: dict[str, Any]) -> Check:
+    return lambda value: not isinstance(value, dict) or len(value) >= limit
+
+
+def _one_of(branches: list[Any], schema: dict[str, Any]) -> Check:
+    compiled = [_compile(branch) for branch in branches]
+    return lambda value: sum(1 for branch in compiled if branch(value)) == 1
+
+
 _BUILDERS: dict[str, Callable[[Any, dict[str, Any]], Check | None]] = {
     "type": _type,
     "properties": _properties,
@@ -166,4 +196,11 @@ _BUILDERS: dict[str, Callable[[Any, dict[str, Any]], Check | None]] = {
     "minLength": _min_length,
     "maxLength": _max_length,
     "pattern": _pattern,
+    "minimum": _number(lambda value, limit: value >= limit),
+    "maximum": _number(lambda value, limit: value <= limit),
+    "exclusiveMinimum": _number(lambda value, limit: value > limit),
+    "exclusiveMaximum": _number(lambda value, limit: value < limit),
+    "enum": _enum,
+    "minProperties": _min_properties,
+    "oneOf": _one_of,
 }

@@ -1,4 +1,4 @@
-"""The portal JSON Schema, and schema errors turned into positioned Problems."""
+"""The portal and config JSON Schemas, and schema errors turned into positioned Problems."""
 
 from __future__ import annotations
 
@@ -39,10 +39,13 @@ _TYPE_WORDS = {
 _PATTERN_HINTS = {
     "Portal id": "use lowercase letters, digits and single hyphens, e.g. acme-facilities",
     "Work type": "remove the leading or trailing spaces",
+    "Path": "give a path relative to portal-config.yaml",
+    "Environment variable name": "use capital letters, digits and underscores, e.g. OUTSMART_TOKEN",
 }
 
 
 SCHEMA_FILE = Path(__file__).with_name("portal.schema.json")
+CONFIG_SCHEMA_FILE = Path(__file__).with_name("config.schema.json")
 
 
 def schema_text() -> str:
@@ -67,17 +70,44 @@ def precheck() -> Check | None:
     return compile_precheck(portal_schema())
 
 
+@functools.lru_cache(maxsize=1)
+def config_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(CONFIG_SCHEMA_FILE.read_text(encoding="utf-8"))
+    return schema
+
+
+@functools.lru_cache(maxsize=1)
+def config_precheck() -> Check | None:
+    return compile_precheck(config_schema())
+
+
+def check_config(document: Document) -> Iterator[Problem]:
+    """Schema errors of a ``portal-config.yaml``; a valid one never imports jsonschema."""
+    quick = config_precheck()
+    if quick is not None and quick(document.data):
+        return
+    from jsonschema import Draft202012Validator
+
+    yield from _errors(document, Draft202012Validator(config_schema()))
+
+
 def check(document: Document, against: Draft202012Validator | None = None) -> Iterator[Problem]:
     """Yield one Problem per schema error, each pointing at the offending key or value."""
     if against is None:
         quick = precheck()
         if quick is not None and quick(document.data):
             return
+    yield from _errors(document, against or validator())
+
+
+def _errors(document: Document, against: Draft202012Validator) -> Iterator[Problem]:
     from jsonschema.exceptions import best_match
 
     explained: set[tuple[JsonPath, str]] = set()
-    for error in (against or validator()).iter_errors(document.data):
-        if error.validator in ("anyOf", "oneOf") and error.context:
+    for error in against.iter_errors(document.data):
+        # "Exactly one of these keys" is explained as such; best_match would pick one
+        # branch and ask for its key, which is wrong when both keys are present.
+        if error.validator in ("anyOf", "oneOf") and error.context and not _one_key_of(error):
             error = best_match([error])
         if error.validator in _LEFT_TO_RULES:
             continue
@@ -122,6 +152,13 @@ def _explain(document: Document, error: ValidationError) -> Iterator[Problem]:
     if kind == "type":
         yield _at(document, path, _type_message(document, path, where, error))
         return
+    keys = _one_key_of(error)
+    if keys and isinstance(error.instance, dict):
+        present = [key for key in keys if key in error.instance]
+        found = " and ".join(f"'{key}'" for key in present) if present else "neither"
+        wanted = " or ".join(f"'{key}'" for key in keys)
+        yield _at(document, path, f"{where} needs exactly one of {wanted}, found {found}", key=True)
+        return
     title = str(subschema.get("title", where))
     if kind == "pattern":
         hint = _PATTERN_HINTS.get(title, f"it must match {error.validator_value}")
@@ -145,6 +182,19 @@ def _explain(document: Document, error: ValidationError) -> Iterator[Problem]:
     yield _at(document, path, f"{where}: {_clip(error.message)}")
 
 
+def _one_key_of(error: ValidationError) -> list[str] | None:
+    """The keys of a oneOf whose every branch only requires one key: "exactly one of these"."""
+    if error.validator != "oneOf" or not isinstance(error.validator_value, list):
+        return None
+    keys = []
+    for branch in error.validator_value:
+        required = branch.get("required") if isinstance(branch, dict) else None
+        if set(branch) != {"required"} or not isinstance(required, list) or len(required) != 1:
+            return None
+        keys.append(str(required[0]))
+    return keys
+
+
 def _count(items: Any) -> int:
     return len(items) if isinstance(items, (list, dict, str)) else 0
 
@@ -155,6 +205,14 @@ _BOUNDS: dict[str, Callable[[Any, Any], str]] = {
     "maxItems": lambda value, limit: f"has {_count(value)} items; at most {limit} are allowed",
     "minimum": lambda value, limit: f"must be at least {limit}, got {_describe(value)}",
     "maximum": lambda value, limit: f"must be at most {limit}, got {_describe(value)}",
+    "exclusiveMinimum": lambda value, limit: f"must be more than {limit}, got {_describe(value)}",
+    "exclusiveMaximum": lambda value, limit: f"must be less than {limit}, got {_describe(value)}",
+    "enum": lambda value, allowed: (
+        f"must be one of {', '.join(map(str, allowed))}, got {_describe(value)}"
+    ),
+    "minProperties": lambda value, limit: (
+        f"must have at least {limit} {'entry' if limit == 1 else 'entries'}, got {_count(value)}"
+    ),
 }
 
 _CLIP = 120

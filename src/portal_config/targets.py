@@ -1,4 +1,4 @@
-"""Targets: where diff, apply and pull send their requests.
+"""Targets: opening a client for the place diff, apply and pull send their requests.
 
     default_target: sandbox
     targets:
@@ -11,173 +11,33 @@
         concurrency: 4
         ca_bundle: certs/corporate-ca.pem        # optional; TLS verification is always on
 
-Without a ``targets`` section there is one target, ``sandbox``, with its state in
-``.portal-config/sandbox.json``, so a fresh clone can diff and apply at once.
+The section is read and checked with the rest of the config (config.py); here a
+`Target` is only chosen and connected to. Without a ``targets`` section there is one
+target, ``sandbox``, with its state in ``.portal-config/sandbox.json``, so a fresh
+clone can diff and apply at once.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
-from portal_config.config import Config, config_error
-from portal_config.errors import ConfigError, UsageError
+from portal_config.config import Config, Target, unknown_target
+from portal_config.errors import UsageError
 from portal_config.sandbox.tokens import SANDBOX_TOKENS
-from portal_config.tokens import DEFAULT_SOFTWARE_TOKEN_ENV, DEFAULT_TOKEN_ENV
 
 if TYPE_CHECKING:
     from portal_config.api import OutSmartClient
 
-DEFAULT_SANDBOX_STATE = ".portal-config/sandbox.json"
-DEFAULT_CONCURRENCY = 4
-_TARGET_KEYS = (
-    "sandbox",
-    "base_url",
-    "token_env",
-    "software_token_env",
-    "concurrency",
-    "ca_bundle",
-    "deadline",
-    "retries",
-    "backoff",
-    "timeout",
-)
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str
-    base_url: str | None = None
-    sandbox_state: Path | None = None
-    token_env: str = DEFAULT_TOKEN_ENV
-    software_token_env: str = DEFAULT_SOFTWARE_TOKEN_ENV
-    concurrency: int = DEFAULT_CONCURRENCY
-    ca_bundle: Path | None = None
-    deadline: float = 300.0
-    retries: int = 6
-    backoff: float = 0.25
-    timeout: float = 30.0
-
-    @property
-    def is_sandbox(self) -> bool:
-        return self.base_url is None
-
 
 def resolve_target(config: Config, name: str | None) -> Target:
-    targets = _declared(config)
-    data = config.document.data if config.document is not None else {}
-    chosen = name or data.get("default_target") or ("sandbox" if "sandbox" in targets else None)
-    if chosen is None:
-        chosen = next(iter(targets))
-    if chosen not in targets:
-        known = ", ".join(sorted(targets))
-        raise UsageError(f"unknown target '{chosen}'; configured targets: {known}")
-    return targets[chosen]
-
-
-def _declared(config: Config) -> dict[str, Target]:
-    document = config.document
-    section = document.data.get("targets") if document is not None else None
-    if document is None or section is None:
-        return {"sandbox": Target("sandbox", sandbox_state=config.root / DEFAULT_SANDBOX_STATE)}
-    if not isinstance(section, dict) or not section:
-        raise config_error(
-            document, ("targets",), "targets must be a mapping of target names to settings"
-        )
-    targets = {}
-    for name, spec in section.items():
-        targets[name] = _parse_target(config, name, spec)
-    default = document.data.get("default_target")
-    if default is not None and default not in targets:
-        raise config_error(
-            document, ("default_target",), f"default_target '{default}' is not a configured target"
-        )
-    return targets
-
-
-def _parse_target(config: Config, name: str, spec: Any) -> Target:
-    assert config.document is not None
-    document = config.document
-
-    def fail(key: str | None, message: str, on_key: bool = False) -> ConfigError:
-        path: tuple[str, ...] = ("targets", name) + ((key,) if key else ())
-        where = f"targets.{name}{'.' + key if key else ''}"
-        return config_error(document, path, f"{where}: {message}", key=on_key or key is None)
-
-    if not isinstance(spec, dict):
-        raise fail(None, "must be a mapping with either 'sandbox' or 'base_url'")
-    for key in spec:
-        if key not in _TARGET_KEYS:
-            raise fail(key, f"unknown setting; allowed: {', '.join(_TARGET_KEYS)}", on_key=True)
-    if ("sandbox" in spec) == ("base_url" in spec):
-        raise fail(None, "needs exactly one of 'sandbox' (a state file) or 'base_url'")
-    concurrency = spec.get("concurrency", DEFAULT_CONCURRENCY)
-    if (
-        not isinstance(concurrency, int)
-        or isinstance(concurrency, bool)
-        or not 1 <= concurrency <= 64
-    ):
-        raise fail("concurrency", "must be an integer from 1 to 64")
-    deadline = spec.get("deadline", 300)
-    if not isinstance(deadline, (int, float)) or isinstance(deadline, bool) or deadline <= 0:
-        raise fail("deadline", "must be a positive number of seconds")
-    retries = spec.get("retries", 6)
-    if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 10:
-        raise fail("retries", "must be an integer from 0 to 10")
-    timeout = spec.get("timeout", 30)
-    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout <= 600:
-        raise fail("timeout", "must be a number of seconds from 0 to 600")
-    backoff = spec.get("backoff", 0.25)
-    if not isinstance(backoff, (int, float)) or isinstance(backoff, bool) or not 0 <= backoff <= 10:
-        raise fail("backoff", "must be a number of seconds from 0 to 10")
-    for key in ("token_env", "software_token_env", "sandbox", "base_url", "ca_bundle"):
-        if key in spec and (not isinstance(spec[key], str) or not spec[key].strip()):
-            raise fail(key, "must be a non-empty string")
-    base_url = spec.get("base_url")
-    if base_url is not None:
-        problem = url_problem(base_url)
-        if problem:
-            raise fail("base_url", problem)
-    return Target(
-        name=name,
-        base_url=base_url,
-        sandbox_state=config.root / spec["sandbox"] if "sandbox" in spec else None,
-        token_env=spec.get("token_env", DEFAULT_TOKEN_ENV),
-        software_token_env=spec.get("software_token_env", DEFAULT_SOFTWARE_TOKEN_ENV),
-        concurrency=concurrency,
-        ca_bundle=config.root / spec["ca_bundle"] if "ca_bundle" in spec else None,
-        deadline=float(deadline),
-        retries=retries,
-        backoff=float(backoff),
-        timeout=float(timeout),
-    )
-
-
-def url_problem(url: str) -> str | None:
-    """Why a base URL is unacceptable: plain http is allowed only to loopback."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"'{url}' is not an http(s) URL"
-    if parts.query or parts.username or parts.password:
-        return "must not carry a query or credentials; tokens come from environment variables"
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        return "plain http is only allowed to loopback addresses; use https"
-    return None
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """The target named on the command line (or in a saved plan), else the default one."""
+    chosen = name or config.default_target
+    if chosen not in config.targets:
+        raise UsageError(unknown_target(f"unknown target '{chosen}'", chosen, list(config.targets)))
+    return config.targets[chosen]
 
 
 @contextlib.contextmanager

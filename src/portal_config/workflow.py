@@ -14,11 +14,11 @@ from pathlib import Path
 
 from portal_config.api import OutSmartClient
 from portal_config.apply import apply_plan
-from portal_config.config import Config, config_error
+from portal_config.config import Config, Target
 from portal_config.errors import ExitCode, PortalConfigError
 from portal_config.lint import LintRun, lint, require_portals_dir
 from portal_config.loader import Document, display
-from portal_config.plan import Plan, RefusedError, Safety, build_plan
+from portal_config.plan import Plan, RefusedError, build_plan
 from portal_config.plan_file import read_plan_file
 from portal_config.problems import Report
 from portal_config.pull import pull_catalog, pull_portals
@@ -26,7 +26,7 @@ from portal_config.render.lint import Style, render_text
 from portal_config.render.plan import PLAN_FORMATS, render_result
 from portal_config.results import ApplyReport, Outcome, PortalResult, interrupt_reason
 from portal_config.storage import check_writable, json_text, write_atomically
-from portal_config.targets import Target, announce, open_client, resolve_target
+from portal_config.targets import announce, open_client, resolve_target
 
 
 @dataclass
@@ -144,7 +144,6 @@ def _apply(
     console: Console,
     concurrency: int | None,
 ) -> int:
-    safety = safety_settings(config)  # config mistakes surface before any request
     saved = read_plan_file(plan_file, config) if plan_file is not None else None
     report.saved = saved
     documents = [] if saved is not None else _valid_documents(config, paths, console)
@@ -170,7 +169,7 @@ def _apply(
         if not plan.has_changes:
             console.out("Nothing to apply.\n")
             return ExitCode.OK
-        plan.raise_if_unsafe(safety, allow_large_change)
+        plan.raise_if_unsafe(config.safety, allow_large_change)
         _confirm(target, plan, assume_yes, console)
         client.restart_deadline()  # time spent reading the plan at the prompt is not the API's
         width = max(len(p.portal) for p in plan.changed)
@@ -255,38 +254,6 @@ def _pull_source(target: Target, client: OutSmartClient) -> str:
             f"(state in {state}; set a target with base_url for a real account)"
         )
     return f"{announce(target, client)}: reading the account of the token in ${target.token_env}"
-
-
-def safety_settings(config: Config) -> Safety:
-    document = config.document
-    section = document.data.get("safety") if document is not None else None
-    if section is None or document is None:
-        return Safety()
-    if not isinstance(section, dict):
-        raise config_error(document, ("safety",), "safety must be a mapping")
-    limits = {"max_portals": int, "max_share": float, "min_portals_for_share": int}
-    values: dict[str, float | int] = {}
-    for key, value in section.items():
-        kind = limits.get(key)
-        if kind is None:
-            raise config_error(
-                document,
-                ("safety", key),
-                f"unknown safety setting; allowed: {', '.join(limits)}",
-                key=True,
-            )
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise config_error(
-                document, ("safety", key), f"safety.{key} must be a non-negative number"
-            )
-        if kind is int and not isinstance(value, int):
-            raise config_error(document, ("safety", key), f"safety.{key} must be a whole number")
-        if key == "max_share" and value > 1:
-            raise config_error(
-                document, ("safety", key), "safety.max_share is a share between 0 and 1"
-            )
-        values[key] = value
-    return Safety(**values)  # type: ignore[arg-type]
 
 
 def _valid_documents(config: Config, paths: Sequence[Path], console: Console) -> list[Document]:
