@@ -140,6 +140,39 @@ def lint(
     sys.exit(ExitCode.PROBLEMS if run.report.failed(strict) else ExitCode.OK)
 
 
+@cli.command("init")
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite the files init writes if they exist.")
+def init_command(directory: Path, force: bool) -> None:
+    """Set up a repository for portal-config: config, schema, portals/, hooks and CI.
+
+    Files that exist are kept (reported "exists, kept") unless --force; .gitignore only
+    gains missing lines and an existing .pre-commit-config.yaml is never changed. When
+    this copy was installed from git, the CI recipes and the pre-commit hook are pinned to
+    its commit; otherwise set PORTAL_CONFIG_SOURCE and PORTAL_CONFIG_REV in them.
+
+    \b
+    Examples:
+      portal-config init
+      portal-config init settings --force
+    """
+    from portal_config.scaffold import installed_pin, scaffold
+
+    done = scaffold(directory, force=force, pin=installed_pin())
+    for outcome in done.outcomes:
+        click.echo(f"{outcome.path}: {outcome.status}")
+    if done.pre_commit_snippet is not None:
+        click.echo("\nAdd the published hook to .pre-commit-config.yaml:\n")
+        click.echo(done.pre_commit_snippet, nl=False)
+    if done.placeholders:
+        click.echo(
+            "\nThis portal-config was not installed from a git commit, so these files name"
+            " <your-org> and <commit-sha>: replace them with this repository's URL and a"
+            " full commit SHA:\n  " + "\n  ".join(done.placeholders)
+        )
+    click.echo("\nNext: portal-config pull --target sandbox, then portal-config lint.")
+
+
 @cli.command("schema")
 @click.option("--plan", "plan", is_flag=True, help="Print the saved plan's schema instead.")
 def schema_command(plan: bool) -> None:
