@@ -1,4 +1,4 @@
-"""What a user installs: the wheel carries every published schema, byte for byte.
+"""What a user installs: the wheel carries every published schema and init template.
 
 In the repository the package's schema files are symlinks to schema/, so comparing them
 there would compare a file with itself; only a built wheel shows what ships.
@@ -46,3 +46,20 @@ def test_the_version_is_written_once(wheel: Path) -> None:
     assert '\nversion = "' not in (REPO / "pyproject.toml").read_text(encoding="utf-8")
     changelog = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "## [Unreleased]" in changelog and f"## [{__version__}]" in changelog
+
+
+@pytest.mark.parametrize(
+    "name", ["portal-config-lint.yml", "portal-config-diff.yml", "portal-config-apply.yml"]
+)
+def test_the_wheel_ships_this_repositorys_workflows_as_init_templates(
+    wheel: Path, name: str
+) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = archive.read(f"portal_config/templates/workflows/{name}")
+    assert shipped == (REPO / ".github" / "workflows" / name).read_bytes()
+
+
+@pytest.mark.parametrize("name", ["portal-config.yaml", "gitignore", "pre-commit-config.yaml"])
+def test_the_wheel_ships_the_other_init_templates(wheel: Path, name: str) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        assert archive.read(f"portal_config/templates/{name}")

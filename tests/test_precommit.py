@@ -19,6 +19,11 @@ def _git(*args: str, cwd: Path) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
+def _commit(cwd: Path) -> None:
+    identity = ("-c", "user.name=t", "-c", "user.email=t@example.invalid")
+    _git(*identity, "commit", "-qm", "init", cwd=cwd)
+
+
 def test_try_repo_passes_on_shipped_portals_and_fails_on_a_broken_one(tmp_path: Path) -> None:
     pytest.importorskip("pre_commit")
     consumer = tmp_path / "consumer"
@@ -52,6 +57,52 @@ def test_try_repo_passes_on_shipped_portals_and_fails_on_a_broken_one(tmp_path: 
     )
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "portals/broken.yaml:1:9: error [portal-id-matches-filename]" in failed.stdout
+
+
+def test_the_published_hook_runs_once_in_an_initialised_repository_and_on_a_catalog_change(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("pre_commit")
+    from portal_config.scaffold import scaffold
+
+    consumer = tmp_path / "adopter"
+    consumer.mkdir()
+    _git("init", "-q", cwd=consumer)
+    scaffold(consumer)
+    for portal in (REPO / "portals").glob("*.yaml"):
+        shutil.copy(portal, consumer / "portals" / portal.name)
+    shutil.copy(REPO / "worktypes.yaml", consumer / "worktypes.yaml")
+    (consumer / "README.md").write_text("# settings\n")
+    _git("add", "-A", cwd=consumer)
+    _commit(consumer)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "NO_COLOR": "1"}
+
+    def try_repo(*extra: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "pre_commit", "try-repo", str(REPO), "portal-config-lint"]
+        return subprocess.run(
+            [*command, *extra], cwd=consumer, env=env, capture_output=True, text=True, timeout=600
+        )
+
+    passed = try_repo("--all-files", "--verbose")  # --verbose shows a passing hook's output
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    # pass_filenames: false and require_serial: one lint run, so one summary line.
+    assert passed.stdout.count("files checked") == 1
+    assert "5 files checked: no problems" in passed.stdout
+
+    # A file outside the hook's files does not start it.
+    (consumer / "README.md").write_text("# settings, reviewed\n")
+    _git("add", "-A", cwd=consumer)
+    skipped = try_repo()
+    assert skipped.returncode == 0, skipped.stdout + skipped.stderr
+    assert "(no files to check)Skipped" in skipped.stdout
+
+    # Only the catalog changes, yet the portals that offer the dropped work type fail.
+    catalog = (consumer / "worktypes.yaml").read_text()
+    (consumer / "worktypes.yaml").write_text(catalog.replace("  - Storing\n", ""))
+    _git("add", "-A", cwd=consumer)
+    failed = try_repo()
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "portals/acme-facilities.yaml:" in failed.stdout and "'Storing'" in failed.stdout
 
 
 def test_this_repositorys_own_hooks_pass(tmp_path: Path) -> None:

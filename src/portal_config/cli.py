@@ -184,15 +184,49 @@ def fmt_command(paths: tuple[Path, ...], check: bool, config_path: Path | None) 
     """
     from portal_config.canonical import format_paths
     from portal_config.config import load_config
+    from portal_config.lint import require_portals_dir
 
     config = load_config(config_path)
-    if not paths and not config.portals_dir.is_dir():
-        raise PortalConfigError(
-            f"portals directory {config.portals_dir} not found; pass PATHS or set portals_dir"
-        )
+    if not paths:
+        require_portals_dir(config)
     run = format_paths(list(paths) or [config.portals_dir], config, check=check)
     click.echo(run.render(), nl=False)
     sys.exit(run.exit_code)
+
+
+@cli.command("init")
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite the files init writes if they exist.")
+def init_command(directory: Path, force: bool) -> None:
+    """Set up a repository for portal-config: config, schema, portals/, hooks and CI.
+
+    Files that exist are kept (reported "exists, kept") unless --force; .gitignore only
+    gains missing lines and an existing .pre-commit-config.yaml is never changed. When
+    this copy was installed from git, the CI recipes and the pre-commit hook are pinned to
+    its commit; otherwise set PORTAL_CONFIG_SOURCE and PORTAL_CONFIG_REV in them.
+
+    \b
+    Exit codes: 0 written or kept, 2 usage error (DIR cannot be written).
+    \b
+    Examples:
+      portal-config init
+      portal-config init settings --force
+    """
+    from portal_config.scaffold import installed_pin, scaffold
+
+    done = scaffold(directory, force=force, pin=installed_pin())
+    for outcome in done.outcomes:
+        click.echo(f"{outcome.path}: {outcome.status}")
+    if done.pre_commit_snippet is not None:
+        click.echo("\nAdd the published hook to .pre-commit-config.yaml:\n")
+        click.echo(done.pre_commit_snippet, nl=False)
+    if done.placeholders:
+        click.echo(
+            "\nThis portal-config was not installed from a git commit, so these files name"
+            " <your-org> and <commit-sha>: replace them with this repository's URL and a"
+            " full commit SHA:\n  " + "\n  ".join(done.placeholders)
+        )
+    click.echo("\nNext: portal-config pull --target sandbox, then portal-config lint.")
 
 
 @cli.command("schema")

@@ -1,0 +1,201 @@
+"""`portal-config init`: an adopter's repository, from nothing to a passing lint and diff."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, Invoke
+from portal_config.scaffold import (
+    REV_PLACEHOLDER,
+    SOURCE_PLACEHOLDER,
+    TEMPLATES,
+    WORKFLOWS,
+    Pin,
+    pin_from_direct_url,
+    scaffold,
+)
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.fixture
+def adopter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty git repository as the cwd: where an adopter runs `portal-config init`."""
+    root = tmp_path / "adopter"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    return root
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(root).parts[:1]
+    }
+
+
+def test_init_then_pull_lint_and_diff_pass_and_init_again_changes_nothing(
+    adopter: Path, invoke: Invoke
+) -> None:
+    first = invoke("init")
+    assert first.exit_code == 0, first.output
+    assert "portal-config.yaml: created\n" in first.output
+    assert (adopter / "portals" / ".gitkeep").is_file()
+    assert (adopter / "schema" / "portal.schema.json").read_text() == (
+        REPO / "schema" / "portal.schema.json"
+    ).read_text()
+
+    pulled = invoke("pull", "--target", "sandbox")
+    assert pulled.exit_code == 0, pulled.output
+    assert sorted(p.name for p in (adopter / "portals").glob("*.yaml"))
+    linted = invoke("lint")
+    assert linted.exit_code == 0, linted.output
+    diffed = invoke("diff", "--target", "sandbox")
+    assert diffed.exit_code in (0, 3), diffed.output
+    # The sandbox's state file and the recipes' outputs stay out of git.
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=adopter,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert ".portal-config/" not in status and "portals/acme-facilities.yaml" in status
+
+    before = _tree(adopter)
+    again = invoke("init")
+    assert again.exit_code == 0, again.output
+    assert _tree(adopter) == before
+    assert "created" not in again.output and "overwritten" not in again.output
+    assert "portal-config.yaml: exists, kept\n" in again.output
+    assert "portals/: exists, kept\n" in again.output
+
+
+def test_force_overwrites_the_files_init_owns_and_only_those(adopter: Path, invoke: Invoke) -> None:
+    invoke("init")
+    (adopter / "portal-config.yaml").write_text("portals_dir: elsewhere\n")
+    (adopter / ".github" / "workflows" / "portal-config-lint.yml").write_text("name: mine\n")
+    (adopter / ".gitignore").write_text("node_modules/\n")
+    (adopter / ".pre-commit-config.yaml").write_text("repos: []\n")
+
+    kept = invoke("init")
+    assert "portal-config.yaml: exists, kept\n" in kept.output
+    assert (adopter / "portal-config.yaml").read_text() == "portals_dir: elsewhere\n"
+
+    forced = invoke("init", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "portal-config.yaml: overwritten\n" in forced.output
+    assert (adopter / "portal-config.yaml").read_bytes() == (
+        TEMPLATES / "portal-config.yaml"
+    ).read_bytes()
+    assert (adopter / ".github" / "workflows" / "portal-config-lint.yml").read_bytes() == (
+        REPO / ".github" / "workflows" / "portal-config-lint.yml"
+    ).read_bytes()
+    # Shared with other tools: appended to or advised on, never replaced.
+    assert (adopter / ".gitignore").read_text().startswith("node_modules/\n.portal-config/\n")
+    assert (adopter / ".pre-commit-config.yaml").read_text() == "repos: []\n"
+
+
+def test_an_existing_gitignore_gains_only_the_missing_lines(adopter: Path) -> None:
+    (adopter / ".gitignore").write_text("/plan.json\n.venv/")
+    scaffold(adopter)
+    lines = (adopter / ".gitignore").read_text().splitlines()
+    assert lines[:2] == ["/plan.json", ".venv/"]
+    assert "plan.json" not in lines and lines.count(".portal-config/") == 1
+    assert scaffold(adopter).outcomes[1].status == "exists, kept"
+
+
+def test_an_existing_pre_commit_config_is_kept_and_the_snippet_printed(
+    adopter: Path, invoke: Invoke
+) -> None:
+    (adopter / ".pre-commit-config.yaml").write_text("repos: []  # mine\n")
+    result = invoke("init")
+    assert ".pre-commit-config.yaml: exists, kept\n" in result.output
+    assert "Add the published hook" in result.output
+    assert "      - id: portal-config-lint\n" in result.output
+    assert (adopter / ".pre-commit-config.yaml").read_text() == "repos: []  # mine\n"
+
+    (adopter / ".pre-commit-config.yaml").write_text("# has - id: portal-config-lint\n")
+    assert "Add the published hook" not in invoke("init").output
+
+
+def test_a_git_install_pins_the_recipes_and_the_hook_to_its_commit(adopter: Path) -> None:
+    pin = Pin("https://github.com/acme/portal-config", SHA)
+    done = scaffold(adopter, pin=pin)
+    assert done.placeholders == []
+    for name in WORKFLOWS:
+        text = (adopter / ".github" / "workflows" / name).read_text()
+        assert "PORTAL_CONFIG_SOURCE: https://github.com/acme/portal-config\n" in text
+        assert f"PORTAL_CONFIG_REV: {SHA}\n" in text
+        assert SOURCE_PLACEHOLDER not in text and REV_PLACEHOLDER not in text
+    hook = (adopter / ".pre-commit-config.yaml").read_text()
+    assert f"rev: {SHA} " in hook and "repo: https://github.com/acme/portal-config\n" in hook
+
+
+def test_without_a_pin_init_names_the_files_that_carry_placeholders(
+    adopter: Path, invoke: Invoke
+) -> None:
+    result = invoke("init")
+    assert "not installed from a git commit" in result.output
+    assert "  .github/workflows/portal-config-diff.yml" in result.output
+
+
+@pytest.mark.parametrize(
+    ("direct_url", "expected"),
+    [
+        (
+            {
+                "url": "https://github.com/acme/portal-config",
+                "vcs_info": {"vcs": "git", "commit_id": SHA},
+            },
+            Pin("https://github.com/acme/portal-config", SHA),
+        ),
+        # A hosted runner cannot fetch these, or the pin would float or leak a credential.
+        (
+            {"url": "file:///home/me/portal-config", "vcs_info": {"vcs": "git", "commit_id": SHA}},
+            None,
+        ),
+        (
+            {
+                "url": "ssh://git@github.com/acme/portal-config",
+                "vcs_info": {"vcs": "git", "commit_id": SHA},
+            },
+            None,
+        ),
+        (
+            {
+                "url": "https://me:tok@github.com/acme/portal-config",
+                "vcs_info": {"vcs": "git", "commit_id": SHA},
+            },
+            None,
+        ),
+        (
+            {
+                "url": "https://github.com/acme/portal-config",
+                "vcs_info": {"vcs": "git", "commit_id": "main"},
+            },
+            None,
+        ),
+        ({"url": "file:///home/me/portal-config", "dir_info": {"editable": True}}, None),
+    ],
+)
+def test_only_an_https_git_install_at_a_full_sha_is_a_pin(
+    direct_url: dict[str, object], expected: Pin | None
+) -> None:
+    assert pin_from_direct_url(direct_url) == expected
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_the_workflow_templates_are_this_repositorys_workflows(name: str) -> None:
+    # In the checkout the templates are links to .github/workflows/ (GitHub does not follow
+    # links in workflow files, so the real file lives there); test_package checks the wheel
+    # ships those bytes.
+    template = TEMPLATES / "workflows" / name
+    assert template.is_symlink()
+    assert template.resolve() == (REPO / ".github" / "workflows" / name).resolve()
