@@ -1,4 +1,4 @@
-"""Lint report renderers: text (with source snippets), json (stable shape), github.
+"""Lint report renderers: text (with source snippets), json (stable shape), github, sarif.
 
 Each renderer takes the Report, the sources for snippets, and whether colour is
 allowed, and returns the whole output as one string. `FORMATS` feeds the CLI's
@@ -89,8 +89,20 @@ def render_github(report: Report, sources: Mapping[str, str], style: Style) -> s
     return "\n".join(lines) + "\n"
 
 
+def render_sarif(report: Report, sources: Mapping[str, str], style: Style) -> str:
+    # Imported here so the CLI's start-up (which reads FORMATS) never loads it.
+    from portal_config.render.sarif import render_sarif as sarif_log
+
+    return sarif_log(report)
+
+
 Renderer = Callable[[Report, Mapping[str, str], Style], str]
-FORMATS: dict[str, Renderer] = {"text": render_text, "json": render_json, "github": render_github}
+FORMATS: dict[str, Renderer] = {
+    "text": render_text,
+    "json": render_json,
+    "github": render_github,
+    "sarif": render_sarif,
+}
 
 
 def _snippet(problem: Problem, lines: list[str] | None, style: Style) -> list[str]:
