@@ -12,11 +12,14 @@ from dataclasses import dataclass
 
 import click
 
-from portal_config import __version__
+from portal_config import TOOL
 from portal_config.problems import Level, Problem, Report
 from portal_config.storage import json_text
 
-JSON_VERSION = 1
+JSON_FORMAT = "portal-config-lint"
+# Version 2: `format` added, summary.passed renamed to summary.ok (the name the plan and
+# the apply report use).
+JSON_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -62,14 +65,15 @@ def render_json(report: Report, sources: Mapping[str, str], style: Style) -> str
         )
         entry["errors" if problem.level is Level.ERROR else "warnings"] += 1  # type: ignore[operator]
     payload = {
+        "format": JSON_FORMAT,
         "version": JSON_VERSION,
-        "tool": f"portal-config {__version__}",
+        "tool": TOOL,
         "summary": {
             "files": len(report.files),
             "errors": report.count(Level.ERROR),
             "warnings": report.count(Level.WARNING),
             "strict": style.strict,
-            "passed": not report.failed(style.strict),
+            "ok": not report.failed(style.strict),
         },
         "files": sorted(per_file.values(), key=lambda entry: str(entry["path"])),
         "problems": [_problem_json(p) for p in report.sorted_problems()],
