@@ -12,6 +12,7 @@ import yaml
 
 from conftest import SHARED
 from portal_config.loader import load_file
+from test_sarif import assert_valid_sarif
 
 CORPUS = SHARED / "corpus" / "yaml-test-suite-errors"
 CASES = sorted(CORPUS.glob("*.yaml")) if CORPUS.is_dir() else []
@@ -40,7 +41,7 @@ NO_CATALOG = "note: no work-type catalog (worktypes.yaml) found; work types not 
 
 
 def test_lint_reports_every_case_in_one_run_without_traceback(tmp_path: Path) -> None:
-    for output_format in ("text", "json", "github"):
+    for output_format in ("text", "json", "github", "sarif"):
         done = subprocess.run(
             [sys.executable, "-m", "portal_config", "lint", "--format", output_format, str(CORPUS)],
             capture_output=True,
@@ -59,3 +60,11 @@ def test_lint_reports_every_case_in_one_run_without_traceback(tmp_path: Path) ->
             # A line:column wherever the parser gave one.
             positioned = [p for p in payload["problems"] if p["line"] is not None]
             assert len(positioned) == len(payload["problems"])
+        if output_format == "sarif":
+            log = json.loads(done.stdout)
+            assert_valid_sarif(log)
+            uris = {
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                for r in log["runs"][0]["results"]
+            }
+            assert uris == {case.as_uri() for case in CASES}  # outside the cwd's tree

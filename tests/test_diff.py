@@ -47,10 +47,10 @@ def test_json_diff_has_stable_shape(live_project: Path, sandbox: Sandbox, invoke
     assert result.exit_code == 3
     payload = json.loads(result.output)
     assert list(payload) == [
-        "target",
         "format",
         "version",
-        "tool_version",
+        "tool",
+        "target",
         "created_at",
         "has_changes",
         "summary",
@@ -59,6 +59,14 @@ def test_json_diff_has_stable_shape(live_project: Path, sandbox: Sandbox, invoke
     ]
     assert payload["target"] == {"name": "test", "base_url": sandbox.url}
     assert payload["has_changes"] is True
+    assert payload["summary"] == {
+        "portals": 5,
+        "update": 2,
+        "unchanged": 3,
+        "unmanaged": 1,
+        "widens_guest_access": 2,
+        "ok": False,
+    }
     assert payload["unmanaged"] == ["oud-portaal"]
     acme = next(p for p in payload["portals"] if p["portal"] == "acme-facilities")
     assert acme["changes"] == [
@@ -136,7 +144,7 @@ def test_saved_plan_is_private_and_secret_free(live_project: Path, invoke: Invok
     text = plan_file.read_text()
     assert TOKEN not in text
     payload = json.loads(text)
-    assert payload["tool_version"] == "0.1.0"
+    assert payload["tool"] == "portal-config 0.1.0"
     assert {p["portal"]: p["live_revision"] for p in payload["portals"]} == {
         "acme-facilities": 1,
         "gemeente-intern": 1,

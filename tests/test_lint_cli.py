@@ -116,9 +116,10 @@ def test_json_output_has_the_documented_shape(write: Write, invoke: Invoke) -> N
     result = invoke("lint", "--format", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {
-        "version": 1,
+        "format": "portal-config-lint",
+        "version": 2,
         "tool": "portal-config 0.1.0",
-        "summary": {"files": 2, "errors": 0, "warnings": 1, "strict": False, "passed": True},
+        "summary": {"files": 2, "errors": 0, "warnings": 1, "strict": False, "ok": True},
         "files": [
             {"path": "portals/acme.yaml", "errors": 0, "warnings": 0},
             {"path": "portals/beta.yaml", "errors": 0, "warnings": 1},

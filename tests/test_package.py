@@ -17,7 +17,13 @@ from conftest import REPO
 
 pytestmark = pytest.mark.slow
 
-SCHEMAS = ("portal.schema.json", "plan.schema.json", "report.schema.json", "config.schema.json")
+SCHEMAS = (
+    "portal.schema.json",
+    "plan.schema.json",
+    "report.schema.json",
+    "config.schema.json",
+    "lint.schema.json",
+)
 
 
 @pytest.fixture(scope="module")

@@ -120,12 +120,22 @@ TAMPERED = {
         "use lowercase letters, digits and single hyphens, e.g. acme-facilities",
     ),
     "another format version": (
-        edit(lambda p: p.update(version=2)),
-        "version must be 1, got 2",
+        edit(lambda p: p.update(version=1)),
+        "a plan of format version 1; this portal-config reads version 2: "
+        "make the plan again with `portal-config diff --out`",
     ),
     "a version as a string": (
-        edit(lambda p: p.update(version="1")),
-        "version must be an integer, got the string '1'",
+        edit(lambda p: p.update(version="2")),
+        "version must be an integer, got the string '2'",
+    ),
+    "a summary that tells another story": (
+        edit(lambda p: p["summary"].update(update=0, unchanged=5, ok=True)),
+        'summary is not what the entries give: {"portals": 5, "update": 2, "unchanged": 3, '
+        '"unmanaged": 1, "widens_guest_access": 2, "ok": false}',
+    ),
+    "a summary count as a boolean": (
+        edit(lambda p: p["summary"].update(unmanaged=True)),
+        "summary.unmanaged must be an integer, got true",
     ),
     "an unknown action": (
         edit(lambda p: entry(p, 0).update(action="delete")),
@@ -143,7 +153,7 @@ TAMPERED = {
     "a newline in a key": (
         edit(lambda p: p.update({"note\ninvalid plan: forged": 1})),
         "unknown key 'note\\ninvalid plan: forged'; allowed: created_at, format, has_changes, "
-        "portals, summary, target, tool_version, unmanaged, version",
+        "portals, summary, target, tool, unmanaged, version",
     ),
     "nesting inside the plan": (
         edit(lambda p: entry(p, 0)["desired"].update(enabled=[[[[[True]]]]])),
@@ -184,10 +194,10 @@ UNREADABLE = {
     "a list": (b"[]", "the file must be a mapping, got a list"),
     "an empty object": (
         b"{}",
-        "missing required key 'target'\n"
-        "invalid plan: plan.json: missing required key 'format'\n"
+        "missing required key 'format'\n"
         "invalid plan: plan.json: missing required key 'version'\n"
-        "invalid plan: plan.json: missing required key 'tool_version'\n"
+        "invalid plan: plan.json: missing required key 'tool'\n"
+        "invalid plan: plan.json: missing required key 'target'\n"
         "invalid plan: plan.json: missing required key 'created_at'\n"
         "invalid plan: plan.json: missing required key 'has_changes'\n"
         "invalid plan: plan.json: missing required key 'summary'\n"
@@ -232,6 +242,9 @@ def _gemeente_wants(plan: Plan, work_types: list[str]) -> Plan:
         {"field": "enabled", "old": False, "new": True, "widens": True},
         {"field": "work_types", "added": work_types, "removed": [], "widens": True},
     ]
+    counts = plan["summary"]
+    counts.update(update=counts["update"] + 1, unchanged=counts["unchanged"] - 1)
+    counts["widens_guest_access"] += 1
     return plan
 
 
@@ -266,6 +279,8 @@ def test_every_reason_is_reported_each_on_its_own_line(
         "invalid plan: plan.json: woonstede-noord: portals[5].portal: planned twice "
         "(also portals[4])",
         "invalid plan: plan.json: has_changes is false, but a portal's action is update",
+        'invalid plan: plan.json: summary is not what the entries give: {"portals": 6, '
+        '"update": 3, "unchanged": 3, "unmanaged": 1, "widens_guest_access": 3, "ok": false}',
     ]
 
 
@@ -297,6 +312,8 @@ def test_a_consistent_edit_of_a_valid_plan_is_applied_and_nothing_else(
     # Dropping an entry from the plan makes that portal unmanaged: never written.
     plan = _gemeente_wants(saved, ["Storing"])
     del plan["portals"][0]  # acme-facilities would change; now it is not in the plan
+    counts = plan["summary"]
+    counts.update(portals=4, update=2, widens_guest_access=2)  # gemeente in, acme out
     (live_project / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
     result = invoke("apply", "plan.json", "--yes", "--allow-large-change")
     assert result.exit_code == 0, result.output

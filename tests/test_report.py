@@ -63,6 +63,7 @@ def test_the_schema_rejects_what_apply_never_writes() -> None:
     base = {
         "format": "portal-config-report",
         "version": 2,
+        "tool": "portal-config 0.1.0",
         "target": {"name": "t", "base_url": None},
         "started_at": "2026-11-30T00:00:00+00:00",
         "finished_at": "2026-11-30T00:00:01+00:00",
@@ -84,6 +85,7 @@ def test_the_schema_rejects_what_apply_never_writes() -> None:
     assert not validator.is_valid({**base, "outcome": "succeeded"})
     assert not validator.is_valid({**base, "version": 1})
     assert not validator.is_valid({**base, "extra": 1})
+    assert not validator.is_valid({**base, "tool": "0.1.0"})
     result = {"portal": "a", "result": "maybe", "reason": "", "revision_before": 1}
     assert not validator.is_valid({**base, "results": [result | {"revision_after": 1}]})
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from portal_config import __version__
+from portal_config import TOOL
 from portal_config.config import Safety
 from portal_config.errors import ExitCode, PortalConfigError
 from portal_config.loader import Document
@@ -21,7 +21,8 @@ from portal_config.model import FIELDS, FLAGS, LivePortal, PortalSettings
 from portal_config.problems import Level, Problem
 
 PLAN_FORMAT = "portal-config-plan"
-PLAN_VERSION = 1
+# Version 2: `tool` replaced `tool_version`, and `summary` became counts instead of a line.
+PLAN_VERSION = 2
 MISSING_RULE = "missing-portal"
 
 
@@ -128,7 +129,6 @@ class Plan:
     created_at: str = field(
         default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     )
-    tool_version: str = __version__
 
     @property
     def changed(self) -> list[PortalPlan]:
@@ -153,14 +153,17 @@ class Plan:
         return text + "."
 
     def to_json(self) -> dict[str, Any]:
-        return {  # the target first: every diff output starts with where it went
-            "target": {"name": self.target, "base_url": self.base_url},
+        changed = self.changed
+        return {  # what the file is first, as in every JSON output; then where it went
             "format": PLAN_FORMAT,
             "version": PLAN_VERSION,
-            "tool_version": self.tool_version,
+            "tool": TOOL,
+            "target": {"name": self.target, "base_url": self.base_url},
             "created_at": self.created_at,
             "has_changes": self.has_changes,
-            "summary": self.summary(),
+            "summary": plan_summary(
+                len(self.portals), len(changed), sum(p.widens for p in changed), self.unmanaged
+            ),
             "portals": [p.to_json() for p in self.portals],
             "unmanaged": list(self.unmanaged),
         }
@@ -170,6 +173,24 @@ class Plan:
         reason = safety.violation(len(self.changed), len(self.portals))
         if reason and not override:
             raise RefusedError(f"{reason}; re-run with --allow-large-change if this is intended")
+
+
+def plan_summary(
+    portals: int, updates: int, widening: int, unmanaged: Sequence[str]
+) -> dict[str, Any]:
+    """The plan JSON's summary; `apply plan.json` recomputes it from the entries to compare.
+
+    ``ok`` is true exactly when diff exits 0 (nothing to change), as lint's and the apply
+    report's ``ok`` are true exactly when their command exits 0.
+    """
+    return {
+        "portals": portals,
+        "update": updates,
+        "unchanged": portals - updates,
+        "unmanaged": len(unmanaged),
+        "widens_guest_access": widening,
+        "ok": updates == 0,
+    }
 
 
 def compute_changes(live: PortalSettings, desired: PortalSettings) -> tuple[Change, ...]:
@@ -257,7 +278,7 @@ class SavedPortal:
 class SavedPlan:
     target: str
     base_url: str
-    tool_version: str
+    tool: str
     portals: tuple[SavedPortal, ...]
 
     def replan(self, live: Sequence[LivePortal]) -> Plan:

@@ -27,7 +27,15 @@ from portal_config.config import Config
 from portal_config.lint import check_loaded, load_config_catalog
 from portal_config.loader import Document, JsonPath
 from portal_config.model import FIELDS, PortalSettings
-from portal_config.plan import PlanFileError, SavedPlan, SavedPortal, compute_changes
+from portal_config.plan import (
+    PLAN_FORMAT,
+    PLAN_VERSION,
+    PlanFileError,
+    SavedPlan,
+    SavedPortal,
+    compute_changes,
+    plan_summary,
+)
 from portal_config.problems import Level
 from portal_config.rules import RULES
 from portal_config.schema import check, describe_path
@@ -84,6 +92,16 @@ def check_plan(data: Any, source: str, config: Config) -> SavedPlan:
     deep = _too_deep(data)
     if deep is not None:
         _refuse(source, [f"{describe_path(deep)}: nested deeper than a plan can be"])
+    other = _other_version(data)
+    if other is not None:
+        # One clear line instead of every key the formats spell differently.
+        _refuse(
+            source,
+            [
+                f"a plan of format version {other}; this portal-config reads version "
+                f"{PLAN_VERSION}: make the plan again with `portal-config diff --out`"
+            ],
+        )
     document = Document(source, data)
     structure = [problem.message for problem in check(document, plan_validator())]
     if structure:
@@ -92,6 +110,16 @@ def check_plan(data: Any, source: str, config: Config) -> SavedPlan:
     if reasons:
         _refuse(source, reasons)
     return _saved_plan(data)
+
+
+def _other_version(data: Any) -> int | None:
+    """The version of a portal-config plan of another format version, else None."""
+    if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
+        return None
+    version = data.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version != PLAN_VERSION:
+        return version
+    return None
 
 
 def plan_schema() -> dict[str, Any]:
@@ -175,6 +203,12 @@ def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
     updates = any(entry["action"] == "update" for entry in data["portals"])
     if data["has_changes"] != updates:
         yield f"has_changes is {json.dumps(data['has_changes'])}, but {_update_count(updates)}"
+    # A reviewer may read the summary instead of the entries: it must tell the same story.
+    changed = [entry for entry in data["portals"] if entry["action"] == "update"]
+    widening = sum(entry["widens_guest_access"] for entry in changed)
+    expected = plan_summary(len(data["portals"]), len(changed), widening, data["unmanaged"])
+    if data["summary"] != expected:
+        yield f"summary is not what the entries give: {json.dumps(expected)}"
 
 
 def _update_count(updates: bool) -> str:
@@ -227,4 +261,4 @@ def _saved_plan(data: dict[str, Any]) -> SavedPlan:
         for entry in data["portals"]
     )
     target = data["target"]
-    return SavedPlan(target["name"], target["base_url"], data["tool_version"], portals)
+    return SavedPlan(target["name"], target["base_url"], data["tool"], portals)

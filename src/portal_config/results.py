@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from portal_config import TOOL
 from portal_config.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ class ApplyReport:
         return {
             "format": REPORT_FORMAT,
             "version": REPORT_VERSION,
+            "tool": TOOL,  # added within version 2: adding a field keeps the version
             "target": {"name": self.target, "base_url": self.base_url},
             "started_at": self.started_at,
             "finished_at": now(),

@@ -1,4 +1,4 @@
-"""Lint report renderers: text (with source snippets), json (stable shape), github.
+"""Lint report renderers: text (with source snippets), json (stable shape), github, sarif.
 
 Each renderer takes the Report, the sources for snippets, and whether colour is
 allowed, and returns the whole output as one string. `FORMATS` feeds the CLI's
@@ -12,11 +12,14 @@ from dataclasses import dataclass
 
 import click
 
-from portal_config import __version__
+from portal_config import TOOL
 from portal_config.problems import Level, Problem, Report
 from portal_config.storage import json_text
 
-JSON_VERSION = 1
+JSON_FORMAT = "portal-config-lint"
+# Version 2: `format` added, summary.passed renamed to summary.ok (the name the plan and
+# the apply report use).
+JSON_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -62,14 +65,15 @@ def render_json(report: Report, sources: Mapping[str, str], style: Style) -> str
         )
         entry["errors" if problem.level is Level.ERROR else "warnings"] += 1  # type: ignore[operator]
     payload = {
+        "format": JSON_FORMAT,
         "version": JSON_VERSION,
-        "tool": f"portal-config {__version__}",
+        "tool": TOOL,
         "summary": {
             "files": len(report.files),
             "errors": report.count(Level.ERROR),
             "warnings": report.count(Level.WARNING),
             "strict": style.strict,
-            "passed": not report.failed(style.strict),
+            "ok": not report.failed(style.strict),
         },
         "files": sorted(per_file.values(), key=lambda entry: str(entry["path"])),
         "problems": [_problem_json(p) for p in report.sorted_problems()],
@@ -89,8 +93,20 @@ def render_github(report: Report, sources: Mapping[str, str], style: Style) -> s
     return "\n".join(lines) + "\n"
 
 
+def render_sarif(report: Report, sources: Mapping[str, str], style: Style) -> str:
+    # Imported here so the CLI's start-up (which reads FORMATS) never loads it.
+    from portal_config.render.sarif import render_sarif as sarif_log
+
+    return sarif_log(report)
+
+
 Renderer = Callable[[Report, Mapping[str, str], Style], str]
-FORMATS: dict[str, Renderer] = {"text": render_text, "json": render_json, "github": render_github}
+FORMATS: dict[str, Renderer] = {
+    "text": render_text,
+    "json": render_json,
+    "github": render_github,
+    "sarif": render_sarif,
+}
 
 
 def _snippet(problem: Problem, lines: list[str] | None, style: Style) -> list[str]:
