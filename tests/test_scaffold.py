@@ -199,3 +199,57 @@ def test_the_workflow_templates_are_this_repositorys_workflows(name: str) -> Non
     template = TEMPLATES / "workflows" / name
     assert template.is_symlink()
     assert template.resolve() == (REPO / ".github" / "workflows" / name).resolve()
+
+
+def test_an_adopters_first_hour(adopter: Path, invoke: Invoke) -> None:
+    """The issue's walk-through: init, pull from the sandbox, then every check passes; a
+    second pull changes nothing; a comment survives a pull; a safety typo fails lint."""
+    assert invoke("init").exit_code == 0
+    assert invoke("pull", "--target", "sandbox").exit_code == 0
+    subprocess.run(["git", "add", "-A"], cwd=adopter, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "pull"],
+        cwd=adopter,
+        check=True,
+    )
+    strict = invoke("lint", "--strict")
+    # Warnings are what the live settings allow guests; the list says what to acknowledge.
+    assert strict.exit_code in (0, 1)
+    assert all(
+        "warning [permissive-guest-access]" in line
+        for line in strict.stdout.splitlines()
+        if ": error [" in line or ": warning [" in line
+    )
+    assert invoke("lint").exit_code == 0
+    assert invoke("fmt", "--check").exit_code == 0
+    assert invoke("diff", "--target", "sandbox").exit_code == 0
+    before = _tree(adopter)
+    again = invoke("pull", "--target", "sandbox")
+    assert "Pull: 0 written" in again.stdout
+    assert _tree(adopter) == before
+
+    acme = adopter / "portals" / "acme-facilities.yaml"
+    acme.write_text(
+        acme.read_text().replace("guest_workorder:", "# Reviewed with Acme.\nguest_workorder:")
+    )
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "note"],
+        cwd=adopter,
+        check=True,
+    )
+    live = adopter / ".portal-config" / "sandbox.json"
+    live.write_text(
+        live.read_text().replace('"allow_new_relation":true', '"allow_new_relation":false')
+    )
+    assert invoke("pull", "--target", "sandbox", "--portal", "acme-facilities").exit_code == 0
+    assert "# Reviewed with Acme.\nguest_workorder:" in acme.read_text()
+    assert "allow_new_relation: false" in acme.read_text()
+
+    config = adopter / "portal-config.yaml"
+    config.write_text(config.read_text() + "\n")
+    text = config.read_text().replace("max_portals:", "max_portalz:")
+    config.write_text(text)
+    typo = invoke("lint")
+    assert typo.exit_code == 2
+    assert typo.output.startswith("invalid config: portal-config.yaml:")
+    assert "unknown key 'max_portalz' in safety; did you mean 'max_portals'?" in typo.output
