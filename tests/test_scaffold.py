@@ -204,8 +204,12 @@ def test_the_workflow_templates_are_this_repositorys_workflows(name: str) -> Non
 def test_an_adopters_first_hour(adopter: Path, invoke: Invoke) -> None:
     """The issue's walk-through: init, pull from the sandbox, then every check passes; a
     second pull changes nothing; a comment survives a pull; a safety typo fails lint."""
-    assert invoke("init").exit_code == 0
+    fresh = invoke("init")
+    assert fresh.output.endswith(
+        "Next: portal-config pull --target sandbox, then portal-config lint.\n"
+    )
     assert invoke("pull", "--target", "sandbox").exit_code == 0
+    assert "Next:" not in invoke("init").output  # the hint is for a new repository only
     subprocess.run(["git", "add", "-A"], cwd=adopter, check=True)
     subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "pull"],

@@ -226,7 +226,8 @@ def init_command(directory: Path, force: bool) -> None:
             " <your-org> and <commit-sha>: replace them with this repository's URL and a"
             " full commit SHA:\n  " + "\n  ".join(done.placeholders)
         )
-    click.echo("\nNext: portal-config pull --target sandbox, then portal-config lint.")
+    if not any((directory / "portals").glob("*.y*ml")):  # the hint only for a new repository
+        click.echo("\nNext: portal-config pull --target sandbox, then portal-config lint.")
 
 
 @cli.command("schema")
