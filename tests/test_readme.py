@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
 
 from conftest import REPO, Invoke, Write
+from portal_config.cli import cli
 from portal_config.envelope import CODES
 from portal_config.rules import RULES
 
@@ -52,3 +58,19 @@ def test_the_lint_examples_are_what_lint_prints(write: Write, invoke: Invoke) ->
     shown_json = json.loads(re.findall(r"```json\n(.+?)```", section, re.S)[0])
     printed = json.loads(invoke("lint", "--format", "json").stdout)
     assert printed == shown_json
+
+
+def test_the_diff_example_is_what_a_fresh_clone_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("portals", "worktypes.yaml", "portal-config.yaml"):
+        source = REPO / name
+        copy = shutil.copytree if source.is_dir() else shutil.copy
+        copy(source, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["diff", "--no-color"])
+    assert result.exit_code == 3
+    section = README.split("### `portal-config diff`", 1)[1]
+    shown = re.findall(r"```text\n(.+?)```", section, re.S)[0]
+    printed = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", result.stdout)
+    assert printed == shown
