@@ -146,6 +146,18 @@ def apply_process(root: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
+def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`portal-config ARGS` in ``root`` as a real process, to its end (at most 120 s)."""
+    return subprocess.run(
+        [sys.executable, "-m", "portal_config", *args],
+        cwd=root,
+        env=TOKEN_ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def revisions(sandbox: Sandbox) -> dict[str, int]:
     return {name: record["revision"] for name, record in sandbox.state.data["portals"].items()}
 

@@ -4,7 +4,6 @@ old or fully new, the state file always loads, and a rerun converges."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -19,10 +18,10 @@ from conftest import (
     NEW_GUEST,
     OLD_GUEST,
     REPO,
-    SOFTWARE_TOKEN,
-    TOKEN,
+    TOKEN_ENV,
     apply_process,
     generated_project,
+    run_cli,
 )
 from portal_config.sandbox import SandboxState
 from portal_config.sandbox.process import SandboxProcess
@@ -30,7 +29,7 @@ from portal_config.sandbox.process import SandboxProcess
 pytestmark = pytest.mark.slow
 
 PORTALS = 30
-ENV = {**os.environ, "OUTSMART_TOKEN": TOKEN, "OUTSMART_SOFTWARE_TOKEN": SOFTWARE_TOKEN}
+ENV = TOKEN_ENV
 
 
 def _project(root: Path) -> bytes:
@@ -63,23 +62,9 @@ def _assert_each_portal_old_or_new(state_file: Path) -> tuple[int, int]:
 
 
 def _converge(root: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "portal_config", "apply", "--yes", "--allow-large-change"],
-        cwd=root,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli(root, "apply", "--yes", "--allow-large-change")
     assert done.returncode == 0, done.stdout + done.stderr
-    diff = subprocess.run(
-        [sys.executable, "-m", "portal_config", "diff"],
-        cwd=root,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    diff = run_cli(root, "diff")
     assert diff.returncode == 0, diff.stdout
 
 

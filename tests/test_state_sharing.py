@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import NEW_GUEST, TOKEN_ENV, apply_process, generated_project
+from conftest import NEW_GUEST, TOKEN_ENV, apply_process, generated_project, run_cli
 from portal_config.sandbox import SandboxState
 from portal_config.sandbox.process import SandboxProcess
 
@@ -100,14 +99,7 @@ def test_a_sandbox_process_and_an_in_process_sandbox_share_one_state_file(
             ("b", _apply(tmp_path, "b", "portals/b", "--target", "server")),
         )
         # The server's reads take in the in-process run's writes: nothing left to do.
-        check = subprocess.run(
-            [sys.executable, "-m", "portal_config", "diff", "--target", "server"],
-            cwd=tmp_path,
-            env=TOKEN_ENV,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        check = run_cli(tmp_path, "diff", "--target", "server")
     finally:
         server.stop()
     assert sorted(applied) == [f"p{i:02d}" for i in range(PORTALS)]

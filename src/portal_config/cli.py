@@ -58,6 +58,15 @@ def use_color(flag: bool | None, stream: Any = None) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+_config_option = click.option(
+    "--config",
+    "-c",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Project config file. Default: the nearest portal-config.yaml above the cwd.",
+)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="portal-config")
 def cli() -> None:
@@ -87,13 +96,7 @@ def cli() -> None:
     help="Output format. Default: text, or github when GITHUB_ACTIONS=true.",
 )
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
-@click.option(
-    "--config",
-    "-c",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Project config file. Default: the nearest portal-config.yaml above the cwd.",
-)
+@_config_option
 @click.option(
     "--catalog",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -150,15 +153,6 @@ def lint(
     style = Style(color=use_color(color) and chosen == "text", strict=strict)
     click.echo(FORMATS[chosen](run.report, run.sources, style), nl=False, color=style.color)
     sys.exit(ExitCode.PROBLEMS if run.report.failed(strict) else ExitCode.OK)
-
-
-_config_option = click.option(
-    "--config",
-    "-c",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Project config file. Default: the nearest portal-config.yaml above the cwd.",
-)
 
 
 @cli.command("fmt")
@@ -254,13 +248,7 @@ def schema_command(plan: bool) -> None:
 
 @cli.command("rules")
 @click.argument("rule_ids", metavar="[RULE]...", nargs=-1)
-@click.option(
-    "--config",
-    "-c",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Project config file. Default: the nearest portal-config.yaml above the cwd.",
-)
+@_config_option
 def rules_command(rule_ids: tuple[str, ...], config_path: Path | None) -> None:
     """List the lint rules: the level in effect here, the default, and the documentation.
 
