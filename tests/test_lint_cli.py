@@ -337,3 +337,28 @@ def test_every_command_documents_its_exit_codes_and_an_example() -> None:
     for command in commands:
         shown = CliRunner().invoke(cli, [command, "--help"]).output
         assert "Exit codes:" in shown and "Example" in shown, command
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "portal: acme\nguest_workorder: {enabled: false}\n",
+        "portal: 'acme'  # quoted\nguest_workorder: {enabled: false}\n",
+        'portal: "ac\\x6de"\nguest_workorder: {enabled: false}\n',  # an escape: read as acme
+        "{portal: acme, guest_workorder: {enabled: false}}\n",
+        "portal: &id acme\nguest_workorder: {enabled: false}\n",
+        "# portal: other\nportal: !!str acme\nguest_workorder: {enabled: false}\n",
+    ],
+)
+def test_a_duplicate_id_is_found_however_the_other_file_spells_it(
+    write: Write, invoke: Invoke, text: str
+) -> None:
+    # Only new.yaml is linted (as pre-commit does): the other file is found by its id.
+    write("portals/other.yaml", text)
+    new = write("portals/acme.yaml", "portal: acme\nguest_workorder: {enabled: false}\n")
+    problems = json.loads(invoke("lint", str(new), "--format", "json").stdout)["problems"]
+    assert [
+        (p["rule"], p["message"].split(" is also used in ")[0])
+        for p in problems
+        if p["rule"] == "duplicate-portal-id"
+    ] == [("duplicate-portal-id", "portal id 'acme'")]

@@ -177,8 +177,10 @@ def _other_project_documents(
 ) -> Iterator[Document]:
     """Valid portal files of the project that were not linted now, for cross-file rules.
 
-    Only files whose text mentions one of the linted portal ids can matter, so the
-    rest are skipped unparsed: a pre-commit run on one file stays fast in a big repo.
+    Only files that may configure one of the linted portal ids can matter, so the rest
+    are skipped unparsed: a pre-commit run on one file stays fast in a big repo. Each
+    file's id is read off its `portal:` line and looked up in a set, so the scan is
+    linear in the number of files, however many were linted.
     """
     if not ids or not config.portals_dir.is_dir():
         return
@@ -193,10 +195,24 @@ def _other_project_documents(
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        if any(portal in text for portal in ids):
+        if _may_configure(text, ids):
             document, _, _ = load_valid(path, display(path))
             if document is not None:
                 yield document
+
+
+# A top-level `portal: id` line, as pull and fmt write it (quotes and a comment allowed).
+_PORTAL_LINE = re.compile(r"^portal:[ \t]*(['\"]?)([^'\"\s#\\&!*]+)\1[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def _may_configure(text: str, ids: set[str]) -> bool:
+    """Whether a file may configure one of ``ids``; never wrongly False.
+
+    The usual file has one plain `portal:` line: a set lookup. Any other spelling (a
+    flow mapping, an escape, an anchor or tag) is rare, so such a file is simply loaded.
+    """
+    found = _PORTAL_LINE.findall(text)
+    return found[0][1] in ids if len(found) == 1 else True
 
 
 def _apply_rules(
