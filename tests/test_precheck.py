@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
@@ -79,6 +80,7 @@ def test_unmodelled_keywords_defer_to_jsonschema() -> None:
     assert compile_precheck({"enum": [1, True]}) is None
 
 
+@pytest.mark.slow  # 1,500 generated documents, each through jsonschema too
 @settings(max_examples=1500, deadline=None)
 @given(st.one_of(portals, values))
 def test_precheck_agrees_with_jsonschema(instance: Any) -> None:
@@ -135,6 +137,7 @@ configs = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow  # 1,500 generated configs, each through jsonschema too
 @settings(max_examples=1500, deadline=None)
 @given(configs)
 def test_config_precheck_never_calls_an_invalid_config_valid(instance: Any) -> None:
