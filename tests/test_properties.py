@@ -123,6 +123,18 @@ def test_diff_is_empty_exactly_when_states_are_equal(
     assert (changes == ()) == equal
 
 
+@given(settings_strategy, settings_strategy)
+def test_the_changes_are_the_fields_a_generic_differ_finds(
+    live: PortalSettings, desired: PortalSettings
+) -> None:
+    # deepdiff as the oracle: the hand-written comparison must agree with it on every field.
+    from deepdiff import DeepDiff
+
+    old, new = live.comparable(), desired.comparable()
+    expected = set(DeepDiff(old, new, ignore_order=True).affected_root_keys)
+    assert {change.field for change in compute_changes(live, desired)} == expected
+
+
 @pytest.fixture(scope="module")
 def property_sandbox() -> Iterator[Sandbox]:
     state = SandboxState.open(None, {"version": 1, "work_types": WORK_TYPES, "portals": {}})

@@ -40,7 +40,7 @@ class PortalSettings:
         )
 
     def comparable(self) -> dict[str, Any]:
-        """The managed fields as plain data, for deepdiff and fingerprints."""
+        """The managed fields as plain data, for comparisons and fingerprints."""
         return {
             "enabled": self.enabled,
             **{flag: getattr(self, flag) for flag in FLAGS},

@@ -1,7 +1,7 @@
 """The plan: what applying the files would change in the live portals.
 
 Built from valid portal Documents and one bulk read of live state; compared
-field by field with deepdiff (work types as a set, revisions ignored). A plan
+field by field (work types as a set, revisions ignored). A plan
 can be saved (`diff --out`) with the live revision and fingerprint of every
 portal it read, so `apply plan.json` can refuse if anything moved since.
 """
@@ -194,34 +194,23 @@ def plan_summary(
 
 
 def compute_changes(live: PortalSettings, desired: PortalSettings) -> tuple[Change, ...]:
-    """Field-level changes from live to desired; work types compared as a set."""
-    old, new = _diffable(live), _diffable(desired)
-    # Imported here: renderers and the CLI import this module, and lint must not load deepdiff.
-    from deepdiff import DeepDiff
+    """Field-level changes from live to desired; work types compared as a set.
 
-    diff = DeepDiff(old, new, ignore_order=True)
-    affected = set(diff.affected_root_keys) if diff else set()
+    Five fields of known types compare directly; a generic differ (deepdiff, which
+    tests use as the oracle for this function) cost 0.2-0.4 ms a portal and ~40 ms of
+    imports on every diff.
+    """
     changes: list[Change] = []
     for name in FIELDS:
-        if name not in affected:
-            continue
         if name == "work_types":
             before, after = set(live.work_types), set(desired.work_types)
             added = tuple(t for t in desired.work_types if t not in before)
             removed = tuple(t for t in live.work_types if t not in after)
             if added or removed:
                 changes.append(WorkTypesChange(added, removed))
-        else:
-            changes.append(FieldChange(name, old[name], new[name]))
+        elif getattr(live, name) != getattr(desired, name):
+            changes.append(FieldChange(name, getattr(live, name), getattr(desired, name)))
     return tuple(changes)
-
-
-def _diffable(settings: PortalSettings) -> dict[str, Any]:
-    return {
-        "enabled": settings.enabled,
-        **{flag: getattr(settings, flag) for flag in FLAGS},
-        "work_types": list(settings.work_types),
-    }
 
 
 def build_plan(

@@ -21,7 +21,6 @@ from portal_config.loader import Document, display
 from portal_config.plan import Plan, RefusedError, build_plan
 from portal_config.plan_file import read_plan_file
 from portal_config.problems import Report
-from portal_config.pull import pull_catalog, pull_portals
 from portal_config.render.lint import Style, render_text
 from portal_config.render.plan import PLAN_FORMATS, render_result
 from portal_config.results import ApplyReport, Outcome, PortalResult, interrupt_reason
@@ -215,6 +214,9 @@ def pull(
     console: Console,
     concurrency: int | None = None,
 ) -> int:
+    # Imported here: ruamel.yaml, which pull edits files with, costs diff and apply ~20 ms.
+    from portal_config.pull import pull_catalog, pull_portals
+
     target = resolve_target(config, target_name)
     with _client(target, concurrency, console) as client:
         # Not progress: even with --quiet, a pull says whose settings it writes into git.
