@@ -5,7 +5,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -146,12 +146,14 @@ def apply_process(root: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    root: Path, *args: str, env: Mapping[str, str] = TOKEN_ENV
+) -> subprocess.CompletedProcess[str]:
     """`portal-config ARGS` in ``root`` as a real process, to its end (at most 120 s)."""
     return subprocess.run(
         [sys.executable, "-m", "portal_config", *args],
         cwd=root,
-        env=TOKEN_ENV,
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,

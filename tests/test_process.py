@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, VALID
+from conftest import REPO, VALID, run_cli
 
 HEAVY = ("deepdiff", "httpx", "httpcore", "requests", "urllib3", "ruamel")
 
@@ -20,14 +20,7 @@ HEAVY = ("deepdiff", "httpx", "httpcore", "requests", "urllib3", "ruamel")
 def run(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portal_config", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=60,
-    )
+    return run_cli(cwd, *args, env=os.environ if env is None else env)
 
 
 def test_lint_never_imports_the_http_client_or_deepdiff() -> None:
