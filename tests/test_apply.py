@@ -159,8 +159,10 @@ def test_invalid_safety_config(live_project: Path, invoke: Invoke) -> None:
 def test_write_refused_by_the_api_fails_that_portal_only(
     live_project: Path, sandbox: Sandbox, invoke: Invoke
 ) -> None:
-    sandbox.state.data["work_types"].remove("Onderhoud")  # the account dropped a work type
-    result = invoke("apply", "--yes")
+    assert invoke("diff", "--out", "plan.json").exit_code == 3
+    # After review, the account dropped a work type: the planned write is refused.
+    sandbox.state.data["work_types"].remove("Onderhoud")
+    result = invoke("apply", "plan.json", "--yes")
     assert result.exit_code == 6
     assert (
         "  acme-facilities   failed    PUT portals/acme-facilities/: OutSmart code 422 "
@@ -168,6 +170,24 @@ def test_write_refused_by_the_api_fails_that_portal_only(
         in result.output
     )
     assert "  klimaat-techniek  applied   revision 1 -> 2" in result.output
+
+
+def test_a_work_type_the_live_account_lacks_is_refused_before_any_write(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    sandbox.state.data["work_types"].remove("Onderhoud")  # the account dropped a work type
+    revisions = {name: p["revision"] for name, p in sandbox.state.data["portals"].items()}
+    result = invoke("apply", "--yes")
+    assert result.exit_code == 1
+    assert result.output == (
+        "portals/acme-facilities.yaml:11:7: error [unknown-work-type] work type 'Onderhoud' "
+        "is not in the live account of target test\n"
+        "portals/woonstede-noord.yaml:12:7: error [unknown-work-type] work type 'Onderhoud' "
+        "is not in the live account of target test\n"
+        "2 files checked: 2 errors, 0 warnings (failed)\n"
+        "refused: 2 work type(s) the live account of target test would refuse\n"
+    )
+    assert {n: p["revision"] for n, p in sandbox.state.data["portals"].items()} == revisions
 
 
 def test_confirmation_on_a_tty(live_project: Path, sandbox: Sandbox, monkeypatch: object) -> None:
@@ -210,8 +230,9 @@ def test_a_conflict_is_settled_from_the_409_answer_without_reading_again(
 ) -> None:
     sandbox.set_faults(Faults(conflict_rate=1.0, seed=1))
     assert invoke("apply", "--yes").exit_code == 6
-    # One bulk read and one write per changed portal; no GET after the conflicts.
-    assert sandbox.requests_seen == 1 + 2
+    # One bulk read, the work types, and one write per changed portal; no GET after the
+    # conflicts.
+    assert sandbox.requests_seen == 1 + 1 + 2
 
 
 def _report(project: Path) -> dict[str, object]:
@@ -291,8 +312,9 @@ def test_unwritable_output_paths_are_refused_before_any_request(
 def test_quiet_apply_shows_only_results_and_failures(
     live_project: Path, sandbox: Sandbox, invoke: Invoke
 ) -> None:
+    assert invoke("diff", "--out", "plan.json").exit_code == 3
     sandbox.state.data["work_types"].remove("Onderhoud")  # acme-facilities' write is refused
-    result = invoke("apply", "--yes", "--quiet")
+    result = invoke("apply", "plan.json", "--yes", "--quiet")
     assert result.exit_code == 6
     lines = result.output.splitlines()
     assert len(lines) == 2 and lines[0].startswith("  acme-facilities   failed    PUT ")
@@ -319,10 +341,16 @@ def test_a_report_path_on_a_read_only_file_system_is_refused_before_any_request(
 def test_verbose_logs_each_request_redacted_and_retries_are_announced(
     live_project: Path, sandbox: Sandbox, invoke: Invoke
 ) -> None:
-    sandbox.set_faults(Faults(error_rate=0.5, seed=4))
+    sandbox.set_faults(Faults(error_rate=0.5, seed=1))
     result = invoke("diff", "--verbose")
     assert result.exit_code == 3, result.output
     log = [line for line in result.stderr.splitlines() if line.startswith("GET ")]
+    work_types = [line for line in log if "/worktypes/" in line]  # diff checks names live
+    assert work_types and all(
+        line.startswith(f"GET {sandbox.url}worktypes/?token=***&software_token=*** -> ")
+        for line in work_types
+    )
+    log = [line for line in log if line not in work_types]
     assert log and all(
         line.startswith(
             f"GET {sandbox.url}portals/?page=1&per_page=100&token=***&software_token=***"
@@ -331,10 +359,14 @@ def test_verbose_logs_each_request_redacted_and_retries_are_announced(
     )
     retries = [line for line in result.stderr.splitlines() if line.startswith("retrying ")]
     assert retries and all(
-        re.fullmatch(r"retrying GET portals/ in \d+\.\d s \(attempt \d/3\): HTTP 50[023]", line)
+        re.fullmatch(
+            r"retrying GET (portals|worktypes)/ in \d+\.\d s \(attempt \d/3\): HTTP 50[023]",
+            line,
+        )
         for line in retries
     ), retries
-    assert len(log) == len(retries) + 1  # every failed answer was retried once more
+    # Every failed answer was retried once more.
+    assert len(log) + len(work_types) == len(retries) + 2
     quiet = invoke("diff", "--quiet")
     assert quiet.exit_code == 3 and quiet.stderr == ""  # no retry lines with --quiet
 

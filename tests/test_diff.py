@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -50,14 +51,22 @@ def test_json_diff_has_stable_shape(live_project: Path, sandbox: Sandbox, invoke
         "format",
         "version",
         "tool",
+        "kind",
         "target",
         "created_at",
+        "commit",
+        "base",
+        "live_read_at",
         "has_changes",
+        "apply_refusal",
         "summary",
         "portals",
         "unmanaged",
     ]
     assert payload["target"] == {"name": "test", "base_url": sandbox.url}
+    assert payload["kind"] == "diff" and payload["base"] is None
+    assert payload["commit"] is None  # the project is not a git checkout
+    assert payload["apply_refusal"] is None
     assert payload["has_changes"] is True
     assert payload["summary"] == {
         "portals": 5,
@@ -65,13 +74,26 @@ def test_json_diff_has_stable_shape(live_project: Path, sandbox: Sandbox, invoke
         "unchanged": 3,
         "unmanaged": 1,
         "widens_guest_access": 2,
+        "drift": 0,
         "ok": False,
     }
     assert payload["unmanaged"] == ["oud-portaal"]
     acme = next(p for p in payload["portals"] if p["portal"] == "acme-facilities")
     assert acme["changes"] == [
-        {"field": "allow_new_relation", "old": True, "new": False, "widens": False},
-        {"field": "work_types", "added": ["Onderhoud"], "removed": [], "widens": True},
+        {
+            "field": "allow_new_relation",
+            "old": True,
+            "new": False,
+            "widens": False,
+            "origin": None,  # a two-way plan: no base says who changed it
+        },
+        {
+            "field": "work_types",
+            "added": ["Onderhoud"],
+            "removed": [],
+            "widens": True,
+            "origin": None,
+        },
     ]
     assert acme["widens_guest_access"] is True and acme["live_revision"] == 1
 
@@ -90,7 +112,9 @@ def test_markdown_diff_for_pr_comments(
         in output
     )
     assert "+ enabled: true  # widens guest access" in output
-    assert output.count("<details>") == 2
+    # Both widen guest access: shown open, not folded.
+    assert output.count("<details open>") == 2 and "<details>" not in output
+    assert re.search(r"^live state read \d{4}-\d\d-\d\dT[\d:]+\+00:00$", output, re.M)
 
 
 def test_no_changes_exit_zero_and_say_so(

@@ -121,7 +121,7 @@ TAMPERED = {
     ),
     "another format version": (
         edit(lambda p: p.update(version=1)),
-        "a plan of format version 1; this portal-config reads version 2: "
+        "a plan of format version 1; this portal-config reads version 3: "
         "make the plan again with `portal-config diff --out`",
     ),
     "a version as a string": (
@@ -131,7 +131,7 @@ TAMPERED = {
     "a summary that tells another story": (
         edit(lambda p: p["summary"].update(update=0, unchanged=5, ok=True)),
         'summary is not what the entries give: {"portals": 5, "update": 2, "unchanged": 3, '
-        '"unmanaged": 1, "widens_guest_access": 2, "ok": false}',
+        '"unmanaged": 1, "widens_guest_access": 2, "drift": 0, "ok": false}',
     ),
     "a summary count as a boolean": (
         edit(lambda p: p["summary"].update(unmanaged=True)),
@@ -142,8 +142,8 @@ TAMPERED = {
         "portals[0].action must be one of update, none, got the string 'delete'",
     ),
     "too many changes": (
-        edit(lambda p: entry(p, 0)["changes"].extend(entry(p, 0)["changes"] * 2)),
-        "portals[0].changes has 6 items; at most 5 are allowed",
+        edit(lambda p: entry(p, 0)["changes"].extend(entry(p, 0)["changes"] * 3)),
+        "portals[0].changes has 8 items; at most 6 are allowed",
     ),
     "a control character in the file name": (
         edit(lambda p: entry(p, 0).update(file="portals/\x1b[2Jacme.yaml")),
@@ -152,8 +152,9 @@ TAMPERED = {
     ),
     "a newline in a key": (
         edit(lambda p: p.update({"note\ninvalid plan: forged": 1})),
-        "unknown key 'note\\ninvalid plan: forged'; allowed: created_at, format, has_changes, "
-        "portals, summary, target, tool, unmanaged, version",
+        "unknown key 'note\\ninvalid plan: forged'; allowed: apply_refusal, base, commit, "
+        "created_at, format, has_changes, kind, live_read_at, portals, summary, target, tool, "
+        "unmanaged, version",
     ),
     "nesting inside the plan": (
         edit(lambda p: entry(p, 0)["desired"].update(enabled=[[[[[True]]]]])),
@@ -197,9 +198,14 @@ UNREADABLE = {
         "missing required key 'format'\n"
         "invalid plan: plan.json: missing required key 'version'\n"
         "invalid plan: plan.json: missing required key 'tool'\n"
+        "invalid plan: plan.json: missing required key 'kind'\n"
         "invalid plan: plan.json: missing required key 'target'\n"
         "invalid plan: plan.json: missing required key 'created_at'\n"
+        "invalid plan: plan.json: missing required key 'commit'\n"
+        "invalid plan: plan.json: missing required key 'base'\n"
+        "invalid plan: plan.json: missing required key 'live_read_at'\n"
         "invalid plan: plan.json: missing required key 'has_changes'\n"
+        "invalid plan: plan.json: missing required key 'apply_refusal'\n"
         "invalid plan: plan.json: missing required key 'summary'\n"
         "invalid plan: plan.json: missing required key 'portals'\n"
         "invalid plan: plan.json: missing required key 'unmanaged'",
@@ -239,8 +245,14 @@ def _gemeente_wants(plan: Plan, work_types: list[str]) -> Plan:
     gemeente["desired"].update(enabled=True, work_types=work_types)
     gemeente.update(action="update", widens_guest_access=True)
     gemeente["changes"] = [
-        {"field": "enabled", "old": False, "new": True, "widens": True},
-        {"field": "work_types", "added": work_types, "removed": [], "widens": True},
+        {"field": "enabled", "old": False, "new": True, "widens": True, "origin": None},
+        {
+            "field": "work_types",
+            "added": work_types,
+            "removed": [],
+            "widens": True,
+            "origin": None,
+        },
     ]
     counts = plan["summary"]
     counts.update(update=counts["update"] + 1, unchanged=counts["unchanged"] - 1)
@@ -280,7 +292,8 @@ def test_every_reason_is_reported_each_on_its_own_line(
         "(also portals[4])",
         "invalid plan: plan.json: has_changes is false, but a portal's action is update",
         'invalid plan: plan.json: summary is not what the entries give: {"portals": 6, '
-        '"update": 3, "unchanged": 3, "unmanaged": 1, "widens_guest_access": 3, "ok": false}',
+        '"update": 3, "unchanged": 3, "unmanaged": 1, "widens_guest_access": 3, "drift": 0, '
+        '"ok": false}',
     ]
 
 
@@ -363,8 +376,10 @@ def test_the_schema_is_strict_everywhere() -> None:
         if node.get("type") == "string":
             assert "maxLength" in node or "pattern" in node, where
         for key, sub in node.get("properties", {}).items():
-            assert {"type", "$ref", "const", "enum"} & set(sub), f"{where}.{key}"
-            walk(sub, f"{where}.{key}")
+            # A nullable value is a oneOf of typed branches.
+            for index, branch in enumerate(sub.get("oneOf", [sub])):
+                assert {"type", "$ref", "const", "enum"} & set(branch), f"{where}.{key}[{index}]"
+                walk(branch, f"{where}.{key}")
         for key in ("items", "then", "else"):
             if key in node:
                 walk(node[key], f"{where}.{key}")

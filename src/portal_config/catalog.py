@@ -32,6 +32,13 @@ class Catalog:
     path: str
     names: tuple[str, ...]  # active work types: the ones guests may be offered
     inactive: tuple[str, ...] = ()
+    # How messages name it; the file's catalog is "the catalog <path>", the live
+    # account's (diff checks against it too) says whose account it is.
+    source: str = ""
+
+    @property
+    def described(self) -> str:
+        return self.source or f"the catalog {self.path}"
 
     @property
     def known(self) -> tuple[str, ...]:

@@ -352,23 +352,47 @@ _verbose_option = click.option(
 )
 
 
+def _plan_format_option(markdown_for: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--format",
+        "-f",
+        "output_format",
+        type=click.Choice(PLAN_FORMAT_NAMES),
+        default="text",
+        help=f"text (terraform-like), markdown ({markdown_for}) or json.",
+    )
+
+
+_max_chars_option = click.option(
+    "--max-chars",
+    "max_chars",
+    type=click.IntRange(min=1000),
+    metavar="N",
+    help="Cut text or markdown at a portal boundary to stay under N characters, ending "
+    "with how many portals were left out (a GitHub comment holds 65,536).",
+)
+
+
 @cli.command("diff", short_help="Show what applying would change in OutSmart (alias: plan).")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @_target_option
-@click.option(
-    "--format",
-    "-f",
-    "output_format",
-    type=click.Choice(PLAN_FORMAT_NAMES),
-    default="text",
-    help="text (terraform-like), markdown (for PR comments) or json.",
-)
+@_plan_format_option("for PR comments")
 @click.option(
     "--out",
     "out_file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also save the plan as JSON, for `portal-config apply PLAN.json`.",
 )
+@click.option(
+    "--base",
+    "base_ref",
+    metavar="REF",
+    envvar="GITHUB_BASE_REF",
+    help="Three-way plan against the files at the merge-base of HEAD and REF: each change "
+    "is this branch's, or drift (a live edit the merge reverts), or both. "
+    "Default: $GITHUB_BASE_REF (set in pull request jobs).",
+)
+@_max_chars_option
 @_config_option
 @_concurrency_option
 @_color_option
@@ -379,6 +403,8 @@ def diff_command(
     target: str | None,
     output_format: str,
     out_file: Path | None,
+    base_ref: str | None,
+    max_chars: int | None,
     config_path: Path | None,
     concurrency: int | None,
     color: bool | None,
@@ -391,13 +417,17 @@ def diff_command(
     read, compares field by field (work types as a set) and marks every
     change that widens guest access.
 
+    Work types are checked against the live account's too, and the plan says
+    when apply would refuse it without --allow-large-change.
+
     \b
-    Exit codes: 0 no changes, 3 changes present, 1 invalid files,
-                2 usage/config error, 4 API error.
+    Exit codes: 0 no changes, 3 changes present, 1 invalid files (or a work
+                type the live account lacks), 2 usage/config/git error, 4 API error.
     \b
     Examples:
       portal-config diff                          # the default target
       portal-config diff --target production --format markdown
+      portal-config diff --base main              # this branch's changes apart from drift
       portal-config diff --out plan.json          # save for `apply plan.json`
     """
     from portal_config.config import load_config
@@ -405,12 +435,96 @@ def diff_command(
 
     console = _console(color, quiet, verbose)
     code = diff(
-        load_config(config_path), paths, target, output_format, out_file, console, concurrency
+        load_config(config_path),
+        paths,
+        target,
+        output_format,
+        out_file,
+        console,
+        concurrency,
+        base_ref=base_ref or None,
+        max_chars=max_chars,
     )
     sys.exit(code)
 
 
 cli.add_command(diff_command, "plan")
+
+
+@cli.command("drift", short_help="Show live edits made outside git (exit 3 if any).")
+@_target_option
+@_plan_format_option("for an issue")
+@_max_chars_option
+@_config_option
+@_concurrency_option
+@_color_option
+@_quiet_option
+@_verbose_option
+def drift_command(
+    target: str | None,
+    output_format: str,
+    max_chars: int | None,
+    config_path: Path | None,
+    concurrency: int | None,
+    color: bool | None,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Show where live OutSmart settings differ from the files of this checkout.
+
+    Meant for the main branch, on a schedule: every difference is an edit
+    made outside git, which the next apply would revert. Each drifted portal
+    comes with both ways to settle it: accept the edit (`pull --portal ID`
+    on a branch, then a pull request) or revert it (`apply`).
+
+    \b
+    Exit codes: 0 no drift, 3 drift, 1 invalid files (or a work type the
+                live account lacks), 2 usage/config error, 4 API error.
+    \b
+    Examples:
+      portal-config drift --target production
+      portal-config drift --target production --format markdown > drift.md
+    """
+    from portal_config.config import load_config
+    from portal_config.workflow import drift
+
+    console = _console(color, quiet, verbose)
+    code = drift(
+        load_config(config_path), target, output_format, console, concurrency, max_chars=max_chars
+    )
+    sys.exit(code)
+
+
+@cli.command("show")
+@click.argument("plan_file", metavar="PLAN.json", type=click.Path(path_type=Path))
+@_plan_format_option("for PR comments")
+@_max_chars_option
+@_config_option
+@_color_option
+def show_command(
+    plan_file: Path,
+    output_format: str,
+    max_chars: int | None,
+    config_path: Path | None,
+    color: bool | None,
+) -> None:
+    """Render a saved plan (`diff --out`) without asking the API.
+
+    The plan is checked as `apply PLAN.json` checks it, then shown as diff
+    showed it: one live read can give the full plan for a job summary and a
+    shortened one (--max-chars) for a pull request comment.
+
+    \b
+    Exit codes: 0 shown, 2 invalid plan or usage error.
+    \b
+    Examples:
+      portal-config diff --format json --out plan.json > /dev/null
+      portal-config show plan.json --format markdown --max-chars 60000
+    """
+    from portal_config.config import load_config
+    from portal_config.workflow import show
+
+    sys.exit(show(load_config(config_path), plan_file, output_format, _console(color), max_chars))
 
 
 @cli.command("apply")
@@ -434,6 +548,13 @@ cli.add_command(diff_command, "plan")
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the per-portal results as JSON.",
 )
+@click.option(
+    "--require-tip",
+    "require_tip",
+    metavar="REF",
+    help="Refuse (exit 5) unless HEAD, and a saved plan's commit, is the commit REF names: "
+    "a re-run of an old apply job cannot put an older state back.",
+)
 @_config_option
 @_concurrency_option
 @_color_option
@@ -445,6 +566,7 @@ def apply_command(
     assume_yes: bool,
     allow_large_change: bool,
     report_file: Path | None,
+    require_tip: str | None,
     config_path: Path | None,
     concurrency: int | None,
     color: bool | None,
@@ -468,6 +590,7 @@ def apply_command(
       portal-config apply
       portal-config diff --out plan.json && portal-config apply plan.json --yes
       portal-config apply --target production --yes --report apply-report.json
+      portal-config apply plan.json --yes --require-tip origin/main
     """
     from portal_config.config import load_config
     from portal_config.workflow import apply
@@ -489,6 +612,7 @@ def apply_command(
         report_file=report_file,
         console=_console(color, quiet, verbose),
         concurrency=concurrency,
+        require_tip=require_tip,
     )
     sys.exit(code)
 

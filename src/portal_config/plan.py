@@ -8,8 +8,7 @@ portal it read, so `apply plan.json` can refuse if anything moved since.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,11 +18,20 @@ from portal_config.errors import ExitCode, PortalConfigError
 from portal_config.loader import Document
 from portal_config.model import FIELDS, FLAGS, LivePortal, PortalSettings
 from portal_config.problems import Level, Problem
+from portal_config.results import now
 
 PLAN_FORMAT = "portal-config-plan"
 # Version 2: `tool` replaced `tool_version`, and `summary` became counts instead of a line.
-PLAN_VERSION = 2
+# Version 3: three-way plans: `base`, `commit`, `live_read_at`, `apply_refusal`, each
+# portal's `base` settings, each change's `origin`, and the summary's `drift`.
+PLAN_VERSION = 3
 MISSING_RULE = "missing-portal"
+
+# Where a change comes from, when the plan knows the base (the files last reviewed):
+CHANGE = "change"  # this branch changes the field; live still holds the base's value
+DRIFT = "drift"  # live was edited outside git; the branch keeps the base's value: a revert
+BOTH = "both"  # the branch changes it and live was edited too: the edit is overwritten
+ORIGINS = (CHANGE, DRIFT, BOTH)
 
 
 class RefusedError(PortalConfigError):
@@ -50,6 +58,7 @@ class FieldChange:
     field: str
     old: Any
     new: Any
+    origin: str | None = None  # None: a two-way plan, where no base says who changed what
 
     @property
     def widens(self) -> bool:
@@ -57,7 +66,13 @@ class FieldChange:
         return self.field in ("enabled", *FLAGS) and not self.old and bool(self.new)
 
     def to_json(self) -> dict[str, Any]:
-        return {"field": self.field, "old": self.old, "new": self.new, "widens": self.widens}
+        return {
+            "field": self.field,
+            "old": self.old,
+            "new": self.new,
+            "widens": self.widens,
+            "origin": self.origin,
+        }
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,7 @@ class WorkTypesChange:
     added: tuple[str, ...]
     removed: tuple[str, ...]
     field: str = "work_types"
+    origin: str | None = None
 
     @property
     def widens(self) -> bool:
@@ -76,6 +92,7 @@ class WorkTypesChange:
             "added": list(self.added),
             "removed": list(self.removed),
             "widens": self.widens,
+            "origin": self.origin,
         }
 
 
@@ -93,6 +110,9 @@ class PortalPlan:
     # checks each desired state exactly as lint checked its file.
     acknowledged: dict[str, str] = field(default_factory=dict)
     disabled_rules: tuple[str, ...] = ()
+    # A three-way plan's base settings of this portal; None when the base had no file
+    # for it (a new file) or the plan is two-way.
+    base: PortalSettings | None = None
 
     @property
     def changed(self) -> bool:
@@ -101,6 +121,13 @@ class PortalPlan:
     @property
     def widens(self) -> bool:
         return any(change.widens for change in self.changes)
+
+    def of_origin(self, *origins: str) -> tuple[Change, ...]:
+        return tuple(change for change in self.changes if change.origin in origins)
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.of_origin(DRIFT, BOTH))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,10 +139,30 @@ class PortalPlan:
             "live_fingerprint": self.live.settings.fingerprint(),
             "live": self.live.settings.to_json(),
             "desired": self.desired.to_json(),
+            "base": self.base.to_json() if self.base is not None else None,
             "changes": [change.to_json() for change in self.changes],
             "acknowledged": dict(self.acknowledged),
             "disabled_rules": list(self.disabled_rules),
         }
+
+
+@dataclass(frozen=True)
+class BaseRef:
+    """What a three-way plan compared with: the ref asked for and the commit it gave.
+
+    The drift command's base is the checkout itself (``ref`` "HEAD"): every difference
+    from live is then an edit made outside git.
+    """
+
+    ref: str
+    commit: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ref": self.ref, "commit": self.commit}
+
+
+DIFF = "diff"
+DRIFT_REPORT = "drift"
 
 
 @dataclass
@@ -126,13 +173,21 @@ class Plan:
     unmanaged: list[str] = field(default_factory=list)
     # Portals of a saved plan that live already holds as planned (see SavedPlan.replan).
     already_applied: list[str] = field(default_factory=list)
-    created_at: str = field(
-        default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    )
+    created_at: str = field(default_factory=now)
+    kind: str = DIFF  # or DRIFT_REPORT: live against the files of the checkout
+    base: BaseRef | None = None  # set: a three-way plan, every change has an origin
+    commit: str | None = None  # the commit of the files planned, when in a git checkout
+    live_read_at: str | None = None
+    # Why `apply` would refuse this plan without --allow-large-change; None: it would not.
+    apply_refusal: str | None = None
 
     @property
     def changed(self) -> list[PortalPlan]:
         return [p for p in self.portals if p.changed]
+
+    @property
+    def drifted(self) -> list[PortalPlan]:
+        return [p for p in self.portals if p.drifted]
 
     @property
     def has_changes(self) -> bool:
@@ -140,11 +195,19 @@ class Plan:
 
     def summary(self) -> str:
         changed = len(self.changed)
-        if not changed:
-            total = len(self.portals)
-            text = f"No changes. {total} portal{'s' if total != 1 else ''} up to date"
+        total = len(self.portals)
+        if self.kind == DRIFT_REPORT:
+            text = (
+                f"Drift: {changed} of {_portals(total)} differ from the files"
+                if changed
+                else f"No drift. {_portals(total)} as the files say"
+            )
+        elif not changed:
+            text = f"No changes. {_portals(total)} up to date"
         else:
-            text = f"Plan: {changed} to update, {len(self.portals) - changed} unchanged"
+            text = f"Plan: {changed} to update, {total - changed} unchanged"
+            if self.base is not None:
+                text += f" ({len(self.drifted)} with drift)"
         if self.unmanaged:
             text += f", {len(self.unmanaged)} unmanaged"
         widening = sum(1 for p in self.changed if p.widens)
@@ -158,25 +221,43 @@ class Plan:
             "format": PLAN_FORMAT,
             "version": PLAN_VERSION,
             "tool": TOOL,
+            "kind": self.kind,
             "target": {"name": self.target, "base_url": self.base_url},
             "created_at": self.created_at,
+            "commit": self.commit,
+            "base": self.base.to_json() if self.base is not None else None,
+            "live_read_at": self.live_read_at,
             "has_changes": self.has_changes,
+            "apply_refusal": self.apply_refusal,
             "summary": plan_summary(
-                len(self.portals), len(changed), sum(p.widens for p in changed), self.unmanaged
+                len(self.portals),
+                len(changed),
+                sum(p.widens for p in changed),
+                self.unmanaged,
+                sum(p.drifted for p in changed),
             ),
             "portals": [p.to_json() for p in self.portals],
             "unmanaged": list(self.unmanaged),
         }
 
+    def refusal(self, safety: Safety) -> str | None:
+        """Why apply would refuse this plan without --allow-large-change, or None."""
+        reason = safety.violation(len(self.changed), len(self.portals))
+        return f"{reason}; re-run with --allow-large-change if this is intended" if reason else None
+
     def raise_if_unsafe(self, safety: Safety, override: bool) -> None:
         """Refuse plans that touch more portals than the configured threshold allows."""
-        reason = safety.violation(len(self.changed), len(self.portals))
+        reason = self.refusal(safety)
         if reason and not override:
-            raise RefusedError(f"{reason}; re-run with --allow-large-change if this is intended")
+            raise RefusedError(reason)
+
+
+def _portals(count: int) -> str:
+    return f"{count} portal{'s' if count != 1 else ''}"
 
 
 def plan_summary(
-    portals: int, updates: int, widening: int, unmanaged: Sequence[str]
+    portals: int, updates: int, widening: int, unmanaged: Sequence[str], drift: int
 ) -> dict[str, Any]:
     """The plan JSON's summary; `apply plan.json` recomputes it from the entries to compare.
 
@@ -189,38 +270,85 @@ def plan_summary(
         "unchanged": portals - updates,
         "unmanaged": len(unmanaged),
         "widens_guest_access": widening,
+        "drift": drift,
         "ok": updates == 0,
     }
 
 
-def compute_changes(live: PortalSettings, desired: PortalSettings) -> tuple[Change, ...]:
+def compute_changes(
+    live: PortalSettings,
+    desired: PortalSettings,
+    base: PortalSettings | None = None,
+    *,
+    three_way: bool = False,
+) -> tuple[Change, ...]:
     """Field-level changes from live to desired; work types compared as a set.
 
     Five fields of known types compare directly; a generic differ (deepdiff, which
     tests use as the oracle for this function) cost 0.2-0.4 ms a portal and ~40 ms of
-    imports on every diff.
+    imports on every diff. A three-way plan gives each change its origin against
+    ``base`` (None: the base had no file for this portal, so all of it is this branch's).
     """
     changes: list[Change] = []
     for name in FIELDS:
         if name == "work_types":
-            before, after = set(live.work_types), set(desired.work_types)
-            added = tuple(t for t in desired.work_types if t not in before)
-            removed = tuple(t for t in live.work_types if t not in after)
-            if added or removed:
-                changes.append(WorkTypesChange(added, removed))
+            changes.extend(_work_type_changes(live, desired, base, three_way))
         elif getattr(live, name) != getattr(desired, name):
-            changes.append(FieldChange(name, getattr(live, name), getattr(desired, name)))
+            old, new = getattr(live, name), getattr(desired, name)
+            origin = _origin(old, new, getattr(base, name), base is None) if three_way else None
+            changes.append(FieldChange(name, old, new, origin))
     return tuple(changes)
 
 
+def _origin(live: Any, desired: Any, base: Any, no_base: bool) -> str:
+    if no_base or base == live:
+        return CHANGE
+    return DRIFT if base == desired else BOTH
+
+
+def _work_type_changes(
+    live: PortalSettings, desired: PortalSettings, base: PortalSettings | None, three_way: bool
+) -> list[WorkTypesChange]:
+    before, after = set(live.work_types), set(desired.work_types)
+    added = tuple(t for t in desired.work_types if t not in before)
+    removed = tuple(t for t in live.work_types if t not in after)
+    if not (added or removed):
+        return []
+    if not three_way:
+        return [WorkTypesChange(added, removed)]
+    # Each name is in or out, so each has one origin: offered at the base and still in
+    # the files, but gone live, was removed in the UI (drift); and so on. A field can
+    # then carry both kinds, as two entries.
+    held = set(base.work_types) if base is not None else None
+    drift_added = tuple(t for t in added if held is not None and t in held)
+    drift_removed = tuple(t for t in removed if held is not None and t not in held)
+    own = WorkTypesChange(
+        tuple(t for t in added if t not in drift_added),
+        tuple(t for t in removed if t not in drift_removed),
+        origin=CHANGE,
+    )
+    drift = WorkTypesChange(drift_added, drift_removed, origin=DRIFT)
+    return [entry for entry in (own, drift) if entry.added or entry.removed]
+
+
 def build_plan(
-    documents: Sequence[Document], live: Sequence[LivePortal], target: str, base_url: str
+    documents: Sequence[Document],
+    live: Sequence[LivePortal],
+    target: str,
+    base_url: str,
+    base: Mapping[str, PortalSettings] | None = None,
 ) -> tuple[Plan, list[Problem]]:
-    """The plan, plus a Problem for every file whose portal does not exist live."""
+    """The plan, plus a Problem for every file whose portal does not exist live.
+
+    With ``base`` (the base's settings by portal id) the plan is three-way: every
+    change gets its origin. Portals are matched by id, so a renamed file still finds
+    its base.
+    """
     by_id = {portal.portal: portal for portal in live}
     plans: list[PortalPlan] = []
     problems: list[Problem] = []
     managed: set[str] = set()
+    three_way = base is not None
     for document in documents:
         desired = PortalSettings.from_file_data(document.data)
         managed.add(desired.portal)
@@ -236,7 +364,8 @@ def build_plan(
                 )
             )
             continue
-        changes = compute_changes(current.settings, desired)
+        before = base.get(desired.portal) if base is not None else None
+        changes = compute_changes(current.settings, desired, before, three_way=three_way)
         plans.append(
             PortalPlan(
                 desired.portal,
@@ -246,6 +375,7 @@ def build_plan(
                 changes,
                 dict(document.data.get("acknowledged", {})),
                 tuple(sorted(document.disabled_rules)),
+                before,
             )
         )
     plans.sort(key=lambda p: p.portal)
@@ -261,6 +391,23 @@ class SavedPortal:
     live_revision: int
     live_fingerprint: str
     desired: PortalSettings
+    live: PortalSettings
+    base: PortalSettings | None = None
+    acknowledged: dict[str, str] = field(default_factory=dict)
+    disabled_rules: tuple[str, ...] = ()
+
+    def planned(self, live: LivePortal, three_way: bool) -> PortalPlan:
+        changes = compute_changes(live.settings, self.desired, self.base, three_way=three_way)
+        return PortalPlan(
+            self.portal,
+            self.file,
+            self.desired,
+            live,
+            changes,
+            self.acknowledged,
+            self.disabled_rules,
+            self.base,
+        )
 
 
 @dataclass(frozen=True)
@@ -269,6 +416,37 @@ class SavedPlan:
     base_url: str
     tool: str
     portals: tuple[SavedPortal, ...]
+    kind: str = DIFF
+    base: BaseRef | None = None
+    commit: str | None = None
+    live_read_at: str | None = None
+    apply_refusal: str | None = None
+    created_at: str = ""
+    unmanaged: tuple[str, ...] = ()
+
+    def as_recorded(self) -> Plan:
+        """The plan as it was made, against the live state it read (`portal-config show`)."""
+        portals = [
+            saved.planned(
+                LivePortal(saved.live, saved.live_revision), three_way=self.base is not None
+            )
+            for saved in self.portals
+        ]
+        return self._plan(portals, list(self.unmanaged))
+
+    def _plan(self, portals: list[PortalPlan], unmanaged: list[str]) -> Plan:
+        return Plan(
+            self.target,
+            self.base_url,
+            sorted(portals, key=lambda p: p.portal),
+            unmanaged,
+            created_at=self.created_at or now(),
+            kind=self.kind,
+            base=self.base,
+            commit=self.commit,
+            live_read_at=self.live_read_at,
+            apply_refusal=self.apply_refusal,
+        )
 
     def replan(self, live: Sequence[LivePortal]) -> Plan:
         """The saved plan against current live state; refuses if any portal moved since.
@@ -296,15 +474,14 @@ class SavedPlan:
                     f"{saved.portal} (revision {saved.live_revision} -> {current.revision})"
                 )
                 continue
-            changes = compute_changes(current.settings, saved.desired)
-            plans.append(PortalPlan(saved.portal, saved.file, saved.desired, current, changes))
+            plans.append(saved.planned(current, three_way=self.base is not None))
         if stale:
             raise RefusedError(
                 "plan is stale: changed in OutSmart since the plan was made: "
                 + ", ".join(stale)
                 + "; run diff again and review the new plan"
             )
-        unmanaged = sorted(set(by_id) - {s.portal for s in self.portals})
-        plan = Plan(self.target, self.base_url, sorted(plans, key=lambda p: p.portal), unmanaged)
+        plan = self._plan(plans, sorted(set(by_id) - {s.portal for s in self.portals}))
+        plan.live_read_at = now()
         plan.already_applied = sorted(applied)
         return plan

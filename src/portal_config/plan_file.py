@@ -28,8 +28,11 @@ from portal_config.lint import check_loaded, load_config_catalog
 from portal_config.loader import Document, JsonPath
 from portal_config.model import FIELDS, PortalSettings
 from portal_config.plan import (
+    BOTH,
+    DRIFT,
     PLAN_FORMAT,
     PLAN_VERSION,
+    BaseRef,
     PlanFileError,
     SavedPlan,
     SavedPortal,
@@ -196,7 +199,8 @@ def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
             yield f"{portal}: {at}.portal: planned twice (also portals[{first[portal]}])"
             continue
         first[portal] = index
-        yield from (f"{portal}: {reason}" for reason in _entry_reasons(entry, at))
+        three_way = data["base"] is not None
+        yield from (f"{portal}: {reason}" for reason in _entry_reasons(entry, at, three_way))
         for problem in check_loaded(_as_portal_file(entry), config, catalog):
             if problem.level is Level.ERROR:
                 yield f"{portal}: {problem.message}"
@@ -206,7 +210,10 @@ def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
     # A reviewer may read the summary instead of the entries: it must tell the same story.
     changed = [entry for entry in data["portals"] if entry["action"] == "update"]
     widening = sum(entry["widens_guest_access"] for entry in changed)
-    expected = plan_summary(len(data["portals"]), len(changed), widening, data["unmanaged"])
+    drift = sum(
+        any(change["origin"] in (DRIFT, BOTH) for change in entry["changes"]) for entry in changed
+    )
+    expected = plan_summary(len(data["portals"]), len(changed), widening, data["unmanaged"], drift)
     if data["summary"] != expected:
         yield f"summary is not what the entries give: {json.dumps(expected)}"
 
@@ -215,20 +222,27 @@ def _update_count(updates: bool) -> str:
     return "a portal's action is update" if updates else "no portal's action is update"
 
 
-def _entry_reasons(entry: dict[str, Any], at: str) -> Iterator[str]:
+def _entry_reasons(entry: dict[str, Any], at: str, three_way: bool) -> Iterator[str]:
     """An entry must agree with itself: what a reviewer read is what apply would do."""
     for name in entry.get("disabled_rules", ()):
         if name not in RULES:  # as a disable comment naming an unknown rule is an error
             yield f"{at}.disabled_rules: unknown rule '{name}'"
-    for part in ("desired", "live"):
-        if entry[part]["portal"] != entry["portal"]:
+    for part in ("desired", "live", "base"):
+        if entry[part] is not None and entry[part]["portal"] != entry["portal"]:
             yield f"{at}.{part}.portal is '{entry[part]['portal']}', not the entry's portal"
     live = PortalSettings.from_json(entry["live"])
     if live.fingerprint() != entry["live_fingerprint"]:
         # Without a trustworthy live state, action and changes cannot be judged.
         yield f"{at}.live_fingerprint does not match {at}.live"
         return
-    changes = compute_changes(live, PortalSettings.from_json(entry["desired"]))
+    if entry["base"] is not None and not three_way:
+        yield f"{at}.base is set, but the plan has no base"
+    changes = compute_changes(
+        live,
+        PortalSettings.from_json(entry["desired"]),
+        _settings(entry["base"]),
+        three_way=three_way,
+    )
     action = "update" if changes else "none"
     if entry["action"] != action:
         yield f"{at}.action is '{entry['action']}', but {at}.desired needs '{action}'"
@@ -249,6 +263,10 @@ def _as_portal_file(entry: dict[str, Any]) -> Document:
     return Document(entry["file"], data, disabled_rules=disabled)
 
 
+def _settings(data: dict[str, Any] | None) -> PortalSettings | None:
+    return PortalSettings.from_json(data) if data is not None else None
+
+
 def _saved_plan(data: dict[str, Any]) -> SavedPlan:
     portals = tuple(
         SavedPortal(
@@ -257,8 +275,25 @@ def _saved_plan(data: dict[str, Any]) -> SavedPlan:
             live_revision=entry["live_revision"],
             live_fingerprint=entry["live_fingerprint"],
             desired=PortalSettings.from_json(entry["desired"]),
+            live=PortalSettings.from_json(entry["live"]),
+            base=_settings(entry["base"]),
+            acknowledged=dict(entry.get("acknowledged", {})),
+            disabled_rules=tuple(entry.get("disabled_rules", ())),
         )
         for entry in data["portals"]
     )
     target = data["target"]
-    return SavedPlan(target["name"], target["base_url"], data["tool"], portals)
+    base = data["base"]
+    return SavedPlan(
+        target["name"],
+        target["base_url"],
+        data["tool"],
+        portals,
+        kind=data["kind"],
+        base=BaseRef(base["ref"], base["commit"]) if base is not None else None,
+        commit=data["commit"],
+        live_read_at=data["live_read_at"],
+        apply_refusal=data["apply_refusal"],
+        created_at=data["created_at"],
+        unmanaged=tuple(data["unmanaged"]),
+    )

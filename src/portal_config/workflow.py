@@ -7,23 +7,28 @@ through the `Console` it is given, so it never touches click's globals.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from portal_config import schema
 from portal_config.api import OutSmartClient
 from portal_config.apply import apply_plan
+from portal_config.catalog import Catalog
 from portal_config.config import Config, Target
 from portal_config.errors import ExitCode, PortalConfigError
+from portal_config.history import base_files, commit_of, head_commit
 from portal_config.lint import LintRun, lint, require_portals_dir
-from portal_config.loader import Document, display
-from portal_config.plan import Plan, RefusedError, build_plan
+from portal_config.loader import Document, display, load_bytes
+from portal_config.model import PortalSettings, WorkType
+from portal_config.plan import DRIFT_REPORT, BaseRef, Plan, RefusedError, build_plan
 from portal_config.plan_file import read_plan_file
-from portal_config.problems import Report
+from portal_config.problems import Level, Problem, Report
 from portal_config.render.lint import Style, render_text
 from portal_config.render.plan import PLAN_FORMATS, render_result
-from portal_config.results import ApplyReport, Outcome, PortalResult, interrupt_reason
+from portal_config.results import ApplyReport, Outcome, PortalResult, interrupt_reason, now
+from portal_config.rules import Context, inactive_work_type, run_rule, unknown_work_type
 from portal_config.storage import check_writable, json_text, write_atomically
 from portal_config.targets import announce, open_client, resolve_target
 
@@ -58,6 +63,10 @@ class Console:
             self.err(line + "\n")
 
 
+# A three-way plan's base: what was compared with, and its settings by portal id.
+Base = tuple[BaseRef, Mapping[str, PortalSettings]]
+
+
 class InvalidFilesError(PortalConfigError):
     exit_code = ExitCode.PROBLEMS
     prefix = "refused"
@@ -71,18 +80,67 @@ def diff(
     out_file: Path | None,
     console: Console,
     concurrency: int | None = None,
+    *,
+    base_ref: str | None = None,
+    max_chars: int | None = None,
 ) -> int:
     documents = _valid_documents(config, paths, console)
     target = resolve_target(config, target_name)
+    # git is asked before the API: a wrong --base must not cost a live read.
+    base = _base_settings(config, base_ref, console) if base_ref else None
     if out_file is not None:
         check_writable(out_file, "--out")  # before any request
     with _client(target, concurrency, console) as client:
-        plan = _plan(documents, bool(paths), target, client, console)
+        plan = _plan(documents, bool(paths), target, client, console, base)
         header = announce(target, client)
+    plan.commit = head_commit(config.root)
+    plan.apply_refusal = plan.refusal(config.safety)
     if out_file is not None:
         write_atomically(out_file, json_text(plan.to_json()))
-    console.out(PLAN_FORMATS[output_format](plan, header, console.color))
+    console.out(PLAN_FORMATS[output_format](plan, header, console.color, max_chars))
     return ExitCode.CHANGES if plan.has_changes else ExitCode.OK
+
+
+def drift(
+    config: Config,
+    target_name: str | None,
+    output_format: str,
+    console: Console,
+    concurrency: int | None = None,
+    *,
+    max_chars: int | None = None,
+) -> int:
+    """Live against the files of the checkout: every difference is an edit made outside git.
+
+    The files are their own base, so each change's origin is drift; each drifted portal
+    is shown with the two ways to settle it (pull it into git, or apply the files).
+    """
+    documents = _valid_documents(config, (), console)
+    target = resolve_target(config, target_name)
+    commit = head_commit(config.root)
+    files = {
+        document.data["portal"]: PortalSettings.from_file_data(document.data)
+        for document in documents
+    }
+    with _client(target, concurrency, console) as client:
+        plan = _plan(documents, False, target, client, console, (BaseRef("HEAD", commit), files))
+        header = announce(target, client)
+    plan.kind = DRIFT_REPORT
+    plan.commit = commit
+    console.out(PLAN_FORMATS[output_format](plan, header, console.color, max_chars))
+    return ExitCode.CHANGES if plan.has_changes else ExitCode.OK
+
+
+def show(
+    config: Config, plan_file: Path, output_format: str, console: Console, max_chars: int | None
+) -> int:
+    """A saved plan rendered as diff rendered it, with no request: the PR comment and the
+    job summary can then come from one live read."""
+    saved = read_plan_file(plan_file, config)
+    plan = saved.as_recorded()
+    header = f"Target: {saved.target} {saved.base_url}"
+    console.out(PLAN_FORMATS[output_format](plan, header, console.color, max_chars))
+    return ExitCode.OK
 
 
 def apply(
@@ -96,6 +154,7 @@ def apply(
     report_file: Path | None,
     console: Console,
     concurrency: int | None = None,
+    require_tip: str | None = None,
 ) -> int:
     if report_file is not None:
         check_writable(report_file, "--report")  # before any request, not after the writes
@@ -111,6 +170,7 @@ def apply(
             allow_large_change=allow_large_change,
             console=console,
             concurrency=concurrency,
+            require_tip=require_tip,
         )
     except PortalConfigError as exc:
         _write_report(report_file, report, exc.exit_code, exc.render())
@@ -142,9 +202,12 @@ def _apply(
     allow_large_change: bool,
     console: Console,
     concurrency: int | None,
+    require_tip: str | None,
 ) -> int:
     saved = read_plan_file(plan_file, config) if plan_file is not None else None
     report.saved = saved
+    if require_tip is not None:
+        _check_tip(config, require_tip, saved.commit if saved else None)
     documents = [] if saved is not None else _valid_documents(config, paths, console)
     target = resolve_target(config, target_name or (saved.target if saved else None))
     report.target = target.name
@@ -188,6 +251,23 @@ def _apply(
         console.err(interrupt_reason(run) + "\n")
         return ExitCode.INTERRUPTED
     return ExitCode.APPLY_FAILED if run.failed else ExitCode.OK
+
+
+def _check_tip(config: Config, ref: str, planned: str | None) -> None:
+    """Refuse to apply anything but the newest commit of ``ref``: a re-run of an old apply
+    job would otherwise write an older state over changes merged since."""
+    tip = commit_of(config.root, ref, "--require-tip")
+    head = head_commit(config.root)
+    stale = [
+        f"{what} {commit[:12]}"
+        for what, commit in (("HEAD is", head), ("the plan was made at", planned))
+        if commit is not None and commit != tip
+    ]
+    if stale:
+        raise RefusedError(
+            f"{' and '.join(stale)}, but {ref} is at {tip[:12]}: applying would put an "
+            f"older state over newer changes; apply {ref}'s newest commit instead"
+        )
 
 
 def _client(
@@ -279,8 +359,17 @@ def _plan(
     target: Target,
     client: OutSmartClient,
     console: Console,
+    base: Base | None = None,
 ) -> Plan:
-    plan, problems = build_plan(documents, client.list_portals(), target.name, client.display_url)
+    """The plan from one read of live portals, after checking the files' work types
+    against the live account's (a second read): a name OutSmart does not know would
+    otherwise fail only at apply, after review."""
+    live_read_at = now()
+    live = client.list_portals()
+    _check_live_work_types(documents, client.list_work_types(), target, console)
+    plan, problems = build_plan(
+        documents, live, target.name, client.display_url, base[1] if base else None
+    )
     if problems:
         console.err(
             render_text(Report([p.path for p in problems], problems), {}, Style(console.color))
@@ -290,7 +379,59 @@ def _plan(
         )
     if subset:
         plan.unmanaged = []  # with a subset of files, "no file" cannot be judged
+    plan.base = base[0] if base else None
+    plan.live_read_at = live_read_at
     return plan
+
+
+def _check_live_work_types(
+    documents: Sequence[Document], work_types: Sequence[WorkType], target: Target, console: Console
+) -> None:
+    """The unknown- and inactive-work-type rules against the live account, as errors
+    whatever the config says: OutSmart refuses both on write."""
+    catalog = Catalog(
+        path=f"live, target {target.name}",
+        names=tuple(w.name for w in work_types if w.active),
+        inactive=tuple(w.name for w in work_types if not w.active),
+        source=f"the live account of target {target.name}",
+    )
+    context = Context(catalog=catalog, project=list(documents))
+    problems = [
+        Problem(
+            hit.document.path,
+            hit.document.locate(hit.path),
+            Level.ERROR,
+            rule.ID,
+            hit.message,
+        )
+        for rule in (unknown_work_type, inactive_work_type)
+        for hit in run_rule(rule, documents, context)
+    ]
+    if problems:
+        console.err(
+            render_text(
+                Report(sorted({p.path for p in problems}), problems), {}, Style(console.color)
+            )
+        )
+        raise InvalidFilesError(
+            f"{len(problems)} work type(s) the live account of target {target.name} would refuse"
+        )
+
+
+def _base_settings(config: Config, ref: str, console: Console) -> Base:
+    """The base's portal settings by id, from the files under the portals directory at
+    the merge-base of HEAD and ``ref``. A base file that is not a valid portal file gives
+    no base for its portal: its changes then count as this branch's."""
+    found = base_files(config.root, ref, config.portals_dir)
+    settings: dict[str, PortalSettings] = {}
+    for path, data in found.files:
+        loaded = load_bytes(data, f"{path}@{ref}")
+        if loaded.document is None or list(schema.check(loaded.document)):
+            console.note(f"base: {path} at {ref} is not a valid portal file; compared as new")
+            continue
+        desired = PortalSettings.from_file_data(loaded.document.data)
+        settings[desired.portal] = desired
+    return BaseRef(ref, found.commit), settings
 
 
 def _confirm(target: Target, plan: Plan, assume_yes: bool, console: Console) -> None:

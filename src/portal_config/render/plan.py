@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, Protocol
 
 import click
 
-from portal_config.plan import Change, FieldChange, Plan, PortalPlan, WorkTypesChange
+from portal_config.plan import (
+    BOTH,
+    CHANGE,
+    DRIFT,
+    DRIFT_REPORT,
+    Change,
+    FieldChange,
+    Plan,
+    PortalPlan,
+    WorkTypesChange,
+)
 from portal_config.results import Outcome, PortalResult
 from portal_config.storage import json_text
 
@@ -21,35 +31,61 @@ def _value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def render_text(plan: Plan, header: str, color: bool) -> str:
+class _Block(NamedTuple):
+    """One portal's part of a section: cut only between blocks, never inside one."""
+
+    portal: str
+    lines: list[str]
+
+
+class _Section(NamedTuple):
+    title: list[str]  # nothing for a plan without sections
+    blocks: list[_Block]
+
+
+def render_text(plan: Plan, header: str, color: bool, max_chars: int | None = None) -> str:
     def paint(text: str, **style: Any) -> str:
         return click.style(text, **style) if color else text
 
-    lines = [header, ""]
-    for portal in plan.changed:
-        lines.append(
+    def block(portal: PortalPlan, changes: Sequence[Change]) -> _Block:
+        lines = [
             paint(f"~ {portal.portal}", fg="yellow", bold=True)
             + f"  ({portal.file}, revision {portal.live.revision})"
-        )
-        for change in portal.changes:
+        ]
+        for change in changes:
             lines.extend("    " + line for line in _text_change(change, paint))
-        lines.append("")
-    for name in plan.unmanaged:
-        lines.append(
-            paint(f"? {name}", dim=True) + "  unmanaged: exists in OutSmart, no file; never touched"
+        if plan.kind == DRIFT_REPORT:
+            lines += ["    " + line for line in _settle(portal)]
+        return _Block(portal.portal, [*lines, ""])
+
+    sections = [
+        _Section(
+            [paint(title, bold=True), ""] if title else [],
+            [block(portal, changes) for portal, changes in members],
         )
-    if plan.unmanaged:
-        lines.append("")
-    lines.append(plan.summary())
-    return "\n".join(lines) + "\n"
+        for title, members in _sections(plan)
+    ]
+    # A terminal reader ran it just now; which base and commit matter once there is a base.
+    context = _context(plan, lambda text: text) if plan.base is not None else []
+    head = [header, *context, ""]
+    tail = [
+        paint(f"? {name}", dim=True) + "  unmanaged: exists in OutSmart, no file; never touched"
+        for name in plan.unmanaged
+    ]
+    tail += [""] if plan.unmanaged else []
+    if plan.apply_refusal:
+        tail += [paint(f"! {_refusal(plan.apply_refusal)}", fg="red", bold=True), ""]
+    tail.append(plan.summary())
+    return _assemble(head, sections, tail, max_chars) + "\n"
 
 
 def _text_change(change: Change, paint: Callable[..., str]) -> list[str]:
     mark = "  " + paint(f"! {WIDENS}", fg="red", bold=True) if change.widens else ""
     if isinstance(change, FieldChange):
-        return [f"~ {change.field}: {_value(change.old)} -> {_value(change.new)}{mark}"]
+        note = _origin_note(change)
+        return [f"~ {change.field}: {_value(change.old)} -> {_value(change.new)}{mark}{note}"]
     assert isinstance(change, WorkTypesChange)
-    lines = [f"~ {change.field}:"]
+    lines = [f"~ {change.field}:{_origin_note(change)}"]
     lines += [
         paint(f"    + {name}", fg="green") + ("  " + paint(f"! {WIDENS}", fg="red", bold=True))
         for name in change.added
@@ -58,52 +94,164 @@ def _text_change(change: Change, paint: Callable[..., str]) -> list[str]:
     return lines
 
 
-def render_markdown(plan: Plan, header: str, color: bool = False) -> str:
-    lines = [f"**{plan.summary()}**", "", f"`{header}`", ""]
+_ORIGIN_NOTES = {DRIFT: "reverts a live edit", BOTH: "overwrites a live edit"}
+
+
+def _origin_note(change: Change) -> str:
+    """What a change does to an edit made outside git, when the plan knows its base."""
+    note = _ORIGIN_NOTES.get(change.origin or "")
+    return f"  ({note})" if note else ""
+
+
+def _sections(plan: Plan) -> list[tuple[str, list[tuple[PortalPlan, tuple[Change, ...]]]]]:
+    """The portals to show, grouped: one untitled group, or this branch's and drift.
+
+    A change of origin both is in both groups: the branch changes it, and the merge
+    overwrites an edit made in OutSmart since the base.
+    """
+    if plan.base is None or plan.kind == DRIFT_REPORT:
+        return [("", [(portal, portal.changes) for portal in plan.changed])]
+    groups = [(CHANGES_TITLE, (CHANGE, BOTH)), (DRIFT_TITLE, (DRIFT, BOTH))]
+    return [
+        (title, [(p, p.of_origin(*origins)) for p in plan.changed if p.of_origin(*origins)])
+        for title, origins in groups
+    ]
+
+
+def _settle(portal: PortalPlan) -> list[str]:
+    return [
+        f"accept: portal-config pull --portal {portal.portal}  (on a branch, then a pull request)",
+        "revert: portal-config apply  (the files win)",
+    ]
+
+
+def _context(plan: Plan, code: Callable[[str], str]) -> list[str]:
+    """Which commit the plan reflects and when live state was read: a PR comment that
+    names them cannot pass for the plan of a later push."""
+    parts: list[str] = []
+    if plan.commit:
+        parts.append(f"Files at {code(plan.commit[:12])}")
+    if plan.base is not None and plan.kind != DRIFT_REPORT:
+        at = f" at {code(plan.base.commit[:12])}" if plan.base.commit else ""
+        parts.append(f"base {code(plan.base.ref)}{at}")
+    if plan.live_read_at:
+        parts.append(f"live state read {plan.live_read_at}")
+    return ["; ".join(parts)] if parts else []
+
+
+def _refusal(reason: str) -> str:
+    return f"apply will refuse this without --allow-large-change: {reason}"
+
+
+def _assemble(
+    head: list[str], sections: list[_Section], tail: list[str], max_chars: int | None
+) -> str:
+    """Head, sections and tail; past ``max_chars``, whole portal blocks are left out and
+    counted, so a cut comment never shows half a portal (GitHub refuses comments over
+    65,536 characters)."""
+    lines = list(head)
+    size = sum(len(line) + 1 for line in (*head, *tail)) + len(_MORE) + 20
+    left_out: set[str] = set()
+    for section in sections:
+        if section.blocks and not left_out:
+            lines += section.title
+            size += sum(len(line) + 1 for line in section.title)
+        for block in section.blocks:
+            cost = sum(len(line) + 1 for line in block.lines)
+            if max_chars is not None and (left_out or size + cost > max_chars):
+                left_out.add(block.portal)
+                continue
+            lines += block.lines
+            size += cost
+    if left_out:
+        count = len(left_out)
+        lines += [_MORE.format(count=count, s="" if count == 1 else "s"), ""]
+    return "\n".join([*lines, *tail])
+
+
+_MORE = "{count} more portal{s}: see the job summary"
+CHANGES_TITLE = "Changes in this pull request:"
+DRIFT_TITLE = "Drift: merging reverts these live edits:"
+
+
+def render_markdown(
+    plan: Plan, header: str, color: bool = False, max_chars: int | None = None
+) -> str:
+    def code(text: str) -> str:
+        return f"`{text}`"
+
+    head = [f"**{plan.summary()}**", "", f"`{header}`", ""]
+    head += [*_context(plan, code), ""] if _context(plan, code) else []
+    if plan.apply_refusal:
+        head += [f"> [!WARNING]\n> {_refusal(plan.apply_refusal)}", ""]
     if not plan.has_changes:
-        lines += ["No changes.", ""]
-    for portal in plan.changed:
-        badge = f" ⚠️ {WIDENS}" if portal.widens else ""
-        count = len(portal.changes)
-        lines += [
-            "<details>",
-            f"<summary><code>{portal.portal}</code>: {count} change{'s' if count != 1 else ''}"
-            f"{badge}</summary>",
-            "",
-            f"File `{portal.file}`, live revision {portal.live.revision}.",
-            "",
-            "```diff",
-            *_markdown_change_lines(portal),
-            "```",
-            "</details>",
-            "",
-        ]
+        head += ["No drift." if plan.kind == DRIFT_REPORT else "No changes.", ""]
+    sections = [
+        _Section(
+            [f"### {title.rstrip(':')}", ""] if title else [],
+            [_markdown_block(plan, portal, changes) for portal, changes in members],
+        )
+        for title, members in _sections(plan)
+    ]
+    tail: list[str] = []
     if plan.unmanaged:
         names = ", ".join(f"`{n}`" for n in plan.unmanaged)
-        lines += [f"Unmanaged (in OutSmart, no file; not touched): {names}", ""]
-    return "\n".join(lines)
+        tail += [f"Unmanaged (in OutSmart, no file; not touched): {names}", ""]
+    return _assemble(head, sections, tail, max_chars)
 
 
-def _markdown_change_lines(portal: PortalPlan) -> list[str]:
+def _markdown_block(plan: Plan, portal: PortalPlan, changes: Sequence[Change]) -> _Block:
+    widens = any(change.widens for change in changes)
+    badge = f" ⚠️ {WIDENS}" if widens else ""
+    count = len(changes)
+    lines = [
+        # Widening access is what a reviewer must not miss: shown open, not folded.
+        "<details open>" if widens else "<details>",
+        f"<summary><code>{portal.portal}</code>: {count} change{'s' if count != 1 else ''}"
+        f"{badge}</summary>",
+        "",
+        f"File `{portal.file}`, live revision {portal.live.revision}.",
+        "",
+        "```diff",
+        *_markdown_change_lines(changes),
+        "```",
+    ]
+    if plan.kind == DRIFT_REPORT:
+        lines += ["", *(f"- {line}" for line in _settle(portal))]
+    return _Block(portal.portal, [*lines, "</details>", ""])
+
+
+def _markdown_change_lines(changes: Sequence[Change]) -> list[str]:
     lines: list[str] = []
-    for change in portal.changes:
-        note = f"  # {WIDENS}" if change.widens else ""
+    for change in changes:
+        notes = [_ORIGIN_NOTES[change.origin]] if change.origin in _ORIGIN_NOTES else []
         if isinstance(change, FieldChange):
+            comment = _comment(([WIDENS] if change.widens else []) + notes)
             lines += [
                 f"- {change.field}: {_value(change.old)}",
-                f"+ {change.field}: {_value(change.new)}{note}",
+                f"+ {change.field}: {_value(change.new)}{comment}",
             ]
         else:
-            lines += [f"+ work_types: {name}  # {WIDENS}" for name in change.added]
-            lines += [f"- work_types: {name}" for name in change.removed]
+            lines += [f"+ work_types: {name}{_comment([WIDENS, *notes])}" for name in change.added]
+            lines += [f"- work_types: {name}{_comment(notes)}" for name in change.removed]
     return lines
 
 
-def render_json(plan: Plan, header: str, color: bool = False) -> str:
-    return json_text(plan.to_json())
+def _comment(notes: list[str]) -> str:
+    return f"  # {', '.join(notes)}" if notes else ""
 
 
-PLAN_FORMATS: dict[str, Callable[[Plan, str, bool], str]] = {
+def render_json(plan: Plan, header: str, color: bool = False, max_chars: int | None = None) -> str:
+    return json_text(plan.to_json())  # a machine reads it whole; nothing is cut
+
+
+class PlanRenderer(Protocol):
+    def __call__(
+        self, plan: Plan, header: str, color: bool, max_chars: int | None = None
+    ) -> str: ...
+
+
+PLAN_FORMATS: dict[str, PlanRenderer] = {
     "text": render_text,
     "markdown": render_markdown,
     "json": render_json,

@@ -28,5 +28,5 @@ def check(document: Document, context: Context) -> Iterator[Hit]:
             continue
         close = closest(name, catalog.names)
         hint = f"; did you mean '{close}'?" if close else ""
-        message = f"work type '{name}' is not in the catalog {catalog.path}{hint}"
+        message = f"work type '{name}' is not in {catalog.described}{hint}"
         yield Hit(document, ("guest_workorder", "work_types", index), message)

@@ -1,0 +1,148 @@
+"""The portal files as git holds them: at a base ref, and the commit a run reflects.
+
+A three-way plan needs the portal files as they were last reviewed: the base
+branch, at its merge-base with HEAD. git itself reads them (`git merge-base`,
+`git ls-tree`, `git cat-file --batch`), so a shallow clone, a worktree or an
+unusual object store behaves exactly as git says; nothing is checked out.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from portal_config.errors import PortalConfigError
+
+# git answers in milliseconds; a hung credential helper or a network filesystem must not
+# hang a CI job for its whole timeout.
+GIT_TIMEOUT = 60.0
+
+
+class GitError(PortalConfigError):
+    """git cannot answer: not a repository, an unknown ref, git missing."""
+
+    prefix = "git"
+
+
+@dataclass(frozen=True)
+class BaseFiles:
+    """The files under one directory at the base: what ``--base REF`` resolved to."""
+
+    ref: str
+    commit: str
+    files: tuple[tuple[str, bytes], ...]  # (path relative to the repository root, content)
+
+
+def head_commit(where: Path) -> str | None:
+    """The commit HEAD names, or None outside a repository (a run's output names it)."""
+    try:
+        return _git(where, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+    except GitError:
+        return None
+
+
+def commit_of(where: Path, ref: str, option: str) -> str:
+    """The commit ``ref`` names; ``origin/<ref>`` too, as CI checkouts have only those."""
+    _check_ref_text(ref, option)
+    root = repository_root(where, option)
+    for candidate in (ref, f"origin/{ref}"):
+        try:
+            return _git(root, "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}")
+        except GitError:
+            continue
+    raise GitError(
+        f"{option} {ref}: no such branch, tag or commit in this repository "
+        f"(nor origin/{ref}); in CI, fetch it first (actions/checkout with fetch-depth: 0)"
+    )
+
+
+def base_files(where: Path, ref: str, directory: Path) -> BaseFiles:
+    """The files under ``directory`` at the merge-base of HEAD and ``ref``."""
+    root = repository_root(where, "--base")
+    tip = commit_of(root, ref, "--base")
+    try:
+        base = _git(root, "merge-base", "HEAD", tip)
+    except GitError:
+        raise GitError(
+            f"--base {ref}: HEAD and {ref} share no history (a shallow clone? fetch with "
+            "fetch-depth: 0)"
+        ) from None
+    try:
+        relative = directory.resolve().relative_to(root)
+    except ValueError:
+        raise GitError(f"--base: {directory} is outside the repository at {root}") from None
+    listing = _git(root, "ls-tree", "-r", "-z", base, "--", relative.as_posix() or ".")
+    blobs: list[tuple[str, str]] = []
+    for entry in filter(None, listing.split("\0")):
+        meta, path = entry.split("\t", 1)
+        _mode, kind, blob = meta.split()
+        if kind == "blob" and path.endswith((".yaml", ".yml")):
+            blobs.append((path, blob))
+    contents = _read_blobs(root, [blob for _path, blob in blobs])
+    files = tuple((path, data) for (path, _blob), data in zip(blobs, contents, strict=True))
+    return BaseFiles(ref, base, files)
+
+
+def repository_root(where: Path, option: str) -> Path:
+    try:
+        return Path(_git(where, "rev-parse", "--show-toplevel")).resolve()
+    except GitError:
+        raise GitError(
+            f"{option}: {where.resolve()} is not in a git repository; run it in a checkout"
+        ) from None
+
+
+def _check_ref_text(ref: str, option: str) -> None:
+    # A ref is data from the command line or the environment: never an option to git.
+    if not ref or ref.startswith("-") or any(ord(c) < 32 for c in ref):
+        raise GitError(f"{option} {ref!r}: not a branch, tag or commit name")
+
+
+def _read_blobs(root: Path, blobs: Sequence[str]) -> list[bytes]:
+    """Every blob's bytes from one `git cat-file --batch`, not one process per file."""
+    if not blobs:
+        return []
+    answer = _run(root, ["cat-file", "--batch"], ("\n".join(blobs) + "\n").encode())
+    contents: list[bytes] = []
+    offset = 0
+    for blob in blobs:
+        end = answer.index(b"\n", offset)
+        header = answer[offset:end].split()
+        if len(header) != 3 or header[0].decode() != blob:
+            raise GitError(f"git cat-file answered {answer[offset:end]!r} for {blob}")
+        size = int(header[2])
+        contents.append(answer[end + 1 : end + 1 + size])
+        offset = end + 1 + size + 1  # the content, then a newline
+    return contents
+
+
+def _git(where: Path, *args: str) -> str:
+    return _run(where, list(args), b"").decode("utf-8", "surrogateescape").strip("\n")
+
+
+def _run(where: Path, args: list[str], stdin: bytes) -> bytes:
+    # GIT_* variables of a surrounding hook (pre-commit sets GIT_INDEX_FILE) would point
+    # these reads at another repository's state; the prompt must never wait on a terminal.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=where if where.is_dir() else where.parent,
+            input=stdin,
+            capture_output=True,
+            env=env,
+            timeout=GIT_TIMEOUT,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed (needed for --base and --require-tip)") from None
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git {args[0]} did not answer in {GIT_TIMEOUT:.0f} s") from None
+    if done.returncode != 0:
+        first = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git {args[0]}: {first[0] if first else f'exit {done.returncode}'}")
+    return done.stdout
