@@ -142,8 +142,8 @@ TAMPERED = {
         "portals[0].action must be one of update, none, got the string 'delete'",
     ),
     "too many changes": (
-        edit(lambda p: entry(p, 0)["changes"].extend(entry(p, 0)["changes"] * 3)),
-        "portals[0].changes has 8 items; at most 6 are allowed",
+        edit(lambda p: entry(p, 0)["changes"].extend(entry(p, 0)["changes"] * 2)),
+        "portals[0].changes has 6 items; at most 5 are allowed",
     ),
     "a control character in the file name": (
         edit(lambda p: entry(p, 0).update(file="portals/\x1b[2Jacme.yaml")),

@@ -295,7 +295,8 @@ def compute_changes(
             changes.extend(_work_type_changes(live, desired, base, three_way))
         elif getattr(live, name) != getattr(desired, name):
             old, new = getattr(live, name), getattr(desired, name)
-            origin = _origin(old, new, getattr(base, name), base is None) if three_way else None
+            before = getattr(base, name) if base is not None else None
+            origin = _origin(old, new, before, base is None) if three_way else None
             changes.append(FieldChange(name, old, new, origin))
     return tuple(changes)
 
@@ -314,21 +315,11 @@ def _work_type_changes(
     removed = tuple(t for t in live.work_types if t not in after)
     if not (added or removed):
         return []
-    if not three_way:
-        return [WorkTypesChange(added, removed)]
-    # Each name is in or out, so each has one origin: offered at the base and still in
-    # the files, but gone live, was removed in the UI (drift); and so on. A field can
-    # then carry both kinds, as two entries.
-    held = set(base.work_types) if base is not None else None
-    drift_added = tuple(t for t in added if held is not None and t in held)
-    drift_removed = tuple(t for t in removed if held is not None and t not in held)
-    own = WorkTypesChange(
-        tuple(t for t in added if t not in drift_added),
-        tuple(t for t in removed if t not in drift_removed),
-        origin=CHANGE,
-    )
-    drift = WorkTypesChange(drift_added, drift_removed, origin=DRIFT)
-    return [entry for entry in (own, drift) if entry.added or entry.removed]
+    origin = None
+    if three_way:  # the field as a set, as every other field: one origin for the change
+        held = frozenset(base.work_types) if base is not None else None
+        origin = _origin(frozenset(before), frozenset(after), held, base is None)
+    return [WorkTypesChange(added, removed, origin=origin)]
 
 
 def build_plan(

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple, Protocol
 
 import click
 
+from portal_config.model import PortalSettings
 from portal_config.plan import (
     BOTH,
     CHANGE,
@@ -23,6 +24,8 @@ from portal_config.results import Outcome, PortalResult
 from portal_config.storage import json_text
 
 WIDENS = "widens guest access"
+# What a change of a three-way plan does to an edit made in OutSmart since the base.
+_ORIGIN_NOTES = {DRIFT: "reverts a live edit", BOTH: "overwrites a live edit"}
 
 
 def _value(value: Any) -> str:
@@ -53,7 +56,7 @@ def render_text(plan: Plan, header: str, color: bool, max_chars: int | None = No
             + f"  ({portal.file}, revision {portal.live.revision})"
         ]
         for change in changes:
-            lines.extend("    " + line for line in _text_change(change, paint))
+            lines.extend("    " + line for line in _text_change(change, paint, portal.base))
         if plan.kind == DRIFT_REPORT:
             lines += ["    " + line for line in _settle(portal)]
         return _Block(portal.portal, [*lines, ""])
@@ -79,22 +82,43 @@ def render_text(plan: Plan, header: str, color: bool, max_chars: int | None = No
     return _assemble(head, sections, tail, max_chars) + "\n"
 
 
-def _text_change(change: Change, paint: Callable[..., str]) -> list[str]:
+def _text_change(
+    change: Change, paint: Callable[..., str], base: PortalSettings | None
+) -> list[str]:
     mark = "  " + paint(f"! {WIDENS}", fg="red", bold=True) if change.widens else ""
     if isinstance(change, FieldChange):
         note = _origin_note(change)
         return [f"~ {change.field}: {_value(change.old)} -> {_value(change.new)}{mark}{note}"]
     assert isinstance(change, WorkTypesChange)
     lines = [f"~ {change.field}:{_origin_note(change)}"]
+    edited = _edited_live(change, base)
     lines += [
-        paint(f"    + {name}", fg="green") + ("  " + paint(f"! {WIDENS}", fg="red", bold=True))
+        paint(f"    + {name}", fg="green")
+        + ("  " + paint(f"! {WIDENS}", fg="red", bold=True))
+        + _item_note(name, edited)
         for name in change.added
     ]
-    lines += [paint(f"    - {name}", fg="red") for name in change.removed]
+    lines += [
+        paint(f"    - {name}", fg="red") + _item_note(name, edited) for name in change.removed
+    ]
     return lines
 
 
-_ORIGIN_NOTES = {DRIFT: "reverts a live edit", BOTH: "overwrites a live edit"}
+def _edited_live(change: WorkTypesChange, base: PortalSettings | None) -> set[str]:
+    """The names of a work-types change of origin both that only undo a live edit: in
+    the base and the files but gone live, or added live to neither."""
+    if change.origin != BOTH or base is None:
+        return set()
+    held = set(base.work_types)
+    return {t for t in change.added if t in held} | {t for t in change.removed if t not in held}
+
+
+def _item_notes(name: str, edited: set[str]) -> list[str]:
+    return [_ORIGIN_NOTES[DRIFT]] if name in edited else []
+
+
+def _item_note(name: str, edited: set[str]) -> str:
+    return "".join(f"  ({note})" for note in _item_notes(name, edited))
 
 
 def _origin_note(change: Change) -> str:
@@ -213,7 +237,7 @@ def _markdown_block(plan: Plan, portal: PortalPlan, changes: Sequence[Change]) -
         f"File `{portal.file}`, live revision {portal.live.revision}.",
         "",
         "```diff",
-        *_markdown_change_lines(changes),
+        *_markdown_change_lines(changes, portal.base),
         "```",
     ]
     if plan.kind == DRIFT_REPORT:
@@ -221,7 +245,7 @@ def _markdown_block(plan: Plan, portal: PortalPlan, changes: Sequence[Change]) -
     return _Block(portal.portal, [*lines, "</details>", ""])
 
 
-def _markdown_change_lines(changes: Sequence[Change]) -> list[str]:
+def _markdown_change_lines(changes: Sequence[Change], base: PortalSettings | None) -> list[str]:
     lines: list[str] = []
     for change in changes:
         notes = [_ORIGIN_NOTES[change.origin]] if change.origin in _ORIGIN_NOTES else []
@@ -232,8 +256,15 @@ def _markdown_change_lines(changes: Sequence[Change]) -> list[str]:
                 f"+ {change.field}: {_value(change.new)}{comment}",
             ]
         else:
-            lines += [f"+ work_types: {name}{_comment([WIDENS, *notes])}" for name in change.added]
-            lines += [f"- work_types: {name}{_comment(notes)}" for name in change.removed]
+            edited = _edited_live(change, base)
+            lines += [
+                f"+ work_types: {name}{_comment([WIDENS, *notes, *_item_notes(name, edited)])}"
+                for name in change.added
+            ]
+            lines += [
+                f"- work_types: {name}{_comment([*notes, *_item_notes(name, edited)])}"
+                for name in change.removed
+            ]
     return lines
 
 
