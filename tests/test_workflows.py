@@ -2,7 +2,7 @@
 
 Besides static checks, the recipes' shell steps run here with a stub `portal-config` on
 PATH, and their github-script steps run under node against a fake GitHub client, so the
-exit-code handling and the PR comment are checked as behaviour.
+exit-code handling, the PR comment and the drift issue are checked as behaviour.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from conftest import REPO
 WORKFLOWS = REPO / ".github" / "workflows"
 RECIPES = sorted(WORKFLOWS.glob("portal-config-*.yml"))
 DIFF = WORKFLOWS / "portal-config-diff.yml"
+DRIFT = WORKFLOWS / "portal-config-drift.yml"
 APPLY = WORKFLOWS / "portal-config-apply.yml"
 _PINNED = re.compile(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}")
 _SECRETS = {
@@ -136,10 +137,11 @@ new AsyncFunction('github', 'context', 'require', script)(github, context, requi
     return [call for call in calls if not call[0].startswith("list")]
 
 
-def test_there_are_three_recipes() -> None:
-    assert [p.name for p in RECIPES] == [
+def test_there_are_four_recipes() -> None:
+    assert sorted(p.name for p in WORKFLOWS.iterdir()) == [
         "portal-config-apply.yml",
         "portal-config-diff.yml",
+        "portal-config-drift.yml",
         "portal-config-lint.yml",
     ]
 
@@ -186,21 +188,23 @@ def test_only_jobs_grant_permissions_and_only_what_they_use(path: Path) -> None:
     expected = {
         "portal-config-apply.yml": {"contents": "read"},
         "portal-config-diff.yml": {"contents": "read", "pull-requests": "write"},
+        "portal-config-drift.yml": {"contents": "read", "issues": "write"},
         "portal-config-lint.yml": {"contents": "read", "security-events": "write"},
     }
     assert _job(path)["permissions"] == expected[path.name]
 
 
-@pytest.mark.parametrize("path", [DIFF, APPLY], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [DIFF, APPLY, DRIFT], ids=lambda p: p.name)
 def test_the_tokens_come_from_an_environment_and_reach_only_portal_config(path: Path) -> None:
     document = _load(path)
     assert "pull_request_target" not in document[True]  # PyYAML reads `on:` as True
     job = _job(path)
-    assert job["environment"] == "production"
+    expected = "${{ matrix.target }}" if path == DRIFT else "production"
+    assert job["environment"] == expected
     for step in job["steps"]:
         env = step.get("env", {})
         secrets = {key: value for key, value in env.items() if "secrets." in value}
-        talks_to_outsmart = re.search(r"portal-config (diff|apply) ", step.get("run", ""))
+        talks_to_outsmart = re.search(r"portal-config (diff|apply|drift) ", step.get("run", ""))
         assert secrets == (_SECRETS if talks_to_outsmart else {}), step.get("name")
 
 
@@ -349,6 +353,93 @@ def test_a_failed_diff_replaces_the_plan_in_the_one_comment(tmp_path: Path) -> N
             },
         ]
     ]
+
+
+# --- drift: one issue per target ------------------------------------------------------
+
+
+def test_drift_runs_on_a_schedule_and_on_demand_once_per_target() -> None:
+    document = _load(DRIFT)
+    assert set(document[True]) == {"schedule", "workflow_dispatch"}
+    assert document[True]["schedule"][0]["cron"]
+    job = _job(DRIFT)
+    assert job["strategy"]["matrix"] == {"target": ["production"]}
+    assert job["strategy"]["fail-fast"] is False  # one target's outage hides no other's drift
+    drift = _step(DRIFT, "portal-config drift")
+    assert drift["env"]["TARGET"] == "${{ matrix.target }}"
+    assert 'portal-config drift --target "$TARGET" --format markdown > drift.md' in drift["run"]
+
+
+@pytest.mark.parametrize(
+    ("code", "step_code", "drifted"),
+    [(0, 0, "false"), (3, 0, "true"), (1, 1, None), (4, 4, None)],
+)
+def test_drift_reports_0_and_3_and_fails_on_anything_else(
+    tmp_path: Path, code: int, step_code: int, drifted: str | None
+) -> None:
+    done = _run_step(_step(DRIFT, "portal-config drift"), tmp_path, code, {"TARGET": "production"})
+    assert done.returncode == step_code
+    assert (tmp_path / "calls").read_text() == "drift --target production --format markdown\n"
+    expected = f"drifted={drifted}\n" if drifted else ""
+    assert (tmp_path / "output").read_text() == expected
+    assert (tmp_path / "summary").read_text() == ("report\n" if drifted else "")
+
+
+def _issue_step() -> dict[str, Any]:
+    return _step(DRIFT, "Open, update or close the target's drift issue")
+
+
+def test_the_issue_step_runs_only_when_drift_succeeded() -> None:
+    step = _issue_step()
+    assert "if" not in step  # a failed drift step skips it: the issue stays as it was
+    assert step["env"] == {
+        "TARGET": "${{ matrix.target }}",
+        "DRIFTED": "${{ steps.drift.outputs.drifted }}",
+    }
+
+
+_OPEN = {"number": 12, "title": "portal-config drift: production"}
+_ELSEWHERE = {"number": 13, "title": "portal-config drift: staging"}
+
+
+def test_drift_opens_one_labelled_issue_for_the_target(tmp_path: Path) -> None:
+    (tmp_path / "drift.md").write_text("## Drift\n")
+    env = {"TARGET": "production", "DRIFTED": "true"}
+    calls = _run_script(_issue_step(), tmp_path, {"issues": [_ELSEWHERE]}, env)
+    assert calls == [
+        [
+            "create",
+            {
+                "owner": "acme",
+                "repo": "portals",
+                "title": "portal-config drift: production",
+                "body": f"## Drift\n\n\nFound by [this run]({RUN_URL}).\n",
+                "labels": ["portal-config-drift"],
+            },
+        ]
+    ]
+
+
+def test_drift_updates_the_open_issue_and_cuts_a_long_report(tmp_path: Path) -> None:
+    (tmp_path / "drift.md").write_text("portal line\n" * 10_000)
+    env = {"TARGET": "production", "DRIFTED": "true"}
+    calls = _run_script(_issue_step(), tmp_path, {"issues": [_ELSEWHERE, _OPEN]}, env)
+    ((name, args),) = calls
+    assert (name, args["issue_number"]) == ("update", 12)
+    assert len(args["body"]) < 65_536
+    assert "(cut: the full report is in the run's job summary)" in args["body"]
+    assert args["body"].startswith("portal line\n") and "\nportal line\n\n(cut" in args["body"]
+
+
+def test_no_drift_closes_the_open_issue_with_a_comment(tmp_path: Path) -> None:
+    env = {"TARGET": "production", "DRIFTED": "false"}
+    calls = _run_script(_issue_step(), tmp_path, {"issues": [_OPEN, _ELSEWHERE]}, env)
+    assert [(name, args.get("issue_number"), args.get("state")) for name, args in calls] == [
+        ("createComment", 12, None),
+        ("update", 12, "closed"),
+    ]
+    assert calls[0][1]["body"] == f"No drift any more ([this run]({RUN_URL})): closing."
+    assert _run_script(_issue_step(), tmp_path, {"issues": [_ELSEWHERE]}, env) == []
 
 
 # --- apply: only main's tip, and a reviewed override ----------------------------------
