@@ -55,7 +55,13 @@ def test_the_version_is_written_once(wheel: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["portal-config-lint.yml", "portal-config-diff.yml", "portal-config-apply.yml"]
+    "name",
+    [
+        "portal-config-lint.yml",
+        "portal-config-diff.yml",
+        "portal-config-apply.yml",
+        "portal-config-drift.yml",
+    ],
 )
 def test_the_wheel_ships_this_repositorys_workflows_as_init_templates(
     wheel: Path, name: str

@@ -191,6 +191,17 @@ def test_only_an_https_git_install_at_a_full_sha_is_a_pin(
     assert pin_from_direct_url(direct_url) == expected
 
 
+def test_init_writes_every_recipe_this_repository_runs(adopter: Path, invoke: Invoke) -> None:
+    recipes = sorted(p.name for p in (REPO / ".github" / "workflows").glob("*.yml"))
+    assert sorted(WORKFLOWS) == recipes
+    assert sorted(p.name for p in (TEMPLATES / "workflows").iterdir()) == recipes
+    output = invoke("init").output
+    for name in recipes:
+        assert f".github/workflows/{name}: created\n" in output
+        written = adopter / ".github" / "workflows" / name
+        assert written.read_bytes() == (REPO / ".github" / "workflows" / name).read_bytes()
+
+
 @pytest.mark.parametrize("name", WORKFLOWS)
 def test_the_workflow_templates_are_this_repositorys_workflows(name: str) -> None:
     # In the checkout the templates are links to .github/workflows/ (GitHub does not follow

@@ -66,20 +66,3 @@ def test_any_of_failure_gives_one_best_match() -> None:
 def test_schema_is_read_from_the_installed_package() -> None:
     assert json.loads(schema.schema_text()) == json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     assert sys.modules["portal_config.schema"] is schema
-
-
-@pytest.mark.slow
-def test_ci_recipes_are_valid_github_workflows() -> None:
-    pytest.importorskip("check_jsonschema")
-    workflows = sorted(str(p) for p in (REPO / ".github" / "workflows").glob("*.yml"))
-    assert len(workflows) == 3
-    command = [
-        sys.executable,
-        "-m",
-        "check_jsonschema",
-        "--builtin-schema",
-        "vendor.github-workflows",
-        *workflows,
-    ]
-    done = subprocess.run(command, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr

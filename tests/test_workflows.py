@@ -1,8 +1,14 @@
-"""The CI recipes an adopter copies: pinned, least-privileged, never running PR code with secrets."""
+"""The CI recipes an adopter copies: pinned, least-privileged, never running PR code with secrets.
+
+Besides static checks, the recipes' shell steps run here with a stub `portal-config` on
+PATH, and their github-script steps run under node against a fake GitHub client, so the
+exit-code handling, the PR comment and the drift issue are checked as behaviour.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -17,7 +23,16 @@ from conftest import REPO
 
 WORKFLOWS = REPO / ".github" / "workflows"
 RECIPES = sorted(WORKFLOWS.glob("portal-config-*.yml"))
+DIFF = WORKFLOWS / "portal-config-diff.yml"
+DRIFT = WORKFLOWS / "portal-config-drift.yml"
+APPLY = WORKFLOWS / "portal-config-apply.yml"
 _PINNED = re.compile(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}")
+_SECRETS = {
+    "OUTSMART_TOKEN": "${{ secrets.OUTSMART_TOKEN }}",
+    "OUTSMART_SOFTWARE_TOKEN": "${{ secrets.OUTSMART_SOFTWARE_TOKEN }}",
+}
+SHA = "0123456789abcdef0123456789abcdef01234567"
+RUN_URL = "https://github.com/acme/portals/actions/runs/42"
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -25,14 +40,108 @@ def _load(path: Path) -> dict[str, Any]:
     return document
 
 
+def _job(path: Path) -> dict[str, Any]:
+    (job,) = _load(path)["jobs"].values()
+    assert isinstance(job, dict)
+    return job
+
+
 def _steps(path: Path) -> list[dict[str, Any]]:
     return [step for job in _load(path)["jobs"].values() for step in job["steps"]]
 
 
-def test_there_are_three_recipes() -> None:
-    assert [p.name for p in RECIPES] == [
+def _step(path: Path, name: str) -> dict[str, Any]:
+    (step,) = [s for s in _steps(path) if s.get("name") == name]
+    return step
+
+
+def _run_step(
+    step: dict[str, Any], cwd: Path, exit_code: int = 0, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a step's script as the runner does (bash -e -o pipefail), with a stub
+    `portal-config` that logs its arguments, prints "report" and exits with `exit_code`."""
+    bin_dir = cwd / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    stub = bin_dir / "portal-config"
+    stub.write_text(
+        f'#!/bin/sh\necho "$@" >> "{cwd}/calls"\necho report\nexit {exit_code}\n',
+        encoding="utf-8",
+    )
+    stub.chmod(0o755)
+    (cwd / "summary").touch()
+    (cwd / "output").touch()
+    variables = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "GITHUB_STEP_SUMMARY": str(cwd / "summary"),
+        "GITHUB_OUTPUT": str(cwd / "output"),
+        **(env or {}),
+    }
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        cwd=cwd,
+        env=variables,
+        capture_output=True,
+        text=True,
+    )
+
+
+def _run_script(
+    step: dict[str, Any], cwd: Path, fake: dict[str, Any], env: dict[str, str]
+) -> list[list[Any]]:
+    """Run a github-script step under node against a fake client; return its API calls.
+
+    `fake` holds what the listing endpoints answer: "comments" and "issues"."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    harness = cwd / "harness.js"
+    harness.write_text(
+        """
+const fake = JSON.parse(process.env.FAKE);
+const calls = [];
+const record = name => async args => { calls.push([name, args]); return { data: {} }; };
+const github = {
+  paginate: async (list, args) => (await list(args)).data,
+  rest: { issues: {
+    listComments: async args => { calls.push(['listComments', args]); return { data: fake.comments || [] }; },
+    listForRepo: async args => { calls.push(['listForRepo', args]); return { data: fake.issues || [] }; },
+    createComment: record('createComment'),
+    updateComment: record('updateComment'),
+    create: record('create'),
+    update: record('update'),
+  } },
+};
+const context = {
+  repo: { owner: 'acme', repo: 'portals' },
+  serverUrl: 'https://github.com',
+  runId: 42,
+  payload: { pull_request: { number: 7 } },
+};
+const script = require('fs').readFileSync(process.env.SCRIPT, 'utf8');
+const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
+new AsyncFunction('github', 'context', 'require', script)(github, context, require)
+  .then(() => console.log(JSON.stringify(calls)));
+""",
+        encoding="utf-8",
+    )
+    (cwd / "script.js").write_text(step["with"]["script"], encoding="utf-8")
+    done = subprocess.run(
+        [node, str(harness)],
+        cwd=cwd,
+        env={**os.environ, **env, "FAKE": json.dumps(fake), "SCRIPT": str(cwd / "script.js")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    calls: list[list[Any]] = json.loads(done.stdout)
+    return [call for call in calls if not call[0].startswith("list")]
+
+
+def test_there_are_four_recipes() -> None:
+    assert sorted(p.name for p in WORKFLOWS.iterdir()) == [
         "portal-config-apply.yml",
         "portal-config-diff.yml",
+        "portal-config-drift.yml",
         "portal-config-lint.yml",
     ]
 
@@ -46,6 +155,16 @@ def test_every_action_is_pinned_by_full_sha_with_its_version(path: Path) -> None
         reference = line.split("uses:", 1)[1].split("#", 1)[0].strip()
         assert _PINNED.fullmatch(reference), line
         assert re.search(r"# v\d+\.\d+\.\d+$", line), line
+
+
+def test_the_recipes_pin_each_action_at_the_same_commit() -> None:
+    pins: dict[str, set[str]] = {}
+    for path in RECIPES:
+        for step in _steps(path):
+            if "uses" in step:
+                action, commit = step["uses"].split("@")
+                pins.setdefault(action, set()).add(commit)
+    assert {action: len(commits) for action, commits in pins.items()} == dict.fromkeys(pins, 1)
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
@@ -62,35 +181,46 @@ def test_the_tool_comes_from_the_pinned_commit_never_from_the_checkout(path: Pat
             assert step["with"]["persist-credentials"] is False
 
 
-@pytest.mark.parametrize("name", ["portal-config-diff.yml", "portal-config-apply.yml"])
-def test_the_jobs_with_tokens_take_them_from_the_production_environment(name: str) -> None:
-    document = _load(WORKFLOWS / name)
-    assert "pull_request_target" not in document[True]  # PyYAML reads `on:` as True
-    (job,) = document["jobs"].values()
-    assert job["environment"] == "production"
-    secrets = {key: value for step in job["steps"] for key, value in step.get("env", {}).items()}
-    assert secrets == {
-        "OUTSMART_TOKEN": "${{ secrets.OUTSMART_TOKEN }}",
-        "OUTSMART_SOFTWARE_TOKEN": "${{ secrets.OUTSMART_SOFTWARE_TOKEN }}",
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
+def test_only_jobs_grant_permissions_and_only_what_they_use(path: Path) -> None:
+    document = _load(path)
+    assert document["permissions"] == {}
+    expected = {
+        "portal-config-apply.yml": {"contents": "read"},
+        "portal-config-diff.yml": {"contents": "read", "pull-requests": "write"},
+        "portal-config-drift.yml": {"contents": "read", "issues": "write"},
+        "portal-config-lint.yml": {"contents": "read", "security-events": "write"},
     }
+    assert _job(path)["permissions"] == expected[path.name]
 
 
-def test_diff_reads_targets_from_the_base_branch_not_the_pull_request() -> None:
-    steps = _steps(WORKFLOWS / "portal-config-diff.yml")
-    base = next(s for s in steps if s.get("with", {}).get("path") == ".portal-config-base")
-    assert base["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
-    names = [s.get("name", "") for s in steps]
-    assert names.index("Use the base branch's targets") < names.index("portal-config diff")
+@pytest.mark.parametrize("path", [DIFF, APPLY, DRIFT], ids=lambda p: p.name)
+def test_the_tokens_come_from_an_environment_and_reach_only_portal_config(path: Path) -> None:
+    document = _load(path)
+    assert "pull_request_target" not in document[True]  # PyYAML reads `on:` as True
+    job = _job(path)
+    expected = "${{ matrix.target }}" if path == DRIFT else "production"
+    assert job["environment"] == expected
+    for step in job["steps"]:
+        env = step.get("env", {})
+        secrets = {key: value for key, value in env.items() if "secrets." in value}
+        talks_to_outsmart = re.search(r"portal-config (diff|apply|drift) ", step.get("run", ""))
+        assert secrets == (_SECRETS if talks_to_outsmart else {}), step.get("name")
 
 
-def test_lint_uploads_sarif_to_code_scanning() -> None:
-    document = _load(WORKFLOWS / "portal-config-lint.yml")
-    (job,) = document["jobs"].values()
-    assert job["permissions"]["security-events"] == "write"
-    upload = next(s for s in job["steps"] if "upload-sarif@" in s.get("uses", ""))
-    assert upload["if"].startswith("always()")
-    assert upload["with"]["sarif_file"] == "portal-config.sarif"
-    assert any("--format sarif > portal-config.sarif" in s.get("run", "") for s in job["steps"])
+@pytest.mark.slow
+def test_the_recipes_are_valid_github_workflows() -> None:
+    pytest.importorskip("check_jsonschema")
+    command = [
+        sys.executable,
+        "-m",
+        "check_jsonschema",
+        "--builtin-schema",
+        "vendor.github-workflows",
+        *map(str, RECIPES),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.mark.slow
@@ -100,7 +230,7 @@ def test_zizmor_finds_nothing_in_the_recipes() -> None:
         pytest.skip("zizmor is not installed (pip install -e '.[test]')")
     # --offline: no GitHub API calls, so the result depends on these files alone.
     done = subprocess.run(
-        [zizmor, "--offline", "--format", "json", "--no-config", str(WORKFLOWS)],
+        [zizmor, "--offline", "--format", "json", "--no-config", *map(str, RECIPES)],
         capture_output=True,
         text=True,
     )
@@ -111,3 +241,276 @@ def test_zizmor_finds_nothing_in_the_recipes() -> None:
         for f in findings
         if f["determinations"]["severity"] in ("Medium", "High")
     ] == []
+    audited = re.findall(r"completed \S*/(portal-config-\S+\.yml)", done.stderr)
+    assert sorted(audited) == [p.name for p in RECIPES]
+
+
+def test_lint_uploads_sarif_to_code_scanning() -> None:
+    job = _job(WORKFLOWS / "portal-config-lint.yml")
+    assert job["permissions"]["security-events"] == "write"
+    upload = next(s for s in job["steps"] if "upload-sarif@" in s.get("uses", ""))
+    assert upload["if"].startswith("always()")
+    assert upload["with"]["sarif_file"] == "portal-config.sarif"
+    assert any("--format sarif > portal-config.sarif" in s.get("run", "") for s in job["steps"])
+
+
+# --- diff: the PR comment -------------------------------------------------------------
+
+
+def test_diff_reads_targets_from_the_base_branch_not_the_pull_request() -> None:
+    steps = _steps(DIFF)
+    base = next(s for s in steps if s.get("with", {}).get("path") == ".portal-config-base")
+    assert base["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    names = [s.get("name", "") for s in steps]
+    assert names.index("Use the base branch's targets") < names.index("portal-config diff")
+
+
+def test_diff_checks_out_the_merge_commit_with_the_history_a_three_way_plan_needs() -> None:
+    checkout = _step(DIFF, "The pull request's files (data only)")
+    assert "ref" not in checkout["with"]  # pull_request's default: refs/pull/N/merge
+    assert checkout["with"]["fetch-depth"] == 0
+    run = _step(DIFF, "portal-config diff")["run"]
+    assert (
+        'portal-config diff --target production --base "$GITHUB_BASE_REF" '
+        "--format json --out plan.json" in run
+    )
+
+
+def test_diff_reads_live_state_once_and_renders_the_saved_plan_twice(tmp_path: Path) -> None:
+    (tmp_path / "plan.json").write_text("{}")
+    done = _run_step(_step(DIFF, "Render the plan"), tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "calls").read_text().splitlines() == [
+        "show plan.json --format markdown",
+        "show plan.json --format markdown --max-chars 60000",
+    ]
+    assert (tmp_path / "summary").read_text() == "report\n"  # the full plan
+    assert (tmp_path / "comment.md").read_text() == "report\n"
+    upload = _step(DIFF, "Keep the plan")
+    assert upload["uses"].startswith("actions/upload-artifact@")
+    assert upload["with"]["path"].split() == ["plan.json", "plan.md"]
+
+
+@pytest.mark.parametrize(("code", "step_code"), [(0, 0), (3, 0), (1, 1), (2, 2), (4, 4)])
+def test_diff_fails_the_check_unless_diff_exits_0_or_3(
+    tmp_path: Path, code: int, step_code: int
+) -> None:
+    done = _run_step(_step(DIFF, "portal-config diff"), tmp_path, exit_code=code)
+    assert done.returncode == step_code
+
+
+def _comment_step() -> dict[str, Any]:
+    return _step(DIFF, "Comment on the pull request (updated in place)")
+
+
+def test_the_comment_step_runs_after_a_failure_but_not_after_a_cancel() -> None:
+    step = _comment_step()
+    assert step["if"] == "success() || failure()"
+    assert step["env"] == {
+        "HEAD_SHA": "${{ github.event.pull_request.head.sha }}",
+        "JOB_STATUS": "${{ job.status }}",
+    }
+    names = [s.get("name") for s in _steps(DIFF)]
+    assert names[-1] == step["name"]
+
+
+def test_the_comment_names_the_pull_requests_commit_and_carries_the_capped_plan(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "comment.md").write_text("## Changes in this pull request\n")
+    env = {"HEAD_SHA": SHA, "JOB_STATUS": "success"}
+    calls = _run_script(_comment_step(), tmp_path, {"comments": []}, env)
+    assert calls == [
+        [
+            "createComment",
+            {
+                "owner": "acme",
+                "repo": "portals",
+                "issue_number": 7,
+                "body": f"<!-- portal-config-diff -->\nPlan for {SHA}:\n\n"
+                "## Changes in this pull request\n",
+            },
+        ]
+    ]
+
+
+def test_a_failed_diff_replaces_the_plan_in_the_one_comment(tmp_path: Path) -> None:
+    comments = [
+        {"id": 5, "body": "looks good"},
+        {"id": 6, "body": "<!-- portal-config-diff -->\nPlan for an older commit"},
+    ]
+    env = {"HEAD_SHA": SHA, "JOB_STATUS": "failure"}
+    calls = _run_script(_comment_step(), tmp_path, {"comments": comments}, env)
+    assert calls == [
+        [
+            "updateComment",
+            {
+                "owner": "acme",
+                "repo": "portals",
+                "comment_id": 6,
+                "body": f"<!-- portal-config-diff -->\n"
+                f"**diff failed at {SHA}: see [the check]({RUN_URL})**\n",
+            },
+        ]
+    ]
+
+
+# --- drift: one issue per target ------------------------------------------------------
+
+
+def test_drift_runs_on_a_schedule_and_on_demand_once_per_target() -> None:
+    document = _load(DRIFT)
+    assert set(document[True]) == {"schedule", "workflow_dispatch"}
+    assert document[True]["schedule"][0]["cron"]
+    job = _job(DRIFT)
+    assert job["strategy"]["matrix"] == {"target": ["production"]}
+    assert job["strategy"]["fail-fast"] is False  # one target's outage hides no other's drift
+    drift = _step(DRIFT, "portal-config drift")
+    assert drift["env"]["TARGET"] == "${{ matrix.target }}"
+    assert 'portal-config drift --target "$TARGET" --format markdown > drift.md' in drift["run"]
+
+
+@pytest.mark.parametrize(
+    ("code", "step_code", "drifted"),
+    [(0, 0, "false"), (3, 0, "true"), (1, 1, None), (4, 4, None)],
+)
+def test_drift_reports_0_and_3_and_fails_on_anything_else(
+    tmp_path: Path, code: int, step_code: int, drifted: str | None
+) -> None:
+    done = _run_step(_step(DRIFT, "portal-config drift"), tmp_path, code, {"TARGET": "production"})
+    assert done.returncode == step_code
+    assert (tmp_path / "calls").read_text() == "drift --target production --format markdown\n"
+    expected = f"drifted={drifted}\n" if drifted else ""
+    assert (tmp_path / "output").read_text() == expected
+    assert (tmp_path / "summary").read_text() == ("report\n" if drifted else "")
+
+
+def _issue_step() -> dict[str, Any]:
+    return _step(DRIFT, "Open, update or close the target's drift issue")
+
+
+def test_the_issue_step_runs_only_when_drift_succeeded() -> None:
+    step = _issue_step()
+    assert "if" not in step  # a failed drift step skips it: the issue stays as it was
+    assert step["env"] == {
+        "TARGET": "${{ matrix.target }}",
+        "DRIFTED": "${{ steps.drift.outputs.drifted }}",
+    }
+
+
+_OPEN = {"number": 12, "title": "portal-config drift: production"}
+_ELSEWHERE = {"number": 13, "title": "portal-config drift: staging"}
+
+
+def test_drift_opens_one_labelled_issue_for_the_target(tmp_path: Path) -> None:
+    (tmp_path / "drift.md").write_text("## Drift\n")
+    env = {"TARGET": "production", "DRIFTED": "true"}
+    calls = _run_script(_issue_step(), tmp_path, {"issues": [_ELSEWHERE]}, env)
+    assert calls == [
+        [
+            "create",
+            {
+                "owner": "acme",
+                "repo": "portals",
+                "title": "portal-config drift: production",
+                "body": f"## Drift\n\n\nFound by [this run]({RUN_URL}).\n",
+                "labels": ["portal-config-drift"],
+            },
+        ]
+    ]
+
+
+def test_drift_updates_the_open_issue_and_cuts_a_long_report(tmp_path: Path) -> None:
+    (tmp_path / "drift.md").write_text("portal line\n" * 10_000)
+    env = {"TARGET": "production", "DRIFTED": "true"}
+    calls = _run_script(_issue_step(), tmp_path, {"issues": [_ELSEWHERE, _OPEN]}, env)
+    ((name, args),) = calls
+    assert (name, args["issue_number"]) == ("update", 12)
+    assert len(args["body"]) < 65_536
+    assert "(cut: the full report is in the run's job summary)" in args["body"]
+    assert args["body"].startswith("portal line\n") and "\nportal line\n\n(cut" in args["body"]
+
+
+def test_no_drift_closes_the_open_issue_with_a_comment(tmp_path: Path) -> None:
+    env = {"TARGET": "production", "DRIFTED": "false"}
+    calls = _run_script(_issue_step(), tmp_path, {"issues": [_OPEN, _ELSEWHERE]}, env)
+    assert [(name, args.get("issue_number"), args.get("state")) for name, args in calls] == [
+        ("createComment", 12, None),
+        ("update", 12, "closed"),
+    ]
+    assert calls[0][1]["body"] == f"No drift any more ([this run]({RUN_URL})): closing."
+    assert _run_script(_issue_step(), tmp_path, {"issues": [_ELSEWHERE]}, env) == []
+
+
+# --- apply: only main's tip, and a reviewed override ----------------------------------
+
+
+def test_apply_refuses_a_commit_that_is_no_longer_mains_tip() -> None:
+    names = [s.get("name") for s in _steps(APPLY)]
+    fetch = names.index("Fetch the tip of main")
+    apply = names.index("Apply exactly that plan, if this commit is still main's tip")
+    assert fetch < apply
+    assert "--require-tip origin/main" in _steps(APPLY)[apply]["run"]
+
+
+def _git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_the_fetch_step_moves_origin_main_to_the_tip_and_leaves_head(tmp_path: Path) -> None:
+    origin, clone = tmp_path / "origin", tmp_path / "clone"
+    origin.mkdir()
+    _git(origin, "init", "-q", "-b", "main")
+    _git(origin, "commit", "-q", "--allow-empty", "-m", "merged first")
+    old = _git(origin, "rev-parse", "HEAD")
+    # What actions/checkout leaves: the run's commit checked out, origin/main pointing at it.
+    _git(tmp_path, "clone", "-q", "--depth=1", f"file://{origin}", str(clone))
+    _git(origin, "commit", "-q", "--allow-empty", "-m", "merged since")
+    tip = _git(origin, "rev-parse", "HEAD")
+    assert _git(clone, "rev-parse", "origin/main") == old
+
+    done = _run_step(_step(APPLY, "Fetch the tip of main"), clone, env={"GITHUB_TOKEN": "t0k"})
+    assert done.returncode == 0, done.stderr
+    assert _git(clone, "rev-parse", "origin/main") == tip
+    assert _git(clone, "rev-parse", "HEAD") == old
+    assert "extraheader" not in _git(clone, "config", "--list")  # nothing of the token stays
+
+
+def test_large_changes_pass_only_through_a_reviewed_manual_run() -> None:
+    document = _load(APPLY)
+    ticked = document[True]["workflow_dispatch"]["inputs"]["allow-large-change"]
+    assert (ticked["type"], ticked["default"]) == ("boolean", False)
+    assert _job(APPLY)["environment"] == "production"  # its reviewers approve the run
+    step = _step(APPLY, "Apply exactly that plan, if this commit is still main's tip")
+    assert step["env"]["ALLOW_LARGE_CHANGE"] == "${{ inputs.allow-large-change }}"
+    users = [s.get("name") for s in _steps(APPLY) if "inputs." in json.dumps(s)]
+    assert users == [step["name"]]
+
+
+@pytest.mark.parametrize(("ticked", "override"), [("true", True), ("false", False), ("", False)])
+def test_the_apply_step_passes_the_override_only_when_ticked(
+    tmp_path: Path, ticked: str, override: bool
+) -> None:
+    step = _step(APPLY, "Apply exactly that plan, if this commit is still main's tip")
+    done = _run_step(step, tmp_path, env={"ALLOW_LARGE_CHANGE": ticked})
+    assert done.returncode == 0, done.stderr
+    expected = (
+        "apply plan.json --target production --yes --report apply-report.json "
+        "--require-tip origin/main"
+    )
+    if override:
+        expected += " --allow-large-change"
+    assert (tmp_path / "calls").read_text() == expected + "\n"
+
+
+@pytest.mark.parametrize("code", [4, 5, 6])
+def test_a_refused_or_failed_apply_fails_the_job(tmp_path: Path, code: int) -> None:
+    step = _step(APPLY, "Apply exactly that plan, if this commit is still main's tip")
+    assert _run_step(step, tmp_path, exit_code=code).returncode == code

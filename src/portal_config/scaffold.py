@@ -18,7 +18,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 TEMPLATES = Path(__file__).with_name("templates")
-WORKFLOWS = ("portal-config-lint.yml", "portal-config-diff.yml", "portal-config-apply.yml")
+WORKFLOWS = (
+    "portal-config-lint.yml",
+    "portal-config-diff.yml",
+    "portal-config-apply.yml",
+    "portal-config-drift.yml",
+)
 
 # The placeholders the workflow and pre-commit templates carry until a pin replaces them.
 SOURCE_PLACEHOLDER = "https://github.com/<your-org>/portal-config"
