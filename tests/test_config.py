@@ -242,3 +242,43 @@ def test_config_schema_names_every_rule() -> None:
     from portal_config.schema import config_schema
 
     assert list(config_schema()["properties"]["rules"]["properties"]) == list(RULES)
+
+
+def test_token_commands_are_typed_once(write: Write) -> None:
+    from portal_config.config import Target, load_config
+    from portal_config.tokens import TokenCommand
+
+    write(
+        "portal-config.yaml",
+        "targets:\n"
+        "  prod:\n"
+        "    base_url: https://x/\n"
+        "    token_command: [op, read, 'op://ops/outsmart/token']\n"
+        "    software_token_command: [./scripts/software-token]\n"
+        "    token_command_timeout: 5\n"
+        "  local:\n"
+        "    sandbox: state.json\n"
+        "    token_command: [pass, outsmart/sandbox]\n",
+    )
+    config = load_config()
+    root = config.root
+    assert config.targets["prod"] == Target(
+        "prod",
+        base_url="https://x/",
+        token_command=TokenCommand(
+            ("op", "read", "op://ops/outsmart/token"), root, 5.0, "targets.prod.token_command"
+        ),
+        software_token_command=TokenCommand(
+            ("./scripts/software-token",), root, 5.0, "targets.prod.software_token_command"
+        ),
+    )
+    assert config.targets["prod"].token_origin == "targets.prod.token_command"
+    local = config.targets["local"]
+    assert local.token_command == TokenCommand(
+        ("pass", "outsmart/sandbox"), root, 30.0, "targets.local.token_command"
+    )
+    # The software token still comes from its variable, and hints name that variable.
+    assert (local.software_token_command, local.software_token_origin) == (
+        None,
+        "OUTSMART_SOFTWARE_TOKEN",
+    )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import socket
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import SOFTWARE_TOKEN, TOKEN, Invoke
+from conftest import SOFTWARE_TOKEN, TOKEN, Invoke, run_cli
 from portal_config.sandbox import Faults, Sandbox
 
 SECRETS = (TOKEN, SOFTWARE_TOKEN)
@@ -124,3 +127,68 @@ def test_tokens_never_appear_in_retry_lines_or_the_request_log(
         assert "token=***&software_token=***" in text or "token" not in text
         for secret in SECRETS:
             assert secret not in text
+
+
+def test_tokens_from_commands_never_appear_in_output_or_files(
+    live_project: Path, sandbox: Sandbox
+) -> None:
+    """The sweep again with both tokens from token commands, in real processes.
+
+    Real processes: each starts with an empty redaction registry (in-process, earlier
+    tests' registrations would hide a missing one), and a command's stderr that was
+    not captured would land in the output searched here. The commands read the tokens
+    from a variable portal-config does not know, as `op` reads its service account's,
+    so no token is written into portal-config.yaml.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTSMART_")}
+    env["STORE_TOKEN"], env["STORE_SOFTWARE_TOKEN"] = TOKEN, SOFTWARE_TOKEN
+    printing = "import os, sys; print(os.environ[sys.argv[1]])"
+    token = [sys.executable, "-c", printing, "STORE_TOKEN"]
+    software_token = [sys.executable, "-c", printing, "STORE_SOFTWARE_TOKEN"]
+    config = live_project / "portal-config.yaml"
+    base = config.read_text()
+    outputs: list[str] = []
+    codes: list[int] = []
+
+    def run(*args: str, token_command: list[str] = token) -> None:
+        config.write_text(
+            base
+            + f"    token_command: {json.dumps(token_command)}\n"
+            + f"    software_token_command: {json.dumps(software_token)}\n"
+            + "    token_command_timeout: 2\n"
+        )
+        done = run_cli(live_project, *args, env=env)
+        outputs.append(done.stdout + done.stderr)
+        codes.append(done.returncode)
+
+    run("diff", "--verbose")
+    run("diff", "--format", "json", "--out", "plan.json")
+    run("apply", "plan.json", "--yes", "--allow-large-change", "--report", "report.json", "-v")
+    run("pull", "--dir", "pulled", "--force", "--verbose")
+    sandbox.set_faults(Faults(error_rate=1.0, seed=2))
+    run("diff", "--verbose")  # retried 5xx, then an API error
+    sandbox.set_faults(Faults())
+    env["STORE_TOKEN"] = "wrong-" + TOKEN
+    run("diff", "--verbose")  # 401: the refused token is a secret too
+    env["STORE_TOKEN"] = TOKEN
+    # Commands that print the token and then fail: on stdout and stderr, twice, or hang.
+    stored = "import os, sys, time; t = os.environ['STORE_TOKEN']; "
+    for failing in (
+        "print(t); print(t, file=sys.stderr); sys.exit(1)",
+        "print(t); print(t)",
+        "print(t, flush=True); time.sleep(60)",  # killed after 2 s
+    ):
+        run("diff", token_command=[sys.executable, "-c", stored + failing])
+
+    assert codes == [3, 3, 0, 0, 4, 4, 2, 2, 2]
+    assert "did not finish within 2 s" in outputs[-1]
+    for text in outputs:
+        for secret in SECRETS:
+            assert secret not in text, text
+    written = [p for p in live_project.rglob("*") if p.is_file()]
+    written += [p for p in sandbox.state.path.parent.rglob("*") if p.is_file()]
+    assert any(p.name == "report.json" for p in written)
+    for path in written:
+        data = path.read_bytes()
+        for secret in SECRETS:
+            assert secret.encode() not in data, path

@@ -92,7 +92,53 @@ def test_fresh_clone_diffs_against_the_in_process_sandbox(project: Path, invoke:
         (
             "  prod:\n    base_url: https://x/\n    verify_tls: false\n",
             "portal-config.yaml:4:5: unknown key 'verify_tls' in targets.prod; allowed: backoff, base_url, "
-            "ca_bundle, concurrency, deadline, retries, sandbox, software_token_env, timeout, token_env",
+            "ca_bundle, concurrency, deadline, retries, sandbox, software_token_command, "
+            "software_token_env, timeout, token_command, token_command_timeout, token_env",
+        ),
+        (
+            # A string is refused, not split: a shell line (pipes, $VARS, ~) would reach the
+            # program as literal arguments, so the argv list is the one accepted form.
+            "  prod:\n    base_url: https://x/\n    token_command: op read op://vault/item/token\n",
+            "portal-config.yaml:4:20: targets.prod.token_command must be a list, "
+            "got the string 'op read op://vault/item/token'",
+        ),
+        (
+            "  prod:\n    base_url: https://x/\n    token_command: []\n",
+            "portal-config.yaml:4:20: targets.prod.token_command must name a command, "
+            "got an empty list",
+        ),
+        (
+            "  prod:\n    base_url: https://x/\n    token_command: [op, read, '']\n",
+            "portal-config.yaml:4:31: targets.prod.token_command[2] must not be empty",
+        ),
+        (
+            "  prod:\n    base_url: https://x/\n    software_token_command: [op, 5]\n",
+            "portal-config.yaml:4:34: targets.prod.software_token_command[1] must be a string: "
+            '`5` was read as an integer 5; quote it: "5"',
+        ),
+        (
+            "  prod:\n    base_url: https://x/\n    token_env: PROD_TOKEN\n    token_command: [op, read, 'op://v/i/t']\n",
+            "portal-config.yaml:5:5: targets.prod.token_command: give token_command or "
+            "token_env, not both",
+        ),
+        (
+            "  prod:\n    base_url: https://x/\n    software_token_command: [op, read, 'op://v/i/s']\n    software_token_env: SW\n",
+            "portal-config.yaml:4:5: targets.prod.software_token_command: give "
+            "software_token_command or software_token_env, not both",
+        ),
+        (
+            "  prod:\n    base_url: https://x/\n    token_command_timeout: 0\n",
+            "portal-config.yaml:4:28: targets.prod.token_command_timeout must be more than 0, got 0",
+        ),
+        (
+            "  prod:\n    base_url: https://x/\n    token_command_timeout: 601\n",
+            "portal-config.yaml:4:28: targets.prod.token_command_timeout must be at most 600, "
+            "got 601",
+        ),
+        (
+            "  prod:\n    base_url: https://x/\n    token_comand: [op]\n",
+            "portal-config.yaml:4:5: unknown key 'token_comand' in targets.prod; "
+            "did you mean 'token_command'?",
         ),
         (
             "  prod: https://x/\n",

@@ -35,7 +35,12 @@ from portal_config.errors import ConfigError
 from portal_config.loader import Document, JsonPath, load_file
 from portal_config.problems import Level
 from portal_config.rules import RULES
-from portal_config.tokens import DEFAULT_SOFTWARE_TOKEN_ENV, DEFAULT_TOKEN_ENV
+from portal_config.tokens import (
+    DEFAULT_SOFTWARE_TOKEN_ENV,
+    DEFAULT_TOKEN_COMMAND_TIMEOUT,
+    DEFAULT_TOKEN_ENV,
+    TokenCommand,
+)
 
 CONFIG_NAME = "portal-config.yaml"
 DEFAULT_PORTALS_DIR = "portals"
@@ -54,6 +59,9 @@ class Target:
     sandbox_state: Path | None = None
     token_env: str = DEFAULT_TOKEN_ENV
     software_token_env: str = DEFAULT_SOFTWARE_TOKEN_ENV
+    # A command replaces the variable: the config may name one or the other, not both.
+    token_command: TokenCommand | None = None
+    software_token_command: TokenCommand | None = None
     concurrency: int = DEFAULT_CONCURRENCY
     ca_bundle: Path | None = None
     deadline: float = 300.0
@@ -64,6 +72,16 @@ class Target:
     @property
     def is_sandbox(self) -> bool:
         return self.base_url is None
+
+    @property
+    def token_origin(self) -> str:
+        """Where the account token comes from, for "check ..." hints: a variable or a command."""
+        return self.token_command.origin if self.token_command else self.token_env
+
+    @property
+    def software_token_origin(self) -> str:
+        command = self.software_token_command
+        return command.origin if command else self.software_token_env
 
 
 @dataclass(frozen=True)
@@ -209,6 +227,12 @@ def _targets(section: dict[str, Any] | None, root: Path) -> dict[str, Target]:
     targets = {}
     for name, spec in section.items():
         state, bundle = spec.get("sandbox"), spec.get("ca_bundle")
+        timeout = float(spec.get("token_command_timeout", DEFAULT_TOKEN_COMMAND_TIMEOUT))
+        commands = {
+            key: TokenCommand(tuple(spec[key]), root, timeout, f"targets.{name}.{key}")
+            for key in _TOKEN_COMMANDS
+            if key in spec
+        }
         # int()/float(): the schema lets 2.0 be an integer and 2 a number, as JSON does.
         targets[name] = Target(
             name=name,
@@ -216,6 +240,8 @@ def _targets(section: dict[str, Any] | None, root: Path) -> dict[str, Target]:
             sandbox_state=root / state if state is not None else None,
             token_env=spec.get("token_env", DEFAULT_TOKEN_ENV),
             software_token_env=spec.get("software_token_env", DEFAULT_SOFTWARE_TOKEN_ENV),
+            token_command=commands.get("token_command"),
+            software_token_command=commands.get("software_token_command"),
             concurrency=int(spec.get("concurrency", DEFAULT_CONCURRENCY)),
             ca_bundle=root / bundle if bundle is not None else None,
             deadline=float(spec.get("deadline", Target.deadline)),
@@ -237,8 +263,16 @@ def _safety(section: dict[str, Any]) -> Safety:
     )
 
 
+# Each token's command, and the variable it replaces.
+_TOKEN_COMMANDS = {"token_command": "token_env", "software_token_command": "software_token_env"}
+
+
 def _semantic_problems(document: Document) -> Iterator[str]:
-    """What JSON Schema cannot express; the schema already vouched for the types."""
+    """What the schema leaves to code; the schema already vouched for the types.
+
+    minItems and "not both" are checked here, not in the schema, because the precheck
+    that keeps valid configs from importing jsonschema knows neither keyword.
+    """
     data = document.data
     section = data.get("targets") or {}
     for name, spec in section.items():
@@ -247,6 +281,16 @@ def _semantic_problems(document: Document) -> Iterator[str]:
         if problem:
             where = _where(document, ("targets", name, "base_url"))
             yield f"{where}: targets.{name}.base_url: {problem}"
+        for command, variable in _TOKEN_COMMANDS.items():
+            if command not in spec:
+                continue
+            key = f"targets.{name}.{command}"
+            if not spec[command]:
+                where = _where(document, ("targets", name, command))
+                yield f"{where}: {key} must name a command, got an empty list"
+            if variable in spec:
+                where = _where(document, ("targets", name, command), key=True)
+                yield f"{where}: {key}: give {command} or {variable}, not both"
     default = data.get("default_target")
     names = list(section) or [DEFAULT_TARGET]
     if default is not None and default not in names:
@@ -263,8 +307,8 @@ def unknown_target(message: str, name: str, known: list[str]) -> str:
     return f"{message}; configured targets: {', '.join(known)}"
 
 
-def _where(document: Document, path: JsonPath) -> str:
-    return f"{document.path}:{document.locate(path)}"
+def _where(document: Document, path: JsonPath, *, key: bool = False) -> str:
+    return f"{document.path}:{document.locate(path, key=key)}"
 
 
 def url_problem(url: str) -> str | None:

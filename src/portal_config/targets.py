@@ -7,7 +7,7 @@
       production:
         base_url: https://www.werkbonapp.nl/openapi/8/
         token_env: OUTSMART_TOKEN                # names of variables, never the tokens
-        software_token_env: OUTSMART_SOFTWARE_TOKEN
+        software_token_env: OUTSMART_SOFTWARE_TOKEN  # or *_command: see tokens.py
         concurrency: 4
         ca_bundle: certs/corporate-ca.pem        # optional; TLS verification is always on
 
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from portal_config.config import Config, Target, unknown_target
 from portal_config.errors import UsageError
 from portal_config.sandbox.tokens import SANDBOX_TOKENS
+from portal_config.tokens import TokenCommand, TokenError, read_token
 
 if TYPE_CHECKING:
     from portal_config.api import OutSmartClient
@@ -70,8 +71,8 @@ def open_client(
             token,
             software_token,
             settings,
-            token_env=target.token_env,
-            software_token_env=target.software_token_env,
+            token_env=target.token_origin,
+            software_token_env=target.software_token_origin,
             say=say,
             trace=trace,
         )
@@ -82,8 +83,7 @@ def open_client(
         from portal_config.sandbox.state import StateError
 
         assert target.sandbox_state is not None
-        token = os.environ.get(target.token_env) or SANDBOX_TOKENS[0]
-        software_token = os.environ.get(target.software_token_env) or SANDBOX_TOKENS[1]
+        token, software_token = read_tokens(target)
         try:
             state = SandboxState.open(target.sandbox_state, demo_account())
         except StateError as exc:
@@ -95,19 +95,37 @@ def open_client(
                 yield opened
         return
     assert target.base_url is not None
-    token = os.environ.get(target.token_env, "")
-    software_token = os.environ.get(target.software_token_env, "")
-    missing = [
-        name
-        for name, value in ((target.token_env, token), (target.software_token_env, software_token))
-        if not value
-    ]
-    if missing:
-        raise UsageError(
-            f"target {target.name}: set the environment variable(s) {', '.join(missing)}"
-        )
+    token, software_token = read_tokens(target)
     with client(target.base_url, token, software_token) as opened:
         yield opened
+
+
+def read_tokens(target: Target) -> tuple[str, str]:
+    """The target's account and software token, from its variables or its commands.
+
+    A sandbox target falls back to the sandbox's own tokens for an unset variable.
+    Every variable is checked before any command runs: a missing variable is the
+    cheaper mistake to report, and a password manager's prompt for nothing is avoided.
+    """
+    sources: list[tuple[str, TokenCommand | None, str]] = [
+        (target.token_env, target.token_command, SANDBOX_TOKENS[0]),
+        (target.software_token_env, target.software_token_command, SANDBOX_TOKENS[1]),
+    ]
+    from_env = {
+        variable: os.environ.get(variable, "") or (fallback if target.is_sandbox else "")
+        for variable, command, fallback in sources
+        if command is None
+    }
+    missing = [variable for variable, value in from_env.items() if not value]
+    if missing:
+        raise TokenError(
+            f"target {target.name}: set the environment variable(s) {', '.join(missing)}"
+        )
+    token, software_token = (
+        read_token(command) if command is not None else from_env[variable]
+        for variable, command, _ in sources
+    )
+    return token, software_token
 
 
 def announce(target: Target, client: OutSmartClient) -> str:
