@@ -57,6 +57,11 @@ def test_diff_and_apply_use_the_tokens_the_commands_print(
     assert invoke("diff").exit_code == 3
     assert invoke("apply", "--yes", "--allow-large-change").exit_code == 0
     assert invoke("diff").exit_code == 0
+    pulled = invoke("pull", "--dir", "pulled")
+    assert pulled.output.splitlines()[0] == (
+        f"Target: test {sandbox.url}: reading the account of the token in "
+        "targets.test.token_command"
+    )
 
 
 def test_one_token_from_a_command_the_other_from_its_variable(

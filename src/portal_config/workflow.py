@@ -335,7 +335,8 @@ def _pull_source(target: Target, client: OutSmartClient) -> str:
             f"{announce(target, client)}: reading the sandbox's demo account, not OutSmart "
             f"(state in {state}; set a target with base_url for a real account)"
         )
-    return f"{announce(target, client)}: reading the account of the token in ${target.token_env}"
+    source = f"${target.token_env}" if target.token_command is None else target.token_origin
+    return f"{announce(target, client)}: reading the account of the token in {source}"
 
 
 def _valid_documents(config: Config, paths: Sequence[Path], console: Console) -> list[Document]:
