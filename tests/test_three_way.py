@@ -466,3 +466,101 @@ def test_require_tip_checks_a_saved_plans_commit(
     )
     report = invoke("apply", "plan.json", "--yes", "--require-tip", "main", "--report", "r.json")
     assert json.loads((repo / "r.json").read_text())["exit_code"] == 5 and report.exit_code == 5
+
+
+# -- the recipes' steps with the real tool ------------------------------------------------------
+def _rename_target(config: Path) -> None:
+    """The recipes name their target production; here it is the test sandbox."""
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace("default_target: test\n", "default_target: production\n").replace(
+            "  test:\n", "  production:\n"
+        ),
+        encoding="utf-8",
+    )
+
+
+def _recipe_step(recipe: str, name: str) -> str:
+    import yaml
+
+    from conftest import REPO
+
+    document = yaml.safe_load((REPO / ".github" / "workflows" / recipe).read_text())
+    (run,) = [
+        s["run"] for j in document["jobs"].values() for s in j["steps"] if s.get("name") == name
+    ]
+    return str(run)
+
+
+def _run_recipe_step(
+    script: str, root: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """A recipe's shell step as the runner runs it (bash -e -o pipefail), with this
+    checkout's real portal-config on PATH."""
+    import os
+    import sys
+
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=root,
+        env={**os.environ, **env, "PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_diff_recipe_gives_a_three_way_comment_from_one_live_read(
+    every_origin: Path, sandbox: Sandbox
+) -> None:
+    config = every_origin / "portal-config.yaml"
+    _rename_target(config)
+    env = {
+        "GITHUB_BASE_REF": "main",
+        "GITHUB_STEP_SUMMARY": str(every_origin / "summary.md"),
+        "OUTSMART_TOKEN": TOKEN,
+        "OUTSMART_SOFTWARE_TOKEN": SOFTWARE_TOKEN,
+    }
+    diff = _run_recipe_step(
+        _recipe_step("portal-config-diff.yml", "portal-config diff"), every_origin, env
+    )
+    assert diff.returncode == 0, diff.stderr
+    reads = sandbox.requests_seen
+    render = _run_recipe_step(
+        _recipe_step("portal-config-diff.yml", "Render the plan"),
+        every_origin,
+        {"GITHUB_STEP_SUMMARY": env["GITHUB_STEP_SUMMARY"]},
+    )
+    assert render.returncode == 0, render.stderr
+    assert sandbox.requests_seen == reads  # show renders the saved plan; no second read
+    comment = (every_origin / "comment.md").read_text()
+    summary = (every_origin / "summary.md").read_text()
+    assert comment == summary  # a small plan is not cut
+    assert "### Changes in this pull request" in comment
+    assert "### Drift: merging reverts these live edits" in comment
+    head = git(every_origin, "rev-parse", "HEAD")[:12]
+    assert f"Files at `{head}`; base `main` at " in comment
+    assert "> [!WARNING]\n> apply will refuse this without --allow-large-change" in comment
+
+
+def test_the_diff_recipe_fails_on_a_work_type_the_live_account_lacks(
+    repo: Path, sandbox: Sandbox
+) -> None:
+    config = repo / "portal-config.yaml"
+    _rename_target(config)
+    edit_file_at(repo / "worktypes.yaml", "  - Storing\n", "  - Storing\n  - Schoorsteenvegen\n")
+    edit_file(
+        repo, "klimaat-techniek", "    - Storing\n", "    - Storing\n    - Schoorsteenvegen\n"
+    )
+    env = {
+        "GITHUB_BASE_REF": "main",
+        "OUTSMART_TOKEN": TOKEN,
+        "OUTSMART_SOFTWARE_TOKEN": SOFTWARE_TOKEN,
+    }
+    diff = _run_recipe_step(_recipe_step("portal-config-diff.yml", "portal-config diff"), repo, env)
+    assert diff.returncode == 1
+    assert (
+        "work type 'Schoorsteenvegen' is not in the live account of target production"
+        in diff.stderr
+    )
