@@ -25,13 +25,13 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from portal_config.errors import ConfigError
+from portal_config.errors import ConfigError, UsageError
 from portal_config.loader import Document, JsonPath, load_file
 from portal_config.problems import Level
 from portal_config.rules import RULES
@@ -43,6 +43,7 @@ from portal_config.tokens import (
 )
 
 CONFIG_NAME = "portal-config.yaml"
+ACCOUNTS_DIR = "accounts"
 DEFAULT_PORTALS_DIR = "portals"
 DEFAULT_CATALOG = "worktypes.yaml"
 DEFAULT_TARGET = "sandbox"
@@ -83,6 +84,28 @@ class Target:
         command = self.software_token_command
         return command.origin if command else self.software_token_env
 
+    def for_account(self, account: Account) -> Target:
+        """This target as one account sees it: the account's token (the software token
+        stays the target's, shared), its own URL if it has one, and, for a sandbox, its
+        own state file beside the target's, so each account has its own demo data."""
+        own = replace(self, token_env=account.token_env, token_command=account.token_command)
+        if self.sandbox_state is not None:
+            state = self.sandbox_state
+            return replace(
+                own, sandbox_state=state.with_name(f"{state.stem}-{account.name}{state.suffix}")
+            )
+        return replace(own, base_url=account.base_url or self.base_url)
+
+
+@dataclass(frozen=True)
+class Account:
+    """One OutSmart account of a many-account repository (``accounts:``)."""
+
+    name: str
+    token_env: str
+    token_command: TokenCommand | None = None
+    base_url: str | None = None
+
 
 @dataclass(frozen=True)
 class Safety:
@@ -91,6 +114,8 @@ class Safety:
     max_portals: int = 10
     max_share: float = 0.5
     min_portals_for_share: int = 4
+    # Across every account of one run, on top of each account's own thresholds.
+    fleet_max_portals: int = 100
 
     def violation(self, changed: int, total: int) -> str | None:
         if changed > self.max_portals:
@@ -125,6 +150,46 @@ class Config:
     targets: Mapping[str, Target] = field(default_factory=dict)
     default_target: str = DEFAULT_TARGET
     safety: Safety = Safety()
+    accounts: Mapping[str, Account] = field(default_factory=dict)
+    # Set in the view of one account (for_account): whose portals and catalog these are.
+    account: str | None = None
+
+    @property
+    def is_fleet(self) -> bool:
+        """Many accounts, each in accounts/<name>/: every command runs once per account."""
+        return bool(self.accounts)
+
+    def for_account(self, name: str) -> Config:
+        """The config as one account sees it: its portals, its catalog, its token on
+        every target. Everything that works on one account works on this view."""
+        account = self.accounts[name]
+        home = self.root / ACCOUNTS_DIR / name
+        return replace(
+            self,
+            portals_dir=home / DEFAULT_PORTALS_DIR,
+            catalog=home / DEFAULT_CATALOG,
+            catalog_origin=None,
+            targets={key: target.for_account(account) for key, target in self.targets.items()},
+            account=name,
+        )
+
+    def select_accounts(self, names: Sequence[str]) -> list[str]:
+        """The accounts ``--account`` names (all without it), in config order."""
+        if not names:
+            return list(self.accounts)
+        if not self.accounts:
+            raise UsageError(
+                "--account: this repository holds one account (no accounts: section in "
+                f"{CONFIG_NAME})"
+            )
+        for name in names:
+            if name not in self.accounts:
+                raise UsageError(
+                    unknown_target(f"unknown account '{name}'", name, list(self.accounts)).replace(
+                        "configured targets", "configured accounts"
+                    )
+                )
+        return [name for name in self.accounts if name in names]
 
     @classmethod
     def defaults(cls, root: Path) -> Config:
@@ -218,6 +283,7 @@ def _interpret(document: Document, root: Path, source: Path) -> Config:
         targets=targets,
         default_target=default,
         safety=_safety(data.get("safety") or {}),
+        accounts=_accounts(data.get("accounts") or {}, root),
     )
 
 
@@ -252,9 +318,36 @@ def _targets(section: dict[str, Any] | None, root: Path) -> dict[str, Target]:
     return targets
 
 
+def _accounts(section: dict[str, Any], root: Path) -> dict[str, Account]:
+    accounts = {}
+    for name, spec in section.items():
+        spec = spec or {}
+        command = spec.get("token_command")
+        accounts[name] = Account(
+            name=name,
+            token_env=spec.get("token_env", account_token_env(name)),
+            token_command=TokenCommand(
+                tuple(command),
+                root,
+                DEFAULT_TOKEN_COMMAND_TIMEOUT,
+                f"accounts.{name}.token_command",
+            )
+            if command is not None
+            else None,
+            base_url=spec.get("base_url"),
+        )
+    return accounts
+
+
+def account_token_env(name: str) -> str:
+    """An account's token variable unless the config names one: OUTSMART_TOKEN_ACME_NOORD."""
+    return f"{DEFAULT_TOKEN_ENV}_{name.upper().replace('-', '_')}"
+
+
 def _safety(section: dict[str, Any]) -> Safety:
     defaults = Safety()
     return Safety(
+        fleet_max_portals=int(section.get("fleet_max_portals", defaults.fleet_max_portals)),
         max_portals=int(section.get("max_portals", defaults.max_portals)),
         max_share=float(section.get("max_share", defaults.max_share)),
         min_portals_for_share=int(
@@ -281,22 +374,38 @@ def _semantic_problems(document: Document) -> Iterator[str]:
         if problem:
             where = _where(document, ("targets", name, "base_url"))
             yield f"{where}: targets.{name}.base_url: {problem}"
-        for command, variable in _TOKEN_COMMANDS.items():
-            if command not in spec:
-                continue
-            key = f"targets.{name}.{command}"
-            if not spec[command]:
-                where = _where(document, ("targets", name, command))
-                yield f"{where}: {key} must name a command, got an empty list"
-            if variable in spec:
-                where = _where(document, ("targets", name, command), key=True)
-                yield f"{where}: {key}: give {command} or {variable}, not both"
+        yield from _command_problems(document, ("targets", name), _TOKEN_COMMANDS)
+    for name, spec in (data.get("accounts") or {}).items():
+        spec = spec or {}
+        if spec.get("base_url") is not None:
+            problem = url_problem(spec["base_url"])
+            if problem:
+                where = _where(document, ("accounts", name, "base_url"))
+                yield f"{where}: accounts.{name}.base_url: {problem}"
+        yield from _command_problems(document, ("accounts", name), {"token_command": "token_env"})
     default = data.get("default_target")
     names = list(section) or [DEFAULT_TARGET]
     if default is not None and default not in names:
         yield f"{_where(document, ('default_target',))}: " + unknown_target(
             f"default_target '{default}' is not a configured target", default, names
         )
+
+
+def _command_problems(
+    document: Document, at: tuple[str, str], commands: Mapping[str, str]
+) -> Iterator[str]:
+    """A token command must name a program, and replaces its variable: not both."""
+    spec = document.data[at[0]][at[1]] or {}
+    for command, variable in commands.items():
+        if command not in spec:
+            continue
+        key = ".".join((*at, command))
+        if not spec[command]:
+            where = _where(document, (*at, command))
+            yield f"{where}: {key} must name a command, got an empty list"
+        if variable in spec:
+            where = _where(document, (*at, command), key=True)
+            yield f"{where}: {key}: give {command} or {variable}, not both"
 
 
 def unknown_target(message: str, name: str, known: list[str]) -> str:

@@ -186,6 +186,11 @@ def _one_of(branches: list[Any], schema: dict[str, Any]) -> Check:
     return lambda value: sum(1 for branch in compiled if branch(value)) == 1
 
 
+def _property_names(names: Any, schema: dict[str, Any]) -> Check:
+    sub = _compile(names)
+    return lambda value: not isinstance(value, dict) or all(sub(key) for key in value)
+
+
 _BUILDERS: dict[str, Callable[[Any, dict[str, Any]], Check | None]] = {
     "type": _type,
     "properties": _properties,
@@ -203,4 +208,5 @@ _BUILDERS: dict[str, Callable[[Any, dict[str, Any]], Check | None]] = {
     "enum": _enum,
     "minProperties": _min_properties,
     "oneOf": _one_of,
+    "propertyNames": _property_names,
 }
