@@ -53,6 +53,7 @@ def test_json_diff_has_stable_shape(live_project: Path, sandbox: Sandbox, invoke
         "tool",
         "kind",
         "target",
+        "account",
         "created_at",
         "commit",
         "base",
@@ -65,6 +66,7 @@ def test_json_diff_has_stable_shape(live_project: Path, sandbox: Sandbox, invoke
     ]
     assert payload["target"] == {"name": "test", "base_url": sandbox.url}
     assert payload["kind"] == "diff" and payload["base"] is None
+    assert payload["account"] is None  # one account: portals/ and worktypes.yaml
     assert payload["commit"] is None  # the project is not a git checkout
     assert payload["apply_refusal"] is None
     assert payload["has_changes"] is True

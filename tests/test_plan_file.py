@@ -152,9 +152,9 @@ TAMPERED = {
     ),
     "a newline in a key": (
         edit(lambda p: p.update({"note\ninvalid plan: forged": 1})),
-        "unknown key 'note\\ninvalid plan: forged'; allowed: apply_refusal, base, commit, "
-        "created_at, format, has_changes, kind, live_read_at, portals, summary, target, tool, "
-        "unmanaged, version",
+        "unknown key 'note\\ninvalid plan: forged'; allowed: account, apply_refusal, base, "
+        "commit, created_at, format, has_changes, kind, live_read_at, portals, summary, target, "
+        "tool, unmanaged, version",
     ),
     "nesting inside the plan": (
         edit(lambda p: entry(p, 0)["desired"].update(enabled=[[[[[True]]]]])),
@@ -200,6 +200,7 @@ UNREADABLE = {
         "invalid plan: plan.json: missing required key 'tool'\n"
         "invalid plan: plan.json: missing required key 'kind'\n"
         "invalid plan: plan.json: missing required key 'target'\n"
+        "invalid plan: plan.json: missing required key 'account'\n"
         "invalid plan: plan.json: missing required key 'created_at'\n"
         "invalid plan: plan.json: missing required key 'commit'\n"
         "invalid plan: plan.json: missing required key 'base'\n"

@@ -129,9 +129,10 @@ class PortalPlan:
     def drifted(self) -> bool:
         return bool(self.of_origin(DRIFT, BOTH))
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, account: str | None = None) -> dict[str, Any]:
         return {
             "portal": self.portal,
+            "account": account,
             "file": self.file,
             "action": "update" if self.changed else "none",
             "widens_guest_access": self.widens,
@@ -180,6 +181,7 @@ class Plan:
     live_read_at: str | None = None
     # Why `apply` would refuse this plan without --allow-large-change; None: it would not.
     apply_refusal: str | None = None
+    account: str | None = None  # in a many-account repository, whose portals these are
 
     @property
     def changed(self) -> list[PortalPlan]:
@@ -223,6 +225,7 @@ class Plan:
             "tool": TOOL,
             "kind": self.kind,
             "target": {"name": self.target, "base_url": self.base_url},
+            "account": self.account,
             "created_at": self.created_at,
             "commit": self.commit,
             "base": self.base.to_json() if self.base is not None else None,
@@ -236,7 +239,7 @@ class Plan:
                 self.unmanaged,
                 sum(p.drifted for p in changed),
             ),
-            "portals": [p.to_json() for p in self.portals],
+            "portals": [p.to_json(self.account) for p in self.portals],
             "unmanaged": list(self.unmanaged),
         }
 
@@ -414,6 +417,7 @@ class SavedPlan:
     apply_refusal: str | None = None
     created_at: str = ""
     unmanaged: tuple[str, ...] = ()
+    account: str | None = None
 
     def as_recorded(self) -> Plan:
         """The plan as it was made, against the live state it read (`portal-config show`)."""
@@ -437,6 +441,7 @@ class SavedPlan:
             commit=self.commit,
             live_read_at=self.live_read_at,
             apply_refusal=self.apply_refusal,
+            account=self.account,
         )
 
     def replan(self, live: Sequence[LivePortal]) -> Plan:

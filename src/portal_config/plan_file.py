@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from portal_config.config import Config
+from portal_config.config import CONFIG_NAME, Config
 from portal_config.lint import check_loaded, load_config_catalog
 from portal_config.loader import Document, JsonPath
 from portal_config.model import FIELDS, PortalSettings
@@ -109,10 +109,27 @@ def check_plan(data: Any, source: str, config: Config) -> SavedPlan:
     structure = [problem.message for problem in check(document, plan_validator())]
     if structure:
         _refuse(source, structure)
-    reasons = list(_meaning(data, config))
+    account, mismatch = _account_view(data["account"], config)
+    if mismatch:
+        _refuse(source, [mismatch])
+    reasons = list(_meaning(data, account))
     if reasons:
         _refuse(source, reasons)
     return _saved_plan(data)
+
+
+def _account_view(account: str | None, config: Config) -> tuple[Config, str | None]:
+    """The config of the plan's account: its catalog checks the plan's work types."""
+    if account is None and config.is_fleet:
+        return config, "account is null, but this repository holds many accounts: name one"
+    if account is not None and not config.is_fleet:
+        return config, f"account is '{account}', but this repository holds one account"
+    if account is not None and account not in config.accounts:
+        return (
+            config,
+            f"account '{account}' is not an account of this repository's {CONFIG_NAME}",
+        )
+    return (config.for_account(account) if account is not None else config), None
 
 
 def _other_version(data: Any) -> int | None:
@@ -200,7 +217,8 @@ def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
             continue
         first[portal] = index
         three_way = data["base"] is not None
-        yield from (f"{portal}: {reason}" for reason in _entry_reasons(entry, at, three_way))
+        reasons = _entry_reasons(entry, at, three_way, data["account"])
+        yield from (f"{portal}: {reason}" for reason in reasons)
         for problem in check_loaded(_as_portal_file(entry), config, catalog):
             if problem.level is Level.ERROR:
                 yield f"{portal}: {problem.message}"
@@ -222,11 +240,15 @@ def _update_count(updates: bool) -> str:
     return "a portal's action is update" if updates else "no portal's action is update"
 
 
-def _entry_reasons(entry: dict[str, Any], at: str, three_way: bool) -> Iterator[str]:
+def _entry_reasons(
+    entry: dict[str, Any], at: str, three_way: bool, account: str | None
+) -> Iterator[str]:
     """An entry must agree with itself: what a reviewer read is what apply would do."""
     for name in entry.get("disabled_rules", ()):
         if name not in RULES:  # as a disable comment naming an unknown rule is an error
             yield f"{at}.disabled_rules: unknown rule '{name}'"
+    if entry["account"] != account:
+        yield f"{at}.account is {json.dumps(entry['account'])}, not the plan's account"
     for part in ("desired", "live", "base"):
         if entry[part] is not None and entry[part]["portal"] != entry["portal"]:
             yield f"{at}.{part}.portal is '{entry[part]['portal']}', not the entry's portal"
@@ -296,4 +318,5 @@ def _saved_plan(data: dict[str, Any]) -> SavedPlan:
         apply_refusal=data["apply_refusal"],
         created_at=data["created_at"],
         unmanaged=tuple(data["unmanaged"]),
+        account=data["account"],
     )

@@ -22,7 +22,7 @@ from portal_config.history import base_files, commit_of, head_commit
 from portal_config.lint import LintRun, lint, require_portals_dir
 from portal_config.loader import Document, display, load_bytes
 from portal_config.model import PortalSettings, WorkType
-from portal_config.plan import DRIFT_REPORT, BaseRef, Plan, RefusedError, build_plan
+from portal_config.plan import DRIFT_REPORT, BaseRef, Plan, RefusedError, SavedPlan, build_plan
 from portal_config.plan_file import read_plan_file
 from portal_config.problems import Level, Problem, Report
 from portal_config.render.lint import Style, render_text
@@ -84,21 +84,36 @@ def diff(
     base_ref: str | None = None,
     max_chars: int | None = None,
 ) -> int:
-    documents = _valid_documents(config, paths, console)
-    target = resolve_target(config, target_name)
-    # git is asked before the API: a wrong --base must not cost a live read.
-    base = _base_settings(config, base_ref, console) if base_ref else None
     if out_file is not None:
         check_writable(out_file, "--out")  # before any request
-    with _client(target, concurrency, console) as client:
-        plan = _plan(documents, bool(paths), target, client, console, base)
-        header = announce(target, client)
-    plan.commit = head_commit(config.root)
-    plan.apply_refusal = plan.refusal(config.safety)
+    plan, header = make_plan(config, paths, target_name, console, concurrency, base_ref=base_ref)
     if out_file is not None:
         write_atomically(out_file, json_text(plan.to_json()))
     console.out(PLAN_FORMATS[output_format](plan, header, console.color, max_chars))
     return ExitCode.CHANGES if plan.has_changes else ExitCode.OK
+
+
+def make_plan(
+    config: Config,
+    paths: Sequence[Path],
+    target_name: str | None,
+    console: Console,
+    concurrency: int | None = None,
+    *,
+    base_ref: str | None = None,
+) -> tuple[Plan, str]:
+    """The plan diff shows, and the line saying where it was read: no output, no file."""
+    documents = _valid_documents(config, paths, console)
+    target = resolve_target(config, target_name)
+    # git is asked before the API: a wrong --base must not cost a live read.
+    base = _base_settings(config, base_ref, console) if base_ref else None
+    with _client(target, concurrency, console) as client:
+        plan = _plan(documents, bool(paths), target, client, console, base)
+        header = _with_account(announce(target, client), config.account)
+    plan.commit = head_commit(config.root)
+    plan.apply_refusal = plan.refusal(config.safety)
+    plan.account = config.account
+    return plan, header
 
 
 def drift(
@@ -124,9 +139,10 @@ def drift(
     }
     with _client(target, concurrency, console) as client:
         plan = _plan(documents, False, target, client, console, (BaseRef("HEAD", commit), files))
-        header = announce(target, client)
+        header = _with_account(announce(target, client), config.account)
     plan.kind = DRIFT_REPORT
     plan.commit = commit
+    plan.account = config.account
     console.out(PLAN_FORMATS[output_format](plan, header, console.color, max_chars))
     return ExitCode.CHANGES if plan.has_changes else ExitCode.OK
 
@@ -138,7 +154,7 @@ def show(
     job summary can then come from one live read."""
     saved = read_plan_file(plan_file, config)
     plan = saved.as_recorded()
-    header = f"Target: {saved.target} {saved.base_url}"
+    header = _with_account(f"Target: {saved.target} {saved.base_url}", saved.account)
     console.out(PLAN_FORMATS[output_format](plan, header, console.color, max_chars))
     return ExitCode.OK
 
@@ -155,7 +171,10 @@ def apply(
     console: Console,
     concurrency: int | None = None,
     require_tip: str | None = None,
+    saved: SavedPlan | None = None,
 ) -> int:
+    """Apply the files, a plan file, or ``saved``: a plan made in this process (a fleet
+    run plans every account before it writes to any)."""
     if report_file is not None:
         check_writable(report_file, "--report")  # before any request, not after the writes
     report = ApplyReport()
@@ -171,6 +190,7 @@ def apply(
             console=console,
             concurrency=concurrency,
             require_tip=require_tip,
+            saved=saved,
         )
     except PortalConfigError as exc:
         _write_report(report_file, report, exc.exit_code, exc.render())
@@ -203,8 +223,12 @@ def _apply(
     console: Console,
     concurrency: int | None,
     require_tip: str | None,
+    saved: SavedPlan | None,
 ) -> int:
-    saved = read_plan_file(plan_file, config) if plan_file is not None else None
+    if plan_file is not None:
+        saved = read_plan_file(plan_file, config)
+        if saved.account is not None:  # its account's token, catalog and sandbox state
+            config = config.for_account(saved.account)
     report.saved = saved
     if require_tip is not None:
         _check_tip(config, require_tip, saved.commit if saved else None)
@@ -251,6 +275,10 @@ def _apply(
         console.err(interrupt_reason(run) + "\n")
         return ExitCode.INTERRUPTED
     return ExitCode.APPLY_FAILED if run.failed else ExitCode.OK
+
+
+def _with_account(header: str, account: str | None) -> str:
+    return f"{header} (account {account})" if account is not None else header
 
 
 def _check_tip(config: Config, ref: str, planned: str | None) -> None:
