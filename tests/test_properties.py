@@ -123,6 +123,7 @@ def test_diff_is_empty_exactly_when_states_are_equal(
     assert (changes == ()) == equal
 
 
+@settings(deadline=None)  # the first example imports deepdiff; time is not what is tested
 @given(settings_strategy, settings_strategy)
 def test_the_changes_are_the_fields_a_generic_differ_finds(
     live: PortalSettings, desired: PortalSettings

@@ -159,7 +159,7 @@ def test_text_shows_this_branch_and_drift_in_separate_sections(
         "~ woonstede-noord  (portals/woonstede-noord.yaml, revision 2)\n"
         "    ~ work_types:  (overwrites a live edit)\n"
         "        - Onderhoud\n"
-        "        - Plaatsing alarm  (reverts a live edit)\n"
+        "        - Plaatsing alarm  (added by a live edit, widening access)\n"
         "\n"
         "Drift: merging reverts these live edits:\n"
         "\n"
@@ -169,15 +169,14 @@ def test_text_shows_this_branch_and_drift_in_separate_sections(
         "~ woonstede-noord  (portals/woonstede-noord.yaml, revision 2)\n"
         "    ~ work_types:  (overwrites a live edit)\n"
         "        - Onderhoud\n"
-        "        - Plaatsing alarm  (reverts a live edit)\n"
+        "        - Plaatsing alarm  (added by a live edit, widening access)\n"
         "\n"
         "? oud-portaal  unmanaged: exists in OutSmart, no file; never touched\n"
         "\n"
         "! apply will refuse this without --allow-large-change: plan changes 3/5 portals, "
-        "more than safety.max_share (50%); re-run with --allow-large-change if this is "
-        "intended\n"
+        "more than safety.max_share (50%)\n"
         "\n"
-        "Plan: 3 to update, 2 unchanged (2 with drift), 1 unmanaged; 2 widen guest access.\n"
+        "Plan: 3 to update (2 revert live edits), 2 unchanged, 1 unmanaged; 2 widen guest access.\n"
     )
 
 
@@ -195,7 +194,8 @@ def test_markdown_sections_name_the_commit_and_open_widening_portals(
     assert "<code>klimaat-techniek</code>" in changes and "<code>secura-alarm</code>" not in changes
     assert "<code>secura-alarm</code>" in drift and "<code>klimaat-techniek</code>" not in drift
     assert "+ allow_address_change: true  # widens guest access, reverts a live edit" in drift
-    assert "- work_types: Plaatsing alarm  # overwrites a live edit, reverts a live edit" in drift
+    assert "- work_types: Plaatsing alarm  # added by a live edit, widening access" in drift
+    assert "- work_types: Onderhoud\n" in drift  # the branch's own removal: no live edit
     # Widening portals are open; the rest folded.
     assert "<details open>\n<summary><code>secura-alarm</code>" in drift
     assert "<details>\n<summary><code>woonstede-noord</code>" in drift
@@ -309,7 +309,7 @@ def test_drift_exits_3_until_the_edit_is_pulled_or_reverted(
         "\n"
         "? oud-portaal  unmanaged: exists in OutSmart, no file; never touched\n"
         "\n"
-        "Drift: 1 of 5 portals differ from the files, 1 unmanaged; 1 widens guest access.\n"
+        "Drift: 1 of 5 portals differ from the files, 1 unmanaged.\n"
     )
     # Accept: pull the edit into the files; drift is gone.
     assert invoke("pull", "--portal", "secura-alarm").exit_code == 0
@@ -317,7 +317,14 @@ def test_drift_exits_3_until_the_edit_is_pulled_or_reverted(
     # A new edit, reverted by apply: drift is gone again.
     git(repo, "checkout", "-q", "--", ".")
     ui_edit(sandbox, "gemeente-intern", enabled=True, work_types=["Storing"])
-    assert invoke("drift").exit_code == 3
+    opened = invoke("drift")
+    assert opened.exit_code == 3
+    # The edit's own direction is what a reader of a drift report needs: it opened access.
+    assert "    ~ enabled: true -> false  (reverts a live edit that widened guest access)\n" in (
+        opened.output
+    )
+    assert "        - Storing  (added by a live edit, widening access)\n" in opened.output
+    assert opened.output.endswith("; 1 live edit widened guest access.\n")
     git(repo, "checkout", "-q", "main", "--", "portals")
     assert invoke("apply", "--yes", "--allow-large-change").exit_code == 0
     assert invoke("drift").exit_code == 0
@@ -378,7 +385,7 @@ def test_the_threshold_preview_says_apply_would_refuse(every_origin: Path, invok
         config.write("safety:\n  max_portals: 2\n")
     reason = (
         "apply will refuse this without --allow-large-change: plan changes 3 portals, more "
-        "than safety.max_portals (2); re-run with --allow-large-change if this is intended"
+        "than safety.max_portals (2)"
     )
     text = invoke("diff", "--base", "main")
     assert text.exit_code == 3 and f"! {reason}\n" in text.output
@@ -444,8 +451,8 @@ def test_require_tip_refuses_an_old_commit(repo: Path, sandbox: Sandbox, invoke:
     result = invoke("apply", "--yes", "--require-tip", "main")
     assert result.exit_code == 5
     assert result.output == (
-        f"refused: HEAD is {old[:12]}, but main is at {new[:12]}: applying would put an older "
-        "state over newer changes; apply main's newest commit instead\n"
+        f"refused: HEAD is {old[:12]}, but main is at {new[:12]}: applying would put another "
+        "commit's state over main's; apply main's newest commit instead\n"
     )
     assert sandbox.requests_seen == seen
     assert {n: p["revision"] for n, p in sandbox.state.data["portals"].items()} == before
@@ -564,3 +571,54 @@ def test_the_diff_recipe_fails_on_a_work_type_the_live_account_lacks(
         "work type 'Schoorsteenvegen' is not in the live account of target production"
         in diff.stderr
     )
+
+
+def test_a_cut_keeps_the_drift_section_and_counts_each_sections_leftovers(
+    every_origin: Path, invoke: Invoke
+) -> None:
+    invoke("diff", "--base", "main", "--format", "json", "--out", "plan.json")
+    full = invoke("show", "plan.json", "--format", "markdown").output
+    limit = len(full) - 400  # room for some portals, not all
+    cut = invoke("show", "plan.json", "--format", "markdown", "--max-chars", str(limit)).output
+    assert len(cut) <= limit
+    # The drift is what the reviewer must not miss: its section keeps its portals first.
+    drift = cut.split("### Drift: merging reverts these live edits\n")[1]
+    assert "<code>secura-alarm</code>" in drift
+    assert re.search(r"^\d+ more portals?: see the job summary$", cut, re.M)
+    assert cut.count("<details") == cut.count("</details>")
+
+
+def test_max_chars_refuses_json(every_origin: Path, invoke: Invoke) -> None:
+    result = invoke("diff", "--max-chars", "5000", "--format", "json")
+    assert result.exit_code == 2
+    assert "Invalid value for --max-chars: cuts text and markdown; json is never cut" in (
+        result.output
+    )
+
+
+def test_uncommitted_files_reflect_no_commit(repo: Path, sandbox: Sandbox, invoke: Invoke) -> None:
+    edit_file(repo, "klimaat-techniek", "    - Storing\n", "    - Storing\n    - Onderhoud\n")
+    plan = json.loads(invoke("diff", "--base", "main", "--format", "json").output)
+    assert plan["commit"] is None  # HEAD is not what was planned
+    text = invoke("diff", "--base", "main").output
+    assert "Files at" not in text.splitlines()[1]
+    refused = invoke("apply", "--yes", "--require-tip", "feature")
+    assert refused.exit_code == 5
+    assert refused.output.startswith(
+        "refused: the portal files have uncommitted changes, but feature is at "
+    )
+
+
+def test_a_branch_behind_its_base_is_told_to_merge_first(
+    repo: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    git(repo, "checkout", "-q", "main")
+    edit_file(repo, "gemeente-intern", "enabled: false", "enabled: false\n  work_types: []")
+    tip = commit_all(repo, "main moves on")
+    git(repo, "checkout", "-q", "feature")
+    fork = git(repo, "merge-base", "HEAD", "main")
+    result = invoke("diff", "--base", "main")
+    assert (
+        f"note: main has moved on since this branch forked ({fork[:12]} -> {tip[:12]}); "
+        "merge main into the branch for the plan a merge would give\n"
+    ) in result.stderr

@@ -59,12 +59,15 @@ def _run_step(
     step: dict[str, Any], cwd: Path, exit_code: int = 0, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run a step's script as the runner does (bash -e -o pipefail), with a stub
-    `portal-config` that logs its arguments, prints "report" and exits with `exit_code`."""
+    `portal-config` that logs its arguments, prints "report" and exits with `exit_code`
+    (`show` with 0)."""
     bin_dir = cwd / "bin"
     bin_dir.mkdir(exist_ok=True)
     stub = bin_dir / "portal-config"
     stub.write_text(
-        f'#!/bin/sh\necho "$@" >> "{cwd}/calls"\necho report\nexit {exit_code}\n',
+        # `show` renders a plan the step's own diff or drift just wrote: it exits 0.
+        f'#!/bin/sh\necho "$@" >> "{cwd}/calls"\necho report\n'
+        f'[ "$1" = show ] && exit 0\nexit {exit_code}\n',
         encoding="utf-8",
     )
     stub.chmod(0o755)
@@ -367,7 +370,10 @@ def test_drift_runs_on_a_schedule_and_on_demand_once_per_target() -> None:
     assert job["strategy"]["fail-fast"] is False  # one target's outage hides no other's drift
     drift = _step(DRIFT, "portal-config drift")
     assert drift["env"]["TARGET"] == "${{ matrix.target }}"
-    assert 'portal-config drift --target "$TARGET" --format markdown > drift.md' in drift["run"]
+    assert (
+        'portal-config drift --target "$TARGET" --format markdown --out drift.json > drift.md'
+        in drift["run"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -379,7 +385,10 @@ def test_drift_reports_0_and_3_and_fails_on_anything_else(
 ) -> None:
     done = _run_step(_step(DRIFT, "portal-config drift"), tmp_path, code, {"TARGET": "production"})
     assert done.returncode == step_code
-    assert (tmp_path / "calls").read_text() == "drift --target production --format markdown\n"
+    calls = ["drift --target production --format markdown --out drift.json"]
+    if drifted == "true":  # the issue's copy, cut at a portal boundary
+        calls.append("show drift.json --format markdown --max-chars 60000")
+    assert (tmp_path / "calls").read_text().splitlines() == calls
     expected = f"drifted={drifted}\n" if drifted else ""
     assert (tmp_path / "output").read_text() == expected
     assert (tmp_path / "summary").read_text() == ("report\n" if drifted else "")
@@ -403,7 +412,7 @@ _ELSEWHERE = {"number": 13, "title": "portal-config drift: staging"}
 
 
 def test_drift_opens_one_labelled_issue_for_the_target(tmp_path: Path) -> None:
-    (tmp_path / "drift.md").write_text("## Drift\n")
+    (tmp_path / "issue.md").write_text("## Drift\n")
     env = {"TARGET": "production", "DRIFTED": "true"}
     calls = _run_script(_issue_step(), tmp_path, {"issues": [_ELSEWHERE]}, env)
     assert calls == [
@@ -420,15 +429,19 @@ def test_drift_opens_one_labelled_issue_for_the_target(tmp_path: Path) -> None:
     ]
 
 
-def test_drift_updates_the_open_issue_and_cuts_a_long_report(tmp_path: Path) -> None:
-    (tmp_path / "drift.md").write_text("portal line\n" * 10_000)
+def test_drift_updates_the_open_issue_with_the_report_cut_by_the_tool(tmp_path: Path) -> None:
+    (tmp_path / "issue.md").write_text("## Drift\n")
     env = {"TARGET": "production", "DRIFTED": "true"}
     calls = _run_script(_issue_step(), tmp_path, {"issues": [_ELSEWHERE, _OPEN]}, env)
     ((name, args),) = calls
     assert (name, args["issue_number"]) == ("update", 12)
-    assert len(args["body"]) < 65_536
-    assert "(cut: the full report is in the run's job summary)" in args["body"]
-    assert args["body"].startswith("portal line\n") and "\nportal line\n\n(cut" in args["body"]
+    assert args["body"] == f"## Drift\n\n\nFound by [this run]({RUN_URL}).\n"
+    # The cut is the tool's, at a portal boundary (`show --max-chars`), not the script's.
+    step = _step(DRIFT, "portal-config drift")
+    assert (
+        "portal-config show drift.json --format markdown --max-chars 60000 > issue.md"
+        in (step["run"])
+    )
 
 
 def test_no_drift_closes_the_open_issue_with_a_comment(tmp_path: Path) -> None:

@@ -78,7 +78,10 @@ def cli() -> None:
       portal-config lint portals/acme.yaml --format json
       portal-config fmt --check           # files not in the canonical form
       portal-config diff                  # what merging would change (sandbox by default)
+      portal-config diff --base main      # this branch's changes apart from live edits
       portal-config diff --out plan.json && portal-config apply plan.json
+      portal-config show plan.json --format markdown --max-chars 60000
+      portal-config drift --target production   # live edits made outside git
       portal-config pull --portal acme-facilities
       portal-config sandbox               # a local OutSmart-compatible API
       portal-config rules                 # what each rule checks
@@ -363,6 +366,15 @@ def _plan_format_option(markdown_for: str) -> Callable[[Callable[..., Any]], Cal
     )
 
 
+def _cut_only_text(output_format: str, max_chars: int | None) -> int | None:
+    # JSON is read by programs, whole; silently ignoring the option would hide a mistake.
+    if max_chars is not None and output_format == "json":
+        raise click.BadParameter(
+            "cuts text and markdown; json is never cut", None, None, "--max-chars"
+        )
+    return max_chars
+
+
 _max_chars_option = click.option(
     "--max-chars",
     "max_chars",
@@ -443,7 +455,7 @@ def diff_command(
         console,
         concurrency,
         base_ref=base_ref or None,
-        max_chars=max_chars,
+        max_chars=_cut_only_text(output_format, max_chars),
     )
     sys.exit(code)
 
@@ -455,6 +467,12 @@ cli.add_command(diff_command, "plan")
 @_target_option
 @_plan_format_option("for an issue")
 @_max_chars_option
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also save the report as plan JSON (for `portal-config show`).",
+)
 @_config_option
 @_concurrency_option
 @_color_option
@@ -464,6 +482,7 @@ def drift_command(
     target: str | None,
     output_format: str,
     max_chars: int | None,
+    out_file: Path | None,
     config_path: Path | None,
     concurrency: int | None,
     color: bool | None,
@@ -490,7 +509,13 @@ def drift_command(
 
     console = _console(color, quiet, verbose)
     code = drift(
-        load_config(config_path), target, output_format, console, concurrency, max_chars=max_chars
+        load_config(config_path),
+        target,
+        output_format,
+        console,
+        concurrency,
+        max_chars=_cut_only_text(output_format, max_chars),
+        out_file=out_file,
     )
     sys.exit(code)
 
@@ -524,7 +549,8 @@ def show_command(
     from portal_config.config import load_config
     from portal_config.workflow import show
 
-    sys.exit(show(load_config(config_path), plan_file, output_format, _console(color), max_chars))
+    cut = _cut_only_text(output_format, max_chars)
+    sys.exit(show(load_config(config_path), plan_file, output_format, _console(color), cut))
 
 
 @cli.command("apply")

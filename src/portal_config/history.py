@@ -34,6 +34,7 @@ class BaseFiles:
     ref: str
     commit: str
     files: tuple[tuple[str, bytes], ...]  # (path relative to the repository root, content)
+    tip: str  # the commit REF names now; not the base when REF moved on since the fork
 
 
 def head_commit(where: Path) -> str | None:
@@ -83,7 +84,22 @@ def base_files(where: Path, ref: str, directory: Path) -> BaseFiles:
             blobs.append((path, blob))
     contents = _read_blobs(root, [blob for _path, blob in blobs])
     files = tuple((path, data) for (path, _blob), data in zip(blobs, contents, strict=True))
-    return BaseFiles(ref, base, files)
+    return BaseFiles(ref, base, files, tip)
+
+
+def uncommitted(where: Path, paths: Sequence[Path]) -> bool:
+    """Whether the work tree differs from HEAD under ``paths`` (edited, added, deleted):
+    a plan of such files reflects no commit."""
+    root = repository_root(where, "--base")
+    inside = []
+    for path in paths:
+        try:
+            inside.append(path.resolve().relative_to(root).as_posix() or ".")
+        except ValueError:
+            continue
+    if not inside:
+        return False
+    return bool(_git(root, "status", "--porcelain", "--untracked-files=all", "--", *inside))
 
 
 def repository_root(where: Path, option: str) -> Path:

@@ -65,6 +65,11 @@ class FieldChange:
         # Switching guests on, or any guest permission on, gives guests more.
         return self.field in ("enabled", *FLAGS) and not self.old and bool(self.new)
 
+    @property
+    def narrows(self) -> bool:
+        """Applying takes access away: for drift, the live edit had given guests more."""
+        return self.field in ("enabled", *FLAGS) and bool(self.old) and not self.new
+
     def to_json(self) -> dict[str, Any]:
         return {
             "field": self.field,
@@ -85,6 +90,10 @@ class WorkTypesChange:
     @property
     def widens(self) -> bool:
         return bool(self.added)
+
+    @property
+    def narrows(self) -> bool:
+        return bool(self.removed)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -207,11 +216,19 @@ class Plan:
         elif not changed:
             text = f"No changes. {_portals(total)} up to date"
         else:
-            text = f"Plan: {changed} to update, {total - changed} unchanged"
-            if self.base is not None:
-                text += f" ({len(self.drifted)} with drift)"
+            reverting = len(self.drifted)  # of the portals to update, not the unchanged
+            text = f"Plan: {changed} to update"
+            if self.base is not None and reverting:
+                text += f" ({reverting} revert{'s' if reverting == 1 else ''} live edits)"
+            text += f", {total - changed} unchanged"
         if self.unmanaged:
             text += f", {len(self.unmanaged)} unmanaged"
+        if self.kind == DRIFT_REPORT:
+            # A drift report is about the edits: which of them gave guests more.
+            opened = sum(1 for p in self.changed if any(c.narrows for c in p.changes))
+            if opened:
+                text += f"; {opened} live edit{'s' if opened != 1 else ''} widened guest access"
+            return text + "."
         widening = sum(1 for p in self.changed if p.widens)
         if widening:
             text += f"; {widening} widen{'s' if widening == 1 else ''} guest access"
@@ -245,14 +262,13 @@ class Plan:
 
     def refusal(self, safety: Safety) -> str | None:
         """Why apply would refuse this plan without --allow-large-change, or None."""
-        reason = safety.violation(len(self.changed), len(self.portals))
-        return f"{reason}; re-run with --allow-large-change if this is intended" if reason else None
+        return safety.violation(len(self.changed), len(self.portals))
 
     def raise_if_unsafe(self, safety: Safety, override: bool) -> None:
         """Refuse plans that touch more portals than the configured threshold allows."""
         reason = self.refusal(safety)
         if reason and not override:
-            raise RefusedError(reason)
+            raise RefusedError(f"{reason}; re-run with --allow-large-change if this is intended")
 
 
 def _portals(count: int) -> str:

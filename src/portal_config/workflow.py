@@ -18,7 +18,7 @@ from portal_config.apply import apply_plan
 from portal_config.catalog import Catalog
 from portal_config.config import Config, Target
 from portal_config.errors import ExitCode, PortalConfigError
-from portal_config.history import base_files, commit_of, head_commit
+from portal_config.history import base_files, commit_of, head_commit, uncommitted
 from portal_config.lint import LintRun, lint, require_portals_dir
 from portal_config.loader import Document, display, load_bytes
 from portal_config.model import PortalSettings, WorkType
@@ -110,7 +110,7 @@ def make_plan(
     with _client(target, concurrency, console) as client:
         plan = _plan(documents, bool(paths), target, client, console, base)
         header = _with_account(announce(target, client), config.account)
-    plan.commit = head_commit(config.root)
+    plan.commit = _files_commit(config)
     plan.apply_refusal = plan.refusal(config.safety)
     plan.account = config.account
     return plan, header
@@ -124,6 +124,7 @@ def drift(
     concurrency: int | None = None,
     *,
     max_chars: int | None = None,
+    out_file: Path | None = None,
 ) -> int:
     """Live against the files of the checkout: every difference is an edit made outside git.
 
@@ -132,7 +133,9 @@ def drift(
     """
     documents = _valid_documents(config, (), console)
     target = resolve_target(config, target_name)
-    commit = head_commit(config.root)
+    if out_file is not None:
+        check_writable(out_file, "--out")  # before any request
+    commit = _files_commit(config)
     files = {
         document.data["portal"]: PortalSettings.from_file_data(document.data)
         for document in documents
@@ -143,6 +146,8 @@ def drift(
     plan.kind = DRIFT_REPORT
     plan.commit = commit
     plan.account = config.account
+    if out_file is not None:
+        write_atomically(out_file, json_text(plan.to_json()))
     console.out(PLAN_FORMATS[output_format](plan, header, console.color, max_chars))
     return ExitCode.CHANGES if plan.has_changes else ExitCode.OK
 
@@ -231,7 +236,7 @@ def _apply(
             config = config.for_account(saved.account)
     report.saved = saved
     if require_tip is not None:
-        _check_tip(config, require_tip, saved.commit if saved else None)
+        _check_tip(config, require_tip, saved)
     documents = [] if saved is not None else _valid_documents(config, paths, console)
     target = resolve_target(config, target_name or (saved.target if saved else None))
     report.target = target.name
@@ -277,24 +282,34 @@ def _apply(
     return ExitCode.APPLY_FAILED if run.failed else ExitCode.OK
 
 
+def _files_commit(config: Config) -> str | None:
+    """The commit the portal files are, or None: outside git, or edited since HEAD (a plan
+    of uncommitted files must not pass for a commit's, `--require-tip` included)."""
+    commit = head_commit(config.root)
+    if commit is None or uncommitted(config.root, [config.portals_dir, config.catalog]):
+        return None
+    return commit
+
+
 def _with_account(header: str, account: str | None) -> str:
     return f"{header} (account {account})" if account is not None else header
 
 
-def _check_tip(config: Config, ref: str, planned: str | None) -> None:
+def _check_tip(config: Config, ref: str, saved: SavedPlan | None) -> None:
     """Refuse to apply anything but the newest commit of ``ref``: a re-run of an old apply
     job would otherwise write an older state over changes merged since."""
     tip = commit_of(config.root, ref, "--require-tip")
     head = head_commit(config.root)
-    stale = [
-        f"{what} {commit[:12]}"
-        for what, commit in (("HEAD is", head), ("the plan was made at", planned))
-        if commit is not None and commit != tip
-    ]
+    stale = [f"HEAD is {head[:12]}"] if head != tip and head is not None else []
+    if saved is not None and saved.commit != tip:
+        made = saved.commit[:12] if saved.commit else "uncommitted files"
+        stale.append(f"the plan was made at {made}")
+    elif saved is None and _files_commit(config) is None:
+        stale.append("the portal files have uncommitted changes")
     if stale:
         raise RefusedError(
-            f"{' and '.join(stale)}, but {ref} is at {tip[:12]}: applying would put an "
-            f"older state over newer changes; apply {ref}'s newest commit instead"
+            f"{' and '.join(stale)}, but {ref} is at {tip[:12]}: applying would put another "
+            f"commit's state over {ref}'s; apply {ref}'s newest commit instead"
         )
 
 
@@ -452,6 +467,13 @@ def _base_settings(config: Config, ref: str, console: Console) -> Base:
     the merge-base of HEAD and ``ref``. A base file that is not a valid portal file gives
     no base for its portal: its changes then count as this branch's."""
     found = base_files(config.root, ref, config.portals_dir)
+    if found.tip != found.commit:
+        # The branch forked from an older ref: a change merged since is in neither the
+        # base nor these files, and would read as drift. CI plans the merge commit instead.
+        console.note(
+            f"note: {ref} has moved on since this branch forked ({found.commit[:12]} -> "
+            f"{found.tip[:12]}); merge {ref} into the branch for the plan a merge would give"
+        )
     settings: dict[str, PortalSettings] = {}
     for path, data in found.files:
         loaded = load_bytes(data, f"{path}@{ref}")

@@ -86,45 +86,51 @@ def _text_change(
     change: Change, paint: Callable[..., str], base: PortalSettings | None
 ) -> list[str]:
     mark = "  " + paint(f"! {WIDENS}", fg="red", bold=True) if change.widens else ""
+    note = "".join(f"  ({text})" for text in _origin_notes(change))
     if isinstance(change, FieldChange):
-        note = _origin_note(change)
         return [f"~ {change.field}: {_value(change.old)} -> {_value(change.new)}{mark}{note}"]
     assert isinstance(change, WorkTypesChange)
-    lines = [f"~ {change.field}:{_origin_note(change)}"]
     edited = _edited_live(change, base)
-    lines += [
-        paint(f"    + {name}", fg="green")
-        + ("  " + paint(f"! {WIDENS}", fg="red", bold=True))
-        + _item_note(name, edited)
-        for name in change.added
-    ]
-    lines += [
-        paint(f"    - {name}", fg="red") + _item_note(name, edited) for name in change.removed
-    ]
+    lines = [f"~ {change.field}:{note}"]
+    for sign, names, color in (("+", change.added, "green"), ("-", change.removed, "red")):
+        for name in names:
+            widen = "  " + paint(f"! {WIDENS}", fg="red", bold=True) if sign == "+" else ""
+            item = "".join(f"  ({text})" for text in _item_notes(name, sign, edited))
+            lines.append(paint(f"    {sign} {name}", fg=color) + widen + item)
     return lines
 
 
+def _origin_notes(change: Change) -> list[str]:
+    """What a change does to an edit made outside git, when the plan knows its base.
+
+    ``widens`` says what applying does; for a reverted edit the reader also needs the
+    edit's own direction: a live edit that gave guests more is the one to look at.
+    """
+    note = _ORIGIN_NOTES.get(change.origin or "")
+    if note is None:
+        return []
+    if isinstance(change, FieldChange) and change.narrows:
+        note += " that widened guest access"
+    return [note]
+
+
 def _edited_live(change: WorkTypesChange, base: PortalSettings | None) -> set[str]:
-    """The names of a work-types change of origin both that only undo a live edit: in
-    the base and the files but gone live, or added live to neither."""
+    """The names of a work-types change that only undo a live edit: all of a drift change;
+    of a change of origin both, those in the base and the files but gone live, or added
+    live to neither."""
+    if change.origin == DRIFT:
+        return {*change.added, *change.removed}
     if change.origin != BOTH or base is None:
         return set()
     held = set(base.work_types)
     return {t for t in change.added if t in held} | {t for t in change.removed if t not in held}
 
 
-def _item_notes(name: str, edited: set[str]) -> list[str]:
-    return [_ORIGIN_NOTES[DRIFT]] if name in edited else []
-
-
-def _item_note(name: str, edited: set[str]) -> str:
-    return "".join(f"  ({note})" for note in _item_notes(name, edited))
-
-
-def _origin_note(change: Change) -> str:
-    """What a change does to an edit made outside git, when the plan knows its base."""
-    note = _ORIGIN_NOTES.get(change.origin or "")
-    return f"  ({note})" if note else ""
+def _item_notes(name: str, sign: str, edited: set[str]) -> list[str]:
+    if name not in edited:
+        return []
+    # The edit's direction, not apply's: a work type added live widened guest access.
+    return ["removed by a live edit"] if sign == "+" else ["added by a live edit, widening access"]
 
 
 def _sections(plan: Plan) -> list[tuple[str, list[tuple[PortalPlan, tuple[Change, ...]]]]]:
@@ -171,25 +177,38 @@ def _assemble(
     head: list[str], sections: list[_Section], tail: list[str], max_chars: int | None
 ) -> str:
     """Head, sections and tail; past ``max_chars``, whole portal blocks are left out and
-    counted, so a cut comment never shows half a portal (GitHub refuses comments over
-    65,536 characters)."""
+    counted per section, so a cut comment never shows half a portal (GitHub refuses
+    comments over 65,536 characters).
+
+    The budget goes to the last section first: in a three-way plan that is the drift,
+    the part a reviewer would otherwise never see; every section keeps its title.
+    """
+
+    def cost(lines: Sequence[str]) -> int:
+        return sum(len(line) + 1 for line in lines)
+
+    shown = [section for section in sections if section.blocks]
+    more = len(_MORE) + 8  # one "N more portals" line per section at most
+    budget = None
+    if max_chars is not None:
+        budget = max_chars - cost(head) - cost(tail) - sum(cost(s.title) + more for s in shown)
+    kept: set[tuple[int, int]] = set()
+    for index in reversed(range(len(shown))):
+        for position, block in enumerate(shown[index].blocks):
+            if budget is not None and cost(block.lines) > budget:
+                break  # in order: a later portal never shows while an earlier one is cut
+            kept.add((index, position))
+            budget = budget - cost(block.lines) if budget is not None else None
     lines = list(head)
-    size = sum(len(line) + 1 for line in (*head, *tail)) + len(_MORE) + 20
-    left_out: set[str] = set()
-    for section in sections:
-        if section.blocks and not left_out:
-            lines += section.title
-            size += sum(len(line) + 1 for line in section.title)
-        for block in section.blocks:
-            cost = sum(len(line) + 1 for line in block.lines)
-            if max_chars is not None and (left_out or size + cost > max_chars):
-                left_out.add(block.portal)
-                continue
-            lines += block.lines
-            size += cost
-    if left_out:
-        count = len(left_out)
-        lines += [_MORE.format(count=count, s="" if count == 1 else "s"), ""]
+    for index, section in enumerate(shown):
+        lines += section.title
+        blocks = section.blocks
+        lines += [
+            line for p, block in enumerate(blocks) if (index, p) in kept for line in block.lines
+        ]
+        left_out = sum(1 for p in range(len(blocks)) if (index, p) not in kept)
+        if left_out:
+            lines += [_MORE.format(count=left_out, s="" if left_out == 1 else "s"), ""]
     return "\n".join([*lines, *tail])
 
 
@@ -248,23 +267,23 @@ def _markdown_block(plan: Plan, portal: PortalPlan, changes: Sequence[Change]) -
 def _markdown_change_lines(changes: Sequence[Change], base: PortalSettings | None) -> list[str]:
     lines: list[str] = []
     for change in changes:
-        notes = [_ORIGIN_NOTES[change.origin]] if change.origin in _ORIGIN_NOTES else []
         if isinstance(change, FieldChange):
-            comment = _comment(([WIDENS] if change.widens else []) + notes)
+            notes = ([WIDENS] if change.widens else []) + _origin_notes(change)
             lines += [
                 f"- {change.field}: {_value(change.old)}",
-                f"+ {change.field}: {_value(change.new)}{comment}",
+                f"+ {change.field}: {_value(change.new)}{_comment(notes)}",
             ]
-        else:
-            edited = _edited_live(change, base)
-            lines += [
-                f"+ work_types: {name}{_comment([WIDENS, *notes, *_item_notes(name, edited)])}"
-                for name in change.added
-            ]
-            lines += [
-                f"- work_types: {name}{_comment([*notes, *_item_notes(name, edited)])}"
-                for name in change.removed
-            ]
+            continue
+        # No field line in a diff block: each name says what it does itself.
+        edited = _edited_live(change, base)
+        lines += [
+            f"+ work_types: {name}{_comment([WIDENS, *_item_notes(name, '+', edited)])}"
+            for name in change.added
+        ]
+        lines += [
+            f"- work_types: {name}{_comment(_item_notes(name, '-', edited))}"
+            for name in change.removed
+        ]
     return lines
 
 
