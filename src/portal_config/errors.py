@@ -47,4 +47,5 @@ class ExitCode:
     API = 4  # the API could not be used: unreachable, unauthorized, refused, rate limited
     REFUSED = 5  # apply refused: stale plan, safety threshold, or no confirmation
     APPLY_FAILED = 6  # apply ran, and at least one portal failed or was skipped
+    PARTIAL = 7  # many accounts: some failed (token, API, files, refused), the rest completed
     INTERRUPTED = 130  # Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)

@@ -236,7 +236,7 @@ def _apply(
             config = config.for_account(saved.account)
     report.saved = saved
     if require_tip is not None:
-        _check_tip(config, require_tip, saved)
+        check_tip(config, require_tip, saved)
     documents = [] if saved is not None else _valid_documents(config, paths, console)
     target = resolve_target(config, target_name or (saved.target if saved else None))
     report.target = target.name
@@ -295,7 +295,7 @@ def _with_account(header: str, account: str | None) -> str:
     return f"{header} (account {account})" if account is not None else header
 
 
-def _check_tip(config: Config, ref: str, saved: SavedPlan | None) -> None:
+def check_tip(config: Config, ref: str, saved: SavedPlan | None) -> None:
     """Refuse to apply anything but the newest commit of ``ref``: a re-run of an old apply
     job would otherwise write an older state over changes merged since."""
     tip = commit_of(config.root, ref, "--require-tip")

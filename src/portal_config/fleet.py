@@ -1,0 +1,324 @@
+"""Many accounts: one command run once per account, its output grouped, one exit code.
+
+An installer keeps every customer's portals in one repository (``accounts:`` in
+portal-config.yaml). Each account is an ordinary one-account run on the config as that
+account sees it (`Config.for_account`): its portals, its catalog, its token. This
+module only fans out, collects and sums up:
+
+* reads (diff, drift, pull) run ``parallel`` accounts at once on threads, and their
+  output is printed per account, in config order, as soon as an account's turn comes,
+  so memory stays flat in the number of accounts;
+* apply plans every account first (a fleet-wide threshold needs the whole picture),
+  asks once, then writes account by account on the main thread, where Ctrl-C is
+  handled as in a one-account apply;
+* one account failing (a refused token, an API outage, invalid files) never stops the
+  others: it is reported in its group, and the exit code is `ExitCode.PARTIAL`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from portal_config import TOOL
+from portal_config.config import ACCOUNTS_DIR, Config
+from portal_config.errors import ExitCode, PortalConfigError, UsageError
+from portal_config.workflow import Console
+
+FLEET_FORMAT = "portal-config-fleet"
+FLEET_VERSION = 1
+DEFAULT_PARALLEL = 16  # accounts at once; each account's requests follow its concurrency
+
+Task = Callable[[Config, Console], int]
+
+
+@dataclass
+class AccountRun:
+    """One account's part of a fleet run: its exit code and everything it printed."""
+
+    account: str
+    code: int = ExitCode.OK
+    out: list[str] = field(default_factory=list)
+    err: list[str] = field(default_factory=list)
+    error: str | None = None  # the one failure that stopped it, as the user sees it
+
+    def text(self) -> str:
+        return "".join(self.out)
+
+
+def select(config: Config, names: Sequence[str], paths: Sequence[Path]) -> dict[str, list[Path]]:
+    """The accounts to run, each with the paths given under its directory (none: all).
+
+    A path must lie inside one account's directory: a fleet has no portals elsewhere.
+    """
+    chosen = config.select_accounts(names)
+    if not paths:
+        return {name: [] for name in chosen}
+    by_account: dict[str, list[Path]] = {}
+    home = (config.root / ACCOUNTS_DIR).resolve()
+    for path in paths:
+        try:
+            parts = path.resolve().relative_to(home).parts
+        except ValueError:
+            parts = ()
+        if not parts or parts[0] not in config.accounts:
+            raise UsageError(f"{path}: not in an account's directory ({ACCOUNTS_DIR}/<account>/)")
+        by_account.setdefault(parts[0], []).append(path)
+    return {name: by_account[name] for name in chosen if name in by_account}
+
+
+def run_each(
+    config: Config,
+    accounts: Iterable[str],
+    task: Task,
+    console: Console,
+    parallel: int = DEFAULT_PARALLEL,
+) -> Iterator[AccountRun]:
+    """``task`` on each account's view of the config, ``parallel`` at a time; the runs
+    come back in the order given, each once it and all before it are done."""
+    pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="account")
+    pending: deque[Future[AccountRun]] = deque(
+        pool.submit(run_one, config, name, task, console) for name in accounts
+    )
+    try:
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        # An interrupt (or a consumer that stops early) must not wait for every account.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_one(config: Config, name: str, task: Task, console: Console) -> AccountRun:
+    run = AccountRun(name)
+    captured = Console(
+        run.out.append,
+        run.err.append,
+        console.color,
+        confirm=None,  # a fleet asks once, before any account writes
+        quiet=console.quiet,
+        verbose=console.verbose,
+    )
+    try:
+        run.code = task(config.for_account(name), captured)
+    except PortalConfigError as exc:
+        run.code, run.error = exc.exit_code, exc.render()
+    return run
+
+
+def exit_code(runs: Sequence[AccountRun], succeeded: Callable[[int], bool]) -> int:
+    """One exit code for the fleet: every account's own if all agree on failing, PARTIAL
+    if some failed and others did not, else the most telling success (3 over 0)."""
+    failed = [run for run in runs if not succeeded(run.code)]
+    if not failed:
+        return max((run.code for run in runs), default=ExitCode.OK)
+    if len(failed) == len(runs) and len({run.code for run in failed}) == 1:
+        return failed[0].code
+    return ExitCode.PARTIAL
+
+
+# -- output, grouped per account ------------------------------------------------------------
+def show_text(run: AccountRun, console: Console, markdown: bool = False) -> None:
+    """One account's group: a heading, what it printed, and its failure if it failed.
+
+    Its diagnostics (retries, the verbose log) go to stderr, each line marked with the
+    account, so a CI log of many accounts stays readable.
+    """
+    heading = f"## Account `{run.account}`\n\n" if markdown else f"=== account {run.account} ===\n"
+    console.out(heading + run.text())
+    for line in "".join(run.err).splitlines():
+        console.err(f"[{run.account}] {line}\n")
+    if run.error is not None:
+        failure = f"account {run.account} failed (exit {run.code}): {run.error}"
+        console.out(f"> [!CAUTION]\n> {failure}\n\n" if markdown else f"{failure}\n\n")
+
+
+def summary(runs: Sequence[AccountRun], succeeded: Callable[[int], bool]) -> str:
+    failed = [run for run in runs if not succeeded(run.code)]
+    changed = sum(1 for run in runs if run.code == ExitCode.CHANGES)
+    text = f"Accounts: {len(runs)} run, {changed} with changes, {len(failed)} failed"
+    if failed:
+        text += ": " + ", ".join(f"{run.account} (exit {run.code})" for run in failed)
+    return text + "."
+
+
+def fleet_json(command: str, runs: Sequence[AccountRun], code: int) -> dict[str, Any]:
+    """The fleet's JSON: each account's own JSON output (a plan, say) under its name."""
+    accounts = []
+    for run in runs:
+        result = json.loads(run.text()) if run.error is None and run.text().strip() else None
+        accounts.append(
+            {"account": run.account, "exit_code": run.code, "error": run.error, "result": result}
+        )
+    return {
+        "format": FLEET_FORMAT,
+        "version": FLEET_VERSION,
+        "tool": TOOL,
+        "command": command,
+        "exit_code": code,
+        "summary": {
+            "accounts": len(runs),
+            "failed": sum(1 for entry in accounts if entry["error"] is not None),
+            "ok": code == ExitCode.OK,
+        },
+        "accounts": accounts,
+    }
+
+
+def per_account_path(path: Path | None, account: str, option: str, many: bool) -> Path | None:
+    """``--out plans/{account}.json``: one file per account; one path for many is refused."""
+    if path is None:
+        return None
+    if "{account}" in str(path):
+        return Path(str(path).replace("{account}", account))
+    if many:
+        raise UsageError(
+            f"{option} {path}: with more than one account, put {{account}} in the path "
+            f"({option} plans/{{account}}.json)"
+        )
+    return path
+
+
+# -- the commands ----------------------------------------------------------------------------
+def read(
+    command: str,
+    config: Config,
+    selected: dict[str, list[Path]],
+    task: Callable[[Config, Console, list[Path]], int],
+    output_format: str,
+    console: Console,
+    parallel: int,
+    succeeded: Callable[[int], bool],
+) -> int:
+    """diff, drift or pull over ``selected`` accounts; grouped output, one exit code."""
+    runs: list[AccountRun] = []
+    markdown = output_format == "markdown"
+
+    def one(view: Config, captured: Console) -> int:
+        assert view.account is not None
+        return task(view, captured, selected[view.account])
+
+    for run in run_each(config, selected, one, console, parallel):
+        if output_format != "json":
+            show_text(run, console, markdown)
+            run.out.clear()  # printed: a thousand accounts need not stay in memory
+        runs.append(run)
+    code = exit_code(runs, succeeded)
+    if output_format == "json":
+        from portal_config.storage import json_text
+
+        console.out(json_text(fleet_json(command, runs, code)))
+    else:
+        console.out(
+            ("**" + summary(runs, succeeded) + "**" if markdown else summary(runs, succeeded))
+            + "\n"
+        )
+    return code
+
+
+def is_read_success(code: int) -> bool:
+    return code in (ExitCode.OK, ExitCode.CHANGES)
+
+
+def is_success(code: int) -> bool:
+    return code == ExitCode.OK
+
+
+def apply(
+    config: Config,
+    selected: dict[str, list[Path]],
+    console: Console,
+    *,
+    target_name: str | None,
+    assume_yes: bool,
+    allow_large_change: bool,
+    report_file: Path | None,
+    concurrency: int | None,
+    parallel: int,
+    require_tip: str | None,
+) -> int:
+    """Plan every account, check the fleet-wide threshold, ask once, then apply each
+    account's reviewed plan in turn; a plan that went stale meanwhile is refused."""
+    from portal_config import workflow
+    from portal_config.plan import Plan, RefusedError
+
+    many = len(selected) > 1
+    reports = {name: per_account_path(report_file, name, "--report", many) for name in selected}
+    if require_tip is not None:
+        workflow.check_tip(config, require_tip, None)  # before any account reads
+    plans: dict[str, Plan] = {}
+
+    def plan_one(view: Config, captured: Console) -> int:
+        assert view.account is not None
+        plan, header = workflow.make_plan(
+            view, selected[view.account], target_name, captured, concurrency
+        )
+        plans[view.account] = plan
+        from portal_config.render.plan import render_text
+
+        captured.progress(render_text(plan, header, captured.color))
+        return ExitCode.CHANGES if plan.has_changes else ExitCode.OK
+
+    planned = []
+    for run in run_each(config, selected, plan_one, console, parallel):
+        show_text(run, console)
+        run.out.clear()
+        planned.append(run)
+    changed = {name: plan for name, plan in plans.items() if plan.has_changes}
+    total = sum(len(plan.changed) for plan in changed.values())
+    limit = config.safety.fleet_max_portals
+    if total > limit and not allow_large_change:
+        raise RefusedError(
+            f"the accounts' plans change {total} portals, more than safety.fleet_max_portals "
+            f"({limit}); re-run with --allow-large-change if this is intended"
+        )
+    if changed and not assume_yes:
+        if console.confirm is None:
+            raise RefusedError(
+                "no terminal to confirm on; review the plans and pass --yes to apply them"
+            )
+        question = f"Apply changes to {total} portals in {len(changed)} accounts?"
+        if not console.confirm(question):
+            raise RefusedError("not confirmed; nothing was applied")
+    runs = [run for run in planned if not is_read_success(run.code)]  # failed to plan
+    quiet = Console(console.out, console.err, console.color, None, True, console.verbose)
+    for name in selected:
+        if name not in plans:
+            continue  # its planning failed, and said so above
+
+        def apply_one(view: Config, captured: Console, name: str = name) -> int:
+            saved = saved_plan(plans[name], config)
+            return workflow.apply(
+                view,
+                (),
+                None,
+                target_name,
+                assume_yes=True,
+                allow_large_change=allow_large_change,
+                report_file=reports[name],
+                console=captured,
+                concurrency=concurrency,
+                saved=saved,
+            )
+
+        run = run_one(config, name, apply_one, quiet)
+        show_text(run, console)
+        runs.append(run)
+        if run.code == ExitCode.INTERRUPTED:
+            break  # Ctrl-C stops the fleet; the accounts after this one were not touched
+    runs.sort(key=lambda run: list(selected).index(run.account))
+    console.out(summary(runs, is_success) + "\n")
+    return exit_code(runs, is_success)
+
+
+def saved_plan(plan: Any, config: Config) -> Any:
+    """A plan made in this run, checked as a plan file is and kept as one (SavedPlan): the
+    writes then refuse a portal that moved since the plan was shown."""
+    from portal_config.plan_file import check_plan
+    from portal_config.storage import json_text
+
+    return check_plan(json.loads(json_text(plan.to_json())), f"plan of {plan.account}", config)
