@@ -1,20 +1,24 @@
 """The sandbox serves many accounts: each account token reaches its own state, and only it.
 
 OutSmart gives every customer account its own token and an integrating package one
-software token.
+software token; `portal-config sandbox --accounts N` serves N such accounts.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 import urllib3
 
-from conftest import SOFTWARE_TOKEN, TOKEN
+from conftest import SOFTWARE_TOKEN, TOKEN, Invoke, Write
 from portal_config.sandbox import Sandbox, SandboxState, start_sandbox
 from portal_config.sandbox.demo import demo_account
+from portal_config.sandbox.process import SandboxProcess
+from portal_config.sandbox.tokens import account_names, account_state_path, account_token
 
 OTHER_TOKEN = "tok-Other8AccountsECRET-12"
 HTTP = urllib3.PoolManager(retries=False)
@@ -88,3 +92,89 @@ def test_one_token_cannot_name_two_states(tmp_path: Path) -> None:
     with pytest.raises(ValueError) as raised:
         start_sandbox(first, token=TOKEN, software_token=SOFTWARE_TOKEN, accounts={TOKEN: second})
     assert str(raised.value) == "the default token is also given in accounts, with another state"
+
+
+def test_account_names_tokens_and_state_files_are_numbered_and_padded() -> None:
+    assert account_names(3) == ["account-001", "account-002", "account-003"]
+    assert account_names(1000)[::999] == ["account-0001", "account-1000"]
+    assert account_token("account-007") == "sandbox-token-account-007"
+    state = Path(".portal-config/sandbox.json")
+    assert account_state_path(state, "account-007") == Path(
+        ".portal-config/sandbox-account-007.json"
+    )
+
+
+def test_sandbox_accounts_serves_each_account_its_own_state_across_restarts(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "OUTSMART_TOKEN": TOKEN, "OUTSMART_SOFTWARE_TOKEN": SOFTWARE_TOKEN}
+    state = tmp_path / "st" / "s.json"
+    sandbox = SandboxProcess(state, "--accounts", "3", cwd=tmp_path, env=env)
+    try:
+        url = sandbox.url
+        assert portal_ids(url, "sandbox-token-account-003") == sorted(demo_account()["portals"])
+        # OUTSMART_TOKEN opens the single demo account only; here it is no account's.
+        assert call(url + "portals/", TOKEN)["code"] == 1004
+        body = {"revision": 1, "guest_workorder": {"enabled": False, "work_types": []}}
+        written = call(url + "portals/acme-facilities/", account_token("account-002"), "PUT", body)
+        assert written["code"] == 200
+        assert revision(url, account_token("account-001"), "acme-facilities") == 1
+    finally:
+        said = sandbox.stop()
+    assert said == "Sandbox stopped after 4 requests."  # counted for all accounts together
+    assert sandbox.banner == (
+        f"Sandbox listening on {url} (3 accounts account-001 to account-003: "
+        f"token sandbox-token-<account>, state {tmp_path}/st/s-<account>.json; "
+        "software token from OUTSMART_SOFTWARE_TOKEN). Ctrl-C to stop."
+    )
+    assert sorted(p.name for p in state.parent.glob("*.json")) == [
+        "s-account-001.json", "s-account-002.json", "s-account-003.json"
+    ]  # fmt: skip
+    saved = json.loads((state.parent / "s-account-002.json").read_text())
+    assert saved["portals"]["acme-facilities"]["revision"] == 2
+
+    again = SandboxProcess(state, "--accounts", "3", cwd=tmp_path, env=env)
+    try:
+        assert revision(again.url, account_token("account-002"), "acme-facilities") == 2
+        assert revision(again.url, account_token("account-003"), "acme-facilities") == 1
+    finally:
+        again.stop()
+
+
+def test_one_account_with_the_default_software_token_names_it(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTSMART_")}
+    sandbox = SandboxProcess(tmp_path / "s.json", "--accounts", "1", env=env)
+    try:
+        query = "token=sandbox-token-account-001&software_token=sandbox-software-token"
+        answer = HTTP.request("GET", f"{sandbox.url}portals/?{query}").json()
+    finally:
+        sandbox.stop()
+    assert answer["code"] == 200
+    assert sandbox.banner == (
+        f"Sandbox listening on {sandbox.url} (1 account account-001: "
+        f"token sandbox-token-<account>, state {tmp_path}/s-<account>.json; "
+        "software token sandbox-software-token). Ctrl-C to stop."
+    )
+
+
+def test_accounts_from_a_directory_never_silently_serve_an_old_state_file(
+    write: Write, invoke: Invoke, project: Path
+) -> None:
+    write("portals/acme.yaml", "portal: acme\nguest_workorder: {enabled: no}\n")
+    (project / "s-account-002.json").write_text("{}")
+    kept = invoke("sandbox", "--accounts", "2", "--from", "portals", "--state", "s.json")
+    assert (kept.exit_code, kept.output) == (
+        2,
+        "error: --from portals: the state file s-account-002.json already exists and would "
+        "be served as it is; delete it or pass another --state\n",
+    )
+    assert not (project / "s-account-001.json").exists()
+
+
+def test_an_unusable_account_state_file_names_its_account(invoke: Invoke, project: Path) -> None:
+    (project / "s-account-002.json").write_text("{}")
+    broken = invoke("sandbox", "--accounts", "2", "--state", "s.json")
+    assert (broken.exit_code, broken.output) == (
+        2,
+        "error: account-002: sandbox state has an unknown format\n",
+    )
