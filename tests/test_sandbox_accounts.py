@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import urllib3
 
-from conftest import SOFTWARE_TOKEN, TOKEN, Invoke, Write
+from conftest import REPO, SOFTWARE_TOKEN, TOKEN, Invoke, Write
 from portal_config.sandbox import Sandbox, SandboxState, start_sandbox
 from portal_config.sandbox.demo import demo_account
 from portal_config.sandbox.process import SandboxProcess
@@ -155,6 +155,16 @@ def test_one_account_with_the_default_software_token_names_it(tmp_path: Path) ->
         f"token sandbox-token-<account>, state {tmp_path}/s-<account>.json; "
         "software token sandbox-software-token). Ctrl-C to stop."
     )
+
+
+def test_the_readmes_startup_line_is_what_the_sandbox_prints(tmp_path: Path) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("portal-config sandbox --accounts 3\n# ", 1)[1].split("\n", 1)[0]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTSMART_")}
+    state = Path(".portal-config/sandbox.json")
+    sandbox = SandboxProcess(state, "--accounts", "3", cwd=tmp_path, env=env)
+    sandbox.stop()
+    assert sandbox.banner.replace(sandbox.url, "http://127.0.0.1:8808/openapi/8/") == shown
 
 
 def test_accounts_from_a_directory_never_silently_serve_an_old_state_file(
