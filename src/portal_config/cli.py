@@ -696,6 +696,7 @@ def pull_command(
 @click.option(
     "--accounts",
     type=click.IntRange(1),
+    metavar="N",
     help="Serve N accounts (account-001, ...), each seeded as --from says and with "
     "its own token (sandbox-token-account-001, ...).",
 )
