@@ -716,7 +716,15 @@ def pull_command(
     type=click.Path(dir_okay=False, path_type=Path),
     default=Path(".portal-config/sandbox.json"),
     show_default=True,
-    help="JSON state file.",
+    help="JSON state file; with --accounts, each account's is named after it "
+    "(sandbox-account-001.json, ...).",
+)
+@click.option(
+    "--accounts",
+    type=click.IntRange(1),
+    metavar="N",
+    help="Serve N accounts (account-001, ...), each seeded as --from says and with "
+    "its own token (sandbox-token-account-001, ...).",
 )
 @click.option(
     "--from",
@@ -765,6 +773,7 @@ def sandbox_command(
     host: str,
     port: int,
     state_file: Path,
+    accounts: int | None,
     seed: str,
     latency_ms: float | None,
     error_rate: float | None,
@@ -783,6 +792,11 @@ def sandbox_command(
     sandbox-token / sandbox-software-token. Faults are off unless asked for
     (flags here, or SANDBOX_* environment variables).
 
+    With --accounts N it serves N accounts instead, as OutSmart serves an installer's
+    customers: account-001 answers to the token sandbox-token-account-001 and keeps its
+    state in sandbox-account-001.json beside --state (OUTSMART_TOKEN is not used); the
+    software token is shared, as above.
+
     \b
     Exit codes: 0 stopped (Ctrl-C or SIGTERM), 2 usage error (address, state file).
     \b
@@ -790,10 +804,12 @@ def sandbox_command(
       portal-config sandbox                       # http://127.0.0.1:8808/openapi/8/
       portal-config sandbox --from portals --state /tmp/state.json
       portal-config sandbox --latency 50 --error-rate 0.1 --random-seed 1
+      portal-config sandbox --accounts 3          # account-001 ... account-003
     """
     from portal_config.config import url_problem
     from portal_config.sandbox.demo import demo_account
     from portal_config.sandbox.runner import serve
+    from portal_config.sandbox.tokens import account_names, account_state_path
     from portal_config.seed import account_from_directory
 
     if url_problem(f"http://{host}:{port or 1}/"):
@@ -801,11 +817,17 @@ def sandbox_command(
     if seed != "demo":
         if not Path(seed).is_dir():
             raise UsageError(f"--from {seed}: no such directory")
-        if state_file.exists():
+        state_files = (
+            [state_file]
+            if accounts is None
+            else [account_state_path(state_file, name) for name in account_names(accounts)]
+        )
+        existing = next((path for path in state_files if path.exists()), None)
+        if existing is not None:
             # --from only seeds a new state file; silently serving the old one would
             # make the user believe the sandbox holds their files.
             raise UsageError(
-                f"--from {seed}: the state file {state_file} already exists and would be "
+                f"--from {seed}: the state file {existing} already exists and would be "
                 "served as it is; delete it or pass another --state"
             )
     faults = dict(
@@ -827,6 +849,7 @@ def sandbox_command(
         faults,
         lambda line: click.echo(line, err=True),
         http_status_errors=http_status_errors,
+        accounts=accounts,
     )
 
 

@@ -33,9 +33,8 @@ class _Server(ThreadingHTTPServer):
     def __init__(
         self,
         address: tuple[str, int],
-        state: SandboxState,
+        accounts: dict[str, SandboxState],
         faults: Faults,
-        token: str,
         software_token: str,
         http_status_errors: bool,
         idle_timeout: float,
@@ -43,9 +42,10 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.http_status_errors = http_status_errors
         self.idle_timeout = idle_timeout
-        self.state = state
+        # Account token -> that account's state. The software token is one for all, as
+        # OutSmart gives one per integrating package; faults and counters are the server's.
+        self.accounts = accounts
         self.faults = FaultPlan(faults)
-        self.token = token
         self.software_token = software_token
         self.requests_seen = 0
         self.throttled = 0
@@ -155,7 +155,10 @@ class _Handler(BaseHTTPRequestHandler):
             return _Answer(envelope.UNCAUGHT, "general uncaught error")
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
-        if query.get("token") != [self.server.token]:
+        tokens = query.get("token", [])
+        # Exactly one token: with two, which account is meant would be a guess.
+        state = self.server.accounts.get(tokens[0]) if len(tokens) == 1 else None
+        if state is None:
             return _Answer(envelope.UNAUTHORIZED_TOKEN, "unauthorized client token")
         if query.get("software_token") != [self.server.software_token]:
             return _Answer(envelope.UNAUTHORIZED_SOFTWARE_TOKEN, "unauthorized software token")
@@ -171,12 +174,16 @@ class _Handler(BaseHTTPRequestHandler):
                 "method not allowed",
                 headers={"Allow": ", ".join(allowed)},
             )
-        return self._route(method, parts, query, body)
+        return self._route(state, method, parts, query, body)
 
     def _route(
-        self, method: str, parts: list[str], query: dict[str, list[str]], body: bytes
+        self,
+        state: SandboxState,
+        method: str,
+        parts: list[str],
+        query: dict[str, list[str]],
+        body: bytes,
     ) -> _Answer:
-        state = self.server.state
         if parts == ["worktypes"]:
             return _Answer(
                 envelope.OK, response=[_work_type_to_wire(w) for w in state.all_work_types()]
@@ -198,10 +205,10 @@ class _Handler(BaseHTTPRequestHandler):
             if record is None:
                 return _Answer(envelope.NOT_FOUND, "portal not found")
             return _Answer(envelope.OK, response=record)
-        return self._replace(parts[1], body)
+        return self._replace(state, parts[1], body)
 
-    def _replace(self, portal: str, body: bytes) -> _Answer:
-        state, faults = self.server.state, self.server.faults
+    def _replace(self, state: SandboxState, portal: str, body: bytes) -> _Answer:
+        faults = self.server.faults
         if not body.strip():
             return _Answer(envelope.EMPTY_BODY, "empty body")
         try:
@@ -339,11 +346,19 @@ def _allowed_methods(parts: list[str]) -> tuple[str, ...] | None:
 
 @dataclass
 class Sandbox:
-    """A running sandbox: its base URL, its state, and how to stop it."""
+    """A running sandbox: its base URL, its state, and how to stop it.
+
+    ``state`` is the default account's (the only one, unless started with ``accounts``).
+    """
 
     server: _Server
     thread: threading.Thread | None
     state: SandboxState
+
+    @property
+    def accounts(self) -> Mapping[str, SandboxState]:
+        """Every account's state by its token, the default account's included."""
+        return self.server.accounts
 
     @property
     def url(self) -> str:
@@ -392,6 +407,7 @@ def start_sandbox(
     tls: ssl.SSLContext | None = None,
     http_status_errors: bool | None = None,
     idle_timeout: float = 30.0,
+    accounts: Mapping[str, SandboxState] | None = None,
 ) -> Sandbox:
     """Start serving on ``host:port`` (0 = any free port); in a daemon thread if ``background``.
 
@@ -400,14 +416,22 @@ def start_sandbox(
     ``http_status_errors`` (default: the SANDBOX_HTTP_STATUS_ERRORS variable) makes the
     status line mirror the code, as a proxy in front of it might. A connection that
     sends nothing for ``idle_timeout`` seconds is closed.
+
+    ``state`` is served to ``token``; ``accounts`` (account token -> state) adds more
+    accounts, as OutSmart serves each customer account to its own token. All of them
+    share the ``software_token``, the faults and the counters.
     """
     if http_status_errors is None:
         http_status_errors = http_status_errors_from_env()
+    more = dict(accounts or {})
+    if more.get(token, state) is not state:
+        # Two states behind one token: which one a request reaches would be arbitrary.
+        raise ValueError("the default token is also given in accounts, with another state")
+    served = {token: state, **more}
     server = _Server(
         (host, port),
-        state,
+        served,
         faults or Faults(),
-        token,
         software_token,
         http_status_errors,
         idle_timeout,
