@@ -191,7 +191,12 @@ def fmt_command(paths: tuple[Path, ...], check: bool, config_path: Path | None) 
 @cli.command("init")
 @click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite the files init writes if they exist.")
-def init_command(directory: Path, force: bool) -> None:
+@click.option(
+    "--accounts",
+    metavar="NAMES",
+    help="Lay out a fleet: these accounts (comma-separated), accounts/NAME/ each.",
+)
+def init_command(directory: Path, force: bool, accounts: str | None) -> None:
     """Set up a repository for portal-config: config, schema, portals/, hooks and CI.
 
     Files that exist are kept (reported "exists, kept") unless --force; .gitignore only
@@ -199,16 +204,25 @@ def init_command(directory: Path, force: bool) -> None:
     this copy was installed from git, the CI recipes and the pre-commit hook are pinned to
     its commit; otherwise set PORTAL_CONFIG_SOURCE and PORTAL_CONFIG_REV in them.
 
+    With --accounts, a repository for many accounts: an accounts: section in
+    portal-config.yaml with each account's token variable, accounts/NAME/portals/, and the
+    fleet CI recipes (one job per account) instead of diff, apply and drift.
+
     \b
-    Exit codes: 0 written or kept, 2 usage error (DIR cannot be written).
+    Exit codes: 0 written or kept, 2 usage error (DIR cannot be written, a bad name).
     \b
     Examples:
       portal-config init
       portal-config init settings --force
+      portal-config init --accounts acme,beta,north-west
     """
-    from portal_config.scaffold import installed_pin, scaffold
+    from portal_config.scaffold import account_names, installed_pin, scaffold
 
-    done = scaffold(directory, force=force, pin=installed_pin())
+    try:
+        names = account_names(accounts) if accounts is not None else ()
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'--accounts'") from None
+    done = scaffold(directory, force=force, pin=installed_pin(), accounts=names)
     for outcome in done.outcomes:
         click.echo(f"{outcome.path}: {outcome.status}")
     if done.pre_commit_snippet is not None:
@@ -220,7 +234,7 @@ def init_command(directory: Path, force: bool) -> None:
             " <your-org> and <commit-sha>: replace them with this repository's URL and a"
             " full commit SHA:\n  " + "\n  ".join(done.placeholders)
         )
-    if not any((directory / "portals").glob("*.y*ml")):  # the hint only for a new repository
+    if not done.has_portals:  # the hint only for a new repository
         click.echo("\nNext: portal-config pull --target sandbox, then portal-config lint.")
 
 
