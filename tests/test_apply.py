@@ -455,6 +455,6 @@ def test_a_plan_and_portal_files_together_are_a_usage_error(
     result = CliRunner().invoke(cli, ["apply", "plan.json", "portals", "--yes"])
     assert result.exit_code == 2
     assert result.output.endswith(
-        "Error: give either one saved PLAN.json or portal files, not both\n"
+        "Error: give either saved PLAN.json files or portal files, not both\n"
     )
     assert set(revisions(sandbox).values()) == {1}

@@ -333,7 +333,7 @@ def test_every_command_documents_its_exit_codes_and_an_example() -> None:
     listing = CliRunner().invoke(cli, ["--help"]).output
     commands = [line.split()[0] for line in listing.split("Commands:\n")[1].splitlines()]
     assert "plan" not in commands  # an alias, shown on diff's line
-    assert "diff     Show what applying would change in OutSmart (alias: plan)." in listing
+    assert "diff      Show what applying would change in OutSmart (alias: plan)." in listing
     for command in commands:
         shown = CliRunner().invoke(cli, [command, "--help"]).output
         assert "Exit codes:" in shown and "Example" in shown, command

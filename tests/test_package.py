@@ -61,6 +61,9 @@ def test_the_version_is_written_once(wheel: Path) -> None:
         "portal-config-diff.yml",
         "portal-config-apply.yml",
         "portal-config-drift.yml",
+        "portal-config-fleet-diff.yml",
+        "portal-config-fleet-apply.yml",
+        "portal-config-fleet-drift.yml",
     ],
 )
 def test_the_wheel_ships_this_repositorys_workflows_as_init_templates(
@@ -71,7 +74,10 @@ def test_the_wheel_ships_this_repositorys_workflows_as_init_templates(
     assert shipped == (REPO / ".github" / "workflows" / name).read_bytes()
 
 
-@pytest.mark.parametrize("name", ["portal-config.yaml", "gitignore", "pre-commit-config.yaml"])
+@pytest.mark.parametrize(
+    "name",
+    ["portal-config.yaml", "portal-config.accounts.yaml", "gitignore", "pre-commit-config.yaml"],
+)
 def test_the_wheel_ships_the_other_init_templates(wheel: Path, name: str) -> None:
     with zipfile.ZipFile(wheel) as archive:
         assert archive.read(f"portal_config/templates/{name}")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import REPO, Invoke
 from portal_config.scaffold import (
+    FLEET_WORKFLOWS,
     REV_PLACEHOLDER,
     SOURCE_PLACEHOLDER,
     TEMPLATES,
@@ -125,11 +128,16 @@ def test_an_existing_pre_commit_config_is_kept_and_the_snippet_printed(
     assert "Add the published hook" not in invoke("init").output
 
 
-def test_a_git_install_pins_the_recipes_and_the_hook_to_its_commit(adopter: Path) -> None:
+@pytest.mark.parametrize(
+    ("accounts", "recipes"), [((), WORKFLOWS), (("acme", "beta"), FLEET_WORKFLOWS)]
+)
+def test_a_git_install_pins_the_recipes_and_the_hook_to_its_commit(
+    adopter: Path, accounts: tuple[str, ...], recipes: tuple[str, ...]
+) -> None:
     pin = Pin("https://github.com/acme/portal-config", SHA)
-    done = scaffold(adopter, pin=pin)
+    done = scaffold(adopter, pin=pin, accounts=accounts)
     assert done.placeholders == []
-    for name in WORKFLOWS:
+    for name in recipes:
         text = (adopter / ".github" / "workflows" / name).read_text()
         assert "PORTAL_CONFIG_SOURCE: https://github.com/acme/portal-config\n" in text
         assert f"PORTAL_CONFIG_REV: {SHA}\n" in text
@@ -191,18 +199,28 @@ def test_only_an_https_git_install_at_a_full_sha_is_a_pin(
     assert pin_from_direct_url(direct_url) == expected
 
 
-def test_init_writes_every_recipe_this_repository_runs(adopter: Path, invoke: Invoke) -> None:
+def test_init_writes_the_recipes_this_repository_runs_for_one_account_or_a_fleet(
+    adopter: Path, invoke: Invoke
+) -> None:
     recipes = sorted(p.name for p in (REPO / ".github" / "workflows").glob("*.yml"))
-    assert sorted(WORKFLOWS) == recipes
+    assert sorted({*WORKFLOWS, *FLEET_WORKFLOWS}) == recipes
     assert sorted(p.name for p in (TEMPLATES / "workflows").iterdir()) == recipes
-    output = invoke("init").output
-    for name in recipes:
-        assert f".github/workflows/{name}: created\n" in output
-        written = adopter / ".github" / "workflows" / name
-        assert written.read_bytes() == (REPO / ".github" / "workflows" / name).read_bytes()
+    for args, written, left_out in [
+        ((), WORKFLOWS, FLEET_WORKFLOWS),
+        (("--accounts", "acme"), FLEET_WORKFLOWS, WORKFLOWS),
+    ]:
+        shutil.rmtree(adopter / ".github", ignore_errors=True)
+        output = invoke("init", *args).output
+        for name in written:
+            assert f".github/workflows/{name}: created\n" in output
+            copy = adopter / ".github" / "workflows" / name
+            assert copy.read_bytes() == (REPO / ".github" / "workflows" / name).read_bytes()
+        # Both sets would run on the same pull requests and merges.
+        for name in set(left_out) - set(written):
+            assert not (adopter / ".github" / "workflows" / name).exists()
 
 
-@pytest.mark.parametrize("name", WORKFLOWS)
+@pytest.mark.parametrize("name", sorted({*WORKFLOWS, *FLEET_WORKFLOWS}))
 def test_the_workflow_templates_are_this_repositorys_workflows(name: str) -> None:
     # In the checkout the templates are links to .github/workflows/ (GitHub does not follow
     # links in workflow files, so the real file lives there); test_package checks the wheel
@@ -269,3 +287,116 @@ def test_an_adopters_first_hour(adopter: Path, invoke: Invoke) -> None:
     assert typo.exit_code == 2
     assert typo.output.startswith("invalid config: portal-config.yaml:")
     assert "unknown key 'max_portalz' in safety; did you mean 'max_portals'?" in typo.output
+
+
+# --- init --accounts: a repository for a fleet ----------------------------------------
+
+
+def test_init_accounts_lays_out_a_fleet_and_init_again_changes_nothing(
+    adopter: Path, invoke: Invoke
+) -> None:
+    first = invoke("init", "--accounts", "acme,north-west")
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("portal-config.yaml: created\n.gitignore: created\n")
+    assert "accounts/acme/portals/.gitkeep: created\n" in first.output
+    assert "accounts/north-west/portals/.gitkeep: created\n" in first.output
+    assert first.output.endswith(
+        "Next: portal-config pull --target sandbox, then portal-config lint.\n"
+    )
+    files = set(_tree(adopter))
+    assert {
+        "accounts/acme/portals/.gitkeep",
+        "accounts/north-west/portals/.gitkeep",
+        "schema/portal.schema.json",
+        ".gitignore",
+        ".pre-commit-config.yaml",
+    } <= files
+    # The catalog comes from the live account (`pull --account`); no single-account layout.
+    assert not {f for f in files if f.endswith("worktypes.yaml") or f.startswith("portals/")}
+
+    text = (adopter / "portal-config.yaml").read_text()
+    config = yaml.safe_load(text)
+    assert config["accounts"] == {
+        "acme": {"token_env": "OUTSMART_TOKEN_ACME"},
+        "north-west": {"token_env": "OUTSMART_TOKEN_NORTH_WEST"},
+    }
+    assert "  acme:\n    token_env: OUTSMART_TOKEN_ACME   # the default\n" in text
+    # The software token is shared by every account, so the target declares it once.
+    production = config["targets"]["production"]
+    assert production["software_token_env"] == "OUTSMART_SOFTWARE_TOKEN"
+    assert "token_env" not in production
+    assert config["default_target"] == "sandbox"  # nothing reaches OutSmart unasked
+    comments = " ".join(line.strip("# ") for line in text.splitlines() if line.startswith("#"))
+    assert "init writes no worktypes.yaml: `portal-config pull --account NAME` creates it" in (
+        comments
+    )
+
+    before = _tree(adopter)
+    again = invoke("init", "--accounts", "acme,north-west")
+    assert again.exit_code == 0, again.output
+    assert _tree(adopter) == before
+    assert "created" not in again.output and "overwritten" not in again.output
+    assert "accounts/acme/portals/: exists, kept\n" in again.output
+
+
+def test_the_fleet_config_init_writes_loads(adopter: Path, invoke: Invoke) -> None:
+    from portal_config.config import load_config
+
+    invoke("init", "--accounts", "acme,north-west")
+    config = load_config(adopter / "portal-config.yaml")
+    assert list(config.accounts) == ["acme", "north-west"]
+    assert config.accounts["north-west"].token_env == "OUTSMART_TOKEN_NORTH_WEST"
+    assert config.for_account("acme").portals_dir == adopter / "accounts" / "acme" / "portals"
+
+
+def test_init_accounts_force_rewrites_the_config_and_keeps_the_portals(
+    adopter: Path, invoke: Invoke
+) -> None:
+    invoke("init", "--accounts", "acme")
+    (adopter / "portal-config.yaml").write_text("accounts: {}\n")
+    (adopter / "accounts" / "acme" / "portals" / "x.yaml").write_text("portal: x\n")
+    forced = invoke("init", "--accounts", "acme,beta", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "portal-config.yaml: overwritten\n" in forced.output
+    assert "accounts/acme/portals/: exists, kept\n" in forced.output
+    assert "accounts/beta/portals/.gitkeep: created\n" in forced.output
+    assert list(yaml.safe_load((adopter / "portal-config.yaml").read_text())["accounts"]) == [
+        "acme",
+        "beta",
+    ]
+    assert (adopter / "accounts" / "acme" / "portals" / "x.yaml").read_text() == "portal: x\n"
+    assert "Next:" not in forced.output  # acme has a portal file: not a new repository
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        ("", "give at least one account name"),
+        (" , ", "give at least one account name"),
+        ("acme,", "a name is empty (two commas, or one at either end)"),
+        ("acme,,beta", "a name is empty (two commas, or one at either end)"),
+        ("Acme", "not an account name: 'Acme' (lower-case letters and digits,"),
+        ("acme,x_y,-a,a-,a--b", "not account names: 'x_y', '-a', 'a-', 'a--b' (lower-case"),
+        ("acme,beta,acme", "named more than once: 'acme'"),
+    ],
+)
+def test_init_accounts_refuses_names_that_are_not_account_names(
+    adopter: Path, invoke: Invoke, names: str, message: str
+) -> None:
+    result = invoke("init", "--accounts", names)
+    assert result.exit_code == 2
+    assert "Invalid value for '--accounts': " in result.output
+    assert message in result.output
+    assert _tree(adopter) == {}  # nothing written
+
+
+def test_every_reason_a_set_of_names_is_refused_is_given_at_once(
+    adopter: Path, invoke: Invoke
+) -> None:
+    result = invoke("init", "--accounts", "Acme,,beta,beta")
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        "Error: Invalid value for '--accounts': a name is empty (two commas, or one at either"
+        " end); not an account name: 'Acme' (lower-case letters and digits, words joined by"
+        " one '-': acme, north-west); named more than once: 'beta'"
+    )

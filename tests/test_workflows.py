@@ -26,6 +26,15 @@ RECIPES = sorted(WORKFLOWS.glob("portal-config-*.yml"))
 DIFF = WORKFLOWS / "portal-config-diff.yml"
 DRIFT = WORKFLOWS / "portal-config-drift.yml"
 APPLY = WORKFLOWS / "portal-config-apply.yml"
+FLEET_DIFF = WORKFLOWS / "portal-config-fleet-diff.yml"
+FLEET_APPLY = WORKFLOWS / "portal-config-fleet-apply.yml"
+FLEET_DRIFT = WORKFLOWS / "portal-config-fleet-drift.yml"
+FLEET = [FLEET_DIFF, FLEET_APPLY, FLEET_DRIFT]
+# One environment per account, or one for every shard.
+FLEET_ENVIRONMENT = (
+    "${{ vars.PORTAL_CONFIG_SHARDS && 'portal-config-fleet' || "
+    "format('portal-config-{0}', matrix.name) }}"
+)
 _PINNED = re.compile(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}")
 _SECRETS = {
     "OUTSMART_TOKEN": "${{ secrets.OUTSMART_TOKEN }}",
@@ -56,21 +65,27 @@ def _step(path: Path, name: str) -> dict[str, Any]:
 
 
 def _run_step(
-    step: dict[str, Any], cwd: Path, exit_code: int = 0, env: dict[str, str] | None = None
+    step: dict[str, Any],
+    cwd: Path,
+    exit_code: int = 0,
+    env: dict[str, str] | None = None,
+    stub: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a step's script as the runner does (bash -e -o pipefail), with a stub
-    `portal-config` that logs its arguments, prints "report" and exits with `exit_code`
-    (`show` with 0)."""
+    `portal-config` that logs its arguments to `calls` and the account token variables it
+    sees to `tokens`, then runs `stub` (default: print "report", exit with `exit_code`;
+    `show`, which renders a plan the step's own diff or drift just wrote, exits 0)."""
     bin_dir = cwd / "bin"
     bin_dir.mkdir(exist_ok=True)
-    stub = bin_dir / "portal-config"
-    stub.write_text(
-        # `show` renders a plan the step's own diff or drift just wrote: it exits 0.
-        f'#!/bin/sh\necho "$@" >> "{cwd}/calls"\necho report\n'
-        f'[ "$1" = show ] && exit 0\nexit {exit_code}\n',
+    program = bin_dir / "portal-config"
+    program.write_text(
+        f'#!/bin/sh\necho "$@" >> "{cwd}/calls"\n'
+        f'env | grep "^OUTSMART_TOKEN_" | sort >> "{cwd}/tokens"\n'
+        + (stub or f'echo report\n[ "$1" = show ] && exit 0\nexit {exit_code}')
+        + "\n",
         encoding="utf-8",
     )
-    stub.chmod(0o755)
+    program.chmod(0o755)
     (cwd / "summary").touch()
     (cwd / "output").touch()
     variables = {
@@ -140,11 +155,14 @@ new AsyncFunction('github', 'context', 'require', script)(github, context, requi
     return [call for call in calls if not call[0].startswith("list")]
 
 
-def test_there_are_four_recipes() -> None:
+def test_there_are_four_recipes_and_three_for_fleets() -> None:
     assert sorted(p.name for p in WORKFLOWS.iterdir()) == [
         "portal-config-apply.yml",
         "portal-config-diff.yml",
         "portal-config-drift.yml",
+        "portal-config-fleet-apply.yml",
+        "portal-config-fleet-diff.yml",
+        "portal-config-fleet-drift.yml",
         "portal-config-lint.yml",
     ]
 
@@ -188,27 +206,48 @@ def test_the_tool_comes_from_the_pinned_commit_never_from_the_checkout(path: Pat
 def test_only_jobs_grant_permissions_and_only_what_they_use(path: Path) -> None:
     document = _load(path)
     assert document["permissions"] == {}
+    read = {"contents": "read"}
     expected = {
-        "portal-config-apply.yml": {"contents": "read"},
-        "portal-config-diff.yml": {"contents": "read", "pull-requests": "write"},
-        "portal-config-drift.yml": {"contents": "read", "issues": "write"},
-        "portal-config-lint.yml": {"contents": "read", "security-events": "write"},
+        "portal-config-apply.yml": {"apply": read},
+        "portal-config-diff.yml": {"diff": {**read, "pull-requests": "write"}},
+        "portal-config-drift.yml": {"drift": {**read, "issues": "write"}},
+        "portal-config-lint.yml": {"lint": {**read, "security-events": "write"}},
+        "portal-config-fleet-apply.yml": {"accounts": read, "apply": read},
+        "portal-config-fleet-diff.yml": {
+            "accounts": read,
+            "diff": {**read, "pull-requests": "write"},
+            "diffed": {},
+        },
+        "portal-config-fleet-drift.yml": {
+            "accounts": read,
+            "drift": {**read, "issues": "write"},
+        },
     }
-    assert _job(path)["permissions"] == expected[path.name]
+    jobs = document["jobs"]
+    assert {name: job["permissions"] for name, job in jobs.items()} == expected[path.name]
 
 
-@pytest.mark.parametrize("path", [DIFF, APPLY, DRIFT], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [DIFF, APPLY, DRIFT, *FLEET], ids=lambda p: p.name)
 def test_the_tokens_come_from_an_environment_and_reach_only_portal_config(path: Path) -> None:
     document = _load(path)
     assert "pull_request_target" not in document[True]  # PyYAML reads `on:` as True
-    job = _job(path)
-    expected = "${{ matrix.target }}" if path == DRIFT else "production"
-    assert job["environment"] == expected
-    for step in job["steps"]:
-        env = step.get("env", {})
-        secrets = {key: value for key, value in env.items() if "secrets." in value}
-        talks_to_outsmart = re.search(r"portal-config (diff|apply|drift) ", step.get("run", ""))
-        assert secrets == (_SECRETS if talks_to_outsmart else {}), step.get("name")
+    expected = {
+        "portal-config-diff.yml": {"diff": "production"},
+        "portal-config-apply.yml": {"apply": "production"},
+        "portal-config-drift.yml": {"drift": "${{ matrix.target }}"},
+        "portal-config-fleet-diff.yml": {"diff": FLEET_ENVIRONMENT},
+        "portal-config-fleet-apply.yml": {"apply": FLEET_ENVIRONMENT},
+        "portal-config-fleet-drift.yml": {"drift": FLEET_ENVIRONMENT},
+    }
+    jobs = document["jobs"]
+    environments = {name: job["environment"] for name, job in jobs.items() if "environment" in job}
+    assert environments == expected[path.name]
+    for job in jobs.values():
+        for step in job["steps"]:
+            env = step.get("env", {})
+            secrets = {key: value for key, value in env.items() if "secrets." in value}
+            talks_to_outsmart = re.search(r"portal-config (diff|apply|drift) ", step.get("run", ""))
+            assert secrets == (_SECRETS if talks_to_outsmart else {}), step.get("name")
 
 
 @pytest.mark.slow
@@ -527,3 +566,381 @@ def test_the_apply_step_passes_the_override_only_when_ticked(
 def test_a_refused_or_failed_apply_fails_the_job(tmp_path: Path, code: int) -> None:
     step = _step(APPLY, "Apply exactly that plan, if this commit is still main's tip")
     assert _run_step(step, tmp_path, exit_code=code).returncode == code
+
+
+# --- fleets: one job per account, or per shard ----------------------------------------
+
+
+def _matrix_job(path: Path) -> dict[str, Any]:
+    (job,) = [job for job in _load(path)["jobs"].values() if "strategy" in job]
+    assert isinstance(job, dict)
+    return job
+
+
+def _accounts_step(path: Path) -> dict[str, Any]:
+    (step,) = [s for s in _load(path)["jobs"]["accounts"]["steps"] if s.get("id") == "accounts"]
+    return step
+
+
+_PRINTED = json.dumps(
+    [
+        {"name": "shard-1-of-3", "accounts": "acme gamma"},
+        {"name": "shard-2-of-3", "accounts": "beta"},
+        {"name": "shard-3-of-3", "accounts": ""},
+    ]
+)
+
+
+@pytest.mark.parametrize("path", FLEET, ids=lambda p: p.name)
+def test_a_fleet_recipe_runs_a_job_per_entry_of_portal_config_accounts(path: Path) -> None:
+    accounts = _load(path)["jobs"]["accounts"]
+    assert accounts["outputs"] == {"matrix": "${{ steps.accounts.outputs.matrix }}"}
+    assert "portal-config accounts " in _accounts_step(path)["run"]
+    job = _matrix_job(path)
+    assert job["needs"] == "accounts"
+    # One account's failure (a refused token, its API down) cancels no other account's job.
+    assert job["strategy"] == {
+        "fail-fast": False,
+        "matrix": {"include": "${{ fromJSON(needs.accounts.outputs.matrix) }}"},
+    }
+    assert job["environment"] == FLEET_ENVIRONMENT
+    assert job["name"].endswith(" ${{ matrix.name }}")
+    steps_with_tokens = [s for s in job["steps"] if "secrets." in json.dumps(s)]
+    assert steps_with_tokens
+    for step in steps_with_tokens:
+        assert step["env"]["ACCOUNTS"] == "${{ matrix.accounts }}"
+
+
+@pytest.mark.parametrize("path", FLEET, ids=lambda p: p.name)
+@pytest.mark.parametrize(("shards", "call"), [("", "accounts"), ("4", "accounts --shards 4")])
+def test_the_matrix_is_what_portal_config_accounts_prints_without_empty_shards(
+    tmp_path: Path, path: Path, shards: str, call: str
+) -> None:
+    step = _accounts_step(path)
+    assert step["env"] == {"SHARDS": "${{ vars.PORTAL_CONFIG_SHARDS }}"}
+    done = _run_step(step, tmp_path, env={"SHARDS": shards}, stub=f"echo '{_PRINTED}'")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "calls").read_text() == call + "\n"
+    output = (tmp_path / "output").read_text()
+    assert output.startswith("matrix=") and output.endswith("\n")
+    # An entry without accounts would run portal-config for every account.
+    assert json.loads(output.removeprefix("matrix=")) == json.loads(_PRINTED)[:2]
+
+
+@pytest.mark.parametrize("shards", ["0", "four", "4 --help", "-1"])
+def test_a_shard_count_that_is_not_a_whole_number_stops_the_run(
+    tmp_path: Path, shards: str
+) -> None:
+    done = _run_step(_accounts_step(FLEET_DIFF), tmp_path, env={"SHARDS": shards})
+    assert done.returncode == 1
+    assert "::error::the repository variable PORTAL_CONFIG_SHARDS must be" in done.stdout
+    assert not (tmp_path / "calls").exists()
+    assert (tmp_path / "output").read_text() == ""
+
+
+@pytest.mark.parametrize("path", FLEET, ids=lambda p: p.name)
+def test_a_repository_without_accounts_is_sent_to_the_single_account_recipe(
+    tmp_path: Path, path: Path
+) -> None:
+    single = '[{"name": "default", "accounts": ""}]'
+    done = _run_step(_accounts_step(path), tmp_path, env={"SHARDS": ""}, stub=f"echo '{single}'")
+    assert done.returncode == 1
+    recipe = path.name.replace("fleet-", "")
+    assert f"::error::portal-config.yaml declares no accounts: use {recipe}" in done.stdout
+    assert (tmp_path / "output").read_text() == ""
+
+
+# The account's environment holds its token as OUTSMART_TOKEN; portal-config reads it from
+# the account's default variable. A shard's environment has no account tokens.
+_ACCOUNT_TOKENS = [
+    ("acme", "t0k", "--account acme", "OUTSMART_TOKEN_ACME=t0k\n"),
+    ("north-west", "t0k", "--account north-west", "OUTSMART_TOKEN_NORTH_WEST=t0k\n"),
+    ("acme", "", "--account acme", ""),  # its token from a token_command
+    ("acme beta", "t0k", "--account acme --account beta", ""),
+]
+
+
+@pytest.mark.parametrize(("accounts", "token", "args", "tokens"), _ACCOUNT_TOKENS)
+def test_each_diff_job_diffs_its_accounts_with_the_token_under_the_accounts_name(
+    tmp_path: Path, accounts: str, token: str, args: str, tokens: str
+) -> None:
+    env = {"ACCOUNTS": accounts, "OUTSMART_TOKEN": token, "GITHUB_BASE_REF": "main"}
+    done = _run_step(_step(FLEET_DIFF, "portal-config diff"), tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "calls").read_text() == (
+        f"diff --target production --base main {args} --format json --out plan.json\n"
+    )
+    assert (tmp_path / "tokens").read_text() == tokens
+
+
+@pytest.mark.parametrize(
+    ("code", "step_code", "changes"),
+    [(0, 0, "false"), (3, 0, "true"), (1, 1, None), (2, 2, None), (4, 4, None), (7, 7, None)],
+)
+def test_a_fleet_diff_job_fails_unless_diff_exits_0_or_3(
+    tmp_path: Path, code: int, step_code: int, changes: str | None
+) -> None:
+    env = {"ACCOUNTS": "acme", "GITHUB_BASE_REF": "main"}
+    done = _run_step(_step(FLEET_DIFF, "portal-config diff"), tmp_path, code, env)
+    assert done.returncode == step_code
+    assert (tmp_path / "output").read_text() == (f"changes={changes}\n" if changes else "")
+
+
+def test_the_fleet_diff_reads_accounts_and_targets_from_the_base_branch() -> None:
+    base = "${{ github.event.pull_request.base.sha }}"
+    (checkout,) = [s for s in _load(FLEET_DIFF)["jobs"]["accounts"]["steps"] if "uses" in s][:1]
+    assert checkout["with"]["ref"] == base  # the matrix, and so the environments
+    steps = _matrix_job(FLEET_DIFF)["steps"]
+    config = next(s for s in steps if s.get("with", {}).get("path") == ".portal-config-base")
+    assert config["with"]["ref"] == base
+    names = [s.get("name", "") for s in steps]
+    assert names.index("Use the base branch's accounts and targets") < names.index(
+        "portal-config diff"
+    )
+    assert _step(FLEET_DIFF, "Render the plan") == _step(DIFF, "Render the plan")
+    upload = _step(FLEET_DIFF, "Keep the plan")
+    assert upload["with"]["name"] == "portal-config-plan-${{ matrix.name }}"
+
+
+def _fleet_comment_step() -> dict[str, Any]:
+    return _step(FLEET_DIFF, "Comment on the pull request (one per account, updated in place)")
+
+
+_OTHERS = [
+    {"id": 4, "body": "<!-- portal-config-diff -->\nPlan for a single-account target"},
+    {"id": 5, "body": "<!-- portal-config-diff: acme-west -->\nPlan for **acme-west**"},
+]
+
+
+def test_an_account_with_changes_gets_its_own_comment(tmp_path: Path) -> None:
+    step = _fleet_comment_step()
+    assert step["if"] == "success() || failure()"
+    assert step["env"]["NAME"] == "${{ matrix.name }}"
+    assert step["env"]["CHANGES"] == "${{ steps.diff.outputs.changes }}"
+    (tmp_path / "comment.md").write_text("## Changes in this pull request\n")
+    env = {"NAME": "acme", "CHANGES": "true", "HEAD_SHA": SHA, "JOB_STATUS": "success"}
+    calls = _run_script(step, tmp_path, {"comments": _OTHERS}, env)
+    assert calls == [
+        [
+            "createComment",
+            {
+                "owner": "acme",
+                "repo": "portals",
+                "issue_number": 7,
+                "body": f"<!-- portal-config-diff: acme -->\nPlan for **acme** at {SHA}:\n\n"
+                "## Changes in this pull request\n",
+            },
+        ]
+    ]
+
+
+def test_an_account_without_changes_stays_quiet_unless_it_commented_before(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "comment.md").write_text("No changes.\n")
+    env = {"NAME": "acme", "CHANGES": "false", "HEAD_SHA": SHA, "JOB_STATUS": "success"}
+    assert _run_script(_fleet_comment_step(), tmp_path, {"comments": _OTHERS}, env) == []
+
+    earlier = {"id": 6, "body": "<!-- portal-config-diff: acme -->\nPlan for **acme** at old"}
+    calls = _run_script(_fleet_comment_step(), tmp_path, {"comments": [*_OTHERS, earlier]}, env)
+    assert [(name, args["comment_id"]) for name, args in calls] == [("updateComment", 6)]
+    assert calls[0][1]["body"].endswith(f"Plan for **acme** at {SHA}:\n\nNo changes.\n")
+
+
+def test_a_failed_account_says_so_in_its_comment(tmp_path: Path) -> None:
+    env = {"NAME": "acme", "CHANGES": "", "HEAD_SHA": SHA, "JOB_STATUS": "failure"}
+    calls = _run_script(_fleet_comment_step(), tmp_path, {"comments": _OTHERS}, env)
+    assert [name for name, _ in calls] == ["createComment"]
+    assert calls[0][1]["body"] == (
+        f"<!-- portal-config-diff: acme -->\n**acme: diff failed at {SHA}: "
+        f"see [the check]({RUN_URL})**\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("result", "code"), [("success", 0), ("failure", 1), ("cancelled", 1), ("skipped", 1)]
+)
+def test_one_check_of_a_stable_name_says_whether_every_account_was_diffed(
+    tmp_path: Path, result: str, code: int
+) -> None:
+    gate = _load(FLEET_DIFF)["jobs"]["diffed"]
+    assert gate["needs"] == "diff" and gate["if"].startswith("always() && ")
+    (step,) = gate["steps"]
+    assert step["env"] == {"RESULT": "${{ needs.diff.result }}"}
+    assert _run_step(step, tmp_path, env={"RESULT": result}).returncode == code
+
+
+# --- fleet apply ----------------------------------------------------------------------
+
+_FLEET_APPLY_STEP = "Apply exactly that plan, if this commit is still main's tip"
+
+
+def test_the_fleet_apply_fetches_mains_tip_as_the_single_apply_does() -> None:
+    assert _step(FLEET_APPLY, "Fetch the tip of main") == _step(APPLY, "Fetch the tip of main")
+    names = [s.get("name") for s in _matrix_job(FLEET_APPLY)["steps"]]
+    assert names.index("Fetch the tip of main") < names.index(_FLEET_APPLY_STEP)
+    document = _load(FLEET_APPLY)
+    assert document[True]["push"]["branches"] == ["main"]
+    ticked = document[True]["workflow_dispatch"]["inputs"]["allow-large-change"]
+    assert (ticked["type"], ticked["default"]) == ("boolean", False)
+    assert document["concurrency"] == {
+        "group": "portal-config-fleet-apply",
+        "cancel-in-progress": False,
+    }
+
+
+@pytest.mark.parametrize(("accounts", "token", "args", "tokens"), _ACCOUNT_TOKENS)
+def test_each_apply_job_plans_its_accounts(
+    tmp_path: Path, accounts: str, token: str, args: str, tokens: str
+) -> None:
+    env = {"ACCOUNTS": accounts, "OUTSMART_TOKEN": token}
+    done = _run_step(_step(FLEET_APPLY, "Plan"), tmp_path, 3, env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "calls").read_text() == (
+        f"diff --target production {args} --format markdown --out plan.json\n"
+    )
+    assert (tmp_path / "tokens").read_text() == tokens
+    assert (tmp_path / "summary").read_text() == "report\n"
+
+
+@pytest.mark.parametrize(("ticked", "override"), [("true", " --allow-large-change"), ("", "")])
+def test_each_apply_job_applies_exactly_its_plan_only_at_mains_tip(
+    tmp_path: Path, ticked: str, override: str
+) -> None:
+    step = _step(FLEET_APPLY, _FLEET_APPLY_STEP)
+    assert step["env"]["ALLOW_LARGE_CHANGE"] == "${{ inputs.allow-large-change }}"
+    env = {"ACCOUNTS": "north-west", "OUTSMART_TOKEN": "t0k", "ALLOW_LARGE_CHANGE": ticked}
+    done = _run_step(step, tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "calls").read_text() == (
+        "apply plan.json --target production --yes --report apply-report.json "
+        f"--require-tip origin/main{override}\n"
+    )
+    assert (tmp_path / "tokens").read_text() == "OUTSMART_TOKEN_NORTH_WEST=t0k\n"
+
+
+@pytest.mark.parametrize("code", [2, 4, 5, 6, 7])
+def test_a_refused_or_failed_fleet_apply_fails_its_job(tmp_path: Path, code: int) -> None:
+    step = _step(FLEET_APPLY, _FLEET_APPLY_STEP)
+    assert _run_step(step, tmp_path, code, {"ACCOUNTS": "acme"}).returncode == code
+    plan = _run_step(_step(FLEET_APPLY, "Plan"), tmp_path, code, {"ACCOUNTS": "acme"})
+    assert plan.returncode == (0 if code == 3 else code)
+
+
+def test_each_apply_job_keeps_its_report_under_its_own_name() -> None:
+    upload = _step(FLEET_APPLY, "Keep the plan and the per-portal results")
+    assert upload["if"] == "always()"
+    assert upload["with"]["name"] == "apply-report-${{ matrix.name }}"
+    assert upload["with"]["path"].split() == ["plan.json", "apply-report.json"]
+
+
+# --- fleet drift: one issue per account -----------------------------------------------
+
+_DRIFT_LOOP = "portal-config drift, account by account"
+# beta has drifted, gamma's check fails, acme is clean.
+_PER_ACCOUNT = """case "$*" in
+  *"--account beta "*) echo "beta drifted"; exit 3 ;;
+  *"--account gamma "*) exit 4 ;;
+esac
+echo "clean"
+"""
+
+
+def test_fleet_drift_runs_on_a_schedule_and_on_demand() -> None:
+    document = _load(FLEET_DRIFT)
+    assert set(document[True]) == {"schedule", "workflow_dispatch"}
+    assert document[True]["schedule"][0]["cron"]
+
+
+def test_drift_checks_each_account_of_a_job_on_its_own(tmp_path: Path) -> None:
+    env = {"ACCOUNTS": "acme beta gamma", "OUTSMART_TOKEN": "t0k"}
+    done = _run_step(_step(FLEET_DRIFT, _DRIFT_LOOP), tmp_path, env=env, stub=_PER_ACCOUNT)
+    # The failed account fails the job, after every account was checked.
+    assert done.returncode == 4
+    assert "::error::drift of gamma failed with exit code 4" in done.stdout
+    assert (tmp_path / "calls").read_text().splitlines() == [
+        f"drift --target production --account {name} --format markdown"
+        for name in ("acme", "beta", "gamma")
+    ]
+    assert (tmp_path / "tokens").read_text() == ""  # a shard: no account's token
+    assert (tmp_path / "drift" / "clean").read_text() == "acme\n"
+    assert (tmp_path / "drift" / "drifted").read_text() == "beta\n"
+    assert (tmp_path / "drift" / "beta.md").read_text() == "beta drifted\n"
+    assert (tmp_path / "summary").read_text() == "beta drifted\n"
+
+
+def test_a_job_for_one_clean_account_passes_with_its_token(tmp_path: Path) -> None:
+    env = {"ACCOUNTS": "north-west", "OUTSMART_TOKEN": "t0k"}
+    done = _run_step(_step(FLEET_DRIFT, _DRIFT_LOOP), tmp_path, env=env, stub=_PER_ACCOUNT)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "tokens").read_text() == "OUTSMART_TOKEN_NORTH_WEST=t0k\n"
+    assert (tmp_path / "drift" / "clean").read_text() == "north-west\n"
+    assert (tmp_path / "summary").read_text() == ""
+
+
+def _account_issue_step() -> dict[str, Any]:
+    return _step(FLEET_DRIFT, "Open, update or close each account's drift issue")
+
+
+def test_each_account_has_its_own_drift_issue(tmp_path: Path) -> None:
+    step = _account_issue_step()
+    assert step["if"] == "success() || failure()"  # the others, after one account failed
+    drift = tmp_path / "drift"
+    drift.mkdir()
+    (drift / "drifted").write_text("beta\nnorth-west\n")
+    (drift / "clean").write_text("acme\ndelta\n")
+    (drift / "beta.md").write_text("## beta\n")
+    (drift / "north-west.md").write_text("## north-west\n")
+    issues = [
+        {"number": 21, "title": "portal-config drift: acme"},  # clean now: closed
+        {"number": 22, "title": "portal-config drift: north-west"},  # drifted still: updated
+        {"number": 23, "title": "portal-config drift: gamma"},  # failed: left as it is
+    ]
+    calls = _run_script(step, tmp_path, {"issues": issues}, {})
+    found = f"\n\nFound by [this run]({RUN_URL}).\n"
+    assert calls == [
+        [
+            "create",
+            {
+                "owner": "acme",
+                "repo": "portals",
+                "title": "portal-config drift: beta",
+                "body": f"## beta\n{found}",
+                "labels": ["portal-config-drift"],
+            },
+        ],
+        [
+            "update",
+            {
+                "owner": "acme",
+                "repo": "portals",
+                "issue_number": 22,
+                "body": f"## north-west\n{found}",
+            },
+        ],
+        [
+            "createComment",
+            {
+                "owner": "acme",
+                "repo": "portals",
+                "issue_number": 21,
+                "body": f"No drift any more ([this run]({RUN_URL})): closing.",
+            },
+        ],
+        [
+            "update",
+            {
+                "owner": "acme",
+                "repo": "portals",
+                "issue_number": 21,
+                "state": "closed",
+                "state_reason": "completed",
+            },
+        ],
+    ]
+
+
+def test_no_drift_results_leave_every_issue_alone(tmp_path: Path) -> None:
+    # The drift step never ran (the install failed, say): nothing is known about any account.
+    issues = [{"number": 21, "title": "portal-config drift: acme"}]
+    assert _run_script(_account_issue_step(), tmp_path, {"issues": issues}, {}) == []

@@ -21,6 +21,7 @@ from portal_config.errors import ExitCode, PortalConfigError, UsageError
 from portal_config.render.lint import FORMATS as LINT_FORMATS
 
 if TYPE_CHECKING:
+    from portal_config.config import Config
     from portal_config.workflow import Console
 
 # Importing render.plan here would add ~50 ms to every lint start-up (the plan model and
@@ -58,6 +59,14 @@ def use_color(flag: bool | None, stream: Any = None) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+_account_option = click.option(
+    "--account",
+    "-a",
+    "accounts",
+    multiple=True,
+    metavar="NAME",
+    help="Only this account of a many-account repository (repeatable; default: every one).",
+)
 _config_option = click.option(
     "--config",
     "-c",
@@ -110,6 +119,7 @@ def cli() -> None:
     default=None,
     help="Force colour on or off (default: on a tty, unless NO_COLOR).",
 )
+@_account_option
 def lint(
     paths: tuple[Path, ...],
     output_format: str | None,
@@ -117,6 +127,7 @@ def lint(
     config_path: Path | None,
     catalog: Path | None,
     color: bool | None,
+    accounts: tuple[str, ...],
 ) -> None:
     """Check portal files against the schema and the rules.
 
@@ -142,17 +153,28 @@ def lint(
 
     config = load_config(config_path)
     if catalog is not None:
+        if config.is_fleet:
+            raise UsageError("--catalog: each account has its own, accounts/<name>/worktypes.yaml")
         if not catalog.is_file():
             raise PortalConfigError(f"--catalog {catalog}: file not found")
         config = replace(config, catalog=catalog.resolve(), catalog_origin="--catalog")
     chosen = output_format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
-    if not paths:
-        require_portals_dir(config)
-    run = run_lint(list(paths) or [config.portals_dir], config)
-    if config.catalog_origin is None and not config.catalog.is_file():
-        # Said, not failed: a project may have no catalog, but it should know what it misses.
-        shown = display(config.catalog)
-        click.echo(f"note: no work-type catalog ({shown}) found; work types not checked", err=True)
+    if config.is_fleet:
+        from portal_config.accounts import lint_accounts
+
+        run, views = lint_accounts(config, accounts, paths)
+    else:
+        config.select_accounts(accounts)  # refuses --account: there is one account
+        if not paths:
+            require_portals_dir(config)
+        run, views = run_lint(list(paths) or [config.portals_dir], config), [config]
+    for view in views:
+        if view.catalog_origin is None and not view.catalog.is_file():
+            # Said, not failed: a project may have no catalog, but should know what it misses.
+            shown = display(view.catalog)
+            click.echo(
+                f"note: no work-type catalog ({shown}) found; work types not checked", err=True
+            )
     style = Style(color=use_color(color) and chosen == "text", strict=strict)
     click.echo(FORMATS[chosen](run.report, run.sources, style), nl=False, color=style.color)
     sys.exit(ExitCode.PROBLEMS if run.report.failed(strict) else ExitCode.OK)
@@ -194,7 +216,12 @@ def fmt_command(paths: tuple[Path, ...], check: bool, config_path: Path | None) 
 @cli.command("init")
 @click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite the files init writes if they exist.")
-def init_command(directory: Path, force: bool) -> None:
+@click.option(
+    "--accounts",
+    metavar="NAMES",
+    help="Lay out a fleet: these accounts (comma-separated), accounts/NAME/ each.",
+)
+def init_command(directory: Path, force: bool, accounts: str | None) -> None:
     """Set up a repository for portal-config: config, schema, portals/, hooks and CI.
 
     Files that exist are kept (reported "exists, kept") unless --force; .gitignore only
@@ -202,16 +229,25 @@ def init_command(directory: Path, force: bool) -> None:
     this copy was installed from git, the CI recipes and the pre-commit hook are pinned to
     its commit; otherwise set PORTAL_CONFIG_SOURCE and PORTAL_CONFIG_REV in them.
 
+    With --accounts, a repository for many accounts: an accounts: section in
+    portal-config.yaml with each account's token variable, accounts/NAME/portals/, and the
+    fleet CI recipes (one job per account) instead of diff, apply and drift.
+
     \b
-    Exit codes: 0 written or kept, 2 usage error (DIR cannot be written).
+    Exit codes: 0 written or kept, 2 usage error (DIR cannot be written, a bad name).
     \b
     Examples:
       portal-config init
       portal-config init settings --force
+      portal-config init --accounts acme,beta,north-west
     """
-    from portal_config.scaffold import installed_pin, scaffold
+    from portal_config.scaffold import account_names, installed_pin, scaffold
 
-    done = scaffold(directory, force=force, pin=installed_pin())
+    try:
+        names = account_names(accounts) if accounts is not None else ()
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'--accounts'") from None
+    done = scaffold(directory, force=force, pin=installed_pin(), accounts=names)
     for outcome in done.outcomes:
         click.echo(f"{outcome.path}: {outcome.status}")
     if done.pre_commit_snippet is not None:
@@ -223,7 +259,7 @@ def init_command(directory: Path, force: bool) -> None:
             " <your-org> and <commit-sha>: replace them with this repository's URL and a"
             " full commit SHA:\n  " + "\n  ".join(done.placeholders)
         )
-    if not any((directory / "portals").glob("*.y*ml")):  # the hint only for a new repository
+    if not done.has_portals:  # the hint only for a new repository
         click.echo("\nNext: portal-config pull --target sandbox, then portal-config lint.")
 
 
@@ -341,6 +377,67 @@ _concurrency_option = click.option(
     help="Requests in flight at once (default: the target's, 4).",
 )
 _color_option = click.option("--color/--no-color", default=None, help="Force colour on or off.")
+_parallel_option = click.option(
+    "--parallel",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Accounts handled at once in a many-account repository (default 16); each "
+    "account's requests keep --concurrency.",
+)
+
+
+def _own(path: Path | None, account: str | None, option: str, many: bool) -> Path | None:
+    """A path option as one account's run uses it (``{account}`` filled in)."""
+    if account is None:
+        return path
+    from portal_config.fleet import per_account_path
+
+    return per_account_path(path, account, option, many)
+
+
+def _each_account(
+    config: Config,
+    accounts: tuple[str, ...],
+    paths: tuple[Path, ...],
+    command: str,
+    output_format: str,
+    console: Console,
+    parallel: int | None,
+    run: Callable[[Config, Console, list[Path], bool], int],
+    files: tuple[tuple[str, Path | None], ...] = (),
+) -> int:
+    """``run`` once, or once per account of a many-account repository, grouped.
+
+    ``run`` gets the config (an account's view), the console, the paths and whether
+    several accounts run; ``files`` are path options that then need ``{account}``.
+    """
+    if not config.is_fleet:
+        config.select_accounts(accounts)  # refuses --account: there is one account
+        return run(config, console, list(paths), False)
+    from portal_config import fleet
+    from portal_config.accounts import select
+
+    selected = select(config, accounts, paths)
+    many = len(selected) > 1
+    for option, path in files:
+        fleet.per_account_path(path, "", option, many)  # refused before any request
+    succeeded = fleet.is_success if command in ("apply", "pull") else fleet.is_read_success
+
+    def task(view: Config, captured: Console, chosen: list[Path]) -> int:
+        return run(view, captured, chosen, many)
+
+    return fleet.read(
+        command,
+        config,
+        selected,
+        task,
+        output_format,
+        console,
+        parallel or fleet.DEFAULT_PARALLEL,
+        succeeded,
+    )
+
+
 _quiet_option = click.option(
     "--quiet",
     "-q",
@@ -405,6 +502,8 @@ _max_chars_option = click.option(
     "Default: $GITHUB_BASE_REF (set in pull request jobs).",
 )
 @_max_chars_option
+@_account_option
+@_parallel_option
 @_config_option
 @_concurrency_option
 @_color_option
@@ -417,6 +516,8 @@ def diff_command(
     out_file: Path | None,
     base_ref: str | None,
     max_chars: int | None,
+    accounts: tuple[str, ...],
+    parallel: int | None,
     config_path: Path | None,
     concurrency: int | None,
     color: bool | None,
@@ -434,7 +535,8 @@ def diff_command(
 
     \b
     Exit codes: 0 no changes, 3 changes present, 1 invalid files (or a work
-                type the live account lacks), 2 usage/config/git error, 4 API error.
+                type the live account lacks), 2 usage/config/git error, 4 API error,
+                7 some accounts failed (a many-account repository).
     \b
     Examples:
       portal-config diff                          # the default target
@@ -445,19 +547,27 @@ def diff_command(
     from portal_config.config import load_config
     from portal_config.workflow import diff
 
+    cut = _cut_only_text(output_format, max_chars)
+
+    def run(config: Config, console: Console, chosen: list[Path], many: bool) -> int:
+        return diff(
+            config,
+            chosen,
+            target,
+            output_format,
+            _own(out_file, config.account, "--out", many),
+            console,
+            concurrency,
+            base_ref=base_ref or None,
+            max_chars=cut,
+        )
+
+    config = load_config(config_path)
     console = _console(color, quiet, verbose)
-    code = diff(
-        load_config(config_path),
-        paths,
-        target,
-        output_format,
-        out_file,
-        console,
-        concurrency,
-        base_ref=base_ref or None,
-        max_chars=_cut_only_text(output_format, max_chars),
+    files = (("--out", out_file),)
+    sys.exit(
+        _each_account(config, accounts, paths, "diff", output_format, console, parallel, run, files)
     )
-    sys.exit(code)
 
 
 cli.add_command(diff_command, "plan")
@@ -473,6 +583,8 @@ cli.add_command(diff_command, "plan")
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also save the report as plan JSON (for `portal-config show`).",
 )
+@_account_option
+@_parallel_option
 @_config_option
 @_concurrency_option
 @_color_option
@@ -483,6 +595,8 @@ def drift_command(
     output_format: str,
     max_chars: int | None,
     out_file: Path | None,
+    accounts: tuple[str, ...],
+    parallel: int | None,
     config_path: Path | None,
     concurrency: int | None,
     color: bool | None,
@@ -498,7 +612,8 @@ def drift_command(
 
     \b
     Exit codes: 0 no drift, 3 drift, 1 invalid files (or a work type the
-                live account lacks), 2 usage/config error, 4 API error.
+                live account lacks), 2 usage/config error, 4 API error,
+                7 some accounts failed (a many-account repository).
     \b
     Examples:
       portal-config drift --target production
@@ -507,17 +622,20 @@ def drift_command(
     from portal_config.config import load_config
     from portal_config.workflow import drift
 
+    cut = _cut_only_text(output_format, max_chars)
+
+    def run(config: Config, console: Console, chosen: list[Path], many: bool) -> int:
+        out = _own(out_file, config.account, "--out", many)
+        return drift(
+            config, target, output_format, console, concurrency, max_chars=cut, out_file=out
+        )
+
+    config = load_config(config_path)
     console = _console(color, quiet, verbose)
-    code = drift(
-        load_config(config_path),
-        target,
-        output_format,
-        console,
-        concurrency,
-        max_chars=_cut_only_text(output_format, max_chars),
-        out_file=out_file,
+    files = (("--out", out_file),)
+    sys.exit(
+        _each_account(config, accounts, (), "drift", output_format, console, parallel, run, files)
     )
-    sys.exit(code)
 
 
 @cli.command("show")
@@ -581,6 +699,8 @@ def show_command(
     help="Refuse (exit 5) unless HEAD, and a saved plan's commit, is the commit REF names: "
     "a re-run of an old apply job cannot put an older state back.",
 )
+@_account_option
+@_parallel_option
 @_config_option
 @_concurrency_option
 @_color_option
@@ -593,6 +713,8 @@ def apply_command(
     allow_large_change: bool,
     report_file: Path | None,
     require_tip: str | None,
+    accounts: tuple[str, ...],
+    parallel: int | None,
     config_path: Path | None,
     concurrency: int | None,
     color: bool | None,
@@ -607,10 +729,14 @@ def apply_command(
     that was read, so a change made in the OutSmart UI meanwhile is reported,
     never overwritten.
 
+    In a many-account repository every account (or each --account) is planned
+    first, then applied in turn; saved plans name their account.
+
     \b
-    Exit codes: 0 applied (or nothing to do), 1 invalid files, 2 usage or invalid plan,
-                4 API error, 5 refused (stale plan, threshold, not confirmed),
-                6 some portals failed, 130 interrupted (every portal still reported).
+    Exit codes: 0 applied (or nothing to do), 1 invalid files, 2 usage, git error
+                or invalid plan, 4 API error, 5 refused (stale plan, threshold, not
+                confirmed, not the tip), 6 some portals failed, 7 some accounts
+                failed, 130 interrupted (every portal still reported).
     \b
     Examples:
       portal-config apply
@@ -621,26 +747,102 @@ def apply_command(
     from portal_config.config import load_config
     from portal_config.workflow import apply
 
-    plan_file = None
+    config = load_config(config_path)
+    console = _console(color, quiet, verbose)
     plans = [path for path in paths if path.suffix == ".json"]
-    if plans and len(paths) > 1:
-        # Either the reviewed plan or the files: mixing them would apply neither exactly.
-        raise click.UsageError("give either one saved PLAN.json or portal files, not both")
-    if plans:
-        plan_file, paths = plans[0], ()
+    if plans and len(plans) != len(paths):
+        # Either the reviewed plans or the files: mixing them would apply neither exactly.
+        raise click.UsageError("give either saved PLAN.json files or portal files, not both")
+    if config.is_fleet:
+        sys.exit(
+            _apply_accounts(
+                config,
+                accounts,
+                paths,
+                plans,
+                console,
+                target=target,
+                assume_yes=assume_yes,
+                allow_large_change=allow_large_change,
+                report_file=report_file,
+                concurrency=concurrency,
+                parallel=parallel,
+                require_tip=require_tip,
+            )
+        )
+    config.select_accounts(accounts)  # refuses --account: there is one account
+    if len(plans) > 1:
+        raise click.UsageError("give one saved PLAN.json: this repository holds one account")
     code = apply(
-        load_config(config_path),
-        paths,
-        plan_file,
+        config,
+        () if plans else paths,
+        plans[0] if plans else None,
         target,
         assume_yes=assume_yes,
         allow_large_change=allow_large_change,
         report_file=report_file,
-        console=_console(color, quiet, verbose),
+        console=console,
         concurrency=concurrency,
         require_tip=require_tip,
     )
     sys.exit(code)
+
+
+def _apply_accounts(
+    config: Config,
+    accounts: tuple[str, ...],
+    paths: tuple[Path, ...],
+    plan_files: list[Path],
+    console: Console,
+    *,
+    target: str | None,
+    assume_yes: bool,
+    allow_large_change: bool,
+    report_file: Path | None,
+    concurrency: int | None,
+    parallel: int | None,
+    require_tip: str | None,
+) -> int:
+    """apply in a many-account repository: saved plans (one per account, each naming it),
+    or every selected account planned from live state first."""
+    from portal_config import fleet
+    from portal_config.accounts import select
+    from portal_config.plan_file import read_plan_file
+
+    failed: list[fleet.AccountRun] = []
+    if plan_files:
+        saved = {}
+        for path in plan_files:
+            plan = read_plan_file(path, config)
+            assert plan.account is not None  # read_plan_file refused one without
+            if plan.account in saved:
+                raise click.UsageError(f"{path}: a second plan for account {plan.account}")
+            saved[plan.account] = plan
+        chosen = config.select_accounts(accounts) if accounts else list(saved)
+        plans = {name: saved[name] for name in chosen if name in saved}
+    else:
+        selected = select(config, accounts, paths)
+        fleet.per_account_path(report_file, "", "--report", len(selected) > 1)
+        failed, plans = fleet.plan_accounts(
+            config,
+            selected,
+            console,
+            target_name=target,
+            concurrency=concurrency,
+            parallel=parallel or fleet.DEFAULT_PARALLEL,
+        )
+    return fleet.apply(
+        config,
+        plans,
+        console,
+        failed=failed,
+        target_name=target,
+        assume_yes=assume_yes,
+        allow_large_change=allow_large_change,
+        report_file=report_file,
+        concurrency=concurrency,
+        require_tip=require_tip,
+    )
 
 
 @cli.command("pull")
@@ -658,6 +860,8 @@ def apply_command(
 )
 @click.option("--force", is_flag=True, help="Overwrite files even if they have local edits.")
 @_target_option
+@_account_option
+@_parallel_option
 @_config_option
 @_concurrency_option
 @_quiet_option
@@ -668,6 +872,8 @@ def pull_command(
     catalog: bool,
     force: bool,
     target: str | None,
+    accounts: tuple[str, ...],
+    parallel: int | None,
     config_path: Path | None,
     concurrency: int | None,
     quiet: bool,
@@ -682,21 +888,68 @@ def pull_command(
     Examples:
       portal-config pull                          # every portal of the default target
       portal-config pull --portal acme-facilities --target production
+      portal-config pull --account new-customer   # a new account's portals and catalog
     """
     from portal_config.config import load_config
     from portal_config.workflow import pull
 
-    code = pull(
-        load_config(config_path),
-        target,
-        portals,
-        directory,
-        catalog=catalog,
-        force=force,
-        console=_console(None, quiet, verbose),
-        concurrency=concurrency,
-    )
-    sys.exit(code)
+    def run(config: Config, console: Console, chosen: list[Path], many: bool) -> int:
+        return pull(
+            config,
+            target,
+            portals,
+            _own(directory, config.account, "--dir", many),
+            catalog=catalog,
+            force=force,
+            console=console,
+            concurrency=concurrency,
+        )
+
+    config = load_config(config_path)
+    console = _console(None, quiet, verbose)
+    files = (("--dir", directory),)
+    sys.exit(_each_account(config, accounts, (), "pull", "text", console, parallel, run, files))
+
+
+@cli.command("accounts")
+@click.option(
+    "--shards",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Spread the accounts over N jobs (GitHub allows 256 per matrix).",
+)
+@_config_option
+def accounts_command(shards: int | None, config_path: Path | None) -> None:
+    """Print the accounts as a GitHub Actions matrix (JSON, one line).
+
+    One entry per account, {"name": ..., "accounts": ...}; with --shards N,
+    N entries whose "accounts" are space-separated names, spread round-robin
+    in name order. A one-account repository prints one entry whose
+    "accounts" is empty.
+
+    \b
+    Exit codes: 0 printed, 2 usage or config error.
+    \b
+    Examples:
+      portal-config accounts
+      portal-config accounts --shards 4
+    """
+    import json
+
+    from portal_config.config import load_config
+
+    names = sorted(load_config(config_path).accounts)
+    if not names:
+        matrix = [{"name": "default", "accounts": ""}]
+    elif shards is None:
+        matrix = [{"name": name, "accounts": name} for name in names]
+    else:
+        count = min(shards, len(names))  # an empty shard would run every account
+        matrix = [
+            {"name": f"shard-{i + 1}-of-{count}", "accounts": " ".join(names[i::count])}
+            for i in range(count)
+        ]
+    click.echo(json.dumps(matrix, separators=(",", ":")))
 
 
 @cli.command("sandbox")

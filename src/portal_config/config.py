@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import re
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,8 @@ from portal_config.tokens import (
 
 CONFIG_NAME = "portal-config.yaml"
 ACCOUNTS_DIR = "accounts"
+# As config.schema.json's propertyNames for accounts: a name that is also a directory.
+ACCOUNT_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 DEFAULT_PORTALS_DIR = "portals"
 DEFAULT_CATALOG = "worktypes.yaml"
 DEFAULT_TARGET = "sandbox"

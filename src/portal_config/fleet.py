@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from portal_config import TOOL
-from portal_config.config import ACCOUNTS_DIR, Config
+from portal_config.config import Config
 from portal_config.errors import ExitCode, PortalConfigError, UsageError
+from portal_config.plan import Plan, SavedPlan
 from portal_config.workflow import Console
 
 FLEET_FORMAT = "portal-config-fleet"
@@ -49,27 +50,6 @@ class AccountRun:
 
     def text(self) -> str:
         return "".join(self.out)
-
-
-def select(config: Config, names: Sequence[str], paths: Sequence[Path]) -> dict[str, list[Path]]:
-    """The accounts to run, each with the paths given under its directory (none: all).
-
-    A path must lie inside one account's directory: a fleet has no portals elsewhere.
-    """
-    chosen = config.select_accounts(names)
-    if not paths:
-        return {name: [] for name in chosen}
-    by_account: dict[str, list[Path]] = {}
-    home = (config.root / ACCOUNTS_DIR).resolve()
-    for path in paths:
-        try:
-            parts = path.resolve().relative_to(home).parts
-        except ValueError:
-            parts = ()
-        if not parts or parts[0] not in config.accounts:
-            raise UsageError(f"{path}: not in an account's directory ({ACCOUNTS_DIR}/<account>/)")
-        by_account.setdefault(parts[0], []).append(path)
-    return {name: by_account[name] for name in chosen if name in by_account}
 
 
 def run_each(
@@ -129,7 +109,8 @@ def show_text(run: AccountRun, console: Console, markdown: bool = False) -> None
     account, so a CI log of many accounts stays readable.
     """
     heading = f"## Account `{run.account}`\n\n" if markdown else f"=== account {run.account} ===\n"
-    console.out(heading + run.text())
+    body = run.text()
+    console.out(heading + body + ("\n" if body else ""))
     for line in "".join(run.err).splitlines():
         console.err(f"[{run.account}] {line}\n")
     if run.error is not None:
@@ -139,8 +120,12 @@ def show_text(run: AccountRun, console: Console, markdown: bool = False) -> None
 
 def summary(runs: Sequence[AccountRun], succeeded: Callable[[int], bool]) -> str:
     failed = [run for run in runs if not succeeded(run.code)]
-    changed = sum(1 for run in runs if run.code == ExitCode.CHANGES)
-    text = f"Accounts: {len(runs)} run, {changed} with changes, {len(failed)} failed"
+    text = f"Accounts: {len(runs)} run"
+    if succeeded is is_read_success:  # diff and drift: which accounts would change
+        text += f", {sum(1 for run in runs if run.code == ExitCode.CHANGES)} with changes"
+    else:
+        text += f", {len(runs) - len(failed)} done"
+    text += f", {len(failed)} failed"
     if failed:
         text += ": " + ", ".join(f"{run.account} (exit {run.code})" for run in failed)
     return text + "."
@@ -228,70 +213,89 @@ def is_success(code: int) -> bool:
     return code == ExitCode.OK
 
 
-def apply(
+def plan_accounts(
     config: Config,
     selected: dict[str, list[Path]],
     console: Console,
     *,
     target_name: str | None,
-    assume_yes: bool,
-    allow_large_change: bool,
-    report_file: Path | None,
     concurrency: int | None,
     parallel: int,
-    require_tip: str | None,
-) -> int:
-    """Plan every account, check the fleet-wide threshold, ask once, then apply each
-    account's reviewed plan in turn; a plan that went stale meanwhile is refused."""
+) -> tuple[list[AccountRun], dict[str, SavedPlan]]:
+    """Every account's plan from live state, shown grouped; the runs that failed, and the
+    plans, kept as plan files are (so the writes refuse a portal that moved since)."""
     from portal_config import workflow
-    from portal_config.plan import Plan, RefusedError
+    from portal_config.render.plan import render_text
 
-    many = len(selected) > 1
-    reports = {name: per_account_path(report_file, name, "--report", many) for name in selected}
-    if require_tip is not None:
-        workflow.check_tip(config, require_tip, None)  # before any account reads
-    plans: dict[str, Plan] = {}
+    plans: dict[str, SavedPlan] = {}
 
     def plan_one(view: Config, captured: Console) -> int:
         assert view.account is not None
         plan, header = workflow.make_plan(
             view, selected[view.account], target_name, captured, concurrency
         )
-        plans[view.account] = plan
-        from portal_config.render.plan import render_text
-
+        plans[view.account] = saved_plan(plan, config)
         captured.progress(render_text(plan, header, captured.color))
         return ExitCode.CHANGES if plan.has_changes else ExitCode.OK
 
-    planned = []
+    failed = []
     for run in run_each(config, selected, plan_one, console, parallel):
         show_text(run, console)
         run.out.clear()
-        planned.append(run)
-    changed = {name: plan for name, plan in plans.items() if plan.has_changes}
-    total = sum(len(plan.changed) for plan in changed.values())
+        if not is_read_success(run.code):
+            failed.append(run)
+    return failed, {name: plans[name] for name in selected if name in plans}
+
+
+def apply(
+    config: Config,
+    plans: dict[str, SavedPlan],
+    console: Console,
+    *,
+    failed: Sequence[AccountRun] = (),
+    target_name: str | None,
+    assume_yes: bool,
+    allow_large_change: bool,
+    report_file: Path | None,
+    concurrency: int | None,
+    require_tip: str | None,
+) -> int:
+    """Apply each account's plan in turn, after the fleet-wide threshold and one question.
+
+    ``failed`` are accounts whose planning failed already: reported, never applied.
+    """
+    from portal_config import workflow
+    from portal_config.plan import RefusedError
+
+    many = len(plans) + len(failed) > 1
+    reports = {name: per_account_path(report_file, name, "--report", many) for name in plans}
+    if require_tip is not None:
+        for saved in plans.values():  # before any account writes
+            workflow.check_tip(config.for_account(saved.account or ""), require_tip, saved)
+    changed = {name: len(saved.as_recorded().changed) for name, saved in plans.items()}
+    total = sum(changed.values())
     limit = config.safety.fleet_max_portals
     if total > limit and not allow_large_change:
         raise RefusedError(
             f"the accounts' plans change {total} portals, more than safety.fleet_max_portals "
             f"({limit}); re-run with --allow-large-change if this is intended"
         )
-    if changed and not assume_yes:
+    accounts = sum(1 for count in changed.values() if count)
+    if total and not assume_yes:
         if console.confirm is None:
             raise RefusedError(
                 "no terminal to confirm on; review the plans and pass --yes to apply them"
             )
-        question = f"Apply changes to {total} portals in {len(changed)} accounts?"
-        if not console.confirm(question):
+        if not console.confirm(f"Apply changes to {total} portals in {accounts} accounts?"):
             raise RefusedError("not confirmed; nothing was applied")
-    runs = [run for run in planned if not is_read_success(run.code)]  # failed to plan
+    runs = list(failed)
+    # The plans were shown: each account now says only its results and failures.
     quiet = Console(console.out, console.err, console.color, None, True, console.verbose)
-    for name in selected:
-        if name not in plans:
-            continue  # its planning failed, and said so above
+    for name, saved in plans.items():
 
-        def apply_one(view: Config, captured: Console, name: str = name) -> int:
-            saved = saved_plan(plans[name], config)
+        def apply_one(
+            view: Config, captured: Console, saved: SavedPlan = saved, name: str = name
+        ) -> int:
             return workflow.apply(
                 view,
                 (),
@@ -310,12 +314,11 @@ def apply(
         runs.append(run)
         if run.code == ExitCode.INTERRUPTED:
             break  # Ctrl-C stops the fleet; the accounts after this one were not touched
-    runs.sort(key=lambda run: list(selected).index(run.account))
     console.out(summary(runs, is_success) + "\n")
     return exit_code(runs, is_success)
 
 
-def saved_plan(plan: Any, config: Config) -> Any:
+def saved_plan(plan: Plan, config: Config) -> SavedPlan:
     """A plan made in this run, checked as a plan file is and kept as one (SavedPlan): the
     writes then refuse a portal that moved since the plan was shown."""
     from portal_config.plan_file import check_plan

@@ -238,6 +238,11 @@ def _apply_rules(
 
 def require_portals_dir(config: Config) -> None:
     """Stop with one clear line when there is nothing to lint or diff, and say how to start."""
+    if not config.portals_dir.is_dir() and config.account is not None:
+        raise PortalConfigError(
+            f"account {config.account}: portals directory {display(config.portals_dir)} not "
+            f"found; `portal-config pull --account {config.account}` writes its live portals"
+        )
     if not config.portals_dir.is_dir():
         raise PortalConfigError(
             f"portals directory {display(config.portals_dir)} not found; pass PATHS or set "

@@ -2,20 +2,24 @@
 
 Every file comes from package data (`templates/`), and the workflow templates are this
 repository's own `.github/workflows/` files, so an adopter runs the recipes this project
-runs. Running init twice changes nothing: a file that exists is kept unless `force`, and
-the two files other tools share (`.gitignore`, `.pre-commit-config.yaml`) are never
-replaced, only appended to or, for pre-commit, given a snippet to paste.
+runs. With account names (`init --accounts`) it lays out a fleet instead: an `accounts:`
+section, `accounts/<name>/portals/` per account and the fleet recipes. Running init twice
+changes nothing: a file that exists is kept unless `force`, and the two files other tools
+share (`.gitignore`, `.pre-commit-config.yaml`) are never replaced, only appended to or,
+for pre-commit, given a snippet to paste.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from portal_config.config import ACCOUNT_NAME, account_token_env
 
 TEMPLATES = Path(__file__).with_name("templates")
 WORKFLOWS = (
@@ -24,6 +28,17 @@ WORKFLOWS = (
     "portal-config-apply.yml",
     "portal-config-drift.yml",
 )
+# A fleet gets the matrix recipes in place of diff, apply and drift: both sets would run on
+# the same pull requests and merges, the single-account ones with the wrong tokens.
+FLEET_WORKFLOWS = (
+    "portal-config-lint.yml",
+    "portal-config-fleet-diff.yml",
+    "portal-config-fleet-apply.yml",
+    "portal-config-fleet-drift.yml",
+)
+# The names portal-config.yaml accepts under `accounts:` (they become directory, GitHub
+# environment and variable names).
+_ACCOUNTS_SLOT = "#<accounts>\n"
 
 # The placeholders the workflow and pre-commit templates carry until a pin replaces them.
 SOURCE_PLACEHOLDER = "https://github.com/<your-org>/portal-config"
@@ -62,6 +77,42 @@ class Scaffold:
     pre_commit_snippet: str | None = None
     # Files still carrying the <your-org>/<commit-sha> placeholders.
     placeholders: list[str] = field(default_factory=list)
+    # Whether any portal file was there: init's hint to pull is for a new repository.
+    has_portals: bool = False
+
+
+def account_names(text: str) -> tuple[str, ...]:
+    """The names of `--accounts acme,beta`, in the order given.
+
+    Raises ValueError saying everything that is wrong with them, so one run shows it all.
+    """
+    names = tuple(name.strip() for name in text.split(","))
+    if not any(names):
+        raise ValueError("give at least one account name")
+    problems = []
+    if not all(names):
+        problems.append("a name is empty (two commas, or one at either end)")
+    invalid = [name for name in dict.fromkeys(names) if name and not ACCOUNT_NAME.fullmatch(name)]
+    if invalid:
+        problems.append(
+            f"not {'an account name' if len(invalid) == 1 else 'account names'}: "
+            + ", ".join(map(repr, invalid))
+            + " (lower-case letters and digits, words joined by one '-': acme, north-west)"
+        )
+    twice = [name for name in dict.fromkeys(names) if name and names.count(name) > 1]
+    if twice:
+        problems.append("named more than once: " + ", ".join(map(repr, twice)))
+    if problems:
+        raise ValueError("; ".join(problems))
+    return names
+
+
+def fleet_config(names: Sequence[str]) -> str:
+    """portal-config.yaml for these accounts, each with its token variable spelled out."""
+    entries = "".join(
+        f"  {name}:\n    token_env: {account_token_env(name)}   # the default\n" for name in names
+    )
+    return _template("portal-config.accounts.yaml").replace(_ACCOUNTS_SLOT, entries)
 
 
 def pin_from_direct_url(data: Mapping[str, Any]) -> Pin | None:
@@ -98,11 +149,16 @@ def installed_pin() -> Pin | None:
     return pin_from_direct_url(data) if isinstance(data, dict) else None
 
 
-def scaffold(root: Path, *, force: bool = False, pin: Pin | None = None) -> Scaffold:
-    """Lay out `root` for portal-config; `force` replaces the files init owns."""
+def scaffold(
+    root: Path, *, force: bool = False, pin: Pin | None = None, accounts: Sequence[str] = ()
+) -> Scaffold:
+    """Lay out `root` for portal-config; `force` replaces the files init owns.
+
+    With `accounts` (valid names, see `account_names`), for that fleet of accounts.
+    """
     from portal_config.schema import schema_text
 
-    result = Scaffold()
+    result = Scaffold(has_portals=_has_portals(root))
     fill = pin.fill if pin is not None else _unchanged
 
     def owned(relative: str, text: str) -> None:
@@ -111,14 +167,17 @@ def scaffold(root: Path, *, force: bool = False, pin: Pin | None = None) -> Scaf
         if status != KEPT and REV_PLACEHOLDER in text:
             result.placeholders.append(relative)
 
-    owned("portal-config.yaml", _template("portal-config.yaml"))
+    config = fleet_config(accounts) if accounts else _template("portal-config.yaml")
+    owned("portal-config.yaml", config)
     result.outcomes.append(Outcome(".gitignore", _merge_lines(root / ".gitignore")))
     owned("schema/portal.schema.json", schema_text())
-    portals = root / "portals"
-    if portals.exists():
-        result.outcomes.append(Outcome("portals/", KEPT))
-    else:
-        owned("portals/.gitkeep", "")
+    # A fleet's work types come with `pull --account`: init cannot know them.
+    portal_dirs = [f"accounts/{name}/portals" for name in accounts] or ["portals"]
+    for portals in portal_dirs:
+        if (root / portals).exists():
+            result.outcomes.append(Outcome(f"{portals}/", KEPT))
+        else:
+            owned(f"{portals}/.gitkeep", "")
     snippet = fill(_template("pre-commit-config.yaml"))
     pre_commit = root / ".pre-commit-config.yaml"
     if pre_commit.exists():
@@ -128,9 +187,13 @@ def scaffold(root: Path, *, force: bool = False, pin: Pin | None = None) -> Scaf
             result.pre_commit_snippet = snippet
     else:
         owned(".pre-commit-config.yaml", snippet)
-    for name in WORKFLOWS:
+    for name in FLEET_WORKFLOWS if accounts else WORKFLOWS:
         owned(f".github/workflows/{name}", fill(_template(f"workflows/{name}")))
     return result
+
+
+def _has_portals(root: Path) -> bool:
+    return any(root.glob("portals/*.y*ml")) or any(root.glob("accounts/*/portals/*.y*ml"))
 
 
 def _template(name: str) -> str:

@@ -58,7 +58,7 @@ def render_text(plan: Plan, header: str, color: bool, max_chars: int | None = No
         for change in changes:
             lines.extend("    " + line for line in _text_change(change, paint, portal.base))
         if plan.kind == DRIFT_REPORT:
-            lines += ["    " + line for line in _settle(portal)]
+            lines += ["    " + line for line in _settle(portal, plan.account)]
         return _Block(portal.portal, [*lines, ""])
 
     sections = [
@@ -148,10 +148,12 @@ def _sections(plan: Plan) -> list[tuple[str, list[tuple[PortalPlan, tuple[Change
     ]
 
 
-def _settle(portal: PortalPlan) -> list[str]:
+def _settle(portal: PortalPlan, account: str | None) -> list[str]:
+    whose = f" --account {account}" if account is not None else ""
     return [
-        f"accept: portal-config pull --portal {portal.portal}  (on a branch, then a pull request)",
-        "revert: portal-config apply  (the files win)",
+        f"accept: portal-config pull{whose} --portal {portal.portal}  "
+        "(on a branch, then a pull request)",
+        f"revert: portal-config apply{whose}  (the files win)",
     ]
 
 
@@ -260,7 +262,7 @@ def _markdown_block(plan: Plan, portal: PortalPlan, changes: Sequence[Change]) -
         "```",
     ]
     if plan.kind == DRIFT_REPORT:
-        lines += ["", *(f"- {line}" for line in _settle(portal))]
+        lines += ["", *(f"- {line}" for line in _settle(portal, plan.account))]
     return _Block(portal.portal, [*lines, "</details>", ""])
 
 
