@@ -310,3 +310,65 @@ def test_accounts_prints_the_ci_matrix(
 
 def test_accounts_in_a_one_account_repository(live_project: Path, invoke: Invoke) -> None:
     assert json.loads(invoke("accounts").output) == [{"name": "default", "accounts": ""}]
+
+
+def test_the_fleet_recipes_steps_run_with_the_real_tool(
+    fleet: Path, fleet_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shard of two accounts through the fleet diff and apply recipes' own steps."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    def step(recipe: str, name: str) -> str:
+        document = yaml.safe_load((REPO / ".github" / "workflows" / recipe).read_text())
+        (run,) = [
+            s["run"] for j in document["jobs"].values() for s in j["steps"] if s.get("name") == name
+        ]
+        return str(run)
+
+    config = fleet / "portal-config.yaml"
+    config.write_text(
+        config.read_text()
+        .replace("  test:\n", "  production:\n")
+        .replace("default_target: test\n", "default_target: production\n")
+    )
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "ACCOUNTS": "acme beta",
+        "GITHUB_BASE_REF": "",
+        "GITHUB_STEP_SUMMARY": str(fleet / "summary.md"),
+        "GITHUB_OUTPUT": str(fleet / "output"),
+    }
+
+    def run(recipe: str, name: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step(recipe, name)],
+            cwd=fleet,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    diff = run("portal-config-fleet-diff.yml", "portal-config diff")
+    assert diff.returncode == 0, diff.stderr
+    assert sorted(p.name for p in (fleet / "plans").iterdir()) == ["acme.json", "beta.json"]
+    render = run("portal-config-fleet-diff.yml", "Render the plan")
+    assert render.returncode == 0, render.stderr
+    comment = (fleet / "comment.md").read_text()
+    assert "## Account `acme`" in comment and "## Account `beta`" in comment
+    assert "gamma" not in comment
+    shutil.rmtree(fleet / "plans")
+    plan = run("portal-config-fleet-apply.yml", "Plan")
+    assert plan.returncode == 0, plan.stderr
+    apply = run(
+        "portal-config-fleet-apply.yml",
+        "Apply exactly that plan, if this commit is still main's tip",
+    )
+    # Not a git checkout: --require-tip refuses, and says why, before any write.
+    assert apply.returncode == 2 and "not in a git repository" in apply.stderr
+    assert state_of(fleet_sandbox, "acme").data["portals"]["acme-facilities"]["revision"] == 1

@@ -668,7 +668,7 @@ def test_each_diff_job_diffs_its_accounts_with_the_token_under_the_accounts_name
     done = _run_step(_step(FLEET_DIFF, "portal-config diff"), tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "calls").read_text() == (
-        f"diff --target production --base main {args} --format json --out plan.json\n"
+        f"diff --target production --base main {args} --format json --out plans/{{account}}.json\n"
     )
     assert (tmp_path / "tokens").read_text() == tokens
 
@@ -697,9 +697,13 @@ def test_the_fleet_diff_reads_accounts_and_targets_from_the_base_branch() -> Non
     assert names.index("Use the base branch's accounts and targets") < names.index(
         "portal-config diff"
     )
-    assert _step(FLEET_DIFF, "Render the plan") == _step(DIFF, "Render the plan")
+    # One plan per account of the job, shown in turn; the comment is cut as the single one.
+    assert _step(FLEET_DIFF, "Render the plan")["run"] == _step(DIFF, "Render the plan")[
+        "run"
+    ].replace("show plan.json", "show plans/*.json")
     upload = _step(FLEET_DIFF, "Keep the plan")
     assert upload["with"]["name"] == "portal-config-plan-${{ matrix.name }}"
+    assert upload["with"]["path"].split() == ["plans/", "plan.md"]
 
 
 def _fleet_comment_step() -> dict[str, Any]:
@@ -797,7 +801,7 @@ def test_each_apply_job_plans_its_accounts(
     done = _run_step(_step(FLEET_APPLY, "Plan"), tmp_path, 3, env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "calls").read_text() == (
-        f"diff --target production {args} --format markdown --out plan.json\n"
+        f"diff --target production {args} --format markdown --out plans/{{account}}.json\n"
     )
     assert (tmp_path / "tokens").read_text() == tokens
     assert (tmp_path / "summary").read_text() == "report\n"
@@ -813,7 +817,7 @@ def test_each_apply_job_applies_exactly_its_plan_only_at_mains_tip(
     done = _run_step(step, tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "calls").read_text() == (
-        "apply plan.json --target production --yes --report apply-report.json "
+        "apply plans/*.json --target production --yes --report reports/{account}.json "
         f"--require-tip origin/main{override}\n"
     )
     assert (tmp_path / "tokens").read_text() == "OUTSMART_TOKEN_NORTH_WEST=t0k\n"
@@ -831,7 +835,7 @@ def test_each_apply_job_keeps_its_report_under_its_own_name() -> None:
     upload = _step(FLEET_APPLY, "Keep the plan and the per-portal results")
     assert upload["if"] == "always()"
     assert upload["with"]["name"] == "apply-report-${{ matrix.name }}"
-    assert upload["with"]["path"].split() == ["plan.json", "apply-report.json"]
+    assert upload["with"]["path"].split() == ["plans/", "reports/"]
 
 
 # --- fleet drift: one issue per account -----------------------------------------------

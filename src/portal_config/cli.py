@@ -639,23 +639,26 @@ def drift_command(
 
 
 @cli.command("show")
-@click.argument("plan_file", metavar="PLAN.json", type=click.Path(path_type=Path))
+@click.argument(
+    "plan_files", metavar="PLAN.json...", nargs=-1, required=True, type=click.Path(path_type=Path)
+)
 @_plan_format_option("for PR comments")
 @_max_chars_option
 @_config_option
 @_color_option
 def show_command(
-    plan_file: Path,
+    plan_files: tuple[Path, ...],
     output_format: str,
     max_chars: int | None,
     config_path: Path | None,
     color: bool | None,
 ) -> None:
-    """Render a saved plan (`diff --out`) without asking the API.
+    """Render saved plans (`diff --out`) without asking the API.
 
-    The plan is checked as `apply PLAN.json` checks it, then shown as diff
+    Each plan is checked as `apply PLAN.json` checks it, then shown as diff
     showed it: one live read can give the full plan for a job summary and a
-    shortened one (--max-chars) for a pull request comment.
+    shortened one (--max-chars) for a pull request comment. Several plans
+    (one per account) are shown in turn, each headed by its account.
 
     \b
     Exit codes: 0 shown, 2 invalid plan or usage error.
@@ -668,7 +671,9 @@ def show_command(
     from portal_config.workflow import show
 
     cut = _cut_only_text(output_format, max_chars)
-    sys.exit(show(load_config(config_path), plan_file, output_format, _console(color), cut))
+    if output_format == "json" and len(plan_files) > 1:
+        raise click.UsageError("--format json shows one plan: the plan file itself")
+    sys.exit(show(load_config(config_path), plan_files, output_format, _console(color), cut))
 
 
 @cli.command("apply")

@@ -153,14 +153,27 @@ def drift(
 
 
 def show(
-    config: Config, plan_file: Path, output_format: str, console: Console, max_chars: int | None
+    config: Config,
+    plan_files: Sequence[Path],
+    output_format: str,
+    console: Console,
+    max_chars: int | None,
 ) -> int:
-    """A saved plan rendered as diff rendered it, with no request: the PR comment and the
-    job summary can then come from one live read."""
-    saved = read_plan_file(plan_file, config)
-    plan = saved.as_recorded()
-    header = _with_account(f"Target: {saved.target} {saved.base_url}", saved.account)
-    console.out(PLAN_FORMATS[output_format](plan, header, console.color, max_chars))
+    """Saved plans rendered as diff rendered them, with no request: the PR comment and the
+    job summary can then come from one live read. Several plans (one per account of a
+    many-account repository) are shown one after another, headed by their account, each
+    with an equal share of ``max_chars``."""
+    plans = [read_plan_file(path, config) for path in plan_files]  # all checked first
+    share = max_chars // len(plans) if max_chars is not None else None
+    many = len(plans) > 1
+    for saved in plans:
+        header = _with_account(f"Target: {saved.target} {saved.base_url}", saved.account)
+        if many and output_format == "markdown":
+            console.out(f"## Account `{saved.account}`\n\n")
+        elif many and output_format == "text":
+            console.out(f"=== account {saved.account} ===\n")
+        rendered = PLAN_FORMATS[output_format](saved.as_recorded(), header, console.color, share)
+        console.out(rendered + ("\n" if many else ""))
     return ExitCode.OK
 
 
