@@ -47,6 +47,15 @@ def test_envelope_table_lists_every_code_with_its_meaning() -> None:
     assert retried == {code for code, entry in CODES.items() if entry.retry}
 
 
+def test_exit_code_table_lists_every_exit_code() -> None:
+    from portal_config.errors import ExitCode
+
+    section = README.split("### Exit codes", 1)[1].split("\n#", 1)[0]
+    documented = {int(code) for code in re.findall(r"^\| (\d+) \|", section, re.M)}
+    codes = {value for name, value in vars(ExitCode).items() if name.isupper()}
+    assert documented == codes
+
+
 def test_the_lint_examples_are_what_lint_prints(write: Write, invoke: Invoke) -> None:
     write(
         "portals/acme.yaml",
