@@ -60,12 +60,18 @@ def run_each(
     parallel: int = DEFAULT_PARALLEL,
 ) -> Iterator[AccountRun]:
     """``task`` on each account's view of the config, ``parallel`` at a time; the runs
-    come back in the order given, each once it and all before it are done."""
+    come back in the order given, each once it and all before it are done.
+
+    At most twice ``parallel`` accounts are started ahead of the one being handed back,
+    so a thousand accounts never sit in memory at once.
+    """
     pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="account")
-    pending: deque[Future[AccountRun]] = deque(
-        pool.submit(run_one, config, name, task, console) for name in accounts
-    )
+    pending: deque[Future[AccountRun]] = deque()
     try:
+        for name in accounts:
+            if len(pending) >= 2 * parallel:
+                yield pending.popleft().result()
+            pending.append(pool.submit(run_one, config, name, task, console))
         while pending:
             yield pending.popleft().result()
     finally:
