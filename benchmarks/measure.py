@@ -28,12 +28,19 @@ class Run:
 def run(
     command: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None, expect: int = 0
 ) -> Run:
-    """Run ``command`` to its end; its wall time and peak RSS (wait4's ru_maxrss)."""
+    """Run ``command`` to its end; its wall time and peak RSS (wait4's ru_maxrss).
+
+    Python writes its .pyc files as usual (PYTHONDONTWRITEBYTECODE is dropped): a user's
+    install has them, and compiling the package's sources again on every run would add
+    ~90 ms that no user pays.
+    """
+    environment = dict(os.environ if env is None else env)
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.perf_counter()
     process = subprocess.Popen(
         list(command),
         cwd=cwd,
-        env=None if env is None else dict(env),
+        env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -104,6 +104,8 @@ def forked(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     monkeypatch.setattr(workers, "MIN_JOBS", 2)
     monkeypatch.setattr(workers, "available_cpus", lambda: 3)
     monkeypatch.setattr(workers, "_fork", counting_fork)
+    # An xdist worker runs execnet's threads; the children here touch none of them.
+    monkeypatch.setattr(workers, "_other_threads_running", lambda: False)
     yield forks
 
 

@@ -49,14 +49,7 @@ def map_in_slices(
     min_jobs = MIN_JOBS if min_jobs is None else min_jobs
     # Every slice at least half the threshold: a fork must have enough work to pay for it.
     count = min(wanted, len(jobs) // max(1, min_jobs // 2))
-    if (
-        count < 2
-        or len(jobs) < min_jobs
-        or not hasattr(os, "fork")
-        # Forking a process that runs other threads (an in-process sandbox, a test
-        # server) can copy a lock in a held state into the child: stay in one process.
-        or threading.active_count() > 1
-    ):
+    if count < 2 or len(jobs) < min_jobs or not hasattr(os, "fork") or _other_threads_running():
         return work(jobs)
     size = -(-len(jobs) // count)
     slices = [jobs[start : start + size] for start in range(0, len(jobs), size)]
@@ -66,6 +59,12 @@ def map_in_slices(
         collected: list[Result] | None = _collect(child) if child is not None else None
         results.extend(collected if collected is not None else work(part))
     return results
+
+
+def _other_threads_running() -> bool:
+    # Forking a process that runs other threads (an in-process sandbox, a test server)
+    # can copy a lock in a held state into the child: then stay in one process.
+    return threading.active_count() > 1
 
 
 _CHUNK = 250  # results per pickle a child sends
