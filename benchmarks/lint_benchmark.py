@@ -1,136 +1,186 @@
-"""Lint speed, measured side by side with its baselines in one run.
+"""Lint speed and memory, each measured side by side with its baseline in one run.
 
-1. N portal files (valid, and a variant where every 10th file is broken):
-   `portal-config lint DIR`  vs  `check-jsonschema --schemafile schema/portal.schema.json FILES...`
-   Target at N=1000: portal-config at least 4x faster, while also reporting positions and rules.
-2. One file, the pre-commit case:
-   `portal-config lint FILE`  vs  `python -c "import yaml, jsonschema"`.
-   Target: within 1.5x.
+Medians of alternating repetitions; every ratio is printed next to its target (issue 11):
 
-Runs alternate between the contenders so machine noise hits both alike; medians are quoted.
+1. `portal-config lint portals` vs `check-jsonschema --schemafile schema/portal.schema.json
+   FILES...` on the same generated files: 1,000 and 10,000 valid files (>= 8x faster),
+   1,000 files with every 10th broken (>= 6x).
+2. One file linted in a 10,000-file project (the pre-commit case, which still reads every
+   other file's id for duplicate ids) vs `python -c "import yaml, jsonschema"` (<= 1.0x).
+3. Lint time against N = 100, 1,000, 10,000: the directory, and half of its files as
+   arguments (<= 0.8x of the directory: linting half must not cost more than the whole).
+4. `pre-commit run --all-files` with the published hook (as .pre-commit-hooks.yaml
+   declares it, language switched to the installed command) vs one lint (<= 1.5x).
+5. Peak RSS of lint at 10,000 files (<= 40 MiB).
 
-    python benchmarks/lint_benchmark.py [--files 1000] [--repeats 7]
+    python benchmarks/lint_benchmark.py [--repeats 7] [--large 10000] [--only 1,2,...]
+
+`--repeats 1 --large 2000` is a quick check; the README's figures are the defaults.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
-import statistics
+import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-WORK_TYPES = ["Storing", "Onderhoud", "Inspectie", "Plaatsing alarm", "Reparatie", "Oplevering"]
+from measure import BIN, REPO, alternate, make_project, ms, run, summary, timer, verdict
+
+SCHEMA = str(REPO / "schema" / "portal.schema.json")
+LINT = [str(BIN / "portal-config"), "lint"]
 
 
-def portal_text(index: int, broken: bool) -> str:
-    enabled = index % 5 != 0
-    types = WORK_TYPES[: 1 + index % len(WORK_TYPES)] if enabled else []
-    lines = [
-        "# yaml-language-server: $schema=../schema/portal.schema.json",
-        f"portal: portal-{index:05d}",
-        f"description: Generated portal {index}",
-        "guest_workorder:",
-        f"  enabled: {'true' if enabled else 'false'}",
-        "  allow_address_change: false",
-        "  allow_new_relation: false",
-        "  allow_requests_for_others: false",
-    ]
-    if types:
-        lines.append("  work_types:")
-        lines += [f"    - {name}" for name in types]
-    if broken:
-        lines.append("  enabeld: yes")  # unknown key: a schema error for both tools
-    return "\n".join(lines) + "\n"
+def versus_check_jsonschema(root: Path, large: int, repeats: int) -> None:
+    print("1. lint vs check-jsonschema, same files", flush=True)
+    cases = [(1000, None, 8.0), (large, None, 8.0), (1000, 10, 6.0)]
+    for count, broken_every, target in cases:
+        label = f"{count} files" + (f", every {broken_every}th broken" if broken_every else "")
+        project = root / label.replace(" ", "_").replace(",", "")
+        files = make_project(project, count, broken_every)
+        code = 1 if broken_every else 0
+        check = [str(BIN / "check-jsonschema"), "--schemafile", SCHEMA, *map(str, files)]
+        medians = alternate(
+            {
+                "lint": timer([*LINT, "portals"], project, expect=code),
+                "check-jsonschema": timer(check, project, expect=code),
+            },
+            repeats,
+        )
+        print(
+            f"  {label:<32} lint {ms(medians['lint'])}   check-jsonschema "
+            f"{ms(medians['check-jsonschema'])}"
+        )
+        verdict(
+            f"lint vs check-jsonschema, {label}",
+            medians["check-jsonschema"] / medians["lint"],
+            target,
+            at_most=False,
+        )
 
 
-def generate(directory: Path, count: int, broken_every: int | None) -> list[Path]:
-    directory.mkdir(parents=True)
-    paths = []
-    for index in range(count):
-        path = directory / f"portal-{index:05d}.yaml"
-        broken = broken_every is not None and index % broken_every == 0
-        path.write_text(portal_text(index, broken), encoding="utf-8")
-        paths.append(path)
-    return paths
-
-
-def timed(command: list[str], cwd: Path) -> float:
-    started = time.perf_counter()
-    subprocess.run(
-        command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+def single_file(root: Path, large: int, repeats: int) -> None:
+    print(f"2. one file linted in a {large}-file project vs import yaml, jsonschema", flush=True)
+    project = root / "single"
+    files = make_project(project, large)
+    one = str(files[len(files) // 2].relative_to(project))
+    medians = alternate(
+        {
+            "lint": timer([*LINT, one], project),
+            "imports": lambda: (
+                run([sys.executable, "-c", "import yaml, jsonschema"], project).seconds
+            ),
+        },
+        repeats * 2,
     )
-    return time.perf_counter() - started
-
-
-def compare(name: str, ours: list[str], theirs: list[str], cwd: Path, repeats: int) -> float:
-    timed(ours, cwd), timed(theirs, cwd)  # warm the file cache and .pyc files
-    mine, base = [], []
-    for _ in range(repeats):
-        mine.append(timed(ours, cwd))
-        base.append(timed(theirs, cwd))
-    ours_median, base_median = statistics.median(mine), statistics.median(base)
-    ratio = base_median / ours_median
-    print(
-        f"{name:<34} portal-config {ours_median * 1000:8.1f} ms"
-        f"   baseline {base_median * 1000:8.1f} ms   baseline/ours = {ratio:5.2f}x"
+    print(f"  lint {one} {ms(medians['lint'])}   import yaml, jsonschema {ms(medians['imports'])}")
+    verdict(
+        f"single-file lint in a {large}-file project vs imports",
+        medians["lint"] / medians["imports"],
+        1.0,
+        at_most=True,
     )
-    return ratio
+
+
+def scaling(root: Path, large: int, repeats: int) -> None:
+    print("3. lint time against N: the directory, and half of the files as arguments", flush=True)
+    for count in sorted({100, 1000, large}):
+        project = root / f"scale-{count}"
+        files = make_project(project, count)
+        half = [str(path.relative_to(project)) for path in files[::2]]
+        medians = alternate(
+            {
+                "directory": timer([*LINT, "portals"], project),
+                "half": timer([*LINT, *half], project),
+            },
+            repeats,
+        )
+        print(
+            f"  N={count:<6} directory {ms(medians['directory'])}   "
+            f"half as arguments {ms(medians['half'])}"
+        )
+        verdict(
+            f"half of {count} files as arguments vs the directory",
+            medians["half"] / medians["directory"],
+            0.8,
+            at_most=True,
+        )
+
+
+def pre_commit(root: Path, large: int, repeats: int) -> None:
+    print(f"4. pre-commit run --all-files on {large} files vs one lint", flush=True)
+    project = root / "pre-commit"
+    make_project(project, large)
+    hook = _published_hook()
+    (project / ".pre-commit-config.yaml").write_text(
+        "repos:\n  - repo: local\n    hooks:\n"
+        f"      - id: {hook['id']}\n        name: {hook['name']}\n"
+        f"        entry: {BIN / 'portal-config'} lint\n        language: system\n"
+        f"        pass_filenames: {str(hook['pass_filenames']).lower()}\n"
+        f"        require_serial: {str(hook['require_serial']).lower()}\n"
+        f"        files: '{hook['files']}'\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PRE_COMMIT_HOME": str(root / "pre-commit-home")}
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "portals"]):
+        subprocess.run([*git, *command], cwd=project, check=True, env=env)
+    pre_commit = [str(BIN / "pre-commit"), "run", "--all-files"]
+    medians = alternate(
+        {
+            "pre-commit": timer(pre_commit, project, env),
+            "lint": timer([*LINT], project),
+        },
+        repeats,
+    )
+    print(f"  pre-commit {ms(medians['pre-commit'])}   lint {ms(medians['lint'])}")
+    verdict(
+        f"pre-commit run --all-files vs lint, {large} files",
+        medians["pre-commit"] / medians["lint"],
+        1.5,
+        at_most=True,
+    )
+
+
+def _published_hook() -> dict[str, object]:
+    import yaml
+
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    hook: dict[str, object] = next(h for h in hooks if h["id"] == "portal-config-lint")
+    return hook
+
+
+def memory(root: Path, large: int, repeats: int) -> None:
+    print(f"5. peak RSS of lint at {large} files", flush=True)
+    project = root / "memory"
+    make_project(project, large)
+    peaks = sorted(run([*LINT, "portals"], project).peak_kib for _ in range(max(3, repeats)))
+    peak = peaks[len(peaks) // 2] / 1024
+    print(f"  peak RSS {peak:.1f} MiB (runs: {', '.join(f'{p / 1024:.1f}' for p in peaks)})")
+    verdict(f"peak RSS of lint, {large} files", peak, 40, at_most=True, unit=" MiB")
+
+
+SECTIONS = [versus_check_jsonschema, single_file, scaling, pre_commit, memory]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--large", type=int, default=10000, help="the large project's size")
+    parser.add_argument("--only", default="", help="comma-separated section numbers")
     args = parser.parse_args()
-    exe_dir = Path(sys.executable).parent
-    portal_config = [str(exe_dir / "portal-config")]
-    check_jsonschema = [str(exe_dir / "check-jsonschema")]
-    if not Path(check_jsonschema[0]).exists():
-        print("check-jsonschema is not installed in this environment: pip install -e '.[test]'")
+    if not (BIN / "check-jsonschema").exists() or not (BIN / "pre-commit").exists():
+        print("check-jsonschema and pre-commit are needed: pip install -e '.[test]'")
         return 2
-    schema = str(REPO / "schema" / "portal.schema.json")
-    results = {}
+    chosen = {int(n) for n in args.only.split(",") if n} or set(range(1, len(SECTIONS) + 1))
+    print(f"CPUs available: {len(os.sched_getaffinity(0))}; medians of {args.repeats} runs")
     with tempfile.TemporaryDirectory() as temp:
-        root = Path(temp)
-        for label, broken_every in (("valid", None), ("every 10th broken", 10)):
-            files = generate(root / label.replace(" ", "-") / "portals", args.files, broken_every)
-            cwd = files[0].parent.parent
-            results[label] = compare(
-                f"{args.files} files, {label}",
-                [*portal_config, "lint", "portals"],
-                [*check_jsonschema, "--schemafile", schema, *map(str, files)],
-                cwd,
-                args.repeats,
-            )
-        single = root / "single"
-        shutil.copytree(REPO / "portals", single / "portals")
-        shutil.copy(REPO / "worktypes.yaml", single / "worktypes.yaml")
-        one = sorted((single / "portals").glob("*.yaml"))[0]
-        # For this one, lower is better for us: report ours/baseline.
-        startup = 1 / compare(
-            "1 file (pre-commit case)",
-            [*portal_config, "lint", str(one.relative_to(single))],
-            [sys.executable, "-c", "import yaml, jsonschema"],
-            single,
-            args.repeats * 2,
-        )
-    print()
-    for label, ratio in results.items():
-        verdict = "meets" if ratio >= 4 else "MISSES"
-        print(
-            f"N={args.files} {label}: portal-config is {ratio:.2f}x faster than check-jsonschema "
-            f"(target >= 4x: {verdict})"
-        )
-    verdict = "meets" if startup <= 1.5 else "MISSES"
-    print(
-        f"single file: portal-config takes {startup:.2f}x the time of importing yaml+jsonschema "
-        f"(target <= 1.5x: {verdict})"
-    )
+        for number, section in enumerate(SECTIONS, start=1):
+            if number in chosen:
+                section(Path(temp), args.large, args.repeats)
+    summary()
     return 0
 
 

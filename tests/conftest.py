@@ -5,8 +5,10 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -165,16 +167,38 @@ def revisions(sandbox: Sandbox) -> dict[str, int]:
     return {name: record["revision"] for name, record in sandbox.state.data["portals"].items()}
 
 
+# Under pytest-xdist the fault tests run in worker processes, each with its own TALLY:
+# a worker hands its counts over when it finishes, and the controller adds them up.
+_WORKER_TALLIES: Counter[tuple[str, str]] = Counter()
+_TALLY_KEY = "fault_tally"
+
+
+def _local_tally() -> Counter[tuple[str, str]]:
+    module = sys.modules.get("test_faults")
+    tally: Counter[tuple[str, str]] | None = getattr(module, "TALLY", None)
+    return tally if tally is not None else Counter()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: send the counts ("scenario|outcome")
+        workeroutput[_TALLY_KEY] = {"|".join(key): n for key, n in _local_tally().items()}
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown when xdist is not installed
+def pytest_testnodedown(node: Any, error: object) -> None:
+    for key, count in getattr(node, "workeroutput", {}).get(_TALLY_KEY, {}).items():
+        scenario, outcome = key.split("|", 1)
+        _WORKER_TALLIES[scenario, outcome] += count
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the fault matrix figures (the README's Guarantees table comes from here).
 
     "silent failures" counts, as measured, portals reported applied or unchanged that do
     not hold the desired settings, and UI edits overwritten; the tests fail on any.
     """
-    import sys
-
-    module = sys.modules.get("test_faults")
-    tally = getattr(module, "TALLY", None)
+    tally = _local_tally() + _WORKER_TALLIES
     if not tally:
         return
     terminalreporter.section("apply fault matrix")

@@ -25,6 +25,7 @@ from conftest import (
 )
 from portal_config.sandbox import SandboxState
 from portal_config.sandbox.process import SandboxProcess
+from portal_config.sandbox.state import StateError
 
 pytestmark = pytest.mark.slow
 
@@ -72,9 +73,9 @@ def _wait_for_writes(state_file: Path, timeout: float = 60) -> None:
     """Block until the sandbox has stored at least one write, so a kill lands mid-apply."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            records = json.loads(state_file.read_text())["portals"].values()
-        except (OSError, ValueError):
+        try:  # the state file and its journal: a write is a journal line first
+            records = SandboxState.load(state_file).data["portals"].values()
+        except StateError:  # not written yet
             records = []
         if any(record["revision"] > 1 for record in records):
             return

@@ -169,16 +169,79 @@ def test_a_state_file_without_inactive_work_types_still_loads(tmp_path: Path) ->
     assert state.work_types() == old["work_types"] and state.inactive_work_types() == []
 
 
-def test_state_file_is_rewritten_atomically_and_privately(sandbox: Sandbox) -> None:
-    assert sandbox.state.path is not None
+def test_state_files_are_written_privately_and_a_write_is_one_journal_line(
+    sandbox: Sandbox,
+) -> None:
+    path = sandbox.state.path
+    assert path is not None
+    before = path.read_bytes()
     sandbox.state.edit("acme-facilities", enabled=False)
-    saved = json.loads(sandbox.state.path.read_text())
-    assert saved["portals"]["acme-facilities"]["revision"] == 2
-    assert oct(os.stat(sandbox.state.path).st_mode & 0o777) == "0o600"
-    # No temp files left; the lock file that serializes writers stays, private too.
-    names = sorted(p.name for p in sandbox.state.path.parent.iterdir())
-    assert names == ["sandbox.json", "sandbox.json.lock"]
-    assert oct(os.stat(sandbox.state.path.parent / "sandbox.json.lock").st_mode & 0o777) == "0o600"
+    assert path.read_bytes() == before  # the state file is not rewritten per write...
+    journal = path.with_name("sandbox.json.journal").read_text().splitlines()
+    entry = json.loads(journal[-1])  # ...the journal gains the record after the write
+    assert (entry["portal"], entry["record"]["revision"]) == ("acme-facilities", 2)
+    assert SandboxState.load(path).get("acme-facilities")["revision"] == 2  # type: ignore[index]
+    # No temp files left; the journal and the lock file that serializes writers are private.
+    names = sorted(p.name for p in path.parent.iterdir())
+    assert names == ["sandbox.json", "sandbox.json.journal", "sandbox.json.lock"]
+    for name in names:
+        assert oct(os.stat(path.parent / name).st_mode & 0o777) == "0o600", name
+
+
+def test_the_journal_is_folded_into_the_state_file_once_it_outgrows_it(tmp_path: Path) -> None:
+    state = SandboxState.open(tmp_path / "s.json", demo_account())
+    size = (tmp_path / "s.json").stat().st_size
+    serials = []
+    for flip in range(400):  # a few hundred writes: journal lines outweigh the file
+        state.edit("acme-facilities", enabled=flip % 2 == 0)
+        serials.append(json.loads((tmp_path / "s.json").read_text())["serial"])
+    assert len(set(serials)) > 1  # the state file was rewritten (compacted) along the way
+    journal = (tmp_path / "s.json.journal").stat().st_size
+    assert journal <= max(64 * 1024, size) + 1024
+    assert SandboxState.load(tmp_path / "s.json").data == state.data
+    assert state.get("acme-facilities")["revision"] == 401  # type: ignore[index]
+
+
+def test_a_torn_journal_line_is_ignored_and_cut_off_by_the_next_write(tmp_path: Path) -> None:
+    state = SandboxState.open(tmp_path / "s.json", demo_account())
+    state.edit("acme-facilities", enabled=False)
+    journal = tmp_path / "s.json.journal"
+    whole = journal.read_bytes()
+    with journal.open("ab") as stream:  # a writer killed in the middle of its line
+        stream.write(b'{"serial":99,"portal":"acme-facilities","record":{"rev')
+    loaded = SandboxState.load(tmp_path / "s.json")
+    assert loaded.data == state.data
+    loaded.edit("gemeente-intern", enabled=True)
+    lines = journal.read_bytes()[len(whole) :].splitlines()
+    assert [json.loads(line)["portal"] for line in lines] == ["gemeente-intern"]
+    assert SandboxState.load(tmp_path / "s.json").data == loaded.data
+
+
+def test_a_journal_of_another_state_file_is_ignored(tmp_path: Path) -> None:
+    # A fresh state file written over an old one (a reset, a kill test's next round) must
+    # not take in the old file's journal.
+    path = tmp_path / "s.json"
+    state = SandboxState.open(path, demo_account())
+    state.edit("acme-facilities", enabled=False)
+    path.write_text(json.dumps(demo_account()))
+    fresh = SandboxState.open(path, demo_account())
+    assert fresh.get("acme-facilities")["revision"] == 1  # type: ignore[index]
+    fresh.edit("gemeente-intern", enabled=True)
+    reloaded = SandboxState.load(path)
+    assert reloaded.get("acme-facilities")["revision"] == 1  # type: ignore[index]
+    assert reloaded.get("gemeente-intern")["revision"] == 2  # type: ignore[index]
+
+
+def test_a_write_takes_in_what_another_process_appended(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    mine = SandboxState.open(path, demo_account())
+    theirs = SandboxState.load(path)
+    mine.edit("acme-facilities", enabled=False)  # starts the journal
+    theirs.edit("gemeente-intern", enabled=True)  # appends after taking that in
+    record = mine.get("gemeente-intern")
+    assert record is not None and record["revision"] == 2
+    code, stored, _ = mine.replace("gemeente-intern", 1, record["guest_workorder"])
+    assert (code, stored["revision"]) == (409, 2)  # type: ignore[index]
 
 
 def test_a_write_rereads_a_state_file_that_looks_unchanged(sandbox: Sandbox) -> None:

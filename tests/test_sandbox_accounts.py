@@ -6,7 +6,6 @@ software token; `portal-config sandbox --accounts N` serves N such accounts.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -130,7 +129,8 @@ def test_sandbox_accounts_serves_each_account_its_own_state_across_restarts(
     assert sorted(p.name for p in state.parent.glob("*.json")) == [
         "s-account-001.json", "s-account-002.json", "s-account-003.json"
     ]  # fmt: skip
-    saved = json.loads((state.parent / "s-account-002.json").read_text())
+    # Read as the sandbox reads it: the state file and its journal of writes.
+    saved = SandboxState.load(state.parent / "s-account-002.json").data
     assert saved["portals"]["acme-facilities"]["revision"] == 2
 
     again = SandboxProcess(state, "--accounts", "3", cwd=tmp_path, env=env)

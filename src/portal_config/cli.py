@@ -374,7 +374,7 @@ _concurrency_option = click.option(
     "--concurrency",
     type=click.IntRange(1, 64),
     default=None,
-    help="Requests in flight at once (default: the target's, 4).",
+    help="Requests in flight at once (default: the target's, 8).",
 )
 _color_option = click.option("--color/--no-color", default=None, help="Force colour on or off.")
 _parallel_option = click.option(

@@ -51,7 +51,10 @@ DEFAULT_PORTALS_DIR = "portals"
 DEFAULT_CATALOG = "worktypes.yaml"
 DEFAULT_TARGET = "sandbox"
 DEFAULT_SANDBOX_STATE = ".portal-config/sandbox.json"
-DEFAULT_CONCURRENCY = 4
+# Requests in flight. Measured against a sandbox adding 50 ms a request (live_benchmark.py):
+# 8 applies 6.1x faster than 1 (4: 3.4x, 16: 9.2x), and under a 40 req/s rate limit 8 is
+# the fastest (16 only adds 429s). OutSmart documents no rate limit, so not 16.
+DEFAULT_CONCURRENCY = 8
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ MAX_LINE = 4096
 MAX_DEPTH = 32
 MAX_ALIASES = 100
 MAX_NODES = 10_000
+_SHARED_LENGTH = 64  # strings up to this long are interned (see _Builder._scalar)
 
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_CORE + t for t in ("str", "int", "float", "bool", "null")}
@@ -85,15 +87,16 @@ class PlainScalar:
         return f'`{self.text}` was read as {kind}{shown}{reason}; quote it: "{self.text}"'
 
 
-@dataclass
+@dataclass(slots=True)  # slots: lint keeps one per valid file, 10,000 in a big project
 class Document:
     """One loaded portal file: its data and where every part of it came from."""
 
     path: str
     data: Any
-    values: dict[JsonPath, Position] = field(default_factory=dict)
-    keys: dict[JsonPath, Position] = field(default_factory=dict)
-    plain_scalars: dict[JsonPath, PlainScalar] = field(default_factory=dict)
+    # Read-only once loaded: lint's slim copies share one empty mapping (lint.slim).
+    values: Mapping[JsonPath, Position] = field(default_factory=dict)
+    keys: Mapping[JsonPath, Position] = field(default_factory=dict)
+    plain_scalars: Mapping[JsonPath, PlainScalar] = field(default_factory=dict)
     # Rules switched off for this file by `# portal-config: disable ...` (set by lint);
     # a saved plan carries them per portal, so it is checked exactly as its file was.
     disabled_rules: frozenset[str] = frozenset()
@@ -367,9 +370,17 @@ class _Builder:
             self._attach(event.value, _mark_position(event.start_mark), 1)
             return
         if tag == _STR:  # the common case, kept short
+            text: str = event.value
+            top = self.stack[-1] if self.stack else None
+            if top is not None and len(text) <= _SHARED_LENGTH:
+                if type(top.container) is list or not top.has_key:
+                    # Keys and list items (work type names) repeat in every file: one
+                    # shared copy of each keeps lint of a large project small. Values
+                    # (ids, descriptions) are unique: interning them would only cost.
+                    text = sys.intern(text)
             if event.anchor:
-                self.anchors[event.anchor] = (event.value, 1)
-            self._attach(event.value, _mark_position(event.start_mark), 1, None)
+                self.anchors[event.anchor] = (text, 1)
+            self._attach(text, _mark_position(event.start_mark), 1, None)
             return
         node = yaml.ScalarNode(tag, event.value, None, None, event.style)  # marks unused here
         try:

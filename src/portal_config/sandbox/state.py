@@ -1,22 +1,32 @@
-"""The sandbox's account state: portals with revisions, and work types, in one JSON file.
+"""The sandbox's account state: portals with revisions, and work types, in one JSON file
+plus an append-only journal of the writes since that file was written.
 
 ``work_types`` lists the active work types' names, ``inactive_work_types`` (optional,
 so older state files still load) the ones OutSmart keeps but no longer offers.
 ``serial`` (optional too) counts the saves.
 
-Every change is written atomically (temp file in the same directory, fsync,
-rename), so a sandbox killed mid-write leaves either the old or the new file,
-never a torn one.
+A write appends one line to ``<state>.journal`` (the portal's record after the write, and
+the new serial) and fsyncs it before it is answered: its cost does not grow with the
+account, where rewriting the whole file did (apply at 5,000 portals ran at a quarter of
+its 1,000-portal rate). When the journal outgrows the state file, the state file is
+rewritten with everything in it (``save``, atomically: temp file, fsync, rename) and the
+journal starts again. The state file names its journal with a random token, and a
+journal whose first line carries another token (left over from an older state file, or
+from a save killed between its two renames) is ignored; a torn last line (a kill
+mid-append) is ignored too, and cut off by the next write. So a sandbox killed at any
+moment leaves every write it answered, whole, and nothing else.
 
 Several processes may serve one state file at once (two `portal-config apply` runs
-on the in-process target, or `portal-config sandbox` beside one). The file on disk is
-the truth: every write takes an exclusive ``flock`` on ``<state>.lock``, always reads the
-file, takes in its data if its ``serial`` (raised by every save) is not the one this
-process last saw, validates the request and checks the revision against that data,
-writes, and lets go. So a write one process answered 200 is never overwritten by
-another process's stale copy. Reads take in a newer file when its identity (inode,
-size, mtime) changed: cheap, but not proof (an inode is reused, a clock is coarse), so
-a read may be stale; that costs a conflict on the next write, never a lost write.
+on the in-process target, or `portal-config sandbox` beside one). The files on disk are
+the truth: every write takes an exclusive ``flock`` on ``<state>.lock``, reads the state
+file's first bytes (its serial and token), and takes in the journal lines other
+processes appended since it last looked, or the whole state if its serial or token are
+not the ones this process last saw; then it validates the request and checks the
+revision against that data, appends, and lets go. So a write one process answered 200 is
+never overwritten by another process's stale copy. Reads take in newer files when their
+identity (inode, size, mtime) changed: cheap, but not proof (an inode is reused, a clock
+is coarse), so a read may be stale; that costs a conflict on the next write, never a
+lost write.
 """
 
 from __future__ import annotations
@@ -26,6 +36,8 @@ import copy
 import fcntl
 import json
 import os
+import re
+import secrets
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,9 +49,19 @@ from portal_config.storage import PRIVATE, write_atomically
 
 STATE_VERSION = 1
 
-# Which file the in-memory data came from, for reads to notice a newer one without
-# reading it. Writes never trust it (see the module docstring).
-_Identity = tuple[int, int, int]
+# Which files the in-memory data came from (the state file's inode, size and mtime, then
+# the journal's), for reads to notice newer ones without reading them. Writes never
+# trust it (see the module docstring).
+_Identity = tuple[int, ...]
+
+# What every state file this module writes starts with: its serial and its journal's token,
+# so a writer learns whether the file changed from its first bytes.
+_HEAD = re.compile(rb'\{"version":1,"serial":(\d+),"journal":"([0-9a-f]+)"')
+_HEAD_BYTES = 96
+_TOKEN = "journal"
+# The journal is folded into the state file once it is larger than the state file, and
+# not before it holds this much: one rewrite per that many bytes of writes.
+_COMPACT_AT_LEAST = 64 * 1024
 
 
 class StateError(Exception):
@@ -50,20 +72,28 @@ class SandboxState:
     def __init__(
         self, data: dict[str, Any], path: Path | None = None, *, seen: _Identity | None = None
     ) -> None:
+        token = data.pop(_TOKEN, None)
         _check_shape(data)
         self.data = data
         self.path = path
         self.lock = threading.RLock()
         self._seen = seen
         self._flock_depth = 0  # how deep this process already holds the file lock
+        # What the state file said when this process read or wrote it: its serial and the
+        # token naming its journal (None: a file written by something else).
+        self._head: tuple[int, str] | None = (
+            (_serial(data), token) if isinstance(token, str) else None
+        )
+        self._journal_end = 0  # bytes of the journal taken in (0: none adopted)
         # (portal, revision) of every "UI" edit, so tests can prove none was overwritten.
         self.ui_edits: list[tuple[str, int]] = []
 
     # -- construction -----------------------------------------------------------------
     @classmethod
     def load(cls, path: Path) -> SandboxState:
-        data, seen = _read(path)
-        return cls(data, path, seen=seen)
+        state = cls({"version": STATE_VERSION, "portals": {}, "work_types": []}, path)
+        state._read_all()
+        return state
 
     @classmethod
     def open(cls, path: Path | None, seed: dict[str, Any]) -> SandboxState:
@@ -73,9 +103,7 @@ class SandboxState:
         state = cls(copy.deepcopy(seed), path)
         # Under the file lock, so two processes starting at once do not both seed it.
         with state._exclusive():
-            if path.exists():
-                state.data, state._seen = _read(path)
-            else:
+            if not path.exists():
                 state.save()
         return state
 
@@ -129,7 +157,7 @@ class SandboxState:
                 return envelope.CONFLICT, copy.deepcopy(record), why
             record["guest_workorder"] = copy.deepcopy(guest)
             record["revision"] += 1
-            self.save()
+            self._record_write(portal)
             return envelope.OK, copy.deepcopy(record), None
 
     def edit(self, portal: str, **changes: Any) -> dict[str, Any]:
@@ -139,21 +167,57 @@ class SandboxState:
             record["guest_workorder"].update(changes)
             record["revision"] += 1
             self.ui_edits.append((portal, record["revision"]))
-            self.save()
+            self._record_write(portal)
             return copy.deepcopy(record)
 
     def save(self) -> None:
-        """Write the in-memory data as it is (callers change it under ``_exclusive``)."""
+        """Write the in-memory data as it is, whole, and start a new, empty journal
+        (callers change the data under ``_exclusive``)."""
         if self.path is None:
             return
         with self._file_lock():
             # Every save a new serial: how the next writer knows the file is not its copy.
             self.data["serial"] = _serial(self.data) + 1
-            # Compact: saved after every write under the lock, so its cost serializes writes.
-            text = json.dumps(self.data, ensure_ascii=False, separators=(",", ":")) + "\n"
-            write_atomically(self.path, text)
-            # Nobody else can replace the file while the lock is held: this is our version.
-            self._seen = _identity(os.stat(self.path))
+            token = secrets.token_hex(16)
+            head = {"version": self.data["version"], "serial": self.data["serial"], _TOKEN: token}
+            rest = {k: v for k, v in self.data.items() if k not in head}
+            # Compact, and the head first: writers read only the first bytes (_HEAD).
+            text = json.dumps({**head, **rest}, ensure_ascii=False, separators=(",", ":"))
+            write_atomically(self.path, text + "\n")
+            # Killed here, the old journal's token no longer matches: it is ignored.
+            write_atomically(self._journal, json.dumps({_TOKEN: token}) + "\n")
+            self._head = (self.data["serial"], token)
+            self._journal_end = len(json.dumps({_TOKEN: token})) + 1
+            # Nobody else can replace the files while the lock is held: this is our version.
+            self._seen = self._identity()
+
+    def _record_write(self, portal: str) -> None:
+        """Make the change to ``portal`` durable: one journal line, or a whole save."""
+        assert self._flock_depth, "writes happen under the file lock"
+        if self.path is None:
+            return
+        journal_size = self._journal_end
+        if self._head is None or not journal_size:
+            self.save()  # a state file from elsewhere, or a journal to start: write it whole
+            return
+        serial = _serial(self.data) + 1
+        entry = {"serial": serial, "portal": portal, "record": self.data["portals"][portal]}
+        line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        handle = os.open(self._journal, os.O_WRONLY)
+        try:
+            if os.fstat(handle).st_size != journal_size:
+                # Past what was taken in there is only a torn line of a killed writer.
+                os.ftruncate(handle, journal_size)
+            os.pwrite(handle, line, journal_size)
+            os.fsync(handle)  # answered only once it is on disk
+        finally:
+            os.close(handle)
+        self.data["serial"] = serial
+        self._journal_end = journal_size + len(line)
+        if self._journal_end > max(_COMPACT_AT_LEAST, os.stat(self.path).st_size):
+            self.save()
+        else:
+            self._seen = self._identity()
 
     # -- sharing the file with other processes ------------------------------------------
     @contextlib.contextmanager
@@ -195,28 +259,94 @@ class SandboxState:
             finally:
                 os.close(handle)  # closing the descriptor releases the lock
 
+    @property
+    def _journal(self) -> Path:
+        assert self.path is not None
+        return self.path.with_name(self.path.name + ".journal")
+
+    def _identity(self) -> _Identity | None:
+        assert self.path is not None
+        try:
+            state = os.stat(self.path)
+        except FileNotFoundError:
+            return None  # not written yet (open() is seeding it)
+        try:
+            journal = os.stat(self._journal)
+            of_journal: _Identity = (journal.st_ino, journal.st_size, journal.st_mtime_ns)
+        except FileNotFoundError:
+            of_journal = ()
+        return (state.st_ino, state.st_size, state.st_mtime_ns, *of_journal)
+
     def _take_in_newer_file(self) -> None:
         if self.path is None:
             return
-        try:
-            current = _identity(os.stat(self.path))
-        except FileNotFoundError:
-            return  # not written yet (open() is seeding it)
-        if current != self._seen:
-            self.data, self._seen = _read(self.path)
+        current = self._identity()
+        if current is not None and current != self._seen:
+            with self._file_lock():
+                self._take_in_other_saves()
 
     def _take_in_other_saves(self) -> None:
-        """Under the file lock: the file's data, if another process saved since we did.
+        """Under the file lock: what other processes wrote since this one looked.
 
-        Always read, never judged by the file's identity: an inode is reused and a clock
-        is coarse, so another save can look unchanged. The serial cannot.
+        The state file's first bytes, never its identity, decide whether it changed (an
+        inode is reused, a clock is coarse, so another save can look unchanged; the
+        serial and token cannot); if it did not, only the journal's new lines are read.
         """
         if self.path is None or not self.path.exists():
             return  # not written yet (open() is seeding it)
+        if self._head is None or _read_head(self.path) != self._head:
+            self._read_all()
+            return
+        if self._journal_end:
+            self._journal_end = self._replay(self._journal_end)
+        else:  # no journal adopted yet: perhaps another process just started one
+            self._journal_end = self._replay(0)
+        self._seen = self._identity()
+
+    def _read_all(self) -> None:
+        """The state file and its journal, as they are now."""
+        assert self.path is not None
         data, seen = _read(self.path)
-        if _serial(data) != _serial(self.data):
-            self.data = data
-        self._seen = seen
+        token = data.pop(_TOKEN, None)
+        _check_shape(data)
+        self.data = data
+        self._head = (_serial(data), token) if isinstance(token, str) else None
+        self._journal_end = self._replay(0)
+        self._seen = (*seen, *(self._identity() or ())[3:])
+
+    def _replay(self, start: int) -> int:
+        """Apply the journal's whole lines from byte ``start`` (0: check its token first);
+        return where the last whole line ends (0 when the journal is not this file's)."""
+        if self._head is None:
+            return 0
+        try:
+            with self._journal.open("rb") as stream:
+                stream.seek(start)
+                chunk = stream.read()
+        except FileNotFoundError:
+            return 0
+        end = start
+        for line in chunk.split(b"\n")[:-1]:  # the last piece is empty or torn
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                break  # a torn line: what follows it was never acknowledged
+            if end == 0:
+                if entry != {_TOKEN: self._head[1]}:
+                    return 0  # another state file's journal
+            elif entry.get("serial") == _serial(self.data) + 1:
+                self.data["portals"][entry["portal"]] = entry["record"]
+                self.data["serial"] = entry["serial"]
+            else:
+                break
+            end += len(line) + 1
+        return end
+
+
+def _read_head(path: Path) -> tuple[int, str] | None:
+    with path.open("rb") as stream:
+        found = _HEAD.match(stream.read(_HEAD_BYTES))
+    return (int(found[1]), found[2].decode()) if found else None
 
 
 def _identity(stat: os.stat_result) -> _Identity:

@@ -1,0 +1,176 @@
+"""Lint's fast paths print exactly what the plain, full path prints.
+
+The fast path forks workers for large batches, keeps only slim documents, runs the
+per-file rules as each file is read, answers valid files with the compiled precheck,
+keeps the texts of files with problems only and scans unlinted files by their
+`portal:` line. The full path here does none of that: every document whole, jsonschema
+on every file, every rule over every document at the end, every text kept. Both are
+rendered in every format and must be byte-identical.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, SHARED
+from portal_config import schema, workers
+from portal_config.config import load_config
+from portal_config.lint import (
+    LintRun,
+    _directives,
+    _unused_directives,
+    expand,
+    lint,
+    load_config_catalog,
+)
+from portal_config.loader import Document, display, load_file
+from portal_config.problems import Position, Problem, Report
+from portal_config.render.lint import FORMATS, Style
+from portal_config.rules import RULES, Context, run_rule
+
+CORPUS = SHARED / "corpus" / "yaml-test-suite-errors"
+WORK_TYPES = ["Storing", "Onderhoud", "Inspectie", "Reparatie"]
+
+
+def full_lint(paths: list[Path]) -> LintRun:
+    """The reference: whole documents, jsonschema always, rules at the end."""
+    config = load_config()
+    files = list(expand(paths, config))
+    run = LintRun(Report(files=[display(f) for f in files]))
+    catalog, problems = load_config_catalog(config)
+    run.report.extend(problems)
+    valid: list[Document] = []
+    directives: dict[tuple[str, str], Position] = {}
+    for path in files:
+        loaded = load_file(path, display(path))
+        run.report.extend(loaded.problems)
+        disabled: dict[str, Position] = {}
+        if loaded.text is not None:
+            run.sources[loaded.path] = loaded.text
+            disabled = dict(_directives(loaded.path, loaded.text, run.report))
+        if loaded.document is None:
+            continue
+        errors = list(schema.check(loaded.document, against=schema.validator()))
+        run.report.extend(errors)
+        if not errors:
+            loaded.document.disabled_rules = frozenset(disabled)
+            directives.update({(loaded.path, r): at for r, at in disabled.items()})
+            valid.append(loaded.document)
+    project = list(valid)
+    linted = {str(f.resolve()) for f in files}
+    for path in expand([config.portals_dir], config) if config.portals_dir.is_dir() else []:
+        if str(path.resolve()) not in linted:
+            other = load_file(path, display(path)).document
+            if other is not None and not list(schema.check(other, against=schema.validator())):
+                project.append(other)
+    silenced: set[tuple[str, str]] = set()
+    context = Context(catalog=catalog, project=project)
+    for rule_id, rule in RULES.items():
+        level = config.level_of(rule_id)
+        for hit in run_rule(rule, valid, context) if level is not None else []:
+            if rule_id in hit.document.disabled_rules:
+                silenced.add((hit.document.path, rule_id))
+            else:
+                where = hit.document.locate(hit.path, key=hit.on_key)
+                run.report.extend([Problem(hit.document.path, where, level, rule_id, hit.message)])
+    run.report.extend(_unused_directives(directives, silenced, config))
+    run.documents = valid
+    return run
+
+
+def rendered(run: LintRun) -> dict[str, str]:
+    return {
+        f"{name} colour={color}": render(run.report, run.sources, Style(color=color, strict=True))
+        for name, render in FORMATS.items()
+        for color in (False, True)
+    }
+
+
+@pytest.fixture
+def forked(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Workers for any batch, two CPUs or not; yields how many children were forked."""
+    forks: list[int] = []
+    real_fork = workers._fork
+
+    def counting_fork(*args: object) -> object:
+        forks.append(1)
+        return real_fork(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(workers, "MIN_JOBS", 2)
+    monkeypatch.setattr(workers, "available_cpus", lambda: 3)
+    monkeypatch.setattr(workers, "_fork", counting_fork)
+    # An xdist worker runs execnet's threads; the children here touch none of them.
+    monkeypatch.setattr(workers, "_other_threads_running", lambda: False)
+    yield forks
+
+
+def assert_same(paths: list[Path], forks: list[int], expect_forks: bool = True) -> LintRun:
+    fast = lint(paths, load_config())
+    full = full_lint(paths)
+    assert rendered(fast) == rendered(full)
+    slim = [(d.path, d.data, d.locate(("portal",)), d.disabled_rules) for d in fast.documents]
+    whole = [(d.path, d.data, d.locate(("portal",)), d.disabled_rules) for d in full.documents]
+    assert slim == whole
+    assert bool(forks) == expect_forks  # the workers really ran (or really did not)
+    return fast
+
+
+def generated_portal(rng: random.Random, index: int) -> str:
+    """A portal file that is valid, or broken in one of the ways lint explains."""
+    portal = f"p-{index:03d}" if rng.random() > 0.05 else "p-000"  # some duplicate ids
+    enabled = rng.choice(["true", "false", "yes", "on"])
+    types = rng.sample(WORK_TYPES + ["Schilderwerk"], rng.randint(0, 3))
+    lines = [f"portal: {portal}", "guest_workorder:", f"  enabled: {enabled}"]
+    if rng.random() < 0.3:
+        lines.insert(0, "# portal-config: disable truthy, permissive-guest-access")
+    if rng.random() < 0.2:
+        lines.append("  allow_new_relation: true")
+    if types:
+        lines += ["  work_types:"] + [f"    - {name}" for name in types]
+    breakage = rng.random()
+    if breakage < 0.08:
+        lines.append("  enabeld: yes")
+    elif breakage < 0.12:
+        lines.append("guest_workorder: {}")
+    elif breakage < 0.15:
+        lines.append("  work_types: [unclosed")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_generated_projects_lint_the_same_both_ways(
+    project: Path, forked: list[int], seed: int
+) -> None:
+    rng = random.Random(seed)
+    (project / "worktypes.yaml").write_text(f"work_types: {WORK_TYPES}\n")
+    for index in range(60):
+        text = generated_portal(rng, index)
+        (project / "portals" / f"p-{index:03d}.yaml").write_text(text)
+    fast = assert_same([project / "portals"], forked)
+    assert fast.report.problems  # the generator does break files
+    # The pre-commit case: some files as arguments, the rest read for duplicate ids.
+    forked.clear()
+    chosen = sorted(rng.sample(sorted((project / "portals").iterdir()), 20))
+    assert_same(chosen, forked)
+
+
+def test_the_shared_corpus_lints_the_same_both_ways(project: Path, forked: list[int]) -> None:
+    if not CORPUS.is_dir():
+        pytest.skip("shared corpus not available")
+    shutil.copytree(CORPUS, project / "portals" / "corpus")
+    shutil.copytree(REPO / "portals", project / "portals" / "shipped")
+    shutil.copy(REPO / "worktypes.yaml", project / "worktypes.yaml")
+    assert_same([project / "portals"], forked)
+
+
+def test_a_small_batch_stays_in_one_process(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    forks: list[int] = []
+    monkeypatch.setattr(workers, "available_cpus", lambda: 4)
+    monkeypatch.setattr(workers, "_fork", lambda *args: forks.append(1))
+    shutil.copytree(REPO / "portals", project / "portals", dirs_exist_ok=True)
+    assert_same([project / "portals"], forks, expect_forks=False)
