@@ -186,6 +186,16 @@ class OutSmartClient:
             )
         return [_read(work_type_from_wire, item) for item in body]
 
+    def read_account(self) -> tuple[list[LivePortal], list[WorkType]]:
+        """The portals and the work types, both requests at once when concurrency allows:
+        a fleet's drift is mostly these two round trips per account."""
+        if self.settings.concurrency <= 1:
+            return self.list_portals(), self.list_work_types()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            work_types = pool.submit(self.list_work_types)
+            portals = self.list_portals()
+            return portals, work_types.result()
+
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """Run ``fn`` over ``items`` with at most `concurrency` requests in flight, in order."""
         items = list(items)

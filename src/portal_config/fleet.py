@@ -28,6 +28,7 @@ from typing import Any
 from portal_config import TOOL
 from portal_config.config import Config
 from portal_config.errors import ExitCode, PortalConfigError, UsageError
+from portal_config.history import one_look
 from portal_config.plan import Plan, SavedPlan
 from portal_config.workflow import Console
 
@@ -68,12 +69,13 @@ def run_each(
     pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="account")
     pending: deque[Future[AccountRun]] = deque()
     try:
-        for name in accounts:
-            if len(pending) >= 2 * parallel:
+        with one_look():  # git's answers (HEAD, status) are the same for every account
+            for name in accounts:
+                if len(pending) >= 2 * parallel:
+                    yield pending.popleft().result()
+                pending.append(pool.submit(run_one, config, name, task, console))
+            while pending:
                 yield pending.popleft().result()
-            pending.append(pool.submit(run_one, config, name, task, console))
-        while pending:
-            yield pending.popleft().result()
     finally:
         # An interrupt (or a consumer that stops early) must not wait for every account.
         pool.shutdown(wait=True, cancel_futures=True)

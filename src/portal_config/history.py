@@ -8,9 +8,11 @@ unusual object store behaves exactly as git says; nothing is checked out.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,12 +39,45 @@ class BaseFiles:
     tip: str  # the commit REF names now; not the base when REF moved on since the fork
 
 
+# Within one run over many accounts (`one_look`), git is asked once per question, not
+# once per account: the answers cannot change while the run reads them.
+_memo: dict[tuple[str, ...], str | None] | None = None
+_memo_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def one_look() -> Iterator[None]:
+    """Remember git's answers until the block ends (a fleet run: 1,000 accounts would
+    otherwise start 2,000 git processes)."""
+    global _memo
+    _memo = {}
+    try:
+        yield
+    finally:
+        _memo = None
+
+
+def _asked(where: Path, *args: str) -> str | None:
+    """git's answer, or None where git refuses (no repository, no commit yet)."""
+    key = (str(where), *args)
+    memo = _memo
+    if memo is not None:
+        with _memo_lock:
+            if key in memo:
+                return memo[key]
+    try:
+        answer: str | None = _git(where, *args)
+    except GitError:
+        answer = None
+    if memo is not None:
+        with _memo_lock:
+            memo[key] = answer
+    return answer
+
+
 def head_commit(where: Path) -> str | None:
     """The commit HEAD names, or None outside a repository (a run's output names it)."""
-    try:
-        return _git(where, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
-    except GitError:
-        return None
+    return _asked(where, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
 
 
 def commit_of(where: Path, ref: str, option: str) -> str:
@@ -94,21 +129,28 @@ def uncommitted(where: Path, paths: Sequence[Path]) -> bool:
     inside = []
     for path in paths:
         try:
-            inside.append(path.resolve().relative_to(root).as_posix() or ".")
+            inside.append(path.resolve().relative_to(root).as_posix())
         except ValueError:
             continue
     if not inside:
         return False
-    return bool(_git(root, "status", "--porcelain", "--untracked-files=all", "--", *inside))
+    # The whole work tree's status once (memoized in a fleet run), then matched here.
+    status = _asked(root, "status", "--porcelain", "-z", "--untracked-files=all") or ""
+    changed = [entry[3:] for entry in status.split("\0") if len(entry) > 3]
+    return any(
+        name == prefix or name.startswith(prefix.rstrip("/") + "/") or prefix == "."
+        for name in changed
+        for prefix in inside
+    )
 
 
 def repository_root(where: Path, option: str) -> Path:
-    try:
-        return Path(_git(where, "rev-parse", "--show-toplevel")).resolve()
-    except GitError:
+    top = _asked(where, "rev-parse", "--show-toplevel")
+    if top is None:
         raise GitError(
             f"{option}: {where.resolve()} is not in a git repository; run it in a checkout"
-        ) from None
+        )
+    return Path(top).resolve()
 
 
 def _check_ref_text(ref: str, option: str) -> None:

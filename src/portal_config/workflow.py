@@ -422,8 +422,8 @@ def _plan(
     against the live account's (a second read): a name OutSmart does not know would
     otherwise fail only at apply, after review."""
     live_read_at = now()
-    live = client.list_portals()
-    _check_live_work_types(documents, client.list_work_types(), target, console)
+    live, work_types = client.read_account()
+    _check_live_work_types(documents, work_types, target, console)
     plan, problems = build_plan(
         documents, live, target.name, client.display_url, base[1] if base else None
     )
