@@ -95,6 +95,7 @@ class OutSmartClient:
     ) -> None:
         self.settings = settings or ClientSettings()
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self._display_url: str | None = None
         self._token_envs = {
             envelope.UNAUTHORIZED_TOKEN: ("account token", token_env),
             envelope.UNAUTHORIZED_SOFTWARE_TOKEN: ("software token", software_token_env),
@@ -126,7 +127,9 @@ class OutSmartClient:
 
     @property
     def display_url(self) -> str:
-        return redact(self.base_url)
+        if self._display_url is None:  # the same all run long; redact is per line
+            self._display_url = redact(self.base_url)
+        return self._display_url
 
     # -- operations --------------------------------------------------------------------
     def list_portals(self) -> list[LivePortal]:

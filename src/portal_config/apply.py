@@ -17,11 +17,12 @@ after a second interrupt the process can exit without waiting for them.
 
 from __future__ import annotations
 
+import queue
 import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future
 from contextlib import contextmanager
 from types import FrameType
 
@@ -62,15 +63,23 @@ def apply_plan(
     jobs = [(Future[PortalResult](), p) for p in plan.changed]
     portal_of = {future: p.portal for future, p in jobs}
     pending = set(portal_of)
+    # Each write reports itself here when done: waiting on the queue costs the same at
+    # 5,000 portals as at 5, where wait() over every pending write grew with their number.
+    completed: queue.SimpleQueue[Future[PortalResult]] = queue.SimpleQueue()
+    for job in portal_of:
+        job.add_done_callback(completed.put)
     with _counted_interrupts() as interrupts:
         _start_workers(jobs, write, max(1, client.settings.concurrency))
         draining = False
         while pending and interrupts() < 2:
-            done, _ = wait(pending, timeout=POLL, return_when=FIRST_COMPLETED)
-            for future in done:
-                result = future.result()  # write() never raises
+            try:
+                done: Future[PortalResult] | None = completed.get(timeout=POLL)
+            except queue.Empty:
+                done = None
+            if done is not None and done in pending and not done.cancelled():
+                result = done.result()  # write() never raises
                 settled[result.portal] = result
-                pending.discard(future)
+                pending.discard(done)
                 if on_result is not None:
                     on_result(result)
             if interrupts() and not draining:
@@ -85,6 +94,7 @@ def apply_plan(
                         "interrupt again to stop waiting (their outcome will be unknown)"
                     )
         interrupted = interrupts() > 0
+    in_flight = {portal_of[future] for future in pending}
     for portal_plan in plan.portals:
         name, revision = portal_plan.portal, portal_plan.live.revision
         if name in settled:
@@ -92,8 +102,7 @@ def apply_plan(
         if not portal_plan.changed:
             settled[name] = PortalResult(name, Outcome.UNCHANGED, "", revision, revision)
             continue
-        in_flight = any(portal_of[f] == name for f in pending)
-        if in_flight:
+        if name in in_flight:
             reason = "outcome unknown: the write was in flight when the run stopped; run diff"
             settled[name] = PortalResult(name, Outcome.UNKNOWN, reason, revision)
         else:

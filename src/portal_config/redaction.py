@@ -17,28 +17,36 @@ from urllib.parse import quote
 # Token parameters in URLs are redacted whole whatever their length.
 MIN_SECRET_LENGTH = 8
 _SECRET_QUERY = re.compile(r"((?:^|[?&;\s])(?:software_token|token)=)[^&\s'\"#)]*", re.IGNORECASE)
-_known_secrets: set[str] = set()
+# Each secret with its URL-encoded spelling, longest first; rebuilt on registration
+# (rare) so that `redact` (every printed line) never encodes anything: a fleet run
+# registers a token per account, and quoting each on every line grew with their number.
+_known_secrets: dict[str, str] = {}
+_spellings: tuple[str, ...] = ()
 _secrets_lock = threading.Lock()
 
 
 def register_secret(value: str) -> None:
     """Remember a secret so `redact` removes it wherever it appears, not only in URLs."""
-    if len(value) >= MIN_SECRET_LENGTH:
-        with _secrets_lock:
-            _known_secrets.add(value)
+    global _spellings
+    if len(value) < MIN_SECRET_LENGTH:
+        return
+    with _secrets_lock:
+        if value in _known_secrets:
+            return
+        _known_secrets[value] = quote(value, safe="")
+        ordered = sorted(_known_secrets, key=len, reverse=True)
+        _spellings = tuple(
+            spelling
+            for secret in ordered
+            for spelling in dict.fromkeys((secret, _known_secrets[secret]))
+        )
 
 
 def redact(text: str) -> str:
     text = _SECRET_QUERY.sub(r"\1***", text)
-    # A snapshot under the lock: a client registering its tokens in another thread
-    # would otherwise change the set while it is iterated here.
-    with _secrets_lock:
-        secrets = sorted(_known_secrets, key=len, reverse=True)
-    for secret in secrets:
-        text = text.replace(secret, "***")
-        encoded = quote(secret, safe="")
-        if encoded != secret:
-            text = text.replace(encoded, "***")
+    for spelling in _spellings:  # one immutable snapshot: registration swaps it whole
+        if spelling in text:
+            text = text.replace(spelling, "***")
     return text
 
 
