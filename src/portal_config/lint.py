@@ -142,21 +142,13 @@ def _check_file(path: Path, name: str, context: Context, rules: _Rules) -> _Chec
 
 _NONE_DISABLED: frozenset[str] = frozenset()  # one shared empty set, not one per file
 _PORTAL = ("portal",)
-_WORK_TYPES = ("guest_workorder", "work_types")
 _NOTHING: Mapping[Any, Any] = MappingProxyType({})  # shared by every slim document
 
 
 def slim(document: Document) -> Document:
     """The document with only what is read after its own checks: its data, its disable
-    comments, and where its ``portal:`` value and work types are (duplicate ids and
-    plans point at the one; diff's check against the live account's work types at the
-    others)."""
-    kept = {
-        path: position
-        for path, position in document.values.items()
-        if path == _PORTAL or path[:2] == _WORK_TYPES
-    }
-    values = kept or _NOTHING
+    comments, and where its ``portal:`` value is (duplicate ids and plans point there)."""
+    values = {_PORTAL: document.values[_PORTAL]} if _PORTAL in document.values else _NOTHING
     return Document(
         document.path, document.data, values, _NOTHING, _NOTHING, document.disabled_rules
     )

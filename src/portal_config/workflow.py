@@ -20,11 +20,11 @@ from portal_config.config import Config, Target
 from portal_config.errors import ExitCode, PortalConfigError
 from portal_config.history import base_files, commit_of, head_commit, uncommitted
 from portal_config.lint import LintRun, lint, require_portals_dir
-from portal_config.loader import Document, display, load_bytes
+from portal_config.loader import Document, JsonPath, display, load_bytes, load_file
 from portal_config.model import PortalSettings, WorkType
 from portal_config.plan import DRIFT_REPORT, BaseRef, Plan, RefusedError, SavedPlan, build_plan
 from portal_config.plan_file import read_plan_file
-from portal_config.problems import Level, Problem, Report
+from portal_config.problems import Level, Position, Problem, Report
 from portal_config.render.lint import Style, render_text
 from portal_config.render.plan import PLAN_FORMATS, render_result
 from portal_config.results import ApplyReport, Outcome, PortalResult, interrupt_reason, now
@@ -453,14 +453,17 @@ def _check_live_work_types(
         source=f"the live account of target {target.name}",
     )
     context = Context(catalog=catalog, project=list(documents))
+    full: dict[str, Document] = {}
+
+    def where(document: Document, path: JsonPath) -> Position:
+        # Lint keeps documents slim (no positions); the rare file with a hit is read again.
+        if document.path not in full:
+            loaded = load_file(Path(document.path), document.path).document
+            full[document.path] = loaded if loaded is not None else document
+        return full[document.path].locate(path)
+
     problems = [
-        Problem(
-            hit.document.path,
-            hit.document.locate(hit.path),
-            Level.ERROR,
-            rule.ID,
-            hit.message,
-        )
+        Problem(hit.document.path, where(hit.document, hit.path), Level.ERROR, rule.ID, hit.message)
         for rule in (unknown_work_type, inactive_work_type)
         for hit in run_rule(rule, documents, context)
     ]
