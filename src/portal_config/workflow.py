@@ -14,7 +14,6 @@ from pathlib import Path
 
 from portal_config import schema
 from portal_config.api import OutSmartClient
-from portal_config.apply import apply_plan
 from portal_config.catalog import Catalog
 from portal_config.config import Config, Target
 from portal_config.errors import ExitCode, PortalConfigError
@@ -282,6 +281,8 @@ def _apply(
             line = render_result(result, width, console.color)
             # Failures show even with --quiet: they are results, not progress.
             (console.out if result.outcome is not Outcome.APPLIED else console.progress)(line)
+
+        from portal_config.apply import apply_plan  # the writes: not on diff's start-up path
 
         run = apply_plan(plan, client, on_result=show, note=console.note)
         report.run = run
