@@ -101,6 +101,16 @@ def forked(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
         forks.append(1)
         return real_fork(*args)  # type: ignore[arg-type]
 
+    real_collect = workers._collect
+
+    def checking_collect(child: object) -> object:
+        # A worker that fails costs only time (the parent redoes its slice), so only
+        # this tells that the workers really did the work.
+        results = real_collect(child)  # type: ignore[arg-type]
+        assert results is not None, "a worker failed; its slice was done again in the parent"
+        return results
+
+    monkeypatch.setattr(workers, "_collect", checking_collect)
     monkeypatch.setattr(workers, "MIN_JOBS", 2)
     monkeypatch.setattr(workers, "available_cpus", lambda: 3)
     monkeypatch.setattr(workers, "_fork", counting_fork)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType, ModuleType
+from types import ModuleType
 from typing import Any
 
 from portal_config import schema
@@ -142,7 +142,9 @@ def _check_file(path: Path, name: str, context: Context, rules: _Rules) -> _Chec
 
 _NONE_DISABLED: frozenset[str] = frozenset()  # one shared empty set, not one per file
 _PORTAL = ("portal",)
-_NOTHING: Mapping[Any, Any] = MappingProxyType({})  # shared by every slim document
+# Shared by every slim document and never written to; a plain dict, as a worker process
+# hands documents back pickled (a MappingProxyType cannot be pickled).
+_NOTHING: Mapping[Any, Any] = {}
 
 
 def slim(document: Document) -> Document:
