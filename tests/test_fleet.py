@@ -244,9 +244,9 @@ def test_drift_says_how_to_settle_per_account(
     result = invoke("drift")
     assert result.exit_code == 3
     assert (
-        "    accept: portal-config pull --account beta --portal secura-alarm  "
+        "    accept: portal-config pull --target test --account beta --portal secura-alarm  "
         "(on a branch, then a pull request)\n"
-        "    revert: portal-config apply --account beta  (the files win)\n"
+        "    revert: portal-config apply --target test --account beta  (the files win)\n"
     ) in result.output
     assert result.output.endswith("Accounts: 3 run, 1 with changes, 0 failed.\n")
 
@@ -372,3 +372,97 @@ def test_the_fleet_recipes_steps_run_with_the_real_tool(
     # Not a git checkout: --require-tip refuses, and says why, before any write.
     assert apply.returncode == 2 and "not in a git repository" in apply.stderr
     assert state_of(fleet_sandbox, "acme").data["portals"]["acme-facilities"]["revision"] == 1
+
+
+def test_each_accounts_own_threshold_refuses_it_before_the_question(
+    fleet: Path, fleet_sandbox: Sandbox, invoke: Invoke
+) -> None:
+    with (fleet / "portal-config.yaml").open("a") as config:
+        config.write("safety:\n  max_portals: 1\n")
+    seen = {name: json.dumps(state_of(fleet_sandbox, name).data) for name in ACCOUNTS}
+    result = invoke("apply", "--yes")
+    assert result.exit_code == 5  # every account refused alike
+    assert (
+        result.output.count(
+            "failed (exit 5): refused: plan changes 2 portals, more than safety.max_portals (1); "
+            "re-run with --allow-large-change if intended\n"
+        )
+        == 3
+    )
+    assert {name: json.dumps(state_of(fleet_sandbox, name).data) for name in ACCOUNTS} == seen
+
+
+def test_saved_plans_are_shown_before_they_are_applied(
+    fleet: Path, fleet_sandbox: Sandbox, invoke: Invoke
+) -> None:
+    assert invoke("diff", "--out", "plans/{account}.json").exit_code == 3
+    result = invoke("apply", "plans/acme.json", "plans/beta.json", "--yes")
+    assert result.exit_code == 0, result.output
+    shown = result.output.index("~ acme-facilities  (accounts/acme/portals/acme-facilities.yaml")
+    assert shown < result.output.index("Apply: 2 applied")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ("apply", "plans/acme.json", "--account", "beta", "--yes"),
+            "error: --account and the plans disagree: no plan for beta\n",
+        ),
+        (
+            ("diff", "accounts/beta/portals/secura-alarm.yaml", "--account", "acme"),
+            "error: --account leaves out beta, whose files are given\n",
+        ),
+    ],
+)
+def test_what_account_leaves_out_is_refused_not_skipped(
+    fleet: Path, invoke: Invoke, args: tuple[str, ...], message: str
+) -> None:
+    assert invoke("diff", "--out", "plans/{account}.json").exit_code == 3
+    result = invoke(*args)
+    assert (result.exit_code, result.output) == (2, message)
+
+
+def test_json_output_keeps_each_accounts_diagnostics_on_stderr(
+    fleet: Path, fleet_sandbox: Sandbox, invoke: Invoke
+) -> None:
+    broken = fleet / "accounts" / "beta" / "portals" / "gemeente-intern.yaml"
+    broken.write_text(broken.read_text().replace("enabled: false", "enabled: maybe"))
+    result = invoke("diff", "--format", "json")
+    assert result.exit_code == 7
+    json.loads(result.stdout)  # stdout stays one JSON document
+    assert "[beta] accounts/beta/portals/gemeente-intern.yaml:5:12: error [schema]" in result.stderr
+
+
+def test_every_account_gets_its_report_whatever_stopped_it(
+    fleet: Path, fleet_sandbox: Sandbox, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OUTSMART_TOKEN_GAMMA", "a-wrong-token-123")
+    result = invoke("apply", "--yes", "--report", "reports/{account}.json")
+    assert result.exit_code == 7
+    outcomes = {
+        name: json.loads((fleet / "reports" / f"{name}.json").read_text())["outcome"]
+        for name in ACCOUNTS
+    }
+    assert outcomes == {"acme": "applied", "beta": "applied", "gamma": "api-error"}
+    # Per-portal results, as in one account, under each account's heading.
+    assert "  acme-facilities   applied   revision 1 -> 2" in result.output
+
+
+def test_a_refused_fleet_still_writes_every_report(
+    fleet: Path, fleet_sandbox: Sandbox, invoke: Invoke
+) -> None:
+    result = invoke("apply", "--report", "reports/{account}.json")  # no terminal, no --yes
+    assert result.exit_code == 5
+    for name in ACCOUNTS:
+        report = json.loads((fleet / "reports" / f"{name}.json").read_text())
+        assert report["outcome"] == "refused" and "no terminal" in report["reason"]
+
+
+def test_fmt_and_lint_cover_every_account(fleet: Path, invoke: Invoke) -> None:
+    assert invoke("fmt", "--check").exit_code == 0
+    messy = fleet / "accounts" / "beta" / "portals" / "klimaat-techniek.yaml"
+    messy.write_text(messy.read_text().replace("  enabled: true", "  enabled:   true"))
+    check = invoke("fmt", "--check")
+    assert check.exit_code == 1 and "accounts/beta/portals/klimaat-techniek.yaml" in check.output
+    assert invoke("lint", "accounts").exit_code == 0  # the accounts directory: all of them

@@ -304,8 +304,9 @@ def test_drift_exits_3_until_the_edit_is_pulled_or_reverted(
         "\n"
         "~ secura-alarm  (portals/secura-alarm.yaml, revision 2)\n"
         "    ~ allow_address_change: false -> true  ! widens guest access  (reverts a live edit)\n"
-        "    accept: portal-config pull --portal secura-alarm  (on a branch, then a pull request)\n"
-        "    revert: portal-config apply  (the files win)\n"
+        "    accept: portal-config pull --target test --portal secura-alarm  "
+        "(on a branch, then a pull request)\n"
+        "    revert: portal-config apply --target test  (the files win)\n"
         "\n"
         "? oud-portaal  unmanaged: exists in OutSmart, no file; never touched\n"
         "\n"
@@ -338,7 +339,7 @@ def test_drift_json_and_markdown(repo: Path, sandbox: Sandbox, invoke: Invoke) -
     assert [c["origin"] for p in plan["portals"] for c in p["changes"]] == ["drift"]
     markdown = invoke("drift", "--format", "markdown").output
     assert markdown.startswith("**Drift: 1 of 5 portals differ from the files")
-    assert "- accept: portal-config pull --portal secura-alarm" in markdown
+    assert "- accept: portal-config pull --target test --portal secura-alarm" in markdown
 
 
 def test_drift_api_error_exits_4(repo: Path, sandbox: Sandbox, invoke: Invoke) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from portal_config.config import ACCOUNTS_DIR, Config
+from portal_config.config import ACCOUNTS_DIR, CONFIG_NAME, Config
 from portal_config.errors import UsageError
 from portal_config.lint import LintRun, lint, require_portals_dir
 from portal_config.problems import Report
@@ -29,10 +29,20 @@ def select(config: Config, names: Sequence[str], paths: Sequence[Path]) -> dict[
         try:
             parts = path.resolve().relative_to(home).parts
         except ValueError:
-            parts = ()
-        if not parts or parts[0] not in config.accounts:
-            raise UsageError(f"{path}: not in an account's directory ({ACCOUNTS_DIR}/<account>/)")
+            raise UsageError(
+                f"{path}: not in an account's directory ({ACCOUNTS_DIR}/<account>/)"
+            ) from None
+        if not parts:  # accounts/ itself: every selected account, whole
+            return {name: [] for name in chosen}
+        if parts[0] not in config.accounts:
+            raise UsageError(
+                f"{path}: {ACCOUNTS_DIR}/{parts[0]} is not a declared account "
+                f"(accounts: in {CONFIG_NAME})"
+            )
         by_account.setdefault(parts[0], []).append(path)
+    left_out = sorted(set(by_account) - set(chosen))
+    if left_out:  # silently skipping a named file would read as "no changes"
+        raise UsageError(f"--account leaves out {', '.join(left_out)}, whose files are given")
     return {name: by_account[name] for name in chosen if name in by_account}
 
 

@@ -206,9 +206,11 @@ def fmt_command(paths: tuple[Path, ...], check: bool, config_path: Path | None) 
     from portal_config.lint import require_portals_dir
 
     config = load_config(config_path)
+    views = [config.for_account(name) for name in config.accounts] or [config]
     if not paths:
-        require_portals_dir(config)
-    run = format_paths(list(paths) or [config.portals_dir], config, check=check)
+        for view in views:  # with many accounts, every account's portals
+            require_portals_dir(view)
+    run = format_paths(list(paths) or [view.portals_dir for view in views], config, check=check)
     click.echo(run.render(), nl=False)
     sys.exit(run.exit_code)
 
@@ -406,35 +408,14 @@ def _each_account(
     run: Callable[[Config, Console, list[Path], bool], int],
     files: tuple[tuple[str, Path | None], ...] = (),
 ) -> int:
-    """``run`` once, or once per account of a many-account repository, grouped.
-
-    ``run`` gets the config (an account's view), the console, the paths and whether
-    several accounts run; ``files`` are path options that then need ``{account}``.
-    """
+    """``run`` once, or once per account of a many-account repository (fleet.py)."""
     if not config.is_fleet:
         config.select_accounts(accounts)  # refuses --account: there is one account
         return run(config, console, list(paths), False)
     from portal_config import fleet
-    from portal_config.accounts import select
 
-    selected = select(config, accounts, paths)
-    many = len(selected) > 1
-    for option, path in files:
-        fleet.per_account_path(path, "", option, many)  # refused before any request
-    succeeded = fleet.is_success if command in ("apply", "pull") else fleet.is_read_success
-
-    def task(view: Config, captured: Console, chosen: list[Path]) -> int:
-        return run(view, captured, chosen, many)
-
-    return fleet.read(
-        command,
-        config,
-        selected,
-        task,
-        output_format,
-        console,
-        parallel or fleet.DEFAULT_PARALLEL,
-        succeeded,
+    return fleet.each_account(
+        command, config, accounts, paths, output_format, console, parallel, run, files
     )
 
 
@@ -759,8 +740,10 @@ def apply_command(
         # Either the reviewed plans or the files: mixing them would apply neither exactly.
         raise click.UsageError("give either saved PLAN.json files or portal files, not both")
     if config.is_fleet:
+        from portal_config.fleet import apply_accounts
+
         sys.exit(
-            _apply_accounts(
+            apply_accounts(
                 config,
                 accounts,
                 paths,
@@ -791,63 +774,6 @@ def apply_command(
         require_tip=require_tip,
     )
     sys.exit(code)
-
-
-def _apply_accounts(
-    config: Config,
-    accounts: tuple[str, ...],
-    paths: tuple[Path, ...],
-    plan_files: list[Path],
-    console: Console,
-    *,
-    target: str | None,
-    assume_yes: bool,
-    allow_large_change: bool,
-    report_file: Path | None,
-    concurrency: int | None,
-    parallel: int | None,
-    require_tip: str | None,
-) -> int:
-    """apply in a many-account repository: saved plans (one per account, each naming it),
-    or every selected account planned from live state first."""
-    from portal_config import fleet
-    from portal_config.accounts import select
-    from portal_config.plan_file import read_plan_file
-
-    failed: list[fleet.AccountRun] = []
-    if plan_files:
-        saved = {}
-        for path in plan_files:
-            plan = read_plan_file(path, config)
-            assert plan.account is not None  # read_plan_file refused one without
-            if plan.account in saved:
-                raise click.UsageError(f"{path}: a second plan for account {plan.account}")
-            saved[plan.account] = plan
-        chosen = config.select_accounts(accounts) if accounts else list(saved)
-        plans = {name: saved[name] for name in chosen if name in saved}
-    else:
-        selected = select(config, accounts, paths)
-        fleet.per_account_path(report_file, "", "--report", len(selected) > 1)
-        failed, plans = fleet.plan_accounts(
-            config,
-            selected,
-            console,
-            target_name=target,
-            concurrency=concurrency,
-            parallel=parallel or fleet.DEFAULT_PARALLEL,
-        )
-    return fleet.apply(
-        config,
-        plans,
-        console,
-        failed=failed,
-        target_name=target,
-        assume_yes=assume_yes,
-        allow_large_change=allow_large_change,
-        report_file=report_file,
-        concurrency=concurrency,
-        require_tip=require_tip,
-    )
 
 
 @cli.command("pull")

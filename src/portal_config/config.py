@@ -94,12 +94,14 @@ class Target:
         """This target as one account sees it: the account's token (the software token
         stays the target's, shared), its own URL if it has one, and, for a sandbox, its
         own state file beside the target's, so each account has its own demo data."""
-        own = replace(self, token_env=account.token_env, token_command=account.token_command)
         if self.sandbox_state is not None:
+            # The in-process sandbox takes any token: an account's token command (say,
+            # `op read`) would run a thousand times for nothing.
             state = self.sandbox_state
             return replace(
-                own, sandbox_state=state.with_name(f"{state.stem}-{account.name}{state.suffix}")
+                self, sandbox_state=state.with_name(f"{state.stem}-{account.name}{state.suffix}")
             )
+        own = replace(self, token_env=account.token_env, token_command=account.token_command)
         return replace(own, base_url=account.base_url or self.base_url)
 
 
@@ -126,7 +128,8 @@ class Safety:
     def violation(self, changed: int, total: int) -> str | None:
         if changed > self.max_portals:
             return (
-                f"plan changes {changed} portals, more than safety.max_portals ({self.max_portals})"
+                f"plan changes {changed} portal{'s' if changed != 1 else ''}, more than "
+                f"safety.max_portals ({self.max_portals})"
             )
         if total >= self.min_portals_for_share and changed / total > self.max_share:
             share = f"{changed}/{total}"
@@ -335,7 +338,7 @@ def _accounts(section: dict[str, Any], root: Path) -> dict[str, Account]:
             token_command=TokenCommand(
                 tuple(command),
                 root,
-                DEFAULT_TOKEN_COMMAND_TIMEOUT,
+                float(spec.get("token_command_timeout", DEFAULT_TOKEN_COMMAND_TIMEOUT)),
                 f"accounts.{name}.token_command",
             )
             if command is not None

@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from portal_config import TOOL
+from portal_config.accounts import select
 from portal_config.config import Config
 from portal_config.errors import ExitCode, PortalConfigError, UsageError
 from portal_config.history import one_look
-from portal_config.plan import Plan, SavedPlan
+from portal_config.plan import SavedPlan
 from portal_config.workflow import Console
 
 FLEET_FORMAT = "portal-config-fleet"
@@ -102,6 +103,8 @@ def exit_code(runs: Sequence[AccountRun], succeeded: Callable[[int], bool]) -> i
     """One exit code for the fleet: every account's own if all agree on failing, PARTIAL
     if some failed and others did not, else the most telling success (3 over 0)."""
     failed = [run for run in runs if not succeeded(run.code)]
+    if any(run.code == ExitCode.INTERRUPTED for run in runs):
+        return ExitCode.INTERRUPTED  # as in one account: Ctrl-C is what happened
     if not failed:
         return max((run.code for run in runs), default=ExitCode.OK)
     if len(failed) == len(runs) and len({run.code for run in failed}) == 1:
@@ -119,11 +122,19 @@ def show_text(run: AccountRun, console: Console, markdown: bool = False) -> None
     heading = f"## Account `{run.account}`\n\n" if markdown else f"=== account {run.account} ===\n"
     body = run.text()
     console.out(heading + body + ("\n" if body else ""))
-    for line in "".join(run.err).splitlines():
-        console.err(f"[{run.account}] {line}\n")
+    show_diagnostics(run, console)
     if run.error is not None:
         failure = f"account {run.account} failed (exit {run.code}): {run.error}"
         console.out(f"> [!CAUTION]\n> {failure}\n\n" if markdown else f"{failure}\n\n")
+
+
+def _count(portals: int) -> str:
+    return f"{portals} portal{'s' if portals != 1 else ''}"
+
+
+def show_diagnostics(run: AccountRun, console: Console) -> None:
+    for line in "".join(run.err).splitlines():
+        console.err(f"[{run.account}] {line}\n")
 
 
 def summary(runs: Sequence[AccountRun], succeeded: Callable[[int], bool]) -> str:
@@ -177,6 +188,104 @@ def per_account_path(path: Path | None, account: str, option: str, many: bool) -
 
 
 # -- the commands ----------------------------------------------------------------------------
+def each_account(
+    command: str,
+    config: Config,
+    names: Sequence[str],
+    paths: Sequence[Path],
+    output_format: str,
+    console: Console,
+    parallel: int | None,
+    run: Callable[[Config, Console, list[Path], bool], int],
+    files: Sequence[tuple[str, Path | None]] = (),
+) -> int:
+    """A read command (diff, drift, pull) on the selected accounts; ``run`` gets an
+    account's view, its console, its paths and whether several accounts run; ``files``
+    are path options, which then need ``{account}`` (checked before any request)."""
+    selected = select(config, names, paths)
+    many = len(selected) > 1
+    for option, path in files:
+        per_account_path(path, "", option, many)
+    succeeded = is_success if command == "pull" else is_read_success  # pull writes files
+
+    def task(view: Config, captured: Console, chosen: list[Path]) -> int:
+        return run(view, captured, chosen, many)
+
+    return read(
+        command,
+        config,
+        selected,
+        task,
+        output_format,
+        console,
+        parallel or DEFAULT_PARALLEL,
+        succeeded,
+    )
+
+
+def apply_accounts(
+    config: Config,
+    names: Sequence[str],
+    paths: Sequence[Path],
+    plan_files: Sequence[Path],
+    console: Console,
+    *,
+    target: str | None,
+    assume_yes: bool,
+    allow_large_change: bool,
+    report_file: Path | None,
+    concurrency: int | None,
+    parallel: int | None,
+    require_tip: str | None,
+) -> int:
+    """apply on the selected accounts: from saved plans (each names its account), or
+    every account planned from live state first and shown."""
+    from portal_config.plan_file import read_plan_file
+
+    failed: list[AccountRun] = []
+    if plan_files:
+        saved: dict[str, SavedPlan] = {}
+        for path in plan_files:
+            plan = read_plan_file(path, config)
+            assert plan.account is not None  # read_plan_file refused one without
+            if plan.account in saved:
+                raise UsageError(f"{path}: a second plan for account {plan.account}")
+            saved[plan.account] = plan
+        chosen = config.select_accounts(names) if names else list(saved)
+        missing = [name for name in chosen if name not in saved]
+        extra = [name for name in saved if name not in chosen]
+        if missing or extra:  # a plan applied or skipped without saying would mislead
+            detail = (f"no plan for {', '.join(missing)}" if missing else "") or (
+                f"plans for {', '.join(extra)}, which --account leaves out"
+            )
+            raise UsageError(f"--account and the plans disagree: {detail}")
+        plans = {name: saved[name] for name in chosen}
+    else:
+        selected = select(config, names, paths)
+        per_account_path(report_file, "", "--report", len(selected) > 1)
+        failed, plans = plan_accounts(
+            config,
+            selected,
+            console,
+            target_name=target,
+            concurrency=concurrency,
+            parallel=parallel or DEFAULT_PARALLEL,
+        )
+    return apply(
+        config,
+        plans,
+        console,
+        failed=failed,
+        from_files=bool(plan_files),
+        target_name=target,
+        assume_yes=assume_yes,
+        allow_large_change=allow_large_change,
+        report_file=report_file,
+        concurrency=concurrency,
+        require_tip=require_tip,
+    )
+
+
 def read(
     command: str,
     config: Config,
@@ -199,6 +308,8 @@ def read(
         if output_format != "json":
             show_text(run, console, markdown)
             run.out.clear()  # printed: a thousand accounts need not stay in memory
+        else:
+            show_diagnostics(run, console)  # the JSON on stdout is printed whole, below
         runs.append(run)
     code = exit_code(runs, succeeded)
     if output_format == "json":
@@ -242,7 +353,7 @@ def plan_accounts(
         plan, header = workflow.make_plan(
             view, selected[view.account], target_name, captured, concurrency
         )
-        plans[view.account] = saved_plan(plan, config)
+        plans[view.account] = plan.saved()  # applied exactly; refused if it goes stale
         captured.progress(render_text(plan, header, captured.color))
         return ExitCode.CHANGES if plan.has_changes else ExitCode.OK
 
@@ -261,6 +372,7 @@ def apply(
     console: Console,
     *,
     failed: Sequence[AccountRun] = (),
+    from_files: bool = False,
     target_name: str | None,
     assume_yes: bool,
     allow_large_change: bool,
@@ -268,41 +380,104 @@ def apply(
     concurrency: int | None,
     require_tip: str | None,
 ) -> int:
-    """Apply each account's plan in turn, after the fleet-wide threshold and one question.
+    """Apply each account's plan in turn, after every check and one question.
 
-    ``failed`` are accounts whose planning failed already: reported, never applied.
+    Everything that can refuse does so before the question: the tip, each account's own
+    thresholds (that account is refused, the others go on) and the fleet-wide one (the
+    whole run is). ``failed`` are accounts whose planning failed: reported, never applied.
+    Plans ``from_files`` were not shown yet, so they are shown before the question.
     """
     from portal_config import workflow
-    from portal_config.plan import RefusedError
+    from portal_config.results import ApplyReport
 
-    many = len(plans) + len(failed) > 1
-    reports = {name: per_account_path(report_file, name, "--report", many) for name in plans}
+    names = [run.account for run in failed] + list(plans)
+    reports = {
+        name: per_account_path(report_file, name, "--report", len(names) > 1) for name in names
+    }
+
+    def report(name: str, code: int, reason: str) -> None:
+        # As in one account, a report asked for is written whatever stopped the account.
+        workflow.write_report(reports[name], ApplyReport(), code, reason)
+
+    for run in failed:
+        report(run.account, run.code, run.error or "")
+    try:
+        return _apply_each(
+            config,
+            plans,
+            console,
+            failed,
+            report,
+            from_files=from_files,
+            target_name=target_name,
+            allow_large_change=allow_large_change,
+            assume_yes=assume_yes,
+            reports=reports,
+            concurrency=concurrency,
+            require_tip=require_tip,
+        )
+    except PortalConfigError as exc:  # the whole run refused: every account says why
+        for name in plans:
+            report(name, exc.exit_code, exc.render())
+        raise
+
+
+def _apply_each(
+    config: Config,
+    plans: dict[str, SavedPlan],
+    console: Console,
+    failed: Sequence[AccountRun],
+    report: Callable[[str, int, str], None],
+    *,
+    from_files: bool,
+    target_name: str | None,
+    allow_large_change: bool,
+    assume_yes: bool,
+    reports: dict[str, Path | None],
+    concurrency: int | None,
+    require_tip: str | None,
+) -> int:
+    from portal_config import workflow
+    from portal_config.plan import RefusedError
+    from portal_config.render.plan import render_text
+
     if require_tip is not None:
         for saved in plans.values():  # before any account writes
             workflow.check_tip(config.for_account(saved.account or ""), require_tip, saved)
-    changed = {name: len(saved.as_recorded().changed) for name, saved in plans.items()}
-    total = sum(changed.values())
+    runs = list(failed)
+    recorded = {name: saved.as_recorded() for name, saved in plans.items()}
+    for name, plan in recorded.items():
+        if from_files and not console.quiet:
+            header = f"Target: {plan.target} {plan.base_url} (account {name})"
+            show_text(AccountRun(name, out=[render_text(plan, header, console.color)]), console)
+        reason = plan.refusal(config.safety)
+        if reason and not allow_large_change:
+            refusal = RefusedError(f"{reason}; re-run with --allow-large-change if intended")
+            runs.append(AccountRun(name, ExitCode.REFUSED, error=refusal.render()))
+            report(name, ExitCode.REFUSED, refusal.render())
+            show_text(runs[-1], console)
+    allowed = {name: plans[name] for name in plans if name not in {r.account for r in runs}}
+    total = sum(len(recorded[name].changed) for name in allowed)
     limit = config.safety.fleet_max_portals
     if total > limit and not allow_large_change:
         raise RefusedError(
-            f"the accounts' plans change {total} portals, more than safety.fleet_max_portals "
+            f"the accounts' plans change {_count(total)}, more than safety.fleet_max_portals "
             f"({limit}); re-run with --allow-large-change if this is intended"
         )
-    accounts = sum(1 for count in changed.values() if count)
+    accounts = sum(1 for name in allowed if recorded[name].has_changes)
     if total and not assume_yes:
         if console.confirm is None:
             raise RefusedError(
                 "no terminal to confirm on; review the plans and pass --yes to apply them"
             )
-        if not console.confirm(f"Apply changes to {total} portals in {accounts} accounts?"):
+        where = f"{accounts} account{'s' if accounts != 1 else ''}"
+        if not console.confirm(f"Apply changes to {_count(total)} in {where}?"):
             raise RefusedError("not confirmed; nothing was applied")
-    runs = list(failed)
-    # The plans were shown: each account now says only its results and failures.
-    quiet = Console(console.out, console.err, console.color, None, True, console.verbose)
-    for name, saved in plans.items():
+    order = list(allowed)
+    for index, name in enumerate(order):
 
         def apply_one(
-            view: Config, captured: Console, saved: SavedPlan = saved, name: str = name
+            view: Config, captured: Console, saved: SavedPlan = allowed[name], name: str = name
         ) -> int:
             return workflow.apply(
                 view,
@@ -315,21 +490,22 @@ def apply(
                 console=captured,
                 concurrency=concurrency,
                 saved=saved,
+                show_plan=False,  # shown above, before the question
             )
 
-        run = run_one(config, name, apply_one, quiet)
+        try:
+            run = run_one(config, name, apply_one, console)
+        except KeyboardInterrupt:  # outside the writes, where apply_plan counts them
+            run = AccountRun(name, ExitCode.INTERRUPTED, error="interrupted")
+            report(name, run.code, "interrupted")
         show_text(run, console)
         runs.append(run)
         if run.code == ExitCode.INTERRUPTED:
-            break  # Ctrl-C stops the fleet; the accounts after this one were not touched
+            # Ctrl-C stops the fleet: say which accounts were never touched.
+            for untouched in order[index + 1 :]:
+                reason = "not run: the fleet was interrupted before this account"
+                runs.append(AccountRun(untouched, ExitCode.INTERRUPTED, error=reason))
+                report(untouched, ExitCode.INTERRUPTED, reason)
+            break
     console.out(summary(runs, is_success) + "\n")
     return exit_code(runs, is_success)
-
-
-def saved_plan(plan: Plan, config: Config) -> SavedPlan:
-    """A plan made in this run, checked as a plan file is and kept as one (SavedPlan): the
-    writes then refuse a portal that moved since the plan was shown."""
-    from portal_config.plan_file import check_plan
-    from portal_config.storage import json_text
-
-    return check_plan(json.loads(json_text(plan.to_json())), f"plan of {plan.account}", config)

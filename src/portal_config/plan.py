@@ -260,6 +260,37 @@ class Plan:
             "unmanaged": list(self.unmanaged),
         }
 
+    def saved(self) -> SavedPlan:
+        """This plan as a saved plan is read back: applied exactly, refused if stale."""
+        portals = tuple(
+            SavedPortal(
+                p.portal,
+                p.file,
+                p.live.revision,
+                p.live.settings.fingerprint(),
+                p.desired,
+                p.live.settings,
+                p.base,
+                dict(p.acknowledged),
+                p.disabled_rules,
+            )
+            for p in self.portals
+        )
+        return SavedPlan(
+            self.target,
+            self.base_url,
+            TOOL,
+            portals,
+            kind=self.kind,
+            base=self.base,
+            commit=self.commit,
+            live_read_at=self.live_read_at,
+            apply_refusal=self.apply_refusal,
+            created_at=self.created_at,
+            unmanaged=tuple(self.unmanaged),
+            account=self.account,
+        )
+
     def refusal(self, safety: Safety) -> str | None:
         """Why apply would refuse this plan without --allow-large-change, or None."""
         return safety.violation(len(self.changed), len(self.portals))

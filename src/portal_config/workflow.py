@@ -189,9 +189,11 @@ def apply(
     concurrency: int | None = None,
     require_tip: str | None = None,
     saved: SavedPlan | None = None,
+    show_plan: bool = True,
 ) -> int:
     """Apply the files, a plan file, or ``saved``: a plan made in this process (a fleet
-    run plans every account before it writes to any)."""
+    run plans every account before it writes to any, and has shown the plans already:
+    ``show_plan`` False)."""
     if report_file is not None:
         check_writable(report_file, "--report")  # before any request, not after the writes
     report = ApplyReport()
@@ -208,15 +210,16 @@ def apply(
             concurrency=concurrency,
             require_tip=require_tip,
             saved=saved,
+            show_plan=show_plan,
         )
     except PortalConfigError as exc:
-        _write_report(report_file, report, exc.exit_code, exc.render())
+        write_report(report_file, report, exc.exit_code, exc.render())
         raise
     except KeyboardInterrupt:
         # Outside the writes (apply_plan counts interrupts instead of raising them): before
         # them, nothing was written; after them, the run's results are in the report.
         reason = interrupt_reason(report.run) if report.run else "interrupted before any write"
-        _write_report(report_file, report, ExitCode.INTERRUPTED, reason)
+        write_report(report_file, report, ExitCode.INTERRUPTED, reason)
         raise
     if code == ExitCode.INTERRUPTED and report.run is not None:
         reason = interrupt_reason(report.run)
@@ -224,7 +227,7 @@ def apply(
         reason = "some portals were not applied; see their results"
     else:
         reason = ""
-    _write_report(report_file, report, code, reason)
+    write_report(report_file, report, code, reason)
     return code
 
 
@@ -241,6 +244,7 @@ def _apply(
     concurrency: int | None,
     require_tip: str | None,
     saved: SavedPlan | None,
+    show_plan: bool = True,
 ) -> int:
     if plan_file is not None:
         saved = read_plan_file(plan_file, config)
@@ -265,7 +269,8 @@ def _apply(
         else:
             plan = _plan(documents, bool(paths), target, client, console)
         report.plan = plan
-        console.progress(PLAN_FORMATS["text"](plan, announce(target, client), console.color))
+        if show_plan:
+            console.progress(PLAN_FORMATS["text"](plan, announce(target, client), console.color))
         if plan.already_applied:
             names = ", ".join(plan.already_applied)
             console.out(f"already applied: live equals the plan for {names}\n")
@@ -335,7 +340,7 @@ def _client(
     )
 
 
-def _write_report(path: Path | None, report: ApplyReport, code: int, reason: str) -> None:
+def write_report(path: Path | None, report: ApplyReport, code: int, reason: str) -> None:
     if path is not None:
         write_atomically(path, json_text(report.to_json(code, reason)))
 

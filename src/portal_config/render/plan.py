@@ -58,7 +58,7 @@ def render_text(plan: Plan, header: str, color: bool, max_chars: int | None = No
         for change in changes:
             lines.extend("    " + line for line in _text_change(change, paint, portal.base))
         if plan.kind == DRIFT_REPORT:
-            lines += ["    " + line for line in _settle(portal, plan.account)]
+            lines += ["    " + line for line in _settle(portal, plan)]
         return _Block(portal.portal, [*lines, ""])
 
     sections = [
@@ -148,8 +148,10 @@ def _sections(plan: Plan) -> list[tuple[str, list[tuple[PortalPlan, tuple[Change
     ]
 
 
-def _settle(portal: PortalPlan, account: str | None) -> list[str]:
-    whose = f" --account {account}" if account is not None else ""
+def _settle(portal: PortalPlan, plan: Plan) -> list[str]:
+    # The target and account spelled out: a drift issue is read far from the run's config.
+    whose = f" --target {plan.target}"
+    whose += f" --account {plan.account}" if plan.account is not None else ""
     return [
         f"accept: portal-config pull{whose} --portal {portal.portal}  "
         "(on a branch, then a pull request)",
@@ -262,7 +264,7 @@ def _markdown_block(plan: Plan, portal: PortalPlan, changes: Sequence[Change]) -
         "```",
     ]
     if plan.kind == DRIFT_REPORT:
-        lines += ["", *(f"- {line}" for line in _settle(portal, plan.account))]
+        lines += ["", *(f"- {line}" for line in _settle(portal, plan))]
     return _Block(portal.portal, [*lines, "</details>", ""])
 
 
