@@ -814,11 +814,13 @@ def test_each_apply_job_applies_exactly_its_plan_only_at_mains_tip(
     step = _step(FLEET_APPLY, _FLEET_APPLY_STEP)
     assert step["env"]["ALLOW_LARGE_CHANGE"] == "${{ inputs.allow-large-change }}"
     env = {"ACCOUNTS": "north-west", "OUTSMART_TOKEN": "t0k", "ALLOW_LARGE_CHANGE": ticked}
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "north-west.json").write_text("{}")
     done = _run_step(step, tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "calls").read_text() == (
-        "apply plans/*.json --target production --yes --report reports/{account}.json "
-        f"--require-tip origin/main{override}\n"
+        "apply plans/north-west.json --target production --yes --report "
+        f"reports/{{account}}.json --require-tip origin/main{override}\n"
     )
     assert (tmp_path / "tokens").read_text() == "OUTSMART_TOKEN_NORTH_WEST=t0k\n"
 
@@ -826,9 +828,26 @@ def test_each_apply_job_applies_exactly_its_plan_only_at_mains_tip(
 @pytest.mark.parametrize("code", [2, 4, 5, 6, 7])
 def test_a_refused_or_failed_fleet_apply_fails_its_job(tmp_path: Path, code: int) -> None:
     step = _step(FLEET_APPLY, _FLEET_APPLY_STEP)
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "acme.json").write_text("{}")
     assert _run_step(step, tmp_path, code, {"ACCOUNTS": "acme"}).returncode == code
     plan = _run_step(_step(FLEET_APPLY, "Plan"), tmp_path, code, {"ACCOUNTS": "acme"})
-    assert plan.returncode == (0 if code == 3 else code)
+    # 7: some accounts could not be planned; the others are still applied.
+    assert plan.returncode == (0 if code in (3, 7) else code)
+
+
+def test_a_shard_applies_the_accounts_it_could_plan_then_fails(tmp_path: Path) -> None:
+    step = _step(FLEET_APPLY, _FLEET_APPLY_STEP)
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "acme.json").write_text("{}")
+    done = _run_step(step, tmp_path, env={"ACCOUNTS": "acme beta", "PLANNED": "7"})
+    assert done.returncode == 7
+    assert (tmp_path / "calls").read_text().startswith("apply plans/acme.json ")
+    assert "some accounts of this job could not be planned" in done.stdout
+    nothing = tmp_path / "empty"
+    nothing.mkdir()
+    assert _run_step(step, nothing, env={"ACCOUNTS": "beta", "PLANNED": "7"}).returncode == 7
+    assert not (nothing / "calls").exists()  # no plan: apply is not run at all
 
 
 def test_each_apply_job_keeps_its_report_under_its_own_name() -> None:
