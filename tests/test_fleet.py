@@ -445,6 +445,8 @@ def test_every_account_gets_its_report_whatever_stopped_it(
         for name in ACCOUNTS
     }
     assert outcomes == {"acme": "applied", "beta": "applied", "gamma": "api-error"}
+    for name in ACCOUNTS:  # each report names its account
+        assert json.loads((fleet / "reports" / f"{name}.json").read_text())["account"] == name
     # Per-portal results, as in one account, under each account's heading.
     assert "  acme-facilities   applied   revision 1 -> 2" in result.output
 

@@ -65,6 +65,7 @@ def test_the_schema_rejects_what_apply_never_writes() -> None:
         "version": 2,
         "tool": "portal-config 0.1.0",
         "target": {"name": "t", "base_url": None},
+        "account": None,
         "started_at": "2026-11-30T00:00:00+00:00",
         "finished_at": "2026-11-30T00:00:01+00:00",
         "outcome": "applied",
@@ -86,6 +87,8 @@ def test_the_schema_rejects_what_apply_never_writes() -> None:
     assert not validator.is_valid({**base, "version": 1})
     assert not validator.is_valid({**base, "extra": 1})
     assert not validator.is_valid({**base, "tool": "0.1.0"})
+    assert validator.is_valid({**base, "account": "north-west"})
+    assert not validator.is_valid({**base, "account": "North West"})
     result = {"portal": "a", "result": "maybe", "reason": "", "revision_before": 1}
     assert not validator.is_valid({**base, "results": [result | {"revision_after": 1}]})
 

@@ -397,7 +397,7 @@ def apply(
 
     def report(name: str, code: int, reason: str) -> None:
         # As in one account, a report asked for is written whatever stopped the account.
-        workflow.write_report(reports[name], ApplyReport(), code, reason)
+        workflow.write_report(reports[name], ApplyReport(account=name), code, reason)
 
     for run in failed:
         report(run.account, run.code, run.error or "")

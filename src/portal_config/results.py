@@ -91,6 +91,7 @@ class ApplyReport:
     started_at: str = field(default_factory=lambda: now())
     target: str | None = None
     base_url: str | None = None
+    account: str | None = None  # in a many-account repository, whose portals these are
     plan: Plan | None = None
     saved: SavedPlan | None = None  # the plan file, known before live state is read
     run: ApplyRun | None = None
@@ -107,6 +108,7 @@ class ApplyReport:
             "version": REPORT_VERSION,
             "tool": TOOL,  # added within version 2: adding a field keeps the version
             "target": {"name": self.target, "base_url": self.base_url},
+            "account": self.account,  # added within version 2, as tool was
             "started_at": self.started_at,
             "finished_at": now(),
             "outcome": outcome,

@@ -251,6 +251,7 @@ def _apply(
         if saved.account is not None:  # its account's token, catalog and sandbox state
             config = config.for_account(saved.account)
     report.saved = saved
+    report.account = config.account
     if require_tip is not None:
         check_tip(config, require_tip, saved)
     documents = [] if saved is not None else _valid_documents(config, paths, console)
