@@ -468,3 +468,21 @@ def test_fmt_and_lint_cover_every_account(fleet: Path, invoke: Invoke) -> None:
     check = invoke("fmt", "--check")
     assert check.exit_code == 1 and "accounts/beta/portals/klimaat-techniek.yaml" in check.output
     assert invoke("lint", "accounts").exit_code == 0  # the accounts directory: all of them
+
+
+def test_diff_previews_the_fleet_wide_threshold(
+    fleet: Path, fleet_sandbox: Sandbox, invoke: Invoke
+) -> None:
+    with (fleet / "portal-config.yaml").open("a") as config:
+        config.write("safety:\n  fleet_max_portals: 5\n")
+    warning = (
+        "apply will refuse this without --allow-large-change: the accounts' plans change "
+        "6 portals, more than safety.fleet_max_portals (5)"
+    )
+    text = invoke("diff")
+    assert text.exit_code == 3 and f"! {warning}\n\nAccounts: 3 run" in text.output
+    payload = json.loads(invoke("diff", "--format", "json").output)
+    Draft202012Validator(FLEET_SCHEMA).validate(payload)
+    assert payload["apply_refusal"] == warning.split(": ", 1)[1]
+    calm = json.loads(invoke("diff", "--format", "json", "--account", "acme").output)
+    assert calm["apply_refusal"] is None

@@ -529,6 +529,7 @@ def diff_command(
     from portal_config.workflow import diff
 
     cut = _cut_only_text(output_format, max_chars)
+    changed: dict[str | None, int] = {}  # per account: the fleet-wide threshold's count
 
     def run(config: Config, console: Console, chosen: list[Path], many: bool) -> int:
         return diff(
@@ -541,14 +542,29 @@ def diff_command(
             concurrency,
             base_ref=base_ref or None,
             max_chars=cut,
+            on_plan=lambda plan: changed.__setitem__(config.account, len(plan.changed)),
         )
 
     config = load_config(config_path)
     console = _console(color, quiet, verbose)
-    files = (("--out", out_file),)
-    sys.exit(
-        _each_account(config, accounts, paths, "diff", output_format, console, parallel, run, files)
+    if not config.is_fleet:
+        config.select_accounts(accounts)  # refuses --account: there is one account
+        sys.exit(run(config, console, list(paths), False))
+    from portal_config.fleet import each_account, fleet_refusal
+
+    code = each_account(
+        "diff",
+        config,
+        accounts,
+        paths,
+        output_format,
+        console,
+        parallel,
+        run,
+        (("--out", out_file),),
+        lambda: fleet_refusal(config, {str(k): v for k, v in changed.items()}),
     )
+    sys.exit(code)
 
 
 cli.add_command(diff_command, "plan")

@@ -198,6 +198,7 @@ def each_account(
     parallel: int | None,
     run: Callable[[Config, Console, list[Path], bool], int],
     files: Sequence[tuple[str, Path | None]] = (),
+    refusal: Callable[[], str | None] = lambda: None,
 ) -> int:
     """A read command (diff, drift, pull) on the selected accounts; ``run`` gets an
     account's view, its console, its paths and whether several accounts run; ``files``
@@ -207,19 +208,26 @@ def each_account(
     for option, path in files:
         per_account_path(path, "", option, many)
     succeeded = is_success if command == "pull" else is_read_success  # pull writes files
-
-    def task(view: Config, captured: Console, chosen: list[Path]) -> int:
-        return run(view, captured, chosen, many)
-
     return read(
         command,
         config,
         selected,
-        task,
+        lambda view, captured, chosen: run(view, captured, chosen, many),
         output_format,
         console,
         parallel or DEFAULT_PARALLEL,
         succeeded,
+        refusal,
+    )
+
+
+def fleet_refusal(config: Config, changed: dict[str, int]) -> str | None:
+    """Why apply would refuse these accounts' plans together (safety.fleet_max_portals)."""
+    total, limit = sum(changed.values()), config.safety.fleet_max_portals
+    if total <= limit:
+        return None
+    return (
+        f"the accounts' plans change {_count(total)}, more than safety.fleet_max_portals ({limit})"
     )
 
 
@@ -295,8 +303,13 @@ def read(
     console: Console,
     parallel: int,
     succeeded: Callable[[int], bool],
+    refusal: Callable[[], str | None] = lambda: None,
 ) -> int:
-    """diff, drift or pull over ``selected`` accounts; grouped output, one exit code."""
+    """diff, drift or pull over ``selected`` accounts; grouped output, one exit code.
+
+    ``refusal`` says, once every account is done, why apply would refuse the whole run
+    (the fleet-wide threshold), so the pull request shows it as it shows an account's.
+    """
     runs: list[AccountRun] = []
     markdown = output_format == "markdown"
 
@@ -312,15 +325,17 @@ def read(
             show_diagnostics(run, console)  # the JSON on stdout is printed whole, below
         runs.append(run)
     code = exit_code(runs, succeeded)
+    refused = refusal()
     if output_format == "json":
         from portal_config.storage import json_text
 
-        console.out(json_text(fleet_json(command, runs, code)))
-    else:
-        console.out(
-            ("**" + summary(runs, succeeded) + "**" if markdown else summary(runs, succeeded))
-            + "\n"
-        )
+        console.out(json_text(fleet_json(command, runs, code) | {"apply_refusal": refused}))
+        return code
+    if refused is not None:
+        warning = f"apply will refuse this without --allow-large-change: {refused}"
+        console.out(f"> [!WARNING]\n> {warning}\n\n" if markdown else f"! {warning}\n\n")
+    text = summary(runs, succeeded)
+    console.out((f"**{text}**" if markdown else text) + "\n")
     return code
 
 
@@ -457,13 +472,11 @@ def _apply_each(
             report(name, ExitCode.REFUSED, refusal.render())
             show_text(runs[-1], console)
     allowed = {name: plans[name] for name in plans if name not in {r.account for r in runs}}
-    total = sum(len(recorded[name].changed) for name in allowed)
-    limit = config.safety.fleet_max_portals
-    if total > limit and not allow_large_change:
-        raise RefusedError(
-            f"the accounts' plans change {_count(total)}, more than safety.fleet_max_portals "
-            f"({limit}); re-run with --allow-large-change if this is intended"
-        )
+    changed = {name: len(recorded[name].changed) for name in allowed}
+    total = sum(changed.values())
+    too_many = fleet_refusal(config, changed)
+    if too_many and not allow_large_change:
+        raise RefusedError(f"{too_many}; re-run with --allow-large-change if this is intended")
     accounts = sum(1 for name in allowed if recorded[name].has_changes)
     if total and not assume_yes:
         if console.confirm is None:

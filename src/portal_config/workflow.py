@@ -82,10 +82,14 @@ def diff(
     *,
     base_ref: str | None = None,
     max_chars: int | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> int:
+    """``on_plan`` sees the plan made (a fleet run adds up its accounts' changes)."""
     if out_file is not None:
         check_writable(out_file, "--out")  # before any request
     plan, header = make_plan(config, paths, target_name, console, concurrency, base_ref=base_ref)
+    if on_plan is not None:
+        on_plan(plan)
     if out_file is not None:
         write_atomically(out_file, json_text(plan.to_json()))
     console.out(PLAN_FORMATS[output_format](plan, header, console.color, max_chars))
