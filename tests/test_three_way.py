@@ -623,3 +623,11 @@ def test_a_branch_behind_its_base_is_told_to_merge_first(
         f"note: main has moved on since this branch forked ({fork[:12]} -> {tip[:12]}); "
         "merge main into the branch for the plan a merge would give\n"
     ) in result.stderr
+
+
+def test_a_staged_rename_out_of_the_portals_counts_as_uncommitted(
+    repo: Path, invoke: Invoke
+) -> None:
+    git(repo, "mv", "portals/gemeente-intern.yaml", "gemeente-intern.yaml.bak")
+    plan = json.loads(invoke("diff", "--format", "json").output)
+    assert plan["commit"] is None  # the portals directory lost a file since HEAD

@@ -136,12 +136,26 @@ def uncommitted(where: Path, paths: Sequence[Path]) -> bool:
         return False
     # The whole work tree's status once (memoized in a fleet run), then matched here.
     status = _asked(root, "status", "--porcelain", "-z", "--untracked-files=all") or ""
-    changed = [entry[3:] for entry in status.split("\0") if len(entry) > 3]
+    changed = _changed_paths(status)
     return any(
         name == prefix or name.startswith(prefix.rstrip("/") + "/") or prefix == "."
         for name in changed
         for prefix in inside
     )
+
+
+def _changed_paths(status: str) -> list[str]:
+    """The paths `git status --porcelain -z` names: "XY path" fields, and for a rename or
+    copy one more field, the path it came from (changed too: the file left it)."""
+    fields = iter(status.split("\0"))
+    changed = []
+    for entry in fields:
+        if len(entry) < 4:
+            continue
+        changed.append(entry[3:])
+        if "R" in entry[:2] or "C" in entry[:2]:
+            changed.append(next(fields, ""))
+    return changed
 
 
 def repository_root(where: Path, option: str) -> Path:
