@@ -55,6 +55,7 @@ def test_write_carries_the_revision(sandbox: Sandbox) -> None:
         assert conflict.value.current is not None and conflict.value.current.revision == 2
 
 
+@pytest.mark.slow  # waits out real timeouts or Retry-After
 def test_rate_limit_with_retry_after_is_absorbed(sandbox: Sandbox) -> None:
     sandbox.set_faults(Faults(rate_limit=5))
     started = time.monotonic()
@@ -267,6 +268,7 @@ def test_a_conflict_carries_the_current_portal_in_both_modes(http_status_errors:
     assert (conflict.value.status, conflict.value.code) == (409, 409)
 
 
+@pytest.mark.slow  # waits out real timeouts or Retry-After
 def test_code_1007_is_retried_and_said(sandbox: Sandbox) -> None:
     said: list[str] = []
     sandbox.set_faults(Faults(envelope_error_rate=0.5, seed=4))

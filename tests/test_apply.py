@@ -403,6 +403,7 @@ def _apply_in_process(console: object, report: Path | None = None) -> int:
     )
 
 
+@pytest.mark.slow  # waits out real timeouts or Retry-After
 def test_time_at_the_prompt_does_not_use_up_the_request_deadline(
     live_project: Path, sandbox: Sandbox
 ) -> None:

@@ -312,6 +312,7 @@ def test_accounts_in_a_one_account_repository(live_project: Path, invoke: Invoke
     assert json.loads(invoke("accounts").output) == [{"name": "default", "accounts": ""}]
 
 
+@pytest.mark.slow  # bash and real portal-config processes
 def test_the_fleet_recipes_steps_run_with_the_real_tool(
     fleet: Path, fleet_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:

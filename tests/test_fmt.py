@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -156,6 +157,7 @@ def portal_files(draw: st.DrawFn) -> str:
     return "# yaml-language-server: $schema=x\n" + "\n".join(above + line for line in lines) + "\n"
 
 
+@pytest.mark.slow  # 200 generated files through ruamel and lint
 @settings(max_examples=200, deadline=None)
 @given(portal_files())
 def test_fmt_keeps_the_settings_lint_reads(text: str) -> None:

@@ -150,6 +150,7 @@ def impatient() -> Iterator[Sandbox]:
 @pytest.mark.parametrize(
     "sent", [b"", b"GET /openapi/8/portals/ HTTP/1.1\r\nHost:", _put("10").encode() + b"\r\n\r\n{"]
 )
+@pytest.mark.slow  # waits out real timeouts or Retry-After
 def test_idle_connections_are_closed(impatient: Sandbox, quiet: None, sent: bytes) -> None:
     with _connect(impatient) as sock:
         sock.sendall(sent)
@@ -159,6 +160,7 @@ def test_idle_connections_are_closed(impatient: Sandbox, quiet: None, sent: byte
     assert _still_serving(impatient)
 
 
+@pytest.mark.slow  # waits out real timeouts or Retry-After
 def test_a_client_hanging_up_before_the_answer_leaves_no_traceback(
     sandbox: Sandbox, quiet: None
 ) -> None:

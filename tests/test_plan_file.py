@@ -436,6 +436,7 @@ def planned_state(saved: Plan, sandbox: Sandbox) -> dict[str, Any]:
     return copy.deepcopy(sandbox.state.data["portals"])
 
 
+@pytest.mark.slow  # 150 tampered plans, each applied against the sandbox
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -129,6 +129,7 @@ def test_tokens_never_appear_in_retry_lines_or_the_request_log(
             assert secret not in text
 
 
+@pytest.mark.slow  # a dozen real processes, each running token commands
 def test_tokens_from_commands_never_appear_in_output_or_files(
     live_project: Path, sandbox: Sandbox
 ) -> None:

@@ -519,6 +519,7 @@ def _run_recipe_step(
     )
 
 
+@pytest.mark.slow  # bash and real portal-config processes
 def test_the_diff_recipe_gives_a_three_way_comment_from_one_live_read(
     every_origin: Path, sandbox: Sandbox
 ) -> None:
@@ -552,6 +553,7 @@ def test_the_diff_recipe_gives_a_three_way_comment_from_one_live_read(
     assert "> [!WARNING]\n> apply will refuse this without --allow-large-change" in comment
 
 
+@pytest.mark.slow  # bash and a real portal-config process
 def test_the_diff_recipe_fails_on_a_work_type_the_live_account_lacks(
     repo: Path, sandbox: Sandbox
 ) -> None:

@@ -177,13 +177,27 @@ def test_a_failing_command_is_one_line_and_exit_code_2(
     configure(no_token_env, sandbox, token_command=command)
     monkeypatch.setenv("OUTSMART_SOFTWARE_TOKEN", SOFTWARE_TOKEN)
     expected = f"error: targets.test.token_command: {message}\n"
-    # A real process too: a command's stderr that was not captured would show up there.
-    done = run_cli(no_token_env, "diff", env=os.environ)
-    assert (done.returncode, done.stdout, done.stderr) == (2, "", expected)
     for args in (("diff",), ("apply", "--yes"), ("pull", "--dir", "pulled")):
         result = invoke(*args)
         assert (result.exit_code, result.output) == (2, expected), args
     assert not (no_token_env / "pulled").exists()
+
+
+def test_a_failing_commands_output_never_reaches_the_terminal(
+    no_token_env: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real process: a command's stdout or stderr that was not captured would show here.
+    command = python(
+        f"import sys; print({TOKEN!r}); print('denied: ' + {TOKEN!r}, file=sys.stderr); sys.exit(3)"
+    )
+    configure(no_token_env, sandbox, token_command=command)
+    monkeypatch.setenv("OUTSMART_SOFTWARE_TOKEN", SOFTWARE_TOKEN)
+    done = run_cli(no_token_env, "diff", env=os.environ)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"error: targets.test.token_command: '{sys.executable}' exited with status 3; run it "
+        "yourself to see why (its output is not shown)\n"
+    )
 
 
 def test_a_file_that_is_not_executable_cannot_be_run(
@@ -199,6 +213,7 @@ def test_a_file_that_is_not_executable_cannot_be_run(
     )
 
 
+@pytest.mark.slow  # waits out real timeouts or Retry-After
 def test_a_hanging_command_is_killed_with_what_it_started(
     no_token_env: Path, sandbox: Sandbox, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:

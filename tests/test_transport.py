@@ -330,6 +330,7 @@ def test_code_1007_forever_gives_up(canned: Canned) -> None:
     assert len(said) == 3 and len(canned.paths) == 4
 
 
+@pytest.mark.slow  # waits out real timeouts or Retry-After
 def test_a_server_that_never_answers_fails_after_two_read_timeouts(canned: Canned) -> None:
     said: list[str] = []
     canned.play(Answer(body=envelope(response=PAGE), delay=2))
