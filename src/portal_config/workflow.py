@@ -90,33 +90,7 @@ def diff(
     plan, header = make_plan(config, paths, target_name, console, concurrency, base_ref=base_ref)
     if on_plan is not None:
         on_plan(plan)
-    if out_file is not None:
-        write_atomically(out_file, json_text(plan.to_json()))
-    console.out(PLAN_FORMATS[output_format](plan, header, console.color, max_chars))
-    return ExitCode.CHANGES if plan.has_changes else ExitCode.OK
-
-
-def make_plan(
-    config: Config,
-    paths: Sequence[Path],
-    target_name: str | None,
-    console: Console,
-    concurrency: int | None = None,
-    *,
-    base_ref: str | None = None,
-) -> tuple[Plan, str]:
-    """The plan diff shows, and the line saying where it was read: no output, no file."""
-    documents = _valid_documents(config, paths, console)
-    target = resolve_target(config, target_name)
-    # git is asked before the API: a wrong --base must not cost a live read.
-    base = _base_settings(config, base_ref, console) if base_ref else None
-    with _client(target, concurrency, console) as client:
-        plan = _plan(documents, bool(paths), target, client, console, base)
-        header = _with_account(announce(target, client), config.account)
-    plan.commit = _files_commit(config)
-    plan.apply_refusal = plan.refusal(config.safety)
-    plan.account = config.account
-    return plan, header
+    return _emit(plan, header, output_format, out_file, console, max_chars)
 
 
 def drift(
@@ -134,21 +108,54 @@ def drift(
     The files are their own base, so each change's origin is drift; each drifted portal
     is shown with the two ways to settle it (pull it into git, or apply the files).
     """
-    documents = _valid_documents(config, (), console)
-    target = resolve_target(config, target_name)
     if out_file is not None:
         check_writable(out_file, "--out")  # before any request
+    plan, header = make_plan(config, (), target_name, console, concurrency, drift=True)
+    return _emit(plan, header, output_format, out_file, console, max_chars)
+
+
+def make_plan(
+    config: Config,
+    paths: Sequence[Path],
+    target_name: str | None,
+    console: Console,
+    concurrency: int | None = None,
+    *,
+    base_ref: str | None = None,
+    drift: bool = False,
+) -> tuple[Plan, str]:
+    """The plan diff (or, with ``drift``, the drift report) shows, and the line saying
+    where it was read: no output, no file."""
+    documents = _valid_documents(config, paths, console)
+    target = resolve_target(config, target_name)
     commit = _files_commit(config)
-    files = {
-        document.data["portal"]: PortalSettings.from_file_data(document.data)
-        for document in documents
-    }
+    base: Base | None = None
+    if drift:  # the checkout is its own base: every difference was made outside git
+        files = {d.data["portal"]: PortalSettings.from_file_data(d.data) for d in documents}
+        base = (BaseRef("HEAD", commit), files)
+    elif base_ref:  # git is asked before the API: a wrong --base must not cost a live read
+        base = _base_settings(config, base_ref, console)
     with _client(target, concurrency, console) as client:
-        plan = _plan(documents, False, target, client, console, (BaseRef("HEAD", commit), files))
+        plan = _plan(documents, bool(paths), target, client, console, base)
         header = _with_account(announce(target, client), config.account)
-    plan.kind = DRIFT_REPORT
     plan.commit = commit
     plan.account = config.account
+    if drift:
+        plan.kind = DRIFT_REPORT
+    else:
+        plan.apply_refusal = plan.refusal(config.safety)
+    return plan, header
+
+
+def _emit(
+    plan: Plan,
+    header: str,
+    output_format: str,
+    out_file: Path | None,
+    console: Console,
+    max_chars: int | None,
+) -> int:
+    """Save the plan (--out), print it, and say with the exit code whether it changes."""
     if out_file is not None:
         write_atomically(out_file, json_text(plan.to_json()))
     console.out(PLAN_FORMATS[output_format](plan, header, console.color, max_chars))
