@@ -36,6 +36,7 @@ from portal_config.errors import ConfigError, UsageError
 from portal_config.loader import Document, JsonPath, load_file
 from portal_config.problems import Level
 from portal_config.rules import RULES
+from portal_config.sandbox.tokens import account_state_path
 from portal_config.tokens import (
     DEFAULT_SOFTWARE_TOKEN_ENV,
     DEFAULT_TOKEN_COMMAND_TIMEOUT,
@@ -97,10 +98,7 @@ class Target:
         if self.sandbox_state is not None:
             # The in-process sandbox takes any token: an account's token command (say,
             # `op read`) would run a thousand times for nothing.
-            state = self.sandbox_state
-            return replace(
-                self, sandbox_state=state.with_name(f"{state.stem}-{account.name}{state.suffix}")
-            )
+            return replace(self, sandbox_state=account_state_path(self.sandbox_state, account.name))
         own = replace(self, token_env=account.token_env, token_command=account.token_command)
         return replace(own, base_url=account.base_url or self.base_url)
 
@@ -377,20 +375,11 @@ def _semantic_problems(document: Document) -> Iterator[str]:
     """
     data = document.data
     section = data.get("targets") or {}
-    for name, spec in section.items():
-        url = spec.get("base_url")
-        problem = url_problem(url) if url is not None else None
-        if problem:
-            where = _where(document, ("targets", name, "base_url"))
-            yield f"{where}: targets.{name}.base_url: {problem}"
+    for name in section:
+        yield from _url_problems(document, ("targets", name))
         yield from _command_problems(document, ("targets", name), _TOKEN_COMMANDS)
-    for name, spec in (data.get("accounts") or {}).items():
-        spec = spec or {}
-        if spec.get("base_url") is not None:
-            problem = url_problem(spec["base_url"])
-            if problem:
-                where = _where(document, ("accounts", name, "base_url"))
-                yield f"{where}: accounts.{name}.base_url: {problem}"
+    for name in data.get("accounts") or {}:
+        yield from _url_problems(document, ("accounts", name))
         yield from _command_problems(document, ("accounts", name), {"token_command": "token_env"})
     default = data.get("default_target")
     names = list(section) or [DEFAULT_TARGET]
@@ -398,6 +387,14 @@ def _semantic_problems(document: Document) -> Iterator[str]:
         yield f"{_where(document, ('default_target',))}: " + unknown_target(
             f"default_target '{default}' is not a configured target", default, names
         )
+
+
+def _url_problems(document: Document, at: tuple[str, str]) -> Iterator[str]:
+    """A target's or an account's base_url: https, or http to loopback only."""
+    url = (document.data[at[0]][at[1]] or {}).get("base_url")
+    problem = url_problem(url) if url is not None else None
+    if problem:
+        yield f"{_where(document, (*at, 'base_url'))}: {'.'.join(at)}.base_url: {problem}"
 
 
 def _command_problems(

@@ -119,9 +119,10 @@ def show_text(run: AccountRun, console: Console, markdown: bool = False) -> None
     Its diagnostics (retries, the verbose log) go to stderr, each line marked with the
     account, so a CI log of many accounts stays readable.
     """
-    heading = f"## Account `{run.account}`\n\n" if markdown else f"=== account {run.account} ===\n"
+    from portal_config.render.plan import account_heading
+
     body = run.text()
-    console.out(heading + body + ("\n" if body else ""))
+    console.out(account_heading(run.account, markdown) + body + ("\n" if body else ""))
     show_diagnostics(run, console)
     if run.error is not None:
         failure = f"account {run.account} failed (exit {run.code}): {run.error}"

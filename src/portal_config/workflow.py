@@ -25,7 +25,7 @@ from portal_config.plan import DRIFT_REPORT, BaseRef, Plan, RefusedError, SavedP
 from portal_config.plan_file import read_plan_file
 from portal_config.problems import Level, Position, Problem, Report
 from portal_config.render.lint import Style, render_text
-from portal_config.render.plan import PLAN_FORMATS, render_result
+from portal_config.render.plan import PLAN_FORMATS, account_heading, render_result
 from portal_config.results import ApplyReport, Outcome, PortalResult, interrupt_reason, now
 from portal_config.rules import Context, inactive_work_type, run_rule, unknown_work_type
 from portal_config.storage import check_writable, json_text, write_atomically
@@ -178,10 +178,8 @@ def show(
     many = len(plans) > 1
     for saved in plans:
         header = _with_account(f"Target: {saved.target} {saved.base_url}", saved.account)
-        if many and output_format == "markdown":
-            console.out(f"## Account `{saved.account}`\n\n")
-        elif many and output_format == "text":
-            console.out(f"=== account {saved.account} ===\n")
+        if many:  # json shows one plan: the CLI refuses several
+            console.out(account_heading(saved.account, output_format == "markdown"))
         rendered = PLAN_FORMATS[output_format](saved.as_recorded(), header, console.color, share)
         console.out(rendered + ("\n" if many else ""))
     return ExitCode.OK

@@ -295,6 +295,11 @@ def _comment(notes: list[str]) -> str:
     return f"  # {', '.join(notes)}" if notes else ""
 
 
+def account_heading(account: str | None, markdown: bool) -> str:
+    """The heading of one account's part of a many-account output."""
+    return f"## Account `{account}`\n\n" if markdown else f"=== account {account} ===\n"
+
+
 def render_json(plan: Plan, header: str, color: bool = False, max_chars: int | None = None) -> str:
     return json_text(plan.to_json())  # a machine reads it whole; nothing is cut
 
