@@ -133,6 +133,10 @@ TAMPERED = {
         'summary is not what the entries give: {"portals": 5, "update": 2, "unchanged": 3, '
         '"unmanaged": 1, "widens_guest_access": 2, "drift": 0, "ok": false}',
     ),
+    "an apply refusal the thresholds do not give": (
+        edit(lambda p: p.update(apply_refusal="nothing to worry about")),
+        'apply_refusal is "nothing to worry about", but the safety thresholds give null',
+    ),
     "a summary count as a boolean": (
         edit(lambda p: p["summary"].update(unmanaged=True)),
         "summary.unmanaged must be an integer, got true",
@@ -258,6 +262,8 @@ def _gemeente_wants(plan: Plan, work_types: list[str]) -> Plan:
     counts = plan["summary"]
     counts.update(update=counts["update"] + 1, unchanged=counts["unchanged"] - 1)
     counts["widens_guest_access"] += 1
+    # Three of five portals now change: over safety.max_share, as diff would have said.
+    plan["apply_refusal"] = "plan changes 3/5 portals, more than safety.max_share (50%)"
     return plan
 
 
@@ -295,6 +301,8 @@ def test_every_reason_is_reported_each_on_its_own_line(
         'invalid plan: plan.json: summary is not what the entries give: {"portals": 6, '
         '"update": 3, "unchanged": 3, "unmanaged": 1, "widens_guest_access": 3, "drift": 0, '
         '"ok": false}',
+        'invalid plan: plan.json: apply_refusal is "plan changes 3/5 portals, more than '
+        'safety.max_share (50%)", but the safety thresholds give null',
     ]
 
 
@@ -328,6 +336,7 @@ def test_a_consistent_edit_of_a_valid_plan_is_applied_and_nothing_else(
     del plan["portals"][0]  # acme-facilities would change; now it is not in the plan
     counts = plan["summary"]
     counts.update(portals=4, update=2, widens_guest_access=2)  # gemeente in, acme out
+    plan["apply_refusal"] = None  # 2 of 4: within safety.max_share
     (live_project / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
     result = invoke("apply", "plan.json", "--yes", "--allow-large-change")
     assert result.exit_code == 0, result.output

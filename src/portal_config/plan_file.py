@@ -234,6 +234,15 @@ def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
     expected = plan_summary(len(data["portals"]), len(changed), widening, data["unmanaged"], drift)
     if data["summary"] != expected:
         yield f"summary is not what the entries give: {json.dumps(expected)}"
+    # `show` prints it to reviewers: it must be what this config's thresholds say.
+    refusal = None
+    if data["kind"] != "drift":
+        refusal = config.safety.violation(len(changed), len(data["portals"]))
+    if data["apply_refusal"] != refusal:
+        yield (
+            f"apply_refusal is {json.dumps(data['apply_refusal'])}, but the safety thresholds "
+            f"give {json.dumps(refusal)}"
+        )
 
 
 def _update_count(updates: bool) -> str:
