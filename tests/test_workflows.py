@@ -64,6 +64,14 @@ def _step(path: Path, name: str) -> dict[str, Any]:
     return step
 
 
+def _temp(cwd: Path) -> Path:
+    """The runner's temporary directory ($RUNNER_TEMP), beside the checkout as on GitHub
+    (.../work/_temp next to .../work/repo/repo), never inside it."""
+    temp = cwd.with_name(f"{cwd.name}-temp")
+    temp.mkdir(exist_ok=True)
+    return temp
+
+
 def _run_step(
     step: dict[str, Any],
     cwd: Path,
@@ -74,7 +82,8 @@ def _run_step(
     """Run a step's script as the runner does (bash -e -o pipefail), with a stub
     `portal-config` that logs its arguments to `calls` and the account token variables it
     sees to `tokens`, then runs `stub` (default: print "report", exit with `exit_code`;
-    `show`, which renders a plan the step's own diff or drift just wrote, exits 0)."""
+    `show`, which renders a plan the step's own diff or drift just wrote, exits 0).
+    $RUNNER_TEMP is `_temp(cwd)`."""
     bin_dir = cwd / "bin"
     bin_dir.mkdir(exist_ok=True)
     program = bin_dir / "portal-config"
@@ -92,6 +101,7 @@ def _run_step(
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         "GITHUB_STEP_SUMMARY": str(cwd / "summary"),
         "GITHUB_OUTPUT": str(cwd / "output"),
+        "RUNNER_TEMP": str(_temp(cwd)),
         **(env or {}),
     }
     return subprocess.run(
@@ -146,7 +156,13 @@ new AsyncFunction('github', 'context', 'require', script)(github, context, requi
     done = subprocess.run(
         [node, str(harness)],
         cwd=cwd,
-        env={**os.environ, **env, "FAKE": json.dumps(fake), "SCRIPT": str(cwd / "script.js")},
+        env={
+            **os.environ,
+            "RUNNER_TEMP": str(_temp(cwd)),
+            **env,
+            "FAKE": json.dumps(fake),
+            "SCRIPT": str(cwd / "script.js"),
+        },
         capture_output=True,
         text=True,
         check=True,
@@ -299,12 +315,88 @@ def test_lint_uploads_sarif_to_code_scanning() -> None:
 # --- diff: the PR comment -------------------------------------------------------------
 
 
-def test_diff_reads_targets_from_the_base_branch_not_the_pull_request() -> None:
-    steps = _steps(DIFF)
-    base = next(s for s in steps if s.get("with", {}).get("path") == ".portal-config-base")
-    assert base["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+_BASE_TREE = "The base branch's tree, for portal-config.yaml and the files it names"
+# The base branch's config (and so its token commands and ca_bundle), the PR's files.
+_BASE_CONFIG = '--config "$RUNNER_TEMP/base/portal-config.yaml" --project .'
+
+
+@pytest.mark.parametrize("path", [DIFF, FLEET_DIFF], ids=lambda p: p.name)
+def test_a_pull_request_job_runs_the_tool_on_the_base_branchs_config_and_the_prs_files(
+    path: Path,
+) -> None:
+    steps = _matrix_job(path)["steps"] if path in FLEET else _job(path)["steps"]
+    base = _step(path, _BASE_TREE)
+    assert base["env"] == {"BASE_SHA": "${{ github.event.pull_request.base.sha }}"}
     names = [s.get("name", "") for s in steps]
-    assert names.index("Use the base branch's targets") < names.index("portal-config diff")
+    assert names.index(_BASE_TREE) < names.index("portal-config diff")
+    # Only the pull request's checkout; the base branch's files come from its history.
+    checkouts = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
+    assert [c["with"] for c in checkouts] == [{"fetch-depth": 0, "persist-credentials": False}]
+    callers = [s for s in steps if re.search(r"portal-config (diff|show) ", s.get("run", ""))]
+    assert [s["name"] for s in callers] == ["portal-config diff", "Render the plan"]
+    for step in callers:
+        assert _BASE_CONFIG in step["run"], step["name"]
+
+
+def test_the_base_branchs_tree_is_unpacked_outside_the_checkout(tmp_path: Path) -> None:
+    origin = tmp_path / "checkout"
+    origin.mkdir()
+    _git(origin, "init", "-q", "-b", "main")
+    (origin / "scripts").mkdir()
+    (origin / "scripts" / "outsmart-token").write_text("base\n")
+    (origin / "portal-config.yaml").write_text("targets: {}\n")
+    _git(origin, "add", "-A")
+    _git(origin, "commit", "-q", "-m", "base")
+    base = _git(origin, "rev-parse", "HEAD")
+    _git(origin, "checkout", "-q", "-b", "pr")
+    (origin / "scripts" / "outsmart-token").write_text("pull request\n")
+    (origin / "scripts" / "added-by-the-pr").write_text("pull request\n")
+    _git(origin, "commit", "-q", "-am", "pr")
+    _git(origin, "add", "-A")
+    _git(origin, "commit", "-q", "-m", "pr")
+
+    done = _run_step(_step(DIFF, _BASE_TREE), origin, env={"BASE_SHA": base})
+    assert done.returncode == 0, done.stderr
+    tree = _temp(origin) / "base"
+    assert sorted(str(p.relative_to(tree)) for p in tree.rglob("*")) == [
+        "portal-config.yaml",
+        "scripts",
+        "scripts/outsmart-token",
+    ]
+    assert (tree / "scripts" / "outsmart-token").read_text() == "base\n"
+    # The checkout is left as it was (the step's stub logs are untracked files).
+    assert _git(origin, "status", "--porcelain", "--untracked-files=no") == ""
+    assert _git(origin, "rev-parse", "HEAD") != base
+    assert _step(FLEET_DIFF, _BASE_TREE) == _step(DIFF, _BASE_TREE)
+
+
+# Plans and reports live in $RUNNER_TEMP: a file the pull request commits is never one.
+_OUTPUT = re.compile(r"""\S*\.(?:json|md)\b""")
+
+
+@pytest.mark.parametrize("path", [DIFF, DRIFT, APPLY, *FLEET], ids=lambda p: p.name)
+def test_plans_and_reports_are_written_and_read_outside_the_checkout(path: Path) -> None:
+    jobs = _load(path)["jobs"]
+    steps = [step for name, job in jobs.items() if name != "accounts" for step in job["steps"]]
+    files = [
+        name.replace('"', "")
+        for step in steps
+        for line in step.get("run", "").splitlines()
+        if not line.lstrip().startswith("#")
+        for name in _OUTPUT.findall(line)
+    ]
+    assert files
+    assert [name for name in files if not name.startswith("$RUNNER_TEMP/")] == []
+    scripts = [step["with"]["script"] for step in steps if "script" in step.get("with", {})]
+    for script in scripts:
+        assert "RUNNER_TEMP" in script
+        assert not re.search(r"(readFileSync|existsSync)\('", script)
+    uploads = [
+        step for step in steps if step.get("uses", "").startswith("actions/upload-artifact@")
+    ]
+    for upload in uploads:
+        kept = upload["with"]["path"].splitlines()
+        assert kept and all(name.startswith("${{ runner.temp }}/") for name in kept)
 
 
 def test_diff_checks_out_the_merge_commit_with_the_history_a_three_way_plan_needs() -> None:
@@ -313,24 +405,38 @@ def test_diff_checks_out_the_merge_commit_with_the_history_a_three_way_plan_need
     assert checkout["with"]["fetch-depth"] == 0
     run = _step(DIFF, "portal-config diff")["run"]
     assert (
-        'portal-config diff --target production --base "$GITHUB_BASE_REF" '
-        "--format json --out plan.json" in run
+        f"portal-config diff {_BASE_CONFIG} \\\n"
+        '  --target production --base "$GITHUB_BASE_REF" '
+        '--format json --out "$RUNNER_TEMP/plan.json"' in run
     )
 
 
 def test_diff_reads_live_state_once_and_renders_the_saved_plan_twice(tmp_path: Path) -> None:
-    (tmp_path / "plan.json").write_text("{}")
+    temp = _temp(tmp_path)
+    (temp / "plan.json").write_text("{}")
     done = _run_step(_step(DIFF, "Render the plan"), tmp_path)
     assert done.returncode == 0, done.stderr
+    config = f"--config {temp}/base/portal-config.yaml --project . --format markdown"
     assert (tmp_path / "calls").read_text().splitlines() == [
-        "show plan.json --format markdown",
-        "show plan.json --format markdown --max-chars 60000",
+        f"show {temp}/plan.json {config}",
+        f"show {temp}/plan.json {config} --max-chars 60000",
     ]
     assert (tmp_path / "summary").read_text() == "report\n"  # the full plan
-    assert (tmp_path / "comment.md").read_text() == "report\n"
+    assert (temp / "comment.md").read_text() == "report\n"
+    assert (temp / "plan.md").read_text() == "report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bin",
+        "calls",
+        "output",
+        "summary",
+        "tokens",
+    ]
     upload = _step(DIFF, "Keep the plan")
     assert upload["uses"].startswith("actions/upload-artifact@")
-    assert upload["with"]["path"].split() == ["plan.json", "plan.md"]
+    assert upload["with"]["path"].splitlines() == [
+        "${{ runner.temp }}/plan.json",
+        "${{ runner.temp }}/plan.md",
+    ]
 
 
 @pytest.mark.parametrize(("code", "step_code"), [(0, 0), (3, 0), (1, 1), (2, 2), (4, 4)])
@@ -359,7 +465,8 @@ def test_the_comment_step_runs_after_a_failure_but_not_after_a_cancel() -> None:
 def test_the_comment_names_the_pull_requests_commit_and_carries_the_capped_plan(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "comment.md").write_text("## Changes in this pull request\n")
+    (tmp_path / "comment.md").write_text("a comment.md the pull request committed\n")
+    (_temp(tmp_path) / "comment.md").write_text("## Changes in this pull request\n")
     env = {"HEAD_SHA": SHA, "JOB_STATUS": "success"}
     calls = _run_script(_comment_step(), tmp_path, {"comments": []}, env)
     assert calls == [
@@ -410,8 +517,8 @@ def test_drift_runs_on_a_schedule_and_on_demand_once_per_target() -> None:
     drift = _step(DRIFT, "portal-config drift")
     assert drift["env"]["TARGET"] == "${{ matrix.target }}"
     assert (
-        'portal-config drift --target "$TARGET" --format markdown --out drift.json > drift.md'
-        in drift["run"]
+        'portal-config drift --target "$TARGET" --format markdown --out "$RUNNER_TEMP/drift.json" '
+        '> "$RUNNER_TEMP/drift.md"' in drift["run"]
     )
 
 
@@ -424,9 +531,10 @@ def test_drift_reports_0_and_3_and_fails_on_anything_else(
 ) -> None:
     done = _run_step(_step(DRIFT, "portal-config drift"), tmp_path, code, {"TARGET": "production"})
     assert done.returncode == step_code
-    calls = ["drift --target production --format markdown --out drift.json"]
+    temp = _temp(tmp_path)
+    calls = [f"drift --target production --format markdown --out {temp}/drift.json"]
     if drifted == "true":  # the issue's copy, cut at a portal boundary
-        calls.append("show drift.json --format markdown --max-chars 60000")
+        calls.append(f"show {temp}/drift.json --format markdown --max-chars 60000")
     assert (tmp_path / "calls").read_text().splitlines() == calls
     expected = f"drifted={drifted}\n" if drifted else ""
     assert (tmp_path / "output").read_text() == expected
@@ -451,7 +559,7 @@ _ELSEWHERE = {"number": 13, "title": "portal-config drift: staging"}
 
 
 def test_drift_opens_one_labelled_issue_for_the_target(tmp_path: Path) -> None:
-    (tmp_path / "issue.md").write_text("## Drift\n")
+    (_temp(tmp_path) / "issue.md").write_text("## Drift\n")
     env = {"TARGET": "production", "DRIFTED": "true"}
     calls = _run_script(_issue_step(), tmp_path, {"issues": [_ELSEWHERE]}, env)
     assert calls == [
@@ -469,7 +577,7 @@ def test_drift_opens_one_labelled_issue_for_the_target(tmp_path: Path) -> None:
 
 
 def test_drift_updates_the_open_issue_with_the_report_cut_by_the_tool(tmp_path: Path) -> None:
-    (tmp_path / "issue.md").write_text("## Drift\n")
+    (_temp(tmp_path) / "issue.md").write_text("## Drift\n")
     env = {"TARGET": "production", "DRIFTED": "true"}
     calls = _run_script(_issue_step(), tmp_path, {"issues": [_ELSEWHERE, _OPEN]}, env)
     ((name, args),) = calls
@@ -478,8 +586,8 @@ def test_drift_updates_the_open_issue_with_the_report_cut_by_the_tool(tmp_path: 
     # The cut is the tool's, at a portal boundary (`show --max-chars`), not the script's.
     step = _step(DRIFT, "portal-config drift")
     assert (
-        "portal-config show drift.json --format markdown --max-chars 60000 > issue.md"
-        in (step["run"])
+        'portal-config show "$RUNNER_TEMP/drift.json" --format markdown --max-chars 60000 '
+        '> "$RUNNER_TEMP/issue.md"' in step["run"]
     )
 
 
@@ -553,8 +661,9 @@ def test_the_apply_step_passes_the_override_only_when_ticked(
     step = _step(APPLY, "Apply exactly that plan, if this commit is still main's tip")
     done = _run_step(step, tmp_path, env={"ALLOW_LARGE_CHANGE": ticked})
     assert done.returncode == 0, done.stderr
+    temp = _temp(tmp_path)
     expected = (
-        "apply plan.json --target production --yes --report apply-report.json "
+        f"apply {temp}/plan.json --target production --yes --report {temp}/apply-report.json "
         "--require-tip origin/main"
     )
     if override:
@@ -667,8 +776,10 @@ def test_each_diff_job_diffs_its_accounts_with_the_token_under_the_accounts_name
     env = {"ACCOUNTS": accounts, "OUTSMART_TOKEN": token, "GITHUB_BASE_REF": "main"}
     done = _run_step(_step(FLEET_DIFF, "portal-config diff"), tmp_path, env=env)
     assert done.returncode == 0, done.stderr
+    temp = _temp(tmp_path)
     assert (tmp_path / "calls").read_text() == (
-        f"diff --target production --base main {args} --format json --out plans/{{account}}.json\n"
+        f"diff --config {temp}/base/portal-config.yaml --project . --target production "
+        f"--base main {args} --format json --out {temp}/plans/{{account}}.json\n"
     )
     assert (tmp_path / "tokens").read_text() == tokens
 
@@ -690,20 +801,17 @@ def test_the_fleet_diff_reads_accounts_and_targets_from_the_base_branch() -> Non
     base = "${{ github.event.pull_request.base.sha }}"
     (checkout,) = [s for s in _load(FLEET_DIFF)["jobs"]["accounts"]["steps"] if "uses" in s][:1]
     assert checkout["with"]["ref"] == base  # the matrix, and so the environments
-    steps = _matrix_job(FLEET_DIFF)["steps"]
-    config = next(s for s in steps if s.get("with", {}).get("path") == ".portal-config-base")
-    assert config["with"]["ref"] == base
-    names = [s.get("name", "") for s in steps]
-    assert names.index("Use the base branch's accounts and targets") < names.index(
-        "portal-config diff"
-    )
+    # The diff jobs' config: test_a_pull_request_job_runs_the_tool_on_the_base_branchs_config.
     # One plan per account of the job, shown in turn; the comment is cut as the single one.
     assert _step(FLEET_DIFF, "Render the plan")["run"] == _step(DIFF, "Render the plan")[
         "run"
-    ].replace("show plan.json", "show plans/*.json")
+    ].replace('show "$RUNNER_TEMP/plan.json"', 'show "$RUNNER_TEMP"/plans/*.json')
     upload = _step(FLEET_DIFF, "Keep the plan")
     assert upload["with"]["name"] == "portal-config-plan-${{ matrix.name }}"
-    assert upload["with"]["path"].split() == ["plans/", "plan.md"]
+    assert upload["with"]["path"].splitlines() == [
+        "${{ runner.temp }}/plans/",
+        "${{ runner.temp }}/plan.md",
+    ]
 
 
 def _fleet_comment_step() -> dict[str, Any]:
@@ -721,7 +829,7 @@ def test_an_account_with_changes_gets_its_own_comment(tmp_path: Path) -> None:
     assert step["if"] == "success() || failure()"
     assert step["env"]["NAME"] == "${{ matrix.name }}"
     assert step["env"]["CHANGES"] == "${{ steps.diff.outputs.changes }}"
-    (tmp_path / "comment.md").write_text("## Changes in this pull request\n")
+    (_temp(tmp_path) / "comment.md").write_text("## Changes in this pull request\n")
     env = {"NAME": "acme", "CHANGES": "true", "HEAD_SHA": SHA, "JOB_STATUS": "success"}
     calls = _run_script(step, tmp_path, {"comments": _OTHERS}, env)
     assert calls == [
@@ -741,7 +849,7 @@ def test_an_account_with_changes_gets_its_own_comment(tmp_path: Path) -> None:
 def test_an_account_without_changes_stays_quiet_unless_it_commented_before(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "comment.md").write_text("No changes.\n")
+    (_temp(tmp_path) / "comment.md").write_text("No changes.\n")
     env = {"NAME": "acme", "CHANGES": "false", "HEAD_SHA": SHA, "JOB_STATUS": "success"}
     assert _run_script(_fleet_comment_step(), tmp_path, {"comments": _OTHERS}, env) == []
 
@@ -801,7 +909,8 @@ def test_each_apply_job_plans_its_accounts(
     done = _run_step(_step(FLEET_APPLY, "Plan"), tmp_path, 3, env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "calls").read_text() == (
-        f"diff --target production {args} --format markdown --out plans/{{account}}.json\n"
+        f"diff --target production {args} --format markdown "
+        f"--out {_temp(tmp_path)}/plans/{{account}}.json\n"
     )
     assert (tmp_path / "tokens").read_text() == tokens
     assert (tmp_path / "summary").read_text() == "report\n"
@@ -814,13 +923,16 @@ def test_each_apply_job_applies_exactly_its_plan_only_at_mains_tip(
     step = _step(FLEET_APPLY, _FLEET_APPLY_STEP)
     assert step["env"]["ALLOW_LARGE_CHANGE"] == "${{ inputs.allow-large-change }}"
     env = {"ACCOUNTS": "north-west", "OUTSMART_TOKEN": "t0k", "ALLOW_LARGE_CHANGE": ticked}
-    (tmp_path / "plans").mkdir()
-    (tmp_path / "plans" / "north-west.json").write_text("{}")
+    plans = _temp(tmp_path) / "plans"
+    plans.mkdir()
+    (plans / "north-west.json").write_text("{}")
+    (tmp_path / "plans").mkdir()  # committed to the repository: never applied
+    (tmp_path / "plans" / "0.json").write_text("{}")
     done = _run_step(step, tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "calls").read_text() == (
-        "apply plans/north-west.json --target production --yes --report "
-        f"reports/{{account}}.json --require-tip origin/main{override}\n"
+        f"apply {plans}/north-west.json --target production --yes --report "
+        f"{_temp(tmp_path)}/reports/{{account}}.json --require-tip origin/main{override}\n"
     )
     assert (tmp_path / "tokens").read_text() == "OUTSMART_TOKEN_NORTH_WEST=t0k\n"
 
@@ -828,8 +940,8 @@ def test_each_apply_job_applies_exactly_its_plan_only_at_mains_tip(
 @pytest.mark.parametrize("code", [2, 4, 5, 6, 7])
 def test_a_refused_or_failed_fleet_apply_fails_its_job(tmp_path: Path, code: int) -> None:
     step = _step(FLEET_APPLY, _FLEET_APPLY_STEP)
-    (tmp_path / "plans").mkdir()
-    (tmp_path / "plans" / "acme.json").write_text("{}")
+    (_temp(tmp_path) / "plans").mkdir()
+    (_temp(tmp_path) / "plans" / "acme.json").write_text("{}")
     assert _run_step(step, tmp_path, code, {"ACCOUNTS": "acme"}).returncode == code
     plan = _run_step(_step(FLEET_APPLY, "Plan"), tmp_path, code, {"ACCOUNTS": "acme"})
     # 7: some accounts could not be planned; the others are still applied.
@@ -838,11 +950,11 @@ def test_a_refused_or_failed_fleet_apply_fails_its_job(tmp_path: Path, code: int
 
 def test_a_shard_applies_the_accounts_it_could_plan_then_fails(tmp_path: Path) -> None:
     step = _step(FLEET_APPLY, _FLEET_APPLY_STEP)
-    (tmp_path / "plans").mkdir()
-    (tmp_path / "plans" / "acme.json").write_text("{}")
+    (_temp(tmp_path) / "plans").mkdir()
+    (_temp(tmp_path) / "plans" / "acme.json").write_text("{}")
     done = _run_step(step, tmp_path, env={"ACCOUNTS": "acme beta", "PLANNED": "7"})
     assert done.returncode == 7
-    assert (tmp_path / "calls").read_text().startswith("apply plans/acme.json ")
+    assert (tmp_path / "calls").read_text().startswith(f"apply {_temp(tmp_path)}/plans/acme.json ")
     assert "some accounts of this job could not be planned" in done.stdout
     nothing = tmp_path / "empty"
     nothing.mkdir()
@@ -854,7 +966,10 @@ def test_each_apply_job_keeps_its_report_under_its_own_name() -> None:
     upload = _step(FLEET_APPLY, "Keep the plan and the per-portal results")
     assert upload["if"] == "always()"
     assert upload["with"]["name"] == "apply-report-${{ matrix.name }}"
-    assert upload["with"]["path"].split() == ["plans/", "reports/"]
+    assert upload["with"]["path"].splitlines() == [
+        "${{ runner.temp }}/plans/",
+        "${{ runner.temp }}/reports/",
+    ]
 
 
 # --- fleet drift: one issue per account -----------------------------------------------
@@ -886,9 +1001,10 @@ def test_drift_checks_each_account_of_a_job_on_its_own(tmp_path: Path) -> None:
         for name in ("acme", "beta", "gamma")
     ]
     assert (tmp_path / "tokens").read_text() == ""  # a shard: no account's token
-    assert (tmp_path / "drift" / "clean").read_text() == "acme\n"
-    assert (tmp_path / "drift" / "drifted").read_text() == "beta\n"
-    assert (tmp_path / "drift" / "beta.md").read_text() == "beta drifted\n"
+    drift = _temp(tmp_path) / "drift"
+    assert (drift / "clean").read_text() == "acme\n"
+    assert (drift / "drifted").read_text() == "beta\n"
+    assert (drift / "beta.md").read_text() == "beta drifted\n"
     assert (tmp_path / "summary").read_text() == "beta drifted\n"
 
 
@@ -897,7 +1013,7 @@ def test_a_job_for_one_clean_account_passes_with_its_token(tmp_path: Path) -> No
     done = _run_step(_step(FLEET_DRIFT, _DRIFT_LOOP), tmp_path, env=env, stub=_PER_ACCOUNT)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "tokens").read_text() == "OUTSMART_TOKEN_NORTH_WEST=t0k\n"
-    assert (tmp_path / "drift" / "clean").read_text() == "north-west\n"
+    assert (_temp(tmp_path) / "drift" / "clean").read_text() == "north-west\n"
     assert (tmp_path / "summary").read_text() == ""
 
 
@@ -908,7 +1024,7 @@ def _account_issue_step() -> dict[str, Any]:
 def test_each_account_has_its_own_drift_issue(tmp_path: Path) -> None:
     step = _account_issue_step()
     assert step["if"] == "success() || failure()"  # the others, after one account failed
-    drift = tmp_path / "drift"
+    drift = _temp(tmp_path) / "drift"
     drift.mkdir()
     (drift / "drifted").write_text("beta\nnorth-west\n")
     (drift / "clean").write_text("acme\ndelta\n")
