@@ -1083,3 +1083,166 @@ def test_no_drift_results_leave_every_issue_alone(tmp_path: Path) -> None:
     # The drift step never ran (the install failed, say): nothing is known about any account.
     issues = [{"number": 21, "title": "portal-config drift: acme"}]
     assert _run_script(_account_issue_step(), tmp_path, {"issues": issues}, {}) == []
+
+
+# --- a pull request's job, with the real tool against the sandbox ---------------------
+#
+# A repository made in a temporary directory: main as reviewed, a pull request branch on
+# top, and the recipe's own steps run in its checkout with this portal-config on PATH.
+
+
+def _run_real(
+    step: dict[str, Any], cwd: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """A recipe's shell step as the runner runs it, with this checkout's portal-config."""
+    variables = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("OUTSMART_", "GITHUB_", "RUNNER_"))
+    }
+    variables.update(
+        {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "RUNNER_TEMP": str(_temp(cwd)),
+            "GITHUB_STEP_SUMMARY": str(_temp(cwd) / "summary"),
+            "GITHUB_OUTPUT": str(_temp(cwd) / "output"),
+            **env,
+        }
+    )
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        cwd=cwd,
+        env=variables,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _commit(root: Path, message: str) -> str:
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", message)
+    return _git(root, "rev-parse", "HEAD")
+
+
+def _script(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o755)
+
+
+def _pull_request_job(
+    path: Path, checkout: Path, base: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """The recipe's job from the base branch's tree to the rendered comment: the last
+    step's result (or the first that failed)."""
+    for name in (_BASE_TREE, "portal-config diff", "Render the plan"):
+        done = _run_real(_step(path, name), checkout, {"BASE_SHA": base, **env})
+        if done.returncode != 0:
+            break
+    return done
+
+
+@pytest.mark.slow  # git, bash and real portal-config processes
+def test_the_diff_recipe_runs_the_base_branchs_token_script_not_the_pull_requests(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    from conftest import SOFTWARE_TOKEN, TOKEN
+
+    checkout = tmp_path / "checkout"
+    shutil.copytree(REPO / "portals", checkout / "portals")
+    shutil.copy(REPO / "worktypes.yaml", checkout / "worktypes.yaml")
+    # The README's shape: a script in the repository prints the token.
+    (checkout / "portal-config.yaml").write_text(
+        "default_target: production\n"
+        "targets:\n"
+        "  production:\n"
+        f"    base_url: {sandbox.url}\n"
+        "    token_command: [./scripts/outsmart-token]\n"
+        "    retries: 1\n"
+        "    backoff: 0.01\n",
+        encoding="utf-8",
+    )
+    ran = tmp_path / "ran"
+    script = checkout / "scripts" / "outsmart-token"
+    _script(script, f'#!/bin/sh\necho base >> "{ran}"\necho {TOKEN}\n')
+    _git(checkout, "init", "-q", "-b", "main")
+    base = _commit(checkout, "main, as reviewed")
+    _git(checkout, "checkout", "-q", "-b", "pr")
+    # The pull request's script would send the job's secrets anywhere; it prints the
+    # token too, so the run would pass unnoticed.
+    _script(script, f'#!/bin/sh\nenv > "{tmp_path / "stolen"}"\necho pr >> "{ran}"\necho {TOKEN}\n')
+    portal = checkout / "portals" / "klimaat-techniek.yaml"
+    portal.write_text(
+        portal.read_text().replace("    - Storing\n", "    - Storing\n    - Onderhoud\n")
+    )
+    _commit(checkout, "the pull request")
+
+    env = {
+        "GITHUB_BASE_REF": "main",
+        "OUTSMART_TOKEN": "",
+        "OUTSMART_SOFTWARE_TOKEN": SOFTWARE_TOKEN,
+    }
+    done = _pull_request_job(DIFF, checkout, base, env)
+    assert done.returncode == 0, done.stderr
+    assert ran.read_text() == "base\n"  # once, for the diff; show asks for no token
+    assert not (tmp_path / "stolen").exists()
+    comment = (_temp(checkout) / "comment.md").read_text()
+    assert "klimaat-techniek" in comment and "Onderhoud" in comment
+
+
+@pytest.mark.slow  # git, bash and real portal-config processes
+def test_a_plan_the_pull_request_commits_is_not_shown_in_the_fleet_comment(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    from conftest import SOFTWARE_TOKEN, TOKEN
+
+    checkout = tmp_path / "checkout"
+    home = checkout / "accounts" / "acme"
+    shutil.copytree(REPO / "portals", home / "portals")
+    shutil.copy(REPO / "worktypes.yaml", home / "worktypes.yaml")
+    (checkout / "portal-config.yaml").write_text(
+        "default_target: production\n"
+        "targets:\n"
+        "  production:\n"
+        f"    base_url: {sandbox.url}\n"
+        "    retries: 1\n"
+        "    backoff: 0.01\n"
+        "accounts:\n"
+        "  acme:\n",
+        encoding="utf-8",
+    )
+    (checkout / ".gitignore").write_text(".portal-config/\n", encoding="utf-8")
+    _git(checkout, "init", "-q", "-b", "main")
+    base = _commit(checkout, "main, as reviewed")
+    tokens = {"OUTSMART_TOKEN_ACME": TOKEN, "OUTSMART_SOFTWARE_TOKEN": SOFTWARE_TOKEN}
+    tool = [str(Path(sys.executable).parent / "portal-config")]
+    environment = {**os.environ, **tokens}
+    subprocess.run(
+        [*tool, "apply", "--yes"], cwd=checkout, env=environment, capture_output=True, check=True
+    )
+    # A genuine plan of main, for the same account and target: "No changes".
+    forged = checkout / "plans" / "0.json"
+    subprocess.run(
+        [*tool, "diff", "--format", "json", "--out", str(forged)],
+        cwd=checkout,
+        env=environment,
+        capture_output=True,
+        check=True,
+    )
+    _git(checkout, "checkout", "-q", "-b", "pr")
+    portal = home / "portals" / "klimaat-techniek.yaml"
+    portal.write_text(
+        portal.read_text().replace("    - Storing\n", "    - Storing\n    - Onderhoud\n")
+    )
+    _commit(checkout, "the pull request, with a plan of its own")
+
+    env = {"ACCOUNTS": "acme", "GITHUB_BASE_REF": "main", "OUTSMART_TOKEN": TOKEN, **tokens}
+    done = _pull_request_job(FLEET_DIFF, checkout, base, env)
+    assert done.returncode == 0, done.stderr
+    comment = (_temp(checkout) / "comment.md").read_text()
+    # One plan, the job's own: the committed one would come first, saying "No changes".
+    assert comment.startswith("**Plan: 1 to update, 4 unchanged, 1 unmanaged; ")
+    assert "## Account" not in comment and "No changes" not in comment
+    assert "klimaat-techniek" in comment and "Onderhoud" in comment
+    assert sorted(p.name for p in (_temp(checkout) / "plans").iterdir()) == ["acme.json"]
