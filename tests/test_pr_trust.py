@@ -107,12 +107,18 @@ def test_a_token_command_in_the_project_by_its_path_is_refused(
     _refused(split, invoke, "token_command", script)
 
 
-def test_a_token_command_in_the_project_by_a_path_entry_is_refused(
-    split: Path, sandbox: Sandbox, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("tree", ["base", "pr"])
+def test_a_bare_program_name_is_found_on_path_and_refused_in_the_project(
+    split: Path, sandbox: Sandbox, invoke: Invoke, monkeypatch: pytest.MonkeyPatch, tree: str
 ) -> None:
     _configure(split / "base", "token_command: [outsmart-token]", sandbox)
-    monkeypatch.setenv("PATH", f"{split / 'pr' / 'scripts'}{os.pathsep}{os.environ['PATH']}")
-    _refused(split, invoke, "token_command", split / "pr" / "scripts" / "outsmart-token")
+    scripts = split / tree / "scripts"
+    monkeypatch.setenv("PATH", f"{scripts}{os.pathsep}{os.environ['PATH']}")
+    if tree == "pr":
+        _refused(split, invoke, "token_command", scripts / "outsmart-token")
+    else:  # the runner's programs, as the base tree's: found on PATH and run
+        assert invoke("diff", *_base_config(split)).exit_code == 3
+        assert (split / "ran").read_text() == "base\n"
 
 
 def test_a_token_command_linked_into_the_project_is_refused(
@@ -133,45 +139,30 @@ def test_a_ca_bundle_in_the_project_is_refused(
     _refused(split, invoke, "ca_bundle", bundle)
 
 
-def test_a_program_on_path_outside_the_project_runs(
-    split: Path, sandbox: Sandbox, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _configure(split / "base", "token_command: [outsmart-token]", sandbox)
-    monkeypatch.setenv("PATH", f"{split / 'base' / 'scripts'}{os.pathsep}{os.environ['PATH']}")
-    assert invoke("diff", *_base_config(split)).exit_code == 3
-    assert (split / "ran").read_text() == "base\n"
-
-
 # --- two plans for one account and target ---------------------------------------------
 
 
-def test_show_and_apply_refuse_two_plans_for_one_target(
-    live_project: Path, sandbox: Sandbox, invoke: Invoke
-) -> None:
-    assert invoke("diff", "--out", "plans/a.json").exit_code == 3
-    shutil.copy(live_project / "plans" / "a.json", live_project / "plans" / "0.json")
-    seen = sandbox.requests_seen
-    for command in (["show"], ["apply", "--yes"]):
-        result = invoke(*command, "plans/0.json", "plans/a.json")
-        assert result.exit_code == 2
-        assert result.output == (
-            "error: plans/0.json and plans/a.json are both plans for target test: "
-            "give one plan per account and target\n"
-        )
-    assert sandbox.requests_seen == seen
-
-
+@pytest.mark.parametrize(
+    ("fleet", "whose"), [(False, "target test"), (True, "account acme on target test")]
+)
 def test_show_and_apply_refuse_two_plans_for_one_account_and_target(
-    live_project: Path, sandbox: Sandbox, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+    live_project: Path,
+    sandbox: Sandbox,
+    invoke: Invoke,
+    monkeypatch: pytest.MonkeyPatch,
+    fleet: bool,
+    whose: str,
 ) -> None:
-    home = live_project / "accounts" / "acme"
-    home.mkdir(parents=True)
-    shutil.move(live_project / "portals", home / "portals")
-    shutil.move(live_project / "worktypes.yaml", home / "worktypes.yaml")
-    with (live_project / "portal-config.yaml").open("a", encoding="utf-8") as config:
-        config.write("accounts:\n  acme:\n")
-    monkeypatch.setenv("OUTSMART_TOKEN_ACME", TOKEN)
-    assert invoke("diff", "--out", "plans/{account}.json").exit_code == 3
+    if fleet:  # the same portals as the one account acme of a fleet
+        home = live_project / "accounts" / "acme"
+        home.mkdir(parents=True)
+        shutil.move(live_project / "portals", home / "portals")
+        shutil.move(live_project / "worktypes.yaml", home / "worktypes.yaml")
+        with (live_project / "portal-config.yaml").open("a", encoding="utf-8") as config:
+            config.write("accounts:\n  acme:\n")
+        monkeypatch.setenv("OUTSMART_TOKEN_ACME", TOKEN)
+    assert invoke("diff", "--out", "plans/acme.json").exit_code == 3
+    # Another copy of a genuine plan: each passes every check on its own.
     plan = json.loads((live_project / "plans" / "acme.json").read_text(encoding="utf-8"))
     (live_project / "plans" / "0.json").write_text(json.dumps(plan), encoding="utf-8")
     seen = sandbox.requests_seen
@@ -179,9 +170,8 @@ def test_show_and_apply_refuse_two_plans_for_one_account_and_target(
         result = invoke(*command, "plans/0.json", "plans/acme.json")
         assert result.exit_code == 2
         assert result.output == (
-            "error: plans/0.json and plans/acme.json are both plans for account acme on "
-            "target test: give one plan per account and target\n"
+            f"error: plans/0.json and plans/acme.json are both plans for {whose}: "
+            "give one plan per account and target\n"
         )
     assert sandbox.requests_seen == seen
-    # One each is shown as before.
-    assert invoke("show", "plans/acme.json").exit_code == 0
+    assert invoke("show", "plans/acme.json").exit_code == 0  # one is shown as before

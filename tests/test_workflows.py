@@ -104,12 +104,18 @@ def _run_step(
         "RUNNER_TEMP": str(_temp(cwd)),
         **(env or {}),
     }
+    return _bash(step, cwd, variables)
+
+
+def _bash(step: dict[str, Any], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A step's script as the runner runs it: bash -e -o pipefail, in ``env`` alone."""
     return subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
         cwd=cwd,
-        env=variables,
+        env=env,
         capture_output=True,
         text=True,
+        timeout=120,
     )
 
 
@@ -1109,14 +1115,7 @@ def _run_real(
             **env,
         }
     )
-    return subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-        cwd=cwd,
-        env=variables,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return _bash(step, cwd, variables)
 
 
 def _commit(root: Path, message: str) -> str:
@@ -1129,6 +1128,30 @@ def _script(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     path.chmod(0o755)
+
+
+def _main_branch(checkout: Path, files: Path, url: str, config: str) -> str:
+    """main as reviewed: the shipped portal files in ``files``, a production target at
+    ``url`` with ``config`` lines added; its commit."""
+    shutil.copytree(REPO / "portals", files / "portals")
+    shutil.copy(REPO / "worktypes.yaml", files / "worktypes.yaml")
+    (checkout / "portal-config.yaml").write_text(
+        f"default_target: production\ntargets:\n  production:\n    base_url: {url}\n"
+        f"    retries: 1\n    backoff: 0.01\n{config}",
+        encoding="utf-8",
+    )
+    # The in-process sandbox state of `portal-config apply` is not the repository's.
+    (checkout / ".gitignore").write_text(".portal-config/\n", encoding="utf-8")
+    _git(checkout, "init", "-q", "-b", "main")
+    return _commit(checkout, "main, as reviewed")
+
+
+def _offer_onderhoud(portals: Path) -> None:
+    """The pull request's change: klimaat-techniek's guests may order Onderhoud too."""
+    portal = portals / "klimaat-techniek.yaml"
+    portal.write_text(
+        portal.read_text().replace("    - Storing\n", "    - Storing\n    - Onderhoud\n")
+    )
 
 
 def _pull_request_job(
@@ -1150,32 +1173,17 @@ def test_the_diff_recipe_runs_the_base_branchs_token_script_not_the_pull_request
     from conftest import SOFTWARE_TOKEN, TOKEN
 
     checkout = tmp_path / "checkout"
-    shutil.copytree(REPO / "portals", checkout / "portals")
-    shutil.copy(REPO / "worktypes.yaml", checkout / "worktypes.yaml")
-    # The README's shape: a script in the repository prints the token.
-    (checkout / "portal-config.yaml").write_text(
-        "default_target: production\n"
-        "targets:\n"
-        "  production:\n"
-        f"    base_url: {sandbox.url}\n"
-        "    token_command: [./scripts/outsmart-token]\n"
-        "    retries: 1\n"
-        "    backoff: 0.01\n",
-        encoding="utf-8",
-    )
     ran = tmp_path / "ran"
     script = checkout / "scripts" / "outsmart-token"
     _script(script, f'#!/bin/sh\necho base >> "{ran}"\necho {TOKEN}\n')
-    _git(checkout, "init", "-q", "-b", "main")
-    base = _commit(checkout, "main, as reviewed")
+    # The README's shape: a script in the repository prints the token.
+    command = "    token_command: [./scripts/outsmart-token]\n"
+    base = _main_branch(checkout, checkout, sandbox.url, command)
     _git(checkout, "checkout", "-q", "-b", "pr")
     # The pull request's script would send the job's secrets anywhere; it prints the
     # token too, so the run would pass unnoticed.
     _script(script, f'#!/bin/sh\nenv > "{tmp_path / "stolen"}"\necho pr >> "{ran}"\necho {TOKEN}\n')
-    portal = checkout / "portals" / "klimaat-techniek.yaml"
-    portal.write_text(
-        portal.read_text().replace("    - Storing\n", "    - Storing\n    - Onderhoud\n")
-    )
+    _offer_onderhoud(checkout / "portals")
     _commit(checkout, "the pull request")
 
     env = {
@@ -1199,22 +1207,7 @@ def test_a_plan_the_pull_request_commits_is_not_shown_in_the_fleet_comment(
 
     checkout = tmp_path / "checkout"
     home = checkout / "accounts" / "acme"
-    shutil.copytree(REPO / "portals", home / "portals")
-    shutil.copy(REPO / "worktypes.yaml", home / "worktypes.yaml")
-    (checkout / "portal-config.yaml").write_text(
-        "default_target: production\n"
-        "targets:\n"
-        "  production:\n"
-        f"    base_url: {sandbox.url}\n"
-        "    retries: 1\n"
-        "    backoff: 0.01\n"
-        "accounts:\n"
-        "  acme:\n",
-        encoding="utf-8",
-    )
-    (checkout / ".gitignore").write_text(".portal-config/\n", encoding="utf-8")
-    _git(checkout, "init", "-q", "-b", "main")
-    base = _commit(checkout, "main, as reviewed")
+    base = _main_branch(checkout, home, sandbox.url, "accounts:\n  acme:\n")
     tokens = {"OUTSMART_TOKEN_ACME": TOKEN, "OUTSMART_SOFTWARE_TOKEN": SOFTWARE_TOKEN}
     tool = [str(Path(sys.executable).parent / "portal-config")]
     environment = {**os.environ, **tokens}
@@ -1231,10 +1224,7 @@ def test_a_plan_the_pull_request_commits_is_not_shown_in_the_fleet_comment(
         check=True,
     )
     _git(checkout, "checkout", "-q", "-b", "pr")
-    portal = home / "portals" / "klimaat-techniek.yaml"
-    portal.write_text(
-        portal.read_text().replace("    - Storing\n", "    - Storing\n    - Onderhoud\n")
-    )
+    _offer_onderhoud(home / "portals")
     _commit(checkout, "the pull request, with a plan of its own")
 
     env = {"ACCOUNTS": "acme", "GITHUB_BASE_REF": "main", "OUTSMART_TOKEN": TOKEN, **tokens}
