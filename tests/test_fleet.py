@@ -336,13 +336,21 @@ def test_the_fleet_recipes_steps_run_with_the_real_tool(
         .replace("  test:\n", "  production:\n")
         .replace("default_target: test\n", "default_target: production\n")
     )
+    # The diff recipe unpacks the base branch's tree from git into $RUNNER_TEMP.
+    who = ["-c", "user.name=t", "-c", "user.email=t@t"]
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], [*who, "commit", "-q", "-m", "m"]):
+        subprocess.run(["git", *args], cwd=fleet, check=True, capture_output=True)
+    temp = fleet.with_name(f"{fleet.name}-temp")
+    temp.mkdir()
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "ACCOUNTS": "acme beta",
+        "BASE_SHA": "main",
         "GITHUB_BASE_REF": "",
         "GITHUB_STEP_SUMMARY": str(fleet / "summary.md"),
         "GITHUB_OUTPUT": str(fleet / "output"),
+        "RUNNER_TEMP": str(temp),
     }
 
     def run(recipe: str, name: str) -> subprocess.CompletedProcess[str]:
@@ -355,15 +363,21 @@ def test_the_fleet_recipes_steps_run_with_the_real_tool(
             timeout=120,
         )
 
+    base = run(
+        "portal-config-fleet-diff.yml",
+        "The base branch's tree, for portal-config.yaml and the files it names",
+    )
+    assert base.returncode == 0, base.stderr
     diff = run("portal-config-fleet-diff.yml", "portal-config diff")
     assert diff.returncode == 0, diff.stderr
-    assert sorted(p.name for p in (fleet / "plans").iterdir()) == ["acme.json", "beta.json"]
+    assert sorted(p.name for p in (temp / "plans").iterdir()) == ["acme.json", "beta.json"]
     render = run("portal-config-fleet-diff.yml", "Render the plan")
     assert render.returncode == 0, render.stderr
-    comment = (fleet / "comment.md").read_text()
+    comment = (temp / "comment.md").read_text()
     assert "## Account `acme`" in comment and "## Account `beta`" in comment
     assert "gamma" not in comment
-    shutil.rmtree(fleet / "plans")
+    shutil.rmtree(temp / "plans")
+    shutil.rmtree(fleet / ".git")  # the apply half runs outside git: see below
     plan = run("portal-config-fleet-apply.yml", "Plan")
     assert plan.returncode == 0, plan.stderr
     apply = run(

@@ -75,6 +75,18 @@ _config_option = click.option(
     help="Project config file. Default: the nearest portal-config.yaml above the cwd.",
 )
 
+# Only on the commands the pull request recipes run with tokens (diff, drift, show, apply).
+_project_option = click.option(
+    "--project",
+    "project_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Read the portal files (portals_dir, catalog, accounts/) and git history in DIR; "
+    "the config's token commands and ca_bundle stay relative to the config file and must "
+    "not be in DIR. Default: the config file's directory. CI on a pull request: "
+    "--config <base branch's tree>/portal-config.yaml --project .",
+)
+
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="portal-config")
@@ -486,6 +498,7 @@ _max_chars_option = click.option(
 @_account_option
 @_parallel_option
 @_config_option
+@_project_option
 @_concurrency_option
 @_color_option
 @_quiet_option
@@ -500,6 +513,7 @@ def diff_command(
     accounts: tuple[str, ...],
     parallel: int | None,
     config_path: Path | None,
+    project_dir: Path | None,
     concurrency: int | None,
     color: bool | None,
     quiet: bool,
@@ -545,7 +559,7 @@ def diff_command(
             on_plan=lambda plan: changed.__setitem__(config.account, len(plan.changed)),
         )
 
-    config = load_config(config_path)
+    config = load_config(config_path, project=project_dir)
     console = _console(color, quiet, verbose)
     if not config.is_fleet:
         config.select_accounts(accounts)  # refuses --account: there is one account
@@ -583,6 +597,7 @@ cli.add_command(diff_command, "plan")
 @_account_option
 @_parallel_option
 @_config_option
+@_project_option
 @_concurrency_option
 @_color_option
 @_quiet_option
@@ -595,6 +610,7 @@ def drift_command(
     accounts: tuple[str, ...],
     parallel: int | None,
     config_path: Path | None,
+    project_dir: Path | None,
     concurrency: int | None,
     color: bool | None,
     quiet: bool,
@@ -627,7 +643,7 @@ def drift_command(
             config, target, output_format, console, concurrency, max_chars=cut, out_file=out
         )
 
-    config = load_config(config_path)
+    config = load_config(config_path, project=project_dir)
     console = _console(color, quiet, verbose)
     files = (("--out", out_file),)
     sys.exit(
@@ -642,12 +658,14 @@ def drift_command(
 @_plan_format_option("for PR comments")
 @_max_chars_option
 @_config_option
+@_project_option
 @_color_option
 def show_command(
     plan_files: tuple[Path, ...],
     output_format: str,
     max_chars: int | None,
     config_path: Path | None,
+    project_dir: Path | None,
     color: bool | None,
 ) -> None:
     """Render saved plans (`diff --out`) without asking the API.
@@ -670,7 +688,8 @@ def show_command(
     cut = _cut_only_text(output_format, max_chars)
     if output_format == "json" and len(plan_files) > 1:
         raise click.UsageError("--format json shows one plan: the plan file itself")
-    sys.exit(show(load_config(config_path), plan_files, output_format, _console(color), cut))
+    config = load_config(config_path, project=project_dir)
+    sys.exit(show(config, plan_files, output_format, _console(color), cut))
 
 
 @cli.command("apply")
@@ -704,6 +723,7 @@ def show_command(
 @_account_option
 @_parallel_option
 @_config_option
+@_project_option
 @_concurrency_option
 @_color_option
 @_quiet_option
@@ -718,6 +738,7 @@ def apply_command(
     accounts: tuple[str, ...],
     parallel: int | None,
     config_path: Path | None,
+    project_dir: Path | None,
     concurrency: int | None,
     color: bool | None,
     quiet: bool,
@@ -749,7 +770,7 @@ def apply_command(
     from portal_config.config import load_config
     from portal_config.workflow import apply
 
-    config = load_config(config_path)
+    config = load_config(config_path, project=project_dir)
     console = _console(color, quiet, verbose)
     plans = [path for path in paths if path.suffix == ".json"]
     if plans and len(plans) != len(paths):
@@ -776,6 +797,9 @@ def apply_command(
         )
     config.select_accounts(accounts)  # refuses --account: there is one account
     if len(plans) > 1:
+        from portal_config.plan_file import read_plan_files
+
+        read_plan_files(plans, config)  # two for one target: say which two
         raise click.UsageError("give one saved PLAN.json: this repository holds one account")
     code = apply(
         config,

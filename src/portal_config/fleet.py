@@ -249,13 +249,12 @@ def apply_accounts(
 ) -> int:
     """apply on the selected accounts: from saved plans (each names its account), or
     every account planned from live state first and shown."""
-    from portal_config.plan_file import read_plan_file
+    from portal_config.plan_file import read_plan_files
 
     failed: list[AccountRun] = []
     if plan_files:
         saved: dict[str, SavedPlan] = {}
-        for path in plan_files:
-            plan = read_plan_file(path, config)
+        for path, plan in zip(plan_files, read_plan_files(plan_files, config), strict=True):
             assert plan.account is not None  # read_plan_file refused one without
             if plan.account in saved:
                 raise UsageError(f"{path}: a second plan for account {plan.account}")

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from portal_config.config import CONFIG_NAME, Config
+from portal_config.errors import UsageError
 from portal_config.lint import check_loaded, load_config_catalog
 from portal_config.loader import Document, JsonPath
 from portal_config.model import FIELDS, PortalSettings
@@ -66,6 +67,25 @@ def read_plan_file(path: Path, config: Config) -> SavedPlan:
     if len(raw) > MAX_BYTES:
         raise PlanFileError(f"{source}: larger than {MAX_BYTES // 2**20} MiB, the limit for a plan")
     return check_plan(parse_json(raw, source), source, config)
+
+
+def read_plan_files(paths: Sequence[Path], config: Config) -> list[SavedPlan]:
+    """Several saved plans, each checked; two for one account and target are refused.
+
+    Shown in turn, the first of two would pass for the plan: a file committed beside the
+    recipe's own (plans/0.json before plans/acme.json) could stand in for it."""
+    plans = [read_plan_file(path, config) for path in paths]
+    first: dict[tuple[str | None, str], Path] = {}
+    for path, plan in zip(paths, plans, strict=True):
+        key = (plan.account, plan.target)
+        if key in first:
+            whose = f"account {plan.account} on " if plan.account is not None else ""
+            raise UsageError(
+                f"{first[key]} and {path} are both plans for {whose}target {plan.target}: "
+                "give one plan per account and target"
+            )
+        first[key] = path
+    return plans
 
 
 def parse_json(raw: bytes, source: str) -> Any:

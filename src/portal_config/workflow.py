@@ -22,7 +22,7 @@ from portal_config.lint import LintRun, lint, require_portals_dir
 from portal_config.loader import Document, JsonPath, display, load_bytes, load_file
 from portal_config.model import PortalSettings, WorkType
 from portal_config.plan import DRIFT_REPORT, BaseRef, Plan, RefusedError, SavedPlan, build_plan
-from portal_config.plan_file import read_plan_file
+from portal_config.plan_file import read_plan_file, read_plan_files
 from portal_config.problems import Level, Position, Problem, Report
 from portal_config.render.lint import Style, render_text
 from portal_config.render.plan import PLAN_FORMATS, account_heading, render_result
@@ -173,7 +173,7 @@ def show(
     job summary can then come from one live read. Several plans (one per account of a
     many-account repository) are shown one after another, headed by their account, each
     with an equal share of ``max_chars``."""
-    plans = [read_plan_file(path, config) for path in plan_files]  # all checked first
+    plans = read_plan_files(plan_files, config)  # all checked first
     share = max_chars // len(plans) if max_chars is not None else None
     many = len(plans) > 1
     for saved in plans:
