@@ -26,9 +26,10 @@ import re
 # controls (0x9b is a CSI on some terminals), the bidi embeddings, overrides and isolates
 # and marks (they make text read differently than it is), and the line and paragraph
 # separators some viewers break lines at.
-_UNSAFE = re.compile(
-    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
-)
+_BEYOND_C0 = "\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(f"[\x00-\x08\x0a-\x1f{_BEYOND_C0}]")
+# json.dumps escapes C0 in strings itself; outside them it writes newlines of its own.
+_JSON_RAW = re.compile(f"[{_BEYOND_C0}]")
 _BACKTICKS = re.compile("`+")
 
 
@@ -61,7 +62,7 @@ def escape_json(text: str) -> str:
     """JSON text (json.dumps with ensure_ascii off) with the characters it leaves raw
     (DEL, C1, bidi controls, line separators) as ``\\uXXXX``: the same JSON value, and a
     file a terminal can show. Outside strings JSON is ASCII, so every one is in a string."""
-    return _UNSAFE.sub(_json_escape, text)
+    return _JSON_RAW.sub(_json_escape, text)
 
 
 def _json_escape(match: re.Match[str]) -> str:
