@@ -332,3 +332,46 @@ def test_diff_prints_lint_errors_of_hostile_files_as_data(
     # Refused before any request: the lint errors (on stderr) are text in every format.
     output = check(invoke("diff", "--format", fmt), "text", {ExitCode.PROBLEMS})
     assert "refused: the portal files have errors" in output
+
+
+# -- many accounts: the grouped output ----------------------------------------------------
+@pytest.fixture
+def hostile_fleet(
+    hostile_server: _HostileServer, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> _HostileServer:
+    """Two accounts, both served by the hostile server."""
+    url = f"http://127.0.0.1:{hostile_server.server_address[1]}/openapi/8/"
+    for name in ("acme", "beta"):
+        home = project / "accounts" / name
+        shutil.copytree(REPO / "portals", home / "portals")
+        shutil.copy(REPO / "worktypes.yaml", home / "worktypes.yaml")
+        monkeypatch.setenv(f"OUTSMART_TOKEN_{name.upper()}", TOKEN)
+    shutil.rmtree(project / "portals")
+    (project / "portal-config.yaml").write_text(
+        f"default_target: test\ntargets:\n  test:\n    base_url: {url}\n    retries: 0\n"
+        "accounts:\n  acme:\n  beta:\n",
+        encoding="utf-8",
+    )
+    return hostile_server
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+@pytest.mark.parametrize("command", ["diff", "drift"])
+def test_fleet_groups_show_live_values_and_failures_as_data(
+    hostile_fleet: _HostileServer, invoke: Invoke, command: str, fmt: str
+) -> None:
+    # Each account's failure quotes the server's messages, in its group.
+    failed = check(invoke(command, "--format", fmt), fmt, {ExitCode.API})
+    if fmt == "markdown":
+        assert "> account acme failed (exit 4):\n> ````api error: GET portals/: " in failed
+    hostile_fleet.refuse = "writes"  # reads answer with the hostile account
+    shown = check(invoke(command, "--format", fmt), fmt, {ExitCode.CHANGES})
+    if fmt == "json":
+        accounts = json.loads(shown)["accounts"]
+        assert [removed_work_types(a["result"]) for a in accounts] == [set(VALUES)] * 2
+
+
+def test_fleet_apply_shows_failures_as_data(hostile_fleet: _HostileServer, invoke: Invoke) -> None:
+    hostile_fleet.refuse = "writes"
+    output = check(invoke("apply", "--yes"), "text", {ExitCode.APPLY_FAILED})
+    assert "failed" in output and "\\x1b]0;t\\x07" in output
