@@ -11,6 +11,7 @@ JSON the exact value; never a traceback, always a documented exit code.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -123,6 +124,17 @@ def test_live_values_are_data_in_diff_and_drift(
     else:
         assert "- work_types: \\x1b]0;pwned\\x07" in output  # inside the diff block
         assert "`x\\n::error::pwned`" in output  # an unmanaged id, as code
+
+
+@pytest.mark.parametrize("command", ["diff", "drift"])
+def test_colour_codes_come_only_from_the_tool(
+    hostile_live: Path, invoke: Invoke, command: str
+) -> None:
+    result = invoke(command, "--color")
+    assert result.exit_code == ExitCode.CHANGES
+    # Every ESC starts one of the tool's SGR colour codes; without them, plain text.
+    assert "\x1b[" in result.output
+    assert_plain_text(re.sub("\x1b\\[[0-9;]*m", "", result.output))
 
 
 @pytest.mark.parametrize("command", ["diff", "drift"])
