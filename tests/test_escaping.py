@@ -10,6 +10,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 from hostile_strings import HOSTILE, assert_inert_markdown, assert_plain_text
+from portal_config.api import ApiError
+from portal_config.plan import PlanFileError
 from portal_config.render.escaping import escape_html, escape_json, escape_markdown, escape_text
 
 
@@ -95,4 +97,21 @@ def test_escaping_imports_only_the_standard_library() -> None:
     assert (
         out.stdout.strip()
         == "['portal_config', 'portal_config.render', 'portal_config.render.escaping']"
+    )
+
+
+def test_an_error_line_quotes_a_server_message_escaped() -> None:
+    error = ApiError(
+        "GET portals/: OutSmart code 1101 (required field missing): \x1b]0;t\x07\n::error::x"
+    )
+    assert error.render() == (
+        "api error: GET portals/: OutSmart code 1101 (required field missing): "
+        "\\x1b]0;t\\x07\\n::error::x"
+    )
+
+
+def test_each_reason_of_a_many_reason_error_is_one_escaped_line() -> None:
+    error = PlanFileError("plan.json: a\n::add-mask::x", "plan.json: \u202eb")
+    assert error.render() == (
+        "invalid plan: plan.json: a\\n::add-mask::x\ninvalid plan: plan.json: \\u202eb"
     )
