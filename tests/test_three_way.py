@@ -339,7 +339,12 @@ def test_drift_json_and_markdown(repo: Path, sandbox: Sandbox, invoke: Invoke) -
     assert [c["origin"] for p in plan["portals"] for c in p["changes"]] == ["drift"]
     markdown = invoke("drift", "--format", "markdown").output
     assert markdown.startswith("**Drift: 1 of 5 portals differ from the files")
-    assert "- accept: portal-config pull --target test --portal secura-alarm" in markdown
+    # The command names a portal id, a value: a code span, which also copies cleanly.
+    assert (
+        "- accept: `portal-config pull --target test --portal secura-alarm`"
+        "  (on a branch, then a pull request)\n"
+        "- revert: `portal-config apply --target test`  (the files win)\n"
+    ) in markdown
 
 
 def test_drift_api_error_exits_4(repo: Path, sandbox: Sandbox, invoke: Invoke) -> None:

@@ -161,6 +161,7 @@ def lint(
     from portal_config.lint import lint as run_lint
     from portal_config.lint import require_portals_dir
     from portal_config.loader import display
+    from portal_config.render.escaping import escape_text
     from portal_config.render.lint import FORMATS, Style
 
     config = load_config(config_path)
@@ -183,7 +184,7 @@ def lint(
     for view in views:
         if view.catalog_origin is None and not view.catalog.is_file():
             # Said, not failed: a project may have no catalog, but should know what it misses.
-            shown = display(view.catalog)
+            shown = escape_text(display(view.catalog))
             click.echo(
                 f"note: no work-type catalog ({shown}) found; work types not checked", err=True
             )

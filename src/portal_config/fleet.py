@@ -31,6 +31,7 @@ from portal_config.config import Config
 from portal_config.errors import ExitCode, PortalConfigError, UsageError
 from portal_config.history import one_look
 from portal_config.plan import SavedPlan
+from portal_config.render.escaping import escape_markdown, escape_text
 from portal_config.workflow import Console
 
 FLEET_FORMAT = "portal-config-fleet"
@@ -125,8 +126,12 @@ def show_text(run: AccountRun, console: Console, markdown: bool = False) -> None
     console.out(account_heading(run.account, markdown) + body + ("\n" if body else ""))
     show_diagnostics(run, console)
     if run.error is not None:
-        failure = f"account {run.account} failed (exit {run.code}): {run.error}"
-        console.out(f"> [!CAUTION]\n> {failure}\n\n" if markdown else f"{failure}\n\n")
+        failure = f"account {escape_text(run.account)} failed (exit {run.code})"
+        if markdown:  # the error quotes servers and paths: each of its lines as code
+            lines = "\n> ".join(escape_markdown(line) for line in run.error.splitlines())
+            console.out(f"> [!CAUTION]\n> {failure}:\n> {lines}\n\n")
+        else:
+            console.out(f"{failure}: {run.error}\n\n")
 
 
 def _count(portals: int) -> str:
@@ -135,7 +140,7 @@ def _count(portals: int) -> str:
 
 def show_diagnostics(run: AccountRun, console: Console) -> None:
     for line in "".join(run.err).splitlines():
-        console.err(f"[{run.account}] {line}\n")
+        console.err(f"[{escape_text(run.account)}] {escape_text(line)}\n")
 
 
 def summary(runs: Sequence[AccountRun], succeeded: Callable[[int], bool]) -> str:

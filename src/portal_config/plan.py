@@ -14,7 +14,7 @@ from typing import Any
 
 from portal_config import TOOL
 from portal_config.config import Safety
-from portal_config.errors import ExitCode, PortalConfigError
+from portal_config.errors import ExitCode, PortalConfigError, ReasonsError
 from portal_config.loader import Document
 from portal_config.model import FIELDS, FLAGS, LivePortal, PortalSettings
 from portal_config.problems import Level, Problem
@@ -41,16 +41,10 @@ class RefusedError(PortalConfigError):
     prefix = "refused"
 
 
-class PlanFileError(PortalConfigError):
+class PlanFileError(ReasonsError):
     """A saved plan that cannot be trusted; one reason per argument, one line each."""
 
     prefix = "invalid plan"
-
-    def __str__(self) -> str:
-        return "\n".join(str(reason) for reason in self.args)
-
-    def render(self) -> str:
-        return "\n".join(f"{self.prefix}: {reason}" for reason in self.args)
 
 
 @dataclass(frozen=True)

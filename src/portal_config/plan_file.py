@@ -41,6 +41,7 @@ from portal_config.plan import (
     plan_summary,
 )
 from portal_config.problems import Level
+from portal_config.render.escaping import escape_text
 from portal_config.rules import RULES
 from portal_config.schema import check, describe_path
 
@@ -183,13 +184,9 @@ def _is_int(checker: object, value: object) -> bool:
 
 
 def _refuse(source: str, reasons: list[str]) -> NoReturn:
-    raise PlanFileError(*(f"{source}: {_printable(reason)}" for reason in reasons))
-
-
-def _printable(text: str) -> str:
     # Reasons quote keys and values from the plan: a newline or an escape sequence in
     # one must not forge output lines or drive the terminal.
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    raise PlanFileError(*(f"{source}: {escape_text(reason)}" for reason in reasons))
 
 
 class _AmbiguousJson(ValueError):

@@ -24,6 +24,7 @@ from portal_config.model import PortalSettings, WorkType
 from portal_config.plan import DRIFT_REPORT, BaseRef, Plan, RefusedError, SavedPlan, build_plan
 from portal_config.plan_file import read_plan_file, read_plan_files
 from portal_config.problems import Level, Position, Problem, Report
+from portal_config.render.escaping import escape_text
 from portal_config.render.lint import Style, render_text
 from portal_config.render.plan import PLAN_FORMATS, account_heading, render_result
 from portal_config.results import ApplyReport, Outcome, PortalResult, interrupt_reason, now
@@ -53,13 +54,15 @@ class Console:
             self.out(text)
 
     def note(self, line: str) -> None:
-        """One line of diagnostics (a retry, an interrupt) on stderr, unless quiet."""
+        """One line of diagnostics (a retry, an interrupt) on stderr, unless quiet.
+
+        It quotes servers' answers and paths: escaped, so it stays one line of text."""
         if not self.quiet:
-            self.err(line + "\n")
+            self.err(escape_text(line) + "\n")
 
     def trace(self, line: str) -> None:
         if self.verbose:
-            self.err(line + "\n")
+            self.err(escape_text(line) + "\n")
 
 
 # A three-way plan's base: what was compared with, and its settings by portal id.
@@ -282,7 +285,7 @@ def _apply(
         if show_plan:
             console.progress(PLAN_FORMATS["text"](plan, announce(target, client), console.color))
         if plan.already_applied:
-            names = ", ".join(plan.already_applied)
+            names = ", ".join(escape_text(name) for name in plan.already_applied)
             console.out(f"already applied: live equals the plan for {names}\n")
         if not plan.has_changes:
             console.out("Nothing to apply.\n")
@@ -290,7 +293,7 @@ def _apply(
         plan.raise_if_unsafe(config.safety, allow_large_change)
         _confirm(target, plan, assume_yes, console)
         client.restart_deadline()  # time spent reading the plan at the prompt is not the API's
-        width = max(len(p.portal) for p in plan.changed)
+        width = max(len(escape_text(p.portal)) for p in plan.changed)
 
         def show(result: PortalResult) -> None:
             line = render_result(result, width, console.color)
@@ -372,7 +375,7 @@ def pull(
     target = resolve_target(config, target_name)
     with _client(target, concurrency, console) as client:
         # Not progress: even with --quiet, a pull says whose settings it writes into git.
-        console.out(_pull_source(target, client) + "\n")
+        console.out(escape_text(_pull_source(target, client)) + "\n")
         live = client.list_portals()
         work_types = client.list_work_types() if catalog else []
     schema_path = config.root / "schema" / "portal.schema.json"
@@ -385,9 +388,9 @@ def pull(
         result.unchanged += catalog_result.unchanged
         result.refused += catalog_result.refused
     for path in result.written:
-        console.progress(f"wrote {path}\n")
+        console.progress(f"wrote {escape_text(str(path))}\n")
     for reason in result.refused:
-        console.err(f"refused: {reason}\n")
+        console.err(f"refused: {escape_text(reason)}\n")
     console.out(
         f"Pull: {len(result.written)} written, {len(result.unchanged)} unchanged, "
         f"{len(result.refused)} refused.\n"
