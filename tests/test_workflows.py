@@ -159,7 +159,11 @@ new AsyncFunction('github', 'context', 'require', script)(github, context, requi
 
 
 def test_there_are_four_recipes_and_three_for_fleets() -> None:
-    assert sorted(p.name for p in WORKFLOWS.iterdir()) == [
+    # Besides the recipes, only this repository's own release recipe (not a template).
+    assert sorted(p.name for p in WORKFLOWS.iterdir()) == sorted(
+        [*(p.name for p in RECIPES), "release.yml"]
+    )
+    assert [p.name for p in RECIPES] == [
         "portal-config-apply.yml",
         "portal-config-diff.yml",
         "portal-config-drift.yml",
