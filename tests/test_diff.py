@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 from conftest import TOKEN, Invoke, revisions
+from portal_config import TOOL
 from portal_config.sandbox import Sandbox
 
 
@@ -170,7 +171,7 @@ def test_saved_plan_is_private_and_secret_free(live_project: Path, invoke: Invok
     text = plan_file.read_text()
     assert TOKEN not in text
     payload = json.loads(text)
-    assert payload["tool"] == "portal-config 0.1.0"
+    assert payload["tool"] == TOOL
     assert {p["portal"]: p["live_revision"] for p in payload["portals"]} == {
         "acme-facilities": 1,
         "gemeente-intern": 1,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from pathlib import Path
 
 import pytest
 
 from conftest import VALID, Invoke, Write
+from portal_config import TOOL, __version__
 
 
 def test_clean_project_exits_zero(write: Write, invoke: Invoke) -> None:
@@ -118,7 +120,7 @@ def test_json_output_has_the_documented_shape(write: Write, invoke: Invoke) -> N
     assert json.loads(result.stdout) == {
         "format": "portal-config-lint",
         "version": 2,
-        "tool": "portal-config 0.1.0",
+        "tool": TOOL,
         "summary": {"files": 2, "errors": 0, "warnings": 1, "strict": False, "ok": True},
         "files": [
             {"path": "portals/acme.yaml", "errors": 0, "warnings": 0},
@@ -247,7 +249,9 @@ def test_config_and_catalog_files_are_not_linted_as_portals(write: Write, invoke
 
 
 def test_version_and_help(invoke: Invoke) -> None:
-    assert invoke("--version").stdout == "portal-config, version 0.1.0\n"
+    assert invoke("--version").stdout == f"portal-config, version {__version__}\n"
+    # the version of the installed package, which setuptools-scm took from the git tags
+    assert __version__ == importlib.metadata.version("portal-config")
     help_text = invoke("lint", "--help").stdout
     assert "Examples:" in help_text and "portal-config lint --format github" in help_text
 

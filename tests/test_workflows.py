@@ -23,6 +23,9 @@ from conftest import REPO
 
 WORKFLOWS = REPO / ".github" / "workflows"
 RECIPES = sorted(WORKFLOWS.glob("portal-config-*.yml"))
+# This repository's own release recipe: not an init template, held to the same checks.
+RELEASE = WORKFLOWS / "release.yml"
+CHECKED = [*RECIPES, RELEASE]
 DIFF = WORKFLOWS / "portal-config-diff.yml"
 DRIFT = WORKFLOWS / "portal-config-drift.yml"
 APPLY = WORKFLOWS / "portal-config-apply.yml"
@@ -178,7 +181,11 @@ new AsyncFunction('github', 'context', 'require', script)(github, context, requi
 
 
 def test_there_are_four_recipes_and_three_for_fleets() -> None:
-    assert sorted(p.name for p in WORKFLOWS.iterdir()) == [
+    # Besides the recipes, only this repository's own release recipe (not a template).
+    assert sorted(p.name for p in WORKFLOWS.iterdir()) == sorted(
+        [*(p.name for p in RECIPES), "release.yml"]
+    )
+    assert [p.name for p in RECIPES] == [
         "portal-config-apply.yml",
         "portal-config-diff.yml",
         "portal-config-drift.yml",
@@ -189,7 +196,7 @@ def test_there_are_four_recipes_and_three_for_fleets() -> None:
     ]
 
 
-@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", CHECKED, ids=lambda p: p.name)
 def test_every_action_is_pinned_by_full_sha_with_its_version(path: Path) -> None:
     lines = path.read_text(encoding="utf-8").splitlines()
     uses = [line for line in lines if line.strip().removeprefix("- ").startswith("uses:")]
@@ -202,7 +209,7 @@ def test_every_action_is_pinned_by_full_sha_with_its_version(path: Path) -> None
 
 def test_the_recipes_pin_each_action_at_the_same_commit() -> None:
     pins: dict[str, set[str]] = {}
-    for path in RECIPES:
+    for path in CHECKED:
         for step in _steps(path):
             if "uses" in step:
                 action, commit = step["uses"].split("@")
@@ -281,7 +288,7 @@ def test_the_recipes_are_valid_github_workflows() -> None:
         "check_jsonschema",
         "--builtin-schema",
         "vendor.github-workflows",
-        *map(str, RECIPES),
+        *map(str, CHECKED),
     ]
     done = subprocess.run(command, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -294,7 +301,7 @@ def test_zizmor_finds_nothing_in_the_recipes() -> None:
         pytest.skip("zizmor is not installed (pip install -e '.[test]')")
     # --offline: no GitHub API calls, so the result depends on these files alone.
     done = subprocess.run(
-        [zizmor, "--offline", "--format", "json", "--no-config", *map(str, RECIPES)],
+        [zizmor, "--offline", "--format", "json", "--no-config", *map(str, CHECKED)],
         capture_output=True,
         text=True,
     )
@@ -305,8 +312,32 @@ def test_zizmor_finds_nothing_in_the_recipes() -> None:
         for f in findings
         if f["determinations"]["severity"] in ("Medium", "High")
     ] == []
-    audited = re.findall(r"completed \S*/(portal-config-\S+\.yml)", done.stderr)
-    assert sorted(audited) == [p.name for p in RECIPES]
+    audited = re.findall(r"completed \S*/((?:portal-config-\S+|release)\.yml)", done.stderr)
+    assert sorted(audited) == sorted(p.name for p in CHECKED)
+
+
+def test_the_release_builds_on_a_tag_and_publishes_with_trusted_publishing() -> None:
+    document = _load(RELEASE)
+    # PyYAML reads the key `on` as True (YAML 1.1); GitHub reads it as "on".
+    assert document[True] == {"push": {"tags": ["v*"]}}
+    assert document["permissions"] == {}
+    build, publish = document["jobs"]["build"], document["jobs"]["publish"]
+    assert build["permissions"] == {"contents": "read"}
+    runs = "\n".join(step.get("run", "") for step in build["steps"])
+    assert "python -m build" in runs
+    assert 'test -f "dist/portal_config-${version}-py3-none-any.whl"' in runs
+    assert 'test -f "dist/portal_config-${version}.tar.gz"' in runs
+    assert 'grep -qF "## [${version}]" CHANGELOG.md' in runs
+    checkout = build["steps"][0]
+    assert checkout["with"] == {"persist-credentials": False, "fetch-depth": 0}
+    # Only the job that publishes can mint the OIDC token, and only in the environment
+    # the package index trusts; nothing else is granted and no secret is read.
+    assert publish["needs"] == "build"
+    assert publish["permissions"] == {"id-token": "write"}
+    assert publish["environment"]["name"] == "pypi"
+    assert publish["steps"][-1]["uses"].startswith("pypa/gh-action-pypi-publish@")
+    assert "with" not in publish["steps"][-1]
+    assert "secrets." not in RELEASE.read_text(encoding="utf-8")
 
 
 def test_lint_uploads_sarif_to_code_scanning() -> None:

@@ -43,7 +43,8 @@ class UsageError(PortalConfigError):
 
 
 class ExitCode:
-    """Every exit code portal-config uses; the README's table mirrors this."""
+    """Every exit code portal-config uses; the table in docs/reference/exit-codes.md
+    mirrors this (a test keeps them equal)."""
 
     OK = 0  # success; diff: no changes
     PROBLEMS = 1  # lint found problems; diff/apply/pull refused invalid or unsafe input files
