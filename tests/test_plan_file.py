@@ -121,7 +121,7 @@ TAMPERED = {
     ),
     "another format version": (
         edit(lambda p: p.update(version=1)),
-        "a plan of format version 1; this portal-config reads version 3: "
+        "a plan of format version 1; this portal-config reads version 4: "
         "make the plan again with `portal-config diff --out`",
     ),
     "a version as a string": (
@@ -158,7 +158,7 @@ TAMPERED = {
         edit(lambda p: p.update({"note\ninvalid plan: forged": 1})),
         "unknown key 'note\\ninvalid plan: forged'; allowed: account, apply_refusal, base, "
         "commit, created_at, format, has_changes, kind, live_read_at, portals, summary, target, "
-        "tool, unmanaged, version",
+        "tool, unmanaged, unmanaged_other_ids, version",
     ),
     "nesting inside the plan": (
         edit(lambda p: entry(p, 0)["desired"].update(enabled=[[[[[True]]]]])),
@@ -213,7 +213,8 @@ UNREADABLE = {
         "invalid plan: plan.json: missing required key 'apply_refusal'\n"
         "invalid plan: plan.json: missing required key 'summary'\n"
         "invalid plan: plan.json: missing required key 'portals'\n"
-        "invalid plan: plan.json: missing required key 'unmanaged'",
+        "invalid plan: plan.json: missing required key 'unmanaged'\n"
+        "invalid plan: plan.json: missing required key 'unmanaged_other_ids'",
     ),
 }
 

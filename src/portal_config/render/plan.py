@@ -8,6 +8,7 @@ from typing import Any, NamedTuple, Protocol
 
 import click
 
+from portal_config.live_values import shown_id
 from portal_config.model import PortalSettings
 from portal_config.plan import (
     BOTH,
@@ -72,7 +73,8 @@ def render_text(plan: Plan, header: str, color: bool, max_chars: int | None = No
     context = _context(plan, lambda text: text) if plan.base is not None else []
     head = [header, *context, ""]
     tail = [
-        paint(f"? {name}", dim=True) + "  unmanaged: exists in OutSmart, no file; never touched"
+        paint(f"? {shown_id(name)}", dim=True)
+        + "  unmanaged: exists in OutSmart, no file; never touched"
         for name in plan.unmanaged
     ]
     tail += [""] if plan.unmanaged else []
@@ -242,7 +244,7 @@ def render_markdown(
     ]
     tail: list[str] = []
     if plan.unmanaged:
-        names = ", ".join(f"`{n}`" for n in plan.unmanaged)
+        names = ", ".join(f"`{shown_id(n)}`" for n in plan.unmanaged)
         tail += [f"Unmanaged (in OutSmart, no file; not touched): {names}", ""]
     return _assemble(head, sections, tail, max_chars)
 
