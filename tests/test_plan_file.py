@@ -119,6 +119,19 @@ TAMPERED = {
         "portals[4].portal: 'Woonstede Noord' is not a valid portal id; "
         "use lowercase letters, digits and single hyphens, e.g. acme-facilities",
     ),
+    "a live work type no file can hold": (
+        edit(lambda p: entry(p, 3)["live"].update(work_types=["Storing "])),
+        "portals[3].live.work_types[0]: 'Storing ' is not a valid work type; "
+        "remove the leading or trailing spaces",
+    ),
+    "a removed work type no file can hold": (
+        edit(lambda p: entry(p, 0)["changes"][1].update(removed=["x" * 101])),
+        "portals[0].changes[1].removed[0] is 101 characters long; at most 100 are allowed",
+    ),
+    "an unmanaged id longer than any live id": (
+        edit(lambda p: p.update(unmanaged_other_ids=["X" * 1001])),
+        "unmanaged_other_ids[0] is 1001 characters long; at most 1000 are allowed",
+    ),
     "another format version": (
         edit(lambda p: p.update(version=1)),
         "a plan of format version 1; this portal-config reads version 4: "

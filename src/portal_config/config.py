@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from portal_config.errors import ConfigError, UsageError
+from portal_config.live_values import quoted
 from portal_config.loader import Document, JsonPath, load_file
 from portal_config.model import LivePortal
 from portal_config.problems import Level
@@ -134,6 +135,11 @@ class Ignore:
     def pattern_for(self, portal: str) -> str | None:
         """The first pattern that ignores ``portal``, or None."""
         return next((p for p in self.patterns if fnmatch.fnmatchcase(portal, p)), None)
+
+    def why(self, portal: str) -> str | None:
+        """Why ``portal`` is left alone, as messages say it, or None if it is not."""
+        pattern = self.pattern_for(portal)
+        return None if pattern is None else f"ignored by ignore: {quoted(pattern)} in {CONFIG_NAME}"
 
     def by_id(self, live: Iterable[LivePortal]) -> dict[str, LivePortal]:
         """The live portals by id, without those ignored."""

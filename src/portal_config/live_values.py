@@ -45,8 +45,14 @@ def _file_id() -> re.Pattern[str]:
 
 def shown_id(portal: str) -> str:
     """A live portal id as a line of text can show it: a file id as it is; any other id
-    quoted and ASCII-escaped, so a space, a control character or a bidi override shows."""
-    return portal if is_file_id(portal) else json.dumps(portal)
+    quoted (`quoted`)."""
+    return portal if is_file_id(portal) else quoted(portal)
+
+
+def quoted(text: str) -> str:
+    """``text`` in double quotes, ASCII-escaped: a space at an end, a control character
+    or a bidi override shows, and nothing in it can start a line or drive a terminal."""
+    return json.dumps(text)
 
 
 def unrepresentable(settings: PortalSettings) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 from portal_config import TOOL
 from portal_config.config import NOTHING_IGNORED, Ignore, Safety
 from portal_config.errors import ExitCode, PortalConfigError
-from portal_config.live_values import is_file_id, shown_id, unrepresentable
+from portal_config.live_values import is_file_id, unrepresentable
 from portal_config.loader import Document
 from portal_config.model import FIELDS, FLAGS, LivePortal, PortalSettings
 from portal_config.problems import Level, Problem
@@ -434,15 +434,9 @@ def _unplannable(
 ) -> list[tuple[str, str]]:
     """Why a file's portal cannot be planned, each with its rule: nothing live to plan
     against, the config ignores it, or its live settings hold a value no file can."""
-    pattern = ignore.pattern_for(portal)
-    if pattern is not None:
-        return [
-            (
-                IGNORED_RULE,
-                f"portal '{portal}' is ignored by ignore: {shown_id(pattern)} in the config, "
-                "but has a file; delete the file or the pattern",
-            )
-        ]
+    ignored = ignore.why(portal)
+    if ignored is not None:
+        return [(IGNORED_RULE, f"portal '{portal}' is {ignored}, but has a file; remove one")]
     if current is None:
         return [
             (

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from portal_config.config import CONFIG_NAME, Config
 from portal_config.lint import check_loaded, load_config_catalog
-from portal_config.live_values import is_file_id, shown_id
+from portal_config.live_values import is_file_id, unrepresentable
 from portal_config.loader import Document, JsonPath
 from portal_config.model import FIELDS, PortalSettings
 from portal_config.plan import (
@@ -211,9 +211,9 @@ def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
         if portal in first:
             yield f"{portal}: {at}.portal: planned twice (also portals[{first[portal]}])"
             continue
-        pattern = config.ignore.pattern_for(portal)
-        if pattern is not None:  # as build_plan refuses a file for an ignored portal
-            yield f"{portal}: {at}.portal is ignored by ignore: {shown_id(pattern)} in the config"
+        ignored = config.ignore.why(portal)
+        if ignored is not None:  # as build_plan refuses a file for an ignored portal
+            yield f"{portal}: {at}.portal is {ignored}"
         first[portal] = index
         three_way = data["base"] is not None
         reasons = _entry_reasons(entry, at, three_way, data["account"])
@@ -268,6 +268,9 @@ def _entry_reasons(
         if entry[part] is not None and entry[part]["portal"] != entry["portal"]:
             yield f"{at}.{part}.portal is '{entry[part]['portal']}', not the entry's portal"
     live = PortalSettings.from_json(entry["live"])
+    # The schema holds each live value as a file's; this adds what it leaves to rules (a
+    # work type twice), so a plan holds no live state diff would have refused to plan.
+    yield from (f"{at}.live.{reason}" for reason in unrepresentable(live))
     if live.fingerprint() != entry["live_fingerprint"]:
         # Without a trustworthy live state, action and changes cannot be judged.
         yield f"{at}.live_fingerprint does not match {at}.live"

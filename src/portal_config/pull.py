@@ -25,7 +25,7 @@ from portal_config.canonical import (
     update_text,
 )
 from portal_config.config import NOTHING_IGNORED, Ignore
-from portal_config.live_values import is_file_id, shown_id, unrepresentable
+from portal_config.live_values import is_file_id, unrepresentable
 from portal_config.loader import display, load_file
 from portal_config.model import LivePortal, WorkType
 from portal_config.roundtrip import scalar
@@ -63,9 +63,9 @@ def pull_portals(
     result = PullResult()
     by_id = ignore.by_id(live)
     for wanted in only:
-        pattern = ignore.pattern_for(wanted)
-        if pattern is not None:
-            result.refused.append(f"{wanted}: ignored by ignore: {shown_id(pattern)} in the config")
+        ignored = ignore.why(wanted)
+        if ignored is not None:
+            result.refused.append(f"{wanted}: {ignored}")
         elif wanted not in by_id:
             result.refused.append(f"{wanted}: no such portal in the target")
     chosen = [by_id[p] for p in only if p in by_id] if only else sorted(by_id.values(), key=_id)
