@@ -82,28 +82,40 @@ def test_a_saved_plan_lists_odd_unmanaged_ids_apart_and_show_and_apply_read_it(
     assert all(revisions(sandbox)[p] == 1 for p in ODD_IDS)
 
 
-def test_an_odd_id_in_the_strict_list_or_a_file_id_in_the_other_list_is_refused(
-    live_project: Path, sandbox: Sandbox, invoke: Invoke
+@pytest.mark.parametrize(
+    ("unmanaged", "other", "line"),
+    [
+        (
+            ["Acme_Legacy"],
+            ["oud-portaal"],
+            "unmanaged[0]: 'Acme_Legacy' is not a valid portal id; "
+            "use lowercase letters, digits and single hyphens, e.g. acme-facilities",
+        ),
+        (
+            [],
+            ["Acme_Legacy", "oud-portaal"],
+            "unmanaged_other_ids[1]: 'oud-portaal' is a portal id a file can use; "
+            "list it in unmanaged",
+        ),
+    ],
+    ids=["an odd id in the strict list", "a file id in the other list"],
+)
+def test_each_unmanaged_id_must_be_in_its_own_list(
+    live_project: Path,
+    sandbox: Sandbox,
+    invoke: Invoke,
+    unmanaged: list[str],
+    other: list[str],
+    line: str,
 ) -> None:
     add_portal(sandbox, "Acme_Legacy")
     assert invoke("diff", "--out", "plan.json").exit_code == 3
     plan = json.loads((live_project / "plan.json").read_text(encoding="utf-8"))
-    swapped = dict(plan, unmanaged=["Acme_Legacy"], unmanaged_other_ids=["oud-portaal"])
-    (live_project / "plan.json").write_text(json.dumps(swapped), encoding="utf-8")
+    moved = dict(plan, unmanaged=unmanaged, unmanaged_other_ids=other)
+    (live_project / "plan.json").write_text(json.dumps(moved), encoding="utf-8")
     result = invoke("show", "plan.json")
     assert result.exit_code == 2
-    assert result.output == (
-        "invalid plan: plan.json: unmanaged[0]: 'Acme_Legacy' is not a valid portal id; "
-        "use lowercase letters, digits and single hyphens, e.g. acme-facilities\n"
-    )
-    hidden = dict(plan, unmanaged=[], unmanaged_other_ids=["Acme_Legacy", "oud-portaal"])
-    (live_project / "plan.json").write_text(json.dumps(hidden), encoding="utf-8")
-    result = invoke("show", "plan.json")
-    assert result.exit_code == 2
-    assert result.output == (
-        "invalid plan: plan.json: unmanaged_other_ids[1]: 'oud-portaal' is a portal id a file "
-        "can use; list it in unmanaged\n"
-    )
+    assert result.output == f"invalid plan: plan.json: {line}\n"
 
 
 @pytest.mark.parametrize(
@@ -275,6 +287,12 @@ def test_an_accounts_ignore_adds_to_the_top_level_one(project: Path) -> None:
 
 
 # -- live values no file can hold ---------------------------------------------------------
+TRAILING = (
+    "work_types[0]: 'Storing ' is not a valid work type; remove the leading or trailing spaces"
+)
+CHANGE_IT = "change it in OutSmart (portal-config never rewrites a live value silently)"
+
+
 def test_diff_refuses_a_managed_portals_live_value_no_file_can_hold(
     live_project: Path, sandbox: Sandbox, invoke: Invoke
 ) -> None:
@@ -282,13 +300,11 @@ def test_diff_refuses_a_managed_portals_live_value_no_file_can_hold(
     result = invoke("diff", "--out", "plan.json")
     assert result.exit_code == 1
     assert (
-        "portals/acme-facilities.yaml:2:9: error [live-value] live portal 'acme-facilities' in "
-        "target test holds a value no portal file can: work_types[0]: 'Storing ' is not a valid "
-        "work type; remove the leading or trailing spaces; change it in OutSmart (portal-config "
-        "never rewrites it silently)"
+        "portals/acme-facilities.yaml:2:9: error [live-value] live portal 'acme-facilities' "
+        f"holds what no portal file can: {TRAILING}; {CHANGE_IT}"
     ) in result.output.splitlines()
     assert result.output.endswith(
-        "refused: 1 live value(s) in target test that no portal file can hold\n"
+        "refused: 1 live portal(s) in target test hold what no portal file can\n"
     )
     assert not (live_project / "plan.json").exists()
     assert invoke("drift").exit_code == 1
@@ -342,8 +358,7 @@ def test_pull_refuses_a_live_value_lint_would_reject_and_writes_the_rest(
     assert result.exit_code == 1
     assert (
         "refused: portals/acme-facilities.yaml: not written: live portal 'acme-facilities' "
-        "holds what no portal file can: work_types[0]: 'Storing ' is not a valid work type; "
-        "remove the leading or trailing spaces; change it in OutSmart\n"
+        f"holds what no portal file can: {TRAILING}; {CHANGE_IT}\n"
     ) in result.output
     assert result.output.endswith("Pull: 2 written, 3 unchanged, 1 refused.\n")
     assert acme.read_text(encoding="utf-8") == before

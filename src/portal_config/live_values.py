@@ -24,6 +24,7 @@ import functools
 import json
 import re
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from portal_config.loader import Document
@@ -72,6 +73,14 @@ def unrepresentable(settings: PortalSettings) -> list[str]:
     twice = sorted(name for name, count in Counter(settings.work_types).items() if count > 1)
     reasons += [f"work_types: {name!r} is listed twice" for name in twice]
     return reasons
+
+
+def refusal(portal: str, reasons: Sequence[str]) -> str:
+    """The one line diff, drift, apply and pull give for a live portal no file can hold."""
+    return (
+        f"live portal '{portal}' holds what no portal file can: {'; '.join(reasons)}; "
+        "change it in OutSmart (portal-config never rewrites a live value silently)"
+    )
 
 
 @functools.lru_cache(maxsize=1)

@@ -15,7 +15,7 @@ from typing import Any
 from portal_config import TOOL
 from portal_config.config import NOTHING_IGNORED, Ignore, Safety
 from portal_config.errors import ExitCode, PortalConfigError
-from portal_config.live_values import is_file_id, unrepresentable
+from portal_config.live_values import is_file_id, refusal, unrepresentable
 from portal_config.loader import Document
 from portal_config.model import FIELDS, FLAGS, LivePortal, PortalSettings
 from portal_config.problems import Level, Problem
@@ -445,14 +445,8 @@ def _unplannable(
                 "portals are created in OutSmart, not by portal-config",
             )
         ]
-    return [
-        (
-            LIVE_VALUE_RULE,
-            f"live portal '{portal}' in target {target} holds a value no portal file can: "
-            f"{reason}; change it in OutSmart (portal-config never rewrites it silently)",
-        )
-        for reason in unrepresentable(current.settings)
-    ]
+    reasons = unrepresentable(current.settings)
+    return [(LIVE_VALUE_RULE, refusal(portal, reasons))] if reasons else []
 
 
 # -- saved plans --------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from portal_config.canonical import (
     update_text,
 )
 from portal_config.config import NOTHING_IGNORED, Ignore
-from portal_config.live_values import is_file_id, unrepresentable
+from portal_config.live_values import is_file_id, refusal, unrepresentable
 from portal_config.loader import display, load_file
 from portal_config.model import LivePortal, WorkType
 from portal_config.roundtrip import scalar
@@ -81,8 +81,7 @@ def pull_portals(
         reasons = unrepresentable(portal.settings)
         if reasons:
             result.refused.append(
-                f"{display(path)}: not written: live portal '{portal.portal}' holds what no "
-                f"portal file can: {'; '.join(reasons)}; change it in OutSmart"
+                f"{display(path)}: not written: {refusal(portal.portal, reasons)}"
             )
             continue
         modeline = _modeline(directory, schema_path)

@@ -485,7 +485,7 @@ def _unplannable_summary(problems: Sequence[Problem], target: str) -> str:
             (IGNORED_RULE, "{count} portal file(s) name portals the config ignores"),
             (
                 LIVE_VALUE_RULE,
-                "{count} live value(s) in target {target} that no portal file can hold",
+                "{count} live portal(s) in target {target} hold what no portal file can",
             ),
         )
         if counts[rule]
