@@ -64,6 +64,7 @@ def test_json_diff_has_stable_shape(live_project: Path, sandbox: Sandbox, invoke
         "summary",
         "portals",
         "unmanaged",
+        "unmanaged_other_ids",
     ]
     assert payload["target"] == {"name": "test", "base_url": sandbox.url}
     assert payload["kind"] == "diff" and payload["base"] is None
@@ -81,6 +82,7 @@ def test_json_diff_has_stable_shape(live_project: Path, sandbox: Sandbox, invoke
         "ok": False,
     }
     assert payload["unmanaged"] == ["oud-portaal"]
+    assert payload["unmanaged_other_ids"] == []
     acme = next(p for p in payload["portals"] if p["portal"] == "acme-facilities")
     assert acme["changes"] == [
         {

@@ -501,3 +501,23 @@ def test_diff_previews_the_fleet_wide_threshold(
     assert payload["apply_refusal"] == warning.split(": ", 1)[1]
     calm = json.loads(invoke("diff", "--format", "json", "--account", "acme").output)
     assert calm["apply_refusal"] is None
+
+
+def test_an_accounts_ignore_adds_to_the_top_level_one_in_every_command(
+    fleet: Path, fleet_sandbox: Sandbox, invoke: Invoke
+) -> None:
+    for name in ACCOUNTS:
+        portals = state_of(fleet_sandbox, name).data["portals"]
+        portals["Acme_Legacy"] = dict(portals["oud-portaal"], portal_id="Acme_Legacy")
+    config = fleet / "portal-config.yaml"
+    text = config.read_text(encoding="utf-8").replace(
+        "  beta:\n", "  beta:\n    ignore: [Acme_*]\n"
+    )
+    config.write_text(text + "ignore: [oud-portaal]\n", encoding="utf-8")
+    result = invoke("diff")
+    assert result.exit_code == 3, result.output
+    groups = dict(g.split(" ===", 1) for g in result.output.split("=== account ")[1:])
+    for name in ("acme", "gamma"):
+        assert '? "Acme_Legacy"  unmanaged' in groups[name]
+        assert "oud-portaal" not in groups[name]
+    assert "unmanaged" not in groups["beta"]

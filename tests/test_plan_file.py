@@ -119,9 +119,22 @@ TAMPERED = {
         "portals[4].portal: 'Woonstede Noord' is not a valid portal id; "
         "use lowercase letters, digits and single hyphens, e.g. acme-facilities",
     ),
+    "a live work type no file can hold": (
+        edit(lambda p: entry(p, 3)["live"].update(work_types=["Storing "])),
+        "portals[3].live.work_types[0]: 'Storing ' is not a valid work type; "
+        "remove the leading or trailing spaces",
+    ),
+    "a removed work type no file can hold": (
+        edit(lambda p: entry(p, 0)["changes"][1].update(removed=["x" * 101])),
+        "portals[0].changes[1].removed[0] is 101 characters long; at most 100 are allowed",
+    ),
+    "an unmanaged id longer than any live id": (
+        edit(lambda p: p.update(unmanaged_other_ids=["X" * 1001])),
+        "unmanaged_other_ids[0] is 1001 characters long; at most 1000 are allowed",
+    ),
     "another format version": (
         edit(lambda p: p.update(version=1)),
-        "a plan of format version 1; this portal-config reads version 3: "
+        "a plan of format version 1; this portal-config reads version 4: "
         "make the plan again with `portal-config diff --out`",
     ),
     "a version as a string": (
@@ -158,7 +171,7 @@ TAMPERED = {
         edit(lambda p: p.update({"note\ninvalid plan: forged": 1})),
         "unknown key 'note\\ninvalid plan: forged'; allowed: account, apply_refusal, base, "
         "commit, created_at, format, has_changes, kind, live_read_at, portals, summary, target, "
-        "tool, unmanaged, version",
+        "tool, unmanaged, unmanaged_other_ids, version",
     ),
     "nesting inside the plan": (
         edit(lambda p: entry(p, 0)["desired"].update(enabled=[[[[[True]]]]])),
@@ -213,7 +226,8 @@ UNREADABLE = {
         "invalid plan: plan.json: missing required key 'apply_refusal'\n"
         "invalid plan: plan.json: missing required key 'summary'\n"
         "invalid plan: plan.json: missing required key 'portals'\n"
-        "invalid plan: plan.json: missing required key 'unmanaged'",
+        "invalid plan: plan.json: missing required key 'unmanaged'\n"
+        "invalid plan: plan.json: missing required key 'unmanaged_other_ids'",
     ),
 }
 

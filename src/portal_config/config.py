@@ -10,6 +10,9 @@
         sandbox: .portal-config/sandbox.json
     safety:                       # apply's thresholds
       max_portals: 10
+    ignore:                       # live portals left alone: ids or glob patterns
+      - Acme_Legacy
+      - test-*
 
 The file is found by walking up from the cwd; without one, the defaults are anchored
 at the git work tree's top (or the cwd outside git). Paths are relative to the file.
@@ -30,19 +33,22 @@ after it. Every mistake is a `ConfigError` line ``invalid config: FILE:LINE:COL:
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import ipaddress
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from portal_config.errors import ConfigError, UsageError
+from portal_config.live_values import quoted
 from portal_config.loader import Document, JsonPath, load_file
+from portal_config.model import LivePortal
 from portal_config.problems import Level
 from portal_config.rules import RULES
 from portal_config.sandbox.tokens import account_state_path
@@ -120,6 +126,36 @@ class Account:
     token_env: str
     token_command: TokenCommand | None = None
     base_url: str | None = None
+    ignore: tuple[str, ...] = ()  # on top of the top-level ignore:
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """Live portals portal-config leaves alone (``ignore:``): ids or glob patterns.
+
+    An ignored portal is not in any plan, not even as unmanaged, and pull does not write
+    it: for portals another team runs, or whose ids no file can use (``Acme_Legacy``).
+    Patterns are shell globs (``*``, ``?``, ``[...]``), matched case-sensitively against
+    the whole id, as OutSmart spells it.
+    """
+
+    patterns: tuple[str, ...] = ()
+
+    def pattern_for(self, portal: str) -> str | None:
+        """The first pattern that ignores ``portal``, or None."""
+        return next((p for p in self.patterns if fnmatch.fnmatchcase(portal, p)), None)
+
+    def why(self, portal: str) -> str | None:
+        """Why ``portal`` is left alone, as messages say it, or None if it is not."""
+        pattern = self.pattern_for(portal)
+        return None if pattern is None else f"ignored by ignore: {quoted(pattern)} in {CONFIG_NAME}"
+
+    def by_id(self, live: Iterable[LivePortal]) -> dict[str, LivePortal]:
+        """The live portals by id, without those ignored."""
+        return {p.portal: p for p in live if self.pattern_for(p.portal) is None}
+
+
+NOTHING_IGNORED = Ignore()
 
 
 @dataclass(frozen=True)
@@ -170,6 +206,7 @@ class Config:
     accounts: Mapping[str, Account] = field(default_factory=dict)
     # Set in the view of one account (for_account): whose portals and catalog these are.
     account: str | None = None
+    ignore: Ignore = NOTHING_IGNORED
 
     @property
     def is_fleet(self) -> bool:
@@ -188,6 +225,7 @@ class Config:
             catalog_origin=None,
             targets={key: target.for_account(account) for key, target in self.targets.items()},
             account=name,
+            ignore=Ignore(self.ignore.patterns + account.ignore),
         )
 
     def select_accounts(self, names: Sequence[str]) -> list[str]:
@@ -313,6 +351,7 @@ def _interpret(document: Document, root: Path, source: Path, own: Path) -> Confi
         default_target=default,
         safety=_safety(data.get("safety") or {}),
         accounts=_accounts(data.get("accounts") or {}, own),
+        ignore=Ignore(tuple(data.get("ignore") or ())),
     )
 
 
@@ -365,6 +404,7 @@ def _accounts(section: dict[str, Any], own: Path) -> dict[str, Account]:
             if command is not None
             else None,
             base_url=spec.get("base_url"),
+            ignore=tuple(spec.get("ignore") or ()),
         )
     return accounts
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from portal_config.config import CONFIG_NAME, Config
 from portal_config.errors import UsageError
 from portal_config.lint import check_loaded, load_config_catalog
+from portal_config.live_values import is_file_id, unrepresentable
 from portal_config.loader import Document, JsonPath
 from portal_config.model import FIELDS, PortalSettings
 from portal_config.plan import (
@@ -43,7 +44,7 @@ from portal_config.plan import (
 from portal_config.problems import Level
 from portal_config.render.escaping import escape_text
 from portal_config.rules import RULES
-from portal_config.schema import check, describe_path
+from portal_config.schema import PLAN_SCHEMA_FILE, check, describe_path, plan_schema
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -52,7 +53,7 @@ MAX_BYTES = 16 * 1024 * 1024
 # A valid plan's deepest container is portals[i].changes[j].added (six levels).
 MAX_DEPTH = 6
 
-SCHEMA_FILE = Path(__file__).with_name("plan.schema.json")
+SCHEMA_FILE = PLAN_SCHEMA_FILE
 
 
 def read_plan_file(path: Path, config: Config) -> SavedPlan:
@@ -163,11 +164,6 @@ def _other_version(data: Any) -> int | None:
     return None
 
 
-def plan_schema() -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-    return schema
-
-
 @functools.lru_cache(maxsize=1)
 def plan_validator() -> Draft202012Validator:
     from jsonschema import Draft202012Validator, validators
@@ -232,6 +228,9 @@ def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
         if portal in first:
             yield f"{portal}: {at}.portal: planned twice (also portals[{first[portal]}])"
             continue
+        ignored = config.ignore.why(portal)
+        if ignored is not None:  # as build_plan refuses a file for an ignored portal
+            yield f"{portal}: {at}.portal is {ignored}"
         first[portal] = index
         three_way = data["base"] is not None
         reasons = _entry_reasons(entry, at, three_way, data["account"])
@@ -239,6 +238,12 @@ def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
         for problem in check_loaded(_as_portal_file(entry), config, catalog):
             if problem.level is Level.ERROR:
                 yield f"{portal}: {problem.message}"
+    for index, name in enumerate(data["unmanaged_other_ids"]):
+        if is_file_id(name):  # the explicit list is for ids a file cannot use: no hiding
+            yield (
+                f"unmanaged_other_ids[{index}]: '{name}' is a portal id a file can use; "
+                "list it in unmanaged"
+            )
     updates = any(entry["action"] == "update" for entry in data["portals"])
     if data["has_changes"] != updates:
         yield f"has_changes is {json.dumps(data['has_changes'])}, but {_update_count(updates)}"
@@ -248,7 +253,8 @@ def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
     drift = sum(
         any(change["origin"] in (DRIFT, BOTH) for change in entry["changes"]) for entry in changed
     )
-    expected = plan_summary(len(data["portals"]), len(changed), widening, data["unmanaged"], drift)
+    unmanaged = data["unmanaged"] + data["unmanaged_other_ids"]
+    expected = plan_summary(len(data["portals"]), len(changed), widening, unmanaged, drift)
     if data["summary"] != expected:
         yield f"summary is not what the entries give: {json.dumps(expected)}"
     # `show` prints it to reviewers: it must be what this config's thresholds say.
@@ -279,6 +285,9 @@ def _entry_reasons(
         if entry[part] is not None and entry[part]["portal"] != entry["portal"]:
             yield f"{at}.{part}.portal is '{entry[part]['portal']}', not the entry's portal"
     live = PortalSettings.from_json(entry["live"])
+    # The schema holds each live value as a file's; this adds what it leaves to rules (a
+    # work type twice), so a plan holds no live state diff would have refused to plan.
+    yield from (f"{at}.live.{reason}" for reason in unrepresentable(live))
     if live.fingerprint() != entry["live_fingerprint"]:
         # Without a trustworthy live state, action and changes cannot be judged.
         yield f"{at}.live_fingerprint does not match {at}.live"
@@ -343,6 +352,6 @@ def _saved_plan(data: dict[str, Any]) -> SavedPlan:
         live_read_at=data["live_read_at"],
         apply_refusal=data["apply_refusal"],
         created_at=data["created_at"],
-        unmanaged=tuple(data["unmanaged"]),
+        unmanaged=tuple(sorted(data["unmanaged"] + data["unmanaged_other_ids"])),
         account=data["account"],
     )

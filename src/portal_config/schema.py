@@ -46,6 +46,7 @@ _PATTERN_HINTS = {
 
 SCHEMA_FILE = Path(__file__).with_name("portal.schema.json")
 CONFIG_SCHEMA_FILE = Path(__file__).with_name("config.schema.json")
+PLAN_SCHEMA_FILE = Path(__file__).with_name("plan.schema.json")
 
 
 def schema_text() -> str:
@@ -73,6 +74,12 @@ def precheck() -> Check | None:
 @functools.lru_cache(maxsize=1)
 def config_schema() -> dict[str, Any]:
     schema: dict[str, Any] = json.loads(CONFIG_SCHEMA_FILE.read_text(encoding="utf-8"))
+    return schema
+
+
+@functools.lru_cache(maxsize=1)
+def plan_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(PLAN_SCHEMA_FILE.read_text(encoding="utf-8"))
     return schema
 
 

@@ -7,6 +7,7 @@ through the `Console` it is given, so it never touches click's globals.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -15,13 +16,23 @@ from pathlib import Path
 from portal_config import schema
 from portal_config.api import OutSmartClient
 from portal_config.catalog import Catalog
-from portal_config.config import Config, Target
+from portal_config.config import Config, Ignore, Target
 from portal_config.errors import ExitCode, PortalConfigError
 from portal_config.history import base_files, commit_of, head_commit, uncommitted
 from portal_config.lint import LintRun, lint, require_portals_dir
 from portal_config.loader import Document, JsonPath, display, load_bytes, load_file
 from portal_config.model import PortalSettings, WorkType
-from portal_config.plan import DRIFT_REPORT, BaseRef, Plan, RefusedError, SavedPlan, build_plan
+from portal_config.plan import (
+    DRIFT_REPORT,
+    IGNORED_RULE,
+    LIVE_VALUE_RULE,
+    MISSING_RULE,
+    BaseRef,
+    Plan,
+    RefusedError,
+    SavedPlan,
+    build_plan,
+)
 from portal_config.plan_file import read_plan_file, read_plan_files
 from portal_config.problems import Level, Position, Problem, Report
 from portal_config.render.escaping import escape_text
@@ -139,7 +150,7 @@ def make_plan(
     elif base_ref:  # git is asked before the API: a wrong --base must not cost a live read
         base = _base_settings(config, base_ref, console)
     with _client(target, concurrency, console) as client:
-        plan = _plan(documents, bool(paths), target, client, console, base)
+        plan = _plan(documents, bool(paths), target, client, console, config.ignore, base)
         header = _with_account(announce(target, client), config.account)
     plan.commit = commit
     plan.account = config.account
@@ -278,9 +289,9 @@ def _apply(
                 raise RefusedError(
                     f"the plan was made for {saved.base_url}, not {client.display_url}"
                 )
-            plan = saved.replan(client.list_portals())
+            plan = saved.replan(client.list_portals(), config.ignore)
         else:
-            plan = _plan(documents, bool(paths), target, client, console)
+            plan = _plan(documents, bool(paths), target, client, console, config.ignore)
         report.plan = plan
         if show_plan:
             console.progress(PLAN_FORMATS["text"](plan, announce(target, client), console.color))
@@ -380,7 +391,12 @@ def pull(
         work_types = client.list_work_types() if catalog else []
     schema_path = config.root / "schema" / "portal.schema.json"
     result = pull_portals(
-        live, directory or config.portals_dir, schema_path, only=portals, force=force
+        live,
+        directory or config.portals_dir,
+        schema_path,
+        only=portals,
+        force=force,
+        ignore=config.ignore,
     )
     if catalog:
         catalog_result = pull_catalog(work_types, config.catalog, force)
@@ -435,6 +451,7 @@ def _plan(
     target: Target,
     client: OutSmartClient,
     console: Console,
+    ignore: Ignore,
     base: Base | None = None,
 ) -> Plan:
     """The plan from one read of live portals, after checking the files' work types
@@ -444,20 +461,39 @@ def _plan(
     live, work_types = client.read_account()
     _check_live_work_types(documents, work_types, target, console)
     plan, problems = build_plan(
-        documents, live, target.name, client.display_url, base[1] if base else None
+        documents, live, target.name, client.display_url, base[1] if base else None, ignore
     )
     if problems:
         console.err(
             render_text(Report([p.path for p in problems], problems), {}, Style(console.color))
         )
-        raise InvalidFilesError(
-            f"{len(problems)} portal file(s) name portals that do not exist in target {target.name}"
-        )
+        raise InvalidFilesError(_unplannable_summary(problems, target.name))
     if subset:
         plan.unmanaged = []  # with a subset of files, "no file" cannot be judged
     plan.base = base[0] if base else None
     plan.live_read_at = live_read_at
     return plan
+
+
+def _unplannable_summary(problems: Sequence[Problem], target: str) -> str:
+    """The one line that ends a plan refused for build_plan's problems, by kind."""
+    counts = Counter(problem.rule for problem in problems)
+    parts = [
+        text.format(count=counts[rule], target=target)
+        for rule, text in (
+            (
+                MISSING_RULE,
+                "{count} portal file(s) name portals that do not exist in target {target}",
+            ),
+            (IGNORED_RULE, "{count} portal file(s) name portals the config ignores"),
+            (
+                LIVE_VALUE_RULE,
+                "{count} live portal(s) in target {target} hold what no portal file can",
+            ),
+        )
+        if counts[rule]
+    ]
+    return "; ".join(parts)
 
 
 def _check_live_work_types(

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple, Protocol
 
 import click
 
+from portal_config.live_values import shown_id
 from portal_config.model import PortalSettings
 from portal_config.plan import (
     BOTH,
@@ -76,7 +77,7 @@ def render_text(plan: Plan, header: str, color: bool, max_chars: int | None = No
     context = _context(plan, escape_text) if plan.base is not None else []
     head = [escape_text(header), *context, ""]
     tail = [
-        paint(f"? {escape_text(name)}", dim=True)
+        paint(f"? {shown_id(name)}", dim=True)
         + "  unmanaged: exists in OutSmart, no file; never touched"
         for name in plan.unmanaged
     ]
@@ -249,7 +250,7 @@ def render_markdown(
     ]
     tail: list[str] = []
     if plan.unmanaged:
-        names = ", ".join(escape_markdown(n) for n in plan.unmanaged)
+        names = ", ".join(escape_markdown(shown_id(n)) for n in plan.unmanaged)
         tail += [f"Unmanaged (in OutSmart, no file; not touched): {names}", ""]
     return _assemble(head, sections, tail, max_chars)
 
