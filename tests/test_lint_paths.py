@@ -77,8 +77,10 @@ def full_lint(paths: list[Path]) -> LintRun:
     context = Context(catalog=catalog, project=project)
     for rule_id, rule in RULES.items():
         level = config.level_of(rule_id)
+        if level is None:
+            continue
         documents = valid if hasattr(rule, "check_project") else checked
-        for hit in run_rule(rule, documents, context) if level is not None else []:
+        for hit in run_rule(rule, documents, context):
             if rule_id in hit.document.disabled_rules:
                 silenced.add((hit.document.path, rule_id))
             else:
