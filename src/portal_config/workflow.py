@@ -17,7 +17,7 @@ from portal_config.api import OutSmartClient
 from portal_config.catalog import Catalog
 from portal_config.config import Config, Target
 from portal_config.errors import ExitCode, PortalConfigError
-from portal_config.history import base_files, commit_of, head_commit, uncommitted
+from portal_config.history import base_files, commit_of, has_commit, head_commit, uncommitted
 from portal_config.lint import LintRun, lint, require_portals_dir
 from portal_config.loader import Document, JsonPath, display, load_bytes, load_file
 from portal_config.model import PortalSettings, WorkType
@@ -29,7 +29,7 @@ from portal_config.render.plan import PLAN_FORMATS, account_heading, render_resu
 from portal_config.results import ApplyReport, Outcome, PortalResult, interrupt_reason, now
 from portal_config.rules import Context, inactive_work_type, run_rule, unknown_work_type
 from portal_config.storage import check_writable, json_text, write_atomically
-from portal_config.targets import announce, open_client, resolve_target
+from portal_config.targets import announce, open_client, resolve_target, target_line
 
 
 @dataclass
@@ -177,7 +177,7 @@ def show(
     share = max_chars // len(plans) if max_chars is not None else None
     many = len(plans) > 1
     for saved in plans:
-        header = _with_account(f"Target: {saved.target} {saved.base_url}", saved.account)
+        header = saved_header(config, saved)
         if many:  # json shows one plan: the CLI refuses several
             console.out(account_heading(saved.account, output_format == "markdown"))
         rendered = PLAN_FORMATS[output_format](saved.as_recorded(), header, console.color, share)
@@ -261,6 +261,8 @@ def _apply(
             config = config.for_account(saved.account)
     report.saved = saved
     report.account = config.account
+    if plan_file is not None and saved is not None:
+        check_plan_commit(config, saved)
     if require_tip is not None:
         check_tip(config, require_tip, saved)
     documents = [] if saved is not None else _valid_documents(config, paths, console)
@@ -320,6 +322,13 @@ def _files_commit(config: Config) -> str | None:
     return commit
 
 
+def saved_header(config: Config, saved: SavedPlan) -> str:
+    """The line diff printed above this plan, as diff printed it (sandbox or not)."""
+    known = config.targets.get(saved.target)
+    line = target_line(saved.target, known is not None and known.is_sandbox, saved.base_url)
+    return _with_account(line, saved.account)
+
+
 def _with_account(header: str, account: str | None) -> str:
     return f"{header} (account {account})" if account is not None else header
 
@@ -339,6 +348,17 @@ def check_tip(config: Config, ref: str, saved: SavedPlan | None) -> None:
         raise RefusedError(
             f"{' and '.join(stale)}, but {ref} is at {tip[:12]}: applying would put another "
             f"commit's state over {ref}'s; apply {ref}'s newest commit instead"
+        )
+
+
+def check_plan_commit(config: Config, saved: SavedPlan) -> None:
+    """Refuse a saved plan made at a commit this repository does not hold: it was made
+    from other files (another repository, a branch never fetched), so no review here
+    can have seen them."""
+    if saved.commit is not None and not has_commit(config.root, saved.commit):
+        raise RefusedError(
+            f"the plan was made at commit {saved.commit[:12]}, which this repository does "
+            "not have; make the plan here (`portal-config diff --out`) or fetch that commit"
         )
 
 
