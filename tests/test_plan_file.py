@@ -7,8 +7,8 @@ and checks the exact refusal, exit code 2, and that the sandbox saw no request a
 from __future__ import annotations
 
 import copy
-import shutil
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any

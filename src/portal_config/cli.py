@@ -368,6 +368,7 @@ def _console(color: bool | None, quiet: bool = False, verbose: bool = False) -> 
         confirm=confirm,
         quiet=quiet,
         verbose=verbose,
+        watched=sys.stderr.isatty() or os.environ.get("GITHUB_ACTIONS") == "true",
     )
 
 

@@ -47,6 +47,9 @@ class Console:
     confirm: Callable[[str], bool] | None  # None: there is no terminal to ask on
     quiet: bool = False
     verbose: bool = False
+    # Say what is read from where before a live read: where someone watches the wait (a
+    # terminal, a CI log), as git shows progress; pipes and captured output stay as they were.
+    watched: bool = False
 
     def progress(self, text: str) -> None:
         if not self.quiet:
@@ -136,6 +139,7 @@ def make_plan(
     elif base_ref:  # git is asked before the API: a wrong --base must not cost a live read
         base = _base_settings(config, base_ref, console)
     with _client(target, concurrency, console) as client:
+        _say_reading(console, target, client, len(documents))
         plan = _plan(documents, bool(paths), target, client, console, base)
         header = _with_account(announce(target, client), config.account)
     plan.commit = commit
@@ -271,6 +275,7 @@ def _apply(
     if saved is not None and saved.target != target.name:
         raise RefusedError(f"the plan was made for target {saved.target}, not {target.name}")
     with _client(target, concurrency, console) as client:
+        _say_reading(console, target, client, len(saved.portals) if saved else len(documents))
         report.base_url = client.display_url
         if saved is not None:
             if not target.is_sandbox and saved.base_url != client.display_url:
@@ -368,6 +373,15 @@ def _client(
     return open_client(
         target, concurrency, say=console.note, trace=console.trace if console.verbose else None
     )
+
+
+def _say_reading(console: Console, target: Target, client: OutSmartClient, count: int) -> None:
+    """Said before the live read, on stderr: a server that does not answer is then a
+    known wait (up to the target's timeout), not silence. stdout stays the plan alone."""
+    if not console.watched:
+        return
+    portals = "1 portal" if count == 1 else f"{count} portals"
+    console.note(f"reading {portals} from {announce(target, client).removeprefix('Target: ')}")
 
 
 def write_report(path: Path | None, report: ApplyReport, code: int, reason: str) -> None:
