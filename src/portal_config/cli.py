@@ -286,26 +286,51 @@ def init_command(directory: Path, force: bool, accounts: str | None) -> None:
         click.echo("\nNext: portal-config pull --target sandbox, then portal-config lint.")
 
 
+# The JSON Schemas this package ships, by what they describe (package data, one file each).
+SCHEMAS = ("portal", "config", "plan", "lint", "report")
+
+
 @cli.command("schema")
-@click.option("--plan", "plan", is_flag=True, help="Print the saved plan's schema instead.")
-def schema_command(plan: bool) -> None:
-    """Print the portal file JSON Schema (draft 2020-12), or with --plan the plan file's.
+@click.argument("kind", type=click.Choice(SCHEMAS), default="portal")
+@click.option(
+    "--plan", "plan", is_flag=True, help="The saved plan's schema (same as: schema plan)."
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the schema to this file instead of printing it.",
+)
+def schema_command(kind: str, plan: bool, out_file: Path | None) -> None:
+    """Print a JSON Schema (draft 2020-12) this portal-config checks with.
+
+    KIND: portal (a portal file, the default), config (portal-config.yaml), plan
+    (`diff --out`), lint (`lint --format json`) or report (`apply --report`). Editors
+    that read JSON Schema (VS Code's YAML extension, JetBrains) complete and check
+    files against them; write them next to the files they describe.
 
     \b
-    Exit codes: 0 printed.
+    Exit codes: 0 printed or written, 2 --out cannot be written.
     \b
     Examples:
       portal-config schema > schema/portal.schema.json
-      portal-config schema --plan
+      portal-config schema config --out schema/config.schema.json
+      portal-config schema plan
     """
-    if plan:
-        from portal_config.plan_file import SCHEMA_FILE
+    from importlib.resources import files
 
-        click.echo(SCHEMA_FILE.read_text(encoding="utf-8"), nl=False)
+    text = (
+        files("portal_config")
+        .joinpath(f"{'plan' if plan else kind}.schema.json")
+        .read_text(encoding="utf-8")
+    )
+    if out_file is None:
+        click.echo(text, nl=False)
         return
-    from portal_config.schema import schema_text
+    from portal_config.storage import check_writable, write_atomically
 
-    click.echo(schema_text(), nl=False)
+    check_writable(out_file, "--out")
+    write_atomically(out_file, text, mode=0o644)  # a file to commit, not a secret
 
 
 @cli.command("rules")
