@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from conftest import REPO, SOFTWARE_TOKEN, TOKEN, TOKEN_ENV, Invoke
+from portal_config.api import ApiError, ClientSettings, OutSmartClient
 from portal_config.sandbox.demo import demo_account
 
 Script = Callable[[socket.socket, str], None]  # the connection and the request's path
@@ -61,13 +64,6 @@ class Hostile:
             except OSError:
                 pass  # the client hung up, as it should on most of these answers
 
-    def drip(self, conn: socket.socket, data: bytes, interval: float) -> None:
-        """Send ``data`` a byte at a time, one per ``interval``, until the client leaves."""
-        for byte in data:
-            if self.stopped.wait(interval):
-                return
-            conn.sendall(bytes([byte]))
-
     def stop(self) -> None:
         self.stopped.set()
         # shutdown() wakes the thread blocked in accept(); close() alone would leave it
@@ -91,6 +87,26 @@ def hostile() -> Iterator[Callable[[Script], Hostile]]:
 
 def answer(raw: bytes) -> Script:
     return lambda conn, path: conn.sendall(raw)
+
+
+def dripping(head: bytes, interval: float) -> Script:
+    """``head`` at once, then a byte every ``interval`` until the client hangs up."""
+
+    def script(conn: socket.socket, path: str) -> None:
+        conn.sendall(head)
+        while True:  # sendall fails once the client is gone
+            time.sleep(interval)
+            conn.sendall(b" ")
+
+    return script
+
+
+def endless_chunks(conn: socket.socket, path: str) -> None:
+    """A chunked body that never ends, 64 KiB a chunk, as fast as the client reads."""
+    conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+    chunk = b"10000\r\n" + b" " * 0x10000 + b"\r\n"
+    while True:
+        conn.sendall(chunk)
 
 
 def routed(portals: Script, worktypes: Script) -> Script:
@@ -230,6 +246,10 @@ BATTERY: dict[str, tuple[Script, str]] = {
         answer(_ok(b"Content-Encoding: gzip\r\nContent-Length: %d\r\n" % len(BOMB), BOMB)),
         "GET portals/: answer larger than 16 MiB; refusing",
     ),
+    "chunked body without end": (
+        endless_chunks,
+        "GET portals/: answer larger than 16 MiB; refusing",
+    ),
     "gzip that is not gzip": (
         answer(_ok(b"Content-Encoding: gzip\r\nContent-Length: 4\r\n", b"nope")),
         NOT_HTTP,
@@ -295,3 +315,116 @@ def test_no_answer_gives_a_real_process_a_traceback(
         assert (done.returncode, done.stdout, len(lines)) == (4, "", 1), (name, done.stderr)
         assert lines[0].startswith("api error: "), (name, done.stderr)
         assert "Traceback" not in done.stderr, name
+
+
+# -- the deadline covers the whole exchange --------------------------------------------------
+# Ten million bytes announced, then a byte at a time: every read gets a byte well within
+# the read timeout, so only the run's deadline can end it.
+DRIPPED_BODY = b"HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\n\r\n"
+# A header line that never ends: http.client reads up to 64 KiB of it.
+DRIPPED_HEADERS = b"HTTP/1.1 200 OK\r\nX-Slow: "
+
+
+def failure_within(url: str, settings: ClientSettings, seconds: float) -> tuple[str, float]:
+    """The error of listing portals at ``url``, and how long it took; on a thread, so
+    that a client that never gives up fails the test instead of hanging it."""
+    outcome: list[tuple[str, float]] = []
+
+    def list_portals() -> None:
+        started = time.monotonic()
+        with OutSmartClient(url, TOKEN, SOFTWARE_TOKEN, settings) as client:
+            try:
+                client.list_portals()
+            except ApiError as error:
+                outcome.append((str(error), time.monotonic() - started))
+
+    worker = threading.Thread(target=list_portals, daemon=True)
+    worker.start()
+    worker.join(timeout=seconds)
+    assert not worker.is_alive(), f"still reading after {seconds} s"
+    return outcome[0]
+
+
+@pytest.mark.parametrize("head", [DRIPPED_BODY, DRIPPED_HEADERS], ids=["body", "headers"])
+def test_an_answer_sent_a_byte_at_a_time_ends_at_the_deadline(
+    hostile: Callable[[Script], Hostile], head: bytes
+) -> None:
+    server = hostile(dripping(head, 0.05))
+    settings = ClientSettings(retries=3, backoff=0.01, read_timeout=5, deadline=0.5)
+    message, elapsed = failure_within(server.url, settings, 5)
+    assert message == "GET portals/: gave up, the run's deadline of 0.5s passed"
+    assert 0.5 <= elapsed < 1.5, elapsed
+    assert server.requests == 1  # the deadline is final: no retry after it
+
+
+@pytest.mark.slow  # waits out a 5 s deadline
+def test_diff_ends_at_the_deadline_while_a_body_drips_in(
+    tmp_path: Path, hostile: Callable[[Script], Hostile]
+) -> None:
+    # The reproduction: `deadline: 5`, as the README documents it, and a byte a second.
+    server = hostile(dripping(DRIPPED_BODY, 1.0))
+    (tmp_path / "portals").mkdir()
+    project_for(tmp_path, server.url, deadline=5, retries=6)
+    started = time.monotonic()
+    done = run_diff(tmp_path)
+    elapsed = time.monotonic() - started
+    assert (done.returncode, done.stdout, done.stderr) == (
+        4,
+        "",
+        "api error: GET portals/: gave up, the run's deadline of 5s passed\n",
+    )
+    assert elapsed < 8, elapsed  # 5 s, and the start of a Python process
+
+
+# -- memory across pages ---------------------------------------------------------------------
+def page_of(portals: int, name_bytes: int, pages: int) -> bytes:
+    """An envelope of one page: ``portals`` portals with names of ``name_bytes`` each."""
+    records = [
+        {
+            "portal_id": f"p{index}",
+            "name": "n" * name_bytes,
+            "revision": 1,
+            "guest_workorder": {"enabled": False},
+        }
+        for index in range(portals)
+    ]
+    page = {"portals": records, "page": 1, "pages": pages}
+    return json.dumps({"code": 200, "messages": [], "response": page}).encode()
+
+
+def peak_of_diff(root: Path) -> tuple[int, str, str, int]:
+    """diff as a real process: its exit code, stdout, stderr and peak RSS in MiB."""
+    out, err = root / "stdout", root / "stderr"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "portal_config", "diff"],
+            cwd=root,
+            env=TOKEN_ENV,
+            stdout=stdout,
+            stderr=stderr,
+        )
+        # wait4: this child's own peak, not the largest of every child the tests ran.
+        _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, out.read_text(), err.read_text(), usage.ru_maxrss // 1024
+
+
+@pytest.mark.slow  # moves a few hundred MB over loopback
+def test_memory_stays_bounded_across_pages(
+    tmp_path: Path, hostile: Callable[[Script], Hostile]
+) -> None:
+    # The reproduction: 40 pages of 15 MB each (100 portals with 150 KB names) grew diff
+    # to 917 MB, and ended in a MemoryError traceback under a memory limit.
+    page = page_of(100, 150_000, pages=40)
+    worktypes = envelope_answer({"code": 200, "messages": [], "response": WORK_TYPES})
+    server = hostile(routed(envelope_answer(page), worktypes))
+    (tmp_path / "portals").mkdir()
+    project_for(tmp_path, server.url, retries=0)
+    code, stdout, stderr, peak = peak_of_diff(tmp_path)
+    print(f"peak RSS {peak} MiB")
+    assert (code, stdout, stderr) == (
+        4,
+        "",
+        "api error: GET portals/: the pages add up to more than 64 MiB; refusing\n",
+    )
+    assert peak < 300, peak
