@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SOFTWARE_TOKEN, TOKEN, TOKEN_ENV, Invoke
+from conftest import REPO, SOFTWARE_TOKEN, TOKEN, TOKEN_ENV, Invoke, run_cli
 from portal_config.api import ApiError, ClientSettings, OutSmartClient
 from portal_config.sandbox.demo import demo_account
 
@@ -138,17 +138,6 @@ def project_for(root: Path, url: str, **keys: object) -> Path:
 def tokens(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OUTSMART_TOKEN", TOKEN)
     monkeypatch.setenv("OUTSMART_SOFTWARE_TOKEN", SOFTWARE_TOKEN)
-
-
-def run_diff(root: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portal_config", "diff"],
-        cwd=root,
-        env=TOKEN_ENV,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def _chunked(body: bytes) -> bytes:
@@ -270,7 +259,14 @@ RETRIED: dict[str, tuple[Script, str]] = {
 }
 
 
-@pytest.mark.parametrize("name", BATTERY)
+def expected(name: str) -> tuple[int, str]:
+    """The retries the target allows, and diff's whole output, for an answer named here."""
+    if name in RETRIED:
+        return 1, RETRIED[name][1]
+    return 0, f"api error: {BATTERY[name][1]}\n"
+
+
+@pytest.mark.parametrize("name", [*BATTERY, *RETRIED])
 def test_any_answer_is_one_line_and_exit_code_4(
     name: str,
     project: Path,
@@ -278,39 +274,25 @@ def test_any_answer_is_one_line_and_exit_code_4(
     invoke: Invoke,
     tokens: None,
 ) -> None:
-    script, message = BATTERY[name]
-    server = hostile(script)
-    # No retries and one request at a time: the first answer to GET portals/ is the last.
-    project_for(project, server.url, retries=0, concurrency=1)
+    retries, output = expected(name)
+    server = hostile({**BATTERY, **RETRIED}[name][0])
+    # One request at a time: GET portals/ comes first, and its failure ends the run.
+    project_for(project, server.url, retries=retries, concurrency=1)
     result = invoke("diff")  # an exception would escape: catch_exceptions=False
-    assert (result.exit_code, result.output) == (4, f"api error: {message}\n")
-
-
-@pytest.mark.parametrize("name", RETRIED)
-def test_a_retry_after_that_cannot_be_read_is_ignored(
-    name: str,
-    project: Path,
-    hostile: Callable[[Script], Hostile],
-    invoke: Invoke,
-    tokens: None,
-) -> None:
-    script, output = RETRIED[name]
-    server = hostile(script)
-    project_for(project, server.url, retries=1, concurrency=1)
-    result = invoke("diff")
     assert (result.exit_code, result.output) == (4, output)
-    assert server.requests == 2  # retried after the backoff, as if it had no Retry-After
+    # A Retry-After that cannot be read is ignored: the backoff applies instead.
+    assert server.requests == 1 + retries
 
 
 @pytest.mark.slow  # one real process per answer
-def test_no_answer_gives_a_real_process_a_traceback(
+def test_every_answer_is_one_line_and_exit_4_in_a_real_process(
     tmp_path: Path, hostile: Callable[[Script], Hostile]
 ) -> None:
     for name, (script, _) in {**BATTERY, **RETRIED}.items():
         root = tmp_path / str(len(list(tmp_path.iterdir())))
         root.mkdir()
-        project_for(root, hostile(script).url, retries=1 if name in RETRIED else 0)
-        done = run_diff(root)
+        project_for(root, hostile(script).url, retries=expected(name)[0])
+        done = run_cli(root, "diff")
         lines = [line for line in done.stderr.splitlines() if not line.startswith("retrying ")]
         assert (done.returncode, done.stdout, len(lines)) == (4, "", 1), (name, done.stderr)
         assert lines[0].startswith("api error: "), (name, done.stderr)
@@ -366,7 +348,7 @@ def test_diff_ends_at_the_deadline_while_a_body_drips_in(
     (tmp_path / "portals").mkdir()
     project_for(tmp_path, server.url, deadline=5, retries=6)
     started = time.monotonic()
-    done = run_diff(tmp_path)
+    done = run_cli(tmp_path, "diff")
     elapsed = time.monotonic() - started
     assert (done.returncode, done.stdout, done.stderr) == (
         4,

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from conftest import SOFTWARE_TOKEN, TOKEN, Invoke, run_cli
 from portal_config.sandbox import Sandbox
@@ -36,6 +37,13 @@ def configure(project: Path, sandbox: Sandbox, **keys: object) -> None:
         f"    retries: 0\n{lines}",
         encoding="utf-8",
     )
+
+
+def timed(invoke: Invoke, *args: str) -> tuple[Result, float]:
+    """The command's result, and how many seconds it took."""
+    started = time.monotonic()
+    result = invoke(*args)
+    return result, time.monotonic() - started
 
 
 @pytest.fixture
@@ -227,9 +235,7 @@ def test_a_hanging_command_is_killed_with_what_it_started(
     )
     configure(no_token_env, sandbox, software_token_command=command, token_command_timeout=0.5)
     monkeypatch.setenv("OUTSMART_TOKEN", TOKEN)
-    started = time.monotonic()
-    result = invoke("diff")
-    elapsed = time.monotonic() - started
+    result, elapsed = timed(invoke, "diff")
     assert (result.exit_code, result.output) == (
         2,
         f"error: targets.test.software_token_command: '{sys.executable}' did not finish "
@@ -347,9 +353,7 @@ def test_a_command_that_floods_its_output_is_stopped_at_64_kib(
     pid_file = no_token_env / "pid"
     configure(no_token_env, sandbox, token_command=_flood(pid_file), token_command_timeout=3)
     monkeypatch.setenv("OUTSMART_SOFTWARE_TOKEN", SOFTWARE_TOKEN)
-    started = time.monotonic()
-    result = invoke("diff")
-    elapsed = time.monotonic() - started
+    result, elapsed = timed(invoke, "diff")
     assert (result.exit_code, result.output) == (
         2,
         f"error: targets.test.token_command: '{sys.executable}' printed more than 64 KiB; "
