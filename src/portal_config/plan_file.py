@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from portal_config.config import CONFIG_NAME, Config
+from portal_config.file_access import UnreadableFile, read_bounded
 from portal_config.lint import check_loaded, load_config_catalog
 from portal_config.loader import Document, JsonPath
 from portal_config.model import FIELDS, PortalSettings
@@ -57,10 +58,10 @@ def read_plan_file(path: Path, config: Config) -> SavedPlan:
     """The saved plan at ``path``, or PlanFileError naming every reason it cannot be trusted."""
     source = str(path)
     try:
-        with path.open("rb") as handle:
-            # Read one byte past the cap instead of trusting stat(): a FIFO or
-            # /dev/zero has no meaningful size.
-            raw = handle.read(MAX_BYTES + 1)
+        # No repository: a plan is written outside the checkout, wherever CI keeps it.
+        raw = read_bounded(path, MAX_BYTES)
+    except UnreadableFile as exc:
+        raise PlanFileError(f"{source}: {exc}") from None
     except OSError as exc:
         raise PlanFileError(f"{source}: cannot read it ({exc.__class__.__name__})") from None
     if len(raw) > MAX_BYTES:

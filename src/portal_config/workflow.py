@@ -377,10 +377,15 @@ def pull(
         work_types = client.list_work_types() if catalog else []
     schema_path = config.root / "schema" / "portal.schema.json"
     result = pull_portals(
-        live, directory or config.portals_dir, schema_path, only=portals, force=force
+        live,
+        directory or config.portals_dir,
+        schema_path,
+        only=portals,
+        force=force,
+        root=config.root,
     )
     if catalog:
-        catalog_result = pull_catalog(work_types, config.catalog, force)
+        catalog_result = pull_catalog(work_types, config.catalog, force, root=config.root)
         result.written += catalog_result.written
         result.unchanged += catalog_result.unchanged
         result.refused += catalog_result.refused
