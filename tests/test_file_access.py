@@ -9,39 +9,26 @@ the process started with, a FIFO hangs a process (so each such run has a timeout
 from __future__ import annotations
 
 import os
-import resource
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import VALID, Invoke
+from conftest import VALID, Invoke, run_cli
 from portal_config.file_access import Repository, UnreadableFile, read_bounded
 from portal_config.sandbox import Sandbox
 
 MARKER = "hostile-environment-d41d8cd9"
+OUTSIDE = "symbolic link leads outside the repository; refusing to follow it"
+FIFO = "not a regular file (a FIFO); refusing to read it"
 
 
 def _run(*args: str, cwd: Path, memory: int | None = None) -> subprocess.CompletedProcess[str]:
-    """portal-config in its own process, ended after 20 s (a hang fails, it does not block
-    the suite); with ``memory``, its address space is capped at that many bytes."""
-
-    def cap() -> None:
-        if memory is not None:
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-
+    """portal-config in its own process, ended after 20 s: a hang fails, it does not block
+    the suite. The environment carries a marker no output may show."""
     environment = dict(os.environ, SECRET_FOR_THE_TEST=MARKER, NO_COLOR="1")
-    return subprocess.run(
-        [sys.executable, "-m", "portal_config", *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=20,
-        preexec_fn=cap,
-    )
+    return run_cli(cwd, *args, env=environment, timeout=20, memory=memory)
 
 
 def _portal(project: Path, name: str) -> Path:
@@ -55,9 +42,7 @@ def test_lint_refuses_a_fifo_without_waiting_for_a_writer(project: Path) -> None
     _portal(project, "acme")
     os.mkfifo(project / "portals" / "pipe.yaml")
     done = _run("lint", cwd=project)
-    assert done.stdout.splitlines()[0] == (
-        "portals/pipe.yaml:1:1: error [yaml] not a regular file (a FIFO); refusing to read it"
-    )
+    assert done.stdout.splitlines()[0] == (f"portals/pipe.yaml:1:1: error [yaml] {FIFO}")
     assert done.stdout.splitlines()[-1] == "2 files checked: 1 error, 0 warnings (failed)"
     assert done.returncode == 1
 
@@ -67,8 +52,7 @@ def test_a_link_to_the_environment_never_reaches_the_output(project: Path) -> No
     (project / "portals" / "env.yaml").symlink_to("/proc/self/environ")
     done = _run("lint", cwd=project)
     assert done.stdout.splitlines() == [
-        "portals/env.yaml:1:1: error [yaml] symbolic link leads outside the repository; "
-        "refusing to follow it",
+        f"portals/env.yaml:1:1: error [yaml] {OUTSIDE}",
         "2 files checked: 1 error, 0 warnings (failed)",
     ]
     assert MARKER not in done.stdout + done.stderr
@@ -93,7 +77,7 @@ def test_lint_reads_a_link_inside_the_repository(project: Path, invoke: Invoke) 
             "../notes.txt",
             "symbolic link leads to a file that is not .yaml or .yml; refusing to follow it",
         ),
-        ("../../outside.yaml", "symbolic link leads outside the repository; refusing to follow it"),
+        ("../../outside.yaml", OUTSIDE),
     ],
 )
 def test_lint_refuses_links_that_leave_the_portal_files(
@@ -119,10 +103,7 @@ def test_a_portals_directory_linked_out_of_the_repository_is_refused(
     (project / "portals").rmdir()
     (project / "portals").symlink_to(elsewhere)
     result = invoke("lint")
-    assert result.stdout.splitlines()[0] == (
-        "portals/acme.yaml:1:1: error [yaml] symbolic link leads outside the repository; "
-        "refusing to follow it"
-    )
+    assert result.stdout.splitlines()[0] == f"portals/acme.yaml:1:1: error [yaml] {OUTSIDE}"
     assert result.exit_code == 1
 
 
@@ -150,19 +131,14 @@ def test_lint_refuses_a_fifo_as_the_catalog(project: Path) -> None:
     _portal(project, "acme")
     os.mkfifo(project / "worktypes.yaml")
     done = _run("lint", cwd=project)
-    assert done.stdout.splitlines()[0] == (
-        "worktypes.yaml:1:1: error [yaml] not a regular file (a FIFO); refusing to read it"
-    )
+    assert done.stdout.splitlines()[0] == f"worktypes.yaml:1:1: error [yaml] {FIFO}"
     assert done.returncode == 1
 
 
 def test_a_config_linked_to_the_environment_is_refused(project: Path) -> None:
     (project / "portal-config.yaml").symlink_to("/proc/self/environ")
     done = _run("lint", cwd=project)
-    assert done.stderr == (
-        "invalid config: portal-config.yaml:1:1: symbolic link leads outside the repository; "
-        "refusing to follow it\n"
-    )
+    assert done.stderr == f"invalid config: portal-config.yaml:1:1: {OUTSIDE}\n"
     assert MARKER not in done.stdout + done.stderr
     assert done.returncode == 2
 
@@ -174,8 +150,7 @@ def test_fmt_check_on_a_link_to_dev_zero_is_one_line_not_a_memory_error(project:
     # 1 GiB of address space: today's unbounded read hit MemoryError well inside it.
     done = _run("fmt", "--check", cwd=project, memory=2**30)
     assert done.stdout == (
-        "portals/zero.yaml:1:1: error [yaml] symbolic link leads outside the repository; "
-        "refusing to follow it\n"
+        f"portals/zero.yaml:1:1: error [yaml] {OUTSIDE}\n"
         "fmt: 0 would be reformatted, 1 already formatted, 1 failed.\n"
     )
     assert done.stderr == ""
@@ -187,9 +162,8 @@ def test_fmt_refuses_a_fifo_and_the_environment(project: Path) -> None:
     (project / "portals" / "env.yaml").symlink_to("/proc/self/environ")
     done = _run("fmt", cwd=project)
     assert done.stdout == (
-        "portals/env.yaml:1:1: error [yaml] symbolic link leads outside the repository; "
-        "refusing to follow it\n"
-        "portals/pipe.yaml:1:1: error [yaml] not a regular file (a FIFO); refusing to read it\n"
+        f"portals/env.yaml:1:1: error [yaml] {OUTSIDE}\n"
+        f"portals/pipe.yaml:1:1: error [yaml] {FIFO}\n"
         "fmt: 0 reformatted, 0 already formatted, 2 failed.\n"
     )
     assert done.returncode == 1
@@ -218,19 +192,14 @@ def test_fmt_rewrites_the_file_a_link_inside_the_repository_leads_to(
 def test_diff_refuses_a_link_out_of_the_repository(live_project: Path, invoke: Invoke) -> None:
     (live_project / "portals" / "env.yaml").symlink_to("/proc/self/environ")
     result = invoke("diff")
-    assert (
-        "portals/env.yaml:1:1: error [yaml] symbolic link leads outside the repository; "
-        "refusing to follow it"
-    ) in result.output.splitlines()
+    assert f"portals/env.yaml:1:1: error [yaml] {OUTSIDE}" in result.output.splitlines()
     assert result.exit_code == 1
 
 
 def test_show_refuses_a_fifo_as_a_plan(project: Path) -> None:
     os.mkfifo(project / "plan.json")
     done = _run("show", "plan.json", cwd=project)
-    assert done.stderr == (
-        "invalid plan: plan.json: not a regular file (a FIFO); refusing to read it\n"
-    )
+    assert done.stderr == f"invalid plan: plan.json: {FIFO}\n"
     assert done.returncode == 2
 
 
@@ -241,36 +210,14 @@ def test_pull_refuses_to_replace_a_link_out_of_the_repository(
     acme.unlink()
     acme.symlink_to("/proc/self/environ")
     result = invoke("pull", "--portal", "acme-facilities", "--no-catalog")
-    assert (
-        "refused: portals/acme-facilities.yaml:1:1: symbolic link leads outside the "
-        "repository; refusing to follow it"
-    ) in result.output.splitlines()
+    refusal = f"refused: portals/acme-facilities.yaml:1:1: {OUTSIDE}"
+    assert refusal in result.output.splitlines()
     assert acme.is_symlink()
     assert result.exit_code == 1
 
 
 def _git(*args: str, cwd: Path) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def test_pull_into_a_git_ignored_directory_keeps_local_edits(
-    live_project: Path, sandbox: Sandbox, invoke: Invoke
-) -> None:
-    _git("init", "-q", cwd=live_project)
-    (live_project / ".gitignore").write_text("pulled/\n")
-    first = invoke("pull", "--dir", "pulled", "--no-catalog")
-    assert first.exit_code == 0, first.output
-    acme = live_project / "pulled" / "acme-facilities.yaml"
-    edited = acme.read_text() + "# a local edit\n"
-    acme.write_text(edited)
-    sandbox.state.edit("acme-facilities", allow_address_change=True)
-    result = invoke("pull", "--dir", "pulled", "--no-catalog")
-    assert (
-        "refused: pulled/acme-facilities.yaml: it is ignored by git, so local edits cannot be "
-        "ruled out; commit or stash them, or pass --force"
-    ) in result.output.splitlines()
-    assert acme.read_text() == edited
-    assert result.exit_code == 1
 
 
 @pytest.mark.parametrize("in_git", [True, False], ids=["git-ignored", "no-git"])
@@ -291,18 +238,38 @@ def test_pull_replaces_what_it_wrote_itself_without_force(
     assert result.exit_code == 0, result.output
 
 
-def test_a_damaged_pull_record_asks_for_force_again(
-    live_project: Path, sandbox: Sandbox, invoke: Invoke
+IGNORED = "it is ignored by git"
+NO_GIT = "it is not in a git repository"
+
+
+@pytest.mark.parametrize(
+    ("in_git", "edit", "reason"),
+    [(True, True, IGNORED), (False, True, NO_GIT), (False, False, NO_GIT)],
+    ids=["git-ignored-edited", "no-git-edited", "no-git-record-damaged"],
+)
+def test_pull_refuses_a_file_that_is_not_what_it_last_wrote(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke, in_git: bool, edit: bool, reason: str
 ) -> None:
+    """A local edit in a directory git does not watch, or a lost record of what pull
+    wrote: either way the file is kept and --force is asked for."""
+    if in_git:
+        _git("init", "-q", cwd=live_project)
+        (live_project / ".gitignore").write_text("pulled/\n")
     assert invoke("pull", "--dir", "pulled", "--no-catalog").exit_code == 0
-    (record,) = (live_project / ".portal-config" / "pulled").iterdir()
-    record.write_text("[not a record")
+    acme = live_project / "pulled" / "acme-facilities.yaml"
+    if edit:
+        acme.write_text(acme.read_text() + "# a local edit\n")
+    else:
+        (record,) = (live_project / ".portal-config" / "pulled").iterdir()
+        record.write_text("[not a record")
+    before = acme.read_text()
     sandbox.state.edit("acme-facilities", allow_address_change=True)
     result = invoke("pull", "--dir", "pulled", "--no-catalog")
     assert (
-        "refused: pulled/acme-facilities.yaml: it is not in a git repository, so local edits "
-        "cannot be ruled out; commit or stash them, or pass --force"
+        f"refused: pulled/acme-facilities.yaml: {reason}, so local edits cannot be ruled out; "
+        "commit or stash them, or pass --force"
     ) in result.output.splitlines()
+    assert acme.read_text() == before
     assert result.exit_code == 1
 
 
