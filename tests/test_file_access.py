@@ -273,6 +273,15 @@ def test_pull_refuses_a_file_that_is_not_what_it_last_wrote(
     assert result.exit_code == 1
 
 
+def test_pull_writes_its_files_when_its_record_cannot_be_kept(
+    live_project: Path, invoke: Invoke
+) -> None:
+    (live_project / ".portal-config").write_text("a file where the state directory goes\n")
+    result = invoke("pull", "--dir", "pulled", "--no-catalog")
+    assert "wrote pulled/acme-facilities.yaml" in result.output.splitlines()
+    assert result.exit_code == 0, result.output
+
+
 # -- the reader itself ------------------------------------------------------------------------
 def test_a_read_stops_one_byte_past_its_limit(tmp_path: Path) -> None:
     big = tmp_path / "big.yaml"

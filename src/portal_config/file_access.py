@@ -45,7 +45,9 @@ class Repository:
 
     One per run: the real path of each directory is asked once (lint reads thousands of
     files from a few directories), and forgotten with the run, so a directory replaced
-    by a link later (in a long-lived process) is seen again.
+    by a link later (in a long-lived process) is seen again. What this guards against is
+    what a pull request can commit; a local process swapping directories while a run
+    reads them is not (it could as well edit the files).
     """
 
     def __init__(self, root: Path | str) -> None:

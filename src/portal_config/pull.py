@@ -6,7 +6,9 @@ them, and a file whose settings already match live is not touched at all. A port
 without a file gets a new one in the canonical form (``canonical.render_portal``).
 Values are quoted wherever YAML 1.1 would read them as something else, so the files
 come out lint-clean and diff-clean. A file with local edits is never changed without
-``--force``, and a portal id that is not a safe file name is refused.
+``--force`` (git's word for tracked files; elsewhere, a record of what pull last wrote:
+see `_Files`), and a portal id that is not a safe file name is refused. Existing files
+are read as lint reads them (file_access): a FIFO or a link out of the project is refused.
 """
 
 from __future__ import annotations

@@ -51,10 +51,16 @@ class PullRecord:
             self._changed = True
 
     def save(self) -> None:
-        if self._changed:
-            record = {"directory": self.directory, "files": dict(sorted(self.files.items()))}
+        if not self._changed:
+            return
+        record = {"directory": self.directory, "files": dict(sorted(self.files.items()))}
+        try:
             write_atomically(self.path, json_text(record))
-            self._changed = False
+        except OSError:
+            # The files are written; an unsaved record only makes the next pull ask git,
+            # or for --force, again: stricter, never a lost edit. Not worth failing for.
+            return
+        self._changed = False
 
     def _read(self) -> dict[str, str]:
         try:
