@@ -131,13 +131,24 @@ def _link_refusal(real: str, root: str) -> str | None:
     ``.portal-config/`` local state. And it must lead to a YAML file, as a portal file
     is one: a git-ignored key file beside the checkout is not.
     """
-    if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
+    if not _inside(real, root):
         return "symbolic link leads outside the repository; refusing to follow it"
     if any(part.startswith(".") for part in Path(os.path.relpath(real, root)).parts):
         return "symbolic link leads into a hidden directory; refusing to follow it"
     if not real.endswith(YAML_SUFFIXES):
         return "symbolic link leads to a file that is not .yaml or .yml; refusing to follow it"
     return None
+
+
+def leads_outside(directory: Path, root: Path) -> bool:
+    """Whether a link on the way to ``directory`` leads out of ``root``: then it is not
+    walked (a link to / would walk the machine), and reading it says why."""
+    real = os.path.realpath(directory)
+    return real != os.path.abspath(directory) and not _inside(real, os.path.realpath(root))
+
+
+def _inside(real: str, root: str) -> bool:
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _not_regular(mode: int) -> str:

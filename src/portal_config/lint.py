@@ -20,7 +20,7 @@ from portal_config import schema
 from portal_config.catalog import Catalog, load_catalog
 from portal_config.config import Config
 from portal_config.errors import ConfigError, PortalConfigError
-from portal_config.file_access import Repository, UnreadableFile, read_bounded
+from portal_config.file_access import Repository, UnreadableFile, leads_outside, read_bounded
 from portal_config.loader import MAX_BYTES, Document, display, load_file
 from portal_config.problems import Level, Position, Problem, Report
 from portal_config.rules import RULES, Context, run_rule
@@ -239,7 +239,8 @@ def expand(paths: Sequence[Path], config: Config) -> Iterator[Path]:
         skip.add(_identity(config.source))
     seen: set[str] = set()
     for path in paths:
-        candidates: Iterable[Path] = [path] if not path.is_dir() else _walk(path, skip)
+        walk = path.is_dir() and not leads_outside(path, config.root)
+        candidates: Iterable[Path] = _walk(path, skip) if walk else [path]
         for candidate in candidates:
             key = _identity(candidate)
             if key not in seen:
