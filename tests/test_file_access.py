@@ -111,6 +111,21 @@ def test_a_portals_directory_linked_out_of_the_repository_is_refused(
     assert result.exit_code == 1
 
 
+def test_a_file_named_outside_the_project_is_read_through_its_links(
+    tmp_path: Path, project: Path, invoke: Invoke
+) -> None:
+    """Only links below the project's root are a pull request's; a path the caller names
+    elsewhere (a shared folder reached through a link) is theirs, and read as named."""
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-shared"
+    elsewhere.mkdir()
+    (elsewhere / "acme.yaml").write_text(VALID.format(portal="acme"))
+    link = tmp_path.parent / f"{tmp_path.name}-link"
+    link.symlink_to(elsewhere)
+    result = invoke("lint", str(link / "acme.yaml"), str(link))
+    assert result.stdout == "1 file checked: no problems\n"
+    assert result.exit_code == 0
+
+
 def test_lint_refuses_a_device_named_on_the_command_line(project: Path, invoke: Invoke) -> None:
     result = invoke("lint", "/dev/zero")
     assert result.stdout.splitlines()[0] == (

@@ -7,8 +7,8 @@ Every read goes through `read_bounded`, which:
 * reads only regular files, found by one ``fstat`` on the open descriptor. The file is
   opened with O_NONBLOCK, so opening a FIFO returns at once instead of waiting for a
   writer, and it is closed unread;
-* with a `Repository`, follows a symbolic link only to a YAML file inside it that is
-  not under a hidden directory (see `_link_refusal` for why each condition).
+* with a `Repository`, follows a symbolic link below its root only to a YAML file inside
+  it that is not under a hidden directory (see `_link_refusal` for why each condition).
 
 The refusals are `UnreadableFile`, whose text is one line for the caller's own format;
 any other I/O failure stays an OSError.
@@ -77,12 +77,14 @@ class Repository:
 def read_bounded(path: Path | str, limit: int, repository: Repository | None = None) -> bytes:
     """At most ``limit + 1`` bytes of the regular file at ``path``.
 
-    With a ``repository``, every symbolic link on the way must stay among its YAML files;
-    without one (a saved plan, which lives outside the checkout), links are followed, but
-    the file must still be a regular one.
+    With a ``repository``, every symbolic link on the way below its root must stay among
+    its YAML files: those links are content a pull request can commit. A path outside the
+    root (a file named on the command line, a plan in the runner's temp directory, or any
+    path without a ``repository``) is the caller's own: its links are followed, but the
+    file must still be a regular one.
     """
     where = os.path.abspath(path)
-    if repository is None:
+    if repository is None or not _inside(where, repository.root):
         return _read(where, _FLAGS, limit)
     # O_NOFOLLOW: a link as the last part fails to open (ELOOP) instead of being followed,
     # so finding a link costs no stat per file. Its target is then checked and opened
@@ -141,14 +143,17 @@ def _link_refusal(real: str, root: str) -> str | None:
 
 
 def leads_outside(directory: Path, root: Path) -> bool:
-    """Whether a link on the way to ``directory`` leads out of ``root``: then it is not
-    walked (a link to / would walk the machine), and reading it says why."""
-    real = os.path.realpath(directory)
-    return real != os.path.abspath(directory) and not _inside(real, os.path.realpath(root))
+    """Whether a link below ``root`` on the way to ``directory`` leads out of it: then it
+    is not walked (a link to / would walk the machine), and reading it says why."""
+    where = os.path.abspath(directory)
+    real_root = os.path.realpath(root)
+    if not _inside(where, real_root):
+        return False  # not the repository's: named by the caller, as read_bounded says
+    return not _inside(os.path.realpath(where), real_root)
 
 
-def _inside(real: str, root: str) -> bool:
-    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _not_regular(mode: int) -> str:
