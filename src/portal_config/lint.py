@@ -22,6 +22,7 @@ from portal_config import schema
 from portal_config.catalog import Catalog, load_catalog
 from portal_config.config import Config
 from portal_config.errors import ConfigError, PortalConfigError
+from portal_config.file_access import Repository, UnreadableFile, leads_outside, read_bounded
 from portal_config.loader import MAX_BYTES, Document, display, load_file
 from portal_config.problems import Level, Position, Problem, Report
 from portal_config.rules import RULES, Context, run_rule
@@ -69,7 +70,8 @@ def lint(paths: Sequence[Path], config: Config) -> LintRun:
     files = list(expand(paths, config))
     shown = [display(f) for f in files]
     run = LintRun(Report(files=shown))
-    catalog, problems = load_config_catalog(config)
+    repository = Repository(config.root)
+    catalog, problems = load_config_catalog(config, repository)
     run.report.extend(problems)
     context = Context(catalog=catalog)
     rules = _per_file_rules(config)
@@ -77,7 +79,10 @@ def lint(paths: Sequence[Path], config: Config) -> LintRun:
     del files  # a Path is ~350 bytes: from here on the shown names stand for the files
     with _collector_paused():
         checked = map_in_slices(
-            lambda part: [_check_file(path, name, context, rules) for path, name in part], jobs
+            lambda part: [
+                _check_file(path, name, context, rules, repository) for path, name in part
+            ],
+            jobs,
         )
     del jobs
     valid: list[Document] = []
@@ -93,11 +98,11 @@ def lint(paths: Sequence[Path], config: Config) -> LintRun:
             valid.append(outcome.document)
     del checked  # the texts and problems are in the run now; free the rest before rules
     ids = {document.data["portal"] for document in valid}
-    others = [slim(d) for d in _other_project_documents(paths, shown, ids, config)]
+    others = [slim(d) for d in _other_project_documents(paths, shown, ids, config, repository)]
     project = Context(catalog=catalog, project=valid + others)
     run.report.extend(_apply_rules(valid, project, config, silenced, _project_rules(config)))
     run.report.extend(_unused_directives(directives, silenced, config))
-    _add_missing_sources(run)
+    _add_missing_sources(run, repository)
     run.documents = valid
     return run
 
@@ -122,10 +127,12 @@ def _enabled_rules(config: Config) -> _Rules:
     return enabled
 
 
-def _check_file(path: Path, name: str, context: Context, rules: _Rules) -> _Checked:
+def _check_file(
+    path: Path, name: str, context: Context, rules: _Rules, repository: Repository
+) -> _Checked:
     """Everything lint learns from one file on its own: its schema errors and, in the
     same pass, what the rules find in the parts the schema did not refuse."""
-    result = load_file(path, name)
+    result = load_file(path, name, repository=repository)
     problems, text, document = result.problems, result.text, result.document
     disabled: dict[str, Position] = {}
     if text is not None:
@@ -164,7 +171,7 @@ def slim(document: Document) -> Document:
     )
 
 
-def _add_missing_sources(run: LintRun) -> None:
+def _add_missing_sources(run: LintRun, repository: Repository) -> None:
     """Read again the few files whose problems came from the project-wide checks.
 
     A shown name opens the file it names: `display` keeps it relative to the cwd."""
@@ -173,7 +180,7 @@ def _add_missing_sources(run: LintRun) -> None:
         name = problem.path
         if name in run.sources or name not in linted:
             continue
-        text = load_file(Path(name), name).text
+        text = load_file(Path(name), name, repository=repository).text
         if text is not None:
             run.sources[name] = text
 
@@ -207,7 +214,9 @@ def check_loaded(document: Document, config: Config, catalog: Catalog | None) ->
     return list(_apply_rules([document], context, config))
 
 
-def load_config_catalog(config: Config) -> tuple[Catalog | None, list[Problem]]:
+def load_config_catalog(
+    config: Config, repository: Repository | None = None
+) -> tuple[Catalog | None, list[Problem]]:
     """The work-type catalog the config names, with its problems as values.
 
     A catalog the config (or --catalog) asks for must exist: that is a config mistake,
@@ -216,12 +225,15 @@ def load_config_catalog(config: Config) -> tuple[Catalog | None, list[Problem]]:
     if config.catalog_origin is not None and not config.catalog.is_file():
         shown = display(config.catalog)
         raise ConfigError(f"{config.catalog_origin}: catalog file {shown} not found")
-    return load_catalog(config.catalog, display(config.catalog))
+    repository = repository or Repository(config.root)
+    return load_catalog(config.catalog, display(config.catalog), repository)
 
 
-def load_valid(path: Path, shown: str) -> tuple[Document | None, list[Problem], str | None]:
+def load_valid(
+    path: Path, shown: str, repository: Repository
+) -> tuple[Document | None, list[Problem], str | None]:
     """Load one file and check it against the schema: the document is returned only if clean."""
-    result = load_file(path, shown)
+    result = load_file(path, shown, repository=repository)
     if result.document is None:
         return None, result.problems, result.text
     problems = list(schema.check(result.document))
@@ -235,7 +247,8 @@ def expand(paths: Sequence[Path], config: Config) -> Iterator[Path]:
         skip.add(_identity(config.source))
     seen: set[str] = set()
     for path in paths:
-        candidates: Iterable[Path] = [path] if not path.is_dir() else _walk(path, skip)
+        walk = path.is_dir() and not leads_outside(path, config.root)
+        candidates: Iterable[Path] = _walk(path, skip) if walk else [path]
         for candidate in candidates:
             key = _identity(candidate)
             if key not in seen:
@@ -300,7 +313,11 @@ def _directive_problem(shown: str, line: int, column: int, message: str) -> Prob
 
 
 def _other_project_documents(
-    requested: Sequence[Path], linted: Sequence[str], ids: set[str], config: Config
+    requested: Sequence[Path],
+    linted: Sequence[str],
+    ids: set[str],
+    config: Config,
+    repository: Repository,
 ) -> Iterator[Document]:
     """Valid portal files of the project that were not linted now, for cross-file rules.
 
@@ -320,15 +337,11 @@ def _other_project_documents(
         if _identity(path) in done:
             continue
         try:  # os-level calls: this runs for every file of the project
-            handle = os.open(path, os.O_RDONLY)
-            try:
-                head = os.read(handle, MAX_BYTES + 1)
-            finally:
-                os.close(handle)
-        except OSError:
-            continue
+            head = read_bounded(path, MAX_BYTES, repository)
+        except (OSError, UnreadableFile):
+            continue  # reported when that file is linted itself
         if _may_configure(head, wanted):
-            document, _, _ = load_valid(path, display(path))
+            document, _, _ = load_valid(path, display(path), repository)
             if document is not None:
                 yield document
 

@@ -431,9 +431,10 @@ def pull(
         only=portals,
         force=force,
         ignore=config.ignore,
+        root=config.root,
     )
     if catalog:
-        catalog_result = pull_catalog(work_types, config.catalog, force)
+        catalog_result = pull_catalog(work_types, config.catalog, force, root=config.root)
         result.written += catalog_result.written
         result.unchanged += catalog_result.unchanged
         result.refused += catalog_result.refused
