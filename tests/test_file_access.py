@@ -324,3 +324,12 @@ def test_a_link_replaced_later_is_seen_by_the_next_run(tmp_path: Path) -> None:
     (root / "portals").symlink_to(outside)
     with pytest.raises(UnreadableFile, match="leads outside the repository"):
         read_bounded(root / "portals" / "a.yaml", 100, Repository(root))
+
+
+def test_a_size_that_understates_the_file_is_not_trusted() -> None:
+    """fstat only sizes the first read: /proc's files are regular files of size 0, and a
+    file may grow between fstat and read. Either is read on to its end or the limit."""
+    assert os.stat("/proc/self/maps").st_size == 0
+    whole = read_bounded("/proc/self/maps", 1_000_000)
+    assert len(whole) > 100 and whole.endswith(b"\n")
+    assert len(read_bounded("/proc/self/maps", 50)) == 51
