@@ -34,22 +34,18 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import ipaddress
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from portal_config.errors import ConfigError, UsageError
 from portal_config.file_access import Repository
-from portal_config.live_values import quoted
 from portal_config.loader import Document, JsonPath, load_file
-from portal_config.model import LivePortal
 from portal_config.problems import Level
 from portal_config.rules import RULES
 from portal_config.sandbox.tokens import account_state_path
@@ -59,6 +55,9 @@ from portal_config.tokens import (
     DEFAULT_TOKEN_ENV,
     TokenCommand,
 )
+
+if TYPE_CHECKING:  # lint loads the config on every commit; it never reads live portals
+    from portal_config.model import LivePortal
 
 CONFIG_NAME = "portal-config.yaml"
 ACCOUNTS_DIR = "accounts"
@@ -148,6 +147,8 @@ class Ignore:
 
     def why(self, portal: str) -> str | None:
         """Why ``portal`` is left alone, as messages say it, or None if it is not."""
+        from portal_config.live_values import quoted  # the model and schema: not lint's
+
         pattern = self.pattern_for(portal)
         return None if pattern is None else f"ignored by ignore: {quoted(pattern)} in {CONFIG_NAME}"
 
@@ -305,6 +306,8 @@ def load_config(
 
 def project_root(here: Path) -> Path:
     """The git work tree's top, where a project without a config keeps its files."""
+    if not _may_be_in_git(here):
+        return here  # what git would answer, without starting it (~10 ms of every lint)
     try:
         done = subprocess.run(
             ["git", "rev-parse", "--show-toplevel"],
@@ -318,6 +321,14 @@ def project_root(here: Path) -> Path:
         return here  # no git installed: the cwd is all there is to go on
     top = done.stdout.strip()
     return Path(top).resolve() if done.returncode == 0 and top else here
+
+
+def _may_be_in_git(here: Path) -> bool:
+    """False only when git cannot find a work tree for ``here``: no ``.git`` in it or above
+    it, and no GIT_ variable that points git elsewhere (GIT_DIR, GIT_WORK_TREE, ...)."""
+    if any(name.startswith("GIT_") for name in os.environ):
+        return True
+    return any(os.path.lexists(os.path.join(d, ".git")) for d in (here, *here.parents))
 
 
 def _only_comments(text: str) -> bool:
@@ -441,6 +452,8 @@ def program_path(command: TokenCommand) -> Path | None:
     program = command.argv[0]
     if os.sep in program or (os.altsep and os.altsep in program):
         return command.cwd / program
+    import shutil  # ~3 ms of compression modules that lint, which runs no command, spares
+
     entries = os.environ.get("PATH", os.defpath).split(os.pathsep)
     found = shutil.which(program, path=os.pathsep.join(str(command.cwd / e) for e in entries))
     return Path(found) if found is not None else None
@@ -545,6 +558,8 @@ def url_problem(url: str) -> str | None:
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
+    import ipaddress  # only a configured target's URL needs it, never lint
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
