@@ -148,12 +148,16 @@ _NO_KEY = object()
 _constructor = SafeConstructor()
 
 
-def display(path: Path) -> str:
+def display(path: Path | str) -> str:
     """The path as users should read it: relative to the cwd, unless they share no directory.
 
     A project's files above the cwd (its config found by walking up, the git root) read
     as ``../portals/a.yaml``; a file elsewhere on the machine keeps its absolute path.
     """
+    if isinstance(path, str):
+        if not os.path.isabs(path):
+            return os.path.normpath(path)  # the usual case, without a Path (lint's walk)
+        path = Path(path)
     if path.is_absolute():
         cwd = Path.cwd()
         try:
@@ -169,7 +173,7 @@ def display(path: Path) -> str:
 
 
 def load_file(
-    path: Path,
+    path: Path | str,
     shown: str | None = None,
     loader: type = DEFAULT_LOADER,
     *,
