@@ -24,6 +24,7 @@ from portal_config.errors import ConfigError, PortalConfigError
 from portal_config.file_access import Repository
 from portal_config.loader import Document, display, load_file
 from portal_config.problems import Level, Position, Problem, Report
+from portal_config.reader import read
 from portal_config.reader.project import expand_names, other_documents
 from portal_config.rules import RULES, Context, run_rule
 from portal_config.rules.base import closest
@@ -131,7 +132,7 @@ def _check_file(
 ) -> _Checked:
     """Everything lint learns from one file on its own: its schema errors and, in the
     same pass, what the rules find in the parts the schema did not refuse."""
-    result = load_file(path, name, repository=repository)
+    result = read(path, name, repository)
     problems, text, document = result.problems, result.text, result.document
     disabled: dict[str, Position] = {}
     if text is not None:
