@@ -32,7 +32,6 @@ after it. Every mistake is a `ConfigError` line ``invalid config: FILE:LINE:COL:
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import os
 import re
@@ -41,7 +40,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from portal_config.errors import ConfigError, UsageError
 from portal_config.file_access import Repository
@@ -529,6 +527,8 @@ def _command_problems(
 
 def unknown_target(message: str, name: str, known: list[str]) -> str:
     """``message`` with a did-you-mean, or the configured targets when nothing is close."""
+    import difflib  # only a misspelt name asks; lint loads the config every run
+
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     if close:
         return f"{message}; did you mean '{close[0]}'?"
@@ -542,6 +542,8 @@ def _where(document: Document, path: JsonPath, *, key: bool = False) -> str:
 def url_problem(url: str) -> str | None:
     """Why a base URL is unacceptable: plain http is allowed only to loopback."""
     try:
+        from urllib.parse import urlsplit  # only a configured target's URL needs it
+
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError:  # an unbalanced IPv6 bracket, say

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
@@ -314,6 +313,8 @@ def _unknown_key(key: str, allowed: list[str], where: str) -> str:
 
 
 def _suggestion(key: str, allowed: list[str]) -> str | None:
+    import difflib  # only an unknown key asks
+
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     return close[0] if close else None
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import time
 
 from portal_config.file_access import Repository, UnreadableFile, read_bounded
@@ -124,6 +123,8 @@ def _write(directory: str, text: str) -> None:
             # Only what lint writes: anything else kept here stays the user's to decide.
             stream.write(f"# portal-config's lint cache: never committed.\n/{NAME}\n/.{NAME}.*\n")
             stream.write("/.gitignore\n")
+    import tempfile  # with shutil and random: only a run that learned ids writes
+
     handle, temporary = tempfile.mkstemp(prefix=f".{NAME}.", dir=directory)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
