@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from portal_config.precheck import ANNOTATIONS
+
 JsonPath = tuple[str | int, ...]
 
-# Keywords that only annotate; they never make an instance invalid.
-_ANNOTATIONS = {"$schema", "$id", "title", "description", "default", "examples", "$comment"}
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def _is_type(value: Any, name: str) -> bool:
 def _compile(schema: Any) -> _Check:
     if not isinstance(schema, dict):
         raise _Unsupported(repr(schema))  # true/false schemas: left to jsonschema
-    unknown = set(schema) - _ANNOTATIONS - _KEYWORDS.keys()
+    unknown = set(schema) - ANNOTATIONS - _KEYWORDS.keys()
     if unknown:
         raise _Unsupported(", ".join(sorted(unknown)))
     parts = [
