@@ -34,6 +34,7 @@ DIRECTIVE_RULE = "directive"
 
 # `# portal-config: disable rule-a, rule-b` switches rules off for the whole file.
 _DIRECTIVE = re.compile(r"(?:^|\s)#\s*portal-config:\s*disable\b(?P<rules>[^#\n]*)")
+_DIRECTIVE_WORD = "portal-config:"  # in every line _DIRECTIVE matches
 
 
 @dataclass
@@ -230,6 +231,8 @@ def load_config_catalog(
 
 
 def _directives(shown: str, text: str, report: Report) -> Iterator[tuple[str, Position]]:
+    if _DIRECTIVE_WORD not in text:
+        return  # nearly every file: no line to split and search
     for number, line in enumerate(text.split("\n"), start=1):
         match = _DIRECTIVE.search(line)
         if match is None:

@@ -26,7 +26,6 @@ directory too).
 from __future__ import annotations
 
 import os
-import re
 import time
 
 from portal_config.file_access import Repository, UnreadableFile, read_bounded
@@ -36,7 +35,6 @@ _HEADER = "portal-config lint-ids 1"
 # Coarser than any local filesystem's timestamps (FAT's are 2 s, ext4's follow the
 # kernel's tick of a few ms): a file changed this recently is read again, not trusted.
 GRANULARITY_NS = 2_000_000_000
-_KEY = re.compile(r"[0-9]+\t[0-9]+\t-?[0-9]+\t-?[0-9]+")
 _LIMIT = 64 * 1024 * 1024  # far above 100,000 files' entries; a larger file is not ours
 
 
@@ -107,10 +105,11 @@ def _load(directory: str) -> tuple[int, dict[str, tuple[str, str]]]:
         return 0, {}
     known: dict[str, tuple[str, str]] = {}
     for line in lines[1:-1]:
-        path, sep, rest = line.partition("\t")
+        path, _, rest = line.partition("\t")
         key, sep, portal = rest.rpartition("\t")
-        if not sep or not _KEY.fullmatch(key):
-            return 0, {}  # a line cut short or not ours: trust none of it
+        if not sep:
+            return 0, {}  # not a line of ours: trust none of it
+        # The key is not parsed: a damaged one cannot equal the key of a real stat.
         known[path] = (key, portal)
     return int(header[1]), known
 
