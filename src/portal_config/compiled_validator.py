@@ -24,7 +24,6 @@ from portal_config.precheck import ANNOTATIONS
 JsonPath = tuple[str | int, ...]
 
 
-
 @dataclass(frozen=True)
 class SchemaError:
     """One error, with the fields of jsonschema's ValidationError that lint reads."""

@@ -68,6 +68,11 @@ class _Checked:
 
 
 def lint(paths: Sequence[Path], config: Config) -> LintRun:
+    with _collector_paused():
+        return _lint(paths, config)
+
+
+def _lint(paths: Sequence[Path], config: Config) -> LintRun:
     files = [name for name, _ in expand_names(paths, config)]
     shown = [display(f) for f in files]
     run = LintRun(Report(files=shown))
@@ -78,13 +83,10 @@ def lint(paths: Sequence[Path], config: Config) -> LintRun:
     rules = _per_file_rules(config)
     jobs = list(zip(files, shown, strict=True))
     del files  # from here on the shown names stand for the files
-    with _collector_paused():
-        checked = map_in_slices(
-            lambda part: [
-                _check_file(path, name, context, rules, repository) for path, name in part
-            ],
-            jobs,
-        )
+    checked = map_in_slices(
+        lambda part: [_check_file(path, name, context, rules, repository) for path, name in part],
+        jobs,
+    )
     del jobs
     valid: list[Document] = []
     directives: dict[tuple[str, str], Position] = {}  # (file, rule) -> where it is disabled
@@ -188,9 +190,10 @@ def _add_missing_sources(run: LintRun, repository: Repository) -> None:
 
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while files are read: loading makes no cycles, yet
-    its many small objects set off collections that walk every object kept so far
-    (13-20% of lint's time at 10,000 files). Reference counting still frees them."""
+    """No cyclic garbage collection during a lint: reading, checking and the project
+    rules make no cycles, yet their many small objects set off collections that walk
+    every object kept so far (13-20% of lint's time at 10,000 files while reading, and
+    ~15% more in the project rules after it). Reference counting still frees them."""
     if not gc.isenabled():
         yield
         return
