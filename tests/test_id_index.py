@@ -38,6 +38,7 @@ def settled(monkeypatch: pytest.MonkeyPatch) -> None:
     """Files written by the test count as old at once: no 2 s wait per test. The racy
     window itself is tested on its own, below."""
     monkeypatch.setattr(id_index, "GRANULARITY_NS", 0)
+    monkeypatch.setattr(id_index, "COARSE_GRANULARITY_NS", 0)
 
 
 def _portals(project: Path, *names: str) -> None:
@@ -107,14 +108,14 @@ def test_renames_and_deletions_are_seen(
 def test_a_file_changed_within_the_timestamp_granularity_is_read_again(tmp_path: Path) -> None:
     """Racy git: a change within one timestamp tick of the read can leave every stat
     field as it was, so such an entry is never trusted, however its stat matches."""
+    index = IdIndex(str(tmp_path / "cache"))  # the run starts
     portal = tmp_path / "a.yaml"
-    portal.write_text(VALID.format(portal="a"))
+    portal.write_text(VALID.format(portal="a"))  # the file is written while it runs
     status = portal.stat()
-    index = IdIndex(str(tmp_path / "cache"))
     index.record(str(portal), status, "a")
     index.save()
     again = IdIndex(str(tmp_path / "cache"))
-    assert again.lookup(str(portal), status) is None  # written just now: within the window
+    assert again.lookup(str(portal), status) is None  # written during the run: not trusted
     # The same file, as if its mtime and ctime were an hour before the index was written.
     hour = 3600 * 10**9
     old = SimpleNamespace(
@@ -126,6 +127,39 @@ def test_a_file_changed_within_the_timestamp_granularity_is_read_again(tmp_path:
     index.record(str(portal), old, "a")  # type: ignore[arg-type]
     index.save()
     assert IdIndex(str(tmp_path / "cache")).lookup(str(portal), old) == "a"  # type: ignore[arg-type]
+
+
+def test_the_window_is_the_file_systems_timestamp_granularity(tmp_path: Path) -> None:
+    """Nanosecond stamps come from the kernel's coarse clock (a tick behind); whole-second
+    stamps (ext3, HFS+, FAT's two) are truncated: a change a second later can keep them."""
+    index = IdIndex(str(tmp_path / "cache"))
+    second = 10**9
+
+    def stamped(when: int) -> SimpleNamespace:
+        return SimpleNamespace(st_ino=1, st_size=2, st_mtime_ns=when, st_ctime_ns=when)
+
+    def fine(ago: int) -> SimpleNamespace:
+        when = index.started - ago
+        return stamped(when + 1 if when % second == 0 else when)
+
+    def whole_seconds(ago: int) -> SimpleNamespace:
+        return stamped((index.started - ago) // second * second)
+
+    fine_recent, fine_old = fine(50_000_000), fine(second)  # 50 ms and 1 s before the run
+    coarse_old, coarse_older = whole_seconds(second), whole_seconds(3 * second)  # 1-2, 3-4 s
+    for name, status in [
+        ("f1", fine_recent),
+        ("f2", fine_old),
+        ("c1", coarse_old),
+        ("c2", coarse_older),
+    ]:
+        index.record(name, status, name)  # type: ignore[arg-type]
+    index.save()
+    again = IdIndex(str(tmp_path / "cache"))
+    assert again.lookup("f1", fine_recent) is None  # type: ignore[arg-type]
+    assert again.lookup("f2", fine_old) == "f2"  # type: ignore[arg-type]
+    assert again.lookup("c1", coarse_old) is None  # type: ignore[arg-type]
+    assert again.lookup("c2", coarse_older) == "c2"  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

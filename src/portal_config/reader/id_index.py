@@ -10,7 +10,7 @@ When in doubt the file is read, never trusted:
 * racy files, as git calls them: a file changed within the filesystem's timestamp
   granularity of the moment it was read can be changed again without its stat
   changing. An entry is trusted only if the file's mtime and ctime are older than the
-  start of the run that read it by more than that granularity (`GRANULARITY_NS`);
+  start of the run that read it by more than that granularity (`granularity`);
 * any file whose stat differs in any field (an edit of any size, a rename over it, a
   checkout), and any path the index does not hold (a new or renamed file);
 * the whole index, when it cannot be read or parsed in full (a torn write, a version of
@@ -32,9 +32,11 @@ from portal_config.file_access import Repository, UnreadableFile, read_bounded
 
 NAME = "lint-ids"
 _HEADER = "portal-config lint-ids 1"
-# Coarser than any local filesystem's timestamps (FAT's are 2 s, ext4's follow the
-# kernel's tick of a few ms): a file changed this recently is read again, not trusted.
-GRANULARITY_NS = 2_000_000_000
+# A file system that keeps nanoseconds stamps files from the kernel's coarse clock,
+# one tick (1 to 10 ms) behind: 100 ms covers it with room to spare. One that keeps
+# whole seconds (ext3, HFS+) or two (FAT) truncates: its files get 2 s.
+GRANULARITY_NS = 100_000_000
+COARSE_GRANULARITY_NS = 2_000_000_000
 _LIMIT = 64 * 1024 * 1024  # far above 100,000 files' entries; a larger file is not ours
 
 
@@ -42,6 +44,12 @@ def _key(status: os.stat_result) -> str:
     """Inode, size, mtime and ctime (ns), as the index's line holds them: compared as
     text, so loading 10,000 entries converts no numbers."""
     return f"{status.st_ino}\t{status.st_size}\t{status.st_mtime_ns}\t{status.st_ctime_ns}"
+
+
+def granularity(status: os.stat_result) -> int:
+    """How far apart two changes of the file may be and still leave the same stamps."""
+    whole = status.st_mtime_ns % 1_000_000_000 == 0 and status.st_ctime_ns % 1_000_000_000 == 0
+    return COARSE_GRANULARITY_NS if whole else GRANULARITY_NS
 
 
 class IdIndex:
@@ -67,7 +75,7 @@ class IdIndex:
         if entry is None or entry[0] != _key(status):
             return None
         newest = max(status.st_mtime_ns, status.st_ctime_ns)
-        if newest >= self._stamp - GRANULARITY_NS:
+        if newest >= self._stamp - granularity(status):
             return None  # racy: it may have changed again within the same timestamp
         self._seen[absolute] = entry
         return entry[1]
