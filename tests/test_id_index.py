@@ -210,6 +210,24 @@ def test_an_index_that_is_a_link_is_not_read(
     assert reads == ["a.yaml"]
 
 
+def test_links_in_the_cache_directory_make_lint_write_nowhere_else(
+    project: Path, invoke: Invoke, tmp_path_factory: pytest.TempPathFactory, settled: None
+) -> None:
+    """A pull request can commit `.portal-config` as a link, or a dangling link as its
+    .gitignore: lint then writes no index there, and creates nothing where they lead."""
+    outside = tmp_path_factory.mktemp("outside")
+    _portals(project, "a", "new")
+    (project / ".portal-config").symlink_to(outside)
+    assert DUPLICATE not in _lint_new(invoke)
+    assert list(outside.iterdir()) == []
+    (project / ".portal-config").unlink()
+    (project / ".portal-config").mkdir()
+    (project / ".portal-config" / ".gitignore").symlink_to(outside / "created")
+    assert DUPLICATE not in _lint_new(invoke)
+    assert list(outside.iterdir()) == []
+    assert (project / ".portal-config" / NAME).is_file()
+
+
 def test_the_index_is_never_committed(project: Path, invoke: Invoke, settled: None) -> None:
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     _portals(project, "a", "new")

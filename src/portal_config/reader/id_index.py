@@ -60,6 +60,9 @@ class IdIndex:
     """
 
     def __init__(self, directory: str | None) -> None:
+        if directory is not None and os.path.islink(directory):
+            # A link committed in its place could send the index's writes anywhere.
+            directory = None
         self.directory = directory
         self.started = time.time_ns()  # before any stat of this run: see the module doc
         self._stamp = 0
@@ -124,9 +127,15 @@ def _load(directory: str) -> tuple[int, dict[str, tuple[str, str]]]:
 
 def _write(directory: str, text: str) -> None:
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    ignore = os.path.join(directory, ".gitignore")
-    if not os.path.exists(ignore):
-        with open(ignore, "w", encoding="utf-8") as stream:
+    # Created, never opened if anything (a link included) is there already: a link
+    # committed as this name must not make lint write where it leads.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        ignore = os.open(os.path.join(directory, ".gitignore"), flags, 0o644)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(ignore, "w", encoding="utf-8") as stream:
             # Only what lint writes: anything else kept here stays the user's to decide.
             stream.write(f"# portal-config's lint cache: never committed.\n/{NAME}\n/.{NAME}.*\n")
             stream.write("/.gitignore\n")
