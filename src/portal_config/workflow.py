@@ -240,7 +240,7 @@ def apply(
     if code == ExitCode.INTERRUPTED and report.run is not None:
         reason = interrupt_reason(report.run)
     elif code == ExitCode.APPLY_FAILED and report.run is not None and unsure(report.run.results):
-        reason = "some portals' outcome is unknown (written, but not read back); run diff"
+        reason = "the outcome of some writes is unknown: OutSmart may have stored them; run diff"
     elif code == ExitCode.APPLY_FAILED:
         reason = "some portals were not applied; see their results"
     else:

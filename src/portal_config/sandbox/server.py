@@ -157,12 +157,13 @@ class _Handler(BaseHTTPRequestHandler):
             with server.counter_lock:
                 server.in_flight -= 1
         leaving = server.leaving()
+        if leaving:
+            # Gone before this answer is out, so that the client's next attempt is refused.
+            # (A request runs on a thread of its own, never serve_forever's: no deadlock.)
+            server.go_away()
         self._send(answer, with_body=method != "HEAD", closing=refused or leaving)
         if refused:
             self._discard_unread_body()
-        if leaving:
-            # Not on this thread: shutdown() waits for serve_forever, which may be ours.
-            threading.Thread(target=server.go_away, daemon=True).start()
 
     def _respond_to(self, method: str, body: bytes) -> _Answer:
         faults = self.server.faults
