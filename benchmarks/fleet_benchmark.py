@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from measure import RECORDED, record
+
 from portal_config.sandbox.process import SandboxProcess
 from portal_config.sandbox.tokens import SANDBOX_TOKENS, account_names, account_token
 
@@ -100,7 +102,12 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=50.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sequential-repeats", type=int, default=1)
+    parser.add_argument(
+        "--record", action="store_true", help=f"also write the output to {RECORDED.name}/"
+    )
     args = parser.parse_args()
+    if args.record:
+        record(Path(__file__).stem, sys.argv[1:])
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

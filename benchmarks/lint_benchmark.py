@@ -15,7 +15,8 @@ Medians of alternating repetitions; every ratio is printed next to its target (i
 
     python benchmarks/lint_benchmark.py [--repeats 7] [--large 10000] [--only 1,2,...]
 
-`--repeats 1 --large 2000` is a quick check; the README's figures are the defaults.
+`--repeats 1 --large 2000` is a quick check. `--record` also writes the output to
+benchmarks/results/, which docs/internals/benchmarks.md shows as it is.
 """
 
 from __future__ import annotations
@@ -27,7 +28,19 @@ import sys
 import tempfile
 from pathlib import Path
 
-from measure import BIN, REPO, alternate, make_project, ms, run, summary, timer, verdict
+from measure import (
+    BIN,
+    RECORDED,
+    REPO,
+    alternate,
+    make_project,
+    ms,
+    record,
+    run,
+    summary,
+    timer,
+    verdict,
+)
 
 SCHEMA = str(REPO / "schema" / "portal.schema.json")
 LINT = [str(BIN / "portal-config"), "lint"]
@@ -170,7 +183,12 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--large", type=int, default=10000, help="the large project's size")
     parser.add_argument("--only", default="", help="comma-separated section numbers")
+    parser.add_argument(
+        "--record", action="store_true", help=f"also write the output to {RECORDED.name}/"
+    )
     args = parser.parse_args()
+    if args.record:
+        record(Path(__file__).stem, sys.argv[1:])
     if not (BIN / "check-jsonschema").exists() or not (BIN / "pre-commit").exists():
         print("check-jsonschema and pre-commit are needed: pip install -e '.[test]'")
         return 2

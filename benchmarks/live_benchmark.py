@@ -14,7 +14,8 @@
 
     python benchmarks/live_benchmark.py [--repeats 3] [--only 1,2,3] [--large 5000]
 
-`--repeats 1 --large 2000` is a quick check; the README's figures are the defaults.
+`--repeats 1 --large 2000` is a quick check. `--record` also writes the output to
+benchmarks/results/, which docs/internals/benchmarks.md shows as it is.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from measure import BIN, REPO, alternate, ms, run, summary, timer, verdict
+from measure import BIN, RECORDED, REPO, alternate, ms, record, run, summary, timer, verdict
 
 from portal_config.config import DEFAULT_CONCURRENCY
 from portal_config.sandbox.process import SandboxProcess
@@ -230,7 +231,12 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--large", type=int, default=5000)
     parser.add_argument("--only", default="", help="comma-separated section numbers")
+    parser.add_argument(
+        "--record", action="store_true", help=f"also write the output to {RECORDED.name}/"
+    )
     args = parser.parse_args()
+    if args.record:
+        record(Path(__file__).stem, sys.argv[1:])
     chosen = {int(n) for n in args.only.split(",") if n} or {1, 2, 3}
     print(f"default concurrency {DEFAULT_CONCURRENCY}; medians of {args.repeats} runs")
     with tempfile.TemporaryDirectory() as temp:

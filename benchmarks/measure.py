@@ -4,7 +4,9 @@ ratio next to its target. Scripts import it as a sibling (`python benchmarks/X.p
 
 from __future__ import annotations
 
+import datetime
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -12,8 +14,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 REPO = Path(__file__).resolve().parent.parent
+RECORDED = REPO / "benchmarks" / "results"  # what --record writes; the docs include it
 BIN = Path(sys.executable).parent  # the venv's scripts: portal-config, check-jsonschema
 WORK_TYPES = ["Storing", "Onderhoud", "Inspectie", "Plaatsing alarm", "Reparatie", "Oplevering"]
 
@@ -95,6 +99,38 @@ def summary() -> None:
     print("\nSummary (medians):")
     for line in RESULTS:
         print("  " + line)
+
+
+class _Tee:
+    """Standard output that is also written to a file."""
+
+    def __init__(self, *streams: TextIO) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+
+def record(script: str, arguments: Sequence[str]) -> None:
+    """From now on, also write what this run prints to benchmarks/results/SCRIPT.txt.
+
+    The documentation's benchmark page includes these files as they are, so its figures
+    are always a run's output, never typed in; the first lines say what ran where and when.
+    """
+    RECORDED.mkdir(exist_ok=True)
+    file = (RECORDED / f"{script}.txt").open("w", encoding="utf-8")
+    shown = " ".join(a for a in arguments if a != "--record")
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    file.write(f"$ python benchmarks/{script}.py {shown}".rstrip() + "\n")
+    file.write(f"# {when}; {platform.python_implementation()} {platform.python_version()}; ")
+    file.write(f"{len(os.sched_getaffinity(0))} CPUs available\n")
+    sys.stdout = _Tee(sys.stdout, file)  # type: ignore[assignment]
 
 
 def portal_text(index: int, broken: bool = False) -> str:

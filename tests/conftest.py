@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -179,6 +180,16 @@ def _local_tally() -> Counter[tuple[str, str]]:
     return tally if tally is not None else Counter()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record-fault-matrix",
+        metavar="PATH",
+        default=None,
+        help="also write the fault matrix figures to PATH as JSON "
+        "(docs/results/fault-matrix.json is what the documentation shows)",
+    )
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: send the counts ("scenario|outcome")
@@ -193,7 +204,8 @@ def pytest_testnodedown(node: Any, error: object) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print the fault matrix figures (the README's Guarantees table comes from here).
+    """Print the fault matrix figures; with --record-fault-matrix, also write them as the
+    JSON file the documentation's table is rendered from (never typed in by hand).
 
     "silent failures" counts, as measured, portals reported applied or unchanged that do
     not hold the desired settings, and UI edits overwritten; the tests fail on any.
@@ -216,3 +228,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         f"{'total':<22} runs {converged + failed:3}  converged {converged:3}  "
         f"failed cleanly {failed:3}  silent failures {silent}"
     )
+    path = terminalreporter.config.getoption("--record-fault-matrix")
+    if path:
+        _record_fault_matrix(Path(path), tally, scenarios)
+
+
+def _record_fault_matrix(path: Path, tally: Counter[tuple[str, str]], scenarios: list[str]) -> None:
+    def row(outcomes: Callable[[str], int]) -> dict[str, int]:
+        counts = {o: outcomes(o) for o in ("converged", "failed cleanly", "silent")}
+        return {"runs": counts["converged"] + counts["failed cleanly"], **counts}
+
+    record = {
+        "command": "pytest tests/test_faults.py --record-fault-matrix " + str(path),
+        "scenarios": [
+            {"scenario": s, **row(lambda outcome, s=s: tally[s, outcome])} for s in scenarios
+        ],
+        "total": row(lambda outcome: sum(v for (_, o), v in tally.items() if o == outcome)),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

@@ -336,13 +336,21 @@ def test_the_fleet_recipes_steps_run_with_the_real_tool(
         .replace("  test:\n", "  production:\n")
         .replace("default_target: test\n", "default_target: production\n")
     )
+    # The diff recipe unpacks the base branch's tree from git into $RUNNER_TEMP.
+    who = ["-c", "user.name=t", "-c", "user.email=t@t"]
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], [*who, "commit", "-q", "-m", "m"]):
+        subprocess.run(["git", *args], cwd=fleet, check=True, capture_output=True)
+    temp = fleet.with_name(f"{fleet.name}-temp")
+    temp.mkdir()
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "ACCOUNTS": "acme beta",
+        "BASE_SHA": "main",
         "GITHUB_BASE_REF": "",
         "GITHUB_STEP_SUMMARY": str(fleet / "summary.md"),
         "GITHUB_OUTPUT": str(fleet / "output"),
+        "RUNNER_TEMP": str(temp),
     }
 
     def run(recipe: str, name: str) -> subprocess.CompletedProcess[str]:
@@ -355,15 +363,21 @@ def test_the_fleet_recipes_steps_run_with_the_real_tool(
             timeout=120,
         )
 
+    base = run(
+        "portal-config-fleet-diff.yml",
+        "The base branch's tree, for portal-config.yaml and the files it names",
+    )
+    assert base.returncode == 0, base.stderr
     diff = run("portal-config-fleet-diff.yml", "portal-config diff")
     assert diff.returncode == 0, diff.stderr
-    assert sorted(p.name for p in (fleet / "plans").iterdir()) == ["acme.json", "beta.json"]
+    assert sorted(p.name for p in (temp / "plans").iterdir()) == ["acme.json", "beta.json"]
     render = run("portal-config-fleet-diff.yml", "Render the plan")
     assert render.returncode == 0, render.stderr
-    comment = (fleet / "comment.md").read_text()
+    comment = (temp / "comment.md").read_text()
     assert "## Account `acme`" in comment and "## Account `beta`" in comment
     assert "gamma" not in comment
-    shutil.rmtree(fleet / "plans")
+    shutil.rmtree(temp / "plans")
+    shutil.rmtree(fleet / ".git")  # the apply half runs outside git: see below
     plan = run("portal-config-fleet-apply.yml", "Plan")
     assert plan.returncode == 0, plan.stderr
     apply = run(
@@ -487,3 +501,23 @@ def test_diff_previews_the_fleet_wide_threshold(
     assert payload["apply_refusal"] == warning.split(": ", 1)[1]
     calm = json.loads(invoke("diff", "--format", "json", "--account", "acme").output)
     assert calm["apply_refusal"] is None
+
+
+def test_an_accounts_ignore_adds_to_the_top_level_one_in_every_command(
+    fleet: Path, fleet_sandbox: Sandbox, invoke: Invoke
+) -> None:
+    for name in ACCOUNTS:
+        portals = state_of(fleet_sandbox, name).data["portals"]
+        portals["Acme_Legacy"] = dict(portals["oud-portaal"], portal_id="Acme_Legacy")
+    config = fleet / "portal-config.yaml"
+    text = config.read_text(encoding="utf-8").replace(
+        "  beta:\n", "  beta:\n    ignore: [Acme_*]\n"
+    )
+    config.write_text(text + "ignore: [oud-portaal]\n", encoding="utf-8")
+    result = invoke("diff")
+    assert result.exit_code == 3, result.output
+    groups = dict(g.split(" ===", 1) for g in result.output.split("=== account ")[1:])
+    for name in ("acme", "gamma"):
+        assert '? "Acme_Legacy"  unmanaged' in groups[name]
+        assert "oud-portaal" not in groups[name]
+    assert "unmanaged" not in groups["beta"]

@@ -14,9 +14,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from conftest import REPO, VALID, Invoke, Write
+from portal_config import TOOL
 from portal_config.sandbox import Sandbox
-
-TOOL = "portal-config 0.1.0"
 
 
 def schema_of(name: str) -> dict[str, Any]:

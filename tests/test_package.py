@@ -6,8 +6,12 @@ there would compare a file with itself; only a built wheel shows what ships.
 
 from __future__ import annotations
 
+import importlib.metadata
+import os
+import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -48,10 +52,120 @@ def test_the_wheel_ships_each_schema_as_published(wheel: Path, name: str) -> Non
 def test_the_version_is_written_once(wheel: Path) -> None:
     from portal_config import __version__
 
-    assert wheel.name.startswith(f"portal_config-{__version__}-")
+    # Written nowhere in the repository: setuptools-scm takes it from the git tags when the
+    # package is built, and the code reads what it wrote (portal_config/_version.py).
     assert '\nversion = "' not in (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    assert not (REPO / "src" / "portal_config" / "_version.py").exists() or _ignored(
+        "src/portal_config/_version.py"
+    )
+    built = wheel.name.split("-")[1]
+    with zipfile.ZipFile(wheel) as archive:
+        assert (
+            f"__version__ = version = '{built}'"
+            in archive.read("portal_config/_version.py").decode()
+        )
+    assert __version__ == importlib.metadata.version("portal-config")
     changelog = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
-    assert "## [Unreleased]" in changelog and f"## [{__version__}]" in changelog
+    assert "## [Unreleased]" in changelog
+    if "dev" not in __version__ and "+" not in __version__:  # a release: it has its section
+        assert f"## [{__version__}]" in changelog
+
+
+def _ignored(path: str) -> bool:
+    return subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO).returncode == 0
+
+
+def _git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org"}
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    )
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh clone with no tags, holding this working tree's files as one more commit."""
+    clone = tmp_path_factory.mktemp("clone") / "portal-config"
+    _git(REPO.parent, "clone", "--quiet", "--no-tags", str(REPO), str(clone))
+    for tag in _git(clone, "tag").split():
+        _git(clone, "tag", "-d", tag)
+    tracked = _git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    for name in filter(None, tracked.split("\0")):
+        source = REPO / name
+        if source.is_file() and not source.is_symlink():
+            (clone / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, clone / name)
+    _git(clone, "add", "--all")
+    _git(clone, "commit", "--quiet", "--allow-empty", "-m", "the working tree")
+    return clone
+
+
+def _build(source: Path, out: Path) -> tuple[Path, Path]:
+    subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    (wheel,) = out.glob("*.whl")
+    (sdist,) = out.glob("*.tar.gz")
+    return wheel, sdist
+
+
+def _version_of(wheel: Path, tmp_path: Path) -> str:
+    """What `portal-config --version` prints once the wheel is installed."""
+    target = tmp_path / "installed"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        timeout=300,
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "portal_config", "--version"],
+        env={**os.environ, "PYTHONPATH": str(target)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_a_tag_is_the_version_of_the_wheel_and_the_sdist(clone: Path, tmp_path: Path) -> None:
+    _git(clone, "tag", "-a", "v9.8.7", "-m", "portal-config 9.8.7")
+    try:
+        wheel, sdist = _build(clone, tmp_path / "dist")
+    finally:
+        _git(clone, "tag", "-d", "v9.8.7")
+    assert wheel.name == "portal_config-9.8.7-py3-none-any.whl"
+    assert sdist.name == "portal_config-9.8.7.tar.gz"
+    with tarfile.open(sdist) as archive:
+        info = archive.extractfile("portal_config-9.8.7/PKG-INFO")
+        assert info is not None and b"\nVersion: 9.8.7\n" in info.read()
+    assert _version_of(wheel, tmp_path) == "portal-config, version 9.8.7\n"
+
+
+def test_a_clone_without_tags_builds_a_development_version(clone: Path, tmp_path: Path) -> None:
+    wheel, _ = _build(clone, tmp_path / "dist")
+    head = _git(clone, "rev-parse", "HEAD").strip()
+    version = wheel.name.split("-")[1]
+    # setuptools-scm counts from the fallback 0.0.0 and names the commit.
+    assert version.startswith("0.0.1.dev")
+    commit = version.split("+g", 1)[1].split(".", 1)[0]
+    assert len(commit) >= 7 and head.startswith(commit)
+    assert _version_of(wheel, tmp_path) == f"portal-config, version {version}\n"
 
 
 @pytest.mark.parametrize(

@@ -133,6 +133,7 @@ configs = st.fixed_dictionaries(
             values,
         ),
         "default_target": values,
+        "ignore": st.one_of(st.lists(st.sampled_from(["Acme_Legacy", "t-*", "", 1])), values),
     },
 )
 

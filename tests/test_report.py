@@ -9,6 +9,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from conftest import REPO, Invoke
+from portal_config import TOOL
 from portal_config.sandbox import Faults, Sandbox
 
 SCHEMA_FILE = REPO / "schema" / "report.schema.json"
@@ -63,7 +64,7 @@ def test_the_schema_rejects_what_apply_never_writes() -> None:
     base = {
         "format": "portal-config-report",
         "version": 3,
-        "tool": "portal-config 0.1.0",
+        "tool": TOOL,
         "target": {"name": "t", "base_url": None},
         "account": None,
         "started_at": "2026-11-30T00:00:00+00:00",

@@ -157,8 +157,8 @@ def test_one_account_with_the_default_software_token_names_it(tmp_path: Path) ->
     )
 
 
-def test_the_readmes_startup_line_is_what_the_sandbox_prints(tmp_path: Path) -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+def test_the_documented_startup_line_is_what_the_sandbox_prints(tmp_path: Path) -> None:
+    readme = (REPO / "docs" / "internals" / "api-contract.md").read_text(encoding="utf-8")
     shown = readme.split("portal-config sandbox --accounts 3\n# ", 1)[1].split("\n", 1)[0]
     env = {k: v for k, v in os.environ.items() if not k.startswith("OUTSMART_")}
     state = Path(".portal-config/sandbox.json")

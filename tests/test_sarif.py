@@ -16,6 +16,7 @@ import pytest
 from jsonschema import Draft4Validator, FormatChecker
 
 from conftest import REPO, VALID, Invoke, Write
+from portal_config import __version__
 from portal_config.render.lint import FORMATS
 from portal_config.render.sarif import PSEUDO_RULES, source_root
 from portal_config.rules import RULES, summary
@@ -110,7 +111,7 @@ def test_every_rule_id_lint_can_report_is_described(write: Write, invoke: Invoke
     log = lint_sarif(invoke)
     assert_valid_sarif(log)
     driver = log["runs"][0]["tool"]["driver"]
-    assert driver["name"] == "portal-config" and driver["version"] == "0.1.0"
+    assert driver["name"] == "portal-config" and driver["version"] == __version__
     assert driver["informationUri"].startswith("https://")
     described = {rule["id"]: rule for rule in driver["rules"]}
     assert list(described) == [*PSEUDO_RULES, *RULES]

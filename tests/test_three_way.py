@@ -339,7 +339,12 @@ def test_drift_json_and_markdown(repo: Path, sandbox: Sandbox, invoke: Invoke) -
     assert [c["origin"] for p in plan["portals"] for c in p["changes"]] == ["drift"]
     markdown = invoke("drift", "--format", "markdown").output
     assert markdown.startswith("**Drift: 1 of 5 portals differ from the files")
-    assert "- accept: portal-config pull --target test --portal secura-alarm" in markdown
+    # The command names a portal id, a value: a code span, which also copies cleanly.
+    assert (
+        "- accept: `portal-config pull --target test --portal secura-alarm`"
+        "  (on a branch, then a pull request)\n"
+        "- revert: `portal-config apply --target test`  (the files win)\n"
+    ) in markdown
 
 
 def test_drift_api_error_exits_4(repo: Path, sandbox: Sandbox, invoke: Invoke) -> None:
@@ -519,13 +524,25 @@ def _run_recipe_step(
     )
 
 
+def _base_tree(root: Path) -> dict[str, str]:
+    """The diff recipe's base branch tree (main's) unpacked in $RUNNER_TEMP, beside the
+    checkout, its target renamed; the environment naming it."""
+    temp = root.with_name(f"{root.name}-temp")
+    temp.mkdir()
+    env = {"RUNNER_TEMP": str(temp), "BASE_SHA": git(root, "rev-parse", "main")}
+    step = "The base branch's tree, for portal-config.yaml and the files it names"
+    done = _run_recipe_step(_recipe_step("portal-config-diff.yml", step), root, env)
+    assert done.returncode == 0, done.stderr
+    _rename_target(temp / "base" / "portal-config.yaml")
+    return env
+
+
 @pytest.mark.slow  # bash and real portal-config processes
 def test_the_diff_recipe_gives_a_three_way_comment_from_one_live_read(
     every_origin: Path, sandbox: Sandbox
 ) -> None:
-    config = every_origin / "portal-config.yaml"
-    _rename_target(config)
     env = {
+        **_base_tree(every_origin),
         "GITHUB_BASE_REF": "main",
         "GITHUB_STEP_SUMMARY": str(every_origin / "summary.md"),
         "OUTSMART_TOKEN": TOKEN,
@@ -539,11 +556,11 @@ def test_the_diff_recipe_gives_a_three_way_comment_from_one_live_read(
     render = _run_recipe_step(
         _recipe_step("portal-config-diff.yml", "Render the plan"),
         every_origin,
-        {"GITHUB_STEP_SUMMARY": env["GITHUB_STEP_SUMMARY"]},
+        {"GITHUB_STEP_SUMMARY": env["GITHUB_STEP_SUMMARY"], "RUNNER_TEMP": env["RUNNER_TEMP"]},
     )
     assert render.returncode == 0, render.stderr
     assert sandbox.requests_seen == reads  # show renders the saved plan; no second read
-    comment = (every_origin / "comment.md").read_text()
+    comment = (Path(env["RUNNER_TEMP"]) / "comment.md").read_text()
     summary = (every_origin / "summary.md").read_text()
     assert comment == summary  # a small plan is not cut
     assert "### Changes in this pull request" in comment
@@ -557,13 +574,13 @@ def test_the_diff_recipe_gives_a_three_way_comment_from_one_live_read(
 def test_the_diff_recipe_fails_on_a_work_type_the_live_account_lacks(
     repo: Path, sandbox: Sandbox
 ) -> None:
-    config = repo / "portal-config.yaml"
-    _rename_target(config)
+    base = _base_tree(repo)
     edit_file_at(repo / "worktypes.yaml", "  - Storing\n", "  - Storing\n  - Schoorsteenvegen\n")
     edit_file(
         repo, "klimaat-techniek", "    - Storing\n", "    - Storing\n    - Schoorsteenvegen\n"
     )
     env = {
+        **base,
         "GITHUB_BASE_REF": "main",
         "OUTSMART_TOKEN": TOKEN,
         "OUTSMART_SOFTWARE_TOKEN": SOFTWARE_TOKEN,

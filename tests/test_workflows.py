@@ -23,6 +23,9 @@ from conftest import REPO
 
 WORKFLOWS = REPO / ".github" / "workflows"
 RECIPES = sorted(WORKFLOWS.glob("portal-config-*.yml"))
+# This repository's own release recipe: not an init template, held to the same checks.
+RELEASE = WORKFLOWS / "release.yml"
+CHECKED = [*RECIPES, RELEASE]
 DIFF = WORKFLOWS / "portal-config-diff.yml"
 DRIFT = WORKFLOWS / "portal-config-drift.yml"
 APPLY = WORKFLOWS / "portal-config-apply.yml"
@@ -64,6 +67,14 @@ def _step(path: Path, name: str) -> dict[str, Any]:
     return step
 
 
+def _temp(cwd: Path) -> Path:
+    """The runner's temporary directory ($RUNNER_TEMP), beside the checkout as on GitHub
+    (.../work/_temp next to .../work/repo/repo), never inside it."""
+    temp = cwd.with_name(f"{cwd.name}-temp")
+    temp.mkdir(exist_ok=True)
+    return temp
+
+
 def _run_step(
     step: dict[str, Any],
     cwd: Path,
@@ -74,7 +85,8 @@ def _run_step(
     """Run a step's script as the runner does (bash -e -o pipefail), with a stub
     `portal-config` that logs its arguments to `calls` and the account token variables it
     sees to `tokens`, then runs `stub` (default: print "report", exit with `exit_code`;
-    `show`, which renders a plan the step's own diff or drift just wrote, exits 0)."""
+    `show`, which renders a plan the step's own diff or drift just wrote, exits 0).
+    $RUNNER_TEMP is `_temp(cwd)`."""
     bin_dir = cwd / "bin"
     bin_dir.mkdir(exist_ok=True)
     program = bin_dir / "portal-config"
@@ -92,14 +104,21 @@ def _run_step(
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         "GITHUB_STEP_SUMMARY": str(cwd / "summary"),
         "GITHUB_OUTPUT": str(cwd / "output"),
+        "RUNNER_TEMP": str(_temp(cwd)),
         **(env or {}),
     }
+    return _bash(step, cwd, variables)
+
+
+def _bash(step: dict[str, Any], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A step's script as the runner runs it: bash -e -o pipefail, in ``env`` alone."""
     return subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
         cwd=cwd,
-        env=variables,
+        env=env,
         capture_output=True,
         text=True,
+        timeout=120,
     )
 
 
@@ -146,7 +165,13 @@ new AsyncFunction('github', 'context', 'require', script)(github, context, requi
     done = subprocess.run(
         [node, str(harness)],
         cwd=cwd,
-        env={**os.environ, **env, "FAKE": json.dumps(fake), "SCRIPT": str(cwd / "script.js")},
+        env={
+            **os.environ,
+            "RUNNER_TEMP": str(_temp(cwd)),
+            **env,
+            "FAKE": json.dumps(fake),
+            "SCRIPT": str(cwd / "script.js"),
+        },
         capture_output=True,
         text=True,
         check=True,
@@ -156,7 +181,11 @@ new AsyncFunction('github', 'context', 'require', script)(github, context, requi
 
 
 def test_there_are_four_recipes_and_three_for_fleets() -> None:
-    assert sorted(p.name for p in WORKFLOWS.iterdir()) == [
+    # Besides the recipes, only this repository's own release recipe (not a template).
+    assert sorted(p.name for p in WORKFLOWS.iterdir()) == sorted(
+        [*(p.name for p in RECIPES), "release.yml"]
+    )
+    assert [p.name for p in RECIPES] == [
         "portal-config-apply.yml",
         "portal-config-diff.yml",
         "portal-config-drift.yml",
@@ -167,7 +196,7 @@ def test_there_are_four_recipes_and_three_for_fleets() -> None:
     ]
 
 
-@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", CHECKED, ids=lambda p: p.name)
 def test_every_action_is_pinned_by_full_sha_with_its_version(path: Path) -> None:
     lines = path.read_text(encoding="utf-8").splitlines()
     uses = [line for line in lines if line.strip().removeprefix("- ").startswith("uses:")]
@@ -180,7 +209,7 @@ def test_every_action_is_pinned_by_full_sha_with_its_version(path: Path) -> None
 
 def test_the_recipes_pin_each_action_at_the_same_commit() -> None:
     pins: dict[str, set[str]] = {}
-    for path in RECIPES:
+    for path in CHECKED:
         for step in _steps(path):
             if "uses" in step:
                 action, commit = step["uses"].split("@")
@@ -259,7 +288,7 @@ def test_the_recipes_are_valid_github_workflows() -> None:
         "check_jsonschema",
         "--builtin-schema",
         "vendor.github-workflows",
-        *map(str, RECIPES),
+        *map(str, CHECKED),
     ]
     done = subprocess.run(command, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -272,7 +301,7 @@ def test_zizmor_finds_nothing_in_the_recipes() -> None:
         pytest.skip("zizmor is not installed (pip install -e '.[test]')")
     # --offline: no GitHub API calls, so the result depends on these files alone.
     done = subprocess.run(
-        [zizmor, "--offline", "--format", "json", "--no-config", *map(str, RECIPES)],
+        [zizmor, "--offline", "--format", "json", "--no-config", *map(str, CHECKED)],
         capture_output=True,
         text=True,
     )
@@ -283,8 +312,32 @@ def test_zizmor_finds_nothing_in_the_recipes() -> None:
         for f in findings
         if f["determinations"]["severity"] in ("Medium", "High")
     ] == []
-    audited = re.findall(r"completed \S*/(portal-config-\S+\.yml)", done.stderr)
-    assert sorted(audited) == [p.name for p in RECIPES]
+    audited = re.findall(r"completed \S*/((?:portal-config-\S+|release)\.yml)", done.stderr)
+    assert sorted(audited) == sorted(p.name for p in CHECKED)
+
+
+def test_the_release_builds_on_a_tag_and_publishes_with_trusted_publishing() -> None:
+    document = _load(RELEASE)
+    # PyYAML reads the key `on` as True (YAML 1.1); GitHub reads it as "on".
+    assert document[True] == {"push": {"tags": ["v*"]}}
+    assert document["permissions"] == {}
+    build, publish = document["jobs"]["build"], document["jobs"]["publish"]
+    assert build["permissions"] == {"contents": "read"}
+    runs = "\n".join(step.get("run", "") for step in build["steps"])
+    assert "python -m build" in runs
+    assert 'test -f "dist/portal_config-${version}-py3-none-any.whl"' in runs
+    assert 'test -f "dist/portal_config-${version}.tar.gz"' in runs
+    assert 'grep -qF "## [${version}]" CHANGELOG.md' in runs
+    checkout = build["steps"][0]
+    assert checkout["with"] == {"persist-credentials": False, "fetch-depth": 0}
+    # Only the job that publishes can mint the OIDC token, and only in the environment
+    # the package index trusts; nothing else is granted and no secret is read.
+    assert publish["needs"] == "build"
+    assert publish["permissions"] == {"id-token": "write"}
+    assert publish["environment"]["name"] == "pypi"
+    assert publish["steps"][-1]["uses"].startswith("pypa/gh-action-pypi-publish@")
+    assert "with" not in publish["steps"][-1]
+    assert "secrets." not in RELEASE.read_text(encoding="utf-8")
 
 
 def test_lint_uploads_sarif_to_code_scanning() -> None:
@@ -299,12 +352,88 @@ def test_lint_uploads_sarif_to_code_scanning() -> None:
 # --- diff: the PR comment -------------------------------------------------------------
 
 
-def test_diff_reads_targets_from_the_base_branch_not_the_pull_request() -> None:
-    steps = _steps(DIFF)
-    base = next(s for s in steps if s.get("with", {}).get("path") == ".portal-config-base")
-    assert base["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+_BASE_TREE = "The base branch's tree, for portal-config.yaml and the files it names"
+# The base branch's config (and so its token commands and ca_bundle), the PR's files.
+_BASE_CONFIG = '--config "$RUNNER_TEMP/base/portal-config.yaml" --project .'
+
+
+@pytest.mark.parametrize("path", [DIFF, FLEET_DIFF], ids=lambda p: p.name)
+def test_a_pull_request_job_runs_the_tool_on_the_base_branchs_config_and_the_prs_files(
+    path: Path,
+) -> None:
+    steps = _matrix_job(path)["steps"] if path in FLEET else _job(path)["steps"]
+    base = _step(path, _BASE_TREE)
+    assert base["env"] == {"BASE_SHA": "${{ github.event.pull_request.base.sha }}"}
     names = [s.get("name", "") for s in steps]
-    assert names.index("Use the base branch's targets") < names.index("portal-config diff")
+    assert names.index(_BASE_TREE) < names.index("portal-config diff")
+    # Only the pull request's checkout; the base branch's files come from its history.
+    checkouts = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
+    assert [c["with"] for c in checkouts] == [{"fetch-depth": 0, "persist-credentials": False}]
+    callers = [s for s in steps if re.search(r"portal-config (diff|show) ", s.get("run", ""))]
+    assert [s["name"] for s in callers] == ["portal-config diff", "Render the plan"]
+    for step in callers:
+        assert _BASE_CONFIG in step["run"], step["name"]
+
+
+def test_the_base_branchs_tree_is_unpacked_outside_the_checkout(tmp_path: Path) -> None:
+    origin = tmp_path / "checkout"
+    origin.mkdir()
+    _git(origin, "init", "-q", "-b", "main")
+    (origin / "scripts").mkdir()
+    (origin / "scripts" / "outsmart-token").write_text("base\n")
+    (origin / "portal-config.yaml").write_text("targets: {}\n")
+    _git(origin, "add", "-A")
+    _git(origin, "commit", "-q", "-m", "base")
+    base = _git(origin, "rev-parse", "HEAD")
+    _git(origin, "checkout", "-q", "-b", "pr")
+    (origin / "scripts" / "outsmart-token").write_text("pull request\n")
+    (origin / "scripts" / "added-by-the-pr").write_text("pull request\n")
+    _git(origin, "commit", "-q", "-am", "pr")
+    _git(origin, "add", "-A")
+    _git(origin, "commit", "-q", "-m", "pr")
+
+    done = _run_step(_step(DIFF, _BASE_TREE), origin, env={"BASE_SHA": base})
+    assert done.returncode == 0, done.stderr
+    tree = _temp(origin) / "base"
+    assert sorted(str(p.relative_to(tree)) for p in tree.rglob("*")) == [
+        "portal-config.yaml",
+        "scripts",
+        "scripts/outsmart-token",
+    ]
+    assert (tree / "scripts" / "outsmart-token").read_text() == "base\n"
+    # The checkout is left as it was (the step's stub logs are untracked files).
+    assert _git(origin, "status", "--porcelain", "--untracked-files=no") == ""
+    assert _git(origin, "rev-parse", "HEAD") != base
+    assert _step(FLEET_DIFF, _BASE_TREE) == _step(DIFF, _BASE_TREE)
+
+
+# Plans and reports live in $RUNNER_TEMP: a file the pull request commits is never one.
+_OUTPUT = re.compile(r"""\S*\.(?:json|md)\b""")
+
+
+@pytest.mark.parametrize("path", [DIFF, DRIFT, APPLY, *FLEET], ids=lambda p: p.name)
+def test_plans_and_reports_are_written_and_read_outside_the_checkout(path: Path) -> None:
+    jobs = _load(path)["jobs"]
+    steps = [step for name, job in jobs.items() if name != "accounts" for step in job["steps"]]
+    files = [
+        name.replace('"', "")
+        for step in steps
+        for line in step.get("run", "").splitlines()
+        if not line.lstrip().startswith("#")
+        for name in _OUTPUT.findall(line)
+    ]
+    assert files
+    assert [name for name in files if not name.startswith("$RUNNER_TEMP/")] == []
+    scripts = [step["with"]["script"] for step in steps if "script" in step.get("with", {})]
+    for script in scripts:
+        assert "RUNNER_TEMP" in script
+        assert not re.search(r"(readFileSync|existsSync)\('", script)
+    uploads = [
+        step for step in steps if step.get("uses", "").startswith("actions/upload-artifact@")
+    ]
+    for upload in uploads:
+        kept = upload["with"]["path"].splitlines()
+        assert kept and all(name.startswith("${{ runner.temp }}/") for name in kept)
 
 
 def test_diff_checks_out_the_merge_commit_with_the_history_a_three_way_plan_needs() -> None:
@@ -313,24 +442,38 @@ def test_diff_checks_out_the_merge_commit_with_the_history_a_three_way_plan_need
     assert checkout["with"]["fetch-depth"] == 0
     run = _step(DIFF, "portal-config diff")["run"]
     assert (
-        'portal-config diff --target production --base "$GITHUB_BASE_REF" '
-        "--format json --out plan.json" in run
+        f"portal-config diff {_BASE_CONFIG} \\\n"
+        '  --target production --base "$GITHUB_BASE_REF" '
+        '--format json --out "$RUNNER_TEMP/plan.json"' in run
     )
 
 
 def test_diff_reads_live_state_once_and_renders_the_saved_plan_twice(tmp_path: Path) -> None:
-    (tmp_path / "plan.json").write_text("{}")
+    temp = _temp(tmp_path)
+    (temp / "plan.json").write_text("{}")
     done = _run_step(_step(DIFF, "Render the plan"), tmp_path)
     assert done.returncode == 0, done.stderr
+    config = f"--config {temp}/base/portal-config.yaml --project . --format markdown"
     assert (tmp_path / "calls").read_text().splitlines() == [
-        "show plan.json --format markdown",
-        "show plan.json --format markdown --max-chars 60000",
+        f"show {temp}/plan.json {config}",
+        f"show {temp}/plan.json {config} --max-chars 60000",
     ]
     assert (tmp_path / "summary").read_text() == "report\n"  # the full plan
-    assert (tmp_path / "comment.md").read_text() == "report\n"
+    assert (temp / "comment.md").read_text() == "report\n"
+    assert (temp / "plan.md").read_text() == "report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bin",
+        "calls",
+        "output",
+        "summary",
+        "tokens",
+    ]
     upload = _step(DIFF, "Keep the plan")
     assert upload["uses"].startswith("actions/upload-artifact@")
-    assert upload["with"]["path"].split() == ["plan.json", "plan.md"]
+    assert upload["with"]["path"].splitlines() == [
+        "${{ runner.temp }}/plan.json",
+        "${{ runner.temp }}/plan.md",
+    ]
 
 
 @pytest.mark.parametrize(("code", "step_code"), [(0, 0), (3, 0), (1, 1), (2, 2), (4, 4)])
@@ -359,7 +502,8 @@ def test_the_comment_step_runs_after_a_failure_but_not_after_a_cancel() -> None:
 def test_the_comment_names_the_pull_requests_commit_and_carries_the_capped_plan(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "comment.md").write_text("## Changes in this pull request\n")
+    (tmp_path / "comment.md").write_text("a comment.md the pull request committed\n")
+    (_temp(tmp_path) / "comment.md").write_text("## Changes in this pull request\n")
     env = {"HEAD_SHA": SHA, "JOB_STATUS": "success"}
     calls = _run_script(_comment_step(), tmp_path, {"comments": []}, env)
     assert calls == [
@@ -410,8 +554,8 @@ def test_drift_runs_on_a_schedule_and_on_demand_once_per_target() -> None:
     drift = _step(DRIFT, "portal-config drift")
     assert drift["env"]["TARGET"] == "${{ matrix.target }}"
     assert (
-        'portal-config drift --target "$TARGET" --format markdown --out drift.json > drift.md'
-        in drift["run"]
+        'portal-config drift --target "$TARGET" --format markdown --out "$RUNNER_TEMP/drift.json" '
+        '> "$RUNNER_TEMP/drift.md"' in drift["run"]
     )
 
 
@@ -424,9 +568,10 @@ def test_drift_reports_0_and_3_and_fails_on_anything_else(
 ) -> None:
     done = _run_step(_step(DRIFT, "portal-config drift"), tmp_path, code, {"TARGET": "production"})
     assert done.returncode == step_code
-    calls = ["drift --target production --format markdown --out drift.json"]
+    temp = _temp(tmp_path)
+    calls = [f"drift --target production --format markdown --out {temp}/drift.json"]
     if drifted == "true":  # the issue's copy, cut at a portal boundary
-        calls.append("show drift.json --format markdown --max-chars 60000")
+        calls.append(f"show {temp}/drift.json --format markdown --max-chars 60000")
     assert (tmp_path / "calls").read_text().splitlines() == calls
     expected = f"drifted={drifted}\n" if drifted else ""
     assert (tmp_path / "output").read_text() == expected
@@ -451,7 +596,7 @@ _ELSEWHERE = {"number": 13, "title": "portal-config drift: staging"}
 
 
 def test_drift_opens_one_labelled_issue_for_the_target(tmp_path: Path) -> None:
-    (tmp_path / "issue.md").write_text("## Drift\n")
+    (_temp(tmp_path) / "issue.md").write_text("## Drift\n")
     env = {"TARGET": "production", "DRIFTED": "true"}
     calls = _run_script(_issue_step(), tmp_path, {"issues": [_ELSEWHERE]}, env)
     assert calls == [
@@ -469,7 +614,7 @@ def test_drift_opens_one_labelled_issue_for_the_target(tmp_path: Path) -> None:
 
 
 def test_drift_updates_the_open_issue_with_the_report_cut_by_the_tool(tmp_path: Path) -> None:
-    (tmp_path / "issue.md").write_text("## Drift\n")
+    (_temp(tmp_path) / "issue.md").write_text("## Drift\n")
     env = {"TARGET": "production", "DRIFTED": "true"}
     calls = _run_script(_issue_step(), tmp_path, {"issues": [_ELSEWHERE, _OPEN]}, env)
     ((name, args),) = calls
@@ -478,8 +623,8 @@ def test_drift_updates_the_open_issue_with_the_report_cut_by_the_tool(tmp_path: 
     # The cut is the tool's, at a portal boundary (`show --max-chars`), not the script's.
     step = _step(DRIFT, "portal-config drift")
     assert (
-        "portal-config show drift.json --format markdown --max-chars 60000 > issue.md"
-        in (step["run"])
+        'portal-config show "$RUNNER_TEMP/drift.json" --format markdown --max-chars 60000 '
+        '> "$RUNNER_TEMP/issue.md"' in step["run"]
     )
 
 
@@ -553,8 +698,9 @@ def test_the_apply_step_passes_the_override_only_when_ticked(
     step = _step(APPLY, "Apply exactly that plan, if this commit is still main's tip")
     done = _run_step(step, tmp_path, env={"ALLOW_LARGE_CHANGE": ticked})
     assert done.returncode == 0, done.stderr
+    temp = _temp(tmp_path)
     expected = (
-        "apply plan.json --target production --yes --report apply-report.json "
+        f"apply {temp}/plan.json --target production --yes --report {temp}/apply-report.json "
         "--require-tip origin/main"
     )
     if override:
@@ -667,8 +813,10 @@ def test_each_diff_job_diffs_its_accounts_with_the_token_under_the_accounts_name
     env = {"ACCOUNTS": accounts, "OUTSMART_TOKEN": token, "GITHUB_BASE_REF": "main"}
     done = _run_step(_step(FLEET_DIFF, "portal-config diff"), tmp_path, env=env)
     assert done.returncode == 0, done.stderr
+    temp = _temp(tmp_path)
     assert (tmp_path / "calls").read_text() == (
-        f"diff --target production --base main {args} --format json --out plans/{{account}}.json\n"
+        f"diff --config {temp}/base/portal-config.yaml --project . --target production "
+        f"--base main {args} --format json --out {temp}/plans/{{account}}.json\n"
     )
     assert (tmp_path / "tokens").read_text() == tokens
 
@@ -690,20 +838,17 @@ def test_the_fleet_diff_reads_accounts_and_targets_from_the_base_branch() -> Non
     base = "${{ github.event.pull_request.base.sha }}"
     (checkout,) = [s for s in _load(FLEET_DIFF)["jobs"]["accounts"]["steps"] if "uses" in s][:1]
     assert checkout["with"]["ref"] == base  # the matrix, and so the environments
-    steps = _matrix_job(FLEET_DIFF)["steps"]
-    config = next(s for s in steps if s.get("with", {}).get("path") == ".portal-config-base")
-    assert config["with"]["ref"] == base
-    names = [s.get("name", "") for s in steps]
-    assert names.index("Use the base branch's accounts and targets") < names.index(
-        "portal-config diff"
-    )
+    # The diff jobs' config: test_a_pull_request_job_runs_the_tool_on_the_base_branchs_config.
     # One plan per account of the job, shown in turn; the comment is cut as the single one.
     assert _step(FLEET_DIFF, "Render the plan")["run"] == _step(DIFF, "Render the plan")[
         "run"
-    ].replace("show plan.json", "show plans/*.json")
+    ].replace('show "$RUNNER_TEMP/plan.json"', 'show "$RUNNER_TEMP"/plans/*.json')
     upload = _step(FLEET_DIFF, "Keep the plan")
     assert upload["with"]["name"] == "portal-config-plan-${{ matrix.name }}"
-    assert upload["with"]["path"].split() == ["plans/", "plan.md"]
+    assert upload["with"]["path"].splitlines() == [
+        "${{ runner.temp }}/plans/",
+        "${{ runner.temp }}/plan.md",
+    ]
 
 
 def _fleet_comment_step() -> dict[str, Any]:
@@ -721,7 +866,7 @@ def test_an_account_with_changes_gets_its_own_comment(tmp_path: Path) -> None:
     assert step["if"] == "success() || failure()"
     assert step["env"]["NAME"] == "${{ matrix.name }}"
     assert step["env"]["CHANGES"] == "${{ steps.diff.outputs.changes }}"
-    (tmp_path / "comment.md").write_text("## Changes in this pull request\n")
+    (_temp(tmp_path) / "comment.md").write_text("## Changes in this pull request\n")
     env = {"NAME": "acme", "CHANGES": "true", "HEAD_SHA": SHA, "JOB_STATUS": "success"}
     calls = _run_script(step, tmp_path, {"comments": _OTHERS}, env)
     assert calls == [
@@ -741,7 +886,7 @@ def test_an_account_with_changes_gets_its_own_comment(tmp_path: Path) -> None:
 def test_an_account_without_changes_stays_quiet_unless_it_commented_before(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "comment.md").write_text("No changes.\n")
+    (_temp(tmp_path) / "comment.md").write_text("No changes.\n")
     env = {"NAME": "acme", "CHANGES": "false", "HEAD_SHA": SHA, "JOB_STATUS": "success"}
     assert _run_script(_fleet_comment_step(), tmp_path, {"comments": _OTHERS}, env) == []
 
@@ -801,7 +946,8 @@ def test_each_apply_job_plans_its_accounts(
     done = _run_step(_step(FLEET_APPLY, "Plan"), tmp_path, 3, env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "calls").read_text() == (
-        f"diff --target production {args} --format markdown --out plans/{{account}}.json\n"
+        f"diff --target production {args} --format markdown "
+        f"--out {_temp(tmp_path)}/plans/{{account}}.json\n"
     )
     assert (tmp_path / "tokens").read_text() == tokens
     assert (tmp_path / "summary").read_text() == "report\n"
@@ -814,13 +960,16 @@ def test_each_apply_job_applies_exactly_its_plan_only_at_mains_tip(
     step = _step(FLEET_APPLY, _FLEET_APPLY_STEP)
     assert step["env"]["ALLOW_LARGE_CHANGE"] == "${{ inputs.allow-large-change }}"
     env = {"ACCOUNTS": "north-west", "OUTSMART_TOKEN": "t0k", "ALLOW_LARGE_CHANGE": ticked}
-    (tmp_path / "plans").mkdir()
-    (tmp_path / "plans" / "north-west.json").write_text("{}")
+    plans = _temp(tmp_path) / "plans"
+    plans.mkdir()
+    (plans / "north-west.json").write_text("{}")
+    (tmp_path / "plans").mkdir()  # committed to the repository: never applied
+    (tmp_path / "plans" / "0.json").write_text("{}")
     done = _run_step(step, tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "calls").read_text() == (
-        "apply plans/north-west.json --target production --yes --report "
-        f"reports/{{account}}.json --require-tip origin/main{override}\n"
+        f"apply {plans}/north-west.json --target production --yes --report "
+        f"{_temp(tmp_path)}/reports/{{account}}.json --require-tip origin/main{override}\n"
     )
     assert (tmp_path / "tokens").read_text() == "OUTSMART_TOKEN_NORTH_WEST=t0k\n"
 
@@ -828,8 +977,8 @@ def test_each_apply_job_applies_exactly_its_plan_only_at_mains_tip(
 @pytest.mark.parametrize("code", [2, 4, 5, 6, 7])
 def test_a_refused_or_failed_fleet_apply_fails_its_job(tmp_path: Path, code: int) -> None:
     step = _step(FLEET_APPLY, _FLEET_APPLY_STEP)
-    (tmp_path / "plans").mkdir()
-    (tmp_path / "plans" / "acme.json").write_text("{}")
+    (_temp(tmp_path) / "plans").mkdir()
+    (_temp(tmp_path) / "plans" / "acme.json").write_text("{}")
     assert _run_step(step, tmp_path, code, {"ACCOUNTS": "acme"}).returncode == code
     plan = _run_step(_step(FLEET_APPLY, "Plan"), tmp_path, code, {"ACCOUNTS": "acme"})
     # 7: some accounts could not be planned; the others are still applied.
@@ -838,11 +987,11 @@ def test_a_refused_or_failed_fleet_apply_fails_its_job(tmp_path: Path, code: int
 
 def test_a_shard_applies_the_accounts_it_could_plan_then_fails(tmp_path: Path) -> None:
     step = _step(FLEET_APPLY, _FLEET_APPLY_STEP)
-    (tmp_path / "plans").mkdir()
-    (tmp_path / "plans" / "acme.json").write_text("{}")
+    (_temp(tmp_path) / "plans").mkdir()
+    (_temp(tmp_path) / "plans" / "acme.json").write_text("{}")
     done = _run_step(step, tmp_path, env={"ACCOUNTS": "acme beta", "PLANNED": "7"})
     assert done.returncode == 7
-    assert (tmp_path / "calls").read_text().startswith("apply plans/acme.json ")
+    assert (tmp_path / "calls").read_text().startswith(f"apply {_temp(tmp_path)}/plans/acme.json ")
     assert "some accounts of this job could not be planned" in done.stdout
     nothing = tmp_path / "empty"
     nothing.mkdir()
@@ -854,7 +1003,10 @@ def test_each_apply_job_keeps_its_report_under_its_own_name() -> None:
     upload = _step(FLEET_APPLY, "Keep the plan and the per-portal results")
     assert upload["if"] == "always()"
     assert upload["with"]["name"] == "apply-report-${{ matrix.name }}"
-    assert upload["with"]["path"].split() == ["plans/", "reports/"]
+    assert upload["with"]["path"].splitlines() == [
+        "${{ runner.temp }}/plans/",
+        "${{ runner.temp }}/reports/",
+    ]
 
 
 # --- fleet drift: one issue per account -----------------------------------------------
@@ -886,9 +1038,10 @@ def test_drift_checks_each_account_of_a_job_on_its_own(tmp_path: Path) -> None:
         for name in ("acme", "beta", "gamma")
     ]
     assert (tmp_path / "tokens").read_text() == ""  # a shard: no account's token
-    assert (tmp_path / "drift" / "clean").read_text() == "acme\n"
-    assert (tmp_path / "drift" / "drifted").read_text() == "beta\n"
-    assert (tmp_path / "drift" / "beta.md").read_text() == "beta drifted\n"
+    drift = _temp(tmp_path) / "drift"
+    assert (drift / "clean").read_text() == "acme\n"
+    assert (drift / "drifted").read_text() == "beta\n"
+    assert (drift / "beta.md").read_text() == "beta drifted\n"
     assert (tmp_path / "summary").read_text() == "beta drifted\n"
 
 
@@ -897,7 +1050,7 @@ def test_a_job_for_one_clean_account_passes_with_its_token(tmp_path: Path) -> No
     done = _run_step(_step(FLEET_DRIFT, _DRIFT_LOOP), tmp_path, env=env, stub=_PER_ACCOUNT)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "tokens").read_text() == "OUTSMART_TOKEN_NORTH_WEST=t0k\n"
-    assert (tmp_path / "drift" / "clean").read_text() == "north-west\n"
+    assert (_temp(tmp_path) / "drift" / "clean").read_text() == "north-west\n"
     assert (tmp_path / "summary").read_text() == ""
 
 
@@ -908,7 +1061,7 @@ def _account_issue_step() -> dict[str, Any]:
 def test_each_account_has_its_own_drift_issue(tmp_path: Path) -> None:
     step = _account_issue_step()
     assert step["if"] == "success() || failure()"  # the others, after one account failed
-    drift = tmp_path / "drift"
+    drift = _temp(tmp_path) / "drift"
     drift.mkdir()
     (drift / "drifted").write_text("beta\nnorth-west\n")
     (drift / "clean").write_text("acme\ndelta\n")
@@ -967,3 +1120,150 @@ def test_no_drift_results_leave_every_issue_alone(tmp_path: Path) -> None:
     # The drift step never ran (the install failed, say): nothing is known about any account.
     issues = [{"number": 21, "title": "portal-config drift: acme"}]
     assert _run_script(_account_issue_step(), tmp_path, {"issues": issues}, {}) == []
+
+
+# --- a pull request's job, with the real tool against the sandbox ---------------------
+#
+# A repository made in a temporary directory: main as reviewed, a pull request branch on
+# top, and the recipe's own steps run in its checkout with this portal-config on PATH.
+
+
+def _run_real(
+    step: dict[str, Any], cwd: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """A recipe's shell step as the runner runs it, with this checkout's portal-config."""
+    variables = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("OUTSMART_", "GITHUB_", "RUNNER_"))
+    }
+    variables.update(
+        {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "RUNNER_TEMP": str(_temp(cwd)),
+            "GITHUB_STEP_SUMMARY": str(_temp(cwd) / "summary"),
+            "GITHUB_OUTPUT": str(_temp(cwd) / "output"),
+            **env,
+        }
+    )
+    return _bash(step, cwd, variables)
+
+
+def _commit(root: Path, message: str) -> str:
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", message)
+    return _git(root, "rev-parse", "HEAD")
+
+
+def _script(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o755)
+
+
+def _main_branch(checkout: Path, files: Path, url: str, config: str) -> str:
+    """main as reviewed: the shipped portal files in ``files``, a production target at
+    ``url`` with ``config`` lines added; its commit."""
+    shutil.copytree(REPO / "portals", files / "portals")
+    shutil.copy(REPO / "worktypes.yaml", files / "worktypes.yaml")
+    (checkout / "portal-config.yaml").write_text(
+        f"default_target: production\ntargets:\n  production:\n    base_url: {url}\n"
+        f"    retries: 1\n    backoff: 0.01\n{config}",
+        encoding="utf-8",
+    )
+    # The in-process sandbox state of `portal-config apply` is not the repository's.
+    (checkout / ".gitignore").write_text(".portal-config/\n", encoding="utf-8")
+    _git(checkout, "init", "-q", "-b", "main")
+    return _commit(checkout, "main, as reviewed")
+
+
+def _offer_onderhoud(portals: Path) -> None:
+    """The pull request's change: klimaat-techniek's guests may order Onderhoud too."""
+    portal = portals / "klimaat-techniek.yaml"
+    portal.write_text(
+        portal.read_text().replace("    - Storing\n", "    - Storing\n    - Onderhoud\n")
+    )
+
+
+def _pull_request_job(
+    path: Path, checkout: Path, base: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """The recipe's job from the base branch's tree to the rendered comment: the last
+    step's result (or the first that failed)."""
+    for name in (_BASE_TREE, "portal-config diff", "Render the plan"):
+        done = _run_real(_step(path, name), checkout, {"BASE_SHA": base, **env})
+        if done.returncode != 0:
+            break
+    return done
+
+
+@pytest.mark.slow  # git, bash and real portal-config processes
+def test_the_diff_recipe_runs_the_base_branchs_token_script_not_the_pull_requests(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    from conftest import SOFTWARE_TOKEN, TOKEN
+
+    checkout = tmp_path / "checkout"
+    ran = tmp_path / "ran"
+    script = checkout / "scripts" / "outsmart-token"
+    _script(script, f'#!/bin/sh\necho base >> "{ran}"\necho {TOKEN}\n')
+    # The README's shape: a script in the repository prints the token.
+    command = "    token_command: [./scripts/outsmart-token]\n"
+    base = _main_branch(checkout, checkout, sandbox.url, command)
+    _git(checkout, "checkout", "-q", "-b", "pr")
+    # The pull request's script would send the job's secrets anywhere; it prints the
+    # token too, so the run would pass unnoticed.
+    _script(script, f'#!/bin/sh\nenv > "{tmp_path / "stolen"}"\necho pr >> "{ran}"\necho {TOKEN}\n')
+    _offer_onderhoud(checkout / "portals")
+    _commit(checkout, "the pull request")
+
+    env = {
+        "GITHUB_BASE_REF": "main",
+        "OUTSMART_TOKEN": "",
+        "OUTSMART_SOFTWARE_TOKEN": SOFTWARE_TOKEN,
+    }
+    done = _pull_request_job(DIFF, checkout, base, env)
+    assert done.returncode == 0, done.stderr
+    assert ran.read_text() == "base\n"  # once, for the diff; show asks for no token
+    assert not (tmp_path / "stolen").exists()
+    comment = (_temp(checkout) / "comment.md").read_text()
+    assert "klimaat-techniek" in comment and "Onderhoud" in comment
+
+
+@pytest.mark.slow  # git, bash and real portal-config processes
+def test_a_plan_the_pull_request_commits_is_not_shown_in_the_fleet_comment(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    from conftest import SOFTWARE_TOKEN, TOKEN
+
+    checkout = tmp_path / "checkout"
+    home = checkout / "accounts" / "acme"
+    base = _main_branch(checkout, home, sandbox.url, "accounts:\n  acme:\n")
+    tokens = {"OUTSMART_TOKEN_ACME": TOKEN, "OUTSMART_SOFTWARE_TOKEN": SOFTWARE_TOKEN}
+    tool = [str(Path(sys.executable).parent / "portal-config")]
+    environment = {**os.environ, **tokens}
+    subprocess.run(
+        [*tool, "apply", "--yes"], cwd=checkout, env=environment, capture_output=True, check=True
+    )
+    # A genuine plan of main, for the same account and target: "No changes".
+    forged = checkout / "plans" / "0.json"
+    subprocess.run(
+        [*tool, "diff", "--format", "json", "--out", str(forged)],
+        cwd=checkout,
+        env=environment,
+        capture_output=True,
+        check=True,
+    )
+    _git(checkout, "checkout", "-q", "-b", "pr")
+    _offer_onderhoud(home / "portals")
+    _commit(checkout, "the pull request, with a plan of its own")
+
+    env = {"ACCOUNTS": "acme", "GITHUB_BASE_REF": "main", "OUTSMART_TOKEN": TOKEN, **tokens}
+    done = _pull_request_job(FLEET_DIFF, checkout, base, env)
+    assert done.returncode == 0, done.stderr
+    comment = (_temp(checkout) / "comment.md").read_text()
+    # One plan, the job's own: the committed one would come first, saying "No changes".
+    assert comment.startswith("**Plan: 1 to update, 4 unchanged, 1 unmanaged; ")
+    assert "## Account" not in comment and "No changes" not in comment
+    assert "klimaat-techniek" in comment and "Onderhoud" in comment
+    assert sorted(p.name for p in (_temp(checkout) / "plans").iterdir()) == ["acme.json"]

@@ -28,6 +28,8 @@ from portal_config.lint import expand
 from portal_config.loader import Document, JsonPath, display, load_bytes
 from portal_config.model import FLAGS, PortalSettings
 from portal_config.problems import Level, Position, Problem
+from portal_config.render.escaping import escape_text
+from portal_config.render.lint import Style, problem_line
 from portal_config.roundtrip import (
     dump,
     load,
@@ -88,9 +90,9 @@ class FormatRun:
 
     def render(self) -> str:
         verb = "would reformat" if self.check else "reformatted"
-        lines = [f"{verb} {file.path}" for file in self.changed]
+        lines = [f"{verb} {escape_text(file.path)}" for file in self.changed]
         lines += [
-            f"{problem.location()}: {problem.level.value} [{problem.rule}] {problem.message}"
+            problem_line(problem, Style(color=False))
             for file in self.failed
             for problem in file.problems
         ]

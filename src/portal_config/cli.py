@@ -75,6 +75,18 @@ _config_option = click.option(
     help="Project config file. Default: the nearest portal-config.yaml above the cwd.",
 )
 
+# Only on the commands the pull request recipes run with tokens (diff, drift, show, apply).
+_project_option = click.option(
+    "--project",
+    "project_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Read the portal files (portals_dir, catalog, accounts/) and git history in DIR; "
+    "the config's token commands and ca_bundle stay relative to the config file and must "
+    "not be in DIR. Default: the config file's directory. CI on a pull request: "
+    "--config <base branch's tree>/portal-config.yaml --project .",
+)
+
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="portal-config")
@@ -149,6 +161,7 @@ def lint(
     from portal_config.lint import lint as run_lint
     from portal_config.lint import require_portals_dir
     from portal_config.loader import display
+    from portal_config.render.escaping import escape_text
     from portal_config.render.lint import FORMATS, Style
 
     config = load_config(config_path)
@@ -171,7 +184,7 @@ def lint(
     for view in views:
         if view.catalog_origin is None and not view.catalog.is_file():
             # Said, not failed: a project may have no catalog, but should know what it misses.
-            shown = display(view.catalog)
+            shown = escape_text(display(view.catalog))
             click.echo(
                 f"note: no work-type catalog ({shown}) found; work types not checked", err=True
             )
@@ -228,15 +241,22 @@ def init_command(directory: Path, force: bool, accounts: str | None) -> None:
 
     Files that exist are kept (reported "exists, kept") unless --force; .gitignore only
     gains missing lines and an existing .pre-commit-config.yaml is never changed. When
-    this copy was installed from git, the CI recipes and the pre-commit hook are pinned to
-    its commit; otherwise set PORTAL_CONFIG_SOURCE and PORTAL_CONFIG_REV in them.
+    this copy was installed from git (https, ssh or a local clone), the CI recipes and the
+    pre-commit hook are pinned to its commit, and to its release tag when it was installed
+    at one (`@v1.2.0`); otherwise set PORTAL_CONFIG_SOURCE and PORTAL_CONFIG_REV in them.
+    Every run lists the files that still name placeholders.
 
     With --accounts, a repository for many accounts: an accounts: section in
     portal-config.yaml with each account's token variable, accounts/NAME/portals/, and the
-    fleet CI recipes (one job per account) instead of diff, apply and drift.
+    fleet CI recipes (one job per account) instead of diff, apply and drift. In a
+    repository that holds one account, its portals/ and worktypes.yaml become the first
+    named account's (accounts/NAME/), portal-config.yaml gains the accounts: section and
+    the one-account recipes are removed; where that cannot be done safely, nothing changes
+    and init prints the steps. Without --accounts, a fleet's repository stays a fleet.
 
     \b
-    Exit codes: 0 written or kept, 2 usage error (DIR cannot be written, a bad name).
+    Exit codes: 0 written or kept, 2 usage error (DIR cannot be written, a bad name,
+                a one-account repository init cannot convert).
     \b
     Examples:
       portal-config init
@@ -249,42 +269,81 @@ def init_command(directory: Path, force: bool, accounts: str | None) -> None:
         names = account_names(accounts) if accounts is not None else ()
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'--accounts'") from None
-    done = scaffold(directory, force=force, pin=installed_pin(), accounts=names)
+    pin = installed_pin()
+    done = scaffold(directory, force=force, pin=pin, accounts=names)
     for outcome in done.outcomes:
         click.echo(f"{outcome.path}: {outcome.status}")
     if done.pre_commit_snippet is not None:
         click.echo("\nAdd the published hook to .pre-commit-config.yaml:\n")
         click.echo(done.pre_commit_snippet, nl=False)
     if done.placeholders:
-        click.echo(
-            "\nThis portal-config was not installed from a git commit, so these files name"
-            " <your-org> and <commit-sha>: replace them with this repository's URL and a"
-            " full commit SHA:\n  " + "\n  ".join(done.placeholders)
-        )
+        if pin is None:
+            why = (
+                "This portal-config was not installed from a git commit, so these files name"
+                " <your-org> and <commit-sha>: replace them with the https URL of the"
+                " repository portal-config is installed from and the full commit SHA of a"
+                " release tag"
+            )
+        elif pin.source is None:
+            why = (
+                "This portal-config was installed from a local clone, which CI cannot fetch:"
+                " in these files, replace <your-org> with the https URL of its repository"
+            )
+        else:  # kept from an earlier init
+            why = (
+                "These files still name <your-org> or <commit-sha>: `portal-config init"
+                " --force` pins them to this copy, or fill them in by hand"
+            )
+        click.echo(f"\n{why}:\n  " + "\n  ".join(done.placeholders))
     if not done.has_portals:  # the hint only for a new repository
         click.echo("\nNext: portal-config pull --target sandbox, then portal-config lint.")
 
 
+# The JSON Schemas this package ships, by what they describe (package data, one file each).
+SCHEMAS = ("portal", "config", "plan", "lint", "report")
+
+
 @cli.command("schema")
-@click.option("--plan", "plan", is_flag=True, help="Print the saved plan's schema instead.")
-def schema_command(plan: bool) -> None:
-    """Print the portal file JSON Schema (draft 2020-12), or with --plan the plan file's.
+@click.argument("kind", type=click.Choice(SCHEMAS), default="portal")
+@click.option(
+    "--plan", "plan", is_flag=True, help="The saved plan's schema (same as: schema plan)."
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the schema to this file instead of printing it.",
+)
+def schema_command(kind: str, plan: bool, out_file: Path | None) -> None:
+    """Print a JSON Schema (draft 2020-12) this portal-config checks with.
+
+    KIND: portal (a portal file, the default), config (portal-config.yaml), plan
+    (`diff --out`), lint (`lint --format json`) or report (`apply --report`). Editors
+    that read JSON Schema (VS Code's YAML extension, JetBrains) complete and check
+    files against them; write them next to the files they describe.
 
     \b
-    Exit codes: 0 printed.
+    Exit codes: 0 printed or written, 2 --out cannot be written.
     \b
     Examples:
       portal-config schema > schema/portal.schema.json
-      portal-config schema --plan
+      portal-config schema config --out schema/config.schema.json
+      portal-config schema plan
     """
-    if plan:
-        from portal_config.plan_file import SCHEMA_FILE
+    from importlib.resources import files
 
-        click.echo(SCHEMA_FILE.read_text(encoding="utf-8"), nl=False)
+    text = (
+        files("portal_config")
+        .joinpath(f"{'plan' if plan else kind}.schema.json")
+        .read_text(encoding="utf-8")
+    )
+    if out_file is None:
+        click.echo(text, nl=False)
         return
-    from portal_config.schema import schema_text
+    from portal_config.storage import check_writable, write_atomically
 
-    click.echo(schema_text(), nl=False)
+    check_writable(out_file, "--out")
+    write_atomically(out_file, text, mode=0o644)  # a file to commit, not a secret
 
 
 @cli.command("rules")
@@ -347,6 +406,7 @@ def _console(color: bool | None, quiet: bool = False, verbose: bool = False) -> 
         confirm=confirm,
         quiet=quiet,
         verbose=verbose,
+        watched=sys.stderr.isatty() or os.environ.get("GITHUB_ACTIONS") == "true",
     )
 
 
@@ -486,6 +546,7 @@ _max_chars_option = click.option(
 @_account_option
 @_parallel_option
 @_config_option
+@_project_option
 @_concurrency_option
 @_color_option
 @_quiet_option
@@ -500,6 +561,7 @@ def diff_command(
     accounts: tuple[str, ...],
     parallel: int | None,
     config_path: Path | None,
+    project_dir: Path | None,
     concurrency: int | None,
     color: bool | None,
     quiet: bool,
@@ -545,7 +607,7 @@ def diff_command(
             on_plan=lambda plan: changed.__setitem__(config.account, len(plan.changed)),
         )
 
-    config = load_config(config_path)
+    config = load_config(config_path, project=project_dir)
     console = _console(color, quiet, verbose)
     if not config.is_fleet:
         config.select_accounts(accounts)  # refuses --account: there is one account
@@ -583,6 +645,7 @@ cli.add_command(diff_command, "plan")
 @_account_option
 @_parallel_option
 @_config_option
+@_project_option
 @_concurrency_option
 @_color_option
 @_quiet_option
@@ -595,6 +658,7 @@ def drift_command(
     accounts: tuple[str, ...],
     parallel: int | None,
     config_path: Path | None,
+    project_dir: Path | None,
     concurrency: int | None,
     color: bool | None,
     quiet: bool,
@@ -627,7 +691,7 @@ def drift_command(
             config, target, output_format, console, concurrency, max_chars=cut, out_file=out
         )
 
-    config = load_config(config_path)
+    config = load_config(config_path, project=project_dir)
     console = _console(color, quiet, verbose)
     files = (("--out", out_file),)
     sys.exit(
@@ -642,12 +706,14 @@ def drift_command(
 @_plan_format_option("for PR comments")
 @_max_chars_option
 @_config_option
+@_project_option
 @_color_option
 def show_command(
     plan_files: tuple[Path, ...],
     output_format: str,
     max_chars: int | None,
     config_path: Path | None,
+    project_dir: Path | None,
     color: bool | None,
 ) -> None:
     """Render saved plans (`diff --out`) without asking the API.
@@ -670,7 +736,8 @@ def show_command(
     cut = _cut_only_text(output_format, max_chars)
     if output_format == "json" and len(plan_files) > 1:
         raise click.UsageError("--format json shows one plan: the plan file itself")
-    sys.exit(show(load_config(config_path), plan_files, output_format, _console(color), cut))
+    config = load_config(config_path, project=project_dir)
+    sys.exit(show(config, plan_files, output_format, _console(color), cut))
 
 
 @cli.command("apply")
@@ -704,6 +771,7 @@ def show_command(
 @_account_option
 @_parallel_option
 @_config_option
+@_project_option
 @_concurrency_option
 @_color_option
 @_quiet_option
@@ -718,6 +786,7 @@ def apply_command(
     accounts: tuple[str, ...],
     parallel: int | None,
     config_path: Path | None,
+    project_dir: Path | None,
     concurrency: int | None,
     color: bool | None,
     quiet: bool,
@@ -749,7 +818,7 @@ def apply_command(
     from portal_config.config import load_config
     from portal_config.workflow import apply
 
-    config = load_config(config_path)
+    config = load_config(config_path, project=project_dir)
     console = _console(color, quiet, verbose)
     plans = [path for path in paths if path.suffix == ".json"]
     if plans and len(plans) != len(paths):
@@ -776,6 +845,9 @@ def apply_command(
         )
     config.select_accounts(accounts)  # refuses --account: there is one account
     if len(plans) > 1:
+        from portal_config.plan_file import read_plan_files
+
+        read_plan_files(plans, config)  # two for one target: say which two
         raise click.UsageError("give one saved PLAN.json: this repository holds one account")
     code = apply(
         config,

@@ -10,9 +10,19 @@
         sandbox: .portal-config/sandbox.json
     safety:                       # apply's thresholds
       max_portals: 10
+    ignore:                       # live portals left alone: ids or glob patterns
+      - Acme_Legacy
+      - test-*
 
 The file is found by walking up from the cwd; without one, the defaults are anchored
 at the git work tree's top (or the cwd outside git). Paths are relative to the file.
+
+The project (``--project DIR``) can be elsewhere: the portal files (portals_dir, catalog,
+accounts/) and the git history are then read in DIR, while the programs, CA bundle and
+sandbox state the file names stay relative to the file. A pull request job points at the
+base branch's tree for the config and at the pull request's checkout for the files, so
+the pull request supplies data only: a token command or ca_bundle that resolves inside
+DIR (by its path, a PATH entry or a symlink) is refused, never run or trusted.
 
 Everything below the CLI gets a `Config` and never the YAML: the structure is checked
 by ``schema/config.schema.json`` (so editors and lint agree on it), the few things a
@@ -23,17 +33,22 @@ after it. Every mistake is a `ConfigError` line ``invalid config: FILE:LINE:COL:
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import ipaddress
+import os
 import re
+import shutil
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from portal_config.errors import ConfigError, UsageError
+from portal_config.live_values import quoted
 from portal_config.loader import Document, JsonPath, load_file
+from portal_config.model import LivePortal
 from portal_config.problems import Level
 from portal_config.rules import RULES
 from portal_config.sandbox.tokens import account_state_path
@@ -111,6 +126,36 @@ class Account:
     token_env: str
     token_command: TokenCommand | None = None
     base_url: str | None = None
+    ignore: tuple[str, ...] = ()  # on top of the top-level ignore:
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """Live portals portal-config leaves alone (``ignore:``): ids or glob patterns.
+
+    An ignored portal is not in any plan, not even as unmanaged, and pull does not write
+    it: for portals another team runs, or whose ids no file can use (``Acme_Legacy``).
+    Patterns are shell globs (``*``, ``?``, ``[...]``), matched case-sensitively against
+    the whole id, as OutSmart spells it.
+    """
+
+    patterns: tuple[str, ...] = ()
+
+    def pattern_for(self, portal: str) -> str | None:
+        """The first pattern that ignores ``portal``, or None."""
+        return next((p for p in self.patterns if fnmatch.fnmatchcase(portal, p)), None)
+
+    def why(self, portal: str) -> str | None:
+        """Why ``portal`` is left alone, as messages say it, or None if it is not."""
+        pattern = self.pattern_for(portal)
+        return None if pattern is None else f"ignored by ignore: {quoted(pattern)} in {CONFIG_NAME}"
+
+    def by_id(self, live: Iterable[LivePortal]) -> dict[str, LivePortal]:
+        """The live portals by id, without those ignored."""
+        return {p.portal: p for p in live if self.pattern_for(p.portal) is None}
+
+
+NOTHING_IGNORED = Ignore()
 
 
 @dataclass(frozen=True)
@@ -144,7 +189,8 @@ def _default_targets(root: Path) -> dict[str, Target]:
 
 @dataclass(frozen=True)
 class Config:
-    """The whole project config, typed; paths are absolute (anchored at ``root``)."""
+    """The whole project config, typed; paths are absolute. ``root`` is the project's: its
+    portal files and git history (``--project``, or the config file's directory)."""
 
     root: Path
     source: Path | None = None
@@ -160,6 +206,7 @@ class Config:
     accounts: Mapping[str, Account] = field(default_factory=dict)
     # Set in the view of one account (for_account): whose portals and catalog these are.
     account: str | None = None
+    ignore: Ignore = NOTHING_IGNORED
 
     @property
     def is_fleet(self) -> bool:
@@ -178,6 +225,7 @@ class Config:
             catalog_origin=None,
             targets={key: target.for_account(account) for key, target in self.targets.items()},
             account=name,
+            ignore=Ignore(self.ignore.patterns + account.ignore),
         )
 
     def select_accounts(self, names: Sequence[str]) -> list[str]:
@@ -223,21 +271,33 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-def load_config(explicit: Path | None = None, cwd: Path | None = None) -> Config:
-    """Load the given config file, or the nearest one above ``cwd``, or the defaults."""
+def load_config(
+    explicit: Path | None = None, cwd: Path | None = None, project: Path | None = None
+) -> Config:
+    """Load the given config file, or the nearest one above ``cwd``, or the defaults.
+
+    ``project``: where the portal files are, if not beside the config file (module doc)."""
     here = (cwd or Path.cwd()).resolve()
+    root = project.resolve() if project is not None else None
     source = explicit if explicit is not None else find_config(here)
     if source is None:
-        return Config.defaults(project_root(here))
+        return Config.defaults(root or project_root(here))
     if not source.is_file():
         raise ConfigError(f"{source}: file not found")
-    root = source.resolve().parent
+    own = source.resolve().parent
     result = load_file(source)
     if result.document is None:
         if result.text is not None and _only_comments(result.text):
-            return replace(Config.defaults(root), source=source)
+            return replace(Config.defaults(root or own), source=source)
         raise ConfigError(*(f"{p.location()}: {p.message}" for p in result.problems))
-    return _interpret(result.document, root, source)
+    config = _interpret(result.document, root or own, source, own)
+    if root is not None and root != own:
+        # The project's files are another party's (a pull request's): none may be run
+        # or trusted as a CA, however the config reaches it.
+        reasons = list(_inside_project(result.document, config))
+        if reasons:
+            raise ConfigError(*reasons)
+    return config
 
 
 def project_root(here: Path) -> Path:
@@ -262,7 +322,7 @@ def _only_comments(text: str) -> bool:
     return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
 
 
-def _interpret(document: Document, root: Path, source: Path) -> Config:
+def _interpret(document: Document, root: Path, source: Path, own: Path) -> Config:
     from portal_config import schema
 
     problems = sorted(schema.check_config(document), key=lambda p: p.sort_key())
@@ -272,7 +332,7 @@ def _interpret(document: Document, root: Path, source: Path) -> Config:
     if reasons:
         raise ConfigError(*reasons)
     data: dict[str, Any] = document.data
-    targets = _targets(data.get("targets"), root)
+    targets = _targets(data.get("targets"), root, own)
     default = data.get("default_target")
     if default is None:
         default = DEFAULT_TARGET if DEFAULT_TARGET in targets else next(iter(targets))
@@ -290,11 +350,13 @@ def _interpret(document: Document, root: Path, source: Path) -> Config:
         targets=targets,
         default_target=default,
         safety=_safety(data.get("safety") or {}),
-        accounts=_accounts(data.get("accounts") or {}, root),
+        accounts=_accounts(data.get("accounts") or {}, own),
+        ignore=Ignore(tuple(data.get("ignore") or ())),
     )
 
 
-def _targets(section: dict[str, Any] | None, root: Path) -> dict[str, Target]:
+def _targets(section: dict[str, Any] | None, root: Path, own: Path) -> dict[str, Target]:
+    """The targets; paths the file names are relative to its directory, ``own``."""
     if section is None:
         return _default_targets(root)
     targets = {}
@@ -302,7 +364,7 @@ def _targets(section: dict[str, Any] | None, root: Path) -> dict[str, Target]:
         state, bundle = spec.get("sandbox"), spec.get("ca_bundle")
         timeout = float(spec.get("token_command_timeout", DEFAULT_TOKEN_COMMAND_TIMEOUT))
         commands = {
-            key: TokenCommand(tuple(spec[key]), root, timeout, f"targets.{name}.{key}")
+            key: TokenCommand(tuple(spec[key]), own, timeout, f"targets.{name}.{key}")
             for key in _TOKEN_COMMANDS
             if key in spec
         }
@@ -310,13 +372,13 @@ def _targets(section: dict[str, Any] | None, root: Path) -> dict[str, Target]:
         targets[name] = Target(
             name=name,
             base_url=spec.get("base_url"),
-            sandbox_state=root / state if state is not None else None,
+            sandbox_state=own / state if state is not None else None,
             token_env=spec.get("token_env", DEFAULT_TOKEN_ENV),
             software_token_env=spec.get("software_token_env", DEFAULT_SOFTWARE_TOKEN_ENV),
             token_command=commands.get("token_command"),
             software_token_command=commands.get("software_token_command"),
             concurrency=int(spec.get("concurrency", DEFAULT_CONCURRENCY)),
-            ca_bundle=root / bundle if bundle is not None else None,
+            ca_bundle=own / bundle if bundle is not None else None,
             deadline=float(spec.get("deadline", Target.deadline)),
             retries=int(spec.get("retries", Target.retries)),
             backoff=float(spec.get("backoff", Target.backoff)),
@@ -325,7 +387,7 @@ def _targets(section: dict[str, Any] | None, root: Path) -> dict[str, Target]:
     return targets
 
 
-def _accounts(section: dict[str, Any], root: Path) -> dict[str, Account]:
+def _accounts(section: dict[str, Any], own: Path) -> dict[str, Account]:
     accounts = {}
     for name, spec in section.items():
         spec = spec or {}
@@ -335,15 +397,50 @@ def _accounts(section: dict[str, Any], root: Path) -> dict[str, Account]:
             token_env=spec.get("token_env", account_token_env(name)),
             token_command=TokenCommand(
                 tuple(command),
-                root,
+                own,
                 float(spec.get("token_command_timeout", DEFAULT_TOKEN_COMMAND_TIMEOUT)),
                 f"accounts.{name}.token_command",
             )
             if command is not None
             else None,
             base_url=spec.get("base_url"),
+            ignore=tuple(spec.get("ignore") or ()),
         )
     return accounts
+
+
+def _inside_project(document: Document, config: Config) -> Iterator[str]:
+    """Each program and CA bundle of the config that resolves inside the project."""
+    named: list[tuple[JsonPath, Path | None]] = []
+    for name, target in config.targets.items():
+        for key in _TOKEN_COMMANDS:
+            command = getattr(target, key)
+            if command is not None:
+                named.append((("targets", name, key), program_path(command)))
+        if target.ca_bundle is not None:
+            named.append((("targets", name, "ca_bundle"), target.ca_bundle))
+    for name, account in config.accounts.items():
+        if account.token_command is not None:
+            where = program_path(account.token_command)
+            named.append((("accounts", name, "token_command"), where))
+    for at, path in named:
+        if path is not None and path.resolve().is_relative_to(config.root):
+            yield (
+                f"{_where(document, at)}: {'.'.join(map(str, at))}: {path.resolve()} is inside "
+                f"--project {config.root}, whose files are data: name a program or file "
+                "outside it (beside the config)"
+            )
+
+
+def program_path(command: TokenCommand) -> Path | None:
+    """The file the command runs, found as the child process will find it: a path is
+    relative to the command's directory, and so is a relative PATH entry; None: not found."""
+    program = command.argv[0]
+    if os.sep in program or (os.altsep and os.altsep in program):
+        return command.cwd / program
+    entries = os.environ.get("PATH", os.defpath).split(os.pathsep)
+    found = shutil.which(program, path=os.pathsep.join(str(command.cwd / e) for e in entries))
+    return Path(found) if found is not None else None
 
 
 def account_token_env(name: str) -> str:

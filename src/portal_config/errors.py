@@ -6,6 +6,8 @@ prints its one-line message and exits with its code, never a traceback.
 
 from __future__ import annotations
 
+from portal_config.render.escaping import escape_text
+
 
 class PortalConfigError(Exception):
     """A condition that ends the run with a clear message and a documented exit code."""
@@ -14,23 +16,26 @@ class PortalConfigError(Exception):
     prefix = "error"
 
     def render(self) -> str:
-        return f"{self.prefix}: {self}"
+        # A message quotes paths, config values and server messages: one line, escaped.
+        return f"{self.prefix}: {escape_text(str(self))}"
 
 
-class ConfigError(PortalConfigError):
-    """The project config file (or a config option) is invalid; one reason per argument.
-
-    Every reason is its own ``invalid config: FILE:LINE:COL: ...`` line, so one run
-    reports every mistake and each line still reads (and greps) on its own.
-    """
-
-    prefix = "invalid config"
+class ReasonsError(PortalConfigError):
+    """A condition with one reason per argument, each its own ``PREFIX: reason`` line, so
+    one run reports every mistake and each line still reads (and greps) on its own."""
 
     def __str__(self) -> str:
         return "\n".join(str(reason) for reason in self.args)
 
     def render(self) -> str:
-        return "\n".join(f"{self.prefix}: {reason}" for reason in self.args)
+        return "\n".join(f"{self.prefix}: {escape_text(str(reason))}" for reason in self.args)
+
+
+class ConfigError(ReasonsError):
+    """The project config file (or a config option) is invalid; one reason per argument:
+    ``invalid config: FILE:LINE:COL: ...``."""
+
+    prefix = "invalid config"
 
 
 class UsageError(PortalConfigError):
@@ -38,7 +43,8 @@ class UsageError(PortalConfigError):
 
 
 class ExitCode:
-    """Every exit code portal-config uses; the README's table mirrors this."""
+    """Every exit code portal-config uses; the table in docs/reference/exit-codes.md
+    mirrors this (a test keeps them equal)."""
 
     OK = 0  # success; diff: no changes
     PROBLEMS = 1  # lint found problems; diff/apply/pull refused invalid or unsafe input files

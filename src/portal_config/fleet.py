@@ -31,6 +31,7 @@ from portal_config.config import Config
 from portal_config.errors import ExitCode, PortalConfigError, UsageError
 from portal_config.history import one_look
 from portal_config.plan import SavedPlan
+from portal_config.render.escaping import escape_markdown, escape_text
 from portal_config.workflow import Console
 
 FLEET_FORMAT = "portal-config-fleet"
@@ -125,8 +126,12 @@ def show_text(run: AccountRun, console: Console, markdown: bool = False) -> None
     console.out(account_heading(run.account, markdown) + body + ("\n" if body else ""))
     show_diagnostics(run, console)
     if run.error is not None:
-        failure = f"account {run.account} failed (exit {run.code}): {run.error}"
-        console.out(f"> [!CAUTION]\n> {failure}\n\n" if markdown else f"{failure}\n\n")
+        failure = f"account {escape_text(run.account)} failed (exit {run.code})"
+        if markdown:  # the error quotes servers and paths: each of its lines as code
+            lines = "\n> ".join(escape_markdown(line) for line in run.error.splitlines())
+            console.out(f"> [!CAUTION]\n> {failure}:\n> {lines}\n\n")
+        else:
+            console.out(f"{failure}: {run.error}\n\n")
 
 
 def _count(portals: int) -> str:
@@ -135,7 +140,7 @@ def _count(portals: int) -> str:
 
 def show_diagnostics(run: AccountRun, console: Console) -> None:
     for line in "".join(run.err).splitlines():
-        console.err(f"[{run.account}] {line}\n")
+        console.err(f"[{escape_text(run.account)}] {escape_text(line)}\n")
 
 
 def summary(runs: Sequence[AccountRun], succeeded: Callable[[int], bool]) -> str:
@@ -249,13 +254,12 @@ def apply_accounts(
 ) -> int:
     """apply on the selected accounts: from saved plans (each names its account), or
     every account planned from live state first and shown."""
-    from portal_config.plan_file import read_plan_file
+    from portal_config.plan_file import read_plan_files
 
     failed: list[AccountRun] = []
     if plan_files:
         saved: dict[str, SavedPlan] = {}
-        for path in plan_files:
-            plan = read_plan_file(path, config)
+        for path, plan in zip(plan_files, read_plan_files(plan_files, config), strict=True):
             assert plan.account is not None  # read_plan_file refused one without
             if plan.account in saved:
                 raise UsageError(f"{path}: a second plan for account {plan.account}")
@@ -457,6 +461,8 @@ def _apply_each(
     from portal_config.plan import RefusedError
     from portal_config.render.plan import render_text
 
+    for saved in plans.values() if from_files else ():  # before any account writes
+        workflow.check_plan_commit(config, saved)
     if require_tip is not None:
         for saved in plans.values():  # before any account writes
             workflow.check_tip(config.for_account(saved.account or ""), require_tip, saved)
@@ -464,7 +470,7 @@ def _apply_each(
     recorded = {name: saved.as_recorded() for name, saved in plans.items()}
     for name, plan in recorded.items():
         if from_files and not console.quiet:
-            header = f"Target: {plan.target} {plan.base_url} (account {name})"
+            header = workflow.saved_header(config, plans[name])
             show_text(AccountRun(name, out=[render_text(plan, header, console.color)]), console)
         reason = plan.refusal(config.safety)
         if reason and not allow_large_change:

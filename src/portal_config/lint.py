@@ -1,7 +1,9 @@
 """Lint: files -> Documents -> schema -> rules -> one Report.
 
-Every file is checked and reported even when others are broken. Rules only
-run on documents that loaded and passed the schema.
+Every file is checked and reported even when others are broken. Rules run on
+every document that loaded, on the parts the schema did not refuse (a misspelt key
+hides no unknown work type); only documents that pass the schema are valid for diff,
+and only they take part in the project-wide rules.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import gc
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -121,8 +123,10 @@ def _enabled_rules(config: Config) -> _Rules:
 
 
 def _check_file(path: Path, name: str, context: Context, rules: _Rules) -> _Checked:
-    """Everything lint learns from one file on its own."""
-    document, problems, text = load_valid(path, name)
+    """Everything lint learns from one file on its own: its schema errors and, in the
+    same pass, what the rules find in the parts the schema did not refuse."""
+    result = load_file(path, name)
+    problems, text, document = result.problems, result.text, result.document
     disabled: dict[str, Position] = {}
     if text is not None:
         found = Report()
@@ -130,11 +134,15 @@ def _check_file(path: Path, name: str, context: Context, rules: _Rules) -> _Chec
         problems.extend(found.problems)
     silenced: set[tuple[str, str]] = set()
     if document is not None:
-        document.disabled_rules = frozenset(disabled) if disabled else _NONE_DISABLED
-        problems.extend(_apply_rules([document], context, None, silenced, rules))
-        document = slim(document)
-    # Disable comments of a file that failed to load or the schema silenced nothing:
-    # no rule ran there, so they are not reported unused either.
+        refusals, valid_part = schema.check_parts(document)
+        problems.extend(refusals)
+        if valid_part is not None:
+            checked = replace(document, data=valid_part) if refusals else document
+            checked.disabled_rules = frozenset(disabled) if disabled else _NONE_DISABLED
+            problems.extend(_apply_rules([checked], context, None, silenced, rules))
+        document = slim(document) if not refusals else None
+    # A disable comment is judged unused only in a file the schema passed: elsewhere the
+    # rule it names may have skipped the refused part it would have reported.
     used = disabled if document is not None else {}
     keep = text if (problems or used) else None
     return _Checked(problems, document, keep, used, [rule for _, rule in sorted(silenced)])

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from portal_config import TOOL
-from portal_config.config import Safety
-from portal_config.errors import ExitCode, PortalConfigError
+from portal_config.config import NOTHING_IGNORED, Ignore, Safety
+from portal_config.errors import ExitCode, PortalConfigError, ReasonsError
+from portal_config.live_values import is_file_id, refusal, unrepresentable
 from portal_config.loader import Document
 from portal_config.model import FIELDS, FLAGS, LivePortal, PortalSettings
 from portal_config.problems import Level, Problem
@@ -24,8 +25,12 @@ PLAN_FORMAT = "portal-config-plan"
 # Version 2: `tool` replaced `tool_version`, and `summary` became counts instead of a line.
 # Version 3: three-way plans: `base`, `commit`, `live_read_at`, `apply_refusal`, each
 # portal's `base` settings, each change's `origin`, and the summary's `drift`.
-PLAN_VERSION = 3
+# Version 4: live values held to the portal file's constraints, and unmanaged portals whose
+# ids no file can use listed apart, in `unmanaged_other_ids`.
+PLAN_VERSION = 4
 MISSING_RULE = "missing-portal"
+LIVE_VALUE_RULE = "live-value"  # live settings of a managed portal that no file can hold
+IGNORED_RULE = "ignored-portal"  # a file for a portal the config's ignore: leaves alone
 
 # Where a change comes from, when the plan knows the base (the files last reviewed):
 CHANGE = "change"  # this branch changes the field; live still holds the base's value
@@ -41,16 +46,10 @@ class RefusedError(PortalConfigError):
     prefix = "refused"
 
 
-class PlanFileError(PortalConfigError):
+class PlanFileError(ReasonsError):
     """A saved plan that cannot be trusted; one reason per argument, one line each."""
 
     prefix = "invalid plan"
-
-    def __str__(self) -> str:
-        return "\n".join(str(reason) for reason in self.args)
-
-    def render(self) -> str:
-        return "\n".join(f"{self.prefix}: {reason}" for reason in self.args)
 
 
 @dataclass(frozen=True)
@@ -257,7 +256,9 @@ class Plan:
                 sum(p.drifted for p in changed),
             ),
             "portals": [p.to_json(self.account) for p in self.portals],
-            "unmanaged": list(self.unmanaged),
+            # Ids a file could use are held to the file's pattern; the others only bounded.
+            "unmanaged": [name for name in self.unmanaged if is_file_id(name)],
+            "unmanaged_other_ids": [name for name in self.unmanaged if not is_file_id(name)],
         }
 
     def saved(self) -> SavedPlan:
@@ -378,14 +379,16 @@ def build_plan(
     target: str,
     base_url: str,
     base: Mapping[str, PortalSettings] | None = None,
+    ignore: Ignore = NOTHING_IGNORED,
 ) -> tuple[Plan, list[Problem]]:
-    """The plan, plus a Problem for every file whose portal does not exist live.
+    """The plan, plus a Problem for every file whose portal does not exist live, is
+    ignored by the config, or holds live settings no file can (live_values.py).
 
     With ``base`` (the base's settings by portal id) the plan is three-way: every
     change gets its origin. Portals are matched by id, so a renamed file still finds
-    its base.
+    its base. Live portals ``ignore`` names are left out, unmanaged ones included.
     """
-    by_id = {portal.portal: portal for portal in live}
+    by_id = ignore.by_id(live)
     plans: list[PortalPlan] = []
     problems: list[Problem] = []
     managed: set[str] = set()
@@ -394,15 +397,11 @@ def build_plan(
         desired = PortalSettings.from_file_data(document.data)
         managed.add(desired.portal)
         current = by_id.get(desired.portal)
-        if current is None:
-            message = (
-                f"portal '{desired.portal}' does not exist in target {target}; "
-                "portals are created in OutSmart, not by portal-config"
-            )
-            problems.append(
-                Problem(
-                    document.path, document.locate(("portal",)), Level.ERROR, MISSING_RULE, message
-                )
+        reasons = _unplannable(desired.portal, current, target, ignore)
+        if current is None or reasons:
+            problems.extend(
+                Problem(document.path, document.locate(("portal",)), Level.ERROR, rule, message)
+                for rule, message in reasons
             )
             continue
         before = base.get(desired.portal) if base is not None else None
@@ -422,6 +421,26 @@ def build_plan(
     plans.sort(key=lambda p: p.portal)
     unmanaged = sorted(set(by_id) - managed)
     return Plan(target, base_url, plans, unmanaged), problems
+
+
+def _unplannable(
+    portal: str, current: LivePortal | None, target: str, ignore: Ignore
+) -> list[tuple[str, str]]:
+    """Why a file's portal cannot be planned, each with its rule: nothing live to plan
+    against, the config ignores it, or its live settings hold a value no file can."""
+    ignored = ignore.why(portal)
+    if ignored is not None:
+        return [(IGNORED_RULE, f"portal '{portal}' is {ignored}, but has a file; remove one")]
+    if current is None:
+        return [
+            (
+                MISSING_RULE,
+                f"portal '{portal}' does not exist in target {target}; "
+                "portals are created in OutSmart, not by portal-config",
+            )
+        ]
+    reasons = unrepresentable(current.settings)
+    return [(LIVE_VALUE_RULE, refusal(portal, reasons))] if reasons else []
 
 
 # -- saved plans --------------------------------------------------------------------------
@@ -491,13 +510,15 @@ class SavedPlan:
             account=self.account,
         )
 
-    def replan(self, live: Sequence[LivePortal]) -> Plan:
+    def replan(self, live: Sequence[LivePortal], ignore: Ignore = NOTHING_IGNORED) -> Plan:
         """The saved plan against current live state; refuses if any portal moved since.
 
         A portal that moved to exactly the planned settings is not stale but already
-        applied (a re-run apply job): it needs no write, and the plan says so.
+        applied (a re-run apply job): it needs no write, and the plan says so. Live
+        portals ``ignore`` names are not listed as unmanaged (plan_file refuses a plan
+        that plans one).
         """
-        by_id = {portal.portal: portal for portal in live}
+        by_id = ignore.by_id(live)
         stale: list[str] = []
         plans: list[PortalPlan] = []
         applied: list[str] = []

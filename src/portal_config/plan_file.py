@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from portal_config.config import CONFIG_NAME, Config
+from portal_config.errors import UsageError
 from portal_config.lint import check_loaded, load_config_catalog
+from portal_config.live_values import is_file_id, unrepresentable
 from portal_config.loader import Document, JsonPath
 from portal_config.model import FIELDS, PortalSettings
 from portal_config.plan import (
@@ -40,8 +42,9 @@ from portal_config.plan import (
     plan_summary,
 )
 from portal_config.problems import Level
+from portal_config.render.escaping import escape_text
 from portal_config.rules import RULES
-from portal_config.schema import check, describe_path
+from portal_config.schema import PLAN_SCHEMA_FILE, check, describe_path, plan_schema
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -50,7 +53,7 @@ MAX_BYTES = 16 * 1024 * 1024
 # A valid plan's deepest container is portals[i].changes[j].added (six levels).
 MAX_DEPTH = 6
 
-SCHEMA_FILE = Path(__file__).with_name("plan.schema.json")
+SCHEMA_FILE = PLAN_SCHEMA_FILE
 
 
 def read_plan_file(path: Path, config: Config) -> SavedPlan:
@@ -61,11 +64,32 @@ def read_plan_file(path: Path, config: Config) -> SavedPlan:
             # Read one byte past the cap instead of trusting stat(): a FIFO or
             # /dev/zero has no meaningful size.
             raw = handle.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise PlanFileError(f"{source}: no such file") from None
     except OSError as exc:
         raise PlanFileError(f"{source}: cannot read it ({exc.__class__.__name__})") from None
     if len(raw) > MAX_BYTES:
         raise PlanFileError(f"{source}: larger than {MAX_BYTES // 2**20} MiB, the limit for a plan")
     return check_plan(parse_json(raw, source), source, config)
+
+
+def read_plan_files(paths: Sequence[Path], config: Config) -> list[SavedPlan]:
+    """Several saved plans, each checked; two for one account and target are refused.
+
+    Shown in turn, the first of two would pass for the plan: a file committed beside the
+    recipe's own (plans/0.json before plans/acme.json) could stand in for it."""
+    plans = [read_plan_file(path, config) for path in paths]
+    first: dict[tuple[str | None, str], Path] = {}
+    for path, plan in zip(paths, plans, strict=True):
+        key = (plan.account, plan.target)
+        if key in first:
+            whose = f"account {plan.account} on " if plan.account is not None else ""
+            raise UsageError(
+                f"{first[key]} and {path} are both plans for {whose}target {plan.target}: "
+                "give one plan per account and target"
+            )
+        first[key] = path
+    return plans
 
 
 def parse_json(raw: bytes, source: str) -> Any:
@@ -92,6 +116,12 @@ def parse_json(raw: bytes, source: str) -> Any:
 
 def check_plan(data: Any, source: str, config: Config) -> SavedPlan:
     """Stage 2 and 3 of the module docstring on parsed JSON."""
+    if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
+        # One line, not a line for each of the fifteen keys a plan has and this lacks.
+        _refuse(
+            source,
+            [f'not a portal-config plan (no "format": "{PLAN_FORMAT}"; `diff --out` writes one)'],
+        )
     deep = _too_deep(data)
     if deep is not None:
         _refuse(source, [f"{describe_path(deep)}: nested deeper than a plan can be"])
@@ -142,11 +172,6 @@ def _other_version(data: Any) -> int | None:
     return None
 
 
-def plan_schema() -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-    return schema
-
-
 @functools.lru_cache(maxsize=1)
 def plan_validator() -> Draft202012Validator:
     from jsonschema import Draft202012Validator, validators
@@ -163,13 +188,9 @@ def _is_int(checker: object, value: object) -> bool:
 
 
 def _refuse(source: str, reasons: list[str]) -> NoReturn:
-    raise PlanFileError(*(f"{source}: {_printable(reason)}" for reason in reasons))
-
-
-def _printable(text: str) -> str:
     # Reasons quote keys and values from the plan: a newline or an escape sequence in
     # one must not forge output lines or drive the terminal.
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    raise PlanFileError(*(f"{source}: {escape_text(reason)}" for reason in reasons))
 
 
 class _AmbiguousJson(ValueError):
@@ -215,6 +236,9 @@ def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
         if portal in first:
             yield f"{portal}: {at}.portal: planned twice (also portals[{first[portal]}])"
             continue
+        ignored = config.ignore.why(portal)
+        if ignored is not None:  # as build_plan refuses a file for an ignored portal
+            yield f"{portal}: {at}.portal is {ignored}"
         first[portal] = index
         three_way = data["base"] is not None
         reasons = _entry_reasons(entry, at, three_way, data["account"])
@@ -222,6 +246,12 @@ def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
         for problem in check_loaded(_as_portal_file(entry), config, catalog):
             if problem.level is Level.ERROR:
                 yield f"{portal}: {problem.message}"
+    for index, name in enumerate(data["unmanaged_other_ids"]):
+        if is_file_id(name):  # the explicit list is for ids a file cannot use: no hiding
+            yield (
+                f"unmanaged_other_ids[{index}]: '{name}' is a portal id a file can use; "
+                "list it in unmanaged"
+            )
     updates = any(entry["action"] == "update" for entry in data["portals"])
     if data["has_changes"] != updates:
         yield f"has_changes is {json.dumps(data['has_changes'])}, but {_update_count(updates)}"
@@ -231,7 +261,8 @@ def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
     drift = sum(
         any(change["origin"] in (DRIFT, BOTH) for change in entry["changes"]) for entry in changed
     )
-    expected = plan_summary(len(data["portals"]), len(changed), widening, data["unmanaged"], drift)
+    unmanaged = data["unmanaged"] + data["unmanaged_other_ids"]
+    expected = plan_summary(len(data["portals"]), len(changed), widening, unmanaged, drift)
     if data["summary"] != expected:
         yield f"summary is not what the entries give: {json.dumps(expected)}"
     # `show` prints it to reviewers: it must be what this config's thresholds say.
@@ -262,6 +293,9 @@ def _entry_reasons(
         if entry[part] is not None and entry[part]["portal"] != entry["portal"]:
             yield f"{at}.{part}.portal is '{entry[part]['portal']}', not the entry's portal"
     live = PortalSettings.from_json(entry["live"])
+    # The schema holds each live value as a file's; this adds what it leaves to rules (a
+    # work type twice), so a plan holds no live state diff would have refused to plan.
+    yield from (f"{at}.live.{reason}" for reason in unrepresentable(live))
     if live.fingerprint() != entry["live_fingerprint"]:
         # Without a trustworthy live state, action and changes cannot be judged.
         yield f"{at}.live_fingerprint does not match {at}.live"
@@ -326,6 +360,6 @@ def _saved_plan(data: dict[str, Any]) -> SavedPlan:
         live_read_at=data["live_read_at"],
         apply_refusal=data["apply_refusal"],
         created_at=data["created_at"],
-        unmanaged=tuple(data["unmanaged"]),
+        unmanaged=tuple(sorted(data["unmanaged"] + data["unmanaged_other_ids"])),
         account=data["account"],
     )

@@ -177,6 +177,10 @@ def _enum(allowed: list[Any], schema: dict[str, Any]) -> Check:
     return lambda value: isinstance(value, str) and value in names
 
 
+def _max_items(limit: int, schema: dict[str, Any]) -> Check:
+    return lambda value: not isinstance(value, list) or len(value) <= limit
+
+
 def _min_properties(limit: int, schema: dict[str, Any]) -> Check:
     return lambda value: not isinstance(value, dict) or len(value) >= limit
 
@@ -198,6 +202,7 @@ _BUILDERS: dict[str, Callable[[Any, dict[str, Any]], Check | None]] = {
     "required": _required,
     "items": _items,
     "uniqueItems": _unique,
+    "maxItems": _max_items,
     "minLength": _min_length,
     "maxLength": _max_length,
     "pattern": _pattern,

@@ -12,7 +12,6 @@ come out lint-clean and diff-clean. A file with local edits is never changed wit
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,10 +24,11 @@ from portal_config.canonical import (
     update_catalog,
     update_text,
 )
+from portal_config.config import NOTHING_IGNORED, Ignore
+from portal_config.live_values import is_file_id, refusal, unrepresentable
 from portal_config.loader import display, load_file
 from portal_config.model import LivePortal, WorkType
 from portal_config.roundtrip import scalar
-from portal_config.schema import portal_schema
 from portal_config.storage import write_atomically
 
 PUBLIC = 0o644
@@ -45,12 +45,6 @@ class PullResult:
         return bool(self.refused)
 
 
-def safe_portal_id(portal: str) -> bool:
-    """Only the schema's slug: no separators, dots or traversal can reach a file name."""
-    pattern = portal_schema()["properties"]["portal"]["pattern"]
-    return re.fullmatch(pattern, portal) is not None and len(portal) <= 63
-
-
 def pull_portals(
     live: Sequence[LivePortal],
     directory: Path,
@@ -58,23 +52,45 @@ def pull_portals(
     *,
     only: Sequence[str] = (),
     force: bool = False,
+    ignore: Ignore = NOTHING_IGNORED,
 ) -> PullResult:
+    """Write each live portal (those ``only`` names, else all that ``ignore`` keeps).
+
+    A portal whose id no file can use, or whose settings hold a value no file can
+    (live_values.py), is refused, never written in a form lint would reject or with the
+    value changed into one it accepts.
+    """
     result = PullResult()
-    by_id = {portal.portal: portal for portal in live}
+    by_id = ignore.by_id(live)
     for wanted in only:
-        if wanted not in by_id:
+        ignored = ignore.why(wanted)
+        if ignored is not None:
+            result.refused.append(f"{wanted}: {ignored}")
+        elif wanted not in by_id:
             result.refused.append(f"{wanted}: no such portal in the target")
-    chosen = (
-        [by_id[p] for p in only if p in by_id] if only else sorted(live, key=lambda p: p.portal)
-    )
+    chosen = [by_id[p] for p in only if p in by_id] if only else sorted(by_id.values(), key=_id)
     for portal in chosen:
-        if not safe_portal_id(portal.portal):
-            result.refused.append(f"{portal.portal!r}: not a safe file name; refusing to write it")
+        # Only the schema's slug reaches a file name: no separators, dots or traversal.
+        if not is_file_id(portal.portal):
+            result.refused.append(
+                f"{portal.portal!r}: not a safe file name; refusing to write it "
+                "(ignore: in the config leaves it out)"
+            )
             continue
         path = directory / f"{portal.portal}.yaml"
+        reasons = unrepresentable(portal.settings)
+        if reasons:
+            result.refused.append(
+                f"{display(path)}: not written: {refusal(portal.portal, reasons)}"
+            )
+            continue
         modeline = _modeline(directory, schema_path)
         _write(path, _pulled_text(path, portal, modeline), force, result)
     return result
+
+
+def _id(portal: LivePortal) -> str:
+    return portal.portal
 
 
 def _pulled_text(path: Path, portal: LivePortal, modeline: str) -> str | None:

@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+from portal_config.render.escaping import escape_json
+
 PRIVATE = 0o600
 
 
@@ -42,7 +44,8 @@ def check_writable(path: Path, option: str) -> None:
 
 def json_text(data: object) -> str:
     """The one JSON layout of every file and output portal-config writes."""
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    # Readable names stay as written; the controls json.dumps leaves raw do not.
+    return escape_json(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
 
 
 def write_atomically(path: Path, text: str, mode: int = PRIVATE) -> None:

@@ -14,6 +14,9 @@ from portal_config.model import FLAGS, LivePortal, PortalSettings, WorkType
 
 MAX_ITEMS = 10_000  # work types in an account or in one portal
 MAX_REVISION = 2**53  # the largest integer every JSON parser reads exactly
+# A portal id longer than this is nonsense; a saved plan lists any shorter id (plan.schema.json's
+# other_id, kept equal by a test), however far it is from the ids a portal file can use.
+MAX_PORTAL_ID = 1000
 
 # OutSmart sends strings; accept the numbers a future version might send instead.
 _ACTIVE: dict[Any, bool] = {"1": True, "0": False, 1: True, 0: False}
@@ -27,7 +30,7 @@ def portal_from_wire(item: Any) -> LivePortal:
     try:
         guest = item["guest_workorder"]
         settings = PortalSettings(
-            portal=str(item["portal_id"]),
+            portal=_portal_id(item["portal_id"]),
             enabled=_bool(guest["enabled"]),
             **{flag: _bool(guest.get(flag, False)) for flag in FLAGS},
             work_types=_work_types(guest.get("work_types") or []),
@@ -79,6 +82,13 @@ def _bool(value: Any) -> bool:
     return value
 
 
+def _portal_id(value: Any) -> str:
+    # str() would turn null into a portal called "None", and 7 into "7".
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_PORTAL_ID or not _is_text(value):
+        raise ValueError(f"portal_id {_clip(value)} is not text of 1 to {MAX_PORTAL_ID} characters")
+    return value
+
+
 def _revision(value: Any) -> int:
     if not is_whole(value, 0, MAX_REVISION):
         raise ValueError(f"revision {value!r} is not a whole number from 0 to 2**53")
@@ -96,4 +106,18 @@ def _work_types(value: Any) -> tuple[str, ...]:
 
 
 def _is_name(value: Any) -> TypeGuard[str]:
-    return isinstance(value, str) and bool(value.strip())
+    return isinstance(value, str) and bool(value.strip()) and _is_text(value)
+
+
+def _is_text(value: str) -> bool:
+    """No lone surrogates (JSON's \\ud800 escape allows them): no file or output can hold one."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _clip(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

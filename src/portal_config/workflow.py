@@ -7,6 +7,7 @@ through the `Console` it is given, so it never touches click's globals.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -15,15 +16,26 @@ from pathlib import Path
 from portal_config import schema
 from portal_config.api import OutSmartClient
 from portal_config.catalog import Catalog
-from portal_config.config import Config, Target
+from portal_config.config import Config, Ignore, Target
 from portal_config.errors import ExitCode, PortalConfigError
-from portal_config.history import base_files, commit_of, head_commit, uncommitted
+from portal_config.history import base_files, commit_of, has_commit, head_commit, uncommitted
 from portal_config.lint import LintRun, lint, require_portals_dir
 from portal_config.loader import Document, JsonPath, display, load_bytes, load_file
 from portal_config.model import PortalSettings, WorkType
-from portal_config.plan import DRIFT_REPORT, BaseRef, Plan, RefusedError, SavedPlan, build_plan
-from portal_config.plan_file import read_plan_file
+from portal_config.plan import (
+    DRIFT_REPORT,
+    IGNORED_RULE,
+    LIVE_VALUE_RULE,
+    MISSING_RULE,
+    BaseRef,
+    Plan,
+    RefusedError,
+    SavedPlan,
+    build_plan,
+)
+from portal_config.plan_file import read_plan_file, read_plan_files
 from portal_config.problems import Level, Position, Problem, Report
+from portal_config.render.escaping import escape_text
 from portal_config.render.lint import Style, render_text
 from portal_config.render.plan import PLAN_FORMATS, account_heading, render_result
 from portal_config.results import (
@@ -36,7 +48,7 @@ from portal_config.results import (
 )
 from portal_config.rules import Context, inactive_work_type, run_rule, unknown_work_type
 from portal_config.storage import check_writable, json_text, write_atomically
-from portal_config.targets import announce, open_client, resolve_target
+from portal_config.targets import announce, open_client, resolve_target, target_line
 
 
 @dataclass
@@ -54,19 +66,24 @@ class Console:
     confirm: Callable[[str], bool] | None  # None: there is no terminal to ask on
     quiet: bool = False
     verbose: bool = False
+    # Say what is read from where before a live read: where someone watches the wait (a
+    # terminal, a CI log), as git shows progress; pipes and captured output stay as they were.
+    watched: bool = False
 
     def progress(self, text: str) -> None:
         if not self.quiet:
             self.out(text)
 
     def note(self, line: str) -> None:
-        """One line of diagnostics (a retry, an interrupt) on stderr, unless quiet."""
+        """One line of diagnostics (a retry, an interrupt) on stderr, unless quiet.
+
+        It quotes servers' answers and paths: escaped, so it stays one line of text."""
         if not self.quiet:
-            self.err(line + "\n")
+            self.err(escape_text(line) + "\n")
 
     def trace(self, line: str) -> None:
         if self.verbose:
-            self.err(line + "\n")
+            self.err(escape_text(line) + "\n")
 
 
 # A three-way plan's base: what was compared with, and its settings by portal id.
@@ -143,7 +160,8 @@ def make_plan(
     elif base_ref:  # git is asked before the API: a wrong --base must not cost a live read
         base = _base_settings(config, base_ref, console)
     with _client(target, concurrency, console) as client:
-        plan = _plan(documents, bool(paths), target, client, console, base)
+        _say_reading(console, target, client, len(documents))
+        plan = _plan(documents, bool(paths), target, client, console, config.ignore, base)
         header = _with_account(announce(target, client), config.account)
     plan.commit = commit
     plan.account = config.account
@@ -180,11 +198,11 @@ def show(
     job summary can then come from one live read. Several plans (one per account of a
     many-account repository) are shown one after another, headed by their account, each
     with an equal share of ``max_chars``."""
-    plans = [read_plan_file(path, config) for path in plan_files]  # all checked first
+    plans = read_plan_files(plan_files, config)  # all checked first
     share = max_chars // len(plans) if max_chars is not None else None
     many = len(plans) > 1
     for saved in plans:
-        header = _with_account(f"Target: {saved.target} {saved.base_url}", saved.account)
+        header = saved_header(config, saved)
         if many:  # json shows one plan: the CLI refuses several
             console.out(account_heading(saved.account, output_format == "markdown"))
         rendered = PLAN_FORMATS[output_format](saved.as_recorded(), header, console.color, share)
@@ -270,6 +288,8 @@ def _apply(
             config = config.for_account(saved.account)
     report.saved = saved
     report.account = config.account
+    if plan_file is not None and saved is not None:
+        check_plan_commit(config, saved)
     if require_tip is not None:
         check_tip(config, require_tip, saved)
     documents = [] if saved is not None else _valid_documents(config, paths, console)
@@ -278,20 +298,21 @@ def _apply(
     if saved is not None and saved.target != target.name:
         raise RefusedError(f"the plan was made for target {saved.target}, not {target.name}")
     with _client(target, concurrency, console) as client:
+        _say_reading(console, target, client, len(saved.portals) if saved else len(documents))
         report.base_url = client.display_url
         if saved is not None:
             if not target.is_sandbox and saved.base_url != client.display_url:
                 raise RefusedError(
                     f"the plan was made for {saved.base_url}, not {client.display_url}"
                 )
-            plan = saved.replan(client.list_portals())
+            plan = saved.replan(client.list_portals(), config.ignore)
         else:
-            plan = _plan(documents, bool(paths), target, client, console)
+            plan = _plan(documents, bool(paths), target, client, console, config.ignore)
         report.plan = plan
         if show_plan:
             console.progress(PLAN_FORMATS["text"](plan, announce(target, client), console.color))
         if plan.already_applied:
-            names = ", ".join(plan.already_applied)
+            names = ", ".join(escape_text(name) for name in plan.already_applied)
             console.out(f"already applied: live equals the plan for {names}\n")
         if not plan.has_changes:
             console.out("Nothing to apply.\n")
@@ -299,7 +320,7 @@ def _apply(
         plan.raise_if_unsafe(config.safety, allow_large_change)
         _confirm(target, plan, assume_yes, console)
         client.restart_deadline()  # time spent reading the plan at the prompt is not the API's
-        width = max(len(p.portal) for p in plan.changed)
+        width = max(len(escape_text(p.portal)) for p in plan.changed)
         shown: dict[str, PortalResult] = {}
 
         def show(result: PortalResult) -> None:
@@ -333,6 +354,13 @@ def _files_commit(config: Config) -> str | None:
     return commit
 
 
+def saved_header(config: Config, saved: SavedPlan) -> str:
+    """The line diff printed above this plan, as diff printed it (sandbox or not)."""
+    known = config.targets.get(saved.target)
+    line = target_line(saved.target, known is not None and known.is_sandbox, saved.base_url)
+    return _with_account(line, saved.account)
+
+
 def _with_account(header: str, account: str | None) -> str:
     return f"{header} (account {account})" if account is not None else header
 
@@ -355,12 +383,32 @@ def check_tip(config: Config, ref: str, saved: SavedPlan | None) -> None:
         )
 
 
+def check_plan_commit(config: Config, saved: SavedPlan) -> None:
+    """Refuse a saved plan made at a commit this repository does not hold: it was made
+    from other files (another repository, a branch never fetched), so no review here
+    can have seen them."""
+    if saved.commit is not None and not has_commit(config.root, saved.commit):
+        raise RefusedError(
+            f"the plan was made at commit {saved.commit[:12]}, which this repository does "
+            "not have; make the plan here (`portal-config diff --out`) or fetch that commit"
+        )
+
+
 def _client(
     target: Target, concurrency: int | None, console: Console
 ) -> AbstractContextManager[OutSmartClient]:
     return open_client(
         target, concurrency, say=console.note, trace=console.trace if console.verbose else None
     )
+
+
+def _say_reading(console: Console, target: Target, client: OutSmartClient, count: int) -> None:
+    """Said before the live read, on stderr: a server that does not answer is then a
+    known wait (up to the target's timeout), not silence. stdout stays the plan alone."""
+    if not console.watched:
+        return
+    portals = "1 portal" if count == 1 else f"{count} portals"
+    console.note(f"reading {portals} from {announce(target, client).removeprefix('Target: ')}")
 
 
 def write_report(path: Path | None, report: ApplyReport, code: int, reason: str) -> None:
@@ -385,12 +433,17 @@ def pull(
     target = resolve_target(config, target_name)
     with _client(target, concurrency, console) as client:
         # Not progress: even with --quiet, a pull says whose settings it writes into git.
-        console.out(_pull_source(target, client) + "\n")
+        console.out(escape_text(_pull_source(target, client)) + "\n")
         live = client.list_portals()
         work_types = client.list_work_types() if catalog else []
     schema_path = config.root / "schema" / "portal.schema.json"
     result = pull_portals(
-        live, directory or config.portals_dir, schema_path, only=portals, force=force
+        live,
+        directory or config.portals_dir,
+        schema_path,
+        only=portals,
+        force=force,
+        ignore=config.ignore,
     )
     if catalog:
         catalog_result = pull_catalog(work_types, config.catalog, force)
@@ -398,9 +451,9 @@ def pull(
         result.unchanged += catalog_result.unchanged
         result.refused += catalog_result.refused
     for path in result.written:
-        console.progress(f"wrote {path}\n")
+        console.progress(f"wrote {escape_text(str(path))}\n")
     for reason in result.refused:
-        console.err(f"refused: {reason}\n")
+        console.err(f"refused: {escape_text(reason)}\n")
     console.out(
         f"Pull: {len(result.written)} written, {len(result.unchanged)} unchanged, "
         f"{len(result.refused)} refused.\n"
@@ -445,6 +498,7 @@ def _plan(
     target: Target,
     client: OutSmartClient,
     console: Console,
+    ignore: Ignore,
     base: Base | None = None,
 ) -> Plan:
     """The plan from one read of live portals, after checking the files' work types
@@ -454,20 +508,39 @@ def _plan(
     live, work_types = client.read_account()
     _check_live_work_types(documents, work_types, target, console)
     plan, problems = build_plan(
-        documents, live, target.name, client.display_url, base[1] if base else None
+        documents, live, target.name, client.display_url, base[1] if base else None, ignore
     )
     if problems:
         console.err(
             render_text(Report([p.path for p in problems], problems), {}, Style(console.color))
         )
-        raise InvalidFilesError(
-            f"{len(problems)} portal file(s) name portals that do not exist in target {target.name}"
-        )
+        raise InvalidFilesError(_unplannable_summary(problems, target.name))
     if subset:
         plan.unmanaged = []  # with a subset of files, "no file" cannot be judged
     plan.base = base[0] if base else None
     plan.live_read_at = live_read_at
     return plan
+
+
+def _unplannable_summary(problems: Sequence[Problem], target: str) -> str:
+    """The one line that ends a plan refused for build_plan's problems, by kind."""
+    counts = Counter(problem.rule for problem in problems)
+    parts = [
+        text.format(count=counts[rule], target=target)
+        for rule, text in (
+            (
+                MISSING_RULE,
+                "{count} portal file(s) name portals that do not exist in target {target}",
+            ),
+            (IGNORED_RULE, "{count} portal file(s) name portals the config ignores"),
+            (
+                LIVE_VALUE_RULE,
+                "{count} live portal(s) in target {target} hold what no portal file can",
+            ),
+        )
+        if counts[rule]
+    ]
+    return "; ".join(parts)
 
 
 def _check_live_work_types(

@@ -14,6 +14,7 @@ import click
 
 from portal_config import TOOL
 from portal_config.problems import Level, Problem, Report
+from portal_config.render.escaping import escape_text
 from portal_config.storage import json_text
 
 JSON_FORMAT = "portal-config-lint"
@@ -38,12 +39,18 @@ def render_text(report: Report, sources: Mapping[str, str], style: Style) -> str
     lines: list[str] = []
     split_sources = {path: text.split("\n") for path, text in sources.items()}
     for problem in report.sorted_problems():
-        level = style.paint(problem.level.value, fg=_LEVEL_COLORS[problem.level], bold=True)
-        location = style.paint(problem.location(), bold=True)
-        lines.append(f"{location}: {level} [{problem.rule}] {problem.message}")
+        lines.append(problem_line(problem, style))
         lines.extend(_snippet(problem, split_sources.get(problem.path), style))
     lines.append(summarize(report, style.strict))
     return "\n".join(lines) + "\n"
+
+
+def problem_line(problem: Problem, style: Style) -> str:
+    """One problem as a line of text: its path and message (a file's keys and values) are
+    data, shown escaped, so neither can start a line of its own or drive the terminal."""
+    level = style.paint(problem.level.value, fg=_LEVEL_COLORS[problem.level], bold=True)
+    location = style.paint(escape_text(problem.location()), bold=True)
+    return f"{location}: {level} [{problem.rule}] {escape_text(problem.message)}"
 
 
 def summarize(report: Report, strict: bool = False) -> str:
@@ -119,8 +126,11 @@ def _snippet(problem: Problem, lines: list[str] | None, style: Style) -> list[st
         source, offset = source[start : start + 160], start
     else:
         offset = 0
+    # The line is the file's: shown escaped, with the caret under the escaped column.
+    column = len(escape_text(source[: max(0, problem.position.column - 1 - offset)]))
+    source = escape_text(source)
     gutter = " " * len(str(number))
-    caret = " " * max(0, problem.position.column - 1 - offset) + "^"
+    caret = " " * column + "^"
     return [
         f" {number} | {source}",
         f" {gutter} | {style.paint(caret, fg=_LEVEL_COLORS[problem.level], bold=True)}",
@@ -143,7 +153,9 @@ def _plural(count: int, noun: str) -> str:
 
 
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # GitHub's own escapes for the line breaks it decodes; every other control character
+    # would reach the log raw, so it is made visible.
+    return escape_text(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _escape_property(text: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple, Protocol
 
 import click
 
+from portal_config.live_values import shown_id
 from portal_config.model import PortalSettings
 from portal_config.plan import (
     BOTH,
@@ -20,6 +21,7 @@ from portal_config.plan import (
     PortalPlan,
     WorkTypesChange,
 )
+from portal_config.render.escaping import escape_html, escape_markdown, escape_text
 from portal_config.results import Outcome, PortalResult
 from portal_config.storage import json_text
 
@@ -31,7 +33,7 @@ _ORIGIN_NOTES = {DRIFT: "reverts a live edit", BOTH: "overwrites a live edit"}
 def _value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return json.dumps(value, ensure_ascii=False)
+    return escape_text(json.dumps(value, ensure_ascii=False))
 
 
 class _Block(NamedTuple):
@@ -52,13 +54,16 @@ def render_text(plan: Plan, header: str, color: bool, max_chars: int | None = No
 
     def block(portal: PortalPlan, changes: Sequence[Change]) -> _Block:
         lines = [
-            paint(f"~ {portal.portal}", fg="yellow", bold=True)
-            + f"  ({portal.file}, revision {portal.live.revision})"
+            paint(f"~ {escape_text(portal.portal)}", fg="yellow", bold=True)
+            + f"  ({escape_text(portal.file)}, revision {portal.live.revision})"
         ]
         for change in changes:
             lines.extend("    " + line for line in _text_change(change, paint, portal.base))
         if plan.kind == DRIFT_REPORT:
-            lines += ["    " + line for line in _settle(portal, plan)]
+            lines += [
+                f"    {label}: {escape_text(command)}  ({note})"
+                for label, command, note in _settle(portal, plan)
+            ]
         return _Block(portal.portal, [*lines, ""])
 
     sections = [
@@ -69,10 +74,11 @@ def render_text(plan: Plan, header: str, color: bool, max_chars: int | None = No
         for title, members in _sections(plan)
     ]
     # A terminal reader ran it just now; which base and commit matter once there is a base.
-    context = _context(plan, lambda text: text) if plan.base is not None else []
-    head = [header, *context, ""]
+    context = _context(plan, escape_text) if plan.base is not None else []
+    head = [escape_text(header), *context, ""]
     tail = [
-        paint(f"? {name}", dim=True) + "  unmanaged: exists in OutSmart, no file; never touched"
+        paint(f"? {shown_id(name)}", dim=True)
+        + "  unmanaged: exists in OutSmart, no file; never touched"
         for name in plan.unmanaged
     ]
     tail += [""] if plan.unmanaged else []
@@ -96,7 +102,7 @@ def _text_change(
         for name in names:
             widen = "  " + paint(f"! {WIDENS}", fg="red", bold=True) if sign == "+" else ""
             item = "".join(f"  ({text})" for text in _item_notes(name, sign, edited))
-            lines.append(paint(f"    {sign} {name}", fg=color) + widen + item)
+            lines.append(paint(f"    {sign} {escape_text(name)}", fg=color) + widen + item)
     return lines
 
 
@@ -148,15 +154,19 @@ def _sections(plan: Plan) -> list[tuple[str, list[tuple[PortalPlan, tuple[Change
     ]
 
 
-def _settle(portal: PortalPlan, plan: Plan) -> list[str]:
+def _settle(portal: PortalPlan, plan: Plan) -> list[tuple[str, str, str]]:
+    """The two ways to settle a drifted portal: (label, command, note); the command names
+    the portal, so each renderer shows it as a value."""
     # The target and account spelled out: a drift issue is read far from the run's config.
     whose = f" --target {plan.target}"
     whose += f" --account {plan.account}" if plan.account is not None else ""
     return [
-        f"accept: portal-config pull{whose} --portal {portal.portal}  "
-        "(on a branch, then a pull request)",
-        f"revert: portal-config apply{whose}  (the files win)",
+        ("accept", f"portal-config pull{whose} --portal {portal.portal}", _ACCEPT_NOTE),
+        ("revert", f"portal-config apply{whose}", "the files win"),
     ]
+
+
+_ACCEPT_NOTE = "on a branch, then a pull request"
 
 
 def _context(plan: Plan, code: Callable[[str], str]) -> list[str]:
@@ -169,7 +179,7 @@ def _context(plan: Plan, code: Callable[[str], str]) -> list[str]:
         at = f" at {code(plan.base.commit[:12])}" if plan.base.commit else ""
         parts.append(f"base {code(plan.base.ref)}{at}")
     if plan.live_read_at:
-        parts.append(f"live state read {plan.live_read_at}")
+        parts.append(f"live state read {escape_text(plan.live_read_at)}")
     return ["; ".join(parts)] if parts else []
 
 
@@ -224,11 +234,9 @@ DRIFT_TITLE = "Drift: merging reverts these live edits:"
 def render_markdown(
     plan: Plan, header: str, color: bool = False, max_chars: int | None = None
 ) -> str:
-    def code(text: str) -> str:
-        return f"`{text}`"
-
-    head = [f"**{plan.summary()}**", "", f"`{header}`", ""]
-    head += [*_context(plan, code), ""] if _context(plan, code) else []
+    context = _context(plan, escape_markdown)
+    head = [f"**{plan.summary()}**", "", escape_markdown(header), ""]
+    head += [*context, ""] if context else []
     if plan.apply_refusal:
         head += [f"> [!WARNING]\n> {_refusal(plan.apply_refusal)}", ""]
     if not plan.has_changes:
@@ -242,7 +250,7 @@ def render_markdown(
     ]
     tail: list[str] = []
     if plan.unmanaged:
-        names = ", ".join(f"`{n}`" for n in plan.unmanaged)
+        names = ", ".join(escape_markdown(shown_id(n)) for n in plan.unmanaged)
         tail += [f"Unmanaged (in OutSmart, no file; not touched): {names}", ""]
     return _assemble(head, sections, tail, max_chars)
 
@@ -254,17 +262,25 @@ def _markdown_block(plan: Plan, portal: PortalPlan, changes: Sequence[Change]) -
     lines = [
         # Widening access is what a reviewer must not miss: shown open, not folded.
         "<details open>" if widens else "<details>",
-        f"<summary><code>{portal.portal}</code>: {count} change{'s' if count != 1 else ''}"
-        f"{badge}</summary>",
+        # Raw HTML, where markdown is not parsed: the id HTML-escaped, inside <code> so that
+        # GitHub makes no @mention or link of it.
+        f"<summary><code>{escape_html(portal.portal)}</code>: "
+        f"{count} change{'s' if count != 1 else ''}{badge}</summary>",
         "",
-        f"File `{portal.file}`, live revision {portal.live.revision}.",
+        f"File {escape_markdown(portal.file)}, live revision {portal.live.revision}.",
         "",
         "```diff",
         *_markdown_change_lines(changes, portal.base),
         "```",
     ]
     if plan.kind == DRIFT_REPORT:
-        lines += ["", *(f"- {line}" for line in _settle(portal, plan))]
+        lines += [
+            "",
+            *(
+                f"- {label}: {escape_markdown(command)}  ({note})"
+                for label, command, note in _settle(portal, plan)
+            ),
+        ]
     return _Block(portal.portal, [*lines, "</details>", ""])
 
 
@@ -281,11 +297,12 @@ def _markdown_change_lines(changes: Sequence[Change], base: PortalSettings | Non
         # No field line in a diff block: each name says what it does itself.
         edited = _edited_live(change, base)
         lines += [
-            f"+ work_types: {name}{_comment([WIDENS, *_item_notes(name, '+', edited)])}"
+            f"+ work_types: {escape_text(name)}"
+            f"{_comment([WIDENS, *_item_notes(name, '+', edited)])}"
             for name in change.added
         ]
         lines += [
-            f"- work_types: {name}{_comment(_item_notes(name, '-', edited))}"
+            f"- work_types: {escape_text(name)}{_comment(_item_notes(name, '-', edited))}"
             for name in change.removed
         ]
     return lines
@@ -297,7 +314,9 @@ def _comment(notes: list[str]) -> str:
 
 def account_heading(account: str | None, markdown: bool) -> str:
     """The heading of one account's part of a many-account output."""
-    return f"## Account `{account}`\n\n" if markdown else f"=== account {account} ===\n"
+    if markdown:
+        return f"## Account {escape_markdown(str(account))}\n\n"
+    return f"=== account {escape_text(str(account))} ===\n"
 
 
 def render_json(plan: Plan, header: str, color: bool = False, max_chars: int | None = None) -> str:
@@ -334,4 +353,5 @@ def render_result(result: PortalResult, width: int, color: bool) -> str:
     revision = ""
     if result.outcome is Outcome.APPLIED:
         revision = f"revision {result.revision_before} -> {result.revision_after}"
-    return f"  {result.portal.ljust(width)}  {label} {result.reason or revision}".rstrip() + "\n"
+    portal = escape_text(result.portal).ljust(width)
+    return f"  {portal}  {label} {escape_text(result.reason) or revision}".rstrip() + "\n"

@@ -1,0 +1,148 @@
+"""MkDocs hook: the parts of the documentation that are data, rendered at build time.
+
+A page asks for a generated part with a line of its own, `<!-- portal-config: NAME ARG -->`,
+and the line is replaced by markdown made from the source of truth: the configuration and
+portal keys from `schema/*.schema.json`, the rules from the rule modules' docstrings, each
+machine format's schema, the fault matrix and benchmark figures from the files the test
+suite and the benchmark scripts write. Nothing here is committed as generated text, so the
+documentation cannot drift from the code. An unknown name fails the build.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+SCHEMAS = REPO / "schema"
+RESULTS = REPO / "docs" / "results"
+BENCHMARK_RESULTS = REPO / "benchmarks" / "results"
+_MARKER = re.compile(r"^<!-- portal-config: ([a-z-]+)(?: ([^ ]+))? -->$", re.M)
+
+
+def _cell(text: str) -> str:
+    """Text for one table cell: one line, pipes escaped."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _type(node: dict[str, Any]) -> str:
+    if "enum" in node:
+        return ", ".join(f"`{value}`" for value in node["enum"])
+    kind = node.get("type", "")
+    kinds = [k for k in (kind if isinstance(kind, list) else [kind]) if k and k != "null"]
+    text = " or ".join(kinds)
+    if "items" in node and isinstance(node["items"], dict):
+        text += f" of {node['items'].get('type', 'values')}"
+    bounds = []
+    if "minimum" in node:
+        bounds.append(f">= {node['minimum']}")
+    if "exclusiveMinimum" in node:
+        bounds.append(f"> {node['exclusiveMinimum']}")
+    if "maximum" in node:
+        bounds.append(f"<= {node['maximum']}")
+    if "pattern" in node and node["pattern"] != "\\S":
+        bounds.append(f"matching `{node['pattern']}`")
+    if "maxLength" in node:
+        bounds.append(f"at most {node['maxLength']} characters")
+    return ", ".join([text, *bounds]) if text else ", ".join(bounds)
+
+
+def _keys(node: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, dict[str, Any], bool]]:
+    """Every documented key of a schema, depth first, with `<name>` for free-form maps, and
+    whether it is required where it appears."""
+    required = set(node.get("required", []))
+    for name, child in node.get("properties", {}).items():
+        yield prefix + name, child, name in required
+        yield from _keys(child, f"{prefix}{name}.")
+    extra = node.get("additionalProperties")
+    if isinstance(extra, dict) and extra.get("properties"):
+        label = "<account>" if prefix.startswith("accounts") else "<name>"
+        yield from _keys(extra, f"{prefix}{label}.")
+
+
+def schema_keys(name: str) -> str:
+    """A table of every key a schema file declares: type and range, default, meaning."""
+    schema = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
+    rows = ["| key | type, range | required | default | meaning |", "|---|---|---|---|---|"]
+    for key, node, required in _keys(schema):
+        default = f"`{json.dumps(node['default'])}`" if "default" in node else ""
+        cells = [f"`{key}`", _cell(_type(node)), "yes" if required else "", default]
+        rows.append(f"| {' | '.join(cells)} | {_cell(node.get('description', ''))} |")
+    return "\n".join(rows)
+
+
+def rules(_: str | None = None) -> str:
+    """The rules table and each rule's documentation, from the rule modules themselves."""
+    from portal_config.rules import RULES, summary
+
+    lines = ["| rule | default | what it reports |", "|---|---|---|"]
+    lines += [
+        f"| `{rule_id}` | {rule.LEVEL.value} | {_cell(summary(rule))} |"
+        for rule_id, rule in RULES.items()
+    ]
+    for rule_id, rule in RULES.items():
+        doc = (rule.__doc__ or "").strip()
+        lines += ["", f"## `{rule_id}`", "", f"Default level: **{rule.LEVEL.value}**.", "", doc]
+    return "\n".join(lines)
+
+
+def schema(name: str) -> str:
+    """A schema file, whole, in a collapsible block."""
+    text = (SCHEMAS / name).read_text(encoding="utf-8").rstrip()
+    body = "\n".join("    " + line if line else "" for line in text.splitlines())
+    return f'??? note "The schema: `schema/{name}`"\n\n    ```json\n{body}\n    ```'
+
+
+def fault_matrix(_: str | None = None) -> str:
+    """The fault matrix figures of the last recorded run (pytest --record-fault-matrix)."""
+    record = json.loads((RESULTS / "fault-matrix.json").read_text(encoding="utf-8"))
+    rows = [
+        "| faults | runs | converged | failed cleanly | silent failures |",
+        "|---|---|---|---|---|",
+    ]
+    for row in record["scenarios"]:
+        rows.append(
+            f"| {row['scenario']} | {row['runs']} | {row['converged']} | "
+            f"{row['failed cleanly']} | {row['silent']} |"
+        )
+    total = record["total"]
+    rows.append(
+        f"| **total** | **{total['runs']}** | **{total['converged']}** | "
+        f"**{total['failed cleanly']}** | **{total['silent']}** |"
+    )
+    rows += ["", f"Recorded by `{record['command']}`."]
+    return "\n".join(rows)
+
+
+def benchmark(name: str) -> str:
+    """The output of a benchmark script's last recorded run (`--record`), as it printed it."""
+    text = (BENCHMARK_RESULTS / f"{name}.txt").read_text(encoding="utf-8").rstrip()
+    return f"```text\n{text}\n```"
+
+
+GENERATORS: dict[str, Callable[[str], str]] = {
+    "schema-keys": schema_keys,
+    "rules": rules,
+    "schema": schema,
+    "fault-matrix": fault_matrix,
+    "benchmark": benchmark,
+}
+
+
+def render(markdown: str) -> str:
+    """Replace every marker line in ``markdown`` by what its generator makes."""
+
+    def replace(match: re.Match[str]) -> str:
+        name, argument = match.group(1), match.group(2)
+        if name not in GENERATORS:
+            raise ValueError(f"unknown generated part {name!r}; known: {', '.join(GENERATORS)}")
+        return GENERATORS[name](argument or "")
+
+    return _MARKER.sub(replace, markdown)
+
+
+def on_page_markdown(markdown: str, **_: Any) -> str:
+    return render(markdown)

@@ -1,0 +1,119 @@
+"""render.escaping: each medium's one function shows a value exactly, as data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from markdown_it import MarkdownIt
+
+from hostile_strings import HOSTILE, assert_inert_markdown, assert_plain_text
+from portal_config.api import ApiError
+from portal_config.plan import PlanFileError
+from portal_config.render.escaping import escape_html, escape_json, escape_markdown, escape_text
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("Storing", "Storing"),
+        ("tab\tkept é 🎉 \\x1b", "tab\tkept é 🎉 \\x1b"),  # printable text is left alone
+        ("a\nb\rc", "a\\nb\\rc"),
+        ("\x1b]0;title\x07", "\\x1b]0;title\\x07"),
+        ("\x1b]52;c;ZXZpbA==\x07", "\\x1b]52;c;ZXZpbA==\\x07"),
+        ("\x1b[2J", "\\x1b[2J"),
+        ("\x9b2J\x85\x7f\x00", "\\x9b2J\\x85\\x7f\\x00"),
+        ("abc\u202eevil\u2066x\u2069\u200f", "abc\\u202eevil\\u2066x\\u2069\\u200f"),
+        ("line\u2028sep", "line\\u2028sep"),
+        ("x\n::error::pwned", "x\\n::error::pwned"),
+    ],
+)
+def test_escape_text_shows_controls_as_escapes(value: str, shown: str) -> None:
+    assert escape_text(value) == shown
+
+
+def test_escape_text_is_idempotent_and_fast_on_long_values() -> None:
+    long = "evil\x1b" * 20_000
+    once = escape_text(long)
+    assert escape_text(once) == once
+    assert once == "evil\\x1b" * 20_000
+
+
+@pytest.mark.parametrize(
+    ("value", "span", "html"),
+    [
+        ("acme", "`acme`", "<code>acme</code>"),
+        ("a`b", "``a`b``", "<code>a`b</code>"),
+        ("a``b```c", "````a``b```c````", "<code>a``b```c</code>"),
+        ("`edge`", "`` `edge` ``", "<code>`edge`</code>"),
+        (" spaced ", "`  spaced  `", "<code> spaced </code>"),
+        ("lead", "`lead`", "<code>lead</code>"),
+        ("  ", "`  `", "<code>  </code>"),
+        ("", "` `", "<code> </code>"),
+        ("a\nb", "`a\\nb`", "<code>a\\nb</code>"),
+        ("<img src=x>", "`<img src=x>`", "<code>&lt;img src=x&gt;</code>"),
+        ("@org/team", "`@org/team`", "<code>@org/team</code>"),
+    ],
+)
+def test_escape_markdown_is_a_code_span_showing_the_value(value: str, span: str, html: str) -> None:
+    assert escape_markdown(value) == span
+    assert MarkdownIt("commonmark").render(f"x {span} y") == f"<p>x {html} y</p>\n"
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_every_hostile_value_stays_inert_in_markdown_and_text(name: str) -> None:
+    value = HOSTILE[name]
+    assert_inert_markdown(f"**Plan**\n\nPortal {escape_markdown(value)} changes.\n")
+    assert_inert_markdown(
+        f"<details>\n<summary><code>{escape_html(value)}</code>: 1 change</summary>\n\n"
+        f"```diff\n- work_types: {escape_text(value)}\n```\n</details>\n"
+    )
+    assert_plain_text(f"~ {escape_text(value)}\n")
+
+
+def test_escape_html_escapes_tags_quotes_and_controls() -> None:
+    assert escape_html("</details><!-- \"x\" & 'y'\n") == (
+        "&lt;/details&gt;&lt;!-- &quot;x&quot; &amp; &#x27;y&#x27;\\n"
+    )
+
+
+def test_escape_json_keeps_the_value_and_leaves_no_raw_control() -> None:
+    data = {"name": "é\x7f\x9b\u202e\n\x1b", "ok": True}
+    text = escape_json(json.dumps(data, indent=2, ensure_ascii=False))
+    assert json.loads(text) == data
+    assert "é" in text and "\\u009b" in text and "\\u202e" in text
+    assert_plain_text(text)
+
+
+def test_escaping_imports_only_the_standard_library() -> None:
+    # lint imports it on every commit: it must stay cheap. The package's own _version (one
+    # generated assignment) comes with any import of portal_config.
+    code = (
+        "import sys; import portal_config.render.escaping; "
+        "print(sorted(m for m in sys.modules if m.startswith(('portal_config', 'click', 'yaml'))"
+        " and m != 'portal_config._version'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert (
+        out.stdout.strip()
+        == "['portal_config', 'portal_config.render', 'portal_config.render.escaping']"
+    )
+
+
+def test_an_error_line_quotes_a_server_message_escaped() -> None:
+    error = ApiError(
+        "GET portals/: OutSmart code 1101 (required field missing): \x1b]0;t\x07\n::error::x"
+    )
+    assert error.render() == (
+        "api error: GET portals/: OutSmart code 1101 (required field missing): "
+        "\\x1b]0;t\\x07\\n::error::x"
+    )
+
+
+def test_each_reason_of_a_many_reason_error_is_one_escaped_line() -> None:
+    error = PlanFileError("plan.json: a\n::add-mask::x", "plan.json: \u202eb")
+    assert error.render() == (
+        "invalid plan: plan.json: a\\n::add-mask::x\ninvalid plan: plan.json: \\u202eb"
+    )

@@ -1,0 +1,389 @@
+"""Every value shown is data: the hostile-strings corpus through every command and format.
+
+Two threat models, each a real process: a compromised server speaking the contract (the
+sandbox seeded with hostile work types, portal ids and names; a small hostile server of
+the test's own for error messages), and a pull request's files (hostile YAML keys,
+values, and file and directory names). Whatever they hold, markdown yields no markup
+from a value, text no raw control byte and no line a runner reads as a workflow command,
+JSON the exact value; never a traceback, always a documented exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from click.testing import Result
+
+from conftest import REPO, SOFTWARE_TOKEN, TOKEN, Invoke
+from hostile_strings import (
+    ALL_AT_ONCE,
+    HOSTILE,
+    PATH_SAFE,
+    assert_inert_markdown,
+    assert_plain_text,
+)
+from portal_config.errors import ExitCode
+from portal_config.model import FLAGS
+from portal_config.sandbox import SandboxState, start_sandbox
+from portal_config.sandbox.demo import demo_account
+from portal_config.sandbox.state import record_for
+
+DOCUMENTED = {
+    value for name, value in vars(ExitCode).items() if name.isupper() and isinstance(value, int)
+}
+VALUES = list(HOSTILE.values())
+
+
+def _guest(work_types: list[str]) -> dict[str, Any]:
+    return {"enabled": True, **{flag: False for flag in FLAGS}, "work_types": work_types}
+
+
+def hostile_account(values: list[str] = VALUES, unmanaged: bool = True) -> dict[str, Any]:
+    """The demo account as a compromised server would serve it: every hostile value as a
+    work type of a managed portal, as the id and name of an unmanaged one, and in the
+    account's work types."""
+    account = demo_account()
+    acme = account["portals"]["acme-facilities"]
+    acme["guest_workorder"]["work_types"] = ["Storing", *values]
+    acme["name"] = ALL_AT_ONCE
+    for value in values if unmanaged else []:
+        account["portals"][value] = record_for(value, value, _guest([value]))
+    account["work_types"] += VALUES
+    account["inactive_work_types"] += [f"{ALL_AT_ONCE} (inactive)"]
+    return account
+
+
+def _configure(root: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.rmtree(root / "portals")
+    shutil.copytree(REPO / "portals", root / "portals")
+    shutil.copy(REPO / "worktypes.yaml", root / "worktypes.yaml")
+    (root / "portal-config.yaml").write_text(
+        f"default_target: test\ntargets:\n  test:\n    base_url: {url}\n"
+        "    retries: 0\n    backoff: 0.01\n    deadline: 30\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("OUTSMART_TOKEN", TOKEN)
+    monkeypatch.setenv("OUTSMART_SOFTWARE_TOKEN", SOFTWARE_TOKEN)
+    monkeypatch.setenv("NO_COLOR", "1")  # colour codes may come only from the tool
+
+
+@pytest.fixture
+def hostile_live(
+    project: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Path]:
+    """A project of the shipped portals whose target serves the hostile account (or, with
+    a parameter, the account given)."""
+    account = getattr(request, "param", None) or hostile_account()
+    state = SandboxState.open(project / "state" / "sandbox.json", account)
+    with start_sandbox(state, token=TOKEN, software_token=SOFTWARE_TOKEN) as sandbox:
+        _configure(project, sandbox.url, monkeypatch)
+        yield project
+
+
+def check(result: Result, fmt: str, codes: set[int]) -> str:
+    """The output passes its medium's checks and the exit code is an expected one."""
+    assert result.exit_code in codes, (result.exit_code, result.output[-2000:])
+    assert result.exit_code in DOCUMENTED
+    output = result.output
+    if fmt == "markdown":
+        assert_inert_markdown(output)
+    else:
+        assert_plain_text(output, github=fmt == "github")
+    return output
+
+
+def removed_work_types(plan: dict[str, Any]) -> set[str]:
+    return {
+        name
+        for portal in plan["portals"]
+        for change in portal["changes"]
+        for name in change.get("removed", [])
+    }
+
+
+# -- a compromised server: live data ------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+@pytest.mark.parametrize("command", ["diff", "drift"])
+def test_live_values_are_data_in_diff_and_drift(
+    hostile_live: Path, invoke: Invoke, command: str, fmt: str
+) -> None:
+    output = check(invoke(command, "--format", fmt), fmt, {ExitCode.CHANGES})
+    if fmt == "text":
+        assert "        - \\x1b]0;pwned\\x07" in output  # a removed work type
+        assert "        - a\\nb evil" in output  # its newline visible
+        assert "? x\\n::error::pwned  unmanaged" in output
+    else:
+        assert "- work_types: \\x1b]0;pwned\\x07" in output  # inside the diff block
+        assert "`x\\n::error::pwned`" in output  # an unmanaged id, as code
+
+
+@pytest.mark.parametrize("command", ["diff", "drift"])
+def test_colour_codes_come_only_from_the_tool(
+    hostile_live: Path, invoke: Invoke, command: str
+) -> None:
+    result = invoke(command, "--color")
+    assert result.exit_code == ExitCode.CHANGES
+    # Every ESC starts one of the tool's SGR colour codes; without them, plain text.
+    assert "\x1b[" in result.output
+    assert_plain_text(re.sub("\x1b\\[[0-9;]*m", "", result.output))
+
+
+@pytest.mark.parametrize("command", ["diff", "drift"])
+def test_live_values_are_exact_in_json(hostile_live: Path, invoke: Invoke, command: str) -> None:
+    output = check(invoke(command, "--format", "json"), "json", {ExitCode.CHANGES})
+    plan = json.loads(output)
+    assert removed_work_types(plan) == set(VALUES)
+    assert set(VALUES) <= set(plan["unmanaged"])
+
+
+# What a saved plan may hold: live work type names are only bounded (they are OutSmart's
+# spelling), and an unmanaged portal's id follows the file-id pattern.
+PLANNABLE = [value for value in VALUES if len(value) <= 1000]
+
+
+@pytest.mark.parametrize("hostile_live", [hostile_account(PLANNABLE, False)], indirect=True)
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_show_renders_a_plan_of_hostile_live_values_as_data(
+    hostile_live: Path, invoke: Invoke, fmt: str
+) -> None:
+    check(invoke("diff", "--out", "plan.json"), "text", {ExitCode.CHANGES})
+    output = check(invoke("show", "plan.json", "--format", fmt), fmt, {ExitCode.OK})
+    if fmt == "json":
+        assert removed_work_types(json.loads(output)) == set(PLANNABLE)
+
+
+def test_show_refuses_a_plan_it_cannot_trust_in_one_escaped_line_each(
+    hostile_live: Path, invoke: Invoke
+) -> None:
+    check(invoke("diff", "--out", "plan.json"), "text", {ExitCode.CHANGES})
+    output = check(invoke("show", "plan.json", "--format", "markdown"), "text", {ExitCode.USAGE})
+    assert all(line.startswith("invalid plan: plan.json: ") for line in output.splitlines())
+
+
+def test_apply_log_shows_live_values_as_data(hostile_live: Path, invoke: Invoke) -> None:
+    output = check(invoke("apply", "--yes"), "text", {ExitCode.OK})
+    assert "    - x\\n::error::pwned\n" in output
+    assert "applied" in output
+
+
+def test_pull_messages_show_live_values_as_data(hostile_live: Path, invoke: Invoke) -> None:
+    result = invoke("pull", "--dir", "pulled")
+    check(result, "text", {ExitCode.OK, ExitCode.PROBLEMS})
+    # The unsafe ids are refused by name, each on one line.
+    assert "refused: 'x\\n::error::pwned': not a safe file name" in result.output
+
+
+class _HostileServer(ThreadingHTTPServer):
+    refuse: str  # "reads": every GET is an envelope error; "writes": every PUT is
+
+
+class _HostileHandler(BaseHTTPRequestHandler):
+    """Speaks the contract, and puts the corpus into every envelope message it can."""
+
+    server: _HostileServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _answer(self, envelope: dict[str, Any]) -> None:
+        body = json.dumps(envelope).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _refusal(self) -> dict[str, Any]:
+        # 1101, required field missing: a final refusal, quoted in the error line.
+        return {"code": 1101, "messages": VALUES, "response": None}
+
+    def do_GET(self) -> None:
+        if self.server.refuse == "reads":
+            return self._answer(self._refusal())
+        account = hostile_account()
+        if urlsplit(self.path).path.endswith("/worktypes/"):
+            names = account["work_types"]
+            return self._answer(
+                {"code": 200, "messages": [], "response": [{"wrt_name": n} for n in names]}
+            )
+        page = {"portals": list(account["portals"].values()), "page": 1, "pages": 1}
+        return self._answer({"code": 200, "messages": [], "response": page})
+
+    def do_PUT(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self._answer({"code": 422, "messages": [ALL_AT_ONCE, *VALUES], "response": None})
+
+
+@pytest.fixture
+def hostile_server(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[_HostileServer]:
+    server = _HostileServer(("127.0.0.1", 0), _HostileHandler)
+    server.refuse = "reads"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        _configure(project, f"http://127.0.0.1:{server.server_address[1]}/openapi/8/", monkeypatch)
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+@pytest.mark.parametrize("command", ["diff", "drift"])
+def test_server_messages_are_one_escaped_error_line(
+    hostile_server: _HostileServer, invoke: Invoke, command: str, fmt: str
+) -> None:
+    result = invoke(command, "--format", fmt)
+    assert result.exit_code == ExitCode.API
+    assert_plain_text(result.output)  # the error goes to stderr, as text, in every format
+    last = result.output.splitlines()[-1]
+    assert last.startswith("api error: GET ")
+    assert "\\x1b]0;pwned\\x07" in last
+
+
+def test_pull_with_server_messages(hostile_server: _HostileServer, invoke: Invoke) -> None:
+    check(invoke("pull", "--dir", "pulled"), "text", {ExitCode.API})
+
+
+def test_apply_results_quote_server_messages_as_data(
+    hostile_server: _HostileServer, invoke: Invoke
+) -> None:
+    hostile_server.refuse = "writes"
+    output = check(invoke("apply", "--yes"), "text", {ExitCode.APPLY_FAILED})
+    assert "failed" in output and "\\x1b]0;t\\x07" in output
+
+
+# -- a pull request: files, keys and paths -----------------------------------------------
+def _hostile_files(root: Path) -> None:
+    """Portal files whose keys and values are the corpus, in files and directories named
+    with it, and one file holding raw control bytes (shown in a lint snippet)."""
+    portals = root / "portals"
+    for index, value in enumerate(HOSTILE.values()):
+        quoted = json.dumps(value)  # a JSON string is a YAML double-quoted scalar
+        text = (
+            f"portal: p{index:02d}\n"
+            "guest_workorder:\n"
+            "  enabled: true\n"
+            f"  work_types: [{quoted}]\n"
+            f"{quoted}: 1\n"
+        )
+        (portals / f"p{index:02d}.yaml").write_text(text, encoding="utf-8")
+    for index, value in enumerate(PATH_SAFE.values()):
+        folder = portals / value
+        folder.mkdir(exist_ok=True)
+        # Valid, but not in the canonical form (fmt) and not named after its id (lint).
+        (folder / f"{value}.yaml").write_text(
+            f"portal: d{index:02d}\nguest_workorder: {{enabled: true}}\n", encoding="utf-8"
+        )
+    # YAML allows a raw bidi override, not an ESC: the reader stops at the ESC.
+    (portals / "raw.yaml").write_text(
+        "portal: raw\nguest_workorder:\n  enabled: true\n  work_types: [\u202eevil, \x1b[2J]\n",
+        encoding="utf-8",
+    )
+    (portals / "bidi.yaml").write_text(
+        "portal: bidi\nguest_workorder:\n  enabled: true\n  work_types: [\u202eevil, 5]\n",
+        encoding="utf-8",
+    )
+
+
+@pytest.fixture
+def hostile_files(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copy(REPO / "worktypes.yaml", project / "worktypes.yaml")
+    monkeypatch.setenv("NO_COLOR", "1")
+    _hostile_files(project)
+    return project
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
+def test_lint_shows_hostile_keys_values_and_paths_as_data(
+    hostile_files: Path, invoke: Invoke, fmt: str
+) -> None:
+    output = check(invoke("lint", "--format", fmt), fmt, {ExitCode.PROBLEMS})
+    if fmt in ("json", "sarif"):
+        json.loads(output)  # still JSON
+    if fmt == "text":
+        assert "portals/x\\n::error::pwned/x\\n::error::pwned.yaml:" in output
+        assert " 4 |   work_types: [\\u202eevil, \\x1b[2J]\n" in output
+
+
+def test_lint_text_puts_the_caret_under_the_escaped_column(
+    hostile_files: Path, invoke: Invoke
+) -> None:
+    lines = invoke("lint", "portals/bidi.yaml").output.splitlines()
+    assert lines[0].startswith("portals/bidi.yaml:4:23: error [schema]")
+    # The bidi override before the 5 is shown as six characters: the caret moves five
+    # columns right, to stay under the 5.
+    assert lines[1:3] == [" 4 |   work_types: [\\u202eevil, 5]", "   |" + " " * 28 + "^"]
+
+
+def test_fmt_check_shows_hostile_paths_and_problems_as_data(
+    hostile_files: Path, invoke: Invoke
+) -> None:
+    output = check(invoke("fmt", "--check"), "text", {ExitCode.PROBLEMS})
+    assert "would reformat portals/x\\n::error::pwned/x\\n::error::pwned.yaml\n" in output
+    assert "portals/raw.yaml:4:" in output
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_diff_prints_lint_errors_of_hostile_files_as_data(
+    hostile_files: Path, invoke: Invoke, fmt: str
+) -> None:
+    (hostile_files / "portal-config.yaml").write_text(
+        "default_target: test\ntargets:\n  test:\n    base_url: http://127.0.0.1:9/openapi/8/\n",
+        encoding="utf-8",
+    )
+    # Refused before any request: the lint errors (on stderr) are text in every format.
+    output = check(invoke("diff", "--format", fmt), "text", {ExitCode.PROBLEMS})
+    assert "refused: the portal files have errors" in output
+
+
+# -- many accounts: the grouped output ----------------------------------------------------
+@pytest.fixture
+def hostile_fleet(
+    hostile_server: _HostileServer, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> _HostileServer:
+    """Two accounts, both served by the hostile server."""
+    url = f"http://127.0.0.1:{hostile_server.server_address[1]}/openapi/8/"
+    for name in ("acme", "beta"):
+        home = project / "accounts" / name
+        shutil.copytree(REPO / "portals", home / "portals")
+        shutil.copy(REPO / "worktypes.yaml", home / "worktypes.yaml")
+        monkeypatch.setenv(f"OUTSMART_TOKEN_{name.upper()}", TOKEN)
+    shutil.rmtree(project / "portals")
+    (project / "portal-config.yaml").write_text(
+        f"default_target: test\ntargets:\n  test:\n    base_url: {url}\n    retries: 0\n"
+        "accounts:\n  acme:\n  beta:\n",
+        encoding="utf-8",
+    )
+    return hostile_server
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+@pytest.mark.parametrize("command", ["diff", "drift"])
+def test_fleet_groups_show_live_values_and_failures_as_data(
+    hostile_fleet: _HostileServer, invoke: Invoke, command: str, fmt: str
+) -> None:
+    # Each account's failure quotes the server's messages, in its group.
+    failed = check(invoke(command, "--format", fmt), fmt, {ExitCode.API})
+    if fmt == "markdown":
+        assert "> account acme failed (exit 4):\n> ````api error: GET portals/: " in failed
+    hostile_fleet.refuse = "writes"  # reads answer with the hostile account
+    shown = check(invoke(command, "--format", fmt), fmt, {ExitCode.CHANGES})
+    if fmt == "json":
+        accounts = json.loads(shown)["accounts"]
+        assert [removed_work_types(a["result"]) for a in accounts] == [set(VALUES)] * 2
+
+
+def test_fleet_apply_shows_failures_as_data(hostile_fleet: _HostileServer, invoke: Invoke) -> None:
+    hostile_fleet.refuse = "writes"
+    output = check(invoke("apply", "--yes"), "text", {ExitCode.APPLY_FAILED})
+    assert "failed" in output and "\\x1b]0;t\\x07" in output
