@@ -971,6 +971,60 @@ def accounts_command(shards: int | None, config_path: Path | None) -> None:
     click.echo(json.dumps(matrix, separators=(",", ":")))
 
 
+_SHARE = click.FloatRange(0, 1)
+# The sandbox's faults as flags: (flag, field of sandbox.faults.Faults, type, help).
+_FAULT_FLAGS: tuple[tuple[str, str, click.ParamType[Any], str], ...] = (
+    ("--latency", "latency_ms", click.FLOAT, "Add this many ms to every answer."),
+    ("--error-rate", "error_rate", _SHARE, "Share of requests answered 500/502/503."),
+    (
+        "--envelope-error-rate",
+        "envelope_error_rate",
+        _SHARE,
+        "Share of requests answered HTTP 200 with envelope code 1007 (uncaught error).",
+    ),
+    (
+        "--rate-limit",
+        "rate_limit",
+        click.FloatRange(0),
+        "Requests per second before 429 + Retry-After.",
+    ),
+    ("--throttle-rate", "throttle_rate", _SHARE, "Share of requests answered 429."),
+    ("--drop-rate", "drop_rate", _SHARE, "Share of connections closed mid-response."),
+    ("--lost-write-rate", "lost_write_rate", _SHARE, "Share of writes applied but never answered."),
+    (
+        "--conflict-rate",
+        "conflict_rate",
+        _SHARE,
+        "Share of writes preceded by a concurrent UI edit.",
+    ),
+    (
+        "--unstored-write-rate",
+        "unstored_write_rate",
+        _SHARE,
+        "Share of writes answered as stored but not stored.",
+    ),
+    (
+        "--applied-error-rate",
+        "applied_error_rate",
+        _SHARE,
+        "Share of writes stored, then answered 500.",
+    ),
+    (
+        "--gone-after-writes",
+        "gone_after_writes",
+        click.IntRange(0),
+        "Stop answering (and refuse connections) after this many stored writes.",
+    ),
+)
+
+
+def _fault_options(command: Callable[..., None]) -> Callable[..., None]:
+    """One option per fault of _FAULT_FLAGS, in its order, each passed by its field name."""
+    for flag, field, kind, text in reversed(_FAULT_FLAGS):
+        command = click.option(flag, field, type=kind, help=text)(command)
+    return command
+
+
 @cli.command("sandbox")
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on."
@@ -1005,34 +1059,7 @@ def accounts_command(shards: int | None, config_path: Path | None) -> None:
     show_default=True,
     help="Seed a new state file from 'demo' or from a directory of portal files.",
 )
-@click.option("--latency", "latency_ms", type=float, help="Add this many ms to every answer.")
-@click.option(
-    "--error-rate", type=click.FloatRange(0, 1), help="Share of requests answered 500/502/503."
-)
-@click.option(
-    "--envelope-error-rate",
-    type=click.FloatRange(0, 1),
-    help="Share of requests answered HTTP 200 with envelope code 1007 (uncaught error).",
-)
-@click.option(
-    "--rate-limit", type=click.FloatRange(0), help="Requests per second before 429 + Retry-After."
-)
-@click.option(
-    "--throttle-rate", type=click.FloatRange(0, 1), help="Share of requests answered 429."
-)
-@click.option(
-    "--drop-rate", type=click.FloatRange(0, 1), help="Share of connections closed mid-response."
-)
-@click.option(
-    "--lost-write-rate",
-    type=click.FloatRange(0, 1),
-    help="Share of writes applied but never answered.",
-)
-@click.option(
-    "--conflict-rate",
-    type=click.FloatRange(0, 1),
-    help="Share of writes preceded by a concurrent UI edit.",
-)
+@_fault_options
 @click.option("--random-seed", "random_seed", type=int, help="Seed for the fault dice.")
 @click.option(
     "--http-status-errors",
@@ -1047,16 +1074,9 @@ def sandbox_command(
     state_file: Path,
     accounts: int | None,
     seed: str,
-    latency_ms: float | None,
-    error_rate: float | None,
-    envelope_error_rate: float | None,
-    rate_limit: float | None,
-    throttle_rate: float | None,
-    drop_rate: float | None,
-    lost_write_rate: float | None,
-    conflict_rate: float | None,
     random_seed: int | None,
     http_status_errors: bool | None,
+    **faults: float | None,
 ) -> None:
     """Run a local OutSmart-compatible API with a demo account, on loopback.
 
@@ -1102,23 +1122,12 @@ def sandbox_command(
                 f"--from {seed}: the state file {existing} already exists and would be "
                 "served as it is; delete it or pass another --state"
             )
-    faults = dict(
-        latency_ms=latency_ms,
-        error_rate=error_rate,
-        envelope_error_rate=envelope_error_rate,
-        rate_limit=rate_limit,
-        throttle_rate=throttle_rate,
-        drop_rate=drop_rate,
-        lost_write_rate=lost_write_rate,
-        conflict_rate=conflict_rate,
-        seed=random_seed,
-    )
     serve(
         host,
         port,
         state_file,
         demo_account if seed == "demo" else lambda: account_from_directory(Path(seed)),
-        faults,
+        {**faults, "seed": random_seed},
         lambda line: click.echo(line, err=True),
         http_status_errors=http_status_errors,
         accounts=accounts,

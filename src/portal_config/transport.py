@@ -252,10 +252,14 @@ class Transport:
         body = None if json is None else _json.dumps(json).encode()
         retry = _retry_policy(self.settings)
         attempt, timeouts = 1, 0
+        # Whether any attempt may have reached the server: a write whose every attempt
+        # failed to connect was never sent, so apply can say "skipped", not "unknown".
+        reached = False
         while True:
-            outcome = self._attempt(method, url, body, exchange, first=attempt == 1)
+            outcome = self._attempt(method, url, body, exchange, first=not reached)
             if not isinstance(outcome, Retryable):
                 return outcome
+            reached = reached or not _unsent(outcome)
             timeouts += outcome.timed_out
             try:
                 if timeouts > READ_TIMEOUT_RETRIES:
@@ -268,6 +272,7 @@ class Transport:
                     portal=portal,
                     status=outcome.status,
                     code=outcome.code,
+                    sent=reached,
                 ) from None
             delay = retry.get_retry_after(outcome.response) if outcome.response else None
             if delay is None:
@@ -287,8 +292,7 @@ class Transport:
             budgets = [retry.status]
         elif outcome.timed_out:
             budgets = [retry.read, READ_TIMEOUT_RETRIES - timeouts]
-        elif isinstance(outcome.error, urllib3.exceptions.ConnectTimeoutError):
-            # urllib3's NewConnectionError (refused) is a ConnectTimeoutError too.
+        elif _unsent(outcome):
             budgets = [retry.connect]
         else:
             budgets = [retry.read]
@@ -416,6 +420,14 @@ class Transport:
     def _host(self) -> str:
         parts = urlsplit(self.base_url)
         return _origin(parts.scheme, parts.hostname, parts.port)
+
+
+def _unsent(outcome: Retryable) -> bool:
+    """Whether a failed attempt certainly never reached the server: it could not connect."""
+    # urllib3's NewConnectionError (refused) is a ConnectTimeoutError too.
+    return outcome.response is None and isinstance(
+        outcome.error, urllib3.exceptions.ConnectTimeoutError
+    )
 
 
 # A host name or address as urlsplit gives it (lowercase, IPv6 without brackets).

@@ -38,7 +38,14 @@ from portal_config.problems import Level, Position, Problem, Report
 from portal_config.render.escaping import escape_text
 from portal_config.render.lint import Style, render_text
 from portal_config.render.plan import PLAN_FORMATS, account_heading, render_result
-from portal_config.results import ApplyReport, Outcome, PortalResult, interrupt_reason, now
+from portal_config.results import (
+    ApplyReport,
+    Outcome,
+    PortalResult,
+    interrupt_reason,
+    now,
+    unsure,
+)
 from portal_config.rules import Context, inactive_work_type, run_rule, unknown_work_type
 from portal_config.storage import check_writable, json_text, write_atomically
 from portal_config.targets import announce, open_client, resolve_target, target_line
@@ -250,6 +257,8 @@ def apply(
         raise
     if code == ExitCode.INTERRUPTED and report.run is not None:
         reason = interrupt_reason(report.run)
+    elif code == ExitCode.APPLY_FAILED and report.run is not None and unsure(report.run.results):
+        reason = "the outcome of some writes is unknown: OutSmart may have stored them; run diff"
     elif code == ExitCode.APPLY_FAILED:
         reason = "some portals were not applied; see their results"
     else:
@@ -312,8 +321,10 @@ def _apply(
         _confirm(target, plan, assume_yes, console)
         client.restart_deadline()  # time spent reading the plan at the prompt is not the API's
         width = max(len(escape_text(p.portal)) for p in plan.changed)
+        shown: dict[str, PortalResult] = {}
 
         def show(result: PortalResult) -> None:
+            shown[result.portal] = result
             line = render_result(result, width, console.color)
             # Failures show even with --quiet: they are results, not progress.
             (console.out if result.outcome is not Outcome.APPLIED else console.progress)(line)
@@ -322,8 +333,10 @@ def _apply(
 
         run = apply_plan(plan, client, on_result=show, note=console.note)
         report.run = run
-    for result in run.results:  # what no progress line told: skipped, unknown
-        if result.outcome in (Outcome.SKIPPED, Outcome.UNKNOWN):
+    for result in run.results:
+        # What no progress line told (skipped, unknown), or told otherwise: a write's
+        # answer said applied, and the read-back found it was not stored.
+        if result.outcome is not Outcome.UNCHANGED and shown.get(result.portal) != result:
             console.out(render_result(result, width, console.color))
     console.out(run.summary() + "\n")
     if run.interrupted:
