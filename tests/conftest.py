@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -151,16 +152,27 @@ def apply_process(root: Path, *args: str) -> subprocess.Popen[str]:
 
 
 def run_cli(
-    root: Path, *args: str, env: Mapping[str, str] = TOKEN_ENV
+    root: Path,
+    *args: str,
+    env: Mapping[str, str] = TOKEN_ENV,
+    timeout: float = 120,
+    memory: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`portal-config ARGS` in ``root`` as a real process, to its end (at most 120 s)."""
+    """`portal-config ARGS` in ``root`` as a real process, to its end (at most ``timeout``
+    seconds); with ``memory``, its address space is capped at that many bytes."""
+
+    def cap() -> None:
+        if memory is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
     return subprocess.run(
         [sys.executable, "-m", "portal_config", *args],
         cwd=root,
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
+        preexec_fn=cap if memory is not None else None,
     )
 
 

@@ -50,7 +50,7 @@ def test_apply_then_rerun_converges(live_project: Path, sandbox: Sandbox, invoke
     assert stat.S_IMODE(os.stat(live_project / "report.json").st_mode) == 0o600
     assert (report["format"], report["version"], report["outcome"], report["exit_code"]) == (
         "portal-config-report",
-        2,
+        3,
         "applied",
         0,
     )

@@ -8,6 +8,8 @@ import re
 import stat
 from pathlib import Path
 
+import pytest
+
 from conftest import TOKEN, Invoke, revisions
 from portal_config import TOOL
 from portal_config.sandbox import Sandbox
@@ -195,3 +197,40 @@ def test_unmanaged_portals_are_never_touched(
     assert invoke("apply", "--yes").exit_code == 0
     assert sandbox.state.get("oud-portaal") == before
     assert revisions(sandbox)["oud-portaal"] == 1
+
+
+def test_diff_and_apply_say_on_stderr_what_they_read_from_where_before_the_live_read(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Where someone watches (a terminal, a CI log): a server that does not answer is then a
+    # known wait. stdout is unchanged, so the JSON format stays pure JSON.
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    said = f"reading 5 portals from test {sandbox.url}\n"
+    diffed = invoke("diff", "--format", "json", "--out", "plan.json")
+    assert diffed.exit_code == 3
+    assert diffed.stderr == said
+    assert json.loads(diffed.stdout)["format"] == "portal-config-plan"
+    applied = invoke("apply", "plan.json", "--yes", "--allow-large-change")
+    assert applied.exit_code == 0, applied.output
+    assert applied.stderr == said
+    assert invoke("diff", "--quiet").stderr == ""  # --quiet: no progress lines
+
+
+def test_a_server_that_does_not_answer_is_named_before_the_wait(
+    live_project: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/openapi/8/"
+        config = live_project / "portal-config.yaml"
+        config.write_text(
+            f"targets:\n  slow:\n    base_url: {url}\n    timeout: 0.2\n    retries: 0\n"
+            "default_target: slow\n"
+        )
+        result = invoke("diff")
+    assert result.exit_code == 4
+    assert result.stderr.startswith(f"reading 5 portals from slow {url}\n")

@@ -366,3 +366,55 @@ def test_a_duplicate_id_is_found_however_the_other_file_spells_it(
         for p in problems
         if p["rule"] == "duplicate-portal-id"
     ] == [("duplicate-portal-id", "portal id 'acme'")]
+
+
+def test_a_schema_error_hides_no_other_check_of_the_file(write: Write, invoke: Invoke) -> None:
+    # One pass shows all three: under pre-commit each hidden one was another failed commit.
+    write("worktypes.yaml", "work_types: [Storing, Onderhoud]\n")
+    write(
+        "portals/acme.yaml",
+        """\
+        portal: acme
+        guest_workorder:
+          enabled: yes
+          alow_new_relation: false
+          work_types: [Storing, Onderhoudd]
+        """,
+    )
+    result = invoke("lint")
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "portals/acme.yaml:3:12: warning [truthy] `yes` is read as true only by YAML 1.1"
+        " readers; write true\n"
+        " 3 |   enabled: yes\n"
+        "   |            ^\n"
+        "portals/acme.yaml:4:3: error [schema] unknown key 'alow_new_relation' in"
+        " guest_workorder; did you mean 'allow_new_relation'?\n"
+        " 4 |   alow_new_relation: false\n"
+        "   |   ^\n"
+        "portals/acme.yaml:5:25: error [unknown-work-type] work type 'Onderhoudd' is not in"
+        " the catalog worktypes.yaml; did you mean 'Onderhoud'?\n"
+        " 5 |   work_types: [Storing, Onderhoudd]\n"
+        "   |                         ^\n"
+        "1 file checked: 2 errors, 1 warning (failed)\n"
+    )
+
+
+def test_rules_skip_only_what_depends_on_a_refused_part(write: Write, invoke: Invoke) -> None:
+    # `enabled` is refused (a string): no rule judges guests enabled or disabled, so the
+    # permissive flag and the empty list pass unremarked; the work types are still checked,
+    # except the refused name, which the schema explains instead of "write false".
+    write("worktypes.yaml", "work_types: [Storing]\n")
+    write(
+        "portals/acme.yaml",
+        """\
+        portal: acme
+        guest_workorder:
+          enabled: "sometimes"
+          allow_new_relation: true
+          work_types: [Storing, NO, Storingen]
+        """,
+    )
+    result = invoke("lint", "--format", "json")
+    found = [(p["line"], p["column"], p["rule"]) for p in json.loads(result.stdout)["problems"]]
+    assert found == [(3, 12, "schema"), (5, 25, "schema"), (5, 29, "unknown-work-type")]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -38,13 +39,15 @@ WORK_TYPES = ["Storing", "Onderhoud", "Inspectie", "Reparatie"]
 
 
 def full_lint(paths: list[Path]) -> LintRun:
-    """The reference: whole documents, jsonschema always, rules at the end."""
+    """The reference: whole documents, jsonschema always, rules at the end (per-file rules
+    on the part of each document the schema did not refuse, project rules on valid ones)."""
     config = load_config()
     files = list(expand(paths, config))
     run = LintRun(Report(files=[display(f) for f in files]))
     catalog, problems = load_config_catalog(config)
     run.report.extend(problems)
     valid: list[Document] = []
+    checked: list[Document] = []
     directives: dict[tuple[str, str], Position] = {}
     for path in files:
         loaded = load_file(path, display(path))
@@ -55,8 +58,10 @@ def full_lint(paths: list[Path]) -> LintRun:
             disabled = dict(_directives(loaded.path, loaded.text, run.report))
         if loaded.document is None:
             continue
-        errors = list(schema.check(loaded.document, against=schema.validator()))
+        errors, part = schema.check_parts(loaded.document, against=schema.validator())
         run.report.extend(errors)
+        if part is not None:
+            checked.append(replace(loaded.document, data=part, disabled_rules=frozenset(disabled)))
         if not errors:
             loaded.document.disabled_rules = frozenset(disabled)
             directives.update({(loaded.path, r): at for r, at in disabled.items()})
@@ -72,7 +77,10 @@ def full_lint(paths: list[Path]) -> LintRun:
     context = Context(catalog=catalog, project=project)
     for rule_id, rule in RULES.items():
         level = config.level_of(rule_id)
-        for hit in run_rule(rule, valid, context) if level is not None else []:
+        if level is None:
+            continue
+        documents = valid if hasattr(rule, "check_project") else checked
+        for hit in run_rule(rule, documents, context):
             if rule_id in hit.document.disabled_rules:
                 silenced.add((hit.document.path, rule_id))
             else:

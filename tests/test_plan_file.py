@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -193,6 +194,7 @@ def test_a_structurally_tampered_plan_is_refused_with_the_json_path(
     assert output == f"invalid plan: plan.json: {reason}\n"
 
 
+NOT_A_PLAN = 'not a portal-config plan (no "format": "portal-config-plan"; `diff --out` writes one)'
 UNREADABLE = {
     "not JSON": (
         b'{"format": "portal-config-plan",',
@@ -209,26 +211,10 @@ UNREADABLE = {
         b'{"version": ' + b"9" * 5000 + b"}",
         "not JSON a plan can hold: a number is too long",
     ),
-    "a list": (b"[]", "the file must be a mapping, got a list"),
-    "an empty object": (
-        b"{}",
-        "missing required key 'format'\n"
-        "invalid plan: plan.json: missing required key 'version'\n"
-        "invalid plan: plan.json: missing required key 'tool'\n"
-        "invalid plan: plan.json: missing required key 'kind'\n"
-        "invalid plan: plan.json: missing required key 'target'\n"
-        "invalid plan: plan.json: missing required key 'account'\n"
-        "invalid plan: plan.json: missing required key 'created_at'\n"
-        "invalid plan: plan.json: missing required key 'commit'\n"
-        "invalid plan: plan.json: missing required key 'base'\n"
-        "invalid plan: plan.json: missing required key 'live_read_at'\n"
-        "invalid plan: plan.json: missing required key 'has_changes'\n"
-        "invalid plan: plan.json: missing required key 'apply_refusal'\n"
-        "invalid plan: plan.json: missing required key 'summary'\n"
-        "invalid plan: plan.json: missing required key 'portals'\n"
-        "invalid plan: plan.json: missing required key 'unmanaged'\n"
-        "invalid plan: plan.json: missing required key 'unmanaged_other_ids'",
-    ),
+    # Not a plan at all: one line, not one per key a plan has.
+    "a list": (b"[]", NOT_A_PLAN),
+    "an empty object": (b"{}", NOT_A_PLAN),
+    "another tool's JSON": (b'{"format": "sarif", "version": 3}', NOT_A_PLAN),
 }
 
 
@@ -529,3 +515,50 @@ def test_a_plan_is_checked_as_its_file_was_disable_comments_and_acknowledgements
     applied = invoke("apply", "plan.json", "--yes")
     assert applied.exit_code == 0, applied.output
     assert sandbox.state.data["portals"]["klimaat-techniek"]["guest_workorder"]["enabled"] is True
+
+
+def test_a_plan_made_at_a_commit_this_repository_lacks_is_refused_before_any_request(
+    saved: Plan, live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    saved["commit"] = "c0ffee" + "0" * 34  # another repository's, or a branch never fetched
+    (live_project / "plan.json").write_text(json.dumps(saved))
+    seen = sandbox.requests_seen
+    result = invoke("apply", "plan.json", "--yes")
+    assert result.exit_code == 5
+    assert result.output == (
+        "refused: the plan was made at commit c0ffee000000, which this repository does not"
+        " have; make the plan here (`portal-config diff --out`) or fetch that commit\n"
+    )
+    assert sandbox.requests_seen == seen
+
+
+@pytest.mark.parametrize("command", ["show", "apply"])
+def test_a_json_file_that_is_no_plan_is_refused_in_one_line(
+    live_project: Path, invoke: Invoke, command: str
+) -> None:
+    (live_project / "empty.json").write_text("{}")
+    result = invoke(command, "empty.json", *(["--yes"] if command == "apply" else []))
+    assert result.exit_code == 2
+    assert result.output == f"invalid plan: empty.json: {NOT_A_PLAN}\n"
+
+
+def test_show_says_a_missing_plan_file_does_not_exist(live_project: Path, invoke: Invoke) -> None:
+    result = invoke("show", "plan.json")
+    assert result.exit_code == 2
+    assert result.output == "invalid plan: plan.json: no such file\n"
+
+
+def test_show_prints_the_plan_exactly_as_diff_did_header_included(
+    project: Path, invoke: Invoke
+) -> None:
+    shutil.copytree(REPO / "portals", project / "portals", dirs_exist_ok=True)
+    shutil.copy(REPO / "worktypes.yaml", project / "worktypes.yaml")
+    (project / "portal-config.yaml").write_text(
+        "targets:\n  sandbox:\n    sandbox: state/sandbox.json\n"
+    )
+    diffed = invoke("diff", "--out", "plan.json")
+    assert diffed.exit_code == 3, diffed.output
+    assert diffed.stdout.startswith("Target: sandbox (in-process sandbox) http://127.0.0.1:")
+    shown = invoke("show", "plan.json")
+    assert shown.exit_code == 0
+    assert shown.stdout == diffed.stdout

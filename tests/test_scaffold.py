@@ -154,49 +154,95 @@ def test_without_a_pin_init_names_the_files_that_carry_placeholders(
     assert "  .github/workflows/portal-config-diff.yml" in result.output
 
 
+def _git(url: str, commit: str = SHA, requested: str | None = None) -> dict[str, object]:
+    vcs: dict[str, object] = {"vcs": "git", "commit_id": commit}
+    if requested is not None:
+        vcs["requested_revision"] = requested
+    return {"url": url, "vcs_info": vcs}
+
+
 @pytest.mark.parametrize(
     ("direct_url", "expected"),
     [
         (
-            {
-                "url": "https://github.com/acme/portal-config",
-                "vcs_info": {"vcs": "git", "commit_id": SHA},
-            },
+            _git("https://github.com/acme/portal-config"),
             Pin("https://github.com/acme/portal-config", SHA),
         ),
-        # A hosted runner cannot fetch these, or the pin would float or leak a credential.
+        # Any git install is recognised: over ssh it is the same repository over https
+        # (a hosted runner has no key); a local clone pins only the commit.
+        (_git("ssh://git@github.com/acme/pc.git"), Pin("https://github.com/acme/pc.git", SHA)),
+        (_git("git@github.com:acme/pc.git"), Pin("https://github.com/acme/pc.git", SHA)),
+        (_git("ssh://git@git.example:2222/acme/pc.git"), Pin(None, SHA)),
+        (_git("file:///home/me/portal-config"), Pin(None, SHA)),
+        # A credential is never written into a file.
+        (_git("https://me:tok@github.com/acme/portal-config"), Pin(None, SHA)),
+        # The release tag it was installed at is named beside the commit; a branch is not.
         (
-            {"url": "file:///home/me/portal-config", "vcs_info": {"vcs": "git", "commit_id": SHA}},
-            None,
+            _git("https://github.com/a/pc", requested="v1.2.0"),
+            Pin("https://github.com/a/pc", SHA, "v1.2.0"),
         ),
         (
-            {
-                "url": "ssh://git@github.com/acme/portal-config",
-                "vcs_info": {"vcs": "git", "commit_id": SHA},
-            },
-            None,
+            _git("https://github.com/a/pc", requested="1.2.0"),
+            Pin("https://github.com/a/pc", SHA, "1.2.0"),
         ),
-        (
-            {
-                "url": "https://me:tok@github.com/acme/portal-config",
-                "vcs_info": {"vcs": "git", "commit_id": SHA},
-            },
-            None,
-        ),
-        (
-            {
-                "url": "https://github.com/acme/portal-config",
-                "vcs_info": {"vcs": "git", "commit_id": "main"},
-            },
-            None,
-        ),
+        (_git("https://github.com/a/pc", requested="main"), Pin("https://github.com/a/pc", SHA)),
+        (_git("https://github.com/acme/portal-config", commit="main"), None),
         ({"url": "file:///home/me/portal-config", "dir_info": {"editable": True}}, None),
     ],
 )
-def test_only_an_https_git_install_at_a_full_sha_is_a_pin(
+def test_a_git_install_from_any_url_is_a_pin_at_its_commit(
     direct_url: dict[str, object], expected: Pin | None
 ) -> None:
-    assert pin_from_direct_url(direct_url) == expected
+    assert pin_from_direct_url(direct_url, "1.2.0") == expected
+
+
+def test_a_pin_at_a_release_tag_names_it_beside_the_commit(adopter: Path) -> None:
+    done = scaffold(adopter, pin=Pin("https://github.com/a/pc", SHA, "v1.2.0"))
+    assert done.placeholders == []
+    hook = (adopter / ".pre-commit-config.yaml").read_text()
+    assert f"    rev: {SHA}  # frozen: v1.2.0\n" in hook
+    recipe = (adopter / ".github" / "workflows" / "portal-config-lint.yml").read_text()
+    assert f"  PORTAL_CONFIG_REV: {SHA}  # frozen: v1.2.0\n" in recipe
+    assert yaml.safe_load(recipe)["env"]["PORTAL_CONFIG_REV"] == SHA
+
+
+def test_a_local_clone_pins_the_commit_and_leaves_the_source_to_fill_in(
+    adopter: Path,
+) -> None:
+    done = scaffold(adopter, pin=Pin(None, SHA))
+    recipe = (adopter / ".github" / "workflows" / "portal-config-diff.yml").read_text()
+    assert f"PORTAL_CONFIG_REV: {SHA}\n" in recipe and SOURCE_PLACEHOLDER in recipe
+    assert done.placeholders == [
+        ".pre-commit-config.yaml",
+        *(f".github/workflows/{name}" for name in WORKFLOWS),
+    ]
+
+
+def test_a_rerun_still_lists_the_placeholders_left_in_kept_files(
+    adopter: Path, invoke: Invoke
+) -> None:
+    invoke("init")
+    recipe = adopter / ".github" / "workflows" / "portal-config-lint.yml"
+    recipe.write_text(
+        recipe.read_text()
+        .replace(REV_PLACEHOLDER, SHA)
+        .replace(SOURCE_PLACEHOLDER, "https://github.com/a/pc")
+    )
+    again = invoke("init")
+    assert again.exit_code == 0
+    assert "portal-config.yaml: exists, kept\n" in again.output
+    listed = again.output.split("release tag:\n")[1].split("\n\n")[0].splitlines()
+    assert listed == [
+        "  .pre-commit-config.yaml",
+        *(f"  .github/workflows/{name}" for name in WORKFLOWS if name != recipe.name),
+    ]
+
+
+def test_the_generated_gitignore_ignores_the_virtualenv_the_adoption_steps_make(
+    adopter: Path, invoke: Invoke
+) -> None:
+    invoke("init")
+    assert ".venv/" in (adopter / ".gitignore").read_text().splitlines()
 
 
 def test_init_writes_the_recipes_this_repository_runs_for_one_account_or_a_fleet(
@@ -403,3 +449,75 @@ def test_every_reason_a_set_of_names_is_refused_is_given_at_once(
         " end); not an account name: 'Acme' (lower-case letters and digits, words joined by"
         " one '-': acme, north-west); named more than once: 'beta'"
     )
+
+
+def test_init_accounts_converts_a_one_account_repository_into_the_first_account(
+    adopter: Path, invoke: Invoke
+) -> None:
+    from portal_config.config import load_config
+
+    invoke("init")
+    assert invoke("pull", "--target", "sandbox").exit_code == 0
+    config = adopter / "portal-config.yaml"
+    config.write_text("# ours, kept\n" + config.read_text())
+    portals = sorted(p.name for p in (adopter / "portals").iterdir())
+
+    result = invoke("init", "--accounts", "acme,beta")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(
+        "portals: moved to accounts/acme/portals\n"
+        "worktypes.yaml: moved to accounts/acme/worktypes.yaml\n"
+        "portal-config.yaml: updated: accounts: added\n"
+        ".github/workflows/portal-config-diff.yml: removed: a fleet recipe replaces it\n"
+        ".github/workflows/portal-config-apply.yml: removed: a fleet recipe replaces it\n"
+        ".github/workflows/portal-config-drift.yml: removed: a fleet recipe replaces it\n"
+        ".gitignore: exists, kept\n"
+    )
+    assert "accounts/beta/portals/.gitkeep: created\n" in result.output
+    assert not (adopter / "portals").exists() and not (adopter / "worktypes.yaml").exists()
+    assert sorted(p.name for p in (adopter / "accounts" / "acme" / "portals").iterdir()) == (
+        portals
+    )
+    assert (adopter / "accounts" / "acme" / "worktypes.yaml").is_file()
+    # One set of recipes: the fleet's, beside the shared lint recipe.
+    recipes = sorted(p.name for p in (adopter / ".github" / "workflows").iterdir())
+    assert recipes == sorted(FLEET_WORKFLOWS)
+    text = config.read_text()
+    assert text.startswith("# ours, kept\n# portal-config project settings")
+    assert "\nportals_dir:" not in text
+    loaded = load_config(config)
+    assert list(loaded.accounts) == ["acme", "beta"]
+    assert loaded.targets["production"].base_url == "https://www.werkbonapp.nl/openapi/8/"
+    linted = invoke("lint", "--account", "acme")
+    assert linted.exit_code == 0, linted.output
+    assert "6 files checked" in linted.output
+
+    # A rerun (with or without --accounts) keeps it a fleet.
+    before = _tree(adopter)
+    for args in (("--accounts", "acme,beta"), ()):
+        again = invoke("init", *args)
+        assert again.exit_code == 0, again.output
+        assert _tree(adopter) == before
+
+
+def test_init_accounts_refuses_a_conversion_it_cannot_do_and_gives_the_steps(
+    adopter: Path, invoke: Invoke
+) -> None:
+    invoke("init")
+    config = adopter / "portal-config.yaml"
+    config.write_text(config.read_text().replace("portals_dir: portals", "portals_dir: settings"))
+    before = _tree(adopter)
+    result = invoke("init", "--accounts", "acme,beta")
+    assert result.exit_code == 2
+    assert result.output == (
+        "error: this repository holds one account and portals_dir or catalog is set to"
+        " another place than init uses; do it by hand:\n"
+        "  1. mkdir -p accounts/acme && git mv settings accounts/acme/portals"
+        " && git mv worktypes.yaml accounts/acme/worktypes.yaml\n"
+        "  2. in portal-config.yaml remove portals_dir and catalog, and add `accounts:` with"
+        " `  acme: {}` under it\n"
+        "  3. git rm .github/workflows/portal-config-diff.yml .github/workflows/portal-config-apply.yml"
+        " .github/workflows/portal-config-drift.yml\n"
+        "  4. portal-config init --accounts acme,beta\n"
+    )
+    assert _tree(adopter) == before  # nothing changed

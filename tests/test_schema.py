@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from conftest import REPO
+from conftest import REPO, Invoke
 from portal_config import schema
 from portal_config.loader import load_bytes
 
@@ -66,3 +67,23 @@ def test_any_of_failure_gives_one_best_match() -> None:
 def test_schema_is_read_from_the_installed_package() -> None:
     assert json.loads(schema.schema_text()) == json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     assert sys.modules["portal_config.schema"] is schema
+
+
+@pytest.mark.parametrize("kind", ["portal", "config", "plan", "lint", "report"])
+def test_schema_prints_or_writes_each_published_schema(
+    kind: str, tmp_path: Path, invoke: Invoke
+) -> None:
+    published = (REPO / "schema" / f"{kind}.schema.json").read_text(encoding="utf-8")
+    assert invoke("schema", kind).stdout == published
+    out = tmp_path / "editor" / f"{kind}.json"
+    written = invoke("schema", kind, "--out", str(out))
+    assert written.exit_code == 0 and written.output == ""
+    assert out.read_text(encoding="utf-8") == published
+
+
+def test_schema_out_refuses_a_directory(tmp_path: Path, invoke: Invoke) -> None:
+    result = invoke("schema", "config", "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.output.endswith(
+        f"Error: Invalid value for '--out': File '{tmp_path}' is a directory.\n"
+    )

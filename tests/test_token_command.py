@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from conftest import SOFTWARE_TOKEN, TOKEN, Invoke, run_cli
 from portal_config.sandbox import Sandbox
@@ -35,6 +37,13 @@ def configure(project: Path, sandbox: Sandbox, **keys: object) -> None:
         f"    retries: 0\n{lines}",
         encoding="utf-8",
     )
+
+
+def timed(invoke: Invoke, *args: str) -> tuple[Result, float]:
+    """The command's result, and how many seconds it took."""
+    started = time.monotonic()
+    result = invoke(*args)
+    return result, time.monotonic() - started
 
 
 @pytest.fixture
@@ -226,9 +235,7 @@ def test_a_hanging_command_is_killed_with_what_it_started(
     )
     configure(no_token_env, sandbox, software_token_command=command, token_command_timeout=0.5)
     monkeypatch.setenv("OUTSMART_TOKEN", TOKEN)
-    started = time.monotonic()
-    result = invoke("diff")
-    elapsed = time.monotonic() - started
+    result, elapsed = timed(invoke, "diff")
     assert (result.exit_code, result.output) == (
         2,
         f"error: targets.test.software_token_command: '{sys.executable}' did not finish "
@@ -318,3 +325,80 @@ def test_lint_never_runs_a_token_command_or_imports_jsonschema(tmp_path: Path) -
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "[]"
     assert not marker.exists()
+
+
+def _flood(pid_file: Path) -> list[str]:
+    """A command that writes its pid down, then prints "tok" lines for as long as it lives,
+    64 KiB every 10 ms: slow enough that a reader without a cap fills memory only slowly."""
+    return python(
+        "import os, sys, time\n"
+        f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "while True:\n"
+        "    sys.stdout.buffer.write(b'tok\\n' * 16384); sys.stdout.flush(); time.sleep(0.01)\n"
+    )
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_a_command_that_floods_its_output_is_stopped_at_64_kib(
+    no_token_env: Path, sandbox: Sandbox, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The reproduction: `yes tok` as a token command was read without limit (15 GB).
+    pid_file = no_token_env / "pid"
+    configure(no_token_env, sandbox, token_command=_flood(pid_file), token_command_timeout=3)
+    monkeypatch.setenv("OUTSMART_SOFTWARE_TOKEN", SOFTWARE_TOKEN)
+    result, elapsed = timed(invoke, "diff")
+    assert (result.exit_code, result.output) == (
+        2,
+        f"error: targets.test.token_command: '{sys.executable}' printed more than 64 KiB; "
+        "it must print the token alone (it was stopped)\n",
+    )
+    assert elapsed < 2, elapsed  # stopped at the cap, not at the 3 s timeout
+    assert _gone(int(pid_file.read_text()))
+
+
+def test_yes_as_a_token_command_is_stopped(
+    no_token_env: Path, sandbox: Sandbox, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    yes = shutil.which("yes")
+    if yes is None:
+        pytest.skip("no `yes` program here")
+    configure(no_token_env, sandbox, token_command=[yes, "tok"], token_command_timeout=5)
+    monkeypatch.setenv("OUTSMART_SOFTWARE_TOKEN", SOFTWARE_TOKEN)
+    result = invoke("diff")
+    assert (result.exit_code, result.output) == (
+        2,
+        f"error: targets.test.token_command: '{yes}' printed more than 64 KiB; "
+        "it must print the token alone (it was stopped)\n",
+    )
+
+
+@pytest.mark.parametrize(("size", "accepted"), [(64 * 1024, True), (64 * 1024 + 1, False)])
+def test_the_cap_counts_every_byte_printed(tmp_path: Path, size: int, accepted: bool) -> None:
+    from portal_config.tokens import TokenCommand, TokenError, read_token
+
+    # The token and its line break: a token of 64 KiB less one byte is the longest there is.
+    command = TokenCommand(tuple(python(f"print('x' * {size - 1})")), tmp_path)
+    if accepted:
+        assert read_token(command) == "x" * (size - 1)
+    else:
+        with pytest.raises(TokenError, match="printed more than 64 KiB"):
+            read_token(command)
+
+
+def test_what_a_command_writes_to_stderr_is_not_held(
+    no_token_env: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    # 20 MB of stderr, then the token: stderr is never read, so it costs nothing and
+    # cannot fill a pipe that would block the command.
+    noisy = python(f"import sys; sys.stderr.buffer.write(b'x' * 20_000_000); print({TOKEN!r})")
+    configure(
+        no_token_env, sandbox, token_command=noisy, software_token_command=PRINT_SOFTWARE_TOKEN
+    )
+    assert invoke("diff").exit_code == 3

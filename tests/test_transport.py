@@ -219,6 +219,29 @@ def test_oversized_answers_give_their_connection_back(
     assert errors == ["GET portals/: answer larger than 1 MiB; refusing"] * 2
 
 
+def test_the_pages_of_a_listing_share_a_byte_budget(
+    canned: Canned, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import portal_config.api as api
+
+    guest = {"enabled": False}
+    record = {"portal_id": "p", "name": "n" * 10_000, "revision": 1, "guest_workorder": guest}
+    page = envelope(response={"portals": [record] * 100, "pages": 3})  # about 1 MiB each
+    canned.play(Answer(body=page))
+    monkeypatch.setattr(api, "MAX_LISTING_BYTES", 4 * 2**20)
+    with OutSmartClient(canned.url, TOKEN, SOFTWARE_TOKEN, FAST) as client:
+        assert len(client.list_portals()) == 300
+    monkeypatch.setattr(api, "MAX_LISTING_BYTES", 2 * 2**20)
+    assert str(failure_of(canned.url)) == (
+        "GET portals/: the pages add up to more than 2 MiB; refusing"
+    )
+    # Each listing has a budget of its own: the next one starts from nothing.
+    monkeypatch.setattr(api, "MAX_LISTING_BYTES", 4 * 2**20)
+    with OutSmartClient(canned.url, TOKEN, SOFTWARE_TOKEN, FAST) as client:
+        assert len(client.list_portals()) == 300
+        assert len(client.list_portals()) == 300
+
+
 # -- envelopes -----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("body", "why"),

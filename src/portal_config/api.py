@@ -36,6 +36,7 @@ from portal_config.tokens import DEFAULT_SOFTWARE_TOKEN_ENV, DEFAULT_TOKEN_ENV
 from portal_config.transport import (
     RETRY_STATUSES,
     ApiError,
+    ByteBudget,
     ClientSettings,
     Retryable,
     Say,
@@ -58,7 +59,11 @@ API_VERSION_PATH = "/openapi/8/"
 PAGE_SIZE = 100
 SECRET_PARAMS = ("token", "software_token")
 MAX_PAGES = 10_000  # a server claiming more is answering nonsense (or hostile)
+MAX_CODE = 99_999  # OutSmart's codes have 3 or 4 digits
 MAX_DETAIL = 300  # characters of the server's messages quoted in an error
+# The answers of one listing of portals, together: about 200,000 portals of the usual
+# size, while the portals kept from them stay within a few times this in memory.
+MAX_LISTING_BYTES = 64 * 2**20
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -133,33 +138,31 @@ class OutSmartClient:
 
     # -- operations --------------------------------------------------------------------
     def list_portals(self) -> list[LivePortal]:
-        """All portals in as few requests as the API allows: page 1, then the rest at once."""
-        first = self._call("GET", "portals/", params={"page": 1, "per_page": PAGE_SIZE})
-        if not isinstance(first, dict):
-            raise ApiError("GET portals/: response is not a page of portals")
-        pages = first.get("pages", 1)
+        """All portals in as few requests as the API allows: page 1, then the rest at once.
+
+        Each page is kept as its portals (model values) as soon as it is read, never as
+        its answer, and the answers of one listing share a budget of MAX_LISTING_BYTES.
+        """
+        budget = ByteBudget(MAX_LISTING_BYTES, "the pages add up to more than {size}; refusing")
+
+        def read_page(page: int) -> tuple[list[LivePortal], Any]:
+            kept: tuple[list[LivePortal], Any] = self._call(
+                "GET",
+                "portals/",
+                params={"page": page, "per_page": PAGE_SIZE},
+                budget=budget,
+                keep=lambda body: _page_of_portals(page, body),
+            )
+            return kept
+
+        portals, pages = read_page(1)
         if not is_whole(pages, 1, MAX_PAGES):
             raise ApiError(
                 f"GET portals/: server claims {pages!r} pages; refusing "
                 f"(expected a whole number from 1 to {MAX_PAGES})"
             )
-        rest = self.map(
-            lambda page: self._call(
-                "GET", "portals/", params={"page": page, "per_page": PAGE_SIZE}
-            ),
-            range(2, pages + 1),
-        )
-        portals: list[LivePortal] = []
-        for page, body in enumerate([first, *rest], start=1):
-            items = body.get("portals") if isinstance(body, dict) else None
-            if not isinstance(items, list):
-                raise ApiError("GET portals/: response has no 'portals' list")
-            if len(items) > PAGE_SIZE:
-                raise ApiError(
-                    f"GET portals/: page {page} holds {len(items)} portals, more than the "
-                    f"{PAGE_SIZE} asked for; refusing"
-                )
-            portals.extend(_read(portal_from_wire, item) for item in items)
+        for more, _ in self.map(read_page, range(2, pages + 1)):
+            portals.extend(more)
         return portals
 
     def get_portal(self, portal: str) -> LivePortal:
@@ -245,6 +248,8 @@ class OutSmartClient:
             why = "no code"
         elif not is_integer(code):
             why = f"code {code!r} is not an integer"
+        elif not is_whole(code, 0, MAX_CODE):
+            why = f"code is not a whole number from 0 to {MAX_CODE}"  # not 400 digits of it
         else:
             why = ""
         if why:
@@ -294,6 +299,21 @@ class OutSmartClient:
             f"{what}: {answer}: nothing at {self.display_url}{path}; check base_url "
             f"(OutSmart's ends in {API_VERSION_PATH})"
         )
+
+
+def _page_of_portals(page: int, body: Any) -> tuple[list[LivePortal], Any]:
+    """A page's portals, and the number of pages it claims (checked by the caller)."""
+    if not isinstance(body, dict):
+        raise ApiError("GET portals/: response is not a page of portals")
+    items = body.get("portals")
+    if not isinstance(items, list):
+        raise ApiError("GET portals/: response has no 'portals' list")
+    if len(items) > PAGE_SIZE:
+        raise ApiError(
+            f"GET portals/: page {page} holds {len(items)} portals, more than the "
+            f"{PAGE_SIZE} asked for; refusing"
+        )
+    return [_read(portal_from_wire, item) for item in items], body.get("pages", 1)
 
 
 def _read(convert: Callable[[Any], T], item: Any) -> T:

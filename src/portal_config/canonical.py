@@ -14,6 +14,7 @@ is read back with lint's loader: a rewrite that would change what lint reads is 
 from __future__ import annotations
 
 import json
+import os
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,8 +25,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from portal_config.config import Config
+from portal_config.file_access import Repository
 from portal_config.lint import expand
-from portal_config.loader import Document, JsonPath, display, load_bytes
+from portal_config.loader import Document, JsonPath, LoadResult, display, load_bytes, load_file
 from portal_config.model import FLAGS, PortalSettings
 from portal_config.problems import Level, Position, Problem
 from portal_config.render.escaping import escape_text
@@ -112,23 +114,27 @@ def format_paths(paths: Sequence[Path], config: Config, *, check: bool) -> Forma
     keeping its permissions.
     """
     files = []
+    repository = Repository(config.root)  # read as lint reads: bounded, links kept inside
     for path in expand(paths, config):
-        shown = display(path)
-        try:
-            formatted = format_bytes(path.read_bytes(), shown)
-        except OSError as exc:
-            problem = _problem(shown, None, f"cannot read file: {exc.strerror or exc}")
-            formatted = Formatted(shown, None, None, [problem])
+        formatted = format_loaded(load_file(path, display(path), repository=repository))
         if formatted.changed and not check:
             assert formatted.text is not None
-            write_atomically(path, formatted.text, mode=stat.S_IMODE(path.stat().st_mode))
+            # A link (inside the repository: others were not read) keeps being a link:
+            # the file it leads to is the one rewritten.
+            written = Path(os.path.realpath(path))
+            write_atomically(written, formatted.text, mode=stat.S_IMODE(written.stat().st_mode))
         files.append(formatted)
     return FormatRun(files, check)
 
 
 def format_bytes(data: bytes, shown: str) -> Formatted:
     """The canonical form of one portal file, or lint's problems if it does not load."""
-    loaded = load_bytes(data, shown)
+    return format_loaded(load_bytes(data, shown))
+
+
+def format_loaded(loaded: LoadResult) -> Formatted:
+    """The canonical form of one file as the loader read it (see format_bytes)."""
+    shown = loaded.path
     if loaded.document is None:
         return Formatted(shown, loaded.text, None, loaded.problems)
     assert loaded.text is not None

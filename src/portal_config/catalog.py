@@ -15,9 +15,11 @@ them vanish. A broken catalog is reported like any other file.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from portal_config.file_access import Repository
 from portal_config.loader import Document, JsonPath, load_file
 from portal_config.problems import Level, Problem
 
@@ -45,14 +47,18 @@ class Catalog:
         return self.names + self.inactive
 
 
-def load_catalog(path: Path, display: str) -> tuple[Catalog | None, list[Problem]]:
+def load_catalog(
+    path: Path, display: str, repository: Repository | None = None
+) -> tuple[Catalog | None, list[Problem]]:
     """Load the catalog; problems come back as values, never raised.
 
-    A missing file is no catalog; whether that is a mistake is the config's call.
+    A missing file is no catalog; whether that is a mistake is the config's call. Anything
+    else by that name (a FIFO, a link out of the repository) is read, or refused, as a
+    portal file is.
     """
-    if not path.is_file():
+    if not os.path.lexists(path):
         return None, []
-    result = load_file(path, display)
+    result = load_file(path, display, repository=repository)
     if result.document is None:
         return None, result.problems
     document = result.document

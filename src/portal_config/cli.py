@@ -241,15 +241,22 @@ def init_command(directory: Path, force: bool, accounts: str | None) -> None:
 
     Files that exist are kept (reported "exists, kept") unless --force; .gitignore only
     gains missing lines and an existing .pre-commit-config.yaml is never changed. When
-    this copy was installed from git, the CI recipes and the pre-commit hook are pinned to
-    its commit; otherwise set PORTAL_CONFIG_SOURCE and PORTAL_CONFIG_REV in them.
+    this copy was installed from git (https, ssh or a local clone), the CI recipes and the
+    pre-commit hook are pinned to its commit, and to its release tag when it was installed
+    at one (`@v1.2.0`); otherwise set PORTAL_CONFIG_SOURCE and PORTAL_CONFIG_REV in them.
+    Every run lists the files that still name placeholders.
 
     With --accounts, a repository for many accounts: an accounts: section in
     portal-config.yaml with each account's token variable, accounts/NAME/portals/, and the
-    fleet CI recipes (one job per account) instead of diff, apply and drift.
+    fleet CI recipes (one job per account) instead of diff, apply and drift. In a
+    repository that holds one account, its portals/ and worktypes.yaml become the first
+    named account's (accounts/NAME/), portal-config.yaml gains the accounts: section and
+    the one-account recipes are removed; where that cannot be done safely, nothing changes
+    and init prints the steps. Without --accounts, a fleet's repository stays a fleet.
 
     \b
-    Exit codes: 0 written or kept, 2 usage error (DIR cannot be written, a bad name).
+    Exit codes: 0 written or kept, 2 usage error (DIR cannot be written, a bad name,
+                a one-account repository init cannot convert).
     \b
     Examples:
       portal-config init
@@ -262,42 +269,81 @@ def init_command(directory: Path, force: bool, accounts: str | None) -> None:
         names = account_names(accounts) if accounts is not None else ()
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'--accounts'") from None
-    done = scaffold(directory, force=force, pin=installed_pin(), accounts=names)
+    pin = installed_pin()
+    done = scaffold(directory, force=force, pin=pin, accounts=names)
     for outcome in done.outcomes:
         click.echo(f"{outcome.path}: {outcome.status}")
     if done.pre_commit_snippet is not None:
         click.echo("\nAdd the published hook to .pre-commit-config.yaml:\n")
         click.echo(done.pre_commit_snippet, nl=False)
     if done.placeholders:
-        click.echo(
-            "\nThis portal-config was not installed from a git commit, so these files name"
-            " <your-org> and <commit-sha>: replace them with this repository's URL and a"
-            " full commit SHA:\n  " + "\n  ".join(done.placeholders)
-        )
+        if pin is None:
+            why = (
+                "This portal-config was not installed from a git commit, so these files name"
+                " <your-org> and <commit-sha>: replace them with the https URL of the"
+                " repository portal-config is installed from and the full commit SHA of a"
+                " release tag"
+            )
+        elif pin.source is None:
+            why = (
+                "This portal-config was installed from a local clone, which CI cannot fetch:"
+                " in these files, replace <your-org> with the https URL of its repository"
+            )
+        else:  # kept from an earlier init
+            why = (
+                "These files still name <your-org> or <commit-sha>: `portal-config init"
+                " --force` pins them to this copy, or fill them in by hand"
+            )
+        click.echo(f"\n{why}:\n  " + "\n  ".join(done.placeholders))
     if not done.has_portals:  # the hint only for a new repository
         click.echo("\nNext: portal-config pull --target sandbox, then portal-config lint.")
 
 
+# The JSON Schemas this package ships, by what they describe (package data, one file each).
+SCHEMAS = ("portal", "config", "plan", "lint", "report")
+
+
 @cli.command("schema")
-@click.option("--plan", "plan", is_flag=True, help="Print the saved plan's schema instead.")
-def schema_command(plan: bool) -> None:
-    """Print the portal file JSON Schema (draft 2020-12), or with --plan the plan file's.
+@click.argument("kind", type=click.Choice(SCHEMAS), default="portal")
+@click.option(
+    "--plan", "plan", is_flag=True, help="The saved plan's schema (same as: schema plan)."
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the schema to this file instead of printing it.",
+)
+def schema_command(kind: str, plan: bool, out_file: Path | None) -> None:
+    """Print a JSON Schema (draft 2020-12) this portal-config checks with.
+
+    KIND: portal (a portal file, the default), config (portal-config.yaml), plan
+    (`diff --out`), lint (`lint --format json`) or report (`apply --report`). Editors
+    that read JSON Schema (VS Code's YAML extension, JetBrains) complete and check
+    files against them; write them next to the files they describe.
 
     \b
-    Exit codes: 0 printed.
+    Exit codes: 0 printed or written, 2 --out cannot be written.
     \b
     Examples:
       portal-config schema > schema/portal.schema.json
-      portal-config schema --plan
+      portal-config schema config --out schema/config.schema.json
+      portal-config schema plan
     """
-    if plan:
-        from portal_config.plan_file import SCHEMA_FILE
+    from importlib.resources import files
 
-        click.echo(SCHEMA_FILE.read_text(encoding="utf-8"), nl=False)
+    text = (
+        files("portal_config")
+        .joinpath(f"{'plan' if plan else kind}.schema.json")
+        .read_text(encoding="utf-8")
+    )
+    if out_file is None:
+        click.echo(text, nl=False)
         return
-    from portal_config.schema import schema_text
+    from portal_config.storage import check_writable, write_atomically
 
-    click.echo(schema_text(), nl=False)
+    check_writable(out_file, "--out")
+    write_atomically(out_file, text, mode=0o644)  # a file to commit, not a secret
 
 
 @cli.command("rules")
@@ -360,6 +406,7 @@ def _console(color: bool | None, quiet: bool = False, verbose: bool = False) -> 
         confirm=confirm,
         quiet=quiet,
         verbose=verbose,
+        watched=sys.stderr.isatty() or os.environ.get("GITHUB_ACTIONS") == "true",
     )
 
 
@@ -924,6 +971,60 @@ def accounts_command(shards: int | None, config_path: Path | None) -> None:
     click.echo(json.dumps(matrix, separators=(",", ":")))
 
 
+_SHARE = click.FloatRange(0, 1)
+# The sandbox's faults as flags: (flag, field of sandbox.faults.Faults, type, help).
+_FAULT_FLAGS: tuple[tuple[str, str, click.ParamType[Any], str], ...] = (
+    ("--latency", "latency_ms", click.FLOAT, "Add this many ms to every answer."),
+    ("--error-rate", "error_rate", _SHARE, "Share of requests answered 500/502/503."),
+    (
+        "--envelope-error-rate",
+        "envelope_error_rate",
+        _SHARE,
+        "Share of requests answered HTTP 200 with envelope code 1007 (uncaught error).",
+    ),
+    (
+        "--rate-limit",
+        "rate_limit",
+        click.FloatRange(0),
+        "Requests per second before 429 + Retry-After.",
+    ),
+    ("--throttle-rate", "throttle_rate", _SHARE, "Share of requests answered 429."),
+    ("--drop-rate", "drop_rate", _SHARE, "Share of connections closed mid-response."),
+    ("--lost-write-rate", "lost_write_rate", _SHARE, "Share of writes applied but never answered."),
+    (
+        "--conflict-rate",
+        "conflict_rate",
+        _SHARE,
+        "Share of writes preceded by a concurrent UI edit.",
+    ),
+    (
+        "--unstored-write-rate",
+        "unstored_write_rate",
+        _SHARE,
+        "Share of writes answered as stored but not stored.",
+    ),
+    (
+        "--applied-error-rate",
+        "applied_error_rate",
+        _SHARE,
+        "Share of writes stored, then answered 500.",
+    ),
+    (
+        "--gone-after-writes",
+        "gone_after_writes",
+        click.IntRange(0),
+        "Stop answering (and refuse connections) after this many stored writes.",
+    ),
+)
+
+
+def _fault_options(command: Callable[..., None]) -> Callable[..., None]:
+    """One option per fault of _FAULT_FLAGS, in its order, each passed by its field name."""
+    for flag, field, kind, text in reversed(_FAULT_FLAGS):
+        command = click.option(flag, field, type=kind, help=text)(command)
+    return command
+
+
 @cli.command("sandbox")
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on."
@@ -958,34 +1059,7 @@ def accounts_command(shards: int | None, config_path: Path | None) -> None:
     show_default=True,
     help="Seed a new state file from 'demo' or from a directory of portal files.",
 )
-@click.option("--latency", "latency_ms", type=float, help="Add this many ms to every answer.")
-@click.option(
-    "--error-rate", type=click.FloatRange(0, 1), help="Share of requests answered 500/502/503."
-)
-@click.option(
-    "--envelope-error-rate",
-    type=click.FloatRange(0, 1),
-    help="Share of requests answered HTTP 200 with envelope code 1007 (uncaught error).",
-)
-@click.option(
-    "--rate-limit", type=click.FloatRange(0), help="Requests per second before 429 + Retry-After."
-)
-@click.option(
-    "--throttle-rate", type=click.FloatRange(0, 1), help="Share of requests answered 429."
-)
-@click.option(
-    "--drop-rate", type=click.FloatRange(0, 1), help="Share of connections closed mid-response."
-)
-@click.option(
-    "--lost-write-rate",
-    type=click.FloatRange(0, 1),
-    help="Share of writes applied but never answered.",
-)
-@click.option(
-    "--conflict-rate",
-    type=click.FloatRange(0, 1),
-    help="Share of writes preceded by a concurrent UI edit.",
-)
+@_fault_options
 @click.option("--random-seed", "random_seed", type=int, help="Seed for the fault dice.")
 @click.option(
     "--http-status-errors",
@@ -1000,16 +1074,9 @@ def sandbox_command(
     state_file: Path,
     accounts: int | None,
     seed: str,
-    latency_ms: float | None,
-    error_rate: float | None,
-    envelope_error_rate: float | None,
-    rate_limit: float | None,
-    throttle_rate: float | None,
-    drop_rate: float | None,
-    lost_write_rate: float | None,
-    conflict_rate: float | None,
     random_seed: int | None,
     http_status_errors: bool | None,
+    **faults: float | None,
 ) -> None:
     """Run a local OutSmart-compatible API with a demo account, on loopback.
 
@@ -1055,23 +1122,12 @@ def sandbox_command(
                 f"--from {seed}: the state file {existing} already exists and would be "
                 "served as it is; delete it or pass another --state"
             )
-    faults = dict(
-        latency_ms=latency_ms,
-        error_rate=error_rate,
-        envelope_error_rate=envelope_error_rate,
-        rate_limit=rate_limit,
-        throttle_rate=throttle_rate,
-        drop_rate=drop_rate,
-        lost_write_rate=lost_write_rate,
-        conflict_rate=conflict_rate,
-        seed=random_seed,
-    )
     serve(
         host,
         port,
         state_file,
         demo_account if seed == "demo" else lambda: account_from_directory(Path(seed)),
-        faults,
+        {**faults, "seed": random_seed},
         lambda line: click.echo(line, err=True),
         http_status_errors=http_status_errors,
         accounts=accounts,

@@ -46,6 +46,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from portal_config.errors import ConfigError, UsageError
+from portal_config.file_access import Repository
 from portal_config.live_values import quoted
 from portal_config.loader import Document, JsonPath, load_file
 from portal_config.model import LivePortal
@@ -285,7 +286,9 @@ def load_config(
     if not source.is_file():
         raise ConfigError(f"{source}: file not found")
     own = source.resolve().parent
-    result = load_file(source)
+    # The config may be a link only within its own directory, as a portal file may only
+    # within the project: a link to /proc/self/environ must not reach an error message.
+    result = load_file(source, repository=Repository(source.absolute().parent))
     if result.document is None:
         if result.text is not None and _only_comments(result.text):
             return replace(Config.defaults(root or own), source=source)

@@ -461,6 +461,8 @@ def _apply_each(
     from portal_config.plan import RefusedError
     from portal_config.render.plan import render_text
 
+    for saved in plans.values() if from_files else ():  # before any account writes
+        workflow.check_plan_commit(config, saved)
     if require_tip is not None:
         for saved in plans.values():  # before any account writes
             workflow.check_tip(config.for_account(saved.account or ""), require_tip, saved)
@@ -468,7 +470,7 @@ def _apply_each(
     recorded = {name: saved.as_recorded() for name, saved in plans.items()}
     for name, plan in recorded.items():
         if from_files and not console.quiet:
-            header = f"Target: {plan.target} {plan.base_url} (account {name})"
+            header = workflow.saved_header(config, plans[name])
             show_text(AccountRun(name, out=[render_text(plan, header, console.color)]), console)
         reason = plan.refusal(config.safety)
         if reason and not allow_large_change:

@@ -80,6 +80,11 @@ def head_commit(where: Path) -> str | None:
     return _asked(where, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
 
 
+def has_commit(where: Path, commit: str) -> bool:
+    """Whether the repository at ``where`` holds ``commit`` (False outside a repository)."""
+    return _asked(where, "cat-file", "-e", f"{commit}^{{commit}}") is not None
+
+
 def commit_of(where: Path, ref: str, option: str) -> str:
     """The commit ``ref`` names; ``origin/<ref>`` too, as CI checkouts have only those."""
     _check_ref_text(ref, option)

@@ -1,7 +1,9 @@
 """Lint: files -> Documents -> schema -> rules -> one Report.
 
-Every file is checked and reported even when others are broken. Rules only
-run on documents that loaded and passed the schema.
+Every file is checked and reported even when others are broken. Rules run on
+every document that loaded, on the parts the schema did not refuse (a misspelt key
+hides no unknown work type); only documents that pass the schema are valid for diff,
+and only they take part in the project-wide rules.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import gc
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -20,6 +22,7 @@ from portal_config import schema
 from portal_config.catalog import Catalog, load_catalog
 from portal_config.config import Config
 from portal_config.errors import ConfigError, PortalConfigError
+from portal_config.file_access import Repository, UnreadableFile, leads_outside, read_bounded
 from portal_config.loader import MAX_BYTES, Document, display, load_file
 from portal_config.problems import Level, Position, Problem, Report
 from portal_config.rules import RULES, Context, run_rule
@@ -67,7 +70,8 @@ def lint(paths: Sequence[Path], config: Config) -> LintRun:
     files = list(expand(paths, config))
     shown = [display(f) for f in files]
     run = LintRun(Report(files=shown))
-    catalog, problems = load_config_catalog(config)
+    repository = Repository(config.root)
+    catalog, problems = load_config_catalog(config, repository)
     run.report.extend(problems)
     context = Context(catalog=catalog)
     rules = _per_file_rules(config)
@@ -75,7 +79,10 @@ def lint(paths: Sequence[Path], config: Config) -> LintRun:
     del files  # a Path is ~350 bytes: from here on the shown names stand for the files
     with _collector_paused():
         checked = map_in_slices(
-            lambda part: [_check_file(path, name, context, rules) for path, name in part], jobs
+            lambda part: [
+                _check_file(path, name, context, rules, repository) for path, name in part
+            ],
+            jobs,
         )
     del jobs
     valid: list[Document] = []
@@ -91,11 +98,11 @@ def lint(paths: Sequence[Path], config: Config) -> LintRun:
             valid.append(outcome.document)
     del checked  # the texts and problems are in the run now; free the rest before rules
     ids = {document.data["portal"] for document in valid}
-    others = [slim(d) for d in _other_project_documents(paths, shown, ids, config)]
+    others = [slim(d) for d in _other_project_documents(paths, shown, ids, config, repository)]
     project = Context(catalog=catalog, project=valid + others)
     run.report.extend(_apply_rules(valid, project, config, silenced, _project_rules(config)))
     run.report.extend(_unused_directives(directives, silenced, config))
-    _add_missing_sources(run)
+    _add_missing_sources(run, repository)
     run.documents = valid
     return run
 
@@ -120,9 +127,13 @@ def _enabled_rules(config: Config) -> _Rules:
     return enabled
 
 
-def _check_file(path: Path, name: str, context: Context, rules: _Rules) -> _Checked:
-    """Everything lint learns from one file on its own."""
-    document, problems, text = load_valid(path, name)
+def _check_file(
+    path: Path, name: str, context: Context, rules: _Rules, repository: Repository
+) -> _Checked:
+    """Everything lint learns from one file on its own: its schema errors and, in the
+    same pass, what the rules find in the parts the schema did not refuse."""
+    result = load_file(path, name, repository=repository)
+    problems, text, document = result.problems, result.text, result.document
     disabled: dict[str, Position] = {}
     if text is not None:
         found = Report()
@@ -130,11 +141,15 @@ def _check_file(path: Path, name: str, context: Context, rules: _Rules) -> _Chec
         problems.extend(found.problems)
     silenced: set[tuple[str, str]] = set()
     if document is not None:
-        document.disabled_rules = frozenset(disabled) if disabled else _NONE_DISABLED
-        problems.extend(_apply_rules([document], context, None, silenced, rules))
-        document = slim(document)
-    # Disable comments of a file that failed to load or the schema silenced nothing:
-    # no rule ran there, so they are not reported unused either.
+        refusals, valid_part = schema.check_parts(document)
+        problems.extend(refusals)
+        if valid_part is not None:
+            checked = replace(document, data=valid_part) if refusals else document
+            checked.disabled_rules = frozenset(disabled) if disabled else _NONE_DISABLED
+            problems.extend(_apply_rules([checked], context, None, silenced, rules))
+        document = slim(document) if not refusals else None
+    # A disable comment is judged unused only in a file the schema passed: elsewhere the
+    # rule it names may have skipped the refused part it would have reported.
     used = disabled if document is not None else {}
     keep = text if (problems or used) else None
     return _Checked(problems, document, keep, used, [rule for _, rule in sorted(silenced)])
@@ -156,7 +171,7 @@ def slim(document: Document) -> Document:
     )
 
 
-def _add_missing_sources(run: LintRun) -> None:
+def _add_missing_sources(run: LintRun, repository: Repository) -> None:
     """Read again the few files whose problems came from the project-wide checks.
 
     A shown name opens the file it names: `display` keeps it relative to the cwd."""
@@ -165,7 +180,7 @@ def _add_missing_sources(run: LintRun) -> None:
         name = problem.path
         if name in run.sources or name not in linted:
             continue
-        text = load_file(Path(name), name).text
+        text = load_file(Path(name), name, repository=repository).text
         if text is not None:
             run.sources[name] = text
 
@@ -199,7 +214,9 @@ def check_loaded(document: Document, config: Config, catalog: Catalog | None) ->
     return list(_apply_rules([document], context, config))
 
 
-def load_config_catalog(config: Config) -> tuple[Catalog | None, list[Problem]]:
+def load_config_catalog(
+    config: Config, repository: Repository | None = None
+) -> tuple[Catalog | None, list[Problem]]:
     """The work-type catalog the config names, with its problems as values.
 
     A catalog the config (or --catalog) asks for must exist: that is a config mistake,
@@ -208,12 +225,15 @@ def load_config_catalog(config: Config) -> tuple[Catalog | None, list[Problem]]:
     if config.catalog_origin is not None and not config.catalog.is_file():
         shown = display(config.catalog)
         raise ConfigError(f"{config.catalog_origin}: catalog file {shown} not found")
-    return load_catalog(config.catalog, display(config.catalog))
+    repository = repository or Repository(config.root)
+    return load_catalog(config.catalog, display(config.catalog), repository)
 
 
-def load_valid(path: Path, shown: str) -> tuple[Document | None, list[Problem], str | None]:
+def load_valid(
+    path: Path, shown: str, repository: Repository
+) -> tuple[Document | None, list[Problem], str | None]:
     """Load one file and check it against the schema: the document is returned only if clean."""
-    result = load_file(path, shown)
+    result = load_file(path, shown, repository=repository)
     if result.document is None:
         return None, result.problems, result.text
     problems = list(schema.check(result.document))
@@ -227,7 +247,8 @@ def expand(paths: Sequence[Path], config: Config) -> Iterator[Path]:
         skip.add(_identity(config.source))
     seen: set[str] = set()
     for path in paths:
-        candidates: Iterable[Path] = [path] if not path.is_dir() else _walk(path, skip)
+        walk = path.is_dir() and not leads_outside(path, config.root)
+        candidates: Iterable[Path] = _walk(path, skip) if walk else [path]
         for candidate in candidates:
             key = _identity(candidate)
             if key not in seen:
@@ -292,7 +313,11 @@ def _directive_problem(shown: str, line: int, column: int, message: str) -> Prob
 
 
 def _other_project_documents(
-    requested: Sequence[Path], linted: Sequence[str], ids: set[str], config: Config
+    requested: Sequence[Path],
+    linted: Sequence[str],
+    ids: set[str],
+    config: Config,
+    repository: Repository,
 ) -> Iterator[Document]:
     """Valid portal files of the project that were not linted now, for cross-file rules.
 
@@ -312,15 +337,11 @@ def _other_project_documents(
         if _identity(path) in done:
             continue
         try:  # os-level calls: this runs for every file of the project
-            handle = os.open(path, os.O_RDONLY)
-            try:
-                head = os.read(handle, MAX_BYTES + 1)
-            finally:
-                os.close(handle)
-        except OSError:
-            continue
+            head = read_bounded(path, MAX_BYTES, repository)
+        except (OSError, UnreadableFile):
+            continue  # reported when that file is linted itself
         if _may_configure(head, wanted):
-            document, _, _ = load_valid(path, display(path))
+            document, _, _ = load_valid(path, display(path), repository)
             if document is not None:
                 yield document
 

@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
+from portal_config.file_access import Repository, UnreadableFile, read_bounded
 from portal_config.problems import Level, Position, Problem
 
 JsonPath = tuple[str | int, ...]
@@ -167,16 +168,31 @@ def display(path: Path) -> str:
     return os.path.normpath(str(path))
 
 
-def load_file(path: Path, shown: str | None = None, loader: type = DEFAULT_LOADER) -> LoadResult:
-    """Read and load one file; any failure (I/O included) becomes a Problem."""
+def load_file(
+    path: Path,
+    shown: str | None = None,
+    loader: type = DEFAULT_LOADER,
+    *,
+    repository: Repository | None = None,
+) -> LoadResult:
+    """Read and load one file; any failure (I/O included) becomes a Problem.
+
+    With a ``repository``, links leading out of it are refused (see file_access).
+    """
     shown = shown if shown is not None else display(path)
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
-    except OSError as exc:
-        reason = exc.strerror or exc.__class__.__name__
-        return LoadResult(shown, None, None, [_problem(shown, None, f"cannot read file: {reason}")])
+        data = read_bounded(path, MAX_BYTES, repository)
+    except (OSError, UnreadableFile) as exc:
+        return LoadResult(shown, None, None, [unreadable(shown, exc)])
     return load_bytes(data, shown, loader)
+
+
+def unreadable(shown: str, exc: OSError | UnreadableFile) -> Problem:
+    """The problem of a file that was not read: at 1:1, as a file-level problem is."""
+    if isinstance(exc, UnreadableFile):
+        return _problem(shown, Position(1, 1), str(exc))
+    reason = exc.strerror or exc.__class__.__name__
+    return _problem(shown, Position(1, 1), f"cannot read file: {reason}")
 
 
 def load_bytes(data: bytes, display: str, loader: type = DEFAULT_LOADER) -> LoadResult:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from portal_config.config import CONFIG_NAME, Config
 from portal_config.errors import UsageError
+from portal_config.file_access import UnreadableFile, read_bounded
 from portal_config.lint import check_loaded, load_config_catalog
 from portal_config.live_values import is_file_id, unrepresentable
 from portal_config.loader import Document, JsonPath
@@ -60,10 +61,12 @@ def read_plan_file(path: Path, config: Config) -> SavedPlan:
     """The saved plan at ``path``, or PlanFileError naming every reason it cannot be trusted."""
     source = str(path)
     try:
-        with path.open("rb") as handle:
-            # Read one byte past the cap instead of trusting stat(): a FIFO or
-            # /dev/zero has no meaningful size.
-            raw = handle.read(MAX_BYTES + 1)
+        # No repository: a plan is written outside the checkout, wherever CI keeps it.
+        raw = read_bounded(path, MAX_BYTES)
+    except UnreadableFile as exc:
+        raise PlanFileError(f"{source}: {exc}") from None
+    except FileNotFoundError:
+        raise PlanFileError(f"{source}: no such file") from None
     except OSError as exc:
         raise PlanFileError(f"{source}: cannot read it ({exc.__class__.__name__})") from None
     if len(raw) > MAX_BYTES:
@@ -114,6 +117,12 @@ def parse_json(raw: bytes, source: str) -> Any:
 
 def check_plan(data: Any, source: str, config: Config) -> SavedPlan:
     """Stage 2 and 3 of the module docstring on parsed JSON."""
+    if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
+        # One line, not a line for each of the fifteen keys a plan has and this lacks.
+        _refuse(
+            source,
+            [f'not a portal-config plan (no "format": "{PLAN_FORMAT}"; `diff --out` writes one)'],
+        )
     deep = _too_deep(data)
     if deep is not None:
         _refuse(source, [f"{describe_path(deep)}: nested deeper than a plan can be"])

@@ -6,7 +6,9 @@ them, and a file whose settings already match live is not touched at all. A port
 without a file gets a new one in the canonical form (``canonical.render_portal``).
 Values are quoted wherever YAML 1.1 would read them as something else, so the files
 come out lint-clean and diff-clean. A file with local edits is never changed without
-``--force``, and a portal id that is not a safe file name is refused.
+``--force`` (git's word for tracked files; elsewhere, a record of what pull last wrote:
+see `_Files`), and a portal id that is not a safe file name is refused. Existing files
+are read as lint reads them (file_access): a FIFO or a link out of the project is refused.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from portal_config.canonical import (
     update_text,
 )
 from portal_config.config import NOTHING_IGNORED, Ignore
+from portal_config.file_access import Repository, UnreadableFile, read_bounded
 from portal_config.live_values import is_file_id, refusal, unrepresentable
-from portal_config.loader import display, load_file
+from portal_config.loader import MAX_BYTES, display, load_file, unreadable
 from portal_config.model import LivePortal, WorkType
+from portal_config.pull_record import PullRecord
 from portal_config.roundtrip import scalar
 from portal_config.storage import write_atomically
 
@@ -53,14 +57,16 @@ def pull_portals(
     only: Sequence[str] = (),
     force: bool = False,
     ignore: Ignore = NOTHING_IGNORED,
+    root: Path,
 ) -> PullResult:
     """Write each live portal (those ``only`` names, else all that ``ignore`` keeps).
 
     A portal whose id no file can use, or whose settings hold a value no file can
     (live_values.py), is refused, never written in a form lint would reject or with the
-    value changed into one it accepts.
+    value changed into one it accepts. ``root`` is the project's top (see `_Files`).
     """
     result = PullResult()
+    files = _Files(root, directory, force, result)
     by_id = ignore.by_id(live)
     for wanted in only:
         ignored = ignore.why(wanted)
@@ -85,7 +91,8 @@ def pull_portals(
             )
             continue
         modeline = _modeline(directory, schema_path)
-        _write(path, _pulled_text(path, portal, modeline), force, result)
+        files.write(path, _pulled_text(path, portal, modeline, files.repository))
+    files.record.save()
     return result
 
 
@@ -93,11 +100,13 @@ def _id(portal: LivePortal) -> str:
     return portal.portal
 
 
-def _pulled_text(path: Path, portal: LivePortal, modeline: str) -> str | None:
+def _pulled_text(
+    path: Path, portal: LivePortal, modeline: str, repository: Repository
+) -> str | None:
     """The file's new text, or None when its settings already are the live ones."""
     if not path.is_file():
         return render_portal(portal.settings, {}, modeline)
-    loaded = load_file(path)
+    loaded = load_file(path, repository=repository)
     document = loaded.document
     if document is None or loaded.text is None or not isinstance(document.data, dict):
         # Nothing readable to keep but what lint could load: write the canonical form.
@@ -110,34 +119,40 @@ def _pulled_text(path: Path, portal: LivePortal, modeline: str) -> str | None:
         return render_portal(portal.settings, document.data, modeline)
 
 
-def pull_catalog(work_types: Sequence[WorkType], path: Path, force: bool) -> PullResult:
+def pull_catalog(
+    work_types: Sequence[WorkType], path: Path, force: bool, *, root: Path
+) -> PullResult:
     """Write the catalog: active work types, then the inactive ones, each sorted.
 
     Inactive ones are recorded, not dropped, so lint can say "inactive" rather than
     "unknown", and a reviewer sees a work type being switched off in the catalog's diff.
     """
     result = PullResult()
+    files = _Files(root, path.parent, force, result)
+    files.write(path, _catalog_text(work_types, path, files.repository))
+    files.record.save()
+    return result
+
+
+def _catalog_text(work_types: Sequence[WorkType], path: Path, repository: Repository) -> str | None:
+    """The catalog's new text, or None when it already lists the live work types."""
     active = sorted({w.name for w in work_types if w.active})
     inactive = sorted({w.name for w in work_types if not w.active} - set(active))
     if not path.is_file():
-        _write(path, _new_catalog(active, inactive), force, result)
-        return result
-    loaded = load_file(path)
+        return _new_catalog(active, inactive)
+    loaded = load_file(path, repository=repository)
     data = loaded.document.data if loaded.document is not None else None
     if (
         isinstance(data, dict)
         and _names(data.get("work_types")) == set(active)
         and _names(data.get("inactive_work_types", [])) == set(inactive)
     ):
-        _write(path, None, force, result)
-        return result
+        return None
     try:
         assert loaded.text is not None and data is not None
-        text = update_catalog(loaded.text, active, inactive)
+        return update_catalog(loaded.text, active, inactive)
     except (AssertionError, CanonicalError):
-        text = _new_catalog(active, inactive)  # unreadable: nothing to keep
-    _write(path, text, force, result)
-    return result
+        return _new_catalog(active, inactive)  # unreadable: nothing to keep
 
 
 def _new_catalog(active: Sequence[str], inactive: Sequence[str]) -> str:
@@ -167,30 +182,59 @@ def _modeline(directory: Path, schema_path: Path) -> str:
     return f"# yaml-language-server: $schema={Path(relative).as_posix()}"
 
 
-def _write(path: Path, text: str | None, force: bool, result: PullResult) -> None:
-    """Write ``text`` unless it is None (settings match live) or equals the file."""
-    shown = display(path)
-    if text is None:
-        result.unchanged.append(shown)  # not rewritten: its bytes and mtime stay
-        return
-    if path.is_file():
-        if path.read_text(encoding="utf-8", errors="replace") == text:
-            result.unchanged.append(shown)
+class _Files:
+    """Pull's writes into one directory, and the overwrite check before each.
+
+    A file that differs from what pull would write may hold a local edit. It is replaced
+    only when its bytes are what pull last wrote there (`PullRecord`: this works in
+    git-ignored and non-git directories too), when git tracks it unmodified, or with
+    ``--force``. Otherwise it is refused, never silently lost.
+    """
+
+    def __init__(self, root: Path, directory: Path, force: bool, result: PullResult) -> None:
+        # Read as lint reads: bounded, regular files only, links kept inside the project.
+        self.repository = Repository(root)
+        self.record = PullRecord(root, directory)
+        self.force = force
+        self.result = result
+
+    def write(self, path: Path, text: str | None) -> None:
+        """Write ``text`` unless it is None (settings match live) or equals the file."""
+        shown = display(path)
+        if text is None:
+            self.result.unchanged.append(shown)  # not rewritten: its bytes and mtime stay
             return
-        if not force:
-            edits = _local_edits(path)
-            if edits:
-                result.refused.append(f"{shown}: {edits}; commit or stash them, or pass --force")
+        wanted = text.encode("utf-8")
+        if os.path.lexists(path):
+            try:
+                current = read_bounded(path, MAX_BYTES, self.repository)
+            except (OSError, UnreadableFile) as exc:
+                problem = unreadable(shown, exc)
+                self.result.refused.append(f"{problem.location()}: {problem.message}")
                 return
-    write_atomically(path, text, mode=PUBLIC)
-    result.written.append(shown)
+            if current == wanted:
+                self.record.note(path.name, current)  # as pull writes it: no edit to keep
+                self.result.unchanged.append(shown)
+                return
+            edits = None
+            if not self.force and not self.record.wrote(path.name, current):
+                edits = _local_edits(path)
+            if edits:
+                self.result.refused.append(
+                    f"{shown}: {edits}; commit or stash them, or pass --force"
+                )
+                return
+        write_atomically(path, text, mode=PUBLIC)
+        self.record.note(path.name, wanted)
+        self.result.written.append(shown)
 
 
 def _local_edits(path: Path) -> str | None:
     """Why overwriting this existing file could lose work, or None if git has it all."""
     try:
         done = subprocess.run(
-            ["git", "status", "--porcelain", "--", path.name],
+            # --ignored: an ignored file is listed ("!!") instead of passing for clean.
+            ["git", "status", "--porcelain", "--ignored", "--", path.name],
             cwd=path.parent,
             capture_output=True,
             text=True,
@@ -200,4 +244,6 @@ def _local_edits(path: Path) -> str | None:
         return "git is not available to check it for local edits"
     if done.returncode != 0:
         return "it is not in a git repository, so local edits cannot be ruled out"
+    if done.stdout.startswith("!!"):
+        return "it is ignored by git, so local edits cannot be ruled out"
     return "it has uncommitted local edits" if done.stdout.strip() else None

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from portal_config.config import ACCOUNT_NAME, account_token_env
+from portal_config.errors import PortalConfigError, UsageError
 
 TEMPLATES = Path(__file__).with_name("templates")
 WORKFLOWS = (
@@ -44,6 +45,9 @@ _ACCOUNTS_SLOT = "#<accounts>\n"
 SOURCE_PLACEHOLDER = "https://github.com/<your-org>/portal-config"
 REV_PLACEHOLDER = "<commit-sha>"
 _FULL_SHA = re.compile(r"[0-9a-f]{40}")
+_REV_LINE = re.compile(r"(.*)" + re.escape(REV_PLACEHOLDER) + r"[^\n]*")
+# git@host:path, ssh's short form (pip keeps it as written after git+).
+_SCP_URL = re.compile(r"(?:[\w.-]+@)?(?P<host>[\w.-]+):(?P<path>[^/].*)")
 
 CREATED = "created"
 OVERWRITTEN = "overwritten"
@@ -53,13 +57,22 @@ UPDATED = "updated"
 
 @dataclass(frozen=True)
 class Pin:
-    """Where CI installs portal-config from: an https git URL and a full commit SHA."""
+    """Where CI installs portal-config from: a git URL a hosted runner can fetch (None when
+    this copy came from a local clone), the full commit SHA, and the release tag that
+    commit is, if any (named beside the SHA, as pre-commit's ``autoupdate --freeze`` does:
+    the SHA cannot move, the tag tells a reader which release it is)."""
 
-    source: str
+    source: str | None
     rev: str
+    tag: str | None = None
 
     def fill(self, text: str) -> str:
-        return text.replace(SOURCE_PLACEHOLDER, self.source).replace(REV_PLACEHOLDER, self.rev)
+        if self.source is not None:
+            text = text.replace(SOURCE_PLACEHOLDER, self.source)
+        if self.tag is None:
+            return text.replace(REV_PLACEHOLDER, self.rev)
+        # The tag replaces the template's comment after the placeholder, on the same line.
+        return _REV_LINE.sub(lambda m: f"{m.group(1)}{self.rev}  # frozen: {self.tag}", text)
 
 
 @dataclass(frozen=True)
@@ -109,17 +122,21 @@ def account_names(text: str) -> tuple[str, ...]:
 
 def fleet_config(names: Sequence[str]) -> str:
     """portal-config.yaml for these accounts, each with its token variable spelled out."""
-    entries = "".join(
+    return _template("portal-config.accounts.yaml").replace(_ACCOUNTS_SLOT, _account_entries(names))
+
+
+def _account_entries(names: Sequence[str]) -> str:
+    return "".join(
         f"  {name}:\n    token_env: {account_token_env(name)}   # the default\n" for name in names
     )
-    return _template("portal-config.accounts.yaml").replace(_ACCOUNTS_SLOT, entries)
 
 
-def pin_from_direct_url(data: Mapping[str, Any]) -> Pin | None:
-    """The pin of a copy pip installed from git (PEP 610's direct_url.json), if CI can use it.
-
-    Only an https URL without credentials and a full commit SHA qualify: a local or ssh
-    clone cannot be fetched by a hosted runner, and a branch name would float.
+def pin_from_direct_url(data: Mapping[str, Any], version: str | None = None) -> Pin | None:
+    """The pin of a copy pip installed from git (PEP 610's direct_url.json), whatever the
+    URL: https, ssh (pinned as the same repository over https) or a local clone (only the
+    commit is pinned; its URL means nothing to a hosted runner). A URL carrying a
+    credential is never written into a file. ``version`` is this copy's version: when the
+    revision asked for is its release tag (`@v1.2.0`), the pin names that tag too.
     """
     vcs = data.get("vcs_info")
     url = data.get("url")
@@ -128,15 +145,30 @@ def pin_from_direct_url(data: Mapping[str, Any]) -> Pin | None:
     commit = vcs.get("commit_id")
     if not isinstance(commit, str) or not _FULL_SHA.fullmatch(commit):
         return None
+    requested = vcs.get("requested_revision")
+    is_release = version is not None and requested in (version, f"v{version}")
+    return Pin(_fetchable(url), commit, requested if is_release else None)
+
+
+def _fetchable(url: str) -> str | None:
+    """The https URL a hosted runner can install ``url``'s repository from, if there is one."""
     parts = urlsplit(url)
-    if parts.scheme != "https" or parts.username or parts.password:
-        return None
-    return Pin(url, commit)
+    if parts.scheme == "https":
+        return None if parts.username or parts.password else url
+    # Over ssh: the same repository over https, which a hosted runner fetches without a
+    # key. A custom ssh port says the host is not that simple: no guess then.
+    if parts.scheme == "ssh" and parts.hostname and not parts.port and not parts.password:
+        return f"https://{parts.hostname}{parts.path}"
+    if not parts.scheme and (found := _SCP_URL.fullmatch(url)) is not None:
+        return f"https://{found['host']}/{found['path']}"
+    return None  # file://, or a local path: a clone only this machine has
 
 
 def installed_pin() -> Pin | None:
     """The pin of the running copy of portal-config, when it was installed from git."""
     from importlib.metadata import PackageNotFoundError, distribution
+
+    from portal_config import __version__
 
     try:
         text = distribution("portal-config").read_text("direct_url.json")
@@ -146,7 +178,7 @@ def installed_pin() -> Pin | None:
         data = json.loads(text) if text else None
     except ValueError:
         return None
-    return pin_from_direct_url(data) if isinstance(data, dict) else None
+    return pin_from_direct_url(data, __version__) if isinstance(data, dict) else None
 
 
 def scaffold(
@@ -154,21 +186,28 @@ def scaffold(
 ) -> Scaffold:
     """Lay out `root` for portal-config; `force` replaces the files init owns.
 
-    With `accounts` (valid names, see `account_names`), for that fleet of accounts.
+    With `accounts` (valid names, see `account_names`), for that fleet of accounts. A
+    one-account repository given `accounts` is converted first (`convert`); a fleet's
+    repository given none stays a fleet: either way one set of recipes runs.
     """
     from portal_config.schema import schema_text
 
+    layout = read_layout(root)
+    if accounts and layout.one_account:
+        convert(root, layout, accounts)
+    accounts = accounts or layout.accounts
     result = Scaffold(has_portals=_has_portals(root))
+    result.outcomes.extend(layout.done)
     fill = pin.fill if pin is not None else _unchanged
 
     def owned(relative: str, text: str) -> None:
-        status = _write(root / relative, text, force)
-        result.outcomes.append(Outcome(relative, status))
-        if status != KEPT and REV_PLACEHOLDER in text:
-            result.placeholders.append(relative)
+        result.outcomes.append(Outcome(relative, _write(root / relative, text, force)))
 
-    config = fleet_config(accounts) if accounts else _template("portal-config.yaml")
-    owned("portal-config.yaml", config)
+    if not layout.done:  # converted: portal-config.yaml is the user's, with accounts: added
+        owned(
+            "portal-config.yaml",
+            fleet_config(accounts) if accounts else _template("portal-config.yaml"),
+        )
     result.outcomes.append(Outcome(".gitignore", _merge_lines(root / ".gitignore")))
     owned("schema/portal.schema.json", schema_text())
     # A fleet's work types come with `pull --account`: init cannot know them.
@@ -189,7 +228,122 @@ def scaffold(
         owned(".pre-commit-config.yaml", snippet)
     for name in FLEET_WORKFLOWS if accounts else WORKFLOWS:
         owned(f".github/workflows/{name}", fill(_template(f"workflows/{name}")))
+    # Kept files count too: a rerun must still say what is left to fill in.
+    result.placeholders = [
+        outcome.path for outcome in result.outcomes if _has_placeholder(root / outcome.path)
+    ]
     return result
+
+
+@dataclass
+class Layout:
+    """What a repository holds before init: one account's files, or a fleet's accounts."""
+
+    one_account: bool = False
+    accounts: tuple[str, ...] = ()
+    portals_dir: str = "portals"
+    catalog: str = "worktypes.yaml"
+    done: list[Outcome] = field(default_factory=list)  # what convert moved and removed
+
+
+class ConversionRefused(PortalConfigError):
+    """`init --accounts` cannot move a one-account repository itself: the steps instead."""
+
+    def render(self) -> str:
+        reason, *steps = self.args
+        numbered = (f"  {number}. {step}" for number, step in enumerate(steps, start=1))
+        return "\n".join([f"{self.prefix}: {reason}; do it by hand:", *numbered])
+
+
+def read_layout(root: Path) -> Layout:
+    """The repository's layout, from its portal-config.yaml and its one-account files."""
+    import yaml
+
+    path = root / "portal-config.yaml"
+    data: Any = {}
+    if path.is_file():
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError, OSError):
+            data = None
+        if not isinstance(data, dict):
+            raise UsageError("portal-config.yaml does not load; `portal-config lint` says why")
+    if "accounts" in data:  # a fleet, even while its section is still empty
+        return Layout(accounts=tuple(map(str, data["accounts"] or ())))
+    portals_dir = data.get("portals_dir", "portals")
+    catalog = data.get("catalog", "worktypes.yaml")
+    one_account = path.is_file() or any(
+        (root / relative).exists()
+        for relative in (portals_dir, catalog, *(f".github/workflows/{n}" for n in WORKFLOWS))
+    )
+    return Layout(one_account, (), str(portals_dir), str(catalog))
+
+
+def convert(root: Path, layout: Layout, accounts: Sequence[str]) -> None:
+    """Make a one-account repository the fleet's first account, ``accounts[0]``: its
+    portals and catalog move to accounts/<name>/, portal-config.yaml gains ``accounts:``
+    (the rest of it, comments included, stays as it is), and the one-account recipes go,
+    as the fleet recipes replace them. Where that cannot be done safely (files kept
+    elsewhere than init puts them, an account directory already there), nothing is
+    changed and ConversionRefused gives the steps."""
+    first = accounts[0]
+    home = f"accounts/{first}"
+    config = root / "portal-config.yaml"
+    obstacle = None
+    if layout.portals_dir.rstrip("/") != "portals" or layout.catalog != "worktypes.yaml":
+        obstacle = "portals_dir or catalog is set to another place than init uses"
+    elif (root / home).exists():
+        obstacle = f"{home}/ exists already"
+    if obstacle is not None:
+        recipes = " ".join(
+            f".github/workflows/{name}" for name in WORKFLOWS if name not in FLEET_WORKFLOWS
+        )
+        raise ConversionRefused(
+            f"this repository holds one account and {obstacle}",
+            f"mkdir -p {home} && git mv {layout.portals_dir} {home}/portals "
+            f"&& git mv {layout.catalog} {home}/worktypes.yaml",
+            "in portal-config.yaml remove portals_dir and catalog, and add "
+            f"`accounts:` with `  {first}: {{}}` under it",
+            f"git rm {recipes}",
+            f"portal-config init --accounts {','.join(accounts)}",
+        )
+    moved = [(layout.portals_dir, f"{home}/portals"), (layout.catalog, f"{home}/worktypes.yaml")]
+    for source, destination in moved:
+        if (root / source).exists():
+            (root / destination).parent.mkdir(parents=True, exist_ok=True)
+            (root / source).rename(root / destination)
+            layout.done.append(Outcome(source, f"moved to {destination}"))
+    if config.is_file():
+        text = config.read_text(encoding="utf-8")
+        kept = [line for line in text.splitlines(keepends=True) if not _ONE_ACCOUNT_KEY.match(line)]
+        separator = "" if not kept or kept[-1].endswith("\n") else "\n"
+        block = (
+            "\n# One entry per account, each in accounts/<name>/ (init --accounts).\naccounts:\n"
+        )
+        block += _account_entries(accounts)
+        config.write_bytes(("".join(kept) + separator + block).encode("utf-8"))
+        layout.done.append(Outcome("portal-config.yaml", f"{UPDATED}: accounts: added"))
+    for name in WORKFLOWS:
+        recipe = root / ".github" / "workflows" / name
+        if name not in FLEET_WORKFLOWS and recipe.exists():
+            recipe.unlink()
+            layout.done.append(
+                Outcome(f".github/workflows/{name}", "removed: a fleet recipe replaces it")
+            )
+    layout.accounts = tuple(accounts)
+    layout.one_account = False
+
+
+# portals_dir and catalog mean nothing beside accounts: each account's are in its directory.
+_ONE_ACCOUNT_KEY = re.compile(r"(?:portals_dir|catalog)\s*:")
+
+
+def _has_placeholder(path: Path) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False  # a directory (portals/), or not init's to read
+    return SOURCE_PLACEHOLDER in text or REV_PLACEHOLDER in text
 
 
 def _has_portals(root: Path) -> bool:

@@ -107,7 +107,58 @@ def check(document: Document, against: Draft202012Validator | None = None) -> It
     yield from _errors(document, against or validator())
 
 
-def _errors(document: Document, against: Draft202012Validator) -> Iterator[Problem]:
+def check_parts(
+    document: Document, against: Draft202012Validator | None = None
+) -> tuple[list[Problem], Any]:
+    """The schema's problems, and the document's data with what they refuse taken out, so
+    rules can still check the rest in the same run: a refused value becomes None (which
+    no valid portal file holds, so a rule reads it as "unknown" and skips what depends on
+    it), an unknown key is dropped, and the data is None when the file is not a mapping.
+    A valid document's data is returned as it is, uncopied."""
+    quick = precheck() if against is None else None
+    if quick is not None and quick(document.data):
+        return [], document.data
+    refused: list[JsonPath] = []
+    problems = list(_errors(document, against or validator(), refused))
+    return problems, _without(document.data, refused)
+
+
+def _without(data: Any, refused: list[JsonPath]) -> Any:
+    if not refused:
+        return data
+    if () in refused:
+        return None
+    import copy
+
+    kept = copy.deepcopy(data)  # one portal file: small, and only when it has errors
+    for path in refused:
+        parent = kept
+        for part in path[:-1]:
+            # The validator walked this path; an enclosing part refused already is None.
+            parent = parent[part] if isinstance(parent, (dict, list)) else None  # type: ignore[index]
+        last = path[-1]
+        if isinstance(parent, dict) and last in parent:
+            if isinstance(last, _UnknownKey):
+                del parent[last.key]
+            else:
+                parent[last] = None
+        elif isinstance(parent, list) and isinstance(last, int) and last < len(parent):
+            parent[last] = None
+    return kept
+
+
+class _UnknownKey(str):
+    """A refused path's last part that names a key not to keep at all (not even as None)."""
+
+    @property
+    def key(self) -> str:
+        return str(self)
+
+
+def _errors(
+    document: Document, against: Draft202012Validator, refused: list[JsonPath] | None = None
+) -> Iterator[Problem]:
+    """The errors explained; ``refused`` collects the paths of the parts they refuse."""
     from jsonschema.exceptions import best_match
 
     explained: set[tuple[JsonPath, str]] = set()
@@ -119,6 +170,8 @@ def _errors(document: Document, against: Draft202012Validator) -> Iterator[Probl
         if error.validator in _LEFT_TO_RULES:
             continue
         path = tuple(error.absolute_path)
+        if refused is not None:
+            refused.extend(_refused_parts(error, path))
         # One message per value ('' fails minLength and pattern: say it once), and one
         # pass per mapping for key errors (_explain names every missing or unknown key).
         seen = (path, str(error.validator) if error.validator in _PER_KEY else "value")
@@ -126,6 +179,15 @@ def _errors(document: Document, against: Draft202012Validator) -> Iterator[Probl
             continue
         explained.add(seen)
         yield from _explain(document, error)
+
+
+def _refused_parts(error: ValidationError, path: JsonPath) -> list[JsonPath]:
+    if error.validator == "required":
+        return []  # nothing is there to take out; a rule finds the key missing
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        return [path + (_UnknownKey(key),) for key in error.instance if key not in allowed]
+    return [path]
 
 
 def describe_path(path: JsonPath) -> str:

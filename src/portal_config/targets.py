@@ -130,5 +130,10 @@ def read_tokens(target: Target) -> tuple[str, str]:
 
 def announce(target: Target, client: OutSmartClient) -> str:
     """The first line of every diff and apply output: where this run goes, no secrets."""
-    kind = " (in-process sandbox)" if target.is_sandbox else ""
-    return f"Target: {target.name}{kind} {client.display_url}"
+    return target_line(target.name, target.is_sandbox, client.display_url)
+
+
+def target_line(name: str, is_sandbox: bool, display_url: str) -> str:
+    """`announce`'s line from its parts: `show` prints a saved plan's with no client."""
+    kind = " (in-process sandbox)" if is_sandbox else ""
+    return f"Target: {name}{kind} {display_url}"

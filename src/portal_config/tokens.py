@@ -16,6 +16,10 @@ A command's output is the secret, so nothing it prints is ever shown: not stdout
 (the token, or something close to it when the command misbehaves), and not stderr
 either, which password managers fill with item paths, account names and, on a bad
 day, a session token. A failure names the program and what went wrong, no more.
+
+What a command may print is bounded: at most MAX_TOKEN_OUTPUT bytes of stdout are read
+(a command printing more is stopped), and stderr goes nowhere, so a command that floods
+either (`yes tok`) costs no memory.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +37,9 @@ from portal_config.errors import UsageError
 DEFAULT_TOKEN_ENV = "OUTSMART_TOKEN"
 DEFAULT_SOFTWARE_TOKEN_ENV = "OUTSMART_SOFTWARE_TOKEN"
 DEFAULT_TOKEN_COMMAND_TIMEOUT = 30.0
+# A token is a few dozen characters (a JWT a few KB): 64 KiB is far more than any token,
+# and little to hold. A command printing more is broken (or `yes`), and is stopped there.
+MAX_TOKEN_OUTPUT = 64 * 1024
 
 
 class TokenError(UsageError):
@@ -87,13 +96,13 @@ def _run(command: TokenCommand) -> bytes:
     try:
         # A session of its own, so a timeout can kill what the command started too
         # (`sh -c 'op read ...'`): a grandchild holding stdout open would otherwise
-        # keep communicate() waiting after the command itself was killed.
+        # keep the read of its output waiting after the command itself was killed.
         process = subprocess.Popen(
             command.argv,
             cwd=command.cwd,
             stdin=subprocess.DEVNULL,  # a prompt would wait forever in CI; fail instead
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,  # captured to keep it off the terminal, never shown
+            stderr=subprocess.DEVNULL,  # kept off the terminal, and never held in memory
             start_new_session=True,
         )
     except FileNotFoundError:
@@ -105,7 +114,7 @@ def _run(command: TokenCommand) -> bytes:
             f"{where} cannot be run: {error.strerror or type(error).__name__}"
         ) from None
     try:
-        output, _ = process.communicate(timeout=command.timeout)
+        output = _read_output(process, time.monotonic() + command.timeout)
     except subprocess.TimeoutExpired:
         _kill(process)
         raise TokenError(
@@ -114,10 +123,45 @@ def _run(command: TokenCommand) -> bytes:
     except BaseException:  # Ctrl-C: the command is in its own session and would live on
         _kill(process)
         raise
+    if output is None:
+        _kill(process)
+        raise TokenError(
+            f"{where} printed more than {MAX_TOKEN_OUTPUT // 1024} KiB; it must print the "
+            "token alone (it was stopped)"
+        )
     if process.returncode != 0:
         status = process.returncode
         how = f"was killed by signal {-status}" if status < 0 else f"exited with status {status}"
         raise TokenError(f"{where} {how}; run it yourself to see why (its output is not shown)")
+    return output
+
+
+def _read_output(process: subprocess.Popen[bytes], deadline: float) -> bytes | None:
+    """The command's stdout once it has exited; None past MAX_TOKEN_OUTPUT (still running).
+
+    Raises subprocess.TimeoutExpired at ``deadline``. The read is on a thread, so that the
+    wait for it can end at the deadline on every platform.
+    """
+    stdout = process.stdout
+    assert stdout is not None  # Popen(stdout=PIPE)
+    read: list[bytes] = []
+
+    def read_and_close() -> None:
+        # read(n) returns at end-of-file or once n bytes came: one byte past the cap is
+        # enough to know, and memory never holds more. The reader closes the pipe, so a
+        # command still writing gets SIGPIPE, and no other thread closes it mid-read.
+        with stdout:
+            read.append(stdout.read(MAX_TOKEN_OUTPUT + 1))
+
+    reader = threading.Thread(target=read_and_close, daemon=True)
+    reader.start()
+    reader.join(max(0.0, deadline - time.monotonic()))
+    if reader.is_alive():
+        raise subprocess.TimeoutExpired(process.args, deadline)
+    output = read[0] if read else b""
+    if len(output) > MAX_TOKEN_OUTPUT:
+        return None
+    process.wait(max(0.0, deadline - time.monotonic()))
     return output
 
 
@@ -128,4 +172,4 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
         except (ProcessLookupError, PermissionError):
             pass  # the group is gone already
     process.kill()
-    process.communicate()
+    process.wait()

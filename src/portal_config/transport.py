@@ -16,11 +16,19 @@ x the read timeout). Never retried: an unknown host name, TLS failures.
 Redirects are never followed: the tokens travel in the URL and would go wherever the
 redirect points. Tokens travel in the URL, so nothing here ever prints a URL or an
 exception text without `redact()`.
+
+What a server sends is bounded before it is believed: the run's deadline covers every
+read of an answer, headers and body (deadline.py); an answer's body is read in chunks
+and refused past MAX_BODY_BYTES, and answers that are kept together (the pages of one
+listing) share a `ByteBudget`; one parsed answer at a time (`_PARSING`); a Retry-After or
+Location that cannot be read is ignored or named as such, never raised.
 """
 
 from __future__ import annotations
 
 import json as _json
+import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,6 +39,7 @@ import urllib3
 from urllib3.util.retry import Retry
 
 from portal_config import __version__
+from portal_config.deadline import bound_pools, bounded
 from portal_config.errors import ExitCode, PortalConfigError
 from portal_config.redaction import guard_loggers, redact
 
@@ -42,6 +51,10 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 CONNECT_RETRIES = 2
 READ_TIMEOUT_RETRIES = 1
 MAX_BODY_BYTES = 16 * 1024 * 1024  # more is nonsense (or hostile) and would exhaust memory
+CHUNK_BYTES = 64 * 1024  # a body is read (and counted against its budgets) this much at a time
+# Parsing holds the GIL, so parsing answers one at a time costs no speed; it keeps the
+# memory of parsed JSON (several times its bytes) to one answer, however many are in flight.
+_PARSING = threading.Lock()
 
 Say = Callable[[str], None]
 
@@ -108,10 +121,48 @@ class Retryable:
 Judge = Callable[[urllib3.BaseHTTPResponse, Any, str, str | None], Any]
 
 
+@dataclass(frozen=True)
+class _Exchange:
+    """One call's request, as its attempts and errors need it."""
+
+    what: str  # "GET portals/", for every message
+    portal: str | None
+    budget: ByteBudget | None
+    keep: Callable[[Any], Any] | None
+
+
+class ByteBudget:
+    """Bytes that answers may take, together: spent as they arrive, from any thread.
+
+    ``refusal`` is the error's text, with ``{size}`` for the limit ("answer larger than
+    {size}; refusing").
+    """
+
+    def __init__(self, limit: int, refusal: str) -> None:
+        self.limit = limit
+        self._refusal = refusal
+        self._spent = 0
+        self._lock = threading.Lock()
+
+    def spend(self, size: int) -> bool:
+        """Take ``size`` bytes; False once more than the limit has been taken."""
+        with self._lock:
+            self._spent += size
+            return self._spent <= self.limit
+
+    def refusal(self) -> str:
+        return self._refusal.format(size=f"{self.limit // 2**20} MiB")
+
+
 class _Retry(Retry):
     def get_retry_after(self, response: Any) -> float | None:
-        # Honour Retry-After, but never sleep longer than the cap for one answer.
-        seconds = super().get_retry_after(response)
+        # Honour Retry-After, but never sleep longer than the cap for one answer. One that
+        # is neither seconds nor an HTTP date ("garbage", "-5", "1e3", empty) is ignored,
+        # as browsers do: the backoff applies, and the answer's status decides the rest.
+        try:
+            seconds = super().get_retry_after(response)
+        except (urllib3.exceptions.InvalidHeader, ValueError, OverflowError):
+            return None
         return None if seconds is None else min(seconds, RETRY_AFTER_CAP)
 
 
@@ -167,6 +218,7 @@ class Transport:
             cert_reqs="CERT_REQUIRED",  # TLS verification is always on
             ca_certs=verify if isinstance(verify, str) else None,
         )
+        bound_pools(self._pool)
         self._deadline = time.monotonic() + settings.deadline
 
     def restart_deadline(self) -> None:
@@ -185,16 +237,29 @@ class Transport:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         portal: str | None = None,
+        budget: ByteBudget | None = None,
+        keep: Callable[[Any], Any] | None = None,
     ) -> Any:
+        """The judged answer, or what ``keep`` makes of it.
+
+        ``budget`` is shared with the other answers it bounds (the pages of a listing);
+        ``keep`` turns the answer into the compact value the caller holds on to, while no
+        other answer is parsed, so only one parsed answer is in memory at a time.
+        """
         what = f"{method} {path}"
+        exchange = _Exchange(what, portal, budget, keep)
         url = f"{self.base_url}{path}?{urlencode({**(params or {}), **self._always})}"
         body = None if json is None else _json.dumps(json).encode()
         retry = _retry_policy(self.settings)
         attempt, timeouts = 1, 0
+        # Whether any attempt may have reached the server: a write whose every attempt
+        # failed to connect was never sent, so apply can say "skipped", not "unknown".
+        reached = False
         while True:
-            outcome = self._attempt(method, url, body, what, portal, first=attempt == 1)
+            outcome = self._attempt(method, url, body, exchange, first=not reached)
             if not isinstance(outcome, Retryable):
                 return outcome
+            reached = reached or not _unsent(outcome)
             timeouts += outcome.timed_out
             try:
                 if timeouts > READ_TIMEOUT_RETRIES:
@@ -207,6 +272,7 @@ class Transport:
                     portal=portal,
                     status=outcome.status,
                     code=outcome.code,
+                    sent=reached,
                 ) from None
             delay = retry.get_retry_after(outcome.response) if outcome.response else None
             if delay is None:
@@ -226,69 +292,71 @@ class Transport:
             budgets = [retry.status]
         elif outcome.timed_out:
             budgets = [retry.read, READ_TIMEOUT_RETRIES - timeouts]
-        elif isinstance(outcome.error, urllib3.exceptions.ConnectTimeoutError):
-            # urllib3's NewConnectionError (refused) is a ConnectTimeoutError too.
+        elif _unsent(outcome):
             budgets = [retry.connect]
         else:
             budgets = [retry.read]
         return min(b for b in [retry.total, *budgets] if isinstance(b, int))
 
     def _attempt(
-        self,
-        method: str,
-        url: str,
-        body: bytes | None,
-        what: str,
-        portal: str | None,
-        *,
-        first: bool,
+        self, method: str, url: str, body: bytes | None, exchange: _Exchange, *, first: bool
     ) -> Any:
         """One request: the judged answer, a Retryable, or an ApiError raised."""
+        what, portal = exchange.what, exchange.portal
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
-            message = f"{what}: gave up, the run's deadline of {self.settings.deadline:g}s passed"
-            raise ApiError(message, portal=portal, sent=not first)
+            raise self._deadline_passed(exchange, sent=not first)
         read_timeout = min(self.settings.read_timeout, remaining)
-        timeout = urllib3.Timeout(connect=self.settings.connect_timeout, read=read_timeout)
+        connect_timeout = min(self.settings.connect_timeout, remaining)
+        timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         headers = {"Content-Type": "application/json"} if body is not None else None
+        budgets = [ByteBudget(MAX_BODY_BYTES, "answer larger than {size}; refusing")]
+        if exchange.budget is not None:
+            budgets.append(exchange.budget)
         started = time.monotonic()
         try:
-            response = self._pool.request(
-                method,
-                url,
-                body=body,
-                headers=headers,
-                timeout=timeout,
-                redirect=False,
-                preload_content=False,
-                # A safety net for a slot that is never given back: fail at the deadline
-                # instead of waiting for a free connection forever.
-                pool_timeout=remaining,
-            )
-            # The body is read here, inside the attempt, so an answer cut off mid-body is
-            # retried like any other dropped connection; at most MAX_BODY_BYTES of it.
-            data = response.read(MAX_BODY_BYTES + 1)
-            if len(data) > MAX_BODY_BYTES:
-                # The rest is unread, so the connection cannot be reused: close it, but
-                # still hand its slot back, or with block=True the pool runs dry.
-                response.close()
-            response.release_conn()
+            with bounded(self._deadline, self.settings.read_timeout):
+                response = self._pool.request(
+                    method,
+                    url,
+                    body=body,
+                    headers=headers,
+                    timeout=timeout,
+                    redirect=False,
+                    preload_content=False,
+                    # A safety net for a slot that is never given back: fail at the
+                    # deadline instead of waiting for a free connection forever.
+                    pool_timeout=remaining,
+                )
+                # The body is read here, inside the attempt, so an answer cut off mid-body
+                # is retried like any other dropped connection.
+                data = _read_body(response, budgets)
         except urllib3.exceptions.HTTPError as exc:
             cause = _reason(exc)
             self._log(f"{method} {url} -> {cause}", started)
-            return self._transport_failure(exc, cause, read_timeout, what, portal)
-        answer = _parse(data)
-        code = answer.get("code") if isinstance(answer, dict) else None
-        self._log(f"{method} {url} -> HTTP {response.status} code {code!r}", started)
-        if len(data) > MAX_BODY_BYTES:
-            raise ApiError(
-                f"{what}: answer larger than {MAX_BODY_BYTES // 2**20} MiB; refusing", portal=portal
-            )
-        if 300 <= response.status < 400:
-            raise ApiError(
-                f"{what}: {self._redirected(response)}", portal=portal, status=response.status
-            )
-        return self._judge(response, answer, what, portal)
+            return self._transport_failure(exc, cause, read_timeout, exchange)
+        if isinstance(data, ByteBudget):
+            self._log(f"{method} {url} -> HTTP {response.status}, refused: too large", started)
+            raise ApiError(f"{what}: {data.refusal()}", portal=portal)
+        with _PARSING:
+            answer = _parse(data)
+            del data  # the parsed answer replaces the bytes
+            code = answer.get("code") if isinstance(answer, dict) else None
+            self._log(f"{method} {url} -> HTTP {response.status} code {code!r}", started)
+            if 300 <= response.status < 400:
+                raise ApiError(
+                    f"{what}: {self._redirected(response)}", portal=portal, status=response.status
+                )
+            outcome = self._judge(response, answer, what, portal)
+            if exchange.keep is None or isinstance(outcome, Retryable):
+                return outcome
+            return exchange.keep(outcome)
+
+    def _deadline_passed(self, exchange: _Exchange, *, sent: bool) -> ApiError:
+        message = (
+            f"{exchange.what}: gave up, the run's deadline of {self.settings.deadline:g}s passed"
+        )
+        return ApiError(message, portal=exchange.portal, sent=sent)
 
     def _log(self, line: str, started: float) -> None:
         if self._trace is not None:
@@ -296,8 +364,12 @@ class Transport:
             self._trace(redact(f"{line} ({elapsed} ms)"))
 
     def _transport_failure(
-        self, exc: Exception, cause: str, read_timeout: float, what: str, portal: str | None
+        self, exc: Exception, cause: str, read_timeout: float, exchange: _Exchange
     ) -> Retryable:
+        what, portal = exchange.what, exchange.portal
+        if cause == "no answer" and time.monotonic() >= self._deadline:
+            # Each read waits at most until the deadline (deadline.py): this one hit it.
+            raise self._deadline_passed(exchange, sent=True)
         if cause == "no answer":
             return Retryable(
                 f"no answer within {read_timeout:g} s",
@@ -311,6 +383,9 @@ class Transport:
             return Retryable(cause, "the server closed the connection mid-answer", error=exc)
         if cause == "TLS verification failed":
             message = f"{what}: TLS verification failed for {self._host()}"
+        elif cause == "malformed answer":
+            # Not retried: a server that answers nonsense will answer it again.
+            message = f"{what}: the server's answer is not valid HTTP"
         elif cause == "host name not found":
             # Not retried: a name that does not resolve will not resolve in a second.
             message = f"{what}: cannot reach {self._host()}: host name not found"
@@ -324,10 +399,19 @@ class Transport:
             return (
                 f"HTTP {response.status} redirect without a Location; redirects are never followed"
             )
-        parts = urlsplit(location)
-        target = (
-            _origin(parts.scheme, parts.hostname, parts.port) if parts.hostname else self._host()
-        )
+        try:
+            parts = urlsplit(location)
+            host, port = parts.hostname, parts.port  # port: ValueError when out of range
+        except ValueError:  # "http://[::1", "http://host:99999/"
+            host, port = "", None
+        if host is None:  # a relative Location: the same host
+            target = self._host()
+        elif _HOST.fullmatch(host):
+            target = _origin(parts.scheme, host, port)
+        else:
+            # Never shown: it is the server's text, and could be anything (a terminal
+            # escape, a line of its own).
+            target = "a malformed address"
         return (
             f"the server redirected to {target}; redirects are never followed "
             "(tokens travel in the URL)"
@@ -338,16 +422,73 @@ class Transport:
         return _origin(parts.scheme, parts.hostname, parts.port)
 
 
+def _unsent(outcome: Retryable) -> bool:
+    """Whether a failed attempt certainly never reached the server: it could not connect."""
+    # urllib3's NewConnectionError (refused) is a ConnectTimeoutError too.
+    return outcome.response is None and isinstance(
+        outcome.error, urllib3.exceptions.ConnectTimeoutError
+    )
+
+
+# A host name or address as urlsplit gives it (lowercase, IPv6 without brackets).
+_HOST = re.compile(r"[a-z0-9._~%:-]+")
+
+
 def _origin(scheme: str, host: str | None, port: int | None) -> str:
     """scheme://host[:port], never a user, path or query (a query may hold tokens)."""
     return f"{scheme}://{host}" + (f":{port}" if port else "")
 
 
-def _parse(data: bytes) -> Any:
+def _read_body(
+    response: urllib3.BaseHTTPResponse, budgets: list[ByteBudget]
+) -> bytearray | ByteBudget:
+    """The whole body, or the first budget it overran (its connection then closed)."""
+    body = bytearray()
+    while chunk := response.read(CHUNK_BYTES):
+        overrun = next((budget for budget in budgets if not budget.spend(len(chunk))), None)
+        if overrun is not None:
+            # The rest is unread, so the connection cannot be reused: close it, but
+            # still hand its slot back, or with block=True the pool runs dry.
+            response.close()
+            response.release_conn()
+            return overrun
+        body += chunk
+    response.release_conn()
+    return body
+
+
+def _parse(data: bytes | bytearray) -> Any:
     try:
-        return _json.loads(data)
+        answer = _json.loads(data)
     except (ValueError, RecursionError):  # UnicodeDecodeError too; nesting from a hostile server
         return None
+    # JSON may escape half a UTF-16 pair ("\udc80"); such a string cannot be printed or
+    # written as UTF-8, so an answer holding one is as unreadable as invalid UTF-8.
+    if _SURROGATE_ESCAPE.search(data) and not _encodable(answer):
+        return None
+    return answer
+
+
+# Any escape of a UTF-16 surrogate: a pair decodes to one character, a lone one stays.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _encodable(answer: Any) -> bool:
+    """Every string in a parsed answer (keys too) can be written as UTF-8."""
+    pending = [answer]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value)
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 def _reason(exc: BaseException) -> str:
@@ -379,6 +520,22 @@ _CAUSES: tuple[tuple[frozenset[str], str], ...] = (
     (frozenset({"NameResolutionError", "gaierror"}), "host name not found"),
     (frozenset({"ConnectionRefusedError"}), "connection refused"),
     (frozenset({"EmptyPoolError"}), "no free connection before the run's deadline"),
+    # Before "connection closed": urllib3 wraps these in a ProtocolError too.
+    (
+        frozenset(
+            {
+                "BadStatusLine",
+                "LineTooLong",
+                "HTTPException",
+                "InvalidHeader",
+                "InvalidChunkLength",
+                "UnknownProtocol",
+                "HeaderParsingError",
+                "DecodeError",  # a Content-Encoding the body does not follow
+            }
+        ),
+        "malformed answer",
+    ),
     (
         frozenset(
             {"RemoteDisconnected", "IncompleteRead", "ProtocolError", "ConnectionResetError"}

@@ -18,7 +18,7 @@ from portal_config.api import OutSmartClient
 from portal_config.catalog import Catalog
 from portal_config.config import Config, Ignore, Target
 from portal_config.errors import ExitCode, PortalConfigError
-from portal_config.history import base_files, commit_of, head_commit, uncommitted
+from portal_config.history import base_files, commit_of, has_commit, head_commit, uncommitted
 from portal_config.lint import LintRun, lint, require_portals_dir
 from portal_config.loader import Document, JsonPath, display, load_bytes, load_file
 from portal_config.model import PortalSettings, WorkType
@@ -38,10 +38,17 @@ from portal_config.problems import Level, Position, Problem, Report
 from portal_config.render.escaping import escape_text
 from portal_config.render.lint import Style, render_text
 from portal_config.render.plan import PLAN_FORMATS, account_heading, render_result
-from portal_config.results import ApplyReport, Outcome, PortalResult, interrupt_reason, now
+from portal_config.results import (
+    ApplyReport,
+    Outcome,
+    PortalResult,
+    interrupt_reason,
+    now,
+    unsure,
+)
 from portal_config.rules import Context, inactive_work_type, run_rule, unknown_work_type
 from portal_config.storage import check_writable, json_text, write_atomically
-from portal_config.targets import announce, open_client, resolve_target
+from portal_config.targets import announce, open_client, resolve_target, target_line
 
 
 @dataclass
@@ -59,6 +66,9 @@ class Console:
     confirm: Callable[[str], bool] | None  # None: there is no terminal to ask on
     quiet: bool = False
     verbose: bool = False
+    # Say what is read from where before a live read: where someone watches the wait (a
+    # terminal, a CI log), as git shows progress; pipes and captured output stay as they were.
+    watched: bool = False
 
     def progress(self, text: str) -> None:
         if not self.quiet:
@@ -150,6 +160,7 @@ def make_plan(
     elif base_ref:  # git is asked before the API: a wrong --base must not cost a live read
         base = _base_settings(config, base_ref, console)
     with _client(target, concurrency, console) as client:
+        _say_reading(console, target, client, len(documents))
         plan = _plan(documents, bool(paths), target, client, console, config.ignore, base)
         header = _with_account(announce(target, client), config.account)
     plan.commit = commit
@@ -191,7 +202,7 @@ def show(
     share = max_chars // len(plans) if max_chars is not None else None
     many = len(plans) > 1
     for saved in plans:
-        header = _with_account(f"Target: {saved.target} {saved.base_url}", saved.account)
+        header = saved_header(config, saved)
         if many:  # json shows one plan: the CLI refuses several
             console.out(account_heading(saved.account, output_format == "markdown"))
         rendered = PLAN_FORMATS[output_format](saved.as_recorded(), header, console.color, share)
@@ -246,6 +257,8 @@ def apply(
         raise
     if code == ExitCode.INTERRUPTED and report.run is not None:
         reason = interrupt_reason(report.run)
+    elif code == ExitCode.APPLY_FAILED and report.run is not None and unsure(report.run.results):
+        reason = "the outcome of some writes is unknown: OutSmart may have stored them; run diff"
     elif code == ExitCode.APPLY_FAILED:
         reason = "some portals were not applied; see their results"
     else:
@@ -275,6 +288,8 @@ def _apply(
             config = config.for_account(saved.account)
     report.saved = saved
     report.account = config.account
+    if plan_file is not None and saved is not None:
+        check_plan_commit(config, saved)
     if require_tip is not None:
         check_tip(config, require_tip, saved)
     documents = [] if saved is not None else _valid_documents(config, paths, console)
@@ -283,6 +298,7 @@ def _apply(
     if saved is not None and saved.target != target.name:
         raise RefusedError(f"the plan was made for target {saved.target}, not {target.name}")
     with _client(target, concurrency, console) as client:
+        _say_reading(console, target, client, len(saved.portals) if saved else len(documents))
         report.base_url = client.display_url
         if saved is not None:
             if not target.is_sandbox and saved.base_url != client.display_url:
@@ -305,8 +321,10 @@ def _apply(
         _confirm(target, plan, assume_yes, console)
         client.restart_deadline()  # time spent reading the plan at the prompt is not the API's
         width = max(len(escape_text(p.portal)) for p in plan.changed)
+        shown: dict[str, PortalResult] = {}
 
         def show(result: PortalResult) -> None:
+            shown[result.portal] = result
             line = render_result(result, width, console.color)
             # Failures show even with --quiet: they are results, not progress.
             (console.out if result.outcome is not Outcome.APPLIED else console.progress)(line)
@@ -315,8 +333,10 @@ def _apply(
 
         run = apply_plan(plan, client, on_result=show, note=console.note)
         report.run = run
-    for result in run.results:  # what no progress line told: skipped, unknown
-        if result.outcome in (Outcome.SKIPPED, Outcome.UNKNOWN):
+    for result in run.results:
+        # What no progress line told (skipped, unknown), or told otherwise: a write's
+        # answer said applied, and the read-back found it was not stored.
+        if result.outcome is not Outcome.UNCHANGED and shown.get(result.portal) != result:
             console.out(render_result(result, width, console.color))
     console.out(run.summary() + "\n")
     if run.interrupted:
@@ -332,6 +352,13 @@ def _files_commit(config: Config) -> str | None:
     if commit is None or uncommitted(config.root, [config.portals_dir, config.catalog]):
         return None
     return commit
+
+
+def saved_header(config: Config, saved: SavedPlan) -> str:
+    """The line diff printed above this plan, as diff printed it (sandbox or not)."""
+    known = config.targets.get(saved.target)
+    line = target_line(saved.target, known is not None and known.is_sandbox, saved.base_url)
+    return _with_account(line, saved.account)
 
 
 def _with_account(header: str, account: str | None) -> str:
@@ -356,12 +383,32 @@ def check_tip(config: Config, ref: str, saved: SavedPlan | None) -> None:
         )
 
 
+def check_plan_commit(config: Config, saved: SavedPlan) -> None:
+    """Refuse a saved plan made at a commit this repository does not hold: it was made
+    from other files (another repository, a branch never fetched), so no review here
+    can have seen them."""
+    if saved.commit is not None and not has_commit(config.root, saved.commit):
+        raise RefusedError(
+            f"the plan was made at commit {saved.commit[:12]}, which this repository does "
+            "not have; make the plan here (`portal-config diff --out`) or fetch that commit"
+        )
+
+
 def _client(
     target: Target, concurrency: int | None, console: Console
 ) -> AbstractContextManager[OutSmartClient]:
     return open_client(
         target, concurrency, say=console.note, trace=console.trace if console.verbose else None
     )
+
+
+def _say_reading(console: Console, target: Target, client: OutSmartClient, count: int) -> None:
+    """Said before the live read, on stderr: a server that does not answer is then a
+    known wait (up to the target's timeout), not silence. stdout stays the plan alone."""
+    if not console.watched:
+        return
+    portals = "1 portal" if count == 1 else f"{count} portals"
+    console.note(f"reading {portals} from {announce(target, client).removeprefix('Target: ')}")
 
 
 def write_report(path: Path | None, report: ApplyReport, code: int, reason: str) -> None:
@@ -397,9 +444,10 @@ def pull(
         only=portals,
         force=force,
         ignore=config.ignore,
+        root=config.root,
     )
     if catalog:
-        catalog_result = pull_catalog(work_types, config.catalog, force)
+        catalog_result = pull_catalog(work_types, config.catalog, force, root=config.root)
         result.written += catalog_result.written
         result.unchanged += catalog_result.unchanged
         result.refused += catalog_result.refused

@@ -6,7 +6,9 @@ user documentation (shown by ``portal-config rules``), and either
 * ``check(document, context)`` yielding `Hit`s for one portal file, or
 * ``check_project(documents, context)`` yielding `Hit`s across all portal files.
 
-Rules only see documents that passed the schema, so they can trust types.
+Rules see the parts of a document the schema did not refuse (`schema.check_parts`):
+a refused value is None and a missing required key is absent, so a rule reads through
+`base.guest`, `base.work_types` and `base.known` and skips what depends on such a part.
 """
 
 from __future__ import annotations

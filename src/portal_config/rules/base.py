@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from portal_config.loader import Document, JsonPath
 
@@ -29,6 +29,39 @@ class Context:
 
     catalog: Catalog | None = None
     project: Sequence[Document] = field(default_factory=list)
+
+
+def guest(document: Document) -> Mapping[str, Any]:
+    """The guest_workorder mapping; empty where the schema refused it or it is missing."""
+    section = document.data.get("guest_workorder")
+    return section if isinstance(section, dict) else {}
+
+
+def known(value: Any) -> bool | None:
+    """A flag as true or false, or None where the schema refused it or it is missing:
+    a rule that depends on it then says nothing."""
+    return value if isinstance(value, bool) else None
+
+
+def work_types(document: Document) -> Iterator[tuple[int, str]]:
+    """The listed work types with their index, minus the names the schema refused."""
+    listed = guest(document).get("work_types")
+    for index, name in enumerate(listed if isinstance(listed, list) else ()):
+        if isinstance(name, str):
+            yield index, name
+
+
+def refused(document: Document, path: JsonPath) -> bool:
+    """Whether the schema refused the value at ``path`` (it is None in a rule's data)."""
+    value: Any = document.data
+    for part in path:
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and isinstance(part, int) and part < len(value):
+            value = value[part]
+        else:
+            return False  # not there at all: an unknown key, dropped
+    return value is None
 
 
 def closest(name: str, candidates: Sequence[str]) -> str | None:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from portal_config.loader import Document
 from portal_config.problems import Level
-from portal_config.rules.base import Context, Hit
+from portal_config.rules.base import Context, Hit, work_types
 
 ID = "duplicate-work-type"
 LEVEL = Level.ERROR
@@ -18,8 +18,7 @@ LEVEL = Level.ERROR
 
 def check(document: Document, context: Context) -> Iterator[Hit]:
     seen: dict[str, int] = {}
-    work_types = document.data["guest_workorder"].get("work_types", [])
-    for index, name in enumerate(work_types):
+    for index, name in work_types(document):
         key = name.casefold()
         if key in seen:
             first = document.locate(("guest_workorder", "work_types", seen[key]))

@@ -11,16 +11,19 @@ from collections.abc import Iterator
 
 from portal_config.loader import Document
 from portal_config.problems import Level
-from portal_config.rules.base import Context, Hit
+from portal_config.rules.base import Context, Hit, guest, known
 
 ID = "guests-without-work-types"
 LEVEL = Level.ERROR
 
 
 def check(document: Document, context: Context) -> Iterator[Hit]:
-    guest = document.data["guest_workorder"]
-    if guest["enabled"] and not guest.get("work_types"):
-        path = ("guest_workorder", "work_types") if "work_types" in guest else ("guest_workorder",)
+    section = guest(document)
+    listed = section.get("work_types", [])  # None: refused by the schema, so unknown
+    if known(section.get("enabled")) and listed is not None and not listed:
+        path = (
+            ("guest_workorder", "work_types") if "work_types" in section else ("guest_workorder",)
+        )
         message = (
             "guests are enabled but no work types are listed, so guests cannot submit anything"
         )

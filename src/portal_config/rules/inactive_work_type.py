@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from portal_config.loader import Document
 from portal_config.problems import Level
-from portal_config.rules.base import Context, Hit, closest
+from portal_config.rules.base import Context, Hit, closest, work_types
 
 ID = "inactive-work-type"
 LEVEL = Level.ERROR
@@ -25,7 +25,7 @@ def check(document: Document, context: Context) -> Iterator[Hit]:
     if catalog is None or not catalog.inactive:
         return
     inactive = set(catalog.inactive)
-    for index, name in enumerate(document.data["guest_workorder"].get("work_types", [])):
+    for index, name in work_types(document):
         if name not in inactive:
             continue
         close = closest(name, catalog.names)

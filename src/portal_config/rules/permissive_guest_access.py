@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 from portal_config.loader import Document
 from portal_config.problems import Level
-from portal_config.rules.base import Context, Hit
+from portal_config.rules.base import Context, Hit, guest, known
 
 ID = "permissive-guest-access"
 LEVEL = Level.WARNING
@@ -26,12 +26,12 @@ FLAGS = ("allow_new_relation", "allow_address_change", "allow_requests_for_other
 
 
 def check(document: Document, context: Context) -> Iterator[Hit]:
-    guest = document.data["guest_workorder"]
-    if not guest["enabled"]:
-        return
+    section = guest(document)
     acknowledged = document.data.get("acknowledged", {})
+    if not known(section.get("enabled")) or not isinstance(acknowledged, dict):
+        return  # guests disabled, or what is enabled or acknowledged is unknown
     for flag in FLAGS:
-        if guest.get(flag) and flag not in acknowledged:
+        if known(section.get(flag)) and flag not in acknowledged:
             message = (
                 f"{flag} is true while guests are enabled; guest access is usually kept "
                 f"restricted (acknowledge it under 'acknowledged: {flag}: <reason>' if intended)"

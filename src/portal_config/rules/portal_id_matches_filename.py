@@ -23,7 +23,7 @@ LEVEL = Level.ERROR
 
 def check(document: Document, context: Context) -> Iterator[Hit]:
     stem = PurePath(document.path).stem
-    portal = document.data["portal"]
-    if portal != stem:
+    portal = document.data.get("portal")
+    if isinstance(portal, str) and portal != stem:
         message = f"portal id '{portal}' does not match the file name '{stem}'; rename one of them"
         yield Hit(document, ("portal",), message)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from portal_config.loader import Document
 from portal_config.problems import Level
-from portal_config.rules.base import Context, Hit
+from portal_config.rules.base import Context, Hit, refused
 
 ID = "truthy"
 LEVEL = Level.WARNING
@@ -24,6 +24,8 @@ def check(document: Document, context: Context) -> Iterator[Hit]:
     for path, scalar in sorted(document.plain_scalars.items(), key=lambda item: str(item[0])):
         if scalar.tag != _BOOL_TAG or scalar.text in ("true", "false"):
             continue
+        if refused(document, path):
+            continue  # the schema wanted no boolean there: "write true" would mislead
         meant = "true" if scalar.value else "false"
         message = f"`{scalar.text}` is read as {meant} only by YAML 1.1 readers; write {meant}"
         yield Hit(document, path, message)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from portal_config.loader import Document
 from portal_config.problems import Level
-from portal_config.rules.base import Context, Hit, closest
+from portal_config.rules.base import Context, Hit, closest, work_types
 
 ID = "unknown-work-type"
 LEVEL = Level.ERROR
@@ -23,7 +23,7 @@ def check(document: Document, context: Context) -> Iterator[Hit]:
     if catalog is None:
         return
     known = set(catalog.known)  # inactive ones are known: inactive-work-type reports them
-    for index, name in enumerate(document.data["guest_workorder"].get("work_types", [])):
+    for index, name in work_types(document):
         if name in known:
             continue
         close = closest(name, catalog.names)

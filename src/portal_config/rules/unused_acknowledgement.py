@@ -13,20 +13,22 @@ from collections.abc import Iterator
 
 from portal_config.loader import Document
 from portal_config.problems import Level
-from portal_config.rules.base import Context, Hit
+from portal_config.rules.base import Context, Hit, guest, known
 
 ID = "unused-acknowledgement"
 LEVEL = Level.WARNING
 
 
 def check(document: Document, context: Context) -> Iterator[Hit]:
-    guest = document.data["guest_workorder"]
-    for flag in document.data.get("acknowledged", {}):
-        if not guest["enabled"]:
+    section = guest(document)
+    enabled = known(section.get("enabled"))
+    acknowledged = document.data.get("acknowledged", {})
+    for flag in acknowledged if isinstance(acknowledged, dict) and enabled is not None else ():
+        if not enabled:
             why = "guests are disabled"
-        elif not guest.get(flag, False):
+        elif known(section.get(flag, False)) is False:
             why = f"{flag} is false"
         else:
-            continue
+            continue  # acknowledged as it should be, or the flag is unknown
         message = f"acknowledged.{flag} has nothing to acknowledge: {why}; remove it"
         yield Hit(document, ("acknowledged", flag), message, on_key=True)

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 
 from portal_config.loader import Document
 from portal_config.problems import Level
-from portal_config.rules.base import Context, Hit
+from portal_config.rules.base import Context, Hit, guest, known
 
 ID = "work-types-while-disabled"
 LEVEL = Level.WARNING
 
 
 def check(document: Document, context: Context) -> Iterator[Hit]:
-    guest = document.data["guest_workorder"]
-    if not guest["enabled"] and guest.get("work_types"):
+    section = guest(document)
+    if known(section.get("enabled")) is False and section.get("work_types"):
         message = "work types are listed but guests are disabled, so the list has no effect"
         yield Hit(document, ("guest_workorder", "work_types"), message, on_key=True)
