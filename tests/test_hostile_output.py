@@ -491,10 +491,15 @@ def test_lint_text_puts_the_caret_under_the_escaped_column(
     hostile_files: Path, invoke: Invoke
 ) -> None:
     lines = invoke("lint", "portals/bidi.yaml").output.splitlines()
-    assert lines[0].startswith("portals/bidi.yaml:4:23: error [schema]")
+    snippet = " 4 |   work_types: [\\u202eevil, 5]"
+    # Each problem in the line, in column order; a caret under the override is under the
+    # start of its escape.
+    assert lines[0].startswith("portals/bidi.yaml:4:16: error [unknown-work-type]")
+    assert lines[1:3] == [snippet, "   |" + " " * 16 + "^"]
+    assert lines[3].startswith("portals/bidi.yaml:4:23: error [schema]")
     # The bidi override before the 5 is shown as six characters: the caret moves five
     # columns right, to stay under the 5.
-    assert lines[1:3] == [" 4 |   work_types: [\\u202eevil, 5]", "   |" + " " * 28 + "^"]
+    assert lines[4:6] == [snippet, "   |" + " " * 28 + "^"]
 
 
 def test_fmt_check_shows_hostile_paths_and_problems_as_data(
