@@ -923,6 +923,13 @@ def pull_command(
 ) -> None:
     """Write the live portal settings as portal files, and refresh the catalog.
 
+    A portal without a file gets a new one, which acknowledges each guest
+    permission it finds on ("as found in OutSmart on DATE (adopted by pull)"),
+    so a fresh adoption passes lint --strict with the status quo reviewed in
+    its first commit. An existing file only takes the live values: a
+    permission switched on since is still reported by lint until someone
+    writes its reason under acknowledged:.
+
     \b
     Exit codes: 0 written or unchanged, 1 a file refused (local edits, unsafe id),
                 2 usage/config error, 4 API error.
