@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Invoke
+from conftest import ADOPTED_ON, Invoke, adopted_secura_alarm
 from portal_config.roundtrip import scalar
 from portal_config.sandbox import Sandbox
 
@@ -286,28 +286,15 @@ def test_pull_from_a_configured_target_names_it_and_the_token(
 def test_a_new_file_acknowledges_the_permissions_found_on(
     repo: Path, sandbox: Sandbox, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("portal_config.pull.adoption_day", lambda: dt.date(2026, 12, 4))
+    monkeypatch.setattr(
+        "portal_config.pull.adoption_day", lambda: dt.date.fromisoformat(ADOPTED_ON)
+    )
     secura = repo / "portals" / "secura-alarm.yaml"
     secura.unlink()
     _commit(repo)
     result = invoke("pull", "--portal", "secura-alarm", "--no-catalog")
     assert result.exit_code == 0, result.output
-    assert secura.read_text() == (
-        "# yaml-language-server: $schema=../schema/portal.schema.json\n"
-        "portal: secura-alarm\n"
-        "guest_workorder:\n"
-        "  enabled: true\n"
-        "  allow_address_change: true\n"
-        "  allow_new_relation: true\n"
-        "  allow_requests_for_others: false\n"
-        "  work_types:\n"
-        "    - Plaatsing alarm\n"
-        "    - Inspectie\n"
-        "    - Storing\n"
-        "acknowledged:\n"
-        "  allow_address_change: as found in OutSmart on 2026-12-04 (adopted by pull)\n"
-        "  allow_new_relation: as found in OutSmart on 2026-12-04 (adopted by pull)\n"
-    )
+    assert secura.read_text() == adopted_secura_alarm("../schema/portal.schema.json")
     strict = invoke("lint", "--strict", str(secura))
     assert (strict.exit_code, strict.stdout) == (0, "1 file checked: no problems\n")
     assert invoke("fmt", "--check", str(secura)).exit_code == 0

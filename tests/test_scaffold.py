@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, Invoke
+from conftest import ADOPTED_ON, REPO, Invoke, adopted_secura_alarm
 from portal_config.scaffold import (
     FLEET_WORKFLOWS,
     REV_PLACEHOLDER,
@@ -355,7 +355,9 @@ def test_a_fleet_adopted_from_the_sandbox_passes_its_own_lint_recipe(
 ) -> None:
     """The issue's trial at a smaller scale: init --accounts, pull every account, then the
     recipe's commands exactly as CI runs them (GITHUB_ACTIONS=true) all pass."""
-    monkeypatch.setattr("portal_config.pull.adoption_day", lambda: dt.date(2026, 12, 4))
+    monkeypatch.setattr(
+        "portal_config.pull.adoption_day", lambda: dt.date.fromisoformat(ADOPTED_ON)
+    )
     names = "account-001,account-002,account-003"
     assert invoke("init", "--accounts", names).exit_code == 0
     pulled = invoke("pull", "--target", "sandbox")
@@ -383,20 +385,7 @@ def test_a_fleet_adopted_from_the_sandbox_passes_its_own_lint_recipe(
     assert outputs[0] == "18 files checked: no problems\n"
     # The status quo, reviewed in the adoption's pull request: one entry per permission on.
     assert (adopter / "accounts" / "account-002" / "portals" / "secura-alarm.yaml").read_text() == (
-        "# yaml-language-server: $schema=../../../schema/portal.schema.json\n"
-        "portal: secura-alarm\n"
-        "guest_workorder:\n"
-        "  enabled: true\n"
-        "  allow_address_change: true\n"
-        "  allow_new_relation: true\n"
-        "  allow_requests_for_others: false\n"
-        "  work_types:\n"
-        "    - Plaatsing alarm\n"
-        "    - Inspectie\n"
-        "    - Storing\n"
-        "acknowledged:\n"
-        "  allow_address_change: as found in OutSmart on 2026-12-04 (adopted by pull)\n"
-        "  allow_new_relation: as found in OutSmart on 2026-12-04 (adopted by pull)\n"
+        adopted_secura_alarm("../../../schema/portal.schema.json")
     )
 
 
