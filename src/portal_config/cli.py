@@ -159,9 +159,9 @@ def lint(
     *.yml); the default is the configured portals directory. Text output ends
     with the number of problems per rule and level, most frequent first.
 
-    --errors-only hides warnings from what is printed, as yamllint's
-    --no-warnings does, and changes nothing else: the summary counts them and
-    --strict still fails on them, so the exit code never depends on it.
+    --errors-only hides warnings from what is printed and changes nothing
+    else, as in yamllint: the summary counts them and --strict still fails on
+    them, so the exit code never depends on it.
 
     \b
     Exit codes: 0 clean, 1 problems found (warnings only with --strict),
