@@ -53,6 +53,8 @@ def test_a_link_to_the_environment_never_reaches_the_output(project: Path) -> No
     done = _run("lint", cwd=project)
     assert done.stdout.splitlines() == [
         f"portals/env.yaml:1:1: error [yaml] {OUTSIDE}",
+        "",
+        "  1  error    yaml",
         "2 files checked: 1 error, 0 warnings (failed)",
     ]
     assert MARKER not in done.stdout + done.stderr
@@ -106,6 +108,8 @@ def test_a_portals_directory_linked_out_of_the_repository_is_refused(
     # Not walked (a link to / would walk the machine): the link itself is the one line.
     assert result.stdout.splitlines() == [
         f"portals:1:1: error [yaml] {OUTSIDE}",
+        "",
+        "  1  error    yaml",
         "1 file checked: 1 error, 0 warnings (failed)",
     ]
     assert result.exit_code == 1

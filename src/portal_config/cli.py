@@ -120,6 +120,17 @@ def cli() -> None:
     help="Output format. Default: text, or github when GITHUB_ACTIONS=true.",
 )
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
+@click.option(
+    "--errors-only",
+    "--no-warnings",
+    "--quiet",
+    "-q",
+    "errors_only",
+    is_flag=True,
+    help="Show only errors (text and github formats): warnings are still counted in the "
+    "summary and the per-rule table, and still fail --strict. json and sarif always list "
+    "every problem.",
+)
 @_config_option
 @click.option(
     "--catalog",
@@ -136,6 +147,7 @@ def lint(
     paths: tuple[Path, ...],
     output_format: str | None,
     strict: bool,
+    errors_only: bool,
     config_path: Path | None,
     catalog: Path | None,
     color: bool | None,
@@ -144,7 +156,12 @@ def lint(
     """Check portal files against the schema and the rules.
 
     PATHS are files or directories (searched recursively for *.yaml and
-    *.yml); the default is the configured portals directory.
+    *.yml); the default is the configured portals directory. Text output ends
+    with the number of problems per rule and level, most frequent first.
+
+    --errors-only hides warnings from what is printed and changes nothing
+    else, as in yamllint: the summary counts them and --strict still fails on
+    them, so the exit code never depends on it.
 
     \b
     Exit codes: 0 clean, 1 problems found (warnings only with --strict),
@@ -153,6 +170,7 @@ def lint(
     Examples:
       portal-config lint
       portal-config lint portals/acme-facilities.yaml --strict
+      portal-config lint -q                   # errors, and warnings per rule
       portal-config lint --format github      # GitHub Actions annotations
     """
     from dataclasses import replace
@@ -188,7 +206,12 @@ def lint(
             click.echo(
                 f"note: no work-type catalog ({shown}) found; work types not checked", err=True
             )
-    style = Style(color=use_color(color) and chosen == "text", strict=strict)
+    style = Style(
+        color=use_color(color) and chosen == "text",
+        strict=strict,
+        errors_only=errors_only,
+        statistics=True,
+    )
     click.echo(FORMATS[chosen](run.report, run.sources, style), nl=False, color=style.color)
     sys.exit(ExitCode.PROBLEMS if run.report.failed(strict) else ExitCode.OK)
 
@@ -899,6 +922,13 @@ def pull_command(
     verbose: bool,
 ) -> None:
     """Write the live portal settings as portal files, and refresh the catalog.
+
+    A portal without a file gets a new one, which acknowledges each guest
+    permission it finds on ("as found in OutSmart on DATE (adopted by pull)"),
+    so a fresh adoption passes lint --strict with the status quo reviewed in
+    its first commit. An existing file only takes the live values: a
+    permission switched on since is still reported by lint until someone
+    writes its reason under acknowledged:.
 
     \b
     Exit codes: 0 written or unchanged, 1 a file refused (local edits, unsafe id),
