@@ -33,8 +33,12 @@ SCHEMAS = (
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # Built from a clone: an in-tree build rewrites src/portal_config/_version.py, which an
+    # editable install reads, so the suite would change the version it is testing.
+    source = tmp_path_factory.mktemp("source") / "portal-config"
+    subprocess.run(["git", "clone", "--quiet", str(REPO), str(source)], check=True, timeout=120)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(source)],
         check=True,
         timeout=600,
     )
