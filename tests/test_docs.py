@@ -58,7 +58,7 @@ def test_the_configuration_reference_names_every_key_of_the_schema() -> None:
 
 def test_the_fault_matrix_figures_are_the_recorded_run() -> None:
     rendered = hooks().fault_matrix()
-    assert "| **total** | **40** |" in rendered
+    assert "| **total** | **48** |" in rendered
     assert "--record-fault-matrix" in rendered
 
 
