@@ -566,7 +566,7 @@ def test_init_accounts_refuses_a_conversion_it_cannot_do_and_gives_the_steps(
         "  1. mkdir -p accounts/acme && git mv settings accounts/acme/portals"
         " && git mv worktypes.yaml accounts/acme/worktypes.yaml\n"
         "  2. in portal-config.yaml remove portals_dir and catalog, and add `accounts:` with"
-        " `  acme: {}` under it\n"
+        " `  acme: {}`, `  beta: {}` under it\n"
         "  3. git rm .github/workflows/portal-config-diff.yml .github/workflows/portal-config-apply.yml"
         " .github/workflows/portal-config-drift.yml\n"
         "  4. portal-config init --accounts acme,beta\n"

@@ -302,8 +302,10 @@ def convert(root: Path, layout: Layout, accounts: Sequence[str]) -> None:
             f"this repository holds one account and {obstacle}",
             f"mkdir -p {home} && git mv {layout.portals_dir} {home}/portals "
             f"&& git mv {layout.catalog} {home}/worktypes.yaml",
-            "in portal-config.yaml remove portals_dir and catalog, and add "
-            f"`accounts:` with `  {first}: {{}}` under it",
+            # init keeps an existing portal-config.yaml, so every account is declared here.
+            "in portal-config.yaml remove portals_dir and catalog, and add `accounts:` with "
+            + ", ".join(f"`  {name}: {{}}`" for name in accounts)
+            + " under it",
             f"git rm {recipes}",
             f"portal-config init --accounts {','.join(accounts)}",
         )
