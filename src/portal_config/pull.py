@@ -27,7 +27,7 @@ from portal_config.canonical import (
     update_text,
 )
 from portal_config.config import NOTHING_IGNORED, Ignore
-from portal_config.file_access import Repository, UnreadableFile, read_bounded
+from portal_config.file_access import RefusedWrite, Repository, UnreadableFile, read_bounded
 from portal_config.live_values import is_file_id, refusal, unrepresentable
 from portal_config.loader import MAX_BYTES, display, load_file, unreadable
 from portal_config.model import LivePortal, WorkType
@@ -67,6 +67,11 @@ def pull_portals(
     """
     result = PullResult()
     files = _Files(root, directory, force, result)
+    refused = files.repository.directory_refusal(directory)
+    if refused is not None:
+        # One line for the directory, as lint says it, not one per file: nothing is written.
+        result.refused.append(_link_line(*refused))
+        return result
     by_id = ignore.by_id(live)
     for wanted in only:
         ignored = ignore.why(wanted)
@@ -98,6 +103,11 @@ def pull_portals(
 
 def _id(portal: LivePortal) -> str:
     return portal.portal
+
+
+def _link_line(link: str, reason: str) -> str:
+    """A refused link as lint positions a file-level problem: at 1:1 of the link."""
+    return f"{display(Path(link))}:1:1: {reason}"
 
 
 def _pulled_text(
@@ -224,7 +234,11 @@ class _Files:
                     f"{shown}: {edits}; commit or stash them, or pass --force"
                 )
                 return
-        write_atomically(path, text, mode=PUBLIC)
+        try:
+            write_atomically(path, text, mode=PUBLIC, repository=self.repository)
+        except RefusedWrite as exc:
+            self.result.refused.append(_link_line(exc.link, exc.reason))
+            return
         self.record.note(path.name, wanted)
         self.result.written.append(shown)
 
