@@ -129,7 +129,7 @@ def test_pull_refuses_unsafe_portal_ids(repo: Path, sandbox: Sandbox, invoke: In
     sandbox.state.data["portals"]["../../etc/evil"] = evil
     result = invoke("pull", "--dir", "pulled")
     assert result.exit_code == 1
-    assert "refused: '../../etc/evil': not a safe file name; refusing to write it" in result.output
+    assert 'refused: "../../etc/evil": not a safe file name; refusing to write it' in result.output
     assert sorted(p.name for p in (repo / "pulled").iterdir()) == [
         "acme-facilities.yaml",
         "gemeente-intern.yaml",

@@ -28,7 +28,7 @@ from portal_config.canonical import (
 )
 from portal_config.config import NOTHING_IGNORED, Ignore
 from portal_config.file_access import RefusedWrite, Repository, UnreadableFile, read_bounded
-from portal_config.live_values import is_file_id, refusal, unrepresentable
+from portal_config.live_values import is_file_id, refusal, shown_id, unrepresentable
 from portal_config.loader import MAX_BYTES, display, load_file, unreadable
 from portal_config.model import LivePortal, WorkType
 from portal_config.pull_record import PullRecord
@@ -84,7 +84,8 @@ def pull_portals(
         # Only the schema's slug reaches a file name: no separators, dots or traversal.
         if not is_file_id(portal.portal):
             result.refused.append(
-                f"{portal.portal!r}: not a safe file name; refusing to write it "
+                # Quoted as diff and drift show it, so one id reads the same everywhere.
+                f"{shown_id(portal.portal)}: not a safe file name; refusing to write it "
                 "(ignore: in the config leaves it out)"
             )
             continue
