@@ -279,3 +279,32 @@ def test_pull_from_a_configured_target_names_it_and_the_token(
     assert result.output.splitlines()[0] == (
         f"Target: test {sandbox.url}: reading the account of the token in $OUTSMART_TOKEN"
     )
+
+
+def test_pull_writes_no_catalog_name_a_portal_file_could_not_hold(
+    repo: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    sandbox.state.data["work_types"] += ["Storing\n", " Lekkage"]
+    result = invoke("pull", "--portal", "acme-facilities", "--force")
+    refused = [line for line in result.output.splitlines() if line.startswith("refused: ")]
+    assert refused == [
+        'refused: worktypes.yaml: live work type "Storing\\n" not written: '
+        "'Storing\\n' is not a valid work type; remove the line break",
+        'refused: worktypes.yaml: live work type " Lekkage" not written: '
+        "' Lekkage' is not a valid work type; remove the leading or trailing spaces",
+    ]
+    assert "Lekkage" not in (repo / "worktypes.yaml").read_text()
+    assert invoke("lint").exit_code == 0
+    assert result.exit_code == 1
+
+
+def test_lint_holds_the_catalog_to_the_portal_files_work_type_names(
+    repo: Path, invoke: Invoke
+) -> None:
+    (repo / "worktypes.yaml").write_text('work_types:\n  - Storing\n  - "Lekkage\\n"\n')
+    result = invoke("lint")
+    assert result.stdout.splitlines()[0] == (
+        "worktypes.yaml:3:5: error [catalog] 'Lekkage\\n' is not a valid work type; "
+        "remove the line break"
+    )
+    assert result.exit_code == 1

@@ -26,9 +26,10 @@ from portal_config.canonical import (
     update_catalog,
     update_text,
 )
+from portal_config.catalog import invalid_work_type
 from portal_config.config import NOTHING_IGNORED, Ignore
 from portal_config.file_access import RefusedWrite, Repository, UnreadableFile, read_bounded
-from portal_config.live_values import is_file_id, refusal, shown_id, unrepresentable
+from portal_config.live_values import is_file_id, quoted, refusal, shown_id, unrepresentable
 from portal_config.loader import MAX_BYTES, display, load_file, unreadable
 from portal_config.model import LivePortal, WorkType
 from portal_config.pull_record import PullRecord
@@ -139,8 +140,18 @@ def pull_catalog(
     "unknown", and a reviewer sees a work type being switched off in the catalog's diff.
     """
     result = PullResult()
+    kept = []
+    for work_type in work_types:
+        why = invalid_work_type(work_type.name)
+        if why is None:
+            kept.append(work_type)
+        else:
+            # Written, it would be a catalog lint rejects; changed, one OutSmart lacks.
+            result.refused.append(
+                f"{display(path)}: live work type {quoted(work_type.name)} not written: {why}"
+            )
     files = _Files(root, path.parent, force, result)
-    files.write(path, _catalog_text(work_types, path, files.repository))
+    files.write(path, _catalog_text(kept, path, files.repository))
     files.record.save()
     return result
 
