@@ -347,9 +347,9 @@ def test_pull_messages_show_live_values_as_data(hostile_live: Path, invoke: Invo
     result = invoke("pull", "--dir", "pulled")
     check(result, "text", {ExitCode.OK, ExitCode.PROBLEMS})
     # The unsafe ids are refused by name, each on one line.
-    assert "refused: 'x\\n::error::pwned': not a safe file name" in result.output
+    assert 'refused: "x\\n::error::pwned": not a safe file name' in result.output
     for value in IDS:
-        assert f"refused: {value!r}: not a safe file name" in result.output
+        assert f"refused: {json.dumps(value)}: not a safe file name" in result.output
 
 
 class _HostileServer(ThreadingHTTPServer):

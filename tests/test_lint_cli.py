@@ -81,6 +81,14 @@ def test_schema_error_is_rendered_with_snippet_and_caret(write: Write, invoke: I
             "4:16: error [schema] guest_workorder.work_types[0]: ' Storing' is not a valid work type; remove the leading or trailing spaces",
         ),
         (
+            'portal: acme\nguest_workorder:\n  enabled: true\n  work_types: ["Storing\\n"]\n',
+            "4:16: error [schema] guest_workorder.work_types[0]: 'Storing\\n' is not a valid work type; remove the line break",
+        ),
+        (
+            'portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [" Sto\\nring"]\n',
+            "4:16: error [schema] guest_workorder.work_types[0]: ' Sto\\nring' is not a valid work type; remove the leading or trailing spaces and remove the line break",
+        ),
+        (
             "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: ['']\n",
             "4:16: error [schema] guest_workorder.work_types[0] must not be empty",
         ),

@@ -130,7 +130,7 @@ def test_pull_refuses_unsafe_portal_ids(repo: Path, sandbox: Sandbox, invoke: In
     sandbox.state.data["portals"]["../../etc/evil"] = evil
     result = invoke("pull", "--dir", "pulled")
     assert result.exit_code == 1
-    assert "refused: '../../etc/evil': not a safe file name; refusing to write it" in result.output
+    assert 'refused: "../../etc/evil": not a safe file name; refusing to write it' in result.output
     assert sorted(p.name for p in (repo / "pulled").iterdir()) == [
         "acme-facilities.yaml",
         "gemeente-intern.yaml",
@@ -328,3 +328,30 @@ def test_refreshing_a_file_never_acknowledges_a_permission_switched_on_live(
         "  1  warning  permissive-guest-access\n"
         "1 file checked: 0 errors, 1 warning not shown (failed)\n",
     )
+def test_pull_writes_no_catalog_name_a_portal_file_could_not_hold(
+    repo: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    sandbox.state.data["work_types"] += ["Storing\n", " Lekkage"]
+    result = invoke("pull", "--portal", "acme-facilities", "--force")
+    refused = [line for line in result.output.splitlines() if line.startswith("refused: ")]
+    assert refused == [
+        'refused: worktypes.yaml: live work type "Storing\\n" not written: '
+        "'Storing\\n' is not a valid work type; remove the line break",
+        'refused: worktypes.yaml: live work type " Lekkage" not written: '
+        "' Lekkage' is not a valid work type; remove the leading or trailing spaces",
+    ]
+    assert "Lekkage" not in (repo / "worktypes.yaml").read_text()
+    assert invoke("lint").exit_code == 0
+    assert result.exit_code == 1
+
+
+def test_lint_holds_the_catalog_to_the_portal_files_work_type_names(
+    repo: Path, invoke: Invoke
+) -> None:
+    (repo / "worktypes.yaml").write_text('work_types:\n  - Storing\n  - "Lekkage\\n"\n')
+    result = invoke("lint")
+    assert result.stdout.splitlines()[0] == (
+        "worktypes.yaml:3:5: error [catalog] 'Lekkage\\n' is not a valid work type; "
+        "remove the line break"
+    )
+    assert result.exit_code == 1

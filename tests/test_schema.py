@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +89,29 @@ def test_schema_out_refuses_a_directory(tmp_path: Path, invoke: Invoke) -> None:
     assert result.output.endswith(
         f"Error: Invalid value for '--out': File '{tmp_path}' is a directory.\n"
     )
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node for ECMA-262 regexes")
+def test_the_work_type_pattern_means_the_same_in_ecma_262_and_python() -> None:
+    """Editors check files with ECMA-262 regexes, lint with Python's: every character at
+    either end or inside a name gets the same verdict from both (and a trailing newline,
+    which Python's `$` lets through on its own)."""
+    pattern = schema.plan_schema()["$defs"]["work_type"]["pattern"]
+    characters = [chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF]
+    values = [v for c in characters for v in (f"{c}A", f"A{c}", f"A{c}B")] + ["Storing\n"]
+    python = [re.search(pattern, value) is not None for value in values]
+    script = (
+        "const [p, vs] = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "const r = new RegExp(p); process.stdout.write(JSON.stringify(vs.map(v => r.test(v))));"
+    )
+    done = subprocess.run(
+        ["node", "-e", script],
+        input=json.dumps([pattern, values]),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ecma = json.loads(done.stdout)
+    differ = [repr(v) for v, a, b in zip(values, python, ecma, strict=True) if a != b]
+    assert differ == []
+    assert python[-1] is False

@@ -484,6 +484,23 @@ def test_diff_fails_the_check_unless_diff_exits_0_or_3(
     assert done.returncode == step_code
 
 
+BOT = {"type": "Bot", "login": "github-actions[bot]"}
+
+
+def test_a_comment_that_forges_the_marker_is_never_taken_for_the_plan(tmp_path: Path) -> None:
+    """A pull request's author can post the marker first: only the bot's comment is the
+    plan's, so theirs stays as written and the plan gets a comment of its own."""
+    (_temp(tmp_path) / "comment.md").write_text("## Changes in this pull request\n")
+    forged = "<!-- portal-config-diff -->\nNo changes for acme"
+    comments = [
+        {"id": 8, "body": forged, "user": {"type": "User", "login": "mallory"}},
+        {"id": 9, "body": forged, "user": {"type": "Bot", "login": "someone-else[bot]"}},
+    ]
+    env = {"HEAD_SHA": SHA, "JOB_STATUS": "success"}
+    calls = _run_script(_comment_step(), tmp_path, {"comments": comments}, env)
+    assert [name for name, _ in calls] == ["createComment"]
+
+
 def _comment_step() -> dict[str, Any]:
     return _step(DIFF, "Comment on the pull request (updated in place)")
 
@@ -523,7 +540,7 @@ def test_the_comment_names_the_pull_requests_commit_and_carries_the_capped_plan(
 def test_a_failed_diff_replaces_the_plan_in_the_one_comment(tmp_path: Path) -> None:
     comments = [
         {"id": 5, "body": "looks good"},
-        {"id": 6, "body": "<!-- portal-config-diff -->\nPlan for an older commit"},
+        {"id": 6, "body": "<!-- portal-config-diff -->\nPlan for an older commit", "user": BOT},
     ]
     env = {"HEAD_SHA": SHA, "JOB_STATUS": "failure"}
     calls = _run_script(_comment_step(), tmp_path, {"comments": comments}, env)
@@ -890,7 +907,18 @@ def test_an_account_without_changes_stays_quiet_unless_it_commented_before(
     env = {"NAME": "acme", "CHANGES": "false", "HEAD_SHA": SHA, "JOB_STATUS": "success"}
     assert _run_script(_fleet_comment_step(), tmp_path, {"comments": _OTHERS}, env) == []
 
-    earlier = {"id": 6, "body": "<!-- portal-config-diff: acme -->\nPlan for **acme** at old"}
+    forged = {
+        "id": 5,
+        "body": "<!-- portal-config-diff: acme -->\nforged",
+        "user": {"type": "User", "login": "mallory"},
+    }
+    # A comment by the pull request's author that carries the marker is not one "before".
+    assert _run_script(_fleet_comment_step(), tmp_path, {"comments": [*_OTHERS, forged]}, env) == []
+    earlier = {
+        "id": 6,
+        "body": "<!-- portal-config-diff: acme -->\nPlan for **acme** at old",
+        "user": BOT,
+    }
     calls = _run_script(_fleet_comment_step(), tmp_path, {"comments": [*_OTHERS, earlier]}, env)
     assert [(name, args["comment_id"]) for name, args in calls] == [("updateComment", 6)]
     assert calls[0][1]["body"].endswith(f"Plan for **acme** at {SHA}:\n\nNo changes.\n")

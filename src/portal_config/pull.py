@@ -31,9 +31,10 @@ from portal_config.canonical import (
     update_catalog,
     update_text,
 )
+from portal_config.catalog import invalid_work_type
 from portal_config.config import NOTHING_IGNORED, Ignore
-from portal_config.file_access import Repository, UnreadableFile, read_bounded
-from portal_config.live_values import is_file_id, refusal, unrepresentable
+from portal_config.file_access import RefusedWrite, Repository, UnreadableFile, read_bounded
+from portal_config.live_values import is_file_id, quoted, refusal, shown_id, unrepresentable
 from portal_config.loader import MAX_BYTES, display, load_file, unreadable
 from portal_config.model import LivePortal, PortalSettings, WorkType
 from portal_config.pull_record import PullRecord
@@ -75,6 +76,11 @@ def pull_portals(
     result = PullResult()
     files = _Files(root, directory, force, result)
     day = adoption_day()  # once: every file of one pull gives the same date
+    refused = files.repository.directory_refusal(directory)
+    if refused is not None:
+        # One line for the directory, as lint says it, not one per file: nothing is written.
+        result.refused.append(_link_line(*refused))
+        return result
     by_id = ignore.by_id(live)
     for wanted in only:
         ignored = ignore.why(wanted)
@@ -87,7 +93,8 @@ def pull_portals(
         # Only the schema's slug reaches a file name: no separators, dots or traversal.
         if not is_file_id(portal.portal):
             result.refused.append(
-                f"{portal.portal!r}: not a safe file name; refusing to write it "
+                # Quoted as diff and drift show it, so one id reads the same everywhere.
+                f"{shown_id(portal.portal)}: not a safe file name; refusing to write it "
                 "(ignore: in the config leaves it out)"
             )
             continue
@@ -125,6 +132,9 @@ def adopted(settings: PortalSettings, day: dt.date) -> dict[str, dict[str, str]]
     reason = f"as found in OutSmart on {day.isoformat()} (adopted by pull)"
     flags = settings.permissive_flags()
     return {"acknowledged": {flag: reason for flag in flags}} if flags else {}
+def _link_line(link: str, reason: str) -> str:
+    """A refused link as lint positions a file-level problem: at 1:1 of the link."""
+    return f"{display(Path(link))}:1:1: {reason}"
 
 
 def _pulled_text(
@@ -155,8 +165,18 @@ def pull_catalog(
     "unknown", and a reviewer sees a work type being switched off in the catalog's diff.
     """
     result = PullResult()
+    kept = []
+    for work_type in work_types:
+        why = invalid_work_type(work_type.name)
+        if why is None:
+            kept.append(work_type)
+        else:
+            # Written, it would be a catalog lint rejects; changed, one OutSmart lacks.
+            result.refused.append(
+                f"{display(path)}: live work type {quoted(work_type.name)} not written: {why}"
+            )
     files = _Files(root, path.parent, force, result)
-    files.write(path, _catalog_text(work_types, path, files.repository))
+    files.write(path, _catalog_text(kept, path, files.repository))
     files.record.save()
     return result
 
@@ -251,7 +271,11 @@ class _Files:
                     f"{shown}: {edits}; commit or stash them, or pass --force"
                 )
                 return
-        write_atomically(path, text, mode=PUBLIC)
+        try:
+            write_atomically(path, text, mode=PUBLIC, repository=self.repository)
+        except RefusedWrite as exc:
+            self.result.refused.append(_link_line(exc.link, exc.reason))
+            return
         self.record.note(path.name, wanted)
         self.result.written.append(shown)
 

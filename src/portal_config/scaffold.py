@@ -12,6 +12,7 @@ for pre-commit, given a snippet to paste.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -201,14 +202,14 @@ def scaffold(
     fill = pin.fill if pin is not None else _unchanged
 
     def owned(relative: str, text: str) -> None:
-        result.outcomes.append(Outcome(relative, _write(root / relative, text, force)))
+        result.outcomes.append(Outcome(relative, _write(root / relative, text, force, root)))
 
     if not layout.done:  # converted: portal-config.yaml is the user's, with accounts: added
         owned(
             "portal-config.yaml",
             fleet_config(accounts) if accounts else _template("portal-config.yaml"),
         )
-    result.outcomes.append(Outcome(".gitignore", _merge_lines(root / ".gitignore")))
+    result.outcomes.append(Outcome(".gitignore", _merge_lines(root / ".gitignore", root)))
     owned("schema/portal.schema.json", schema_text())
     # A fleet's work types come with `pull --account`: init cannot know them.
     portal_dirs = [f"accounts/{name}/portals" for name in accounts] or ["portals"]
@@ -360,22 +361,50 @@ def _unchanged(text: str) -> str:
     return text
 
 
-def _write(path: Path, text: str, force: bool) -> str:
+def _write(path: Path, text: str, force: bool, root: Path) -> str:
     existed = path.exists()
     if existed and not force:
         return KEPT
+    # A cloned repository's links are its author's: init writes none of its files
+    # through a link out of the directory (or into .git), and replaces a linked file
+    # rather than writing where it points (write_bytes would follow it).
+    _contained(path, root)
+    if path.is_symlink():
+        path.unlink()
     path.parent.mkdir(parents=True, exist_ok=True)
     # Bytes, so a Windows checkout gets the same \n files that git and the tests compare.
     path.write_bytes(text.encode("utf-8"))
     return OVERWRITTEN if existed else CREATED
 
 
-def _merge_lines(path: Path) -> str:
+def _contained(path: Path, root: Path) -> None:
+    """Refuse (exit 2, one line) a file init would write through a link out of ``root``."""
+    from portal_config.file_access import Repository
+    from portal_config.loader import display
+
+    refusal = Repository(root).write_refusal(path)
+    if refusal is not None:
+        link, reason = refusal
+        raise UsageError(f"{display(path)}: not written: {display(Path(link))}: {reason}")
+
+
+def _inside_root(path: Path, root: Path) -> bool:
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _merge_lines(path: Path, root: Path) -> str:
     """Append the ignore lines .gitignore lacks; the user's own lines stay as they are."""
     wanted = _template("gitignore").splitlines()
     if not path.exists():
-        _write(path, "\n".join(wanted) + "\n", force=False)
+        _write(path, "\n".join(wanted) + "\n", force=False, root=root)
         return CREATED
+    _contained(path, root)
+    if path.is_symlink() and not _inside_root(path, root):
+        # Appending through it would write where the link points, outside the directory.
+        from portal_config.file_access import OUTSIDE
+
+        raise UsageError(f"{path.name}: not written: {OUTSIDE}")
     text = path.read_text(encoding="utf-8")
     # "/plan.json" ignores the same file at the root as "plan.json" does.
     present = {line.strip().lstrip("/") for line in text.splitlines()}

@@ -38,10 +38,29 @@ _TYPE_WORDS = {
 
 _PATTERN_HINTS = {
     "Portal id": "use lowercase letters, digits and single hyphens, e.g. acme-facilities",
-    "Work type": "remove the leading or trailing spaces",
     "Path": "give a path relative to portal-config.yaml",
     "Environment variable name": "use capital letters, digits and underscores, e.g. OUTSMART_TOKEN",
 }
+
+
+# The one line break the pattern refuses inside a name (a \r or U+2028 is escaped wherever
+# a name is shown, and ECMA's `.` differs from Python's on them, hence [^\n]).
+_LINE_BREAKS = "\n"
+
+
+def work_type_hint(value: str) -> str:
+    """What to change in a work type the pattern refused, said of this value: a hint
+    about spaces is false for a line break inside a name."""
+    hints = []
+    ends = value[:1] + value[-1:]
+    if any((c.isspace() or c == "\ufeff") and c not in _LINE_BREAKS for c in ends):
+        hints.append("remove the leading or trailing spaces")
+    if any(c in _LINE_BREAKS for c in value):
+        hints.append("remove the line break")
+    # Nothing found (cannot happen for a string the pattern refuses): the rule itself.
+    return " and ".join(hints) or (
+        "a work type starts and ends with a visible character and holds no line break"
+    )
 
 
 SCHEMA_FILE = Path(__file__).with_name("portal.schema.json")
@@ -230,7 +249,10 @@ def _explain(document: Document, error: ValidationError) -> Iterator[Problem]:
         return
     title = str(subschema.get("title", where))
     if kind == "pattern":
-        hint = _PATTERN_HINTS.get(title, f"it must match {error.validator_value}")
+        if title == "Work type":
+            hint = work_type_hint(str(error.instance))
+        else:
+            hint = _PATTERN_HINTS.get(title, f"it must match {error.validator_value}")
         shown = _clip(repr(error.instance))
         yield _at(document, path, f"{where}: {shown} is not a valid {title.lower()}; {hint}")
         return

@@ -18,6 +18,7 @@ from portal_config.api import OutSmartClient
 from portal_config.catalog import Catalog
 from portal_config.config import Config, Ignore, Target
 from portal_config.errors import ExitCode, PortalConfigError
+from portal_config.file_access import Repository
 from portal_config.history import base_files, commit_of, has_commit, head_commit, uncommitted
 from portal_config.lint import LintRun, lint, require_portals_dir
 from portal_config.loader import Document, JsonPath, display, load_bytes, load_file
@@ -110,7 +111,7 @@ def diff(
 ) -> int:
     """``on_plan`` sees the plan made (a fleet run adds up its accounts' changes)."""
     if out_file is not None:
-        check_writable(out_file, "--out")  # before any request
+        check_writable(out_file, "--out", Repository(config.root))  # before any request
     plan, header = make_plan(config, paths, target_name, console, concurrency, base_ref=base_ref)
     if on_plan is not None:
         on_plan(plan)
@@ -133,7 +134,7 @@ def drift(
     is shown with the two ways to settle it (pull it into git, or apply the files).
     """
     if out_file is not None:
-        check_writable(out_file, "--out")  # before any request
+        check_writable(out_file, "--out", Repository(config.root))  # before any request
     plan, header = make_plan(config, (), target_name, console, concurrency, drift=True)
     return _emit(plan, header, output_format, out_file, console, max_chars)
 
@@ -229,7 +230,8 @@ def apply(
     run plans every account before it writes to any, and has shown the plans already:
     ``show_plan`` False)."""
     if report_file is not None:
-        check_writable(report_file, "--report")  # before any request, not after the writes
+        # Before any request, not after the writes.
+        check_writable(report_file, "--report", Repository(config.root))
     report = ApplyReport()
     try:
         code = _apply(
