@@ -328,6 +328,8 @@ def test_refreshing_a_file_never_acknowledges_a_permission_switched_on_live(
         "  1  warning  permissive-guest-access\n"
         "1 file checked: 0 errors, 1 warning not shown (failed)\n",
     )
+
+
 def test_pull_writes_no_catalog_name_a_portal_file_could_not_hold(
     repo: Path, sandbox: Sandbox, invoke: Invoke
 ) -> None:

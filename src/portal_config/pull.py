@@ -132,6 +132,8 @@ def adopted(settings: PortalSettings, day: dt.date) -> dict[str, dict[str, str]]
     reason = f"as found in OutSmart on {day.isoformat()} (adopted by pull)"
     flags = settings.permissive_flags()
     return {"acknowledged": {flag: reason for flag in flags}} if flags else {}
+
+
 def _link_line(link: str, reason: str) -> str:
     """A refused link as lint positions a file-level problem: at 1:1 of the link."""
     return f"{display(Path(link))}:1:1: {reason}"
