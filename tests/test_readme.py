@@ -196,3 +196,21 @@ def test_the_ui_edit_snippet_says_so_when_the_edit_is_refused(tmp_path: Path) ->
     done = _run(stale, project)
     assert 'edit refused: {"code": 409' in done.stderr
     assert _run("portal-config drift", project).returncode == 0  # nothing changed
+
+
+@pytest.mark.parametrize("where", ["README.md", "docs/install.md"])
+def test_the_install_names_its_source_and_upgrades_pip_before_a_git_install(where: str) -> None:
+    text = (REPO / where).read_text(encoding="utf-8")
+    # No release yet: the git URL at a commit SHA, what `<your-org>` stands for, how to
+    # find the SHA.
+    assert "There is no release yet" in text
+    assert "`<your-org>/portal-config` stands for wherever your" in " ".join(text.split())
+    assert "`git remote get-url origin`" in text and "`git rev-parse HEAD`" in text
+    block = next(b for b in re.findall(r"```sh\n(.+?)```", text, re.S) if "git+" in b)
+    lines = block.splitlines()
+    upgrade = next(
+        i for i, line in enumerate(lines) if line.startswith("python -m pip install -U pip")
+    )
+    install = next(i for i, line in enumerate(lines) if "git+https://" in line)
+    assert upgrade < install
+    assert "@<commit-sha>" in lines[install]
