@@ -94,7 +94,7 @@ class ClientSettings:
     concurrency: int = 4
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
-    deadline: float = 300.0  # seconds for a whole run of requests
+    deadline: float = 300.0  # seconds for each stage of a run's requests (restart_deadline)
     retries: int = 6
     backoff: float = 0.25
     verify: bool | str = True
@@ -222,8 +222,9 @@ class Transport:
         self._deadline = time.monotonic() + settings.deadline
 
     def restart_deadline(self) -> None:
-        """Start the run's deadline again: it bounds time spent on requests, not the time
-        a person takes to read a plan at the confirmation prompt."""
+        """Start the deadline again for a new stage of requests: apply's writes, after the
+        time a person takes to read the plan at the prompt; its read-back, after the writes
+        (docs/guide/targets.md, "The deadline")."""
         self._deadline = time.monotonic() + self.settings.deadline
 
     def close(self) -> None:
