@@ -17,7 +17,8 @@ was written), and if that read fails, the written portals are "unknown". The rea
 deadline of its own (the target's deadline bounds each stage of requests), so writes that
 used most of theirs cannot leave it none. Only the managed settings are compared, so a UI
 edit to anything else in between (the portal's name) passes; a UI edit to the same
-settings does not, and that is true: OutSmart does not hold the plan. So "applied" always means "read back from OutSmart".
+settings does not, and that is true: OutSmart does not hold the plan. So "applied" always
+means "read back from OutSmart".
 
 Ctrl-C or SIGTERM stops new writes; writes in flight are waited for, so each is
 reported as what really happened. A second interrupt stops the waiting (as
