@@ -36,11 +36,21 @@ class ByteBudget:
         self._spent = 0
         self._lock = threading.Lock()
 
+    @property
+    def spent(self) -> int:
+        with self._lock:
+            return self._spent
+
     def spend(self, size: int) -> bool:
         """Take ``size`` bytes; False once more than the limit has been taken."""
         with self._lock:
             self._spent += size
             return self._spent <= self.limit
+
+    def refund(self, size: int) -> None:
+        """Give back ``size`` bytes taken for an answer that was not kept (a retried one)."""
+        with self._lock:
+            self._spent -= size
 
     def refusal(self) -> str:
         return self._refusal.format(size=f"{self.limit // 2**20} MiB")

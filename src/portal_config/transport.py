@@ -132,6 +132,9 @@ Judge = Callable[[urllib3.BaseHTTPResponse, Any, str, str | None], Any]
 class _Exchange:
     """One call's request, as its attempts and errors need it."""
 
+    method: str
+    url: str  # with the tokens: never shown without redact()
+    body: bytes | None
     what: str  # "GET portals/", for every message
     portal: str | None
     budget: ByteBudget | None
@@ -232,18 +235,23 @@ class Transport:
         other answer is parsed, so only one parsed answer is in memory at a time.
         """
         what = f"{method} {path}"
-        exchange = _Exchange(what, portal, budget, keep)
         url = f"{self.base_url}{path}?{urlencode({**(params or {}), **self._always})}"
         body = None if json is None else _json.dumps(json).encode()
+        exchange = _Exchange(method, url, body, what, portal, budget, keep)
         retry = _retry_policy(self.settings)
         attempt, timeouts = 1, 0
         # Whether any attempt may have reached the server: a write whose every attempt
         # failed to connect was never sent, so apply can say "skipped", not "unknown".
         reached = False
         while True:
-            outcome = self._attempt(method, url, body, exchange, first=not reached)
+            answer = ByteBudget(MAX_BODY_BYTES, "answer larger than {size}; refusing")
+            outcome = self._attempt(exchange, answer, first=not reached)
             if not isinstance(outcome, Retryable):
                 return outcome
+            if budget is not None:
+                # Only answers kept count against a shared budget: a flaky server's dropped
+                # or retried attempts are not pages. (read_body charges both alike.)
+                budget.refund(answer.spent)
             reached = reached or not _unsent(outcome)
             timeouts += outcome.timed_out
             try:
@@ -283,10 +291,10 @@ class Transport:
             budgets = [retry.read]
         return min(b for b in [retry.total, *budgets] if isinstance(b, int))
 
-    def _attempt(
-        self, method: str, url: str, body: bytes | None, exchange: _Exchange, *, first: bool
-    ) -> Any:
-        """One request: the judged answer, a Retryable, or an ApiError raised."""
+    def _attempt(self, exchange: _Exchange, answer: ByteBudget, *, first: bool) -> Any:
+        """One request: the judged answer, a Retryable, or an ApiError raised. ``answer``
+        is this attempt's own budget, charged with every byte it reads."""
+        method, url, body = exchange.method, exchange.url, exchange.body
         what, portal = exchange.what, exchange.portal
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
@@ -295,9 +303,7 @@ class Transport:
         connect_timeout = min(self.settings.connect_timeout, remaining)
         timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         headers = {"Content-Type": "application/json"} if body is not None else None
-        budgets = [ByteBudget(MAX_BODY_BYTES, "answer larger than {size}; refusing")]
-        if exchange.budget is not None:
-            budgets.append(exchange.budget)
+        budgets = [answer] if exchange.budget is None else [answer, exchange.budget]
         started = time.monotonic()
         try:
             with bounded(self._deadline, self.settings.read_timeout):

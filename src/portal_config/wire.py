@@ -109,4 +109,3 @@ def _work_types(value: Any) -> tuple[str, ...]:
 
 def _is_name(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and bool(value.strip()) and encodable(value)
-
