@@ -25,6 +25,8 @@ WORKFLOWS = REPO / ".github" / "workflows"
 RECIPES = sorted(WORKFLOWS.glob("portal-config-*.yml"))
 # This repository's own release recipe: not an init template, held to the same checks.
 RELEASE = WORKFLOWS / "release.yml"
+# What the release job installs to build what it publishes, pinned with hashes.
+RELEASE_REQUIREMENTS = REPO / ".github" / "release-requirements.txt"
 CHECKED = [*RECIPES, RELEASE]
 DIFF = WORKFLOWS / "portal-config-diff.yml"
 DRIFT = WORKFLOWS / "portal-config-drift.yml"
@@ -325,6 +327,12 @@ def test_the_release_builds_on_a_tag_and_publishes_with_trusted_publishing() -> 
     assert build["permissions"] == {"contents": "read"}
     runs = "\n".join(step.get("run", "") for step in build["steps"])
     assert "python -m build" in runs
+    # The builder is pinned as the actions are: nothing but the pinned files is installed.
+    installs = [line.strip() for line in runs.splitlines() if "pip install" in line]
+    assert installs == [
+        "python -m pip install --require-hashes --only-binary :all: "
+        "-r .github/release-requirements.txt"
+    ]
     assert 'test -f "dist/portal_config-${version}-py3-none-any.whl"' in runs
     assert 'test -f "dist/portal_config-${version}.tar.gz"' in runs
     assert 'grep -qF "## [${version}]" CHANGELOG.md' in runs
@@ -338,6 +346,38 @@ def test_the_release_builds_on_a_tag_and_publishes_with_trusted_publishing() -> 
     assert publish["steps"][-1]["uses"].startswith("pypa/gh-action-pypi-publish@")
     assert "with" not in publish["steps"][-1]
     assert "secrets." not in RELEASE.read_text(encoding="utf-8")
+
+
+def test_the_release_requirements_pin_every_file_by_version_and_hash() -> None:
+    lines = RELEASE_REQUIREMENTS.read_text(encoding="utf-8").replace("\\\n", " ").splitlines()
+    pinned = [line.split() for line in lines if line and not line.startswith("#")]
+    assert [words[0].split("==")[0] for words in pinned] == [
+        "build",
+        "packaging",
+        "pyproject_hooks",
+    ]
+    for words in pinned:
+        assert re.fullmatch(r"[a-z_]+==\d+(\.\d+)+", words[0]), words
+        assert len(words) == 2 and re.fullmatch(r"--hash=sha256:[0-9a-f]{64}", words[1]), words
+
+
+@pytest.mark.slow  # pip resolves and checks the files, as the release job does
+def test_the_release_requirements_install_with_their_hashes(tmp_path: Path) -> None:
+    # --require-hashes also refuses a dependency that is not pinned: the list is complete.
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed"),
+            *("--require-hashes", "--only-binary", ":all:", "--target", str(tmp_path)),
+            *("-r", str(RELEASE_REQUIREMENTS)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == (
+        "Would install build-1.6.1 packaging-26.4 pyproject_hooks-1.3.3"
+    )
 
 
 def test_lint_uploads_sarif_to_code_scanning() -> None:

@@ -45,7 +45,7 @@ from portal_config.plan import (
 from portal_config.problems import Level
 from portal_config.render.escaping import escape_text
 from portal_config.rules import RULES
-from portal_config.schema import PLAN_SCHEMA_FILE, check, describe_path, plan_schema
+from portal_config.schema import check, describe_path, plan_schema
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -53,8 +53,6 @@ if TYPE_CHECKING:
 MAX_BYTES = 16 * 1024 * 1024
 # A valid plan's deepest container is portals[i].changes[j].added (six levels).
 MAX_DEPTH = 6
-
-SCHEMA_FILE = PLAN_SCHEMA_FILE
 
 
 def read_plan_file(path: Path, config: Config) -> SavedPlan:
