@@ -18,6 +18,7 @@ import click
 
 from portal_config import __version__
 from portal_config.errors import ExitCode, PortalConfigError, UsageError
+from portal_config.render.escaping import escape_text
 from portal_config.render.lint import FORMATS as LINT_FORMATS
 
 if TYPE_CHECKING:
@@ -179,7 +180,6 @@ def lint(
     from portal_config.lint import lint as run_lint
     from portal_config.lint import require_portals_dir
     from portal_config.loader import display
-    from portal_config.render.escaping import escape_text
     from portal_config.render.lint import FORMATS, Style
 
     config = load_config(config_path)
@@ -295,7 +295,8 @@ def init_command(directory: Path, force: bool, accounts: str | None) -> None:
     pin = installed_pin()
     done = scaffold(directory, force=force, pin=pin, accounts=names)
     for outcome in done.outcomes:
-        click.echo(f"{outcome.path}: {outcome.status}")
+        # A path names the user's files (the accounts, the portals moved): data, escaped.
+        click.echo(f"{escape_text(outcome.path)}: {outcome.status}")
     if done.pre_commit_snippet is not None:
         click.echo("\nAdd the published hook to .pre-commit-config.yaml:\n")
         click.echo(done.pre_commit_snippet, nl=False)
@@ -317,7 +318,7 @@ def init_command(directory: Path, force: bool, accounts: str | None) -> None:
                 "These files still name <your-org> or <commit-sha>: `portal-config init"
                 " --force` pins them to this copy, or fill them in by hand"
             )
-        click.echo(f"\n{why}:\n  " + "\n  ".join(done.placeholders))
+        click.echo(f"\n{why}:\n  " + "\n  ".join(map(escape_text, done.placeholders)))
     if not done.has_portals:  # the hint only for a new repository
         click.echo("\nNext: portal-config pull --target sandbox, then portal-config lint.")
 
