@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,29 @@ def test_schema_out_refuses_a_directory(tmp_path: Path, invoke: Invoke) -> None:
     assert result.output.endswith(
         f"Error: Invalid value for '--out': File '{tmp_path}' is a directory.\n"
     )
+
+
+def test_schema_offers_every_schema_the_package_ships(invoke: Invoke) -> None:
+    from portal_config.cli import SCHEMAS
+
+    # tomllib is 3.11+; the package-data section names each file on a line of its own.
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    package_data = pyproject.split("[tool.setuptools.package-data]", 1)[1].split("\n[", 1)[0]
+    shipped = sorted(re.findall(r'"([a-z]+)\.schema\.json"', package_data))
+    assert list(SCHEMAS) == shipped
+    # Published in schema/ but not package data: a kind only once it ships.
+    assert "fleet" not in SCHEMAS
+    assert invoke("schema", "fleet").exit_code == 2
+
+
+@pytest.mark.parametrize("kind", ["config", "portal", "plan"])
+def test_schema_refuses_a_kind_with_plan(kind: str, invoke: Invoke) -> None:
+    result = invoke("schema", kind, "--plan")
+    assert result.exit_code == 2
+    assert result.output == f"error: give KIND ({kind}) or --plan, not both: --plan is KIND plan\n"
+
+
+def test_schema_plan_flag_alone_prints_the_plan_schema(invoke: Invoke) -> None:
+    published = (REPO / "schema" / "plan.schema.json").read_text(encoding="utf-8")
+    assert invoke("schema", "--plan").stdout == published
+    assert invoke("schema").stdout == SCHEMA_FILE.read_text(encoding="utf-8")
