@@ -6,6 +6,7 @@ import datetime as dt
 import shlex
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -620,21 +621,6 @@ def test_init_refuses_a_config_every_other_command_refuses_and_writes_nothing(
         assert [p.name for p in adopter.parent.iterdir()] == ["adopter"]
 
 
-def test_a_refused_conversion_shows_the_configs_values_escaped(
-    adopter: Path, invoke: Invoke
-) -> None:
-    invoke("init")
-    config = adopter / "portal-config.yaml"
-    hostile = r'portals_dir: "p\e]0;pwned\a\nx"'
-    config.write_text(config.read_text().replace("portals_dir: portals", hostile))
-    result = invoke("init", "--accounts", "acme")
-    assert result.exit_code == 2
-    assert result.output == (
-        "error: this repository holds one account and portals_dir or catalog is set to"
-        " another place than init uses; do it by hand:\n" + _steps("acme", r"p\x1b]0;pwned\x07\nx")
-    )
-
-
 def test_init_shows_each_path_escaped(
     adopter: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -675,21 +661,6 @@ def test_a_conversion_that_fails_midway_is_undone(
     assert not (adopter / "accounts").exists()
 
 
-def test_init_accounts_checks_every_destination_before_it_changes_anything(
-    adopter: Path, invoke: Invoke
-) -> None:
-    invoke("init")
-    (adopter / "accounts").write_text("a file where the accounts' directory would go\n")
-    before = _tree(adopter)
-    result = invoke("init", "--accounts", "acme")
-    assert result.exit_code == 2
-    assert result.output == (
-        "error: this repository holds one account and accounts is a file or a link, not a"
-        " directory; do it by hand:\n" + _steps("acme")
-    )
-    assert _tree(adopter) == before
-
-
 def test_init_accounts_removes_portals_dir_and_catalog_written_over_several_lines(
     adopter: Path, invoke: Invoke
 ) -> None:
@@ -715,18 +686,50 @@ def test_init_accounts_removes_portals_dir_and_catalog_written_over_several_line
     assert (adopter / "accounts" / "acme" / "worktypes.yaml").is_file()
 
 
-def test_init_accounts_refuses_a_key_it_cannot_remove_safely(adopter: Path, invoke: Invoke) -> None:
+def _replace_in_config(root: Path, old: str, new: str) -> None:
+    config = root / "portal-config.yaml"
+    config.write_text(config.read_text().replace(old, new))
+
+
+@pytest.mark.parametrize(
+    ("obstacle", "reason", "moved"),
+    [
+        pytest.param(
+            lambda root: _replace_in_config(
+                root, "portals_dir: portals", r'portals_dir: "p\e]0;pwned\a\nx"'
+            ),
+            "portals_dir or catalog is set to another place than init uses",
+            r"p\x1b]0;pwned\x07\nx",  # escaped: no terminal sequence, no forged line
+            id="a-value-escaped",
+        ),
+        pytest.param(
+            lambda root: (root / "accounts").write_text("a file where the directory would go\n"),
+            "accounts is a file or a link, not a directory",
+            "portals",
+            id="accounts-a-file",
+        ),
+        pytest.param(
+            # Valid YAML: the value comes after a comment line, which removing the key
+            # would leave behind with the value under it.
+            lambda root: _replace_in_config(
+                root, "portals_dir: portals\n", "portals_dir:\n# why\n  portals\n"
+            ),
+            "portals_dir or catalog is written in a way init cannot remove safely",
+            "portals",
+            id="a-key-it-cannot-remove",
+        ),
+    ],
+)
+def test_init_accounts_checks_everything_before_it_changes_anything(
+    adopter: Path, invoke: Invoke, obstacle: Callable[[Path], object], reason: str, moved: str
+) -> None:
     invoke("init")
-    config = adopter / "portal-config.yaml"
-    # Valid YAML: the value comes after a comment line, which removing the key would keep.
-    config.write_text(
-        config.read_text().replace("portals_dir: portals\n", "portals_dir:\n# why\n  portals\n")
-    )
+    obstacle(adopter)
     before = _tree(adopter)
     result = invoke("init", "--accounts", "acme")
     assert result.exit_code == 2
     assert result.output == (
-        "error: this repository holds one account and portals_dir or catalog is written in a"
-        " way init cannot remove safely; do it by hand:\n" + _steps("acme")
+        f"error: this repository holds one account and {reason}; do it by hand:\n"
+        + _steps("acme", moved)
     )
     assert _tree(adopter) == before
