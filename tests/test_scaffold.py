@@ -733,3 +733,19 @@ def test_init_accounts_checks_everything_before_it_changes_anything(
         + _steps("acme", moved)
     )
     assert _tree(adopter) == before
+
+
+def test_init_accounts_converts_a_repository_that_has_portals_but_no_config(
+    adopter: Path, invoke: Invoke
+) -> None:
+    from portal_config.config import load_config
+
+    (adopter / "portals").mkdir()
+    (adopter / "portals" / "a.yaml").write_text("portal: a\n")
+    result = invoke("init", "--accounts", "acme")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(
+        "portals: moved to accounts/acme/portals\nportal-config.yaml: created\n"
+    )
+    assert list(load_config(adopter / "portal-config.yaml").accounts) == ["acme"]
+    assert (adopter / "accounts" / "acme" / "portals" / "a.yaml").is_file()

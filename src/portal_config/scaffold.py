@@ -213,7 +213,9 @@ def scaffold(
     def owned(relative: str, text: str) -> None:
         result.outcomes.append(Outcome(relative, _write(root / relative, text, force)))
 
-    if not layout.done:  # converted: portal-config.yaml is the user's, with accounts: added
+    # Converted: portal-config.yaml is the user's, with accounts: added. A one-account
+    # repository without one (its portals/ only) gets the fleet's, as a new one does.
+    if all(outcome.path != CONFIG_NAME for outcome in layout.done):
         owned(
             "portal-config.yaml",
             fleet_config(accounts) if accounts else _template("portal-config.yaml"),
