@@ -115,3 +115,29 @@ def test_the_work_type_pattern_means_the_same_in_ecma_262_and_python() -> None:
     differ = [repr(v) for v, a, b in zip(values, python, ecma, strict=True) if a != b]
     assert differ == []
     assert python[-1] is False
+
+
+def test_schema_offers_every_schema_the_package_ships(invoke: Invoke) -> None:
+    from portal_config.cli import SCHEMAS
+
+    # tomllib is 3.11+; the package-data section names each file on a line of its own.
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    package_data = pyproject.split("[tool.setuptools.package-data]", 1)[1].split("\n[", 1)[0]
+    shipped = sorted(re.findall(r'"([a-z]+)\.schema\.json"', package_data))
+    assert list(SCHEMAS) == shipped
+    # Published in schema/ but not package data: a kind only once it ships.
+    assert "fleet" not in SCHEMAS
+    assert invoke("schema", "fleet").exit_code == 2
+
+
+@pytest.mark.parametrize("kind", ["config", "portal", "plan"])
+def test_schema_refuses_a_kind_with_plan(kind: str, invoke: Invoke) -> None:
+    result = invoke("schema", kind, "--plan")
+    assert result.exit_code == 2
+    assert result.output == f"error: give KIND ({kind}) or --plan, not both: --plan is KIND plan\n"
+
+
+def test_schema_plan_flag_alone_prints_the_plan_schema(invoke: Invoke) -> None:
+    published = (REPO / "schema" / "plan.schema.json").read_text(encoding="utf-8")
+    assert invoke("schema", "--plan").stdout == published
+    assert invoke("schema").stdout == SCHEMA_FILE.read_text(encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import json
@@ -148,8 +149,6 @@ def _without(data: Any, refused: list[JsonPath]) -> Any:
         return data
     if () in refused:
         return None
-    import copy
-
     kept = copy.deepcopy(data)  # one portal file: small, and only when it has errors
     for path in refused:
         parent = kept
