@@ -252,7 +252,10 @@ def _explain(document: Document, error: ValidationError) -> Iterator[Problem]:
         if title == "Work type":
             hint = work_type_hint(str(error.instance))
         else:
-            hint = _PATTERN_HINTS.get(title, f"it must match {error.validator_value}")
+            # The (?!\n) guard only stops Python's $ from matching before a final newline
+            # (ECMA-262's $ never does): the pattern a reader needs is the one without it.
+            plain = str(error.validator_value).replace(r"(?!\n)$", "$")
+            hint = _PATTERN_HINTS.get(title, f"it must match {plain}")
         shown = clip(repr(error.instance))
         yield _at(document, path, f"{where}: {shown} is not a valid {title.lower()}; {hint}")
         return
