@@ -6,7 +6,7 @@ prints its one-line message and exits with its code, never a traceback.
 
 from __future__ import annotations
 
-from portal_config.render.escaping import escape_text
+from portal_config.escaping import escape_text
 
 
 class PortalConfigError(Exception):

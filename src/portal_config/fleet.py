@@ -29,9 +29,9 @@ from portal_config import TOOL
 from portal_config.accounts import select
 from portal_config.config import Config
 from portal_config.errors import ExitCode, PortalConfigError, UsageError
+from portal_config.escaping import escape_markdown, escape_text
 from portal_config.history import one_look
 from portal_config.plan import SavedPlan
-from portal_config.render.escaping import escape_markdown, escape_text
 from portal_config.workflow import Console
 
 FLEET_FORMAT = "portal-config-fleet"

@@ -18,6 +18,7 @@ from portal_config.api import OutSmartClient
 from portal_config.catalog import Catalog
 from portal_config.config import Config, Ignore, Target
 from portal_config.errors import ExitCode, PortalConfigError
+from portal_config.escaping import escape_text
 from portal_config.file_access import Repository
 from portal_config.history import base_files, commit_of, has_commit, head_commit, uncommitted
 from portal_config.lint import LintRun, lint, require_portals_dir
@@ -36,7 +37,6 @@ from portal_config.plan import (
 )
 from portal_config.plan_file import read_plan_file, read_plan_files
 from portal_config.problems import Level, Position, Problem, Report
-from portal_config.render.escaping import escape_text
 from portal_config.render.lint import Style, render_text
 from portal_config.render.plan import PLAN_FORMATS, account_heading, render_result
 from portal_config.results import (

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import click
 
 from portal_config import TOOL
+from portal_config.escaping import escape_text
 from portal_config.problems import Level, Problem, Report
-from portal_config.render.escaping import escape_text
 from portal_config.storage import json_text
 
 JSON_FORMAT = "portal-config-lint"

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple, Protocol
 
 import click
 
+from portal_config.escaping import escape_html, escape_markdown, escape_text
 from portal_config.live_values import shown_id
 from portal_config.model import PortalSettings
 from portal_config.plan import (
@@ -21,7 +22,6 @@ from portal_config.plan import (
     PortalPlan,
     WorkTypesChange,
 )
-from portal_config.render.escaping import escape_html, escape_markdown, escape_text
 from portal_config.results import Outcome, PortalResult
 from portal_config.storage import json_text
 
