@@ -7,11 +7,23 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from hostile_strings import HOSTILE, assert_inert_markdown, assert_plain_text
 from portal_config.api import ApiError
-from portal_config.escaping import escape_html, escape_json, escape_markdown, escape_text
+from portal_config.config import Ignore
+from portal_config.errors import ConfigError
+from portal_config.escaping import (
+    code_span,
+    escape_html,
+    escape_json,
+    escape_line,
+    escape_markdown,
+    escape_text,
+    quote,
+)
 from portal_config.plan import PlanFileError
 
 
@@ -19,7 +31,9 @@ from portal_config.plan import PlanFileError
     ("value", "shown"),
     [
         ("Storing", "Storing"),
-        ("tab\tkept é 🎉 \\x1b", "tab\tkept é 🎉 \\x1b"),  # printable text is left alone
+        ("tab\tkept é 🎉 Ĳsselmeer", "tab\tkept é 🎉 Ĳsselmeer"),  # printable text is left alone
+        ("text \\x1b, real \x1b", "text \\\\x1b, real \\x1b"),  # a backslash is doubled
+        ("C:\\dir\\", "C:\\\\dir\\\\"),
         ("a\nb\rc", "a\\nb\\rc"),
         ("\x1b]0;title\x07", "\\x1b]0;title\\x07"),
         ("\x1b]52;c;ZXZpbA==\x07", "\\x1b]52;c;ZXZpbA==\\x07"),
@@ -34,11 +48,65 @@ def test_escape_text_shows_controls_as_escapes(value: str, shown: str) -> None:
     assert escape_text(value) == shown
 
 
-def test_escape_text_is_idempotent_and_fast_on_long_values() -> None:
-    long = "evil\x1b" * 20_000
-    once = escape_text(long)
-    assert escape_text(once) == once
-    assert once == "evil\\x1b" * 20_000
+def test_escape_text_is_fast_on_long_values() -> None:
+    assert escape_text("evil\x1b\\" * 20_000) == "evil\\x1b\\\\" * 20_000
+
+
+def _unescape(shown: str) -> str:
+    # Python's own reading of its escapes, independent of the module: the shown text's
+    # non-Latin-1 characters become escapes too, so the codec sees bytes it can read.
+    return shown.encode("latin-1", "backslashreplace").decode("unicode_escape")
+
+
+@given(st.text())
+def test_escape_text_and_quote_are_reversible(value: str) -> None:
+    # Reversible, so distinct values are always shown distinctly: escape_text is not
+    # idempotent, and must not be (escaping the text "\\x1b" keeps it apart from an ESC).
+    assert _unescape(escape_text(value)) == value
+    shown = quote(value)
+    assert shown.startswith('"') and shown.endswith('"')
+    assert _unescape(shown[1:-1]) == value
+
+
+# Few characters, each an escape's part: the values most likely to collide if any could.
+_ESCAPE_PARTS = st.text(alphabet='\\x1bn\x1b\n"u202e\u202e', max_size=8)
+
+
+@given(_ESCAPE_PARTS, _ESCAPE_PARTS)
+def test_distinct_values_are_shown_distinctly(one: str, other: str) -> None:
+    if one != other:
+        assert escape_text(one) != escape_text(other)
+        assert quote(one) != quote(other)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("Acme_Legacy", '"Acme_Legacy"'),
+        ("Café Noord", '"Café Noord"'),
+        ("", '""'),
+        (" x ", '" x "'),
+        ('say "hi"', '"say \\"hi\\""'),
+        ("x\n::error::pwned", '"x\\n::error::pwned"'),
+        ("\x1b]0;t\x07\u202e", '"\\x1b]0;t\\x07\\u202e"'),
+        ("text \\x1b", '"text \\\\x1b"'),
+    ],
+)
+def test_quote_shows_a_value_in_double_quotes_escaped(value: str, shown: str) -> None:
+    assert quote(value) == shown
+
+
+def test_escape_line_shows_controls_and_leaves_quoted_values_as_they_are() -> None:
+    line = "ignored by ignore: " + quote("a\x1b") + " from \x1b]0;t\x07\n::error::x"
+    assert escape_line(line) == 'ignored by ignore: "a\\x1b" from \\x1b]0;t\\x07\\n::error::x'
+    assert escape_line(escape_line(line)) == escape_line(line)
+
+
+def test_a_quoted_value_in_an_error_is_escaped_once() -> None:
+    why = Ignore(("legacy\\*\x1b",)).why("legacy\\1\x1b")
+    assert ConfigError(f"x.yaml:1:1: {why}").render() == (
+        'invalid config: x.yaml:1:1: ignored by ignore: "legacy\\\\*\\x1b" in portal-config.yaml'
+    )
 
 
 @pytest.mark.parametrize(
@@ -71,6 +139,11 @@ def test_every_hostile_value_stays_inert_in_markdown_and_text(name: str) -> None
         f"```diff\n- work_types: {escape_text(value)}\n```\n</details>\n"
     )
     assert_plain_text(f"~ {escape_text(value)}\n")
+
+
+def test_code_span_fences_text_already_escaped_without_escaping_it_again() -> None:
+    assert code_span(quote("a`\x1b")) == '``"a`\\x1b"``'
+    assert code_span(escape_text("a`\x1b")) == escape_markdown("a`\x1b")
 
 
 def test_escape_html_escapes_tags_quotes_and_controls() -> None:
