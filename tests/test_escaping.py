@@ -25,6 +25,7 @@ from portal_config.escaping import (
     quote,
 )
 from portal_config.plan import PlanFileError
+from portal_config.wire import WireError, work_type_from_wire
 
 
 @pytest.mark.parametrize(
@@ -188,3 +189,12 @@ def test_each_reason_of_a_many_reason_error_is_one_escaped_line() -> None:
     assert error.render() == (
         "invalid plan: plan.json: a\\n::add-mask::x\ninvalid plan: plan.json: \\u202eb"
     )
+
+
+def test_a_server_work_type_in_a_wire_error_is_quoted() -> None:
+    with pytest.raises(WireError) as caught:
+        work_type_from_wire({"wrt_name": 'Storing "\x1b', "wrt_active": "2"})
+    assert str(caught.value) == (
+        'GET worktypes/: work type "Storing \\"\\x1b" has wrt_active \'2\', not 1 or 0'
+    )
+    assert ApiError(str(caught.value)).render() == f"api error: {caught.value}"
