@@ -128,8 +128,9 @@ def show_text(run: AccountRun, console: Console, markdown: bool = False) -> None
     if run.error is not None:
         failure = f"account {escape_text(run.account)} failed (exit {run.code})"
         if markdown:  # the error quotes servers and paths: each of its lines as code
-            # run.error is rendered (escaped) already: fenced, not escaped again.
-            lines = "\n> ".join(code_span(line) for line in run.error.splitlines())
+            # run.error is rendered (escaped) already: its values are not escaped again,
+            # and escape_line (idempotent) keeps any control out all the same.
+            lines = "\n> ".join(code_span(escape_line(line)) for line in run.error.splitlines())
             console.out(f"> [!CAUTION]\n> {failure}:\n> {lines}\n\n")
         else:
             console.out(f"{failure}: {run.error}\n\n")
