@@ -30,10 +30,12 @@ PLAN_SCHEMA = json.loads((REPO / "schema" / "plan.schema.json").read_text(encodi
 ODD_IDS = {
     "Acme_Legacy": '"Acme_Legacy"',
     "Oud portaal (2019)": '"Oud portaal (2019)"',
-    "café-noord": '"caf\\u00e9-noord"',
+    "café-noord": '"café-noord"',  # printable text is shown as it is
     "<img src=x>`@team": '"<img src=x>`@team"',
     "x\n::error::forged": '"x\\n::error::forged"',
-    "\x1b]0;owned\x07\u202etxt": '"\\u001b]0;owned\\u0007\\u202etxt"',
+    "\x1b]0;owned\x07\u202etxt": '"\\x1b]0;owned\\x07\\u202etxt"',
+    # The text "\x1b" and a quote: escaped, so they read apart from an ESC and the end.
+    'say "\\x1b"': '"say \\"\\\\x1b\\""',
     "a" * 64: '"' + "a" * 64 + '"',  # the pattern's characters, but longer than a file id
 }
 
@@ -72,7 +74,7 @@ def test_a_saved_plan_lists_odd_unmanaged_ids_apart_and_show_and_apply_read_it(
         assert f"? {shown}  unmanaged: exists in OutSmart, no file; never touched" in lines
     assert "\x1b" not in show.output and "\x07" not in show.output and "\u202e" not in show.output
     assert not any(line.startswith("::") for line in lines)
-    assert lines[-1] == "Plan: 2 to update, 3 unchanged, 8 unmanaged; 2 widen guest access."
+    assert lines[-1] == "Plan: 2 to update, 3 unchanged, 9 unmanaged; 2 widen guest access."
     assert show.output == diff.output
 
     before = copy.deepcopy({p: sandbox.state.data["portals"][p] for p in ODD_IDS})
@@ -167,7 +169,7 @@ def test_a_saved_plan_holding_a_live_value_no_file_can_is_refused_in_one_line(
     assert result.exit_code == 2
     assert result.output == (
         "invalid plan: plan.json: secura-alarm: portals[3].live.work_types: "
-        f"{doubled.work_types[0]!r} is listed twice\n"
+        '"Plaatsing alarm" is listed twice\n'
     )
     assert sandbox.requests_seen == seen
 
@@ -319,7 +321,7 @@ UNREPRESENTABLE = {
     "a leading tab": (["\tStoring"], "work_types[0]: '\\tStoring' is not a valid work type"),
     "a newline inside": (["Sto\nring"], "work_types[0]: 'Sto\\nring' is not a valid work type"),
     "too long": (["x" * 101], "work_types[0] is 101 characters long; at most 100 are allowed"),
-    "listed twice": (["Storing", "Storing"], "work_types: 'Storing' is listed twice"),
+    "listed twice": (["Storing", "Storing"], 'work_types: "Storing" is listed twice'),
     "too many": ([f"t{i}" for i in range(1001)], "work_types has 1001 items; at most 1000"),
 }
 

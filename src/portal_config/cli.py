@@ -177,6 +177,7 @@ def lint(
     from dataclasses import replace
 
     from portal_config.config import load_config
+    from portal_config.escaping import escape_text
     from portal_config.lint import lint as run_lint
     from portal_config.lint import require_portals_dir
     from portal_config.loader import display

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, TypeGuard
 
+from portal_config.escaping import quote
 from portal_config.model import FLAGS, LivePortal, PortalSettings, WorkType
 from portal_config.text import clip, encodable
 
@@ -53,7 +54,10 @@ def work_type_from_wire(item: Any) -> WorkType:
         raise WireError("GET worktypes/: a work type has no wrt_name")
     active = item.get("wrt_active", "1")
     if not isinstance(active, (str, int)) or active not in _ACTIVE:
-        raise WireError(f"GET worktypes/: work type {name!r} has wrt_active {active!r}, not 1 or 0")
+        # The name is a string (quoted); wrt_active any JSON value, its type shown by repr.
+        raise WireError(
+            f"GET worktypes/: work type {quote(name)} has wrt_active {active!r}, not 1 or 0"
+        )
     return WorkType(name, _ACTIVE[active])
 
 
