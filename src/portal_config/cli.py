@@ -18,7 +18,7 @@ import click
 
 from portal_config import __version__
 from portal_config.errors import ExitCode, PortalConfigError, UsageError
-from portal_config.render.escaping import escape_text
+from portal_config.escaping import escape_text
 from portal_config.render.lint import FORMATS as LINT_FORMATS
 
 if TYPE_CHECKING:

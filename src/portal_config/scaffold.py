@@ -33,9 +33,9 @@ from portal_config.config import (
     load_config,
 )
 from portal_config.errors import ConfigError, PortalConfigError, UsageError
+from portal_config.escaping import escape_text
 from portal_config.file_access import Repository
 from portal_config.loader import Document, load_bytes, load_file
-from portal_config.render.escaping import escape_text
 from portal_config.schema import schema_text
 from portal_config.storage import check_writable, write_atomically
 
