@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from portal_config.config import load_config
 from portal_config.live_values import is_file_id, shown_id, unrepresentable
 from portal_config.model import PortalSettings
 from portal_config.sandbox import Sandbox
+from portal_config.sandbox.demo import demo_account
 
 PLAN_SCHEMA = json.loads((REPO / "schema" / "plan.schema.json").read_text(encoding="utf-8"))
 
@@ -397,7 +399,12 @@ LIVE_WORK_TYPES = [
     "a\u2028b",
     "\ufeffBOM",
     "é",
+    "0\x85\x850",  # PyYAML folds a raw NEL it wrote itself into a line break
+    "x\u202ey",
 ]
+RAW_IN_FILE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
+)
 
 
 def pull_one(project: Path, sandbox: Sandbox, invoke: Invoke, work_types: list[str]) -> None:
@@ -406,13 +413,19 @@ def pull_one(project: Path, sandbox: Sandbox, invoke: Invoke, work_types: list[s
     acme.write_bytes((REPO / "portals" / "acme-facilities.yaml").read_bytes())
     (project / "worktypes.yaml").write_bytes((REPO / "worktypes.yaml").read_bytes())
     before = acme.read_bytes()
-    account = sandbox.state.data["work_types"]
-    account.extend(name for name in work_types if name not in account)
+    # The account's catalog is the demo's plus this example's names, never an earlier
+    # example's: pull refuses a catalog name no file could hold, so one left behind would
+    # make the next example's outcome depend on the one before it.
+    demo = demo_account()["work_types"]
+    sandbox.state.data["work_types"] = [*demo, *(name for name in work_types if name not in demo)]
     sandbox.state.edit("acme-facilities", work_types=work_types)
     pulled = invoke("pull", "--portal", "acme-facilities", "--force")
     if pulled.exit_code == 0:
         lint = invoke("lint")
         assert lint.exit_code == 0, (work_types, lint.output)
+        # What pull wrote shows every control, NEL, bidi control or BOM as an escape.
+        for written in (acme, project / "worktypes.yaml"):
+            assert RAW_IN_FILE.search(written.read_text(encoding="utf-8")) is None, written
     elif pulled.exit_code == 4:  # a blank name is no work type: the API answer is refused
         assert "api error: " in pulled.output
         assert acme.read_bytes() == before

@@ -42,6 +42,9 @@ _UNSAFE_OR_BACKSLASH = re.compile(f"[\\\\\x00-\x08\x0a-\x1f{_BEYOND_C0}]")
 # json.dumps escapes C0 in strings itself; outside them it writes newlines of its own.
 _JSON_RAW = re.compile(f"[{_BEYOND_C0}]")
 _BACKTICKS = re.compile("`+")
+# What a file the tool writes must not hold raw either (a reviewer reads it in a diff),
+# with YAML's own line break (NEL) and the byte-order mark: `file_escapes` finds them.
+_FILE_UNSAFE = re.compile(f'[\\\\"\x00-\x1f{_BEYOND_C0}\ufeff]')
 
 
 def escape_text(value: str) -> str:
@@ -112,3 +115,15 @@ def _json_escape(match: re.Match[str]) -> str:
 def escape_html(value: str) -> str:
     """``value`` as text inside raw HTML: tags, entities and quotes shown, not parsed."""
     return html.escape(escape_text(value), quote=True)
+
+
+def double_quoted(value: str) -> str:
+    """``value`` as a YAML (1.1 and 1.2) double-quoted scalar that reads back exactly and
+    holds no raw control, line break, bidi control or byte-order mark: each is a ``\\uXXXX``
+    escape, so the file shows it to a reviewer as `escape_text` would in a log."""
+    return '"' + _FILE_UNSAFE.sub(_yaml_escape, value) + '"'
+
+
+def _yaml_escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return "\\" + char if char in '\\"' else f"\\u{ord(char):04x}"
