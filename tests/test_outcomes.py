@@ -83,10 +83,10 @@ def test_a_write_acknowledged_but_not_stored_is_failed_and_the_next_diff_agrees(
     result = invoke(*APPLY)
     assert result.exit_code == 6
     lines = result.stdout.splitlines()
-    # Each write's answer said applied (the progress lines); the read-back says otherwise.
+    # Each write was answered (the progress lines say written); the read-back finds it not stored.
     assert sorted(lines[-5:-3]) == [
-        "  acme-facilities   applied   revision 1 -> 2",
-        "  klimaat-techniek  applied   revision 1 -> 2",
+        "  acme-facilities   written   revision 1 -> 2",
+        "  klimaat-techniek  written   revision 1 -> 2",
     ]
     not_stored = (
         "acknowledged but not stored: OutSmart answered revision 2, but holds revision 1 "
@@ -202,7 +202,7 @@ def _apply_with_ui_edit(
     out: list[str] = []
 
     def show(text: str) -> None:
-        if text.startswith("  acme-facilities   applied") and not any(
+        if text.startswith("  acme-facilities   written") and not any(
             line.startswith("  acme-facilities") for line in out
         ):
             edit(sandbox)

@@ -327,7 +327,7 @@ def _apply(
 
         def show(result: PortalResult) -> None:
             shown[result.portal] = result
-            line = render_result(result, width, console.color)
+            line = render_result(result, width, console.color, progress=True)
             # Failures show even with --quiet: they are results, not progress.
             (console.out if result.outcome is not Outcome.APPLIED else console.progress)(line)
 

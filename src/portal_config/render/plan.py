@@ -354,9 +354,16 @@ _OUTCOME_COLORS = {
 }
 
 
-def render_result(result: PortalResult, width: int, color: bool) -> str:
-    """One portal's apply result as a line, the name padded to ``width``."""
-    label = result.outcome.value.ljust(9)
+def render_result(result: PortalResult, width: int, color: bool, progress: bool = False) -> str:
+    """One portal's apply result as a line, the name padded to ``width``.
+
+    A ``progress`` line is printed when a write is answered, before apply reads it back:
+    an answered write says ``written``, as only the read-back can say it was applied.
+    """
+    label = result.outcome.value
+    if progress and result.outcome is Outcome.APPLIED:
+        label = "written"
+    label = label.ljust(9)
     if color and _OUTCOME_COLORS[result.outcome]:
         label = click.style(label, fg=_OUTCOME_COLORS[result.outcome], bold=True)
     revision = ""
