@@ -570,7 +570,7 @@ def test_init_accounts_refuses_a_conversion_it_cannot_do_and_gives_the_steps(
         " another place than init uses; do it by hand:\n"
         "  1. mkdir -p accounts/acme && git mv settings accounts/acme/portals"
         " && git mv worktypes.yaml accounts/acme/worktypes.yaml\n"
-        "  2. in portal-config.yaml remove portals_dir and catalog, and add `accounts:` with"
+        "  2. in portal-config.yaml remove portals_dir, catalog and the targets' token_env, and add `accounts:` with"
         " `  acme: {}`, `  beta: {}` under it\n"
         "  3. git rm .github/workflows/portal-config-diff.yml .github/workflows/portal-config-apply.yml"
         " .github/workflows/portal-config-drift.yml\n"
@@ -586,7 +586,7 @@ def _steps(names: str, moved: str = "portals") -> str:
     return (
         f"  1. mkdir -p accounts/{first} && git mv {moved} accounts/{first}/portals"
         f" && git mv worktypes.yaml accounts/{first}/worktypes.yaml\n"
-        f"  2. in portal-config.yaml remove portals_dir and catalog, and add `accounts:` with"
+        f"  2. in portal-config.yaml remove portals_dir, catalog and the targets' token_env, and add `accounts:` with"
         f" {declared} under it\n"
         "  3. git rm .github/workflows/portal-config-diff.yml"
         " .github/workflows/portal-config-apply.yml .github/workflows/portal-config-drift.yml\n"
@@ -676,8 +676,11 @@ def test_init_accounts_removes_portals_dir_and_catalog_written_over_several_line
     (adopter / "worktypes.yaml").write_text("work_types: []\n")
     result = invoke("init", "--accounts", "acme")
     assert result.exit_code == 0, result.output
+    # The target's own account token goes too: each account names its own now.
     assert config.read_text() == (
-        template.replace("portals_dir: portals\n", "")
+        template.replace("portals_dir: portals\n", "").replace(
+            "    token_env: OUTSMART_TOKEN\n", ""
+        )
         + "\n# kept\n"
         + "\n# One entry per account, each in accounts/<name>/ (init --accounts).\naccounts:\n"
         + "  acme:\n    token_env: OUTSMART_TOKEN_ACME   # the default\n"

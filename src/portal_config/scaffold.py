@@ -277,6 +277,7 @@ class ConversionRefused(PortalConfigError):
 # The keys a one-account portal-config.yaml may have that mean nothing beside accounts:
 # each account's portals and catalog are in its directory.
 _ONE_ACCOUNT_KEYS = ("portals_dir", "catalog")
+_ACCOUNT_TOKEN_KEYS = ("token_env", "token_command")
 
 
 def read_layout(root: Path, *, replacing: bool = False) -> Layout:
@@ -352,7 +353,8 @@ def convert(root: Path, layout: Layout, accounts: Sequence[str]) -> None:
             f"mkdir -p {home} && git mv {layout.portals_dir} {home}/portals "
             f"&& git mv {layout.catalog} {home}/worktypes.yaml",
             # init keeps an existing portal-config.yaml, so every account is declared here.
-            "in portal-config.yaml remove portals_dir and catalog, and add `accounts:` with "
+            "in portal-config.yaml remove portals_dir, catalog and the targets' token_env, "
+            "and add `accounts:` with "
             + ", ".join(f"`  {name}: {{}}`" for name in accounts)
             + " under it",
             f"git rm {' '.join(recipes)}",
@@ -404,17 +406,29 @@ def _fleet_config_text(layout: Layout, accounts: Sequence[str]) -> str | None:
     data = document.data if document is not None and isinstance(document.data, dict) else {}
     lines = layout.text.split("\n")
     dropped: set[int] = set()
-    for key in _ONE_ACCOUNT_KEYS:
-        if key not in data:
-            continue
+    raw_targets = data.get("targets")
+    targets: dict[str, Any] = raw_targets if isinstance(raw_targets, dict) else {}
+    # A target's own account token does nothing once every account names its own: the
+    # key would only mislead (init's comment says so beside the accounts).
+    owned = [
+        ("targets", name, key)
+        for name, spec in targets.items()
+        if isinstance(spec, dict)
+        for key in _ACCOUNT_TOKEN_KEYS
+        if key in spec
+    ]
+    for path in [*((key,) for key in _ONE_ACCOUNT_KEYS if key in data), *owned]:
         assert document is not None  # data came from it
-        position = document.keys.get((key,))
-        if position is None or position.column != 1:
-            return None
+        position = document.keys.get(path)
+        if position is None or position.column != 2 * len(path) - 1:
+            return None  # a flow mapping, or indented otherwise than init writes
+        indent = position.column - 1
         start = end = position.line - 1
         end += 1
-        # A block or multi-line value goes on in the indented (and blank) lines below.
-        while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t"):
+        # A block or multi-line value goes on in the more indented (and blank) lines below.
+        while end < len(lines) and (
+            not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent
+        ):
             end += 1
         while end > start + 1 and not lines[end - 1].strip():
             end -= 1  # blank lines after the value separate what follows: kept
@@ -428,6 +442,13 @@ def _fleet_config_text(layout: Layout, accounts: Sequence[str]) -> str | None:
         + _account_entries(accounts)
     )
     expected = {key: value for key, value in data.items() if key not in _ONE_ACCOUNT_KEYS}
+    if owned:
+        expected["targets"] = {
+            name: {k: v for k, v in spec.items() if k not in _ACCOUNT_TOKEN_KEYS}
+            if isinstance(spec, dict)
+            else spec
+            for name, spec in targets.items()
+        }
     expected["accounts"] = {name: {"token_env": account_token_env(name)} for name in accounts}
     result = load_bytes(text.encode("utf-8"), CONFIG_NAME).document
     return text if result is not None and result.data == expected else None
