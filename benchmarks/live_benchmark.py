@@ -91,7 +91,9 @@ def changed_project(root: Path, count: int) -> bytes:
     return json.dumps(seed).encode()
 
 
-def apply_once(root: Path, seed: bytes, concurrency: int, *flags: str) -> tuple[float, dict]:
+def apply_once(
+    root: Path, seed: bytes, concurrency: int, *flags: str
+) -> tuple[float, dict[str, int | bool]]:
     """One apply of every portal on a fresh sandbox process; its time and report summary."""
     for stale in root.glob("state.json*"):
         stale.unlink()
@@ -107,7 +109,8 @@ def apply_once(root: Path, seed: bytes, concurrency: int, *flags: str) -> tuple[
         seconds = run([*command, "--concurrency", str(concurrency)], root, ENV).seconds
     finally:
         sandbox.stop()
-    return seconds, json.loads((root / "report.json").read_text())["summary"]
+    summary: dict[str, int | bool] = json.loads((root / "report.json").read_text())["summary"]
+    return seconds, summary
 
 
 def concurrency(root: Path, repeats: int, portals: int = 200) -> None:

@@ -349,7 +349,7 @@ def test_pull_messages_show_live_values_as_data(hostile_live: Path, invoke: Invo
     # The unsafe ids are refused by name, each on one line.
     assert 'refused: "x\\n::error::pwned": not a safe file name' in result.output
     for value in IDS:
-        assert f"refused: {json.dumps(value)}: not a safe file name" in result.output
+        assert f"refused: {shown_id(value)}: not a safe file name" in result.output
 
 
 class _HostileServer(ThreadingHTTPServer):

@@ -83,10 +83,10 @@ def test_a_write_acknowledged_but_not_stored_is_failed_and_the_next_diff_agrees(
     result = invoke(*APPLY)
     assert result.exit_code == 6
     lines = result.stdout.splitlines()
-    # Each write's answer said applied (the progress lines); the read-back says otherwise.
+    # Each write was answered (the progress lines say written); the read-back finds it not stored.
     assert sorted(lines[-5:-3]) == [
-        "  acme-facilities   applied   revision 1 -> 2",
-        "  klimaat-techniek  applied   revision 1 -> 2",
+        "  acme-facilities   written   revision 1 -> 2",
+        "  klimaat-techniek  written   revision 1 -> 2",
     ]
     not_stored = (
         "acknowledged but not stored: OutSmart answered revision 2, but holds revision 1 "
@@ -149,6 +149,27 @@ def test_a_failed_read_back_makes_the_written_portals_unknown(
     assert _report(live_project)["outcome"] == "unknown"
 
 
+def test_the_read_back_has_a_deadline_of_its_own_after_writes_that_used_most_of_theirs(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    # Every answer takes 0.8 s and the deadline is 2 s: the plan's two reads, and then the
+    # two writes (one at a time), each fit in 1.6 s; a read-back sharing the writes'
+    # deadline would have 0.4 s left and make both acknowledged writes unknown.
+    config = (live_project / "portal-config.yaml").read_text(encoding="utf-8")
+    (live_project / "portal-config.yaml").write_text(
+        config.replace("deadline: 60", "deadline: 2"), encoding="utf-8"
+    )
+    sandbox.set_faults(Faults(latency_ms=800))
+    result = invoke(*APPLY, "--concurrency", "1")
+    assert (result.exit_code, result.stderr) == (0, ""), result.output
+    assert result.stdout.splitlines()[-1] == "Apply: 2 applied, 3 unchanged, 0 failed, 0 skipped."
+    assert {p: r for p, r in _results(live_project).items() if r[0] != "unchanged"} == {
+        "acme-facilities": ("applied", ""),
+        "klimaat-techniek": ("applied", ""),
+    }
+    assert sandbox.served[("GET", "/openapi/8/portals/")] == 2  # the plan's, the read-back's
+
+
 def test_a_write_that_never_connected_is_skipped_and_makes_the_run_failed(
     live_project: Path, sandbox: Sandbox, invoke: Invoke
 ) -> None:
@@ -181,7 +202,7 @@ def _apply_with_ui_edit(
     out: list[str] = []
 
     def show(text: str) -> None:
-        if text.startswith("  acme-facilities   applied") and not any(
+        if text.startswith("  acme-facilities   written") and not any(
             line.startswith("  acme-facilities") for line in out
         ):
             edit(sandbox)

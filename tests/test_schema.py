@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from conftest import REPO, Invoke
+from conftest import REPO, Invoke, Write
 from portal_config import schema
 from portal_config.loader import load_bytes
 
@@ -115,3 +115,61 @@ def test_the_work_type_pattern_means_the_same_in_ecma_262_and_python() -> None:
     differ = [repr(v) for v, a, b in zip(values, python, ecma, strict=True) if a != b]
     assert differ == []
     assert python[-1] is False
+
+
+def test_schema_offers_every_schema_the_package_ships(invoke: Invoke) -> None:
+    from portal_config.cli import SCHEMAS
+
+    # tomllib is 3.11+; the package-data section names each file on a line of its own.
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    package_data = pyproject.split("[tool.setuptools.package-data]", 1)[1].split("\n[", 1)[0]
+    shipped = sorted(re.findall(r'"([a-z]+)\.schema\.json"', package_data))
+    assert list(SCHEMAS) == shipped
+    # Published in schema/ but not package data: a kind only once it ships.
+    assert "fleet" not in SCHEMAS
+    assert invoke("schema", "fleet").exit_code == 2
+
+
+@pytest.mark.parametrize("kind", ["config", "portal", "plan"])
+def test_schema_refuses_a_kind_with_plan(kind: str, invoke: Invoke) -> None:
+    result = invoke("schema", kind, "--plan")
+    assert result.exit_code == 2
+    assert result.output == f"error: give KIND ({kind}) or --plan, not both: --plan is KIND plan\n"
+
+
+def test_schema_plan_flag_alone_prints_the_plan_schema(invoke: Invoke) -> None:
+    published = (REPO / "schema" / "plan.schema.json").read_text(encoding="utf-8")
+    assert invoke("schema", "--plan").stdout == published
+    assert invoke("schema").stdout == SCHEMA_FILE.read_text(encoding="utf-8")
+
+
+def _anchored_patterns(node: object) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+        return found + [p for value in node.values() for p in _anchored_patterns(value)]
+    if isinstance(node, list):
+        return [p for item in node for p in _anchored_patterns(item)]
+    return []
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "schema").glob("*.schema.json")), ids=str)
+def test_no_anchored_pattern_lets_a_final_newline_through(path: Path) -> None:
+    # jsonschema matches with Python's re.search, whose $ also matches before a final
+    # newline: "acme\n" would pass ^[a-z0-9]+$ and name a file, an account or a token.
+    patterns = [p for p in _anchored_patterns(json.loads(path.read_text())) if p.endswith("$")]
+    assert patterns
+    for pattern in patterns:
+        assert pattern.endswith(r"(?!\n)$"), pattern
+        assert re.search(pattern, "x\n") is None
+
+
+def test_a_portal_id_with_a_final_newline_is_refused_at_its_value(
+    invoke: Invoke, write: Write
+) -> None:
+    path = write("portals/acme.yaml", 'portal: "acme\\n"\nguest_workorder:\n  enabled: false\n')
+    result = invoke("lint", str(path))
+    assert result.exit_code == 1
+    assert (
+        "portals/acme.yaml:1:9: error [schema] portal: 'acme\\n' is not a valid portal id; "
+        "use lowercase letters, digits and single hyphens, e.g. acme-facilities"
+    ) in result.output

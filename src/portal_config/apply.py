@@ -13,10 +13,12 @@ not 429) is "failed"; a write that never left (every attempt failed to connect) 
 After the writes, one bulk read (the list diff reads) checks every portal reported
 applied, as terraform checks a provider's result after apply: one that does not hold the
 planned settings is "failed" ("acknowledged but not stored", or changed again since it
-was written), and if that read fails, the written portals are "unknown". Only the
-managed settings are compared, so a UI edit to anything else in between (the portal's
-name) passes; a UI edit to the same settings does not, and that is true: OutSmart does
-not hold the plan. So "applied" always means "read back from OutSmart".
+was written), and if that read fails, the written portals are "unknown". The read has a
+deadline of its own (the target's deadline bounds each stage of requests), so writes that
+used most of theirs cannot leave it none. Only the managed settings are compared, so a UI
+edit to anything else in between (the portal's name) passes; a UI edit to the same
+settings does not, and that is true: OutSmart does not hold the plan. So "applied" always
+means "read back from OutSmart".
 
 Ctrl-C or SIGTERM stops new writes; writes in flight are waited for, so each is
 reported as what really happened. A second interrupt stops the waiting (as
@@ -145,6 +147,11 @@ def _read_back(
     """The results of the ``written`` portals once one bulk read has shown what OutSmart
     holds, and True; or, if a second interrupt comes first, all unknown and False."""
     reading = Future[list[LivePortal]]()
+    # The read-back is a stage of its own, with a whole deadline (the target's `deadline`
+    # bounds each stage: the plan's reads, the writes, this read): sharing what the writes
+    # left of theirs, a long apply would find none left, and every acknowledged write
+    # would be reported unknown for want of time, not for anything OutSmart did.
+    client.restart_deadline()
 
     def read() -> None:
         try:

@@ -18,6 +18,7 @@ import click
 
 from portal_config import __version__
 from portal_config.errors import ExitCode, PortalConfigError, UsageError
+from portal_config.escaping import escape_text
 from portal_config.render.lint import FORMATS as LINT_FORMATS
 
 if TYPE_CHECKING:
@@ -176,10 +177,10 @@ def lint(
     from dataclasses import replace
 
     from portal_config.config import load_config
+    from portal_config.escaping import escape_text
     from portal_config.lint import lint as run_lint
     from portal_config.lint import require_portals_dir
     from portal_config.loader import display
-    from portal_config.render.escaping import escape_text
     from portal_config.render.lint import FORMATS, Style
 
     config = load_config(config_path)
@@ -295,7 +296,8 @@ def init_command(directory: Path, force: bool, accounts: str | None) -> None:
     pin = installed_pin()
     done = scaffold(directory, force=force, pin=pin, accounts=names)
     for outcome in done.outcomes:
-        click.echo(f"{outcome.path}: {outcome.status}")
+        # A path names the user's files (the accounts, the portals moved): data, escaped.
+        click.echo(f"{escape_text(outcome.path)}: {outcome.status}")
     if done.pre_commit_snippet is not None:
         click.echo("\nAdd the published hook to .pre-commit-config.yaml:\n")
         click.echo(done.pre_commit_snippet, nl=False)
@@ -317,17 +319,20 @@ def init_command(directory: Path, force: bool, accounts: str | None) -> None:
                 "These files still name <your-org> or <commit-sha>: `portal-config init"
                 " --force` pins them to this copy, or fill them in by hand"
             )
-        click.echo(f"\n{why}:\n  " + "\n  ".join(done.placeholders))
+        click.echo(f"\n{why}:\n  " + "\n  ".join(map(escape_text, done.placeholders)))
     if not done.has_portals:  # the hint only for a new repository
         click.echo("\nNext: portal-config pull --target sandbox, then portal-config lint.")
 
 
-# The JSON Schemas this package ships, by what they describe (package data, one file each).
-SCHEMAS = ("portal", "config", "plan", "lint", "report")
+# The JSON Schemas this package ships, by what they describe: its KIND.schema.json files
+# (package data), so a schema added to the package is offered with no list to update.
+SCHEMAS = tuple(
+    sorted(p.name.removesuffix(".schema.json") for p in Path(__file__).parent.glob("*.schema.json"))
+)
 
 
 @cli.command("schema")
-@click.argument("kind", type=click.Choice(SCHEMAS), default="portal")
+@click.argument("kind", type=click.Choice(SCHEMAS), required=False)
 @click.option(
     "--plan", "plan", is_flag=True, help="The saved plan's schema (same as: schema plan)."
 )
@@ -337,7 +342,7 @@ SCHEMAS = ("portal", "config", "plan", "lint", "report")
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the schema to this file instead of printing it.",
 )
-def schema_command(kind: str, plan: bool, out_file: Path | None) -> None:
+def schema_command(kind: str | None, plan: bool, out_file: Path | None) -> None:
     """Print a JSON Schema (draft 2020-12) this portal-config checks with.
 
     KIND: portal (a portal file, the default), config (portal-config.yaml), plan
@@ -346,7 +351,7 @@ def schema_command(kind: str, plan: bool, out_file: Path | None) -> None:
     files against them; write them next to the files they describe.
 
     \b
-    Exit codes: 0 printed or written, 2 --out cannot be written.
+    Exit codes: 0 printed or written, 2 --out cannot be written, or KIND with --plan.
     \b
     Examples:
       portal-config schema > schema/portal.schema.json
@@ -355,11 +360,11 @@ def schema_command(kind: str, plan: bool, out_file: Path | None) -> None:
     """
     from importlib.resources import files
 
-    text = (
-        files("portal_config")
-        .joinpath(f"{'plan' if plan else kind}.schema.json")
-        .read_text(encoding="utf-8")
-    )
+    if plan and kind is not None:
+        # Printing one of the two would silently ignore the other.
+        raise UsageError(f"give KIND ({kind}) or --plan, not both: --plan is KIND plan")
+    chosen = "plan" if plan else kind or "portal"
+    text = files("portal_config").joinpath(f"{chosen}.schema.json").read_text(encoding="utf-8")
     if out_file is None:
         click.echo(text, nl=False)
         return

@@ -33,8 +33,9 @@ from portal_config.canonical import (
 )
 from portal_config.catalog import invalid_work_type
 from portal_config.config import NOTHING_IGNORED, Ignore
+from portal_config.escaping import quote
 from portal_config.file_access import RefusedWrite, Repository, UnreadableFile, read_bounded
-from portal_config.live_values import is_file_id, quoted, refusal, shown_id, unrepresentable
+from portal_config.live_values import is_file_id, not_ignored, refusal, shown_id, unrepresentable
 from portal_config.loader import MAX_BYTES, display, load_file, unreadable
 from portal_config.model import LivePortal, PortalSettings, WorkType
 from portal_config.pull_record import PullRecord
@@ -81,7 +82,7 @@ def pull_portals(
         # One line for the directory, as lint says it, not one per file: nothing is written.
         result.refused.append(_link_line(*refused))
         return result
-    by_id = ignore.by_id(live)
+    by_id = not_ignored(live, ignore)
     for wanted in only:
         ignored = ignore.why(wanted)
         if ignored is not None:
@@ -175,7 +176,7 @@ def pull_catalog(
         else:
             # Written, it would be a catalog lint rejects; changed, one OutSmart lacks.
             result.refused.append(
-                f"{display(path)}: live work type {quoted(work_type.name)} not written: {why}"
+                f"{display(path)}: live work type {quote(work_type.name)} not written: {why}"
             )
     files = _Files(root, path.parent, force, result)
     files.write(path, _catalog_text(kept, path, files.repository))

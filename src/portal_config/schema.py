@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import json
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from portal_config.loader import Document, JsonPath
 from portal_config.precheck import Check, compile_precheck
 from portal_config.problems import Level, Problem
+from portal_config.text import clip
 
 if TYPE_CHECKING:  # imported lazily: clean files never need jsonschema
     from jsonschema import Draft202012Validator
@@ -147,8 +149,6 @@ def _without(data: Any, refused: list[JsonPath]) -> Any:
         return data
     if () in refused:
         return None
-    import copy
-
     kept = copy.deepcopy(data)  # one portal file: small, and only when it has errors
     for path in refused:
         parent = kept
@@ -252,8 +252,11 @@ def _explain(document: Document, error: ValidationError) -> Iterator[Problem]:
         if title == "Work type":
             hint = work_type_hint(str(error.instance))
         else:
-            hint = _PATTERN_HINTS.get(title, f"it must match {error.validator_value}")
-        shown = _clip(repr(error.instance))
+            # The (?!\n) guard only stops Python's $ from matching before a final newline
+            # (ECMA-262's $ never does): the pattern a reader needs is the one without it.
+            plain = str(error.validator_value).replace(r"(?!\n)$", "$")
+            hint = _PATTERN_HINTS.get(title, f"it must match {plain}")
+        shown = clip(repr(error.instance))
         yield _at(document, path, f"{where}: {shown} is not a valid {title.lower()}; {hint}")
         return
     if kind == "minLength" and error.instance == "":
@@ -270,7 +273,7 @@ def _explain(document: Document, error: ValidationError) -> Iterator[Problem]:
         yield _at(document, path, f"{where} {_BOUNDS[kind](error.instance, error.validator_value)}")
         return
     # Validator messages repr the whole value; a hostile plan can make that megabytes long.
-    yield _at(document, path, f"{where}: {_clip(error.message)}")
+    yield _at(document, path, f"{where}: {clip(error.message)}")
 
 
 def _one_key_of(error: ValidationError) -> list[str] | None:
@@ -306,12 +309,6 @@ _BOUNDS: dict[str, Callable[[Any, Any], str]] = {
     ),
 }
 
-_CLIP = 120
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= _CLIP else text[: _CLIP - 3] + "..."
-
 
 def _unknown_key(key: str, allowed: list[str], where: str) -> str:
     inside = f" in {where}" if where != "the file" else ""
@@ -346,8 +343,8 @@ def _describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        return f"the string {_clip(repr(value))}"
-    return _clip(repr(value))
+        return f"the string {clip(repr(value))}"
+    return clip(repr(value))
 
 
 def _at(document: Document, path: JsonPath, message: str, *, key: bool = False) -> Problem:

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from portal_config.render.escaping import escape_json
+from portal_config.escaping import escape_json
 
 if TYPE_CHECKING:
     from portal_config.file_access import Repository

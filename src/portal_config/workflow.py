@@ -18,6 +18,7 @@ from portal_config.api import OutSmartClient
 from portal_config.catalog import Catalog
 from portal_config.config import Config, Ignore, Target
 from portal_config.errors import ExitCode, PortalConfigError
+from portal_config.escaping import escape_line, escape_text
 from portal_config.file_access import Repository
 from portal_config.history import base_files, commit_of, has_commit, head_commit, uncommitted
 from portal_config.lint import LintRun, lint, require_portals_dir
@@ -36,7 +37,6 @@ from portal_config.plan import (
 )
 from portal_config.plan_file import read_plan_file, read_plan_files
 from portal_config.problems import Level, Position, Problem, Report
-from portal_config.render.escaping import escape_text
 from portal_config.render.lint import Style, render_text
 from portal_config.render.plan import PLAN_FORMATS, account_heading, render_result
 from portal_config.results import (
@@ -80,11 +80,11 @@ class Console:
 
         It quotes servers' answers and paths: escaped, so it stays one line of text."""
         if not self.quiet:
-            self.err(escape_text(line) + "\n")
+            self.err(escape_line(line) + "\n")
 
     def trace(self, line: str) -> None:
         if self.verbose:
-            self.err(escape_text(line) + "\n")
+            self.err(escape_line(line) + "\n")
 
 
 # A three-way plan's base: what was compared with, and its settings by portal id.
@@ -327,7 +327,7 @@ def _apply(
 
         def show(result: PortalResult) -> None:
             shown[result.portal] = result
-            line = render_result(result, width, console.color)
+            line = render_result(result, width, console.color, progress=True)
             # Failures show even with --quiet: they are results, not progress.
             (console.out if result.outcome is not Outcome.APPLIED else console.progress)(line)
 
@@ -435,7 +435,7 @@ def pull(
     target = resolve_target(config, target_name)
     with _client(target, concurrency, console) as client:
         # Not progress: even with --quiet, a pull says whose settings it writes into git.
-        console.out(escape_text(_pull_source(target, client)) + "\n")
+        console.out(escape_line(_pull_source(target, client)) + "\n")
         live = client.list_portals()
         work_types = client.list_work_types() if catalog else []
     schema_path = config.root / "schema" / "portal.schema.json"
@@ -456,7 +456,7 @@ def pull(
     for path in result.written:
         console.progress(f"wrote {escape_text(str(path))}\n")
     for reason in result.refused:
-        console.err(f"refused: {escape_text(reason)}\n")
+        console.err(f"refused: {escape_line(reason)}\n")
     console.out(
         f"Pull: {len(result.written)} written, {len(result.unchanged)} unchanged, "
         f"{len(result.refused)} refused.\n"

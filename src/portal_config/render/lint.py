@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import click
 
 from portal_config import TOOL
+from portal_config.escaping import escape_line, escape_text
 from portal_config.problems import Level, Problem, Report
-from portal_config.render.escaping import escape_text
 from portal_config.storage import json_text
 
 JSON_FORMAT = "portal-config-lint"
@@ -88,7 +88,7 @@ def problem_line(problem: Problem, style: Style) -> str:
     data, shown escaped, so neither can start a line of its own or drive the terminal."""
     level = style.paint(problem.level.value, fg=_LEVEL_COLORS[problem.level], bold=True)
     location = style.paint(escape_text(problem.location()), bold=True)
-    return f"{location}: {level} [{problem.rule}] {escape_text(problem.message)}"
+    return f"{location}: {level} [{problem.rule}] {escape_line(problem.message)}"
 
 
 def summarize(report: Report, strict: bool = False, errors_only: bool = False) -> str:
@@ -194,7 +194,7 @@ def _plural(count: int, noun: str) -> str:
 def _escape_data(text: str) -> str:
     # GitHub's own escapes for the line breaks it decodes; every other control character
     # would reach the log raw, so it is made visible.
-    return escape_text(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
+    return escape_line(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _escape_property(text: str) -> str:
