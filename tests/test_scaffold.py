@@ -647,7 +647,7 @@ def test_init_shows_each_path_escaped(
     result = invoke("init")
     assert result.output == (
         "accounts/a\\x1b]0;pwned\\x07\\nb/portals/.gitkeep: created\n"
-        "\nThis portal-config was installed from a local clone, which CI cannot fetch: in these"
+        "\nThis portal-config was installed from a file:// URL (or one CI cannot use): in these"
         " files, replace <your-org> with the https URL of its repository:\n"
         "  accounts/a\\x1b]0;pwned\\x07\\nb/portals/.gitkeep\n"
     )
