@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from conftest import REPO
 from portal_config.cli import cli
@@ -55,6 +56,46 @@ def test_the_configuration_reference_names_every_key_of_the_schema() -> None:
         assert f"| `{key}` |" in rendered
     assert "| `guest_workorder.allow_new_relation` | boolean |  | `false` |" in rendered
     assert "| `portal` | string, matching" in rendered
+
+
+def test_generated_text_stays_text_outside_code_spans() -> None:
+    escape = hooks().escape
+    assert escape("in accounts/<name>/portals/ & `<name>` here") == (
+        "in accounts/&lt;name&gt;/portals/ &amp; `<name>` here"
+    )
+    rendered = hooks().render(page("reference/configuration.md"))
+    assert "accounts/&lt;name&gt;/portals/" in rendered
+
+
+def test_the_command_reference_is_each_commands_help_once_with_its_alias() -> None:
+    rendered = hooks().render(page("reference/commands.md"))
+    assert isinstance(cli, click.Group)
+    width = hooks().HELP_WIDTH
+    ctx = click.Context(cli, info_name="portal-config")
+    aliases = {"plan": "diff"}
+    assert cli.aliases == aliases  # type: ignore[attr-defined]
+    for name in ["", *cli.list_commands(ctx)]:
+        args = [name, "--help"] if name else ["--help"]
+        shown = CliRunner().invoke(
+            cli, args, prog_name="portal-config", terminal_width=width, max_content_width=width
+        )
+        assert shown.exit_code == 0
+        title = f"portal-config {name}".strip()
+        assert rendered.count(f"\n## {title}\n") == 1, title
+        assert f"```text\n{shown.output.rstrip()}\n```" in rendered, title
+    assert "## portal-config plan" not in rendered
+    assert "Alias: `portal-config plan` is another name for `portal-config diff`." in rendered
+
+
+@pytest.mark.parametrize("name", ["commands", "configuration", "rules", "formats"])
+def test_a_reference_page_says_what_to_run_where_it_is_not_built(name: str) -> None:
+    text = page(f"reference/{name}.md")
+    note = text.split("\n\n", 2)[1]
+    assert note.startswith("> **On GitHub** this page ")
+    assert "generated when the site is built" in note
+    assert "`portal-config " in note
+    assert "`pip install -e '.[docs]' && mkdocs serve`" in note
+    assert text.index(note) < text.index("<!-- portal-config:")
 
 
 def test_the_fault_matrix_figures_are_the_recorded_run() -> None:
@@ -298,7 +339,17 @@ def test_the_site_builds_strict_with_the_reference_generated(tmp_path: Path) -> 
     )
     assert done.returncode == 0, done.stdout + done.stderr
     commands = (site / "reference" / "commands" / "index.html").read_text(encoding="utf-8")
+    for built in site.rglob("*.html"):
+        assert "Sentinel" not in built.read_text(encoding="utf-8"), built
     assert isinstance(cli, click.Group)
+    headings = re.findall(r'<h2 id="portal-config-([a-z-]+)"', commands)
+    assert headings == cli.list_commands(click.Context(cli)) and "plan" not in headings
+    assert (
+        "<p>Alias: <code>portal-config plan</code> is another name for "
+        "<code>portal-config diff</code>.</p>"
+    ) in commands
+    configuration = (site / "reference" / "configuration" / "index.html").read_text("utf-8")
+    assert "accounts/&lt;name&gt;/portals/" in configuration
     for command in cli.commands.values():  # each once: `plan` is an alias of diff
         name = command.name
         assert f"portal-config {name}" in commands, name

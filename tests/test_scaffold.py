@@ -160,6 +160,22 @@ def test_without_a_pin_init_names_the_files_that_carry_placeholders(
     assert "  .github/workflows/portal-config-diff.yml" in result.output
 
 
+def test_a_file_url_install_says_so_and_what_to_fill_in(
+    adopter: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import portal_config.scaffold
+
+    monkeypatch.setattr(portal_config.scaffold, "installed_pin", lambda: Pin(None, SHA))
+    result = invoke("init")
+    assert (
+        "This portal-config was installed from a file:// URL (or one CI cannot use): in these"
+        " files, replace <your-org> with the https URL of its repository:\n"
+        "  .pre-commit-config.yaml\n"
+        "  .github/workflows/portal-config-lint.yml\n"
+    ) in result.output
+    assert "local clone" not in result.output
+
+
 def _git(url: str, commit: str = SHA, requested: str | None = None) -> dict[str, object]:
     vcs: dict[str, object] = {"vcs": "git", "commit_id": commit}
     if requested is not None:
@@ -631,7 +647,7 @@ def test_init_shows_each_path_escaped(
     result = invoke("init")
     assert result.output == (
         "accounts/a\\x1b]0;pwned\\x07\\nb/portals/.gitkeep: created\n"
-        "\nThis portal-config was installed from a local clone, which CI cannot fetch: in these"
+        "\nThis portal-config was installed from a file:// URL (or one CI cannot use): in these"
         " files, replace <your-org> with the https URL of its repository:\n"
         "  accounts/a\\x1b]0;pwned\\x07\\nb/portals/.gitkeep\n"
     )

@@ -265,7 +265,7 @@ def init_command(directory: Path, force: bool, accounts: str | None) -> None:
 
     Files that exist are kept (reported "exists, kept") unless --force; .gitignore only
     gains missing lines and an existing .pre-commit-config.yaml is never changed. When
-    this copy was installed from git (https, ssh or a local clone), the CI recipes and the
+    this copy was installed from git (https, ssh or file://), the CI recipes and the
     pre-commit hook are pinned to its commit, and to its release tag when it was installed
     at one (`@v1.2.0`); otherwise set PORTAL_CONFIG_SOURCE and PORTAL_CONFIG_REV in them.
     Every run lists the files that still name placeholders.
@@ -311,7 +311,7 @@ def init_command(directory: Path, force: bool, accounts: str | None) -> None:
             )
         elif pin.source is None:
             why = (
-                "This portal-config was installed from a local clone, which CI cannot fetch:"
+                "This portal-config was installed from a file:// URL (or one CI cannot use):"
                 " in these files, replace <your-org> with the https URL of its repository"
             )
         else:  # kept from an earlier init
