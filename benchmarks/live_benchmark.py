@@ -8,7 +8,9 @@
    DEFAULT_CONCURRENCY (src/portal_config/config.py).
 3. Scale: apply at 5,000 portals against 1,000, no added latency, default concurrency:
    writes per second, >= 80% of the 1,000-portal rate. A write's time is the apply run's
-   less a `diff` run's on the same files (start-up, lint and the bulk read).
+   less a `diff` run's on the same files (start-up, lint and the bulk read). Apply reads
+   back what it wrote (one bulk read of every portal): its cost is measured beside, as
+   one `list_portals()` against the same sandbox after the apply.
 
     python benchmarks/live_benchmark.py [--repeats 3] [--only 1,2,3] [--large 5000]
 
@@ -89,7 +91,9 @@ def changed_project(root: Path, count: int) -> bytes:
     return json.dumps(seed).encode()
 
 
-def apply_once(root: Path, seed: bytes, concurrency: int, *flags: str) -> tuple[float, dict]:
+def apply_once(
+    root: Path, seed: bytes, concurrency: int, *flags: str
+) -> tuple[float, dict[str, int | bool]]:
     """One apply of every portal on a fresh sandbox process; its time and report summary."""
     for stale in root.glob("state.json*"):
         stale.unlink()
@@ -105,7 +109,8 @@ def apply_once(root: Path, seed: bytes, concurrency: int, *flags: str) -> tuple[
         seconds = run([*command, "--concurrency", str(concurrency)], root, ENV).seconds
     finally:
         sandbox.stop()
-    return seconds, json.loads((root / "report.json").read_text())["summary"]
+    summary: dict[str, int | bool] = json.loads((root / "report.json").read_text())["summary"]
+    return seconds, summary
 
 
 def concurrency(root: Path, repeats: int, portals: int = 200) -> None:
@@ -121,14 +126,14 @@ def concurrency(root: Path, repeats: int, portals: int = 200) -> None:
             for level in levels:
                 seconds, done = apply_once(project, seed, level, *flags)
                 times[level].append(seconds)
-                failed[level] += done["failed"] + done["skipped"]
+                failed[level] += done["failed"] + done["skipped"] + done["unknown"]
         medians = {level: statistics.median(values) for level, values in times.items()}
         label = f"rate limit {limit:g} req/s" if limit else "no rate limit"
         for level in levels:
             speed_up = medians[1] / medians[level]
             print(
                 f"  {label:<22} concurrency {level:>2}: {medians[level]:6.2f} s  "
-                f"speed-up {speed_up:5.2f}x  failed or skipped portals {failed[level]}"
+                f"speed-up {speed_up:5.2f}x  failed, skipped or unknown portals {failed[level]}"
             )
         default = DEFAULT_CONCURRENCY
         if default in medians:
@@ -150,6 +155,8 @@ def concurrency(root: Path, repeats: int, portals: int = 200) -> None:
 def scale(root: Path, repeats: int, large: int) -> None:
     print(f"3. apply rate at {large} portals vs 1000, no added latency", flush=True)
     rates: dict[int, list[float]] = {1000: [], large: []}
+    read_backs: dict[int, list[float]] = {1000: [], large: []}
+    applies: dict[int, list[float]] = {1000: [], large: []}
     projects = {count: root / f"scale-{count}" for count in rates}
     seeds = {count: changed_project(projects[count], count) for count in rates}
     for _ in range(repeats):
@@ -167,8 +174,10 @@ def scale(root: Path, repeats: int, large: int) -> None:
                 )
                 reading = run([CLI, "diff"], project, ENV, expect=3).seconds
                 applying = run([CLI, "apply", "--yes", "--allow-large-change"], project, ENV)
+                read_backs[count].append(bulk_read_seconds(sandbox.url))
             finally:
                 sandbox.stop()
+            applies[count].append(applying.seconds)
             rates[count].append(count / max(1e-3, applying.seconds - reading))
     medians = {count: statistics.median(values) for count, values in rates.items()}
     print(
@@ -178,6 +187,12 @@ def scale(root: Path, repeats: int, large: int) -> None:
     verdict(
         f"apply rate at {large} portals vs 1000", medians[large] / medians[1000], 0.8, at_most=False
     )
+    for count in read_backs:
+        read_back, whole = statistics.median(read_backs[count]), statistics.median(applies[count])
+        print(
+            f"  read-back at {count} portals: {ms(read_back)} "
+            f"({read_back / whole:.1%} of the apply run's {whole:.2f} s)"
+        )
 
     # The sandbox's own share: 1,000 writes straight to its state, journal and fsync
     # included, at either size (what the journal changed; the client is not in it).
@@ -202,6 +217,16 @@ def scale(root: Path, repeats: int, large: int) -> None:
         f"{big:7.1f} writes/s"
     )
     verdict(f"sandbox state write rate at {large} portals vs 1000", big / small, 0.8, at_most=False)
+
+
+def bulk_read_seconds(url: str) -> float:
+    """One bulk read of every portal, as apply's read-back makes it (default settings)."""
+    from portal_config.api import OutSmartClient
+
+    with OutSmartClient(url, ENV["OUTSMART_TOKEN"], ENV["OUTSMART_SOFTWARE_TOKEN"]) as client:
+        started = time.perf_counter()
+        client.list_portals()
+        return time.perf_counter() - started
 
 
 def main() -> int:

@@ -130,7 +130,7 @@ def record(script: str, arguments: Sequence[str]) -> None:
     file.write(f"$ python benchmarks/{script}.py {shown}".rstrip() + "\n")
     file.write(f"# {when}; {platform.python_implementation()} {platform.python_version()}; ")
     file.write(f"{len(os.sched_getaffinity(0))} CPUs available\n")
-    sys.stdout = _Tee(sys.stdout, file)  # type: ignore[assignment]
+    sys.stdout = _Tee(sys.stdout, file)
 
 
 def portal_text(index: int, broken: bool = False) -> str:

@@ -1,31 +1,50 @@
 """MkDocs hook: the parts of the documentation that are data, rendered at build time.
 
 A page asks for a generated part with a line of its own, `<!-- portal-config: NAME ARG -->`,
-and the line is replaced by markdown made from the source of truth: the configuration and
-portal keys from `schema/*.schema.json`, the rules from the rule modules' docstrings, each
+and the line is replaced by markdown made from the source of truth: every command's
+`--help` from the click commands themselves, the configuration and portal keys from
+`schema/*.schema.json`, the rules from the rule modules' docstrings, each
 machine format's schema, the fault matrix and benchmark figures from the files the test
 suite and the benchmark scripts write. Nothing here is committed as generated text, so the
-documentation cannot drift from the code. An unknown name fails the build.
+documentation cannot drift from the code. An unknown name fails the build. Text taken from
+the code is escaped (`<name>` in a description stays text, not an HTML tag).
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import click
+
 REPO = Path(__file__).resolve().parent.parent
 SCHEMAS = REPO / "schema"
 RESULTS = REPO / "docs" / "results"
 BENCHMARK_RESULTS = REPO / "benchmarks" / "results"
 _MARKER = re.compile(r"^<!-- portal-config: ([a-z-]+)(?: ([^ ]+))? -->$", re.M)
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
+# The width the command reference's --help text is laid out at (click wraps to it).
+HELP_WIDTH = 88
+
+
+def escape(text: str) -> str:
+    """Markdown text taken from the code, shown as the text it is: `&`, `<` and `>` outside
+    code spans become entities (inside a code span they are already literal)."""
+    parts, end = [], 0
+    for match in _CODE_SPAN.finditer(text):
+        parts += [html.escape(text[end : match.start()], quote=False), match.group(0)]
+        end = match.end()
+    parts.append(html.escape(text[end:], quote=False))
+    return "".join(parts)
 
 
 def _cell(text: str) -> str:
-    """Text for one table cell: one line, pipes escaped."""
-    return " ".join(text.split()).replace("|", "\\|")
+    """Text for one table cell: one line, HTML escaped, pipes escaped."""
+    return escape(" ".join(text.split())).replace("|", "\\|")
 
 
 def _type(node: dict[str, Any]) -> str:
@@ -84,7 +103,7 @@ def rules(_: str | None = None) -> str:
         for rule_id, rule in RULES.items()
     ]
     for rule_id, rule in RULES.items():
-        doc = (rule.__doc__ or "").strip()
+        doc = escape((rule.__doc__ or "").strip())
         lines += ["", f"## `{rule_id}`", "", f"Default level: **{rule.LEVEL.value}**.", "", doc]
     return "\n".join(lines)
 
@@ -105,7 +124,7 @@ def fault_matrix(_: str | None = None) -> str:
     ]
     for row in record["scenarios"]:
         rows.append(
-            f"| {row['scenario']} | {row['runs']} | {row['converged']} | "
+            f"| {_cell(row['scenario'])} | {row['runs']} | {row['converged']} | "
             f"{row['failed cleanly']} | {row['silent']} |"
         )
     total = record["total"]
@@ -123,7 +142,50 @@ def benchmark(name: str) -> str:
     return f"```text\n{text}\n```"
 
 
+def commands(_: str | None = None) -> str:
+    """The command reference: each command once, its `--help` exactly as click prints it,
+    and each alias named under the command it stands for."""
+    from portal_config.cli import cli
+
+    if not isinstance(cli, click.Group):
+        raise TypeError("portal_config.cli.cli is not a click group")
+    root = _context(cli, "portal-config")
+    aliases: dict[str, str] = getattr(cli, "aliases", {})
+    listing, sections = ["", "Commands:", ""], []
+    for name in cli.list_commands(root):
+        command = cli.get_command(root, name)
+        if command is None:
+            raise ValueError(f"portal-config {name}: listed, but no such command")
+        short = escape(command.get_short_help_str(limit=HELP_WIDTH))
+        listing.append(f"- [`{name}`](#portal-config-{name}): {short}")
+        shown = [alias for alias, target in aliases.items() if target == name]
+        sections.append(_help(command, _context(command, name, root), shown))
+    return "\n".join([_help(cli, root, []), *listing, *sections])
+
+
+def _context(
+    command: click.Command, name: str, parent: click.Context | None = None
+) -> click.Context:
+    """A context as `portal-config ... --help` makes one (the group's help option names,
+    from its context settings), laid out at HELP_WIDTH."""
+    settings: dict[str, Any] = {"terminal_width": HELP_WIDTH, "max_content_width": HELP_WIDTH}
+    settings.update(command.context_settings)
+    return click.Context(command, info_name=name, parent=parent, **settings)
+
+
+def _help(command: click.Command, context: click.Context, aliases: list[str]) -> str:
+    """One command's section: a heading, its aliases, and its `--help` text."""
+    title = context.command_path
+    lines = ["", f"## {title}", ""]
+    if aliases:
+        named = ", ".join(f"`portal-config {alias}`" for alias in aliases)
+        lines += [f"Alias: {named} is another name for `{title}`.", ""]
+    lines += ["```text", command.get_help(context).rstrip(), "```"]
+    return "\n".join(lines)
+
+
 GENERATORS: dict[str, Callable[[str], str]] = {
+    "commands": commands,
     "schema-keys": schema_keys,
     "rules": rules,
     "schema": schema,

@@ -67,6 +67,31 @@ def invoke() -> Invoke:
     return _invoke
 
 
+ADOPTED_ON = "2026-12-04"  # the date tests fix for pull's adoption acknowledgements
+
+
+def adopted_secura_alarm(schema: str) -> str:
+    """The demo account's secura-alarm as pull first writes it on ADOPTED_ON: both
+    permissions it finds on are acknowledged, with ``schema`` in the modeline."""
+    reason = f"as found in OutSmart on {ADOPTED_ON} (adopted by pull)"
+    return (
+        f"# yaml-language-server: $schema={schema}\n"
+        "portal: secura-alarm\n"
+        "guest_workorder:\n"
+        "  enabled: true\n"
+        "  allow_address_change: true\n"
+        "  allow_new_relation: true\n"
+        "  allow_requests_for_others: false\n"
+        "  work_types:\n"
+        "    - Plaatsing alarm\n"
+        "    - Inspectie\n"
+        "    - Storing\n"
+        "acknowledged:\n"
+        f"  allow_address_change: {reason}\n"
+        f"  allow_new_relation: {reason}\n"
+    )
+
+
 # -- the live loop: a real sandbox server on loopback ---------------------------------------
 TOKEN = "tok-Zq8v3XsECRET-41"
 SOFTWARE_TOKEN = "sw-Pk2m9YsECRET-77"

@@ -34,8 +34,8 @@ def test_apply_then_rerun_converges(live_project: Path, sandbox: Sandbox, invoke
     *progress, summary = result.output.splitlines()[-3:]
     # One line per portal as its write completes (in completion order), then the summary.
     assert sorted(progress) == [
-        "  acme-facilities   applied   revision 1 -> 2",
-        "  klimaat-techniek  applied   revision 1 -> 2",
+        "  acme-facilities   written   revision 1 -> 2",
+        "  klimaat-techniek  written   revision 1 -> 2",
     ]
     assert summary == "Apply: 2 applied, 3 unchanged, 0 failed, 0 skipped."
     acme = sandbox.state.get("acme-facilities")
@@ -50,7 +50,7 @@ def test_apply_then_rerun_converges(live_project: Path, sandbox: Sandbox, invoke
     assert stat.S_IMODE(os.stat(live_project / "report.json").st_mode) == 0o600
     assert (report["format"], report["version"], report["outcome"], report["exit_code"]) == (
         "portal-config-report",
-        2,
+        3,
         "applied",
         0,
     )
@@ -169,7 +169,7 @@ def test_write_refused_by_the_api_fails_that_portal_only(
         "(invalid field value (wrong type, unknown work type)): unknown work type: Onderhoud"
         in result.output
     )
-    assert "  klimaat-techniek  applied   revision 1 -> 2" in result.output
+    assert "  klimaat-techniek  written   revision 1 -> 2" in result.output
 
 
 def test_a_work_type_the_live_account_lacks_is_refused_before_any_write(

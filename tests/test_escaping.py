@@ -1,4 +1,4 @@
-"""render.escaping: each medium's one function shows a value exactly, as data."""
+"""escaping: each medium's one function shows a value exactly, as data."""
 
 from __future__ import annotations
 
@@ -7,19 +7,34 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from hostile_strings import HOSTILE, assert_inert_markdown, assert_plain_text
 from portal_config.api import ApiError
+from portal_config.config import Ignore
+from portal_config.errors import ConfigError
+from portal_config.escaping import (
+    code_span,
+    escape_html,
+    escape_json,
+    escape_line,
+    escape_markdown,
+    escape_text,
+    quote,
+)
 from portal_config.plan import PlanFileError
-from portal_config.render.escaping import escape_html, escape_json, escape_markdown, escape_text
+from portal_config.wire import WireError, work_type_from_wire
 
 
 @pytest.mark.parametrize(
     ("value", "shown"),
     [
         ("Storing", "Storing"),
-        ("tab\tkept é 🎉 \\x1b", "tab\tkept é 🎉 \\x1b"),  # printable text is left alone
+        ("tab\tkept é 🎉 Ĳsselmeer", "tab\tkept é 🎉 Ĳsselmeer"),  # printable text is left alone
+        ("text \\x1b, real \x1b", "text \\\\x1b, real \\x1b"),  # a backslash is doubled
+        ("C:\\dir\\", "C:\\\\dir\\\\"),
         ("a\nb\rc", "a\\nb\\rc"),
         ("\x1b]0;title\x07", "\\x1b]0;title\\x07"),
         ("\x1b]52;c;ZXZpbA==\x07", "\\x1b]52;c;ZXZpbA==\\x07"),
@@ -34,11 +49,64 @@ def test_escape_text_shows_controls_as_escapes(value: str, shown: str) -> None:
     assert escape_text(value) == shown
 
 
-def test_escape_text_is_idempotent_and_fast_on_long_values() -> None:
-    long = "evil\x1b" * 20_000
-    once = escape_text(long)
-    assert escape_text(once) == once
-    assert once == "evil\\x1b" * 20_000
+def test_escape_text_is_fast_on_long_values() -> None:
+    assert escape_text("evil\x1b\\" * 20_000) == "evil\\x1b\\\\" * 20_000
+
+
+def _unescape(shown: str) -> str:
+    # Python's own reading of its escapes, independent of the module: the shown text's
+    # non-Latin-1 characters become escapes too, so the codec sees bytes it can read.
+    return shown.encode("latin-1", "backslashreplace").decode("unicode_escape")
+
+
+@given(st.text())
+def test_escape_text_and_quote_are_reversible(value: str) -> None:
+    # Reversible, so distinct values are always shown distinctly: escape_text is not
+    # idempotent, and must not be (escaping the text "\\x1b" keeps it apart from an ESC).
+    assert _unescape(escape_text(value)) == value
+    shown = quote(value)
+    assert shown.startswith('"') and shown.endswith('"')
+    assert _unescape(shown[1:-1]) == value
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
+def test_a_value_and_the_text_of_its_escapes_are_shown_apart(value: str) -> None:
+    # The collision a reader could be fooled by: a value holding an ESC and one holding
+    # the four characters of its escape, "\\x1b". Distinct values, distinct output.
+    spelled = escape_line(value)
+    if spelled != value:
+        assert escape_text(spelled) != escape_text(value)
+        assert quote(spelled) != quote(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("Acme_Legacy", '"Acme_Legacy"'),
+        ("Café Noord", '"Café Noord"'),
+        ("", '""'),
+        (" x ", '" x "'),
+        ('say "hi"', '"say \\"hi\\""'),
+        ("x\n::error::pwned", '"x\\n::error::pwned"'),
+        ("\x1b]0;t\x07\u202e", '"\\x1b]0;t\\x07\\u202e"'),
+        ("text \\x1b", '"text \\\\x1b"'),
+    ],
+)
+def test_quote_shows_a_value_in_double_quotes_escaped(value: str, shown: str) -> None:
+    assert quote(value) == shown
+
+
+def test_escape_line_shows_controls_and_leaves_quoted_values_as_they_are() -> None:
+    line = "ignored by ignore: " + quote("a\x1b") + " from \x1b]0;t\x07\n::error::x"
+    assert escape_line(line) == 'ignored by ignore: "a\\x1b" from \\x1b]0;t\\x07\\n::error::x'
+    assert escape_line(escape_line(line)) == escape_line(line)
+
+
+def test_a_quoted_value_in_an_error_is_escaped_once() -> None:
+    why = Ignore(("legacy\\*\x1b",)).why("legacy\\1\x1b")
+    assert ConfigError(f"x.yaml:1:1: {why}").render() == (
+        'invalid config: x.yaml:1:1: ignored by ignore: "legacy\\\\*\\x1b" in portal-config.yaml'
+    )
 
 
 @pytest.mark.parametrize(
@@ -73,6 +141,11 @@ def test_every_hostile_value_stays_inert_in_markdown_and_text(name: str) -> None
     assert_plain_text(f"~ {escape_text(value)}\n")
 
 
+def test_code_span_fences_text_already_escaped_without_escaping_it_again() -> None:
+    assert code_span(quote("a`\x1b")) == '``"a`\\x1b"``'
+    assert code_span(escape_text("a`\x1b")) == escape_markdown("a`\x1b")
+
+
 def test_escape_html_escapes_tags_quotes_and_controls() -> None:
     assert escape_html("</details><!-- \"x\" & 'y'\n") == (
         "&lt;/details&gt;&lt;!-- &quot;x&quot; &amp; &#x27;y&#x27;\\n"
@@ -88,18 +161,16 @@ def test_escape_json_keeps_the_value_and_leaves_no_raw_control() -> None:
 
 
 def test_escaping_imports_only_the_standard_library() -> None:
-    # lint imports it on every commit: it must stay cheap. The package's own _version (one
-    # generated assignment) comes with any import of portal_config.
+    # lint and the low-level modules (errors, storage) import it: it must stay a cheap leaf.
+    # Every module it loads is the standard library's, but for the package itself and its
+    # _version (one generated assignment, which comes with any import of portal_config).
     code = (
-        "import sys; import portal_config.render.escaping; "
-        "print(sorted(m for m in sys.modules if m.startswith(('portal_config', 'click', 'yaml'))"
-        " and m != 'portal_config._version'))"
+        "import sys; before = set(sys.modules); import portal_config.escaping; "
+        "print(sorted(m for m in set(sys.modules) - before "
+        "if m.partition('.')[0] not in sys.stdlib_module_names and m != 'portal_config._version'))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert (
-        out.stdout.strip()
-        == "['portal_config', 'portal_config.render', 'portal_config.render.escaping']"
-    )
+    assert out.stdout.strip() == "['portal_config', 'portal_config.escaping']"
 
 
 def test_an_error_line_quotes_a_server_message_escaped() -> None:
@@ -117,3 +188,12 @@ def test_each_reason_of_a_many_reason_error_is_one_escaped_line() -> None:
     assert error.render() == (
         "invalid plan: plan.json: a\\n::add-mask::x\ninvalid plan: plan.json: \\u202eb"
     )
+
+
+def test_a_server_work_type_in_a_wire_error_is_quoted() -> None:
+    with pytest.raises(WireError) as caught:
+        work_type_from_wire({"wrt_name": 'Storing "\x1b', "wrt_active": "2"})
+    assert str(caught.value) == (
+        'GET worktypes/: work type "Storing \\"\\x1b" has wrt_active \'2\', not 1 or 0'
+    )
+    assert ApiError(str(caught.value)).render() == f"api error: {caught.value}"

@@ -31,6 +31,13 @@ def _run(*args: str, cwd: Path, memory: int | None = None) -> subprocess.Complet
     return run_cli(cwd, *args, env=environment, timeout=20, memory=memory)
 
 
+def _beside(tmp_path: Path, name: str) -> Path:
+    """A new directory next to the project: outside it, as a link's target can be."""
+    directory = tmp_path.parent / f"{tmp_path.name}-{name}"
+    directory.mkdir()
+    return directory
+
+
 def _portal(project: Path, name: str) -> Path:
     path = project / "portals" / f"{name}.yaml"
     path.write_text(VALID.format(portal=name), encoding="utf-8")
@@ -53,6 +60,8 @@ def test_a_link_to_the_environment_never_reaches_the_output(project: Path) -> No
     done = _run("lint", cwd=project)
     assert done.stdout.splitlines() == [
         f"portals/env.yaml:1:1: error [yaml] {OUTSIDE}",
+        "",
+        "  1  error    yaml",
         "2 files checked: 1 error, 0 warnings (failed)",
     ]
     assert MARKER not in done.stdout + done.stderr
@@ -106,6 +115,8 @@ def test_a_portals_directory_linked_out_of_the_repository_is_refused(
     # Not walked (a link to / would walk the machine): the link itself is the one line.
     assert result.stdout.splitlines() == [
         f"portals:1:1: error [yaml] {OUTSIDE}",
+        "",
+        "  1  error    yaml",
         "1 file checked: 1 error, 0 warnings (failed)",
     ]
     assert result.exit_code == 1
@@ -324,6 +335,152 @@ def test_a_link_replaced_later_is_seen_by_the_next_run(tmp_path: Path) -> None:
     (root / "portals").symlink_to(outside)
     with pytest.raises(UnreadableFile, match="leads outside the repository"):
         read_bounded(root / "portals" / "a.yaml", 100, Repository(root))
+
+
+# -- writes stay in the repository too ----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("args", "link", "summary"),
+    [
+        ((), "portals", "Pull: 0 written, 1 unchanged, 1 refused."),
+        (("--dir", "pd3", "--no-catalog"), "pd3", "Pull: 0 written, 0 unchanged, 1 refused."),
+    ],
+    ids=["portals-linked", "dir-linked"],
+)
+def test_pull_writes_nothing_through_a_directory_linked_out_of_the_repository(
+    tmp_path: Path,
+    live_project: Path,
+    invoke: Invoke,
+    args: tuple[str, ...],
+    link: str,
+    summary: str,
+) -> None:
+    """A pull request can commit `portals` as a link to any directory on the runner: pull
+    refuses it with lint's one line, as a read would be, and writes nothing there."""
+    elsewhere = _beside(tmp_path, "elsewhere")
+    if link == "portals":
+        (live_project / "portals").rename(live_project / "portals.real")
+    (live_project / link).symlink_to(elsewhere)
+    result = invoke("pull", *args)
+    assert result.output.splitlines()[1:] == [f"refused: {link}:1:1: {OUTSIDE}", summary]
+    assert list(elsewhere.iterdir()) == []
+    assert result.exit_code == 1
+
+
+def test_pull_writes_no_catalog_through_a_linked_directory(
+    tmp_path: Path, live_project: Path, invoke: Invoke
+) -> None:
+    elsewhere = _beside(tmp_path, "catalog")
+    (live_project / "data").symlink_to(elsewhere)
+    config = live_project / "portal-config.yaml"
+    config.write_text(config.read_text() + "catalog: data/worktypes.yaml\n")
+    result = invoke("pull", "--portal", "acme-facilities", "--dir", "pulled")
+    assert result.output.splitlines()[1:] == [
+        "wrote pulled/acme-facilities.yaml",
+        f"refused: data:1:1: {OUTSIDE}",
+        "Pull: 1 written, 0 unchanged, 1 refused.",
+    ]
+    assert list(elsewhere.iterdir()) == []
+    assert result.exit_code == 1
+
+
+def test_pull_keeps_no_record_through_a_state_directory_linked_out(
+    tmp_path: Path, live_project: Path, invoke: Invoke
+) -> None:
+    """The record of what pull wrote is local state: a committed `.portal-config` link is
+    not followed, and pull still writes its files (an unsaved record only asks for --force)."""
+    elsewhere = _beside(tmp_path, "state")
+    (live_project / ".portal-config").symlink_to(elsewhere)
+    result = invoke("pull", "--dir", "pulled", "--no-catalog")
+    assert "wrote pulled/acme-facilities.yaml" in result.output.splitlines()
+    assert list(elsewhere.iterdir()) == []
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("option", "command"),
+    [("--out", ("diff",)), ("--report", ("apply", "--yes"))],
+)
+def test_an_output_file_is_not_written_through_a_link_into_git(
+    live_project: Path, invoke: Invoke, option: str, command: tuple[str, ...]
+) -> None:
+    """--out and --report name any path the user likes; below the project, a link on the
+    way may not lead out of it or into .git, as no other write may."""
+    (live_project / ".git").mkdir()
+    (live_project / "plans").symlink_to(".git")
+    result = invoke(*command, option, "plans/config")
+    assert result.output == (
+        f"error: {option} plans/config: plans: symbolic link leads into a hidden directory; "
+        "refusing to follow it\n"
+    )
+    assert not (live_project / ".git" / "config").exists()
+    assert result.exit_code == 2
+
+
+def test_an_output_file_outside_the_project_is_written_as_named(
+    tmp_path: Path, live_project: Path, invoke: Invoke
+) -> None:
+    runner_temp = _beside(tmp_path, "temp")
+    link = tmp_path.parent / f"{tmp_path.name}-temp-link"
+    link.symlink_to(runner_temp)
+    result = invoke("diff", "--out", str(link / "plan.json"))
+    assert result.exit_code == 3, result.output  # the demo account differs from its files
+    assert (runner_temp / "plan.json").is_file()
+
+
+def test_init_writes_nothing_through_a_link_out_of_the_directory(
+    tmp_path: Path, project: Path, invoke: Invoke
+) -> None:
+    elsewhere = _beside(tmp_path, "schema")
+    (project / "schema").symlink_to(elsewhere)
+    result = invoke("init")
+    assert result.output.splitlines()[-1] == (
+        f"error: schema/portal.schema.json: not written: schema: {OUTSIDE}"
+    )
+    assert list(elsewhere.iterdir()) == []
+    assert result.exit_code == 2
+
+
+def test_writes_follow_links_that_stay_in_the_repository(tmp_path: Path) -> None:
+    """Links above the root (an alias of the checkout, /tmp on macOS) are the machine's;
+    links inside it may lead anywhere in it, and within the tool's own hidden state."""
+    root = tmp_path / "repo"
+    (root / "portals.real").mkdir(parents=True)
+    (root / "portals").symlink_to("portals.real")
+    (root / ".portal-config" / "real").mkdir(parents=True)
+    (root / ".portal-config" / "pulled").symlink_to("real")
+    (root / ".github").mkdir()
+    (root / ".github" / "workflows").symlink_to("../.git")
+    alias = tmp_path / "alias"
+    alias.symlink_to(root)
+    repository = Repository(root)
+    assert repository.write_refusal(root / "portals" / "a.yaml") is None
+    assert repository.write_refusal(alias / "portals" / "a.yaml") is None
+    assert repository.write_refusal(root / ".portal-config" / "pulled" / "x.json") is None
+    assert repository.write_refusal(root / ".github" / "workflows" / "d.yml") == (
+        str(root / ".github" / "workflows"),
+        "symbolic link leads into a hidden directory; refusing to follow it",
+    )
+    assert repository.write_refusal(tmp_path / "elsewhere" / "a.yaml") is None
+
+
+# -- an alias of the repository is the repository ----------------------------------------------
+def test_a_path_through_an_alias_of_the_repository_is_checked_as_the_repository(
+    tmp_path: Path, project: Path, invoke: Invoke
+) -> None:
+    secret = tmp_path.parent / f"{tmp_path.name}-secret.yaml"
+    secret.write_text(f"SECRET={MARKER}\n")
+    (project / "portals" / "leak.yaml").symlink_to(secret)
+    alias = tmp_path.parent / f"{tmp_path.name}-plink"
+    alias.symlink_to(project)
+    aliased = f"../{alias.name}/portals/leak.yaml"  # as lint shows a path beside the cwd
+    for path, shown in (
+        ("portals/leak.yaml", "portals/leak.yaml"),
+        (str(alias / "portals" / "leak.yaml"), aliased),
+    ):
+        result = invoke("lint", path)
+        assert result.stdout.splitlines()[0] == f"{shown}:1:1: error [yaml] {OUTSIDE}"
+        assert MARKER not in result.output
+        assert result.exit_code == 1
 
 
 def test_a_size_that_understates_the_file_is_not_trusted() -> None:

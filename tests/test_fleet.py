@@ -463,7 +463,7 @@ def test_every_account_gets_its_report_whatever_stopped_it(
     for name in ACCOUNTS:  # each report names its account
         assert json.loads((fleet / "reports" / f"{name}.json").read_text())["account"] == name
     # Per-portal results, as in one account, under each account's heading.
-    assert "  acme-facilities   applied   revision 1 -> 2" in result.output
+    assert "  acme-facilities   written   revision 1 -> 2" in result.output
 
 
 def test_a_refused_fleet_still_writes_every_report(

@@ -32,10 +32,12 @@ from hostile_strings import (
     assert_plain_text,
 )
 from portal_config.errors import ExitCode
-from portal_config.model import FLAGS
+from portal_config.live_values import is_file_id, shown_id, unrepresentable
+from portal_config.model import FLAGS, PortalSettings
 from portal_config.sandbox import SandboxState, start_sandbox
 from portal_config.sandbox.demo import demo_account
 from portal_config.sandbox.state import record_for
+from portal_config.wire import MAX_PORTAL_ID
 
 DOCUMENTED = {
     value for name, value in vars(ExitCode).items() if name.isupper() and isinstance(value, int)
@@ -43,23 +45,79 @@ DOCUMENTED = {
 VALUES = list(HOSTILE.values())
 
 
+def _file_can_hold(work_type: str) -> bool:
+    """Whether a portal file could list ``work_type``: the product's own judgement."""
+    live = PortalSettings(portal="acme-facilities", enabled=True, work_types=(work_type,))
+    return not unrepresentable(live)
+
+
+# The corpus split by what the product accepts from a server; each value is in one of
+# WORK_TYPES and NO_FILE, and in one of IDS and LONG_IDS, and every one is served. As a
+# managed portal's live work type: one a file could hold is rendered in every plan, one
+# no file can hold is refused by name (REFUSED). As an unmanaged portal's id: one up to
+# the wire's bound is listed apart, quoted; a longer one is an API error (TOO_LONG).
+WORK_TYPES = [value for value in VALUES if _file_can_hold(value)]
+NO_FILE = [value for value in VALUES if not _file_can_hold(value)]
+IDS = [value for value in VALUES if len(value) <= MAX_PORTAL_ID]
+LONG_IDS = [value for value in VALUES if len(value) > MAX_PORTAL_ID]
+
+
+def test_the_corpus_split_keeps_markup_in_the_plans() -> None:
+    # Markup, mentions, links, terminal sequences and bidi controls are all a file can
+    # hold: the plan renderers, not a refusal, must show them as data.
+    refused = {"fence", "newline", "error-command", "mask-command", "long", "all-at-once"}
+    assert {name for name, value in HOSTILE.items() if value in NO_FILE} == refused
+    assert {name for name, value in HOSTILE.items() if value in WORK_TYPES} == {
+        "backtick",
+        "details",
+        "comment-open",
+        "comment-close",
+        "mention",
+        "link",
+        "image",
+        "img-tag",
+        "carriage-return",
+        "osc-title",
+        "osc-52",
+        "csi",
+        "c1-csi",
+        "bidi",
+        "backtick-edges",
+    }
+    assert LONG_IDS == [HOSTILE["long"]]
+    assert not any(is_file_id(value) for value in IDS)  # each one shown quoted
+
+
 def _guest(work_types: list[str]) -> dict[str, Any]:
     return {"enabled": True, **{flag: False for flag in FLAGS}, "work_types": work_types}
 
 
-def hostile_account(values: list[str] = VALUES, unmanaged: bool = True) -> dict[str, Any]:
-    """The demo account as a compromised server would serve it: every hostile value as a
-    work type of a managed portal, as the id and name of an unmanaged one, and in the
-    account's work types."""
+def hostile_account(work_types: list[str] = WORK_TYPES, ids: list[str] = IDS) -> dict[str, Any]:
+    """The demo account as a compromised server would serve it: ``work_types`` as live
+    work types of a managed portal whose name is everything at once, each of ``ids`` as
+    the id, name and work type of an unmanaged one, and the whole corpus in the account's
+    work types."""
     account = demo_account()
     acme = account["portals"]["acme-facilities"]
-    acme["guest_workorder"]["work_types"] = ["Storing", *values]
+    acme["guest_workorder"]["work_types"] = ["Storing", *work_types]
     acme["name"] = ALL_AT_ONCE
-    for value in values if unmanaged else []:
+    for value in ids:
         account["portals"][value] = record_for(value, value, _guest([value]))
     account["work_types"] += VALUES
     account["inactive_work_types"] += [f"{ALL_AT_ONCE} (inactive)"]
     return account
+
+
+# Every value a live work type of the managed portal: no file could hold some of them.
+REFUSED = hostile_account([*WORK_TYPES, *NO_FILE])
+REFUSED_LIVE: list[str] = REFUSED["portals"]["acme-facilities"]["guest_workorder"]["work_types"]
+# Each id longer than the wire's bound an unmanaged portal: the API's answer is nonsense,
+# refused in one line that shows the id's start, escaped.
+TOO_LONG = hostile_account(ids=[*IDS, *LONG_IDS])
+TOO_LONG_ERROR = (
+    "api error: unexpected portal record from the API (ValueError: portal_id "
+    f"'evil{'L' * 72}... is not text of 1 to {MAX_PORTAL_ID} characters)"
+)
 
 
 def _configure(root: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,15 +148,18 @@ def hostile_live(
 
 
 def check(result: Result, fmt: str, codes: set[int]) -> str:
-    """The output passes its medium's checks and the exit code is an expected one."""
+    """The output passes its medium's checks and the exit code is an expected one.
+
+    Markdown is what a recipe puts in a comment: stdout (`> plan.md`); stderr, the
+    diagnostics and errors, goes to the job log in every format, and is text."""
     assert result.exit_code in codes, (result.exit_code, result.output[-2000:])
     assert result.exit_code in DOCUMENTED
-    output = result.output
     if fmt == "markdown":
-        assert_inert_markdown(output)
+        assert_inert_markdown(result.stdout)
+        assert_plain_text(result.stderr)
     else:
-        assert_plain_text(output, github=fmt == "github")
-    return output
+        assert_plain_text(result.output, github=fmt == "github")
+    return result.output
 
 
 def removed_work_types(plan: dict[str, Any]) -> set[str]:
@@ -119,11 +180,17 @@ def test_live_values_are_data_in_diff_and_drift(
     output = check(invoke(command, "--format", fmt), fmt, {ExitCode.CHANGES})
     if fmt == "text":
         assert "        - \\x1b]0;pwned\\x07" in output  # a removed work type
-        assert "        - a\\nb evil" in output  # its newline visible
-        assert "? x\\n::error::pwned  unmanaged" in output
+        assert "        - a\\rb evil" in output  # its carriage return visible
+        assert "        - </details></details>evil" in output
+        assert '? "x\\n::error::pwned"  unmanaged' in output  # an odd id, quoted
+        for value in IDS:  # every unmanaged id on a line of its own
+            assert f"\n? {shown_id(value)}  unmanaged: " in output
     else:
         assert "- work_types: \\x1b]0;pwned\\x07" in output  # inside the diff block
-        assert "`x\\n::error::pwned`" in output  # an unmanaged id, as code
+        assert "- work_types: </details></details>evil" in output
+        assert "- work_types: <img src=x onerror=alert(1)>" in output
+        assert '`"x\\n::error::pwned"`' in output  # an unmanaged id, quoted, as code
+        assert '````"```\\n</details>\\n<!-- evil"````' in output
 
 
 @pytest.mark.parametrize("command", ["diff", "drift"])
@@ -141,16 +208,10 @@ def test_colour_codes_come_only_from_the_tool(
 def test_live_values_are_exact_in_json(hostile_live: Path, invoke: Invoke, command: str) -> None:
     output = check(invoke(command, "--format", "json"), "json", {ExitCode.CHANGES})
     plan = json.loads(output)
-    assert removed_work_types(plan) == set(VALUES)
-    assert set(VALUES) <= set(plan["unmanaged"])
+    assert removed_work_types(plan) == set(WORK_TYPES)
+    assert plan["unmanaged_other_ids"] == sorted(IDS)
 
 
-# What a saved plan may hold: live work type names are only bounded (they are OutSmart's
-# spelling), and an unmanaged portal's id follows the file-id pattern.
-PLANNABLE = [value for value in VALUES if len(value) <= 1000]
-
-
-@pytest.mark.parametrize("hostile_live", [hostile_account(PLANNABLE, False)], indirect=True)
 @pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
 def test_show_renders_a_plan_of_hostile_live_values_as_data(
     hostile_live: Path, invoke: Invoke, fmt: str
@@ -158,20 +219,127 @@ def test_show_renders_a_plan_of_hostile_live_values_as_data(
     check(invoke("diff", "--out", "plan.json"), "text", {ExitCode.CHANGES})
     output = check(invoke("show", "plan.json", "--format", fmt), fmt, {ExitCode.OK})
     if fmt == "json":
-        assert removed_work_types(json.loads(output)) == set(PLANNABLE)
+        plan = json.loads(output)
+        assert removed_work_types(plan) == set(WORK_TYPES)
+        assert plan["unmanaged_other_ids"] == sorted(IDS)
+    elif fmt == "text":
+        assert "        - <!-- evil\n" in output
+        assert '? "x\\n::add-mask::pwned"  unmanaged' in output
+    else:
+        assert "- work_types: @org/team evil\n" in output
+        assert '`"x\\n::add-mask::pwned"`' in output
 
 
-def test_show_refuses_a_plan_it_cannot_trust_in_one_escaped_line_each(
-    hostile_live: Path, invoke: Invoke
+def _forge(plan: dict[str, Any]) -> None:
+    """The corpus where a saved plan may not hold it: live work types no file can hold,
+    odd ids as file ids, ids longer than any portal's."""
+    acme = next(portal for portal in plan["portals"] if portal["portal"] == "acme-facilities")
+    acme["live"]["work_types"] += NO_FILE
+    acme["changes"][-1]["removed"] += NO_FILE
+    plan["unmanaged"] += IDS
+    plan["unmanaged_other_ids"] += LONG_IDS
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("show", "--format", f) for f in ("text", "markdown", "json")] + [("apply", "--yes")],
+)
+def test_a_forged_plan_is_refused_in_one_escaped_line_each(
+    hostile_live: Path, invoke: Invoke, args: tuple[str, ...]
 ) -> None:
     check(invoke("diff", "--out", "plan.json"), "text", {ExitCode.CHANGES})
-    output = check(invoke("show", "plan.json", "--format", "markdown"), "text", {ExitCode.USAGE})
-    assert all(line.startswith("invalid plan: plan.json: ") for line in output.splitlines())
+    path = hostile_live / "plan.json"
+    plan = json.loads(path.read_text(encoding="utf-8"))
+    _forge(plan)
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    output = check(invoke(args[0], "plan.json", *args[1:]), "text", {ExitCode.USAGE})
+    lines = output.splitlines()
+    assert all(line.startswith("invalid plan: plan.json: ") for line in lines)
+    # One line for each forged value: as a live work type and a removed one, as an id.
+    assert len(lines) == 2 * len(NO_FILE) + len(IDS) + len(LONG_IDS)
+    error = 1 + IDS.index(HOSTILE["error-command"])  # after the demo's own unmanaged portal
+    assert (
+        f"invalid plan: plan.json: unmanaged[{error}]: 'x\\n::error::pwned' is not a valid "
+        "portal id; use lowercase letters, digits and single hyphens, e.g. acme-facilities"
+    ) in lines
+    assert (
+        f"invalid plan: plan.json: unmanaged_other_ids[{len(IDS)}] is 100004 characters long; "
+        "at most 1000 are allowed"
+    ) in lines
+
+
+# The refusal of REFUSED's managed portal, as diff, drift, apply and pull give it: its
+# start, the reasons for two values, escaped, and its end.
+REFUSAL_START = "live portal 'acme-facilities' holds what no portal file can: "
+REFUSAL_REASONS = [
+    f"; work_types[{REFUSED_LIVE.index(HOSTILE['error-command'])}]: 'x\\n::error::pwned' "
+    "is not a valid work type; ",
+    f"; work_types[{REFUSED_LIVE.index(HOSTILE['long'])}] is 100004 characters long; "
+    "at most 100 are allowed; ",
+]
+REFUSAL_END = "; change it in OutSmart (portal-config never rewrites a live value silently)"
+REFUSED_SUMMARY = "refused: 1 live portal(s) in target test hold what no portal file can"
+
+
+def assert_refusal(line: str, prefix: str) -> None:
+    """``line`` is REFUSED's refusal, naming every value no file can hold."""
+    assert line.startswith(prefix + REFUSAL_START) and line.endswith(REFUSAL_END)
+    assert all(reason in line for reason in REFUSAL_REASONS)
+    for value in NO_FILE:  # each one named, by its place in the live list
+        assert f"work_types[{REFUSED_LIVE.index(value)}]" in line
+
+
+@pytest.mark.parametrize("hostile_live", [REFUSED], indirect=True)
+@pytest.mark.parametrize(
+    ("command", "fmt"),
+    [(c, f) for c in ("diff", "drift") for f in ("text", "markdown", "json")] + [("apply", "text")],
+)
+def test_live_values_no_file_can_hold_are_refused_by_name_as_data(
+    hostile_live: Path, invoke: Invoke, command: str, fmt: str
+) -> None:
+    args = ("--yes",) if command == "apply" else ("--format", fmt)
+    result = invoke(command, *args)
+    # Refused before any plan, in lint's positioned form on stderr: text in every format.
+    check(result, "text", {ExitCode.PROBLEMS})
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        result.stderr.splitlines()[0],
+        "1 file checked: 1 error, 0 warnings (failed)",
+        REFUSED_SUMMARY,
+    ]
+    assert_refusal(
+        result.stderr.splitlines()[0], "portals/acme-facilities.yaml:2:9: error [live-value] "
+    )
+
+
+@pytest.mark.parametrize("hostile_live", [REFUSED], indirect=True)
+def test_pull_names_live_values_no_file_can_hold_as_data(
+    hostile_live: Path, invoke: Invoke
+) -> None:
+    output = check(invoke("pull", "--dir", "pulled"), "text", {ExitCode.PROBLEMS})
+    line = next(line for line in output.splitlines() if "acme-facilities" in line)
+    assert_refusal(line, "refused: pulled/acme-facilities.yaml: not written: ")
+    assert not (hostile_live / "pulled" / "acme-facilities.yaml").exists()
+
+
+@pytest.mark.parametrize("hostile_live", [TOO_LONG], indirect=True)
+@pytest.mark.parametrize(
+    ("command", "fmt"),
+    [(c, f) for c in ("diff", "drift") for f in ("text", "markdown", "json")]
+    + [("apply", "text"), ("pull", "text")],
+)
+def test_a_portal_id_longer_than_any_is_one_escaped_api_error_line(
+    hostile_live: Path, invoke: Invoke, command: str, fmt: str
+) -> None:
+    args = {"apply": ("--yes",), "pull": ("--dir", "pulled")}.get(command, ("--format", fmt))
+    output = check(invoke(command, *args), "text", {ExitCode.API})
+    assert output.splitlines()[-1] == TOO_LONG_ERROR
 
 
 def test_apply_log_shows_live_values_as_data(hostile_live: Path, invoke: Invoke) -> None:
     output = check(invoke("apply", "--yes"), "text", {ExitCode.OK})
-    assert "    - x\\n::error::pwned\n" in output
+    assert "    - \\x1b]0;pwned\\x07\n" in output
+    assert "    - abc\\u202eevil\\u2066x\\u2069\n" in output
     assert "applied" in output
 
 
@@ -179,11 +347,14 @@ def test_pull_messages_show_live_values_as_data(hostile_live: Path, invoke: Invo
     result = invoke("pull", "--dir", "pulled")
     check(result, "text", {ExitCode.OK, ExitCode.PROBLEMS})
     # The unsafe ids are refused by name, each on one line.
-    assert "refused: 'x\\n::error::pwned': not a safe file name" in result.output
+    assert 'refused: "x\\n::error::pwned": not a safe file name' in result.output
+    for value in IDS:
+        assert f"refused: {shown_id(value)}: not a safe file name" in result.output
 
 
 class _HostileServer(ThreadingHTTPServer):
     refuse: str  # "reads": every GET is an envelope error; "writes": every PUT is
+    account: dict[str, Any]  # what reads answer with when they are not refused
 
 
 class _HostileHandler(BaseHTTPRequestHandler):
@@ -209,7 +380,7 @@ class _HostileHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.server.refuse == "reads":
             return self._answer(self._refusal())
-        account = hostile_account()
+        account = self.server.account
         if urlsplit(self.path).path.endswith("/worktypes/"):
             names = account["work_types"]
             return self._answer(
@@ -227,6 +398,7 @@ class _HostileHandler(BaseHTTPRequestHandler):
 def hostile_server(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[_HostileServer]:
     server = _HostileServer(("127.0.0.1", 0), _HostileHandler)
     server.refuse = "reads"
+    server.account = hostile_account()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -319,10 +491,15 @@ def test_lint_text_puts_the_caret_under_the_escaped_column(
     hostile_files: Path, invoke: Invoke
 ) -> None:
     lines = invoke("lint", "portals/bidi.yaml").output.splitlines()
-    assert lines[0].startswith("portals/bidi.yaml:4:23: error [schema]")
+    snippet = " 4 |   work_types: [\\u202eevil, 5]"
+    # Each problem in the line, in column order; a caret under the override is under the
+    # start of its escape.
+    assert lines[0].startswith("portals/bidi.yaml:4:16: error [unknown-work-type]")
+    assert lines[1:3] == [snippet, "   |" + " " * 16 + "^"]
+    assert lines[3].startswith("portals/bidi.yaml:4:23: error [schema]")
     # The bidi override before the 5 is shown as six characters: the caret moves five
     # columns right, to stay under the 5.
-    assert lines[1:3] == [" 4 |   work_types: [\\u202eevil, 5]", "   |" + " " * 28 + "^"]
+    assert lines[4:6] == [snippet, "   |" + " " * 28 + "^"]
 
 
 def test_fmt_check_shows_hostile_paths_and_problems_as_data(
@@ -380,10 +557,31 @@ def test_fleet_groups_show_live_values_and_failures_as_data(
     shown = check(invoke(command, "--format", fmt), fmt, {ExitCode.CHANGES})
     if fmt == "json":
         accounts = json.loads(shown)["accounts"]
-        assert [removed_work_types(a["result"]) for a in accounts] == [set(VALUES)] * 2
+        assert [removed_work_types(a["result"]) for a in accounts] == [set(WORK_TYPES)] * 2
+        assert [a["result"]["unmanaged_other_ids"] for a in accounts] == [sorted(IDS)] * 2
+    # Live values no file can hold: each account's refusal, in its group, and the values
+    # on the account's diagnostic lines (stderr, the job log).
+    hostile_fleet.account = REFUSED
+    result = invoke(command, "--format", fmt)
+    check(result, fmt, {ExitCode.PROBLEMS})
+    for name in ("acme", "beta"):
+        prefix = f"[{name}] accounts/{name}/portals/acme-facilities.yaml:2:9: error [live-value] "
+        assert_refusal(next(x for x in result.stderr.splitlines() if x.startswith(prefix)), prefix)
+    if fmt == "markdown":
+        assert f"> account acme failed (exit 1):\n> `{REFUSED_SUMMARY}`\n" in result.stdout
+    # An id longer than any: each account's API error, in its group.
+    hostile_fleet.account = TOO_LONG
+    too_long = check(invoke(command, "--format", fmt), fmt, {ExitCode.API})
+    assert too_long.count(TOO_LONG_ERROR) == 2
 
 
 def test_fleet_apply_shows_failures_as_data(hostile_fleet: _HostileServer, invoke: Invoke) -> None:
     hostile_fleet.refuse = "writes"
     output = check(invoke("apply", "--yes"), "text", {ExitCode.APPLY_FAILED})
     assert "failed" in output and "\\x1b]0;t\\x07" in output
+    hostile_fleet.account = REFUSED
+    output = check(invoke("apply", "--yes"), "text", {ExitCode.PROBLEMS})
+    assert f"account beta failed (exit 1): {REFUSED_SUMMARY}\n" in output
+    hostile_fleet.account = TOO_LONG
+    output = check(invoke("apply", "--yes"), "text", {ExitCode.API})
+    assert f"account beta failed (exit 4): {TOO_LONG_ERROR}\n" in output

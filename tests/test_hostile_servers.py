@@ -410,3 +410,55 @@ def test_memory_stays_bounded_across_pages(
         "api error: GET portals/: the pages add up to more than 64 MiB; refusing\n",
     )
     assert peak < 300, peak
+
+
+def flaky_then(attempts: int, failure: Script, page: bytes) -> Script:
+    """``failure`` for the first ``attempts`` requests, then ``page`` as a whole answer."""
+    count = iter(range(attempts))
+
+    def script(conn: socket.socket, path: str) -> None:
+        if next(count, None) is not None:
+            failure(conn, path)
+        else:
+            envelope_answer(page)(conn, path)
+
+    return script
+
+
+# 15 MB of an answer, five times over: 75 MB, more than a listing's 64 MiB, but dropped.
+DROPPED_BYTES = 15_000_000
+
+
+def dropped_mid_body(conn: socket.socket, path: str) -> None:
+    """A body announced larger than it is sent: the connection closes mid-answer."""
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (DROPPED_BYTES + 1))
+    conn.sendall(b" " * DROPPED_BYTES)
+
+
+def unavailable(conn: socket.socket, path: str) -> None:
+    """A whole 503 answer with a large body: a proxy's error page, say."""
+    conn.sendall(
+        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: %d\r\n\r\n" % DROPPED_BYTES
+        + b" " * DROPPED_BYTES
+    )
+
+
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [(dropped_mid_body, "connection closed by the server"), (unavailable, "HTTP 503")],
+    ids=["dropped mid-body", "answered 503"],
+)
+def test_only_the_attempt_kept_counts_against_the_listings_budget(
+    hostile: Callable[[Script], Hostile], failure: Script, reason: str
+) -> None:
+    page = json.dumps({"code": 200, "messages": [], "response": {"portals": [PORTAL]}}).encode()
+    server = hostile(flaky_then(5, failure, page))
+    said: list[str] = []
+    settings = ClientSettings(retries=6, backoff=0.001, deadline=60)  # retried at once
+    with OutSmartClient(server.url, TOKEN, SOFTWARE_TOKEN, settings, say=said.append) as client:
+        portals = client.list_portals()
+    assert [portal.portal for portal in portals] == ["a"]
+    assert said == [
+        f"retrying GET portals/ in 0.0 s (attempt {n}/7): {reason}" for n in range(2, 7)
+    ]
+    assert server.requests == 6

@@ -264,7 +264,7 @@ def test_processes_at_once_each_get_the_right_answer(project: Path) -> None:
         for i, process in enumerate(processes):
             output, _ = process.communicate(timeout=60)
             assert f"portal id 'p{i}' is also used in portals/p{i}.yaml" in output
-            assert output.count(DUPLICATE) == 1
+            assert output.count(f"error [{DUPLICATE}]") == 1
     text = (project / ".portal-config" / NAME).read_text()
     assert text.endswith("\n") and len(text.splitlines()) == 1 + 205
     assert [n for n in os.listdir(project / ".portal-config") if n.startswith(".lint")] == []

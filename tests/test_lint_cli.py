@@ -45,6 +45,8 @@ def test_schema_error_is_rendered_with_snippet_and_caret(write: Write, invoke: I
         '`010` was read as an integer 8 (YAML 1.1 reads a leading 0 as octal); quote it: "010"\n'
         " 5 |   work_types: [Storing, NO, 010]\n"
         "   |                             ^\n"
+        "\n"
+        "  3  error    schema\n"
         "1 file checked: 3 errors, 0 warnings (failed)\n"
     )
 
@@ -77,6 +79,14 @@ def test_schema_error_is_rendered_with_snippet_and_caret(write: Write, invoke: I
         (
             "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [' Storing']\n",
             "4:16: error [schema] guest_workorder.work_types[0]: ' Storing' is not a valid work type; remove the leading or trailing spaces",
+        ),
+        (
+            'portal: acme\nguest_workorder:\n  enabled: true\n  work_types: ["Storing\\n"]\n',
+            "4:16: error [schema] guest_workorder.work_types[0]: 'Storing\\n' is not a valid work type; remove the line break",
+        ),
+        (
+            'portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [" Sto\\nring"]\n',
+            "4:16: error [schema] guest_workorder.work_types[0]: ' Sto\\nring' is not a valid work type; remove the leading or trailing spaces and remove the line break",
         ),
         (
             "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: ['']\n",
@@ -396,6 +406,10 @@ def test_a_schema_error_hides_no_other_check_of_the_file(write: Write, invoke: I
         " the catalog worktypes.yaml; did you mean 'Onderhoud'?\n"
         " 5 |   work_types: [Storing, Onderhoudd]\n"
         "   |                         ^\n"
+        "\n"
+        "  1  error    schema\n"
+        "  1  error    unknown-work-type\n"
+        "  1  warning  truthy\n"
         "1 file checked: 2 errors, 1 warning (failed)\n"
     )
 
@@ -418,3 +432,142 @@ def test_rules_skip_only_what_depends_on_a_refused_part(write: Write, invoke: In
     result = invoke("lint", "--format", "json")
     found = [(p["line"], p["column"], p["rule"]) for p in json.loads(result.stdout)["problems"]]
     assert found == [(3, 12, "schema"), (5, 25, "schema"), (5, 29, "unknown-work-type")]
+
+
+# --- --errors-only and the per-rule table -------------------------------------------------
+MIXED = """\
+portal: acme
+guest_workorder:
+  enabled: true
+  allow_new_relation: true
+  allow_address_change: true
+  work_types: [Storing, NO]
+"""
+ALLOWED = VALID.format(portal="acme").replace(
+    "  work_types", "  allow_new_relation: true\n  work_types"
+)
+PERMISSIVE = "portal: beta\nguest_workorder:\n  enabled: true\n  allow_new_relation: true\n"
+SCHEMA_ERROR = (
+    "portals/acme.yaml:6:25: error [schema] guest_workorder.work_types[1] must be a string: "
+    "`NO` was read as a boolean false (YAML 1.1 reads yes/no/on/off as booleans); "
+    'quote it: "NO"\n'
+    " 6 |   work_types: [Storing, NO]\n"
+    "   |                         ^\n"
+)
+NO_WORK_TYPES = (
+    "portals/beta.yaml:2:1: error [guests-without-work-types] guests are enabled but no work "
+    "types are listed, so guests cannot submit anything\n"
+    " 2 | guest_workorder:\n"
+    "   | ^\n"
+)
+TABLE = (
+    "\n"
+    "  3  warning  permissive-guest-access\n"
+    "  1  error    guests-without-work-types\n"
+    "  1  error    schema\n"
+)
+
+
+@pytest.mark.parametrize("option", ["--errors-only", "-q", "--quiet", "--no-warnings"])
+def test_errors_only_hides_warnings_and_still_counts_them(
+    write: Write, invoke: Invoke, option: str
+) -> None:
+    write("portals/acme.yaml", MIXED)
+    write("portals/beta.yaml", PERMISSIVE)
+    result = invoke("lint", option)
+    assert result.exit_code == 1
+    assert result.stdout == (
+        SCHEMA_ERROR
+        + NO_WORK_TYPES
+        + TABLE
+        + "2 files checked: 2 errors, 3 warnings not shown (failed)\n"
+    )
+
+
+def test_the_table_counts_every_rule_most_frequent_first(write: Write, invoke: Invoke) -> None:
+    write("portals/acme.yaml", MIXED)
+    write("portals/beta.yaml", PERMISSIVE)
+    result = invoke("lint")
+    assert result.exit_code == 1
+    assert "\n" + result.stdout.split("\n\n", 1)[1] == (
+        TABLE + "2 files checked: 2 errors, 3 warnings (failed)\n"
+    )
+    assert result.stdout.count("warning [permissive-guest-access]") == 3
+
+
+def test_the_table_right_aligns_counts_and_colours_only_the_level(
+    write: Write, invoke: Invoke
+) -> None:
+    write("portals/acme.yaml", MIXED)
+    yellow, red, reset = "\x1b[33m", "\x1b[31m", "\x1b[0m"
+    assert invoke("lint", "--errors-only", "--color").stdout.endswith(
+        f"  2  {yellow}warning{reset}  permissive-guest-access\n"
+        f"  1  {red}error{reset}    schema\n"
+        "1 file checked: 1 error, 2 warnings not shown (failed)\n"
+    )
+    for n in range(12):
+        write(f"portals/p{n}.yaml", ALLOWED.replace("acme", f"p{n}"))
+    result = invoke("lint", "-q")
+    assert result.stdout == (
+        SCHEMA_ERROR + "\n"
+        "  14  warning  permissive-guest-access\n"
+        "   1  error    schema\n"
+        "13 files checked: 1 error, 14 warnings not shown (failed)\n"
+    )
+
+
+def test_errors_only_never_changes_the_exit_code(write: Write, invoke: Invoke) -> None:
+    # As yamllint's --no-warnings: what is printed changes, never the verdict.
+    write(
+        "portals/acme.yaml",
+        VALID.format(portal="acme").replace(
+            "  work_types", "  allow_new_relation: true\n  work_types"
+        ),
+    )
+    table = "  1  warning  permissive-guest-access\n"
+    quiet = invoke("lint", "-q")
+    assert (quiet.exit_code, quiet.stdout) == (
+        0,
+        table + "1 file checked: 0 errors, 1 warning not shown (passed)\n",
+    )
+    strict = invoke("lint", "-q", "--strict")
+    assert (strict.exit_code, strict.stdout) == (
+        1,
+        table + "1 file checked: 0 errors, 1 warning not shown (failed)\n",
+    )
+    assert invoke("lint", "--strict").exit_code == 1
+
+
+def test_errors_only_hides_warning_annotations(write: Write, invoke: Invoke) -> None:
+    write("portals/acme.yaml", MIXED)
+    result = invoke("lint", "-q", "--format", "github")
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "::error file=portals/acme.yaml,line=6,col=25,title=portal-config schema::"
+        "guest_workorder.work_types[1] must be a string: `NO` was read as a boolean false "
+        '(YAML 1.1 reads yes/no/on/off as booleans); quote it: "NO"\n'
+        "1 file checked: 1 error, 2 warnings not shown (failed)\n"
+    )
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif"])
+def test_machine_formats_keep_every_problem_with_errors_only(
+    write: Write, invoke: Invoke, fmt: str
+) -> None:
+    write("portals/acme.yaml", MIXED)
+    full = invoke("lint", "--format", fmt)
+    quiet = invoke("lint", "--format", fmt, "--errors-only", "--strict")
+    assert quiet.exit_code == full.exit_code == 1
+    if fmt == "json":
+        assert json.loads(quiet.stdout) == {
+            **json.loads(full.stdout),
+            "summary": {"files": 1, "errors": 1, "warnings": 2, "strict": True, "ok": False},
+        }
+    else:
+        assert quiet.stdout == full.stdout
+        assert len(json.loads(quiet.stdout)["runs"][0]["results"]) == 3
+
+
+def test_a_clean_run_has_no_table(write: Write, invoke: Invoke) -> None:
+    write("portals/acme.yaml", VALID.format(portal="acme"))
+    assert invoke("lint", "-q").stdout == "1 file checked: no problems\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from portal_config.config import load_config
 from portal_config.live_values import is_file_id, shown_id, unrepresentable
 from portal_config.model import PortalSettings
 from portal_config.sandbox import Sandbox
+from portal_config.sandbox.demo import demo_account
 
 PLAN_SCHEMA = json.loads((REPO / "schema" / "plan.schema.json").read_text(encoding="utf-8"))
 
@@ -30,10 +32,12 @@ PLAN_SCHEMA = json.loads((REPO / "schema" / "plan.schema.json").read_text(encodi
 ODD_IDS = {
     "Acme_Legacy": '"Acme_Legacy"',
     "Oud portaal (2019)": '"Oud portaal (2019)"',
-    "café-noord": '"caf\\u00e9-noord"',
+    "café-noord": '"café-noord"',  # printable text is shown as it is
     "<img src=x>`@team": '"<img src=x>`@team"',
     "x\n::error::forged": '"x\\n::error::forged"',
-    "\x1b]0;owned\x07\u202etxt": '"\\u001b]0;owned\\u0007\\u202etxt"',
+    "\x1b]0;owned\x07\u202etxt": '"\\x1b]0;owned\\x07\\u202etxt"',
+    # The text "\x1b" and a quote: escaped, so they read apart from an ESC and the end.
+    'say "\\x1b"': '"say \\"\\\\x1b\\""',
     "a" * 64: '"' + "a" * 64 + '"',  # the pattern's characters, but longer than a file id
 }
 
@@ -72,7 +76,7 @@ def test_a_saved_plan_lists_odd_unmanaged_ids_apart_and_show_and_apply_read_it(
         assert f"? {shown}  unmanaged: exists in OutSmart, no file; never touched" in lines
     assert "\x1b" not in show.output and "\x07" not in show.output and "\u202e" not in show.output
     assert not any(line.startswith("::") for line in lines)
-    assert lines[-1] == "Plan: 2 to update, 3 unchanged, 8 unmanaged; 2 widen guest access."
+    assert lines[-1] == "Plan: 2 to update, 3 unchanged, 9 unmanaged; 2 widen guest access."
     assert show.output == diff.output
 
     before = copy.deepcopy({p: sandbox.state.data["portals"][p] for p in ODD_IDS})
@@ -167,7 +171,7 @@ def test_a_saved_plan_holding_a_live_value_no_file_can_is_refused_in_one_line(
     assert result.exit_code == 2
     assert result.output == (
         "invalid plan: plan.json: secura-alarm: portals[3].live.work_types: "
-        f"{doubled.work_types[0]!r} is listed twice\n"
+        '"Plaatsing alarm" is listed twice\n'
     )
     assert sandbox.requests_seen == seen
 
@@ -319,7 +323,7 @@ UNREPRESENTABLE = {
     "a leading tab": (["\tStoring"], "work_types[0]: '\\tStoring' is not a valid work type"),
     "a newline inside": (["Sto\nring"], "work_types[0]: 'Sto\\nring' is not a valid work type"),
     "too long": (["x" * 101], "work_types[0] is 101 characters long; at most 100 are allowed"),
-    "listed twice": (["Storing", "Storing"], "work_types: 'Storing' is listed twice"),
+    "listed twice": (["Storing", "Storing"], 'work_types: "Storing" is listed twice'),
     "too many": ([f"t{i}" for i in range(1001)], "work_types has 1001 items; at most 1000"),
 }
 
@@ -395,7 +399,12 @@ LIVE_WORK_TYPES = [
     "a\u2028b",
     "\ufeffBOM",
     "é",
+    "0\x85\x850",  # PyYAML folds a raw NEL it wrote itself into a line break
+    "x\u202ey",
 ]
+RAW_IN_FILE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
+)
 
 
 def pull_one(project: Path, sandbox: Sandbox, invoke: Invoke, work_types: list[str]) -> None:
@@ -404,13 +413,19 @@ def pull_one(project: Path, sandbox: Sandbox, invoke: Invoke, work_types: list[s
     acme.write_bytes((REPO / "portals" / "acme-facilities.yaml").read_bytes())
     (project / "worktypes.yaml").write_bytes((REPO / "worktypes.yaml").read_bytes())
     before = acme.read_bytes()
-    account = sandbox.state.data["work_types"]
-    account.extend(name for name in work_types if name not in account)
+    # The account's catalog is the demo's plus this example's names, never an earlier
+    # example's: pull refuses a catalog name no file could hold, so one left behind would
+    # make the next example's outcome depend on the one before it.
+    demo = demo_account()["work_types"]
+    sandbox.state.data["work_types"] = [*demo, *(name for name in work_types if name not in demo)]
     sandbox.state.edit("acme-facilities", work_types=work_types)
     pulled = invoke("pull", "--portal", "acme-facilities", "--force")
     if pulled.exit_code == 0:
         lint = invoke("lint")
         assert lint.exit_code == 0, (work_types, lint.output)
+        # What pull wrote shows every control, NEL, bidi control or BOM as an escape.
+        for written in (acme, project / "worktypes.yaml"):
+            assert RAW_IN_FILE.search(written.read_text(encoding="utf-8")) is None, written
     elif pulled.exit_code == 4:  # a blank name is no work type: the API answer is refused
         assert "api error: " in pulled.output
         assert acme.read_bytes() == before

@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import REPO
 
@@ -33,8 +34,12 @@ SCHEMAS = (
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # Built from a clone: an in-tree build rewrites src/portal_config/_version.py, which an
+    # editable install reads, so the suite would change the version it is testing.
+    source = tmp_path_factory.mktemp("source") / "portal-config"
+    subprocess.run(["git", "clone", "--quiet", str(REPO), str(source)], check=True, timeout=120)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(source)],
         check=True,
         timeout=600,
     )
@@ -65,10 +70,8 @@ def test_the_version_is_written_once(wheel: Path) -> None:
             in archive.read("portal_config/_version.py").decode()
         )
     assert __version__ == importlib.metadata.version("portal-config")
-    changelog = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
-    assert "## [Unreleased]" in changelog
-    if "dev" not in __version__ and "+" not in __version__:  # a release: it has its section
-        assert f"## [{__version__}]" in changelog
+    # A release's own section is checked by the release recipe, on a tag (the tag test).
+    assert "## [Unreleased]" in (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
 
 
 def _ignored(path: str) -> bool:
@@ -143,18 +146,54 @@ def _version_of(wheel: Path, tmp_path: Path) -> str:
     return done.stdout
 
 
+def _release_check(checkout: Path, tag: str) -> subprocess.CompletedProcess[str]:
+    """The release recipe's step that checks the built files' version and the changelog,
+    run as GitHub runs a step, in ``checkout`` (its CHANGELOG.md, its build in dist/)."""
+    recipe = yaml.safe_load((REPO / ".github/workflows/release.yml").read_text(encoding="utf-8"))
+    (step,) = [s for s in recipe["jobs"]["build"]["steps"] if "changelog" in s.get("name", "")]
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        cwd=checkout,
+        env={**os.environ, **step["env"], "TAG": tag},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_a_tag_is_the_version_of_the_wheel_and_the_sdist(clone: Path, tmp_path: Path) -> None:
+    # As a release is made (docs/internals/releasing.md): the changes so far become the
+    # version's section, committed, then tagged.
+    changelog = clone / "CHANGELOG.md"
+    unreleased = changelog.read_text(encoding="utf-8")
+    released = unreleased.replace("## [Unreleased]\n", "## [Unreleased]\n\n## [9.8.7]\n", 1)
+    assert released != unreleased
+    changelog.write_text(released, encoding="utf-8")
+    _git(clone, "commit", "--quiet", "-am", "portal-config 9.8.7")
     _git(clone, "tag", "-a", "v9.8.7", "-m", "portal-config 9.8.7")
     try:
         wheel, sdist = _build(clone, tmp_path / "dist")
     finally:
         _git(clone, "tag", "-d", "v9.8.7")
+        _git(clone, "reset", "--quiet", "--hard", "HEAD~1")  # the clone as the other tests see it
     assert wheel.name == "portal_config-9.8.7-py3-none-any.whl"
     assert sdist.name == "portal_config-9.8.7.tar.gz"
     with tarfile.open(sdist) as archive:
         info = archive.extractfile("portal_config-9.8.7/PKG-INFO")
         assert info is not None and b"\nVersion: 9.8.7\n" in info.read()
     assert _version_of(wheel, tmp_path) == "portal-config, version 9.8.7\n"
+    # The recipe's check passes on this build and the changelog at the tag...
+    (tmp_path / "CHANGELOG.md").write_text(released, encoding="utf-8")
+    done = _release_check(tmp_path, "v9.8.7")
+    assert (done.returncode, done.stderr) == (0, ""), done.stdout
+    assert sorted(done.stdout.split()) == sorted([wheel.name, sdist.name])  # its `ls dist`
+    # ...and fails on a changelog without the version's section.
+    (tmp_path / "CHANGELOG.md").write_text(unreleased, encoding="utf-8")
+    done = _release_check(tmp_path, "v9.8.7")
+    assert (done.returncode, done.stdout.splitlines()[-1]) == (
+        1,
+        "::error::CHANGELOG.md has no section ## [9.8.7]",
+    )
 
 
 def test_a_clone_without_tags_builds_a_development_version(clone: Path, tmp_path: Path) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import Invoke
+from conftest import ADOPTED_ON, Invoke, adopted_secura_alarm
 from portal_config.roundtrip import scalar
 from portal_config.sandbox import Sandbox
 
@@ -129,7 +130,7 @@ def test_pull_refuses_unsafe_portal_ids(repo: Path, sandbox: Sandbox, invoke: In
     sandbox.state.data["portals"]["../../etc/evil"] = evil
     result = invoke("pull", "--dir", "pulled")
     assert result.exit_code == 1
-    assert "refused: '../../etc/evil': not a safe file name; refusing to write it" in result.output
+    assert 'refused: "../../etc/evil": not a safe file name; refusing to write it' in result.output
     assert sorted(p.name for p in (repo / "pulled").iterdir()) == [
         "acme-facilities.yaml",
         "gemeente-intern.yaml",
@@ -279,3 +280,80 @@ def test_pull_from_a_configured_target_names_it_and_the_token(
     assert result.output.splitlines()[0] == (
         f"Target: test {sandbox.url}: reading the account of the token in $OUTSMART_TOKEN"
     )
+
+
+# --- adoption: a new file records the permissions it finds on --------------------------------
+def test_a_new_file_acknowledges_the_permissions_found_on(
+    repo: Path, sandbox: Sandbox, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        "portal_config.pull.adoption_day", lambda: dt.date.fromisoformat(ADOPTED_ON)
+    )
+    secura = repo / "portals" / "secura-alarm.yaml"
+    secura.unlink()
+    _commit(repo)
+    result = invoke("pull", "--portal", "secura-alarm", "--no-catalog")
+    assert result.exit_code == 0, result.output
+    assert secura.read_text() == adopted_secura_alarm("../schema/portal.schema.json")
+    strict = invoke("lint", "--strict", str(secura))
+    assert (strict.exit_code, strict.stdout) == (0, "1 file checked: no problems\n")
+    assert invoke("fmt", "--check", str(secura)).exit_code == 0
+
+
+def test_a_new_file_of_a_restricted_portal_acknowledges_nothing(
+    repo: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    gemeente = repo / "portals" / "gemeente-intern.yaml"
+    gemeente.unlink()
+    _commit(repo)
+    assert invoke("pull", "--portal", "gemeente-intern", "--no-catalog").exit_code == 0
+    assert "acknowledged" not in gemeente.read_text()
+
+
+def test_refreshing_a_file_never_acknowledges_a_permission_switched_on_live(
+    repo: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    # Live, acme-facilities lets guests create relations; its file does not. Accepting that
+    # edit with pull brings the value in, and lint still asks a person for the reason.
+    acme = repo / "portals" / "acme-facilities.yaml"
+    before = acme.read_text()
+    result = invoke("pull", "--portal", "acme-facilities", "--no-catalog")
+    assert result.exit_code == 0, result.output
+    assert acme.read_text() == before.replace(
+        "  allow_new_relation: false\n", "  allow_new_relation: true\n"
+    ).replace("    - Onderhoud\n", "")
+    strict = invoke("lint", "--strict", "-q", str(acme))
+    assert (strict.exit_code, strict.stdout) == (
+        1,
+        "  1  warning  permissive-guest-access\n"
+        "1 file checked: 0 errors, 1 warning not shown (failed)\n",
+    )
+
+
+def test_pull_writes_no_catalog_name_a_portal_file_could_not_hold(
+    repo: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    sandbox.state.data["work_types"] += ["Storing\n", " Lekkage"]
+    result = invoke("pull", "--portal", "acme-facilities", "--force")
+    refused = [line for line in result.output.splitlines() if line.startswith("refused: ")]
+    assert refused == [
+        'refused: worktypes.yaml: live work type "Storing\\n" not written: '
+        "'Storing\\n' is not a valid work type; remove the line break",
+        'refused: worktypes.yaml: live work type " Lekkage" not written: '
+        "' Lekkage' is not a valid work type; remove the leading or trailing spaces",
+    ]
+    assert "Lekkage" not in (repo / "worktypes.yaml").read_text()
+    assert invoke("lint").exit_code == 0
+    assert result.exit_code == 1
+
+
+def test_lint_holds_the_catalog_to_the_portal_files_work_type_names(
+    repo: Path, invoke: Invoke
+) -> None:
+    (repo / "worktypes.yaml").write_text('work_types:\n  - Storing\n  - "Lekkage\\n"\n')
+    result = invoke("lint")
+    assert result.stdout.splitlines()[0] == (
+        "worktypes.yaml:3:5: error [catalog] 'Lekkage\\n' is not a valid work type; "
+        "remove the line break"
+    )
+    assert result.exit_code == 1

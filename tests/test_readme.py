@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -111,3 +116,101 @@ def test_the_diff_example_is_what_a_fresh_clone_prints(
     for section in (guide, tour):
         shown = re.findall(r"```text\n(.+?)```", section, re.S)[0]
         assert printed == shown
+
+
+def ui_edit_snippet(text: str) -> str:
+    """The block that simulates a UI edit through the standalone sandbox's API."""
+    (block,) = [b for b in re.findall(r"```sh\n(.+?)```", text, re.S) if "curl" in b]
+    return block
+
+
+def _run(script: str, project: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("NO_COLOR", None)
+    process = subprocess.Popen(
+        ["bash", "-c", script],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = process.communicate(timeout=60)
+    finally:  # the snippet's background sandbox, whatever happened
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["README.md", "docs/guide/simulate-ui-edit.md"])
+@pytest.mark.parametrize("start", ["after the tour's apply", "freshly adopted"])
+def test_the_ui_edit_snippet_makes_an_edit_that_drift_finds(
+    tmp_path: Path, where: str, start: str
+) -> None:
+    """Run as written (on a free port instead of 8808): it reads the revision, so it works
+    at revision 1 (a fresh adoption) and 2 (after the tour's apply); drift then finds it."""
+    snippet = ui_edit_snippet((REPO / where).read_text(encoding="utf-8"))
+    assert snippet.count("8808") == 2
+    snippet = snippet.replace("8808", str(_free_port()))
+    project = tmp_path / "project"
+    if start == "after the tour's apply":
+        shutil.copytree(REPO / "portals", project / "portals")
+        for name in ("worktypes.yaml", "portal-config.yaml"):
+            shutil.copy(REPO / name, project / name)
+        setup = "portal-config apply --yes"
+    else:
+        project.mkdir()
+        setup = "git init -q && portal-config init && portal-config pull --target sandbox"
+    assert _run(setup, project).returncode == 0
+    done = _run(snippet, project)
+    assert done.returncode == 0, done.stderr
+    assert "edit refused" not in done.stderr
+    drift = _run("portal-config drift --no-color", project)
+    assert drift.returncode == 3, drift.stdout + drift.stderr
+    assert "~ acme-facilities" in drift.stdout
+    assert "allow_address_change: true -> false" in drift.stdout
+
+
+@pytest.mark.slow
+def test_the_ui_edit_snippet_says_so_when_the_edit_is_refused(tmp_path: Path) -> None:
+    """A stale revision is answered with code 409 (in an HTTP 200): the snippet says so."""
+    snippet = ui_edit_snippet(README)
+    assert "'\"$REVISION\"'" in snippet
+    stale = snippet.replace("8808", str(_free_port())).replace("'\"$REVISION\"'", "0")
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "portals", project / "portals")
+    for name in ("worktypes.yaml", "portal-config.yaml"):
+        shutil.copy(REPO / name, project / name)
+    assert _run("portal-config apply --yes", project).returncode == 0
+    done = _run(stale, project)
+    assert 'edit refused: {"code": 409' in done.stderr
+    assert _run("portal-config drift", project).returncode == 0  # nothing changed
+
+
+@pytest.mark.parametrize("where", ["README.md", "docs/install.md"])
+def test_the_install_names_its_source_and_upgrades_pip_before_a_git_install(where: str) -> None:
+    text = (REPO / where).read_text(encoding="utf-8")
+    # No release yet: the git URL at a commit SHA, what `<your-org>` stands for, how to
+    # find the SHA.
+    assert "There is no release yet" in text
+    assert "`<your-org>/portal-config` stands for wherever your" in " ".join(text.split())
+    assert "`git remote get-url origin`" in text and "`git rev-parse HEAD`" in text
+    block = next(b for b in re.findall(r"```sh\n(.+?)```", text, re.S) if "git+" in b)
+    lines = block.splitlines()
+    upgrade = next(
+        i for i, line in enumerate(lines) if line.startswith("python -m pip install -U pip")
+    )
+    install = next(i for i, line in enumerate(lines) if "git+https://" in line)
+    assert upgrade < install
+    assert "@<commit-sha>" in lines[install]

@@ -63,7 +63,7 @@ def test_the_schema_rejects_what_apply_never_writes() -> None:
     validator = _validator()
     base = {
         "format": "portal-config-report",
-        "version": 2,
+        "version": 3,
         "tool": TOOL,
         "target": {"name": "t", "base_url": None},
         "account": None,
@@ -86,6 +86,7 @@ def test_the_schema_rejects_what_apply_never_writes() -> None:
     assert list(validator.iter_errors(base)) == []
     assert not validator.is_valid({**base, "outcome": "succeeded"})
     assert not validator.is_valid({**base, "version": 1})
+    assert not validator.is_valid({**base, "version": 2})  # had no "unknown" outcome
     assert not validator.is_valid({**base, "extra": 1})
     assert not validator.is_valid({**base, "tool": "0.1.0"})
     assert validator.is_valid({**base, "account": "north-west"})

@@ -361,3 +361,20 @@ def test_sandbox_from_a_directory_is_never_silently_ignored(
         "error: --from portals: the state file s.json already exists and would be served "
         "as it is; delete it or pass another --state\n",
     )
+
+
+def test_sandbox_on_a_port_in_use_says_how_to_get_another(
+    invoke: Invoke, project: Path
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = invoke("sandbox", "--port", str(port), "--state", "s.json")
+    assert (result.exit_code, result.output) == (
+        2,
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use "
+        "(--port 0 picks a free port, or choose another --port)\n",
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from conftest import REPO, Invoke
+from conftest import REPO, Invoke, Write
 from portal_config import schema
 from portal_config.loader import load_bytes
 
@@ -87,3 +89,87 @@ def test_schema_out_refuses_a_directory(tmp_path: Path, invoke: Invoke) -> None:
     assert result.output.endswith(
         f"Error: Invalid value for '--out': File '{tmp_path}' is a directory.\n"
     )
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node for ECMA-262 regexes")
+def test_the_work_type_pattern_means_the_same_in_ecma_262_and_python() -> None:
+    """Editors check files with ECMA-262 regexes, lint with Python's: every character at
+    either end or inside a name gets the same verdict from both (and a trailing newline,
+    which Python's `$` lets through on its own)."""
+    pattern = schema.plan_schema()["$defs"]["work_type"]["pattern"]
+    characters = [chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF]
+    values = [v for c in characters for v in (f"{c}A", f"A{c}", f"A{c}B")] + ["Storing\n"]
+    python = [re.search(pattern, value) is not None for value in values]
+    script = (
+        "const [p, vs] = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "const r = new RegExp(p); process.stdout.write(JSON.stringify(vs.map(v => r.test(v))));"
+    )
+    done = subprocess.run(
+        ["node", "-e", script],
+        input=json.dumps([pattern, values]),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ecma = json.loads(done.stdout)
+    differ = [repr(v) for v, a, b in zip(values, python, ecma, strict=True) if a != b]
+    assert differ == []
+    assert python[-1] is False
+
+
+def test_schema_offers_every_schema_the_package_ships(invoke: Invoke) -> None:
+    from portal_config.cli import SCHEMAS
+
+    # tomllib is 3.11+; the package-data section names each file on a line of its own.
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    package_data = pyproject.split("[tool.setuptools.package-data]", 1)[1].split("\n[", 1)[0]
+    shipped = sorted(re.findall(r'"([a-z]+)\.schema\.json"', package_data))
+    assert list(SCHEMAS) == shipped
+    # Published in schema/ but not package data: a kind only once it ships.
+    assert "fleet" not in SCHEMAS
+    assert invoke("schema", "fleet").exit_code == 2
+
+
+@pytest.mark.parametrize("kind", ["config", "portal", "plan"])
+def test_schema_refuses_a_kind_with_plan(kind: str, invoke: Invoke) -> None:
+    result = invoke("schema", kind, "--plan")
+    assert result.exit_code == 2
+    assert result.output == f"error: give KIND ({kind}) or --plan, not both: --plan is KIND plan\n"
+
+
+def test_schema_plan_flag_alone_prints_the_plan_schema(invoke: Invoke) -> None:
+    published = (REPO / "schema" / "plan.schema.json").read_text(encoding="utf-8")
+    assert invoke("schema", "--plan").stdout == published
+    assert invoke("schema").stdout == SCHEMA_FILE.read_text(encoding="utf-8")
+
+
+def _anchored_patterns(node: object) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+        return found + [p for value in node.values() for p in _anchored_patterns(value)]
+    if isinstance(node, list):
+        return [p for item in node for p in _anchored_patterns(item)]
+    return []
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "schema").glob("*.schema.json")), ids=str)
+def test_no_anchored_pattern_lets_a_final_newline_through(path: Path) -> None:
+    # jsonschema matches with Python's re.search, whose $ also matches before a final
+    # newline: "acme\n" would pass ^[a-z0-9]+$ and name a file, an account or a token.
+    patterns = [p for p in _anchored_patterns(json.loads(path.read_text())) if p.endswith("$")]
+    assert patterns
+    for pattern in patterns:
+        assert pattern.endswith(r"(?!\n)$"), pattern
+        assert re.search(pattern, "x\n") is None
+
+
+def test_a_portal_id_with_a_final_newline_is_refused_at_its_value(
+    invoke: Invoke, write: Write
+) -> None:
+    path = write("portals/acme.yaml", 'portal: "acme\\n"\nguest_workorder:\n  enabled: false\n')
+    result = invoke("lint", str(path))
+    assert result.exit_code == 1
+    assert (
+        "portals/acme.yaml:1:9: error [schema] portal: 'acme\\n' is not a valid portal id; "
+        "use lowercase letters, digits and single hyphens, e.g. acme-facilities"
+    ) in result.output

@@ -244,7 +244,7 @@ def test_base_defaults_to_github_base_ref(
         ),
         (
             "--output=/tmp/x",
-            "git: --base '--output=/tmp/x': not a branch, tag or commit name\n",
+            'git: --base "--output=/tmp/x": not a branch, tag or commit name\n',
         ),
     ],
 )

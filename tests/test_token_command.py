@@ -402,3 +402,18 @@ def test_what_a_command_writes_to_stderr_is_not_held(
         no_token_env, sandbox, token_command=noisy, software_token_command=PRINT_SOFTWARE_TOKEN
     )
     assert invoke("diff").exit_code == 3
+
+
+def test_a_command_past_its_timeout_is_reported_with_that_timeout(tmp_path: Path) -> None:
+    from portal_config.tokens import TokenCommand, TokenError, read_token
+
+    command = TokenCommand(tuple(python("import time; time.sleep(30)")), tmp_path, timeout=0.3)
+    with pytest.raises(TokenError) as raised:
+        read_token(command)
+    assert str(raised.value) == (
+        f"token_command: '{sys.executable}' did not finish within 0.3 s (token_command_timeout)"
+    )
+    # What the wait raised names the timeout it was given, never a reading of the clock.
+    expired = raised.value.__context__
+    assert isinstance(expired, subprocess.TimeoutExpired)
+    assert str(expired) == f"Command '{command.argv}' timed out after 0.3 seconds"

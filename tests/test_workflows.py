@@ -25,6 +25,8 @@ WORKFLOWS = REPO / ".github" / "workflows"
 RECIPES = sorted(WORKFLOWS.glob("portal-config-*.yml"))
 # This repository's own release recipe: not an init template, held to the same checks.
 RELEASE = WORKFLOWS / "release.yml"
+# What the release job installs to build what it publishes, pinned with hashes.
+RELEASE_REQUIREMENTS = REPO / ".github" / "release-requirements.txt"
 CHECKED = [*RECIPES, RELEASE]
 DIFF = WORKFLOWS / "portal-config-diff.yml"
 DRIFT = WORKFLOWS / "portal-config-drift.yml"
@@ -33,10 +35,16 @@ FLEET_DIFF = WORKFLOWS / "portal-config-fleet-diff.yml"
 FLEET_APPLY = WORKFLOWS / "portal-config-fleet-apply.yml"
 FLEET_DRIFT = WORKFLOWS / "portal-config-fleet-drift.yml"
 FLEET = [FLEET_DIFF, FLEET_APPLY, FLEET_DRIFT]
-# One environment per account, or one for every shard.
+# Two environments per account, or two for every shard: apply's, with required reviewers
+# and deployment branches limited to main, and the read one (its name and "-read") for diff
+# and drift, which run on pull request branches and on a schedule and must not wait.
 FLEET_ENVIRONMENT = (
     "${{ vars.PORTAL_CONFIG_SHARDS && 'portal-config-fleet' || "
     "format('portal-config-{0}', matrix.name) }}"
+)
+FLEET_READ_ENVIRONMENT = (
+    "${{ vars.PORTAL_CONFIG_SHARDS && 'portal-config-fleet-read' || "
+    "format('portal-config-{0}-read', matrix.name) }}"
 )
 _PINNED = re.compile(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}")
 _SECRETS = {
@@ -261,12 +269,12 @@ def test_the_tokens_come_from_an_environment_and_reach_only_portal_config(path: 
     document = _load(path)
     assert "pull_request_target" not in document[True]  # PyYAML reads `on:` as True
     expected = {
-        "portal-config-diff.yml": {"diff": "production"},
+        "portal-config-diff.yml": {"diff": "production-read"},
         "portal-config-apply.yml": {"apply": "production"},
-        "portal-config-drift.yml": {"drift": "${{ matrix.target }}"},
-        "portal-config-fleet-diff.yml": {"diff": FLEET_ENVIRONMENT},
+        "portal-config-drift.yml": {"drift": "${{ matrix.target }}-read"},
+        "portal-config-fleet-diff.yml": {"diff": FLEET_READ_ENVIRONMENT},
         "portal-config-fleet-apply.yml": {"apply": FLEET_ENVIRONMENT},
-        "portal-config-fleet-drift.yml": {"drift": FLEET_ENVIRONMENT},
+        "portal-config-fleet-drift.yml": {"drift": FLEET_READ_ENVIRONMENT},
     }
     jobs = document["jobs"]
     environments = {name: job["environment"] for name, job in jobs.items() if "environment" in job}
@@ -325,6 +333,12 @@ def test_the_release_builds_on_a_tag_and_publishes_with_trusted_publishing() -> 
     assert build["permissions"] == {"contents": "read"}
     runs = "\n".join(step.get("run", "") for step in build["steps"])
     assert "python -m build" in runs
+    # The builder is pinned as the actions are: nothing but the pinned files is installed.
+    installs = [line.strip() for line in runs.splitlines() if "pip install" in line]
+    assert installs == [
+        "python -m pip install --require-hashes --only-binary :all: "
+        "-r .github/release-requirements.txt"
+    ]
     assert 'test -f "dist/portal_config-${version}-py3-none-any.whl"' in runs
     assert 'test -f "dist/portal_config-${version}.tar.gz"' in runs
     assert 'grep -qF "## [${version}]" CHANGELOG.md' in runs
@@ -338,6 +352,38 @@ def test_the_release_builds_on_a_tag_and_publishes_with_trusted_publishing() -> 
     assert publish["steps"][-1]["uses"].startswith("pypa/gh-action-pypi-publish@")
     assert "with" not in publish["steps"][-1]
     assert "secrets." not in RELEASE.read_text(encoding="utf-8")
+
+
+def test_the_release_requirements_pin_every_file_by_version_and_hash() -> None:
+    lines = RELEASE_REQUIREMENTS.read_text(encoding="utf-8").replace("\\\n", " ").splitlines()
+    pinned = [line.split() for line in lines if line and not line.startswith("#")]
+    assert [words[0].split("==")[0] for words in pinned] == [
+        "build",
+        "packaging",
+        "pyproject_hooks",
+    ]
+    for words in pinned:
+        assert re.fullmatch(r"[a-z_]+==\d+(\.\d+)+", words[0]), words
+        assert len(words) == 2 and re.fullmatch(r"--hash=sha256:[0-9a-f]{64}", words[1]), words
+
+
+@pytest.mark.slow  # pip resolves and checks the files, as the release job does
+def test_the_release_requirements_install_with_their_hashes(tmp_path: Path) -> None:
+    # --require-hashes also refuses a dependency that is not pinned: the list is complete.
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed"),
+            *("--require-hashes", "--only-binary", ":all:", "--target", str(tmp_path)),
+            *("-r", str(RELEASE_REQUIREMENTS)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == (
+        "Would install build-1.6.1 packaging-26.4 pyproject_hooks-1.3.3"
+    )
 
 
 def test_lint_uploads_sarif_to_code_scanning() -> None:
@@ -484,6 +530,23 @@ def test_diff_fails_the_check_unless_diff_exits_0_or_3(
     assert done.returncode == step_code
 
 
+BOT = {"type": "Bot", "login": "github-actions[bot]"}
+
+
+def test_a_comment_that_forges_the_marker_is_never_taken_for_the_plan(tmp_path: Path) -> None:
+    """A pull request's author can post the marker first: only the bot's comment is the
+    plan's, so theirs stays as written and the plan gets a comment of its own."""
+    (_temp(tmp_path) / "comment.md").write_text("## Changes in this pull request\n")
+    forged = "<!-- portal-config-diff -->\nNo changes for acme"
+    comments = [
+        {"id": 8, "body": forged, "user": {"type": "User", "login": "mallory"}},
+        {"id": 9, "body": forged, "user": {"type": "Bot", "login": "someone-else[bot]"}},
+    ]
+    env = {"HEAD_SHA": SHA, "JOB_STATUS": "success"}
+    calls = _run_script(_comment_step(), tmp_path, {"comments": comments}, env)
+    assert [name for name, _ in calls] == ["createComment"]
+
+
 def _comment_step() -> dict[str, Any]:
     return _step(DIFF, "Comment on the pull request (updated in place)")
 
@@ -523,7 +586,7 @@ def test_the_comment_names_the_pull_requests_commit_and_carries_the_capped_plan(
 def test_a_failed_diff_replaces_the_plan_in_the_one_comment(tmp_path: Path) -> None:
     comments = [
         {"id": 5, "body": "looks good"},
-        {"id": 6, "body": "<!-- portal-config-diff -->\nPlan for an older commit"},
+        {"id": 6, "body": "<!-- portal-config-diff -->\nPlan for an older commit", "user": BOT},
     ]
     env = {"HEAD_SHA": SHA, "JOB_STATUS": "failure"}
     calls = _run_script(_comment_step(), tmp_path, {"comments": comments}, env)
@@ -680,6 +743,31 @@ def test_the_fetch_step_moves_origin_main_to_the_tip_and_leaves_head(tmp_path: P
     assert "extraheader" not in _git(clone, "config", "--list")  # nothing of the token stays
 
 
+@pytest.mark.parametrize("path", [DIFF, APPLY, DRIFT, *FLEET], ids=lambda p: p.name)
+def test_only_apply_runs_in_the_environment_with_reviewers(path: Path) -> None:
+    """A pull request's branch and a schedule never reach the apply environment, which is
+    limited to main and waits for reviewers: that would refuse every diff job and hold every
+    drift run. They read in the apply environment's name and "-read"; apply runs on main."""
+    document = _load(path)
+    applies = "apply" in path.name
+    triggers = set(document[True])
+    if applies:
+        assert triggers == {"push", "workflow_dispatch"}
+        assert document[True]["push"]["branches"] == ["main"]
+    else:
+        assert triggers in ({"pull_request"}, {"schedule", "workflow_dispatch"})
+    environments = [job["environment"] for job in document["jobs"].values() if "environment" in job]
+    assert len(environments) == 1
+    apply_environment = FLEET_ENVIRONMENT if path in FLEET else "production"
+    if applies:
+        assert environments == [apply_environment]
+    elif path in FLEET:
+        read = apply_environment.replace("'portal-config-fleet'", "'portal-config-fleet-read'")
+        assert environments == [read.replace("{0}'", "{0}-read'")]
+    else:
+        assert environments[0] in ("production-read", "${{ matrix.target }}-read")
+
+
 def test_large_changes_pass_only_through_a_reviewed_manual_run() -> None:
     document = _load(APPLY)
     ticked = document[True]["workflow_dispatch"]["inputs"]["allow-large-change"]
@@ -749,7 +837,9 @@ def test_a_fleet_recipe_runs_a_job_per_entry_of_portal_config_accounts(path: Pat
         "fail-fast": False,
         "matrix": {"include": "${{ fromJSON(needs.accounts.outputs.matrix) }}"},
     }
-    assert job["environment"] == FLEET_ENVIRONMENT
+    # Only apply deploys; diff and drift read, in environments that ask no reviewer.
+    read = path != FLEET_APPLY
+    assert job["environment"] == (FLEET_READ_ENVIRONMENT if read else FLEET_ENVIRONMENT)
     assert job["name"].endswith(" ${{ matrix.name }}")
     steps_with_tokens = [s for s in job["steps"] if "secrets." in json.dumps(s)]
     assert steps_with_tokens
@@ -890,7 +980,18 @@ def test_an_account_without_changes_stays_quiet_unless_it_commented_before(
     env = {"NAME": "acme", "CHANGES": "false", "HEAD_SHA": SHA, "JOB_STATUS": "success"}
     assert _run_script(_fleet_comment_step(), tmp_path, {"comments": _OTHERS}, env) == []
 
-    earlier = {"id": 6, "body": "<!-- portal-config-diff: acme -->\nPlan for **acme** at old"}
+    forged = {
+        "id": 5,
+        "body": "<!-- portal-config-diff: acme -->\nforged",
+        "user": {"type": "User", "login": "mallory"},
+    }
+    # A comment by the pull request's author that carries the marker is not one "before".
+    assert _run_script(_fleet_comment_step(), tmp_path, {"comments": [*_OTHERS, forged]}, env) == []
+    earlier = {
+        "id": 6,
+        "body": "<!-- portal-config-diff: acme -->\nPlan for **acme** at old",
+        "user": BOT,
+    }
     calls = _run_script(_fleet_comment_step(), tmp_path, {"comments": [*_OTHERS, earlier]}, env)
     assert [(name, args["comment_id"]) for name, args in calls] == [("updateComment", 6)]
     assert calls[0][1]["body"].endswith(f"Plan for **acme** at {SHA}:\n\nNo changes.\n")

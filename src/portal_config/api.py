@@ -1,8 +1,9 @@
 """The OutSmart adapter: paths, envelope codes, auth, and the four operations.
 
-The adapter is three modules: this one, wire.py (the record shapes: portal and work-type
-records to the model and back, and the bounds on what a server may claim) and
-transport.py (HTTP: the pool, retries, timeouts, refusing redirects).
+The adapter is four modules: this one, wire.py (the record shapes: portal and work-type
+records to the model and back, and the bounds on what a server may claim),
+transport.py (HTTP: the pool, retries, timeouts, refusing redirects) and answers.py
+(an answer's body read within its budgets and parsed).
 
 The contract (openapi/portal-settings.yaml) follows OutSmart's published OpenAPI
 style: paths under ``/openapi/8/`` ending in a slash, the account ``token`` and
@@ -30,13 +31,13 @@ from urllib.parse import quote
 import urllib3
 
 from portal_config import envelope
+from portal_config.answers import ByteBudget
 from portal_config.model import LivePortal, PortalSettings, WorkType
 from portal_config.redaction import redact, register_secret
 from portal_config.tokens import DEFAULT_SOFTWARE_TOKEN_ENV, DEFAULT_TOKEN_ENV
 from portal_config.transport import (
     RETRY_STATUSES,
     ApiError,
-    ByteBudget,
     ClientSettings,
     Retryable,
     Say,

@@ -4,15 +4,31 @@ Each write carries the revision the plan read. A conflict is never "resolved" by
 writing again: the portal's current state (from the 409 answer) is compared, and only if
 it already holds exactly the desired settings (our own earlier write whose answer was
 lost, or the same change made in the UI) is it reported as applied. Any other failure
-that leaves the outcome unknown is also settled by a re-read, so "applied" always means
-"seen in OutSmart".
+that leaves the outcome open (a 5xx, a dropped connection, no answer) is settled by a
+re-read; if that read fails too, the portal is reported "unknown", never "failed": the
+server may have stored it. A definite refusal (an envelope code or HTTP status below 500,
+not 429) is "failed"; a write that never left (every attempt failed to connect) is
+"skipped".
+
+After the writes, one bulk read (the list diff reads) checks every portal reported
+applied, as terraform checks a provider's result after apply: one that does not hold the
+planned settings is "failed" ("acknowledged but not stored", or changed again since it
+was written), and if that read fails, the written portals are "unknown". The read has a
+deadline of its own (the target's deadline bounds each stage of requests), so writes that
+used most of theirs cannot leave it none. Only the managed settings are compared, so a UI
+edit to anything else in between (the portal's name) passes; a UI edit to the same
+settings does not, and that is true: OutSmart does not hold the plan. So "applied" always
+means "read back from OutSmart".
 
 Ctrl-C or SIGTERM stops new writes; writes in flight are waited for, so each is
 reported as what really happened. A second interrupt stops the waiting (as
-terraform's does): those portals are reported "unknown", never "skipped". While the
-writes run, interrupts are counted by a signal handler instead of raised, so none can
-land between two statements and lose a result; the writes run on daemon threads, so
-after a second interrupt the process can exit without waiting for them.
+terraform's does): those portals are reported "unknown", never "skipped"; a second
+interrupt during the read-back makes the portals it would have checked "unknown". After
+a second interrupt during the writes there is no read-back: the portals written by then
+are reported as their answers showed them. While the writes and the read-back run,
+interrupts are counted by a signal handler instead of raised, so none can land between
+two statements and lose a result; both run on daemon threads, so after a second
+interrupt the process can exit without waiting for them.
 """
 
 from __future__ import annotations
@@ -24,12 +40,13 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
+from dataclasses import replace
 from types import FrameType
 
 from portal_config.api import ApiError, ConflictError, OutSmartClient
-from portal_config.model import LivePortal
+from portal_config.model import LivePortal, PortalSettings
 from portal_config.plan import Plan, PortalPlan
-from portal_config.results import ApplyRun, Outcome, PortalResult, now
+from portal_config.results import ApplyRun, Outcome, PortalResult, describe_writes, now
 
 POLL = 0.1  # seconds between checks for an interrupt while writes are in flight
 
@@ -57,8 +74,9 @@ def apply_plan(
         try:
             return _write_one(portal_plan, client, stop)
         except Exception as exc:  # a bug must not hide the other portals' results
-            reason = f"unexpected error ({exc.__class__.__name__}); run diff to see its state"
-            return PortalResult(portal_plan.portal, Outcome.FAILED, reason)
+            # It may have struck after the write was sent: what OutSmart holds is unknown.
+            reason = f"outcome unknown: unexpected error ({exc.__class__.__name__}); run diff"
+            return PortalResult(portal_plan.portal, Outcome.UNKNOWN, reason)
 
     jobs = [(Future[PortalResult](), p) for p in plan.changed]
     portal_of = {future: p.portal for future, p in jobs}
@@ -90,9 +108,16 @@ def apply_plan(
                 pending = {f for f in pending if not f.cancelled()}
                 if pending and note is not None:
                     note(
-                        f"interrupt received: finishing {_writes(len(pending))} in flight; "
-                        "interrupt again to stop waiting (their outcome will be unknown)"
+                        f"interrupt received: finishing {describe_writes(len(pending))} in "
+                        "flight; interrupt again to stop waiting (their outcome will be unknown)"
                     )
+        written = [r for r in settled.values() if r.outcome is Outcome.APPLIED]
+        unread = 0
+        if written and interrupts() < 2:
+            desired = {p.portal: p.desired for p in plan.changed}
+            checked, finished = _read_back(written, desired, client, interrupts, note)
+            settled.update((result.portal, result) for result in checked)
+            unread = 0 if finished else len(written)
         interrupted = interrupts() > 0
     in_flight = {portal_of[future] for future in pending}
     for portal_plan in plan.portals:
@@ -109,11 +134,78 @@ def apply_plan(
             reason = "interrupted before it was written"
             settled[name] = PortalResult(name, Outcome.SKIPPED, reason, revision)
     results = sorted(settled.values(), key=lambda r: r.portal)
-    return ApplyRun(plan, results, started, now(), interrupted)
+    return ApplyRun(plan, results, started, now(), interrupted, len(in_flight), unread)
 
 
-def _writes(count: int) -> str:
-    return "1 write" if count == 1 else f"{count} writes"
+def _read_back(
+    written: list[PortalResult],
+    desired: dict[str, PortalSettings],
+    client: OutSmartClient,
+    interrupts: Callable[[], int],
+    note: Callable[[str], None] | None,
+) -> tuple[list[PortalResult], bool]:
+    """The results of the ``written`` portals once one bulk read has shown what OutSmart
+    holds, and True; or, if a second interrupt comes first, all unknown and False."""
+    reading = Future[list[LivePortal]]()
+    # The read-back is a stage of its own, with a whole deadline (the target's `deadline`
+    # bounds each stage: the plan's reads, the writes, this read): sharing what the writes
+    # left of theirs, a long apply would find none left, and every acknowledged write
+    # would be reported unknown for want of time, not for anything OutSmart did.
+    client.restart_deadline()
+
+    def read() -> None:
+        try:
+            reading.set_result(client.list_portals())
+        except BaseException as exc:  # handed to the waiting thread, which judges it
+            reading.set_exception(exc)
+
+    threading.Thread(target=read, name="portal-config-read-back", daemon=True).start()
+    heard = interrupts()
+    while interrupts() < 2:
+        try:
+            live = {portal.portal: portal for portal in reading.result(timeout=POLL)}
+        except TimeoutError:
+            if interrupts() > heard and note is not None:
+                note(
+                    f"interrupt received: reading back {describe_writes(len(written))}; "
+                    "interrupt again to stop waiting (their outcome will be unknown)"
+                )
+            heard = interrupts()
+            continue
+        except Exception as exc:
+            why = str(exc) if isinstance(exc, ApiError) else exc.__class__.__name__
+            return [_unknown(r, f"reading it back failed ({why})") for r in written], True
+        return [_compare(r, desired[r.portal], live.get(r.portal)) for r in written], True
+    return [_unknown(r, "the run stopped before reading it back") for r in written], False
+
+
+def _unknown(written: PortalResult, why: str) -> PortalResult:
+    answered = f" (OutSmart answered revision {written.revision_after})"
+    reason = f"outcome unknown: written{answered}, but {why}; run diff"
+    return PortalResult(written.portal, Outcome.UNKNOWN, reason, written.revision_before)
+
+
+def _compare(
+    written: PortalResult, desired: PortalSettings, live: LivePortal | None
+) -> PortalResult:
+    """A written portal's result, judged by what the read-back found."""
+    name, before, answered = written.portal, written.revision_before, written.revision_after
+    if live is None:
+        reason = "acknowledged but not stored: OutSmart no longer lists the portal; run diff"
+        return PortalResult(name, Outcome.FAILED, reason, before)
+    if live.settings.same_as(desired):
+        return replace(written, revision_after=live.revision)
+    if answered is not None and live.revision > answered:
+        reason = (
+            f"changed in OutSmart after it was written (revision {answered} -> "
+            f"{live.revision}): it does not hold the planned settings; run diff"
+        )
+    else:
+        reason = (
+            f"acknowledged but not stored: OutSmart answered revision {answered}, but holds "
+            f"revision {live.revision} without the planned settings; run diff"
+        )
+    return PortalResult(name, Outcome.FAILED, reason, before, live.revision)
 
 
 def _start_workers(
@@ -209,9 +301,9 @@ def _settle(
         try:
             current = client.get_portal(name)
         except ApiError as exc:
-            return PortalResult(
-                name, Outcome.FAILED, f"{why}; re-reading it failed too ({exc})", before
-            )
+            # The write may have been stored: only a read could tell, and it failed.
+            reason = f"{why}; re-reading it failed too ({exc}); run diff"
+            return PortalResult(name, Outcome.UNKNOWN, reason, before)
     if current.settings.same_as(portal_plan.desired):
         reason = "confirmed: OutSmart already holds these settings"
         return PortalResult(name, Outcome.APPLIED, reason, before, current.revision)

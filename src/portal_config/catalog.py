@@ -15,7 +15,9 @@ them vanish. A broken catalog is reported like any other file.
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +83,8 @@ def load_catalog(
                 reason = detail.explain() if detail else f"got {name!r}"
                 message = f"work type names must be non-empty strings: {reason}"
                 problems.append(_problem(display, document, (key, index), message))
+            elif (why := invalid_work_type(name)) is not None:
+                problems.append(_problem(display, document, (key, index), why))
         lists[key] = names
     both = set(lists.get("work_types", ())) & set(lists.get("inactive_work_types", ()))
     for index, name in enumerate(lists.get("inactive_work_types", ())):
@@ -90,6 +94,29 @@ def load_catalog(
     if problems:
         return None, problems
     return Catalog(display, tuple(lists["work_types"]), tuple(lists["inactive_work_types"])), []
+
+
+def invalid_work_type(name: str) -> str | None:
+    """Why no portal file could name this work type (the schema's work type), or None.
+
+    The catalog is held to the portal files' own constraint: a name no file can hold is
+    one lint would refuse in every portal, and pull writes none (see pull_catalog).
+    """
+    from portal_config.schema import plan_schema, work_type_hint
+
+    limit = plan_schema()["$defs"]["work_type"]["maxLength"]
+    if len(name) > limit:
+        return f"work type is {len(name)} characters long; at most {limit} are allowed"
+    if _work_type_pattern().search(name) is None:
+        return f"{name!r} is not a valid work type; {work_type_hint(name)}"
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _work_type_pattern() -> re.Pattern[str]:
+    from portal_config.schema import plan_schema
+
+    return re.compile(plan_schema()["$defs"]["work_type"]["pattern"])
 
 
 def _problem(

@@ -18,6 +18,7 @@ import click
 
 from portal_config import __version__
 from portal_config.errors import ExitCode, PortalConfigError, UsageError
+from portal_config.escaping import escape_text
 from portal_config.render.lint import FORMATS as LINT_FORMATS
 
 if TYPE_CHECKING:
@@ -120,6 +121,17 @@ def cli() -> None:
     help="Output format. Default: text, or github when GITHUB_ACTIONS=true.",
 )
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
+@click.option(
+    "--errors-only",
+    "--no-warnings",
+    "--quiet",
+    "-q",
+    "errors_only",
+    is_flag=True,
+    help="Show only errors (text and github formats): warnings are still counted in the "
+    "summary and the per-rule table, and still fail --strict. json and sarif always list "
+    "every problem.",
+)
 @_config_option
 @click.option(
     "--catalog",
@@ -136,6 +148,7 @@ def lint(
     paths: tuple[Path, ...],
     output_format: str | None,
     strict: bool,
+    errors_only: bool,
     config_path: Path | None,
     catalog: Path | None,
     color: bool | None,
@@ -144,7 +157,12 @@ def lint(
     """Check portal files against the schema and the rules.
 
     PATHS are files or directories (searched recursively for *.yaml and
-    *.yml); the default is the configured portals directory.
+    *.yml); the default is the configured portals directory. Text output ends
+    with the number of problems per rule and level, most frequent first.
+
+    --errors-only hides warnings from what is printed and changes nothing
+    else, as in yamllint: the summary counts them and --strict still fails on
+    them, so the exit code never depends on it.
 
     \b
     Exit codes: 0 clean, 1 problems found (warnings only with --strict),
@@ -153,15 +171,16 @@ def lint(
     Examples:
       portal-config lint
       portal-config lint portals/acme-facilities.yaml --strict
+      portal-config lint -q                   # errors, and warnings per rule
       portal-config lint --format github      # GitHub Actions annotations
     """
     from dataclasses import replace
 
     from portal_config.config import load_config
+    from portal_config.escaping import escape_text
     from portal_config.lint import lint as run_lint
     from portal_config.lint import require_portals_dir
     from portal_config.loader import display
-    from portal_config.render.escaping import escape_text
     from portal_config.render.lint import FORMATS, Style
 
     config = load_config(config_path)
@@ -188,7 +207,12 @@ def lint(
             click.echo(
                 f"note: no work-type catalog ({shown}) found; work types not checked", err=True
             )
-    style = Style(color=use_color(color) and chosen == "text", strict=strict)
+    style = Style(
+        color=use_color(color) and chosen == "text",
+        strict=strict,
+        errors_only=errors_only,
+        statistics=True,
+    )
     click.echo(FORMATS[chosen](run.report, run.sources, style), nl=False, color=style.color)
     sys.exit(ExitCode.PROBLEMS if run.report.failed(strict) else ExitCode.OK)
 
@@ -241,7 +265,7 @@ def init_command(directory: Path, force: bool, accounts: str | None) -> None:
 
     Files that exist are kept (reported "exists, kept") unless --force; .gitignore only
     gains missing lines and an existing .pre-commit-config.yaml is never changed. When
-    this copy was installed from git (https, ssh or a local clone), the CI recipes and the
+    this copy was installed from git (https, ssh or file://), the CI recipes and the
     pre-commit hook are pinned to its commit, and to its release tag when it was installed
     at one (`@v1.2.0`); otherwise set PORTAL_CONFIG_SOURCE and PORTAL_CONFIG_REV in them.
     Every run lists the files that still name placeholders.
@@ -272,7 +296,8 @@ def init_command(directory: Path, force: bool, accounts: str | None) -> None:
     pin = installed_pin()
     done = scaffold(directory, force=force, pin=pin, accounts=names)
     for outcome in done.outcomes:
-        click.echo(f"{outcome.path}: {outcome.status}")
+        # A path names the user's files (the accounts, the portals moved): data, escaped.
+        click.echo(f"{escape_text(outcome.path)}: {outcome.status}")
     if done.pre_commit_snippet is not None:
         click.echo("\nAdd the published hook to .pre-commit-config.yaml:\n")
         click.echo(done.pre_commit_snippet, nl=False)
@@ -286,7 +311,7 @@ def init_command(directory: Path, force: bool, accounts: str | None) -> None:
             )
         elif pin.source is None:
             why = (
-                "This portal-config was installed from a local clone, which CI cannot fetch:"
+                "This portal-config was installed from a file:// URL (or one CI cannot use):"
                 " in these files, replace <your-org> with the https URL of its repository"
             )
         else:  # kept from an earlier init
@@ -294,17 +319,20 @@ def init_command(directory: Path, force: bool, accounts: str | None) -> None:
                 "These files still name <your-org> or <commit-sha>: `portal-config init"
                 " --force` pins them to this copy, or fill them in by hand"
             )
-        click.echo(f"\n{why}:\n  " + "\n  ".join(done.placeholders))
+        click.echo(f"\n{why}:\n  " + "\n  ".join(map(escape_text, done.placeholders)))
     if not done.has_portals:  # the hint only for a new repository
         click.echo("\nNext: portal-config pull --target sandbox, then portal-config lint.")
 
 
-# The JSON Schemas this package ships, by what they describe (package data, one file each).
-SCHEMAS = ("portal", "config", "plan", "lint", "report")
+# The JSON Schemas this package ships, by what they describe: its KIND.schema.json files
+# (package data), so a schema added to the package is offered with no list to update.
+SCHEMAS = tuple(
+    sorted(p.name.removesuffix(".schema.json") for p in Path(__file__).parent.glob("*.schema.json"))
+)
 
 
 @cli.command("schema")
-@click.argument("kind", type=click.Choice(SCHEMAS), default="portal")
+@click.argument("kind", type=click.Choice(SCHEMAS), required=False)
 @click.option(
     "--plan", "plan", is_flag=True, help="The saved plan's schema (same as: schema plan)."
 )
@@ -314,7 +342,7 @@ SCHEMAS = ("portal", "config", "plan", "lint", "report")
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the schema to this file instead of printing it.",
 )
-def schema_command(kind: str, plan: bool, out_file: Path | None) -> None:
+def schema_command(kind: str | None, plan: bool, out_file: Path | None) -> None:
     """Print a JSON Schema (draft 2020-12) this portal-config checks with.
 
     KIND: portal (a portal file, the default), config (portal-config.yaml), plan
@@ -323,7 +351,7 @@ def schema_command(kind: str, plan: bool, out_file: Path | None) -> None:
     files against them; write them next to the files they describe.
 
     \b
-    Exit codes: 0 printed or written, 2 --out cannot be written.
+    Exit codes: 0 printed or written, 2 --out cannot be written, or KIND with --plan.
     \b
     Examples:
       portal-config schema > schema/portal.schema.json
@@ -332,11 +360,11 @@ def schema_command(kind: str, plan: bool, out_file: Path | None) -> None:
     """
     from importlib.resources import files
 
-    text = (
-        files("portal_config")
-        .joinpath(f"{'plan' if plan else kind}.schema.json")
-        .read_text(encoding="utf-8")
-    )
+    if plan and kind is not None:
+        # Printing one of the two would silently ignore the other.
+        raise UsageError(f"give KIND ({kind}) or --plan, not both: --plan is KIND plan")
+    chosen = "plan" if plan else kind or "portal"
+    text = files("portal_config").joinpath(f"{chosen}.schema.json").read_text(encoding="utf-8")
     if out_file is None:
         click.echo(text, nl=False)
         return
@@ -900,6 +928,13 @@ def pull_command(
 ) -> None:
     """Write the live portal settings as portal files, and refresh the catalog.
 
+    A portal without a file gets a new one, which acknowledges each guest
+    permission it finds on ("as found in OutSmart on DATE (adopted by pull)"),
+    so a fresh adoption passes lint --strict with the status quo reviewed in
+    its first commit. An existing file only takes the live values: a
+    permission switched on since is still reported by lint until someone
+    writes its reason under acknowledged:.
+
     \b
     Exit codes: 0 written or unchanged, 1 a file refused (local edits, unsafe id),
                 2 usage/config error, 4 API error.
@@ -971,6 +1006,60 @@ def accounts_command(shards: int | None, config_path: Path | None) -> None:
     click.echo(json.dumps(matrix, separators=(",", ":")))
 
 
+_SHARE = click.FloatRange(0, 1)
+# The sandbox's faults as flags: (flag, field of sandbox.faults.Faults, type, help).
+_FAULT_FLAGS: tuple[tuple[str, str, click.ParamType[Any], str], ...] = (
+    ("--latency", "latency_ms", click.FLOAT, "Add this many ms to every answer."),
+    ("--error-rate", "error_rate", _SHARE, "Share of requests answered 500/502/503."),
+    (
+        "--envelope-error-rate",
+        "envelope_error_rate",
+        _SHARE,
+        "Share of requests answered HTTP 200 with envelope code 1007 (uncaught error).",
+    ),
+    (
+        "--rate-limit",
+        "rate_limit",
+        click.FloatRange(0),
+        "Requests per second before 429 + Retry-After.",
+    ),
+    ("--throttle-rate", "throttle_rate", _SHARE, "Share of requests answered 429."),
+    ("--drop-rate", "drop_rate", _SHARE, "Share of connections closed mid-response."),
+    ("--lost-write-rate", "lost_write_rate", _SHARE, "Share of writes applied but never answered."),
+    (
+        "--conflict-rate",
+        "conflict_rate",
+        _SHARE,
+        "Share of writes preceded by a concurrent UI edit.",
+    ),
+    (
+        "--unstored-write-rate",
+        "unstored_write_rate",
+        _SHARE,
+        "Share of writes answered as stored but not stored.",
+    ),
+    (
+        "--applied-error-rate",
+        "applied_error_rate",
+        _SHARE,
+        "Share of writes stored, then answered 500.",
+    ),
+    (
+        "--gone-after-writes",
+        "gone_after_writes",
+        click.IntRange(0),
+        "Stop answering (and refuse connections) after this many stored writes.",
+    ),
+)
+
+
+def _fault_options(command: Callable[..., None]) -> Callable[..., None]:
+    """One option per fault of _FAULT_FLAGS, in its order, each passed by its field name."""
+    for flag, field, kind, text in reversed(_FAULT_FLAGS):
+        command = click.option(flag, field, type=kind, help=text)(command)
+    return command
+
+
 @cli.command("sandbox")
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on."
@@ -1005,34 +1094,7 @@ def accounts_command(shards: int | None, config_path: Path | None) -> None:
     show_default=True,
     help="Seed a new state file from 'demo' or from a directory of portal files.",
 )
-@click.option("--latency", "latency_ms", type=float, help="Add this many ms to every answer.")
-@click.option(
-    "--error-rate", type=click.FloatRange(0, 1), help="Share of requests answered 500/502/503."
-)
-@click.option(
-    "--envelope-error-rate",
-    type=click.FloatRange(0, 1),
-    help="Share of requests answered HTTP 200 with envelope code 1007 (uncaught error).",
-)
-@click.option(
-    "--rate-limit", type=click.FloatRange(0), help="Requests per second before 429 + Retry-After."
-)
-@click.option(
-    "--throttle-rate", type=click.FloatRange(0, 1), help="Share of requests answered 429."
-)
-@click.option(
-    "--drop-rate", type=click.FloatRange(0, 1), help="Share of connections closed mid-response."
-)
-@click.option(
-    "--lost-write-rate",
-    type=click.FloatRange(0, 1),
-    help="Share of writes applied but never answered.",
-)
-@click.option(
-    "--conflict-rate",
-    type=click.FloatRange(0, 1),
-    help="Share of writes preceded by a concurrent UI edit.",
-)
+@_fault_options
 @click.option("--random-seed", "random_seed", type=int, help="Seed for the fault dice.")
 @click.option(
     "--http-status-errors",
@@ -1047,16 +1109,9 @@ def sandbox_command(
     state_file: Path,
     accounts: int | None,
     seed: str,
-    latency_ms: float | None,
-    error_rate: float | None,
-    envelope_error_rate: float | None,
-    rate_limit: float | None,
-    throttle_rate: float | None,
-    drop_rate: float | None,
-    lost_write_rate: float | None,
-    conflict_rate: float | None,
     random_seed: int | None,
     http_status_errors: bool | None,
+    **faults: float | None,
 ) -> None:
     """Run a local OutSmart-compatible API with a demo account, on loopback.
 
@@ -1102,23 +1157,12 @@ def sandbox_command(
                 f"--from {seed}: the state file {existing} already exists and would be "
                 "served as it is; delete it or pass another --state"
             )
-    faults = dict(
-        latency_ms=latency_ms,
-        error_rate=error_rate,
-        envelope_error_rate=envelope_error_rate,
-        rate_limit=rate_limit,
-        throttle_rate=throttle_rate,
-        drop_rate=drop_rate,
-        lost_write_rate=lost_write_rate,
-        conflict_rate=conflict_rate,
-        seed=random_seed,
-    )
     serve(
         host,
         port,
         state_file,
         demo_account if seed == "demo" else lambda: account_from_directory(Path(seed)),
-        faults,
+        {**faults, "seed": random_seed},
         lambda line: click.echo(line, err=True),
         http_status_errors=http_status_errors,
         accounts=accounts,

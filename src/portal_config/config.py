@@ -36,12 +36,13 @@ import fnmatch
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from portal_config.errors import ConfigError, UsageError
+from portal_config.escaping import quote
 from portal_config.file_access import Repository
 from portal_config.loader import Document, JsonPath, load_file
 from portal_config.problems import Level
@@ -53,9 +54,6 @@ from portal_config.tokens import (
     DEFAULT_TOKEN_ENV,
     TokenCommand,
 )
-
-if TYPE_CHECKING:  # lint loads the config on every commit; it never reads live portals
-    from portal_config.model import LivePortal
 
 CONFIG_NAME = "portal-config.yaml"
 ACCOUNTS_DIR = "accounts"
@@ -134,7 +132,8 @@ class Ignore:
     An ignored portal is not in any plan, not even as unmanaged, and pull does not write
     it: for portals another team runs, or whose ids no file can use (``Acme_Legacy``).
     Patterns are shell globs (``*``, ``?``, ``[...]``), matched case-sensitively against
-    the whole id, as OutSmart spells it.
+    the whole id, as OutSmart spells it. A plain value, patterns and matching only: the
+    plan and pull code leaves ignored live portals out (`live_values.not_ignored`).
     """
 
     patterns: tuple[str, ...] = ()
@@ -145,14 +144,8 @@ class Ignore:
 
     def why(self, portal: str) -> str | None:
         """Why ``portal`` is left alone, as messages say it, or None if it is not."""
-        from portal_config.live_values import quoted  # the model and schema: not lint's
-
         pattern = self.pattern_for(portal)
-        return None if pattern is None else f"ignored by ignore: {quoted(pattern)} in {CONFIG_NAME}"
-
-    def by_id(self, live: Iterable[LivePortal]) -> dict[str, LivePortal]:
-        """The live portals by id, without those ignored."""
-        return {p.portal: p for p in live if self.pattern_for(p.portal) is None}
+        return None if pattern is None else f"ignored by ignore: {quote(pattern)} in {CONFIG_NAME}"
 
 
 NOTHING_IGNORED = Ignore()

@@ -6,7 +6,7 @@ prints its one-line message and exits with its code, never a traceback.
 
 from __future__ import annotations
 
-from portal_config.render.escaping import escape_text
+from portal_config.escaping import escape_line
 
 
 class PortalConfigError(Exception):
@@ -17,7 +17,8 @@ class PortalConfigError(Exception):
 
     def render(self) -> str:
         # A message quotes paths, config values and server messages: one line, escaped.
-        return f"{self.prefix}: {escape_text(str(self))}"
+        # Values it quotes are escaped already (`quote`): escape_line leaves them so.
+        return f"{self.prefix}: {escape_line(str(self))}"
 
 
 class ReasonsError(PortalConfigError):
@@ -28,7 +29,7 @@ class ReasonsError(PortalConfigError):
         return "\n".join(str(reason) for reason in self.args)
 
     def render(self) -> str:
-        return "\n".join(f"{self.prefix}: {escape_text(str(reason))}" for reason in self.args)
+        return "\n".join(f"{self.prefix}: {escape_line(str(reason))}" for reason in self.args)
 
 
 class ConfigError(ReasonsError):

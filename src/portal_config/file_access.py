@@ -12,6 +12,10 @@ Every read goes through `read_bounded`, which:
 
 The refusals are `UnreadableFile`, whose text is one line for the caller's own format;
 any other I/O failure stays an OSError.
+
+Writes below the root are held to the same links (`Repository.write_refusal`): a pull
+request can commit ``portals`` as a link to any directory on the runner, and a write
+follows the links on its way as surely as a read does.
 """
 
 from __future__ import annotations
@@ -37,8 +41,21 @@ _KINDS = (
 )
 
 
+OUTSIDE = "symbolic link leads outside the repository; refusing to follow it"
+HIDDEN = "symbolic link leads into a hidden directory; refusing to follow it"
+
+
 class UnreadableFile(Exception):
     """A file portal-config refuses to read; the text is the reason, one line."""
+
+
+class RefusedWrite(Exception):
+    """A write refused: ``link`` (as spelled) is the link below the root it would follow."""
+
+    def __init__(self, link: str, reason: str) -> None:
+        super().__init__(reason)
+        self.link = link
+        self.reason = reason
 
 
 class Repository:
@@ -58,13 +75,62 @@ class Repository:
     def resolve(self, where: str) -> str:
         """The path to open for ``where`` (absolute): itself when no link is on the way to
         its directory, else its target once `_link_refusal` allows it."""
-        directory = os.path.dirname(where)
-        real_directory = self._directories.get(directory)
-        if real_directory is None:
-            real_directory = self._directories[directory] = os.path.realpath(directory)
-        if real_directory == directory:
+        if self._real_directory(os.path.dirname(where)) == os.path.dirname(where):
             return where  # a link as the file itself shows when it is opened (ELOOP)
         return self.follow(where)
+
+    def below(self, where: str) -> bool:
+        """Whether ``where`` (absolute) is the repository's to guard.
+
+        Decided by the real path of its directory, not by how it is spelled: through an
+        alias of the repository (``/tmp/plink -> /tmp/proj``) a committed link is as much
+        a pull request's as through the repository's own name. The last part is not
+        followed: a link there is the repository's content, which the caller checks.
+        """
+        if _inside(where, self.root):
+            return True  # the common case, without a syscall
+        directory, name = os.path.split(where)
+        return _inside(os.path.join(self._real_directory(directory), name), self.root)
+
+    def write_refusal(self, path: Path | str) -> tuple[str, str] | None:
+        """The link (as spelled) and why, if writing ``path`` would go through a link of
+        the repository's that leaves it or leads into a hidden directory; else None.
+
+        Only links whose own directory is in the repository are its content: a link above
+        it (``/tmp -> /private/tmp``, an alias of the whole checkout) is the machine's or
+        the caller's. The file itself may be a link: a write replaces it (os.replace),
+        never writes through it. A path outside the repository is the caller's own.
+        """
+        return self.directory_refusal(os.path.dirname(os.path.abspath(path)))
+
+    def directory_refusal(self, directory: Path | str) -> tuple[str, str] | None:
+        """As `write_refusal`, for every file written into ``directory``."""
+        where = os.path.abspath(directory)
+        if self._real_directory(where) == where:
+            return None  # no link on the way: nothing to follow
+        spelled, real_parent = os.sep, os.sep
+        for part in where.split(os.sep)[1:]:
+            spelled = os.path.join(spelled, part)
+            real = os.path.realpath(spelled)
+            if real != os.path.join(real_parent, part) and _inside(real_parent, self.root):
+                if not _inside(real, self.root):
+                    return spelled, OUTSIDE
+                if _hidden_beyond(real, real_parent, self.root):
+                    return spelled, HIDDEN
+            real_parent = real
+        return None
+
+    def check_write(self, path: Path | str) -> None:
+        """Raise `RefusedWrite` where `write_refusal` finds a reason."""
+        refusal = self.write_refusal(path)
+        if refusal is not None:
+            raise RefusedWrite(*refusal)
+
+    def _real_directory(self, directory: str) -> str:
+        real = self._directories.get(directory)
+        if real is None:
+            real = self._directories[directory] = os.path.realpath(directory)
+        return real
 
     def follow(self, where: str) -> str:
         """The target of the links on the way to ``where``, if they may be followed."""
@@ -85,7 +151,7 @@ def read_bounded(path: Path | str, limit: int, repository: Repository | None = N
     file must still be a regular one.
     """
     where = os.path.abspath(path)
-    if repository is None or not _inside(where, repository.root):
+    if repository is None or not repository.below(where):
         return _read(where, _FLAGS, limit)
     # O_NOFOLLOW: a link as the last part fails to open (ELOOP) instead of being followed,
     # so finding a link costs no stat per file. Its target is then checked and opened
@@ -141,9 +207,9 @@ def _link_refusal(real: str, root: str) -> str | None:
     is one: a git-ignored key file beside the checkout is not.
     """
     if not _inside(real, root):
-        return "symbolic link leads outside the repository; refusing to follow it"
-    if any(part.startswith(".") for part in Path(os.path.relpath(real, root)).parts):
-        return "symbolic link leads into a hidden directory; refusing to follow it"
+        return OUTSIDE
+    if _hidden(real, root):
+        return HIDDEN
     if not real.endswith(YAML_SUFFIXES):
         return "symbolic link leads to a file that is not .yaml or .yml; refusing to follow it"
     return None
@@ -153,14 +219,33 @@ def leads_outside(directory: Path, root: Path) -> bool:
     """Whether a link below ``root`` on the way to ``directory`` leads out of it: then it
     is not walked (a link to / would walk the machine), and reading it says why."""
     where = os.path.abspath(directory)
-    real_root = os.path.realpath(root)
-    if not _inside(where, real_root):
+    repository = Repository(root)
+    if not repository.below(where):
         return False  # not the repository's: named by the caller, as read_bounded says
-    return not _inside(os.path.realpath(where), real_root)
+    return not _inside(os.path.realpath(where), repository.root)
 
 
 def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _hidden_beyond(real: str, start: str, root: str) -> bool:
+    """Whether a link in ``start`` leads into a hidden directory it is not already in.
+
+    Within the tool's own ``.portal-config/`` a link may stay; from anywhere into
+    ``.git`` (hooks, the checkout's token in its config) it may not.
+    """
+    target = Path(os.path.relpath(real, root)).parts
+    shared = Path(os.path.relpath(start, root)).parts
+    common = 0
+    while common < min(len(target), len(shared)) and target[common] == shared[common]:
+        common += 1
+    return any(part.startswith(".") for part in target[common:])
+
+
+def _hidden(real: str, root: str) -> bool:
+    """Whether ``real`` (inside ``root``) is in or under a hidden directory of it."""
+    return any(part.startswith(".") for part in Path(os.path.relpath(real, root)).parts)
 
 
 def _not_regular(mode: int) -> str:

@@ -29,9 +29,9 @@ from portal_config import TOOL
 from portal_config.accounts import select
 from portal_config.config import Config
 from portal_config.errors import ExitCode, PortalConfigError, UsageError
+from portal_config.escaping import code_span, escape_line, escape_text
 from portal_config.history import one_look
 from portal_config.plan import SavedPlan
-from portal_config.render.escaping import escape_markdown, escape_text
 from portal_config.workflow import Console
 
 FLEET_FORMAT = "portal-config-fleet"
@@ -128,7 +128,9 @@ def show_text(run: AccountRun, console: Console, markdown: bool = False) -> None
     if run.error is not None:
         failure = f"account {escape_text(run.account)} failed (exit {run.code})"
         if markdown:  # the error quotes servers and paths: each of its lines as code
-            lines = "\n> ".join(escape_markdown(line) for line in run.error.splitlines())
+            # run.error is rendered (escaped) already: its values are not escaped again,
+            # and escape_line (idempotent) keeps any control out all the same.
+            lines = "\n> ".join(code_span(escape_line(line)) for line in run.error.splitlines())
             console.out(f"> [!CAUTION]\n> {failure}:\n> {lines}\n\n")
         else:
             console.out(f"{failure}: {run.error}\n\n")
@@ -140,7 +142,8 @@ def _count(portals: int) -> str:
 
 def show_diagnostics(run: AccountRun, console: Console) -> None:
     for line in "".join(run.err).splitlines():
-        console.err(f"[{escape_text(run.account)}] {escape_text(line)}\n")
+        # The account's console escaped its lines as it wrote them.
+        console.err(f"[{escape_text(run.account)}] {escape_line(line)}\n")
 
 
 def summary(runs: Sequence[AccountRun], succeeded: Callable[[int], bool]) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from portal_config.errors import PortalConfigError
+from portal_config.escaping import quote
 
 # git answers in milliseconds; a hung credential helper or a network filesystem must not
 # hang a CI job for its whole timeout.
@@ -175,7 +176,7 @@ def repository_root(where: Path, option: str) -> Path:
 def _check_ref_text(ref: str, option: str) -> None:
     # A ref is data from the command line or the environment: never an option to git.
     if not ref or ref.startswith("-") or any(ord(c) < 32 for c in ref):
-        raise GitError(f"{option} {ref!r}: not a branch, tag or commit name")
+        raise GitError(f"{option} {quote(ref)}: not a branch, tag or commit name")
 
 
 def _read_blobs(root: Path, blobs: Sequence[str]) -> list[bytes]:

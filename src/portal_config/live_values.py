@@ -7,7 +7,7 @@ trimming ``'Storing '`` to ``Storing`` would make a file claim a work type OutSm
 have, and the next diff would show a change nobody made. Instead:
 
 - an unmanaged portal whose id no file can use is listed apart (a saved plan's
-  ``unmanaged_other_ids``) and shown escaped (`shown_id`);
+  ``unmanaged_other_ids``) and shown quoted (`shown_id`);
 - a managed portal whose live settings no file can hold stops diff, drift and apply with
   one line naming its file and the value (it is fixed in OutSmart, where it was made);
 - pull does not write such a portal, and says which value it cannot write.
@@ -21,16 +21,19 @@ precheck, so diff does not import jsonschema for it.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections import Counter
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
+from portal_config.escaping import quote
 from portal_config.loader import Document
-from portal_config.model import PortalSettings
+from portal_config.model import LivePortal, PortalSettings
 from portal_config.precheck import Check, compile_precheck
 from portal_config.schema import check, plan_schema
+
+if TYPE_CHECKING:
+    from portal_config.config import Ignore
 
 
 def is_file_id(portal: str) -> bool:
@@ -46,20 +49,20 @@ def _file_id() -> re.Pattern[str]:
 
 def shown_id(portal: str) -> str:
     """A live portal id as a line of text can show it: a file id as it is; any other id
-    quoted (`quoted`)."""
-    return portal if is_file_id(portal) else quoted(portal)
+    quoted (`quote`: a space at an end, a control character or a bidi override shows)."""
+    return portal if is_file_id(portal) else quote(portal)
 
 
-def quoted(text: str) -> str:
-    """``text`` in double quotes, ASCII-escaped: a space at an end, a control character
-    or a bidi override shows, and nothing in it can start a line or drive a terminal."""
-    return json.dumps(text)
+def not_ignored(live: Iterable[LivePortal], ignore: Ignore) -> dict[str, LivePortal]:
+    """The live portals by id, without those the config ignores: what a plan or a pull
+    sees of the target."""
+    return {p.portal: p for p in live if ignore.pattern_for(p.portal) is None}
 
 
 def unrepresentable(settings: PortalSettings) -> list[str]:
     """Why no portal file (and so no saved plan) can hold these live settings; [] if one can.
 
-    Each reason names the field and shows the value escaped (``repr``), as lint would.
+    Each reason names the field and shows the value escaped, as lint would.
     """
     data = settings.to_json()
     quick = _precheck()
@@ -71,7 +74,7 @@ def unrepresentable(settings: PortalSettings) -> list[str]:
     reasons = [problem.message for problem in found]
     # uniqueItems is left to lint's duplicate-work-type rule, which live data does not meet.
     twice = sorted(name for name, count in Counter(settings.work_types).items() if count > 1)
-    reasons += [f"work_types: {name!r} is listed twice" for name in twice]
+    reasons += [f"work_types: {quote(name)} is listed twice" for name in twice]
     return reasons
 
 

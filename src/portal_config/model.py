@@ -47,6 +47,11 @@ class PortalSettings:
             "work_types": sorted(self.work_types),
         }
 
+    def permissive_flags(self) -> tuple[str, ...]:
+        """The guest permissions on while guests are enabled: what the rule
+        permissive-guest-access warns about unless the file acknowledges it."""
+        return tuple(flag for flag in FLAGS if self.enabled and getattr(self, flag))
+
     def same_as(self, other: PortalSettings) -> bool:
         return self.comparable() == other.comparable()
 

@@ -15,7 +15,7 @@ from typing import Any
 from portal_config import TOOL
 from portal_config.config import NOTHING_IGNORED, Ignore, Safety
 from portal_config.errors import ExitCode, PortalConfigError, ReasonsError
-from portal_config.live_values import is_file_id, refusal, unrepresentable
+from portal_config.live_values import is_file_id, not_ignored, refusal, unrepresentable
 from portal_config.loader import Document
 from portal_config.model import FIELDS, FLAGS, LivePortal, PortalSettings
 from portal_config.problems import Level, Problem
@@ -388,7 +388,7 @@ def build_plan(
     change gets its origin. Portals are matched by id, so a renamed file still finds
     its base. Live portals ``ignore`` names are left out, unmanaged ones included.
     """
-    by_id = ignore.by_id(live)
+    by_id = not_ignored(live, ignore)
     plans: list[PortalPlan] = []
     problems: list[Problem] = []
     managed: set[str] = set()
@@ -518,7 +518,7 @@ class SavedPlan:
         portals ``ignore`` names are not listed as unmanaged (plan_file refuses a plan
         that plans one).
         """
-        by_id = ignore.by_id(live)
+        by_id = not_ignored(live, ignore)
         stale: list[str] = []
         plans: list[PortalPlan] = []
         applied: list[str] = []

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from portal_config.config import CONFIG_NAME, Config
 from portal_config.errors import UsageError
+from portal_config.escaping import escape_line
 from portal_config.file_access import UnreadableFile, read_bounded
 from portal_config.lint import check_loaded, load_config_catalog
 from portal_config.live_values import is_file_id, unrepresentable
@@ -43,9 +44,8 @@ from portal_config.plan import (
     plan_summary,
 )
 from portal_config.problems import Level
-from portal_config.render.escaping import escape_text
 from portal_config.rules import RULES
-from portal_config.schema import PLAN_SCHEMA_FILE, check, describe_path, plan_schema
+from portal_config.schema import check, describe_path, plan_schema
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -53,8 +53,6 @@ if TYPE_CHECKING:
 MAX_BYTES = 16 * 1024 * 1024
 # A valid plan's deepest container is portals[i].changes[j].added (six levels).
 MAX_DEPTH = 6
-
-SCHEMA_FILE = PLAN_SCHEMA_FILE
 
 
 def read_plan_file(path: Path, config: Config) -> SavedPlan:
@@ -191,7 +189,7 @@ def _is_int(checker: object, value: object) -> bool:
 def _refuse(source: str, reasons: list[str]) -> NoReturn:
     # Reasons quote keys and values from the plan: a newline or an escape sequence in
     # one must not forge output lines or drive the terminal.
-    raise PlanFileError(*(f"{source}: {escape_text(reason)}" for reason in reasons))
+    raise PlanFileError(*(f"{source}: {escape_line(reason)}" for reason in reasons))
 
 
 class _AmbiguousJson(ValueError):

@@ -3,7 +3,11 @@
 A pull changes only the values that differ from live, in place: comments (disable
 directives too), key order, ``description`` and ``acknowledged`` stay as people wrote
 them, and a file whose settings already match live is not touched at all. A portal
-without a file gets a new one in the canonical form (``canonical.render_portal``).
+without a file gets a new one in the canonical form (``canonical.render_portal``), with
+each guest permission it finds on recorded under ``acknowledged:`` as found that day
+(`adopted`): adopting an account records its status quo for review in the file's first
+commit, so lint --strict passes, while a permission switched on later, by a pull request
+or by a pull that refreshes the file, is still reported until someone gives a reason.
 Values are quoted wherever YAML 1.1 would read them as something else, so the files
 come out lint-clean and diff-clean. A file with local edits is never changed without
 ``--force`` (git's word for tracked files; elsewhere, a record of what pull last wrote:
@@ -13,6 +17,7 @@ are read as lint reads them (file_access): a FIFO or a link out of the project i
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 from collections.abc import Sequence
@@ -26,11 +31,13 @@ from portal_config.canonical import (
     update_catalog,
     update_text,
 )
+from portal_config.catalog import invalid_work_type
 from portal_config.config import NOTHING_IGNORED, Ignore
-from portal_config.file_access import Repository, UnreadableFile, read_bounded
-from portal_config.live_values import is_file_id, refusal, unrepresentable
+from portal_config.escaping import quote
+from portal_config.file_access import RefusedWrite, Repository, UnreadableFile, read_bounded
+from portal_config.live_values import is_file_id, not_ignored, refusal, shown_id, unrepresentable
 from portal_config.loader import MAX_BYTES, display, load_file, unreadable
-from portal_config.model import LivePortal, WorkType
+from portal_config.model import LivePortal, PortalSettings, WorkType
 from portal_config.pull_record import PullRecord
 from portal_config.roundtrip import scalar
 from portal_config.storage import write_atomically
@@ -63,11 +70,19 @@ def pull_portals(
 
     A portal whose id no file can use, or whose settings hold a value no file can
     (live_values.py), is refused, never written in a form lint would reject or with the
-    value changed into one it accepts. ``root`` is the project's top (see `_Files`).
+    value changed into one it accepts. ``root`` is the project's top (see `_Files`). A
+    new file acknowledges the permissions it finds on (`adopted`); an existing one is
+    only brought to the live values.
     """
     result = PullResult()
     files = _Files(root, directory, force, result)
-    by_id = ignore.by_id(live)
+    day = adoption_day()  # once: every file of one pull gives the same date
+    refused = files.repository.directory_refusal(directory)
+    if refused is not None:
+        # One line for the directory, as lint says it, not one per file: nothing is written.
+        result.refused.append(_link_line(*refused))
+        return result
+    by_id = not_ignored(live, ignore)
     for wanted in only:
         ignored = ignore.why(wanted)
         if ignored is not None:
@@ -79,7 +94,8 @@ def pull_portals(
         # Only the schema's slug reaches a file name: no separators, dots or traversal.
         if not is_file_id(portal.portal):
             result.refused.append(
-                f"{portal.portal!r}: not a safe file name; refusing to write it "
+                # Quoted as diff and drift show it, so one id reads the same everywhere.
+                f"{shown_id(portal.portal)}: not a safe file name; refusing to write it "
                 "(ignore: in the config leaves it out)"
             )
             continue
@@ -91,7 +107,7 @@ def pull_portals(
             )
             continue
         modeline = _modeline(directory, schema_path)
-        files.write(path, _pulled_text(path, portal, modeline, files.repository))
+        files.write(path, _pulled_text(path, portal, modeline, files.repository, day))
     files.record.save()
     return result
 
@@ -100,12 +116,36 @@ def _id(portal: LivePortal) -> str:
     return portal.portal
 
 
+def adoption_day() -> dt.date:
+    """The date new files' acknowledgements give (UTC, as every timestamp portal-config
+    writes), so a file pulled in two time zones on one run reads the same."""
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def adopted(settings: PortalSettings, day: dt.date) -> dict[str, dict[str, str]]:
+    """A new file's `acknowledged:` entries: one per permissive flag found on, its reason
+    saying where and when, for the reviewer of the file's first commit to read.
+
+    Only a new file gets them. An existing file is the user's: refreshing it (after a
+    drift is accepted with pull, say) never acknowledges a flag someone switched on in
+    OutSmart's UI, so lint keeps reporting it until a person writes the reason.
+    """
+    reason = f"as found in OutSmart on {day.isoformat()} (adopted by pull)"
+    flags = settings.permissive_flags()
+    return {"acknowledged": {flag: reason for flag in flags}} if flags else {}
+
+
+def _link_line(link: str, reason: str) -> str:
+    """A refused link as lint positions a file-level problem: at 1:1 of the link."""
+    return f"{display(Path(link))}:1:1: {reason}"
+
+
 def _pulled_text(
-    path: Path, portal: LivePortal, modeline: str, repository: Repository
+    path: Path, portal: LivePortal, modeline: str, repository: Repository, day: dt.date
 ) -> str | None:
     """The file's new text, or None when its settings already are the live ones."""
     if not path.is_file():
-        return render_portal(portal.settings, {}, modeline)
+        return render_portal(portal.settings, adopted(portal.settings, day), modeline)
     loaded = load_file(path, repository=repository)
     document = loaded.document
     if document is None or loaded.text is None or not isinstance(document.data, dict):
@@ -128,8 +168,18 @@ def pull_catalog(
     "unknown", and a reviewer sees a work type being switched off in the catalog's diff.
     """
     result = PullResult()
+    kept = []
+    for work_type in work_types:
+        why = invalid_work_type(work_type.name)
+        if why is None:
+            kept.append(work_type)
+        else:
+            # Written, it would be a catalog lint rejects; changed, one OutSmart lacks.
+            result.refused.append(
+                f"{display(path)}: live work type {quote(work_type.name)} not written: {why}"
+            )
     files = _Files(root, path.parent, force, result)
-    files.write(path, _catalog_text(work_types, path, files.repository))
+    files.write(path, _catalog_text(kept, path, files.repository))
     files.record.save()
     return result
 
@@ -224,7 +274,11 @@ class _Files:
                     f"{shown}: {edits}; commit or stash them, or pass --force"
                 )
                 return
-        write_atomically(path, text, mode=PUBLIC)
+        try:
+            write_atomically(path, text, mode=PUBLIC, repository=self.repository)
+        except RefusedWrite as exc:
+            self.result.refused.append(_link_line(exc.link, exc.reason))
+            return
         self.record.note(path.name, wanted)
         self.result.written.append(shown)
 

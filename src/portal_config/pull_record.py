@@ -21,7 +21,7 @@ import json
 import os
 from pathlib import Path
 
-from portal_config.file_access import UnreadableFile, read_bounded
+from portal_config.file_access import RefusedWrite, Repository, UnreadableFile, read_bounded
 from portal_config.storage import json_text, write_atomically
 
 STATE_DIR = ".portal-config"
@@ -36,6 +36,7 @@ class PullRecord:
         self.directory = os.path.realpath(directory)
         key = hashlib.sha256(self.directory.encode("utf-8")).hexdigest()[:16]
         self.path = root / STATE_DIR / "pulled" / f"{key}.json"
+        self._repository = Repository(root)
         self.files = self._read()
         self._changed = False
 
@@ -55,16 +56,17 @@ class PullRecord:
             return
         record = {"directory": self.directory, "files": dict(sorted(self.files.items()))}
         try:
-            write_atomically(self.path, json_text(record))
-        except OSError:
+            write_atomically(self.path, json_text(record), repository=self._repository)
+        except (OSError, RefusedWrite):
             # The files are written; an unsaved record only makes the next pull ask git,
             # or for --force, again: stricter, never a lost edit. Not worth failing for.
+            # (A committed .portal-config linking out of the checkout is not followed.)
             return
         self._changed = False
 
     def _read(self) -> dict[str, str]:
         try:
-            raw = read_bounded(self.path, MAX_BYTES)
+            raw = read_bounded(self.path, MAX_BYTES, self._repository)
             data = json.loads(raw) if len(raw) <= MAX_BYTES else None
         except (OSError, UnreadableFile, ValueError):
             return {}  # none yet, or unusable: pull then asks git, or for --force

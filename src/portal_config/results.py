@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,11 +19,20 @@ if TYPE_CHECKING:
 
 
 class Outcome(str, enum.Enum):
+    """What is true of one portal after apply.
+
+    ``applied``: OutSmart holds the planned settings, as read back after the writes.
+    ``failed``: it does not: the write was refused, or answered and then not found stored.
+    ``skipped``: nothing was sent. ``unknown``: a write was sent and neither its answer nor
+    a read since can tell whether it was stored (a 5xx, a dropped connection or no answer,
+    and then no successful read; or the run stopped waiting for it).
+    """
+
     APPLIED = "applied"
     UNCHANGED = "unchanged"
     FAILED = "failed"
-    SKIPPED = "skipped"  # never attempted: nothing was sent for this portal
-    UNKNOWN = "unknown"  # a write was in flight when the run stopped waiting for it
+    SKIPPED = "skipped"
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,10 @@ class ApplyRun:
     started_at: str
     finished_at: str
     interrupted: bool = False
+    # What a second interrupt stopped waiting for: writes in flight, or the read-back of
+    # this many written portals.
+    abandoned: int = 0
+    unread: int = 0
 
     @property
     def failed(self) -> bool:
@@ -66,7 +80,8 @@ class ApplyRun:
 
 
 REPORT_FORMAT = "portal-config-report"
-REPORT_VERSION = 2
+# Version 3: `outcome` can be `unknown` (version 2 said `failed` for every exit 6).
+REPORT_VERSION = 3
 # Which exit codes end a run with which outcome; the report's schema lists the same names.
 OUTCOMES_BY_EXIT = {
     ExitCode.OK: "applied",
@@ -103,12 +118,14 @@ class ApplyReport:
         outcome = OUTCOMES_BY_EXIT.get(exit_code, "failed")
         if outcome == "applied" and self.plan is not None and not self.plan.has_changes:
             outcome = "nothing-to-apply"
+        if outcome == "failed" and unsure(results):
+            outcome = "unknown"
         return {
             "format": REPORT_FORMAT,
             "version": REPORT_VERSION,
-            "tool": TOOL,  # added within version 2: adding a field keeps the version
+            "tool": TOOL,
             "target": {"name": self.target, "base_url": self.base_url},
-            "account": self.account,  # added within version 2, as tool was
+            "account": self.account,
             "started_at": self.started_at,
             "finished_at": now(),
             "outcome": outcome,
@@ -143,14 +160,31 @@ class ApplyReport:
 
 def interrupt_reason(run: ApplyRun) -> str:
     """The one line that says how an interrupted run ended: on stderr and in the report."""
-    unknown = run.count(Outcome.UNKNOWN)
-    if unknown:
+    if run.abandoned:
         return (
-            f"interrupted again: stopped waiting for {unknown} write{'s' if unknown != 1 else ''} "
-            "in flight; "
+            f"interrupted again: stopped waiting for {describe_writes(run.abandoned)} in flight; "
+            "their outcome is unknown: run diff"
+        )
+    if run.unread:
+        return (
+            f"interrupted again: stopped reading back {describe_writes(run.unread)}; "
             "their outcome is unknown: run diff"
         )
     return "interrupted: writes in flight were finished; the rest were skipped"
+
+
+def unsure(results: Sequence[PortalResult]) -> bool:
+    """Whether some portals' outcome is unknown and every other one was applied or
+    unchanged: the run may have stored everything, so "failed" would be a guess. One
+    portal that certainly was not stored (failed, skipped) makes the run failed."""
+    settled = (Outcome.APPLIED, Outcome.UNCHANGED, Outcome.UNKNOWN)
+    return any(r.outcome is Outcome.UNKNOWN for r in results) and all(
+        r.outcome in settled for r in results
+    )
+
+
+def describe_writes(count: int) -> str:
+    return "1 write" if count == 1 else f"{count} writes"
 
 
 def now() -> str:

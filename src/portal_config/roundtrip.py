@@ -13,7 +13,6 @@ comment leaves with the line it is on.
 from __future__ import annotations
 
 import io
-import json
 from collections import Counter
 from collections.abc import Sequence
 from itertools import pairwise
@@ -22,6 +21,7 @@ from typing import Any
 import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.emitter import RoundTripEmitter
 from ruamel.yaml.error import CommentMark
 from ruamel.yaml.scalarstring import (
     DoubleQuotedScalarString,
@@ -29,6 +29,8 @@ from ruamel.yaml.scalarstring import (
     SingleQuotedScalarString,
 )
 from ruamel.yaml.tokens import CommentToken
+
+from portal_config.escaping import double_quoted, escape_text
 
 
 def to_block(parent: CommentedMap | CommentedSeq, entry: Any, child: Any) -> None:
@@ -216,12 +218,16 @@ def _slot(node: Collection) -> int:
 
 def scalar(text: str) -> str:
     """``text`` as a YAML scalar that reads back as exactly this string, in YAML 1.1 too."""
+    if text != escape_text(text):  # a control, a line break, a bidi control: shown escaped
+        return double_quoted(text)
     dumped = yaml.safe_dump(text, allow_unicode=True, width=2**20, default_flow_style=True)
     dumped = dumped.rstrip("\n")
     if dumped.endswith("\n..."):
         dumped = dumped[: -len("\n...")]
-    if "\n" in dumped:  # multi-line forms: fall back to a double-quoted JSON string
-        dumped = json.dumps(text, ensure_ascii=False)
+    # A multi-line form, or one PyYAML folds when it reads it back (a raw NEL or BOM):
+    # the escaped double-quoted form reads back as exactly this string.
+    if "\n" in dumped or yaml.safe_load(dumped) != text:
+        dumped = double_quoted(text)
     return dumped
 
 
@@ -254,9 +260,29 @@ def load(text: str) -> Any:
     return _round_trip().load(text)
 
 
+class _Emitter(RoundTripEmitter):
+    """ruamel's round-trip emitter, escaping what `scalar` escapes.
+
+    Its double-quoted scalars keep printable Unicode raw, bidi controls included (they
+    fall in its printable ranges), so a live name holding U+202E would sit raw in a file a
+    reviewer reads. For such a scalar, and only there, it escapes all but ASCII.
+    """
+
+    def write_double_quoted(self, text: Any, split: Any = True) -> None:
+        if not isinstance(text, str) or text == escape_text(text):
+            super().write_double_quoted(text, split)
+            return
+        kept, self.allow_unicode = self.allow_unicode, False
+        try:
+            super().write_double_quoted(text, split)
+        finally:
+            self.allow_unicode = kept
+
+
 def _round_trip() -> YAML:
     # Indents as canonical.render_portal writes them: mappings by 2, list dashes 2 in, items 4 in.
     handler = YAML(typ="rt")
+    handler.Emitter = _Emitter
     handler.preserve_quotes = True
     handler.indent(mapping=2, sequence=4, offset=2)
     handler.width = 4096  # lint's line limit; a long description is never folded

@@ -12,15 +12,32 @@ for pre-commit, given a snippet to paste.
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from portal_config.config import ACCOUNT_NAME, account_token_env
-from portal_config.errors import PortalConfigError, UsageError
+from portal_config import __version__
+from portal_config.config import (
+    ACCOUNT_NAME,
+    ACCOUNTS_DIR,
+    CONFIG_NAME,
+    DEFAULT_CATALOG,
+    DEFAULT_PORTALS_DIR,
+    account_token_env,
+    load_config,
+)
+from portal_config.errors import ConfigError, PortalConfigError, UsageError
+from portal_config.escaping import escape_text
+from portal_config.file_access import Repository
+from portal_config.loader import Document, load_bytes, load_file
+from portal_config.schema import schema_text
+from portal_config.storage import check_writable, write_atomically
 
 TEMPLATES = Path(__file__).with_name("templates")
 WORKFLOWS = (
@@ -166,10 +183,6 @@ def _fetchable(url: str) -> str | None:
 
 def installed_pin() -> Pin | None:
     """The pin of the running copy of portal-config, when it was installed from git."""
-    from importlib.metadata import PackageNotFoundError, distribution
-
-    from portal_config import __version__
-
     try:
         text = distribution("portal-config").read_text("direct_url.json")
     except PackageNotFoundError:
@@ -190,9 +203,7 @@ def scaffold(
     one-account repository given `accounts` is converted first (`convert`); a fleet's
     repository given none stays a fleet: either way one set of recipes runs.
     """
-    from portal_config.schema import schema_text
-
-    layout = read_layout(root)
+    layout = read_layout(root, replacing=force and bool(accounts))
     if accounts and layout.one_account:
         convert(root, layout, accounts)
     accounts = accounts or layout.accounts
@@ -201,14 +212,16 @@ def scaffold(
     fill = pin.fill if pin is not None else _unchanged
 
     def owned(relative: str, text: str) -> None:
-        result.outcomes.append(Outcome(relative, _write(root / relative, text, force)))
+        result.outcomes.append(Outcome(relative, _write(root / relative, text, force, root)))
 
-    if not layout.done:  # converted: portal-config.yaml is the user's, with accounts: added
+    # Converted: portal-config.yaml is the user's, with accounts: added. A one-account
+    # repository without one (its portals/ only) gets the fleet's, as a new one does.
+    if all(outcome.path != CONFIG_NAME for outcome in layout.done):
         owned(
             "portal-config.yaml",
             fleet_config(accounts) if accounts else _template("portal-config.yaml"),
         )
-    result.outcomes.append(Outcome(".gitignore", _merge_lines(root / ".gitignore")))
+    result.outcomes.append(Outcome(".gitignore", _merge_lines(root / ".gitignore", root)))
     owned("schema/portal.schema.json", schema_text())
     # A fleet's work types come with `pull --account`: init cannot know them.
     portal_dirs = [f"accounts/{name}/portals" for name in accounts] or ["portals"]
@@ -241,8 +254,12 @@ class Layout:
 
     one_account: bool = False
     accounts: tuple[str, ...] = ()
-    portals_dir: str = "portals"
-    catalog: str = "worktypes.yaml"
+    # As portal-config.yaml writes them: the steps init prints when it cannot convert.
+    portals_dir: str = DEFAULT_PORTALS_DIR
+    catalog: str = DEFAULT_CATALOG
+    # portal-config.yaml as loaded, what convert rewrites (no document: no keys to remove).
+    document: Document | None = None
+    text: str = ""
     done: list[Outcome] = field(default_factory=list)  # what convert moved and removed
 
 
@@ -250,33 +267,57 @@ class ConversionRefused(PortalConfigError):
     """`init --accounts` cannot move a one-account repository itself: the steps instead."""
 
     def render(self) -> str:
-        reason, *steps = self.args
+        # The reason and the steps quote config values (portals_dir, catalog): escaped as
+        # every message is, so none sends a terminal sequence or starts a line of its own.
+        reason, *steps = (escape_text(str(arg)) for arg in self.args)
         numbered = (f"  {number}. {step}" for number, step in enumerate(steps, start=1))
         return "\n".join([f"{self.prefix}: {reason}; do it by hand:", *numbered])
 
 
-def read_layout(root: Path) -> Layout:
-    """The repository's layout, from its portal-config.yaml and its one-account files."""
-    import yaml
+# The keys a one-account portal-config.yaml may have that mean nothing beside accounts:
+# each account's portals and catalog are in its directory.
+_ONE_ACCOUNT_KEYS = ("portals_dir", "catalog")
+_ACCOUNT_TOKEN_KEYS = ("token_env", "token_command")
 
-    path = root / "portal-config.yaml"
-    data: Any = {}
-    if path.is_file():
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (yaml.YAMLError, UnicodeDecodeError, OSError):
-            data = None
-        if not isinstance(data, dict):
-            raise UsageError("portal-config.yaml does not load; `portal-config lint` says why")
+
+def read_layout(root: Path, *, replacing: bool = False) -> Layout:
+    """The repository's layout, from its portal-config.yaml and its one-account files.
+
+    The file is read as every other command reads it (load_config), so one they refuse
+    (an account name that is no directory name, ``accounts: 5``) is refused here, as
+    ``invalid config:`` lines, before init writes anything. Except when ``replacing``
+    (``--force --accounts``) a fleet's file: init writes a new one naming the accounts
+    given and reads nothing else from it, so it may be broken; that is what --force is for.
+    """
+    path = root / CONFIG_NAME
+    if not path.is_file():
+        defaults = (
+            DEFAULT_PORTALS_DIR,
+            DEFAULT_CATALOG,
+            *(f".github/workflows/{n}" for n in WORKFLOWS),
+        )
+        return Layout(one_account=any((root / relative).exists() for relative in defaults))
+    # Read for what a Config does not keep: an accounts: section still empty, the paths
+    # as written and where each key is, for convert to rewrite the file.
+    loaded = load_file(path, repository=Repository(path.absolute().parent))
+    document = loaded.document
+    data = document.data if document is not None and isinstance(document.data, dict) else {}
+    text = loaded.text or ""
+    try:
+        config = load_config(path, cwd=root)
+    except ConfigError:
+        if replacing and "accounts" in data:
+            return Layout(document=document, text=text)
+        raise
     if "accounts" in data:  # a fleet, even while its section is still empty
-        return Layout(accounts=tuple(map(str, data["accounts"] or ())))
-    portals_dir = data.get("portals_dir", "portals")
-    catalog = data.get("catalog", "worktypes.yaml")
-    one_account = path.is_file() or any(
-        (root / relative).exists()
-        for relative in (portals_dir, catalog, *(f".github/workflows/{n}" for n in WORKFLOWS))
+        return Layout(accounts=tuple(config.accounts), document=document, text=text)
+    return Layout(
+        one_account=True,
+        portals_dir=str(data.get("portals_dir", DEFAULT_PORTALS_DIR)),
+        catalog=str(data.get("catalog", DEFAULT_CATALOG)),
+        document=document,
+        text=text,
     )
-    return Layout(one_account, (), str(portals_dir), str(catalog))
 
 
 def convert(root: Path, layout: Layout, accounts: Sequence[str]) -> None:
@@ -284,58 +325,172 @@ def convert(root: Path, layout: Layout, accounts: Sequence[str]) -> None:
     portals and catalog move to accounts/<name>/, portal-config.yaml gains ``accounts:``
     (the rest of it, comments included, stays as it is), and the one-account recipes go,
     as the fleet recipes replace them. Where that cannot be done safely (files kept
-    elsewhere than init puts them, an account directory already there), nothing is
-    changed and ConversionRefused gives the steps."""
+    elsewhere than init puts them, an account directory already there, keys init cannot
+    remove), nothing is changed and ConversionRefused gives the steps. Every check comes
+    before the first change, and a change that fails all the same is undone."""
     first = accounts[0]
-    home = f"accounts/{first}"
-    config = root / "portal-config.yaml"
+    home = f"{ACCOUNTS_DIR}/{first}"
+    config = root / CONFIG_NAME
+    recipes = [f".github/workflows/{n}" for n in WORKFLOWS if n not in FLEET_WORKFLOWS]
+    parent = root / ACCOUNTS_DIR
+    rewritten = None
     obstacle = None
-    if layout.portals_dir.rstrip("/") != "portals" or layout.catalog != "worktypes.yaml":
+    # As Paths, so `portals/` and `./portals` are the place init uses too.
+    if root / layout.portals_dir != root / DEFAULT_PORTALS_DIR or (
+        root / layout.catalog != root / DEFAULT_CATALOG
+    ):
         obstacle = "portals_dir or catalog is set to another place than init uses"
-    elif (root / home).exists():
+    elif (root / home).exists() or (root / home).is_symlink():
         obstacle = f"{home}/ exists already"
+    elif parent.is_symlink() or (parent.exists() and not parent.is_dir()):
+        # A link would put the first account's files wherever it points.
+        obstacle = f"{ACCOUNTS_DIR} is a file or a link, not a directory"
+    elif config.is_file() and (rewritten := _fleet_config_text(layout, accounts)) is None:
+        obstacle = "portals_dir or catalog is written in a way init cannot remove safely"
     if obstacle is not None:
-        recipes = " ".join(
-            f".github/workflows/{name}" for name in WORKFLOWS if name not in FLEET_WORKFLOWS
-        )
         raise ConversionRefused(
             f"this repository holds one account and {obstacle}",
             f"mkdir -p {home} && git mv {layout.portals_dir} {home}/portals "
             f"&& git mv {layout.catalog} {home}/worktypes.yaml",
-            "in portal-config.yaml remove portals_dir and catalog, and add "
-            f"`accounts:` with `  {first}: {{}}` under it",
-            f"git rm {recipes}",
+            # init keeps an existing portal-config.yaml, so every account is declared here.
+            "in portal-config.yaml remove portals_dir, catalog and the targets' token_env, "
+            "and add `accounts:` with "
+            + ", ".join(f"`  {name}: {{}}`" for name in accounts)
+            + " under it",
+            f"git rm {' '.join(recipes)}",
             f"portal-config init --accounts {','.join(accounts)}",
         )
-    moved = [(layout.portals_dir, f"{home}/portals"), (layout.catalog, f"{home}/worktypes.yaml")]
-    for source, destination in moved:
-        if (root / source).exists():
-            (root / destination).parent.mkdir(parents=True, exist_ok=True)
-            (root / source).rename(root / destination)
-            layout.done.append(Outcome(source, f"moved to {destination}"))
-    if config.is_file():
-        text = config.read_text(encoding="utf-8")
-        kept = [line for line in text.splitlines(keepends=True) if not _ONE_ACCOUNT_KEY.match(line)]
-        separator = "" if not kept or kept[-1].endswith("\n") else "\n"
-        block = (
-            "\n# One entry per account, each in accounts/<name>/ (init --accounts).\naccounts:\n"
-        )
-        block += _account_entries(accounts)
-        config.write_bytes(("".join(kept) + separator + block).encode("utf-8"))
-        layout.done.append(Outcome("portal-config.yaml", f"{UPDATED}: accounts: added"))
-    for name in WORKFLOWS:
-        recipe = root / ".github" / "workflows" / name
-        if name not in FLEET_WORKFLOWS and recipe.exists():
-            recipe.unlink()
-            layout.done.append(
-                Outcome(f".github/workflows/{name}", "removed: a fleet recipe replaces it")
-            )
+    if rewritten is not None:
+        check_writable(config, "init:")  # replaced by a rename: its directory takes files
+    done: list[Outcome] = []
+    undo: list[Callable[[], object]] = []
+    try:
+        for source, destination in (
+            (DEFAULT_PORTALS_DIR, f"{home}/portals"),
+            (DEFAULT_CATALOG, f"{home}/worktypes.yaml"),
+        ):
+            if (root / source).exists():
+                _make_parents(root / destination, undo)
+                (root / source).rename(root / destination)
+                undo.append(partial((root / destination).rename, root / source))
+                done.append(Outcome(source, f"moved to {destination}"))
+        if rewritten is not None:
+            _replace(config, rewritten, undo)
+            done.append(Outcome(CONFIG_NAME, f"{UPDATED}: accounts: added"))
+        for recipe in recipes:
+            if (root / recipe).exists():
+                _remove(root / recipe, undo)
+                done.append(Outcome(recipe, "removed: a fleet recipe replaces it"))
+    except BaseException as exc:
+        failed = _undo(undo)
+        if not isinstance(exc, OSError):
+            raise
+        what = f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
+        if failed:
+            raise UsageError(
+                f"init --accounts: {what}; undoing the conversion failed too ({failed}): "
+                "`git status` shows what moved"
+            ) from None
+        raise UsageError(f"init --accounts: {what}; nothing was changed") from None
+    layout.done.extend(done)
     layout.accounts = tuple(accounts)
     layout.one_account = False
 
 
-# portals_dir and catalog mean nothing beside accounts: each account's are in its directory.
-_ONE_ACCOUNT_KEY = re.compile(r"(?:portals_dir|catalog)\s*:")
+def _fleet_config_text(layout: Layout, accounts: Sequence[str]) -> str | None:
+    """portal-config.yaml without portals_dir and catalog and with ``accounts:``, the rest
+    exactly as written, comments included. None when the result would not load as just
+    that (a key inside a flow mapping, a value continued after a comment line): init
+    refuses then rather than leave a line of a value behind to join another key."""
+    document = layout.document
+    data = document.data if document is not None and isinstance(document.data, dict) else {}
+    lines = layout.text.split("\n")
+    dropped: set[int] = set()
+    raw_targets = data.get("targets")
+    targets: dict[str, Any] = raw_targets if isinstance(raw_targets, dict) else {}
+    # A target's own account token does nothing once every account names its own: the
+    # key would only mislead (init's comment says so beside the accounts).
+    owned = [
+        ("targets", name, key)
+        for name, spec in targets.items()
+        if isinstance(spec, dict)
+        for key in _ACCOUNT_TOKEN_KEYS
+        if key in spec
+    ]
+    for path in [*((key,) for key in _ONE_ACCOUNT_KEYS if key in data), *owned]:
+        assert document is not None  # data came from it
+        position = document.keys.get(path)
+        if position is None or position.column != 2 * len(path) - 1:
+            return None  # a flow mapping, or indented otherwise than init writes
+        indent = position.column - 1
+        start = end = position.line - 1
+        end += 1
+        # A block or multi-line value goes on in the more indented (and blank) lines below.
+        while end < len(lines) and (
+            not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent
+        ):
+            end += 1
+        while end > start + 1 and not lines[end - 1].strip():
+            end -= 1  # blank lines after the value separate what follows: kept
+        dropped.update(range(start, end))
+    kept = "\n".join(line for number, line in enumerate(lines) if number not in dropped)
+    separator = "" if not kept or kept.endswith("\n") else "\n"
+    text = (
+        kept
+        + separator
+        + "\n# One entry per account, each in accounts/<name>/ (init --accounts).\naccounts:\n"
+        + _account_entries(accounts)
+    )
+    expected = {key: value for key, value in data.items() if key not in _ONE_ACCOUNT_KEYS}
+    if owned:
+        expected["targets"] = {
+            name: {k: v for k, v in spec.items() if k not in _ACCOUNT_TOKEN_KEYS}
+            if isinstance(spec, dict)
+            else spec
+            for name, spec in targets.items()
+        }
+    expected["accounts"] = {name: {"token_env": account_token_env(name)} for name in accounts}
+    result = load_bytes(text.encode("utf-8"), CONFIG_NAME).document
+    return text if result is not None and result.data == expected else None
+
+
+def _make_parents(path: Path, undo: list[Callable[[], object]]) -> None:
+    """Create the directories above ``path`` that are missing, each undone by a rmdir."""
+    missing = [p for p in path.parents if not p.exists()][::-1]
+    for directory in missing:
+        directory.mkdir()
+        undo.append(directory.rmdir)
+
+
+def _replace(path: Path, text: str, undo: list[Callable[[], object]]) -> None:
+    """Replace a file readers see whole, old or new (a commit's file: its own mode kept)."""
+    before = path.read_bytes().decode("utf-8")
+    mode = path.stat().st_mode & 0o777
+    write_atomically(path, text, mode=mode)
+    undo.append(lambda: write_atomically(path, before, mode=mode))
+
+
+def _remove(path: Path, undo: list[Callable[[], object]]) -> None:
+    before = path.read_bytes()
+    mode = path.stat().st_mode & 0o777
+    path.unlink()
+
+    def restore() -> None:
+        path.write_bytes(before)
+        path.chmod(mode)
+
+    undo.append(restore)
+
+
+def _undo(undo: list[Callable[[], object]]) -> str:
+    """Run the undo steps, last first; what could not be undone, or "" when all was."""
+    failed = []
+    for step in reversed(undo):
+        try:
+            step()
+        except OSError as exc:
+            failed.append(f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else ""))
+    return "; ".join(failed)
 
 
 def _has_placeholder(path: Path) -> bool:
@@ -358,22 +513,50 @@ def _unchanged(text: str) -> str:
     return text
 
 
-def _write(path: Path, text: str, force: bool) -> str:
+def _write(path: Path, text: str, force: bool, root: Path) -> str:
     existed = path.exists()
     if existed and not force:
         return KEPT
+    # A cloned repository's links are its author's: init writes none of its files
+    # through a link out of the directory (or into .git), and replaces a linked file
+    # rather than writing where it points (write_bytes would follow it).
+    _contained(path, root)
+    if path.is_symlink():
+        path.unlink()
     path.parent.mkdir(parents=True, exist_ok=True)
     # Bytes, so a Windows checkout gets the same \n files that git and the tests compare.
     path.write_bytes(text.encode("utf-8"))
     return OVERWRITTEN if existed else CREATED
 
 
-def _merge_lines(path: Path) -> str:
+def _contained(path: Path, root: Path) -> None:
+    """Refuse (exit 2, one line) a file init would write through a link out of ``root``."""
+    from portal_config.file_access import Repository
+    from portal_config.loader import display
+
+    refusal = Repository(root).write_refusal(path)
+    if refusal is not None:
+        link, reason = refusal
+        raise UsageError(f"{display(path)}: not written: {display(Path(link))}: {reason}")
+
+
+def _inside_root(path: Path, root: Path) -> bool:
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _merge_lines(path: Path, root: Path) -> str:
     """Append the ignore lines .gitignore lacks; the user's own lines stay as they are."""
     wanted = _template("gitignore").splitlines()
     if not path.exists():
-        _write(path, "\n".join(wanted) + "\n", force=False)
+        _write(path, "\n".join(wanted) + "\n", force=False, root=root)
         return CREATED
+    _contained(path, root)
+    if path.is_symlink() and not _inside_root(path, root):
+        # Appending through it would write where the link points, outside the directory.
+        from portal_config.file_access import OUTSIDE
+
+        raise UsageError(f"{path.name}: not written: {OUTSIDE}")
     text = path.read_text(encoding="utf-8")
     # "/plan.json" ignores the same file at the root as "plan.json" does.
     present = {line.strip().lstrip("/") for line in text.splitlines()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from portal_config.loader import Document, JsonPath
 from portal_config.precheck import Check, compile_precheck
 from portal_config.problems import Level, Problem
+from portal_config.text import clip
 
 if TYPE_CHECKING:  # imported lazily: portal files never need jsonschema (compiled_validator)
     from jsonschema import Draft202012Validator
@@ -42,10 +44,29 @@ _TYPE_WORDS = {
 
 _PATTERN_HINTS = {
     "Portal id": "use lowercase letters, digits and single hyphens, e.g. acme-facilities",
-    "Work type": "remove the leading or trailing spaces",
     "Path": "give a path relative to portal-config.yaml",
     "Environment variable name": "use capital letters, digits and underscores, e.g. OUTSMART_TOKEN",
 }
+
+
+# The one line break the pattern refuses inside a name (a \r or U+2028 is escaped wherever
+# a name is shown, and ECMA's `.` differs from Python's on them, hence [^\n]).
+_LINE_BREAKS = "\n"
+
+
+def work_type_hint(value: str) -> str:
+    """What to change in a work type the pattern refused, said of this value: a hint
+    about spaces is false for a line break inside a name."""
+    hints = []
+    ends = value[:1] + value[-1:]
+    if any((c.isspace() or c == "\ufeff") and c not in _LINE_BREAKS for c in ends):
+        hints.append("remove the leading or trailing spaces")
+    if any(c in _LINE_BREAKS for c in value):
+        hints.append("remove the line break")
+    # Nothing found (cannot happen for a string the pattern refuses): the rule itself.
+    return " and ".join(hints) or (
+        "a work type starts and ends with a visible character and holds no line break"
+    )
 
 
 SCHEMA_FILE = Path(__file__).with_name("portal.schema.json")
@@ -139,8 +160,6 @@ def _without(data: Any, refused: list[JsonPath]) -> Any:
         return data
     if () in refused:
         return None
-    import copy
-
     kept = copy.deepcopy(data)  # one portal file: small, and only when it has errors
     for path in refused:
         parent = kept
@@ -243,8 +262,14 @@ def _explain(document: Document, error: Error) -> Iterator[Problem]:
         return
     title = str(subschema.get("title", where))
     if kind == "pattern":
-        hint = _PATTERN_HINTS.get(title, f"it must match {error.validator_value}")
-        shown = _clip(repr(error.instance))
+        if title == "Work type":
+            hint = work_type_hint(str(error.instance))
+        else:
+            # The (?!\n) guard only stops Python's $ from matching before a final newline
+            # (ECMA-262's $ never does): the pattern a reader needs is the one without it.
+            plain = str(error.validator_value).replace(r"(?!\n)$", "$")
+            hint = _PATTERN_HINTS.get(title, f"it must match {plain}")
+        shown = clip(repr(error.instance))
         yield _at(document, path, f"{where}: {shown} is not a valid {title.lower()}; {hint}")
         return
     if kind == "minLength" and error.instance == "":
@@ -261,7 +286,7 @@ def _explain(document: Document, error: Error) -> Iterator[Problem]:
         yield _at(document, path, f"{where} {_BOUNDS[kind](error.instance, error.validator_value)}")
         return
     # Validator messages repr the whole value; a hostile plan can make that megabytes long.
-    yield _at(document, path, f"{where}: {_clip(error.message)}")
+    yield _at(document, path, f"{where}: {clip(error.message)}")
 
 
 def _one_key_of(error: Error) -> list[str] | None:
@@ -296,12 +321,6 @@ _BOUNDS: dict[str, Callable[[Any, Any], str]] = {
         f"must have at least {limit} {'entry' if limit == 1 else 'entries'}, got {_count(value)}"
     ),
 }
-
-_CLIP = 120
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= _CLIP else text[: _CLIP - 3] + "..."
 
 
 def _unknown_key(key: str, allowed: list[str], where: str) -> str:
@@ -339,8 +358,8 @@ def _describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        return f"the string {_clip(repr(value))}"
-    return _clip(repr(value))
+        return f"the string {clip(repr(value))}"
+    return clip(repr(value))
 
 
 def _at(document: Document, path: JsonPath, message: str, *, key: bool = False) -> Problem:

@@ -5,22 +5,35 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from portal_config.render.escaping import escape_json
+from portal_config.escaping import escape_json
+
+if TYPE_CHECKING:
+    from portal_config.file_access import Repository
 
 PRIVATE = 0o600
 
 
-def check_writable(path: Path, option: str) -> None:
+def check_writable(path: Path, option: str, repository: Repository | None = None) -> None:
     """Refuse, before any request, an output file that could not be written later.
 
     Found after an apply, an unwritable --report would lose the record of what was
     written. The file is replaced by a rename (see write_atomically), so what matters is
     that it is not a directory and that its nearest existing directory takes new files.
+    With a ``repository``, a path below its root may not go through a link out of it or
+    into a hidden directory (``plans -> ../.git``): the name is the user's, but links in
+    a checkout are a pull request's. A path outside the root is written as named.
     """
     # Imported here, not at module level: lint imports this module and must start fast.
     from portal_config.errors import UsageError
 
+    refusal = repository.write_refusal(path) if repository is not None else None
+    if refusal is not None:
+        from portal_config.loader import display
+
+        link, reason = refusal
+        raise UsageError(f"{option} {path}: {display(Path(link))}: {reason}")
     if path.is_dir():
         raise UsageError(f"{option} {path}: is a directory")
     parent = path.absolute().parent
@@ -48,14 +61,20 @@ def json_text(data: object) -> str:
     return escape_json(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
 
 
-def write_atomically(path: Path, text: str, mode: int = PRIVATE) -> None:
+def write_atomically(
+    path: Path, text: str, mode: int = PRIVATE, *, repository: Repository | None = None
+) -> None:
     """Write ``text`` so readers see the old file or the new one, never a mix.
 
     The temp file is created 0600 by mkstemp and only then filled, so a plan or
-    report is never readable by others, not even for a moment.
+    report is never readable by others, not even for a moment. With a ``repository``,
+    a path below its root is refused (`RefusedWrite`, before any directory is made)
+    when a link on the way leaves it: mkdir, mkstemp and the rename all follow links.
     """
     import tempfile  # not at module level: lint imports json_text and must start fast
 
+    if repository is not None:
+        repository.check_write(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

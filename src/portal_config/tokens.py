@@ -114,7 +114,7 @@ def _run(command: TokenCommand) -> bytes:
             f"{where} cannot be run: {error.strerror or type(error).__name__}"
         ) from None
     try:
-        output = _read_output(process, time.monotonic() + command.timeout)
+        output = _read_output(process, command.timeout)
     except subprocess.TimeoutExpired:
         _kill(process)
         raise TokenError(
@@ -136,12 +136,13 @@ def _run(command: TokenCommand) -> bytes:
     return output
 
 
-def _read_output(process: subprocess.Popen[bytes], deadline: float) -> bytes | None:
+def _read_output(process: subprocess.Popen[bytes], timeout: float) -> bytes | None:
     """The command's stdout once it has exited; None past MAX_TOKEN_OUTPUT (still running).
 
-    Raises subprocess.TimeoutExpired at ``deadline``. The read is on a thread, so that the
-    wait for it can end at the deadline on every platform.
+    Raises subprocess.TimeoutExpired (naming ``timeout``) once ``timeout`` seconds have
+    passed. The read is on a thread, so that the wait for it can end then on every platform.
     """
+    deadline = time.monotonic() + timeout
     stdout = process.stdout
     assert stdout is not None  # Popen(stdout=PIPE)
     read: list[bytes] = []
@@ -157,11 +158,14 @@ def _read_output(process: subprocess.Popen[bytes], deadline: float) -> bytes | N
     reader.start()
     reader.join(max(0.0, deadline - time.monotonic()))
     if reader.is_alive():
-        raise subprocess.TimeoutExpired(process.args, deadline)
+        raise subprocess.TimeoutExpired(process.args, timeout)
     output = read[0] if read else b""
     if len(output) > MAX_TOKEN_OUTPUT:
         return None
-    process.wait(max(0.0, deadline - time.monotonic()))
+    try:
+        process.wait(max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:  # it names what was left; the command had ``timeout``
+        raise subprocess.TimeoutExpired(process.args, timeout) from None
     return output
 
 

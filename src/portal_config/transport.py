@@ -17,17 +17,17 @@ Redirects are never followed: the tokens travel in the URL and would go wherever
 redirect points. Tokens travel in the URL, so nothing here ever prints a URL or an
 exception text without `redact()`.
 
-What a server sends is bounded before it is believed: the run's deadline covers every
-read of an answer, headers and body (deadline.py); an answer's body is read in chunks
-and refused past MAX_BODY_BYTES, and answers that are kept together (the pages of one
-listing) share a `ByteBudget`; one parsed answer at a time (`_PARSING`); a Retry-After or
-Location that cannot be read is ignored or named as such, never raised.
+What a server sends is bounded before it is believed: the deadline covers every read of
+an answer, headers and body (deadline.py); an answer's body is read in chunks and refused
+past MAX_BODY_BYTES, and answers that are kept together (the pages of one listing) share a
+`ByteBudget` (answers.py reads, parses and names what went wrong); one parsed answer at a
+time (`_PARSING`); a Retry-After or Location that cannot be read is ignored or named as
+such, never raised.
 """
 
 from __future__ import annotations
 
 import json as _json
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -39,6 +39,15 @@ import urllib3
 from urllib3.util.retry import Retry
 
 from portal_config import __version__
+from portal_config.answers import (
+    MAX_BODY_BYTES,
+    ByteBudget,
+    origin,
+    parse,
+    read_body,
+    reason,
+    redirected,
+)
 from portal_config.deadline import bound_pools, bounded
 from portal_config.errors import ExitCode, PortalConfigError
 from portal_config.redaction import guard_loggers, redact
@@ -50,8 +59,6 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 # let the next one time out too.
 CONNECT_RETRIES = 2
 READ_TIMEOUT_RETRIES = 1
-MAX_BODY_BYTES = 16 * 1024 * 1024  # more is nonsense (or hostile) and would exhaust memory
-CHUNK_BYTES = 64 * 1024  # a body is read (and counted against its budgets) this much at a time
 # Parsing holds the GIL, so parsing answers one at a time costs no speed; it keeps the
 # memory of parsed JSON (several times its bytes) to one answer, however many are in flight.
 _PARSING = threading.Lock()
@@ -94,7 +101,7 @@ class ClientSettings:
     concurrency: int = 4
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
-    deadline: float = 300.0  # seconds for a whole run of requests
+    deadline: float = 300.0  # seconds for each stage of a run's requests (restart_deadline)
     retries: int = 6
     backoff: float = 0.25
     verify: bool | str = True
@@ -125,33 +132,13 @@ Judge = Callable[[urllib3.BaseHTTPResponse, Any, str, str | None], Any]
 class _Exchange:
     """One call's request, as its attempts and errors need it."""
 
+    method: str
+    url: str  # with the tokens: never shown without redact()
+    body: bytes | None
     what: str  # "GET portals/", for every message
     portal: str | None
     budget: ByteBudget | None
     keep: Callable[[Any], Any] | None
-
-
-class ByteBudget:
-    """Bytes that answers may take, together: spent as they arrive, from any thread.
-
-    ``refusal`` is the error's text, with ``{size}`` for the limit ("answer larger than
-    {size}; refusing").
-    """
-
-    def __init__(self, limit: int, refusal: str) -> None:
-        self.limit = limit
-        self._refusal = refusal
-        self._spent = 0
-        self._lock = threading.Lock()
-
-    def spend(self, size: int) -> bool:
-        """Take ``size`` bytes; False once more than the limit has been taken."""
-        with self._lock:
-            self._spent += size
-            return self._spent <= self.limit
-
-    def refusal(self) -> str:
-        return self._refusal.format(size=f"{self.limit // 2**20} MiB")
 
 
 class _Retry(Retry):
@@ -222,8 +209,9 @@ class Transport:
         self._deadline = time.monotonic() + settings.deadline
 
     def restart_deadline(self) -> None:
-        """Start the run's deadline again: it bounds time spent on requests, not the time
-        a person takes to read a plan at the confirmation prompt."""
+        """Start the deadline again for a new stage of requests: apply's writes, after the
+        time a person takes to read the plan at the prompt; its read-back, after the writes
+        (docs/guide/targets.md, "The deadline")."""
         self._deadline = time.monotonic() + self.settings.deadline
 
     def close(self) -> None:
@@ -247,15 +235,24 @@ class Transport:
         other answer is parsed, so only one parsed answer is in memory at a time.
         """
         what = f"{method} {path}"
-        exchange = _Exchange(what, portal, budget, keep)
         url = f"{self.base_url}{path}?{urlencode({**(params or {}), **self._always})}"
         body = None if json is None else _json.dumps(json).encode()
+        exchange = _Exchange(method, url, body, what, portal, budget, keep)
         retry = _retry_policy(self.settings)
         attempt, timeouts = 1, 0
+        # Whether any attempt may have reached the server: a write whose every attempt
+        # failed to connect was never sent, so apply can say "skipped", not "unknown".
+        reached = False
         while True:
-            outcome = self._attempt(method, url, body, exchange, first=attempt == 1)
+            answer = ByteBudget(MAX_BODY_BYTES, "answer larger than {size}; refusing")
+            outcome = self._attempt(exchange, answer, first=not reached)
             if not isinstance(outcome, Retryable):
                 return outcome
+            if budget is not None:
+                # Only answers kept count against a shared budget: a flaky server's dropped
+                # or retried attempts are not pages. (read_body charges both alike.)
+                budget.refund(answer.spent)
+            reached = reached or not _unsent(outcome)
             timeouts += outcome.timed_out
             try:
                 if timeouts > READ_TIMEOUT_RETRIES:
@@ -268,6 +265,7 @@ class Transport:
                     portal=portal,
                     status=outcome.status,
                     code=outcome.code,
+                    sent=reached,
                 ) from None
             delay = retry.get_retry_after(outcome.response) if outcome.response else None
             if delay is None:
@@ -287,17 +285,16 @@ class Transport:
             budgets = [retry.status]
         elif outcome.timed_out:
             budgets = [retry.read, READ_TIMEOUT_RETRIES - timeouts]
-        elif isinstance(outcome.error, urllib3.exceptions.ConnectTimeoutError):
-            # urllib3's NewConnectionError (refused) is a ConnectTimeoutError too.
+        elif _unsent(outcome):
             budgets = [retry.connect]
         else:
             budgets = [retry.read]
         return min(b for b in [retry.total, *budgets] if isinstance(b, int))
 
-    def _attempt(
-        self, method: str, url: str, body: bytes | None, exchange: _Exchange, *, first: bool
-    ) -> Any:
-        """One request: the judged answer, a Retryable, or an ApiError raised."""
+    def _attempt(self, exchange: _Exchange, answer: ByteBudget, *, first: bool) -> Any:
+        """One request: the judged answer, a Retryable, or an ApiError raised. ``answer``
+        is this attempt's own budget, charged with every byte it reads."""
+        method, url, body = exchange.method, exchange.url, exchange.body
         what, portal = exchange.what, exchange.portal
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
@@ -306,9 +303,7 @@ class Transport:
         connect_timeout = min(self.settings.connect_timeout, remaining)
         timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         headers = {"Content-Type": "application/json"} if body is not None else None
-        budgets = [ByteBudget(MAX_BODY_BYTES, "answer larger than {size}; refusing")]
-        if exchange.budget is not None:
-            budgets.append(exchange.budget)
+        budgets = [answer] if exchange.budget is None else [answer, exchange.budget]
         started = time.monotonic()
         try:
             with bounded(self._deadline, self.settings.read_timeout):
@@ -326,22 +321,24 @@ class Transport:
                 )
                 # The body is read here, inside the attempt, so an answer cut off mid-body
                 # is retried like any other dropped connection.
-                data = _read_body(response, budgets)
+                data = read_body(response, budgets)
         except urllib3.exceptions.HTTPError as exc:
-            cause = _reason(exc)
+            cause = reason(exc)
             self._log(f"{method} {url} -> {cause}", started)
             return self._transport_failure(exc, cause, read_timeout, exchange)
         if isinstance(data, ByteBudget):
             self._log(f"{method} {url} -> HTTP {response.status}, refused: too large", started)
             raise ApiError(f"{what}: {data.refusal()}", portal=portal)
         with _PARSING:
-            answer = _parse(data)
+            answer = parse(data)
             del data  # the parsed answer replaces the bytes
             code = answer.get("code") if isinstance(answer, dict) else None
             self._log(f"{method} {url} -> HTTP {response.status} code {code!r}", started)
             if 300 <= response.status < 400:
                 raise ApiError(
-                    f"{what}: {self._redirected(response)}", portal=portal, status=response.status
+                    f"{what}: {redirected(response, self._host())}",
+                    portal=portal,
+                    status=response.status,
                 )
             outcome = self._judge(response, answer, what, portal)
             if exchange.keep is None or isinstance(outcome, Retryable):
@@ -389,145 +386,14 @@ class Transport:
             message = f"{what}: request failed ({cause})"
         raise ApiError(message, portal=portal)
 
-    def _redirected(self, response: urllib3.BaseHTTPResponse) -> str:
-        location = response.headers.get("Location")
-        if not location:
-            return (
-                f"HTTP {response.status} redirect without a Location; redirects are never followed"
-            )
-        try:
-            parts = urlsplit(location)
-            host, port = parts.hostname, parts.port  # port: ValueError when out of range
-        except ValueError:  # "http://[::1", "http://host:99999/"
-            host, port = "", None
-        if host is None:  # a relative Location: the same host
-            target = self._host()
-        elif _HOST.fullmatch(host):
-            target = _origin(parts.scheme, host, port)
-        else:
-            # Never shown: it is the server's text, and could be anything (a terminal
-            # escape, a line of its own).
-            target = "a malformed address"
-        return (
-            f"the server redirected to {target}; redirects are never followed "
-            "(tokens travel in the URL)"
-        )
-
     def _host(self) -> str:
         parts = urlsplit(self.base_url)
-        return _origin(parts.scheme, parts.hostname, parts.port)
+        return origin(parts.scheme, parts.hostname, parts.port)
 
 
-# A host name or address as urlsplit gives it (lowercase, IPv6 without brackets).
-_HOST = re.compile(r"[a-z0-9._~%:-]+")
-
-
-def _origin(scheme: str, host: str | None, port: int | None) -> str:
-    """scheme://host[:port], never a user, path or query (a query may hold tokens)."""
-    return f"{scheme}://{host}" + (f":{port}" if port else "")
-
-
-def _read_body(
-    response: urllib3.BaseHTTPResponse, budgets: list[ByteBudget]
-) -> bytearray | ByteBudget:
-    """The whole body, or the first budget it overran (its connection then closed)."""
-    body = bytearray()
-    while chunk := response.read(CHUNK_BYTES):
-        overrun = next((budget for budget in budgets if not budget.spend(len(chunk))), None)
-        if overrun is not None:
-            # The rest is unread, so the connection cannot be reused: close it, but
-            # still hand its slot back, or with block=True the pool runs dry.
-            response.close()
-            response.release_conn()
-            return overrun
-        body += chunk
-    response.release_conn()
-    return body
-
-
-def _parse(data: bytes | bytearray) -> Any:
-    try:
-        answer = _json.loads(data)
-    except (ValueError, RecursionError):  # UnicodeDecodeError too; nesting from a hostile server
-        return None
-    # JSON may escape half a UTF-16 pair ("\udc80"); such a string cannot be printed or
-    # written as UTF-8, so an answer holding one is as unreadable as invalid UTF-8.
-    if _SURROGATE_ESCAPE.search(data) and not _encodable(answer):
-        return None
-    return answer
-
-
-# Any escape of a UTF-16 surrogate: a pair decodes to one character, a lone one stays.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-
-
-def _encodable(answer: Any) -> bool:
-    """Every string in a parsed answer (keys too) can be written as UTF-8."""
-    pending = [answer]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, dict):
-            pending.extend(value)
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
-        elif isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                return False
-    return True
-
-
-def _reason(exc: BaseException) -> str:
-    """A short, secret-free cause. urllib3's exception texts embed the URL (and with it
-    the tokens), so the cause is named from the exception types alone."""
-    seen: set[int] = set()
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        chain.append(current)
-        reason = getattr(current, "reason", None)  # urllib3's MaxRetryError keeps it here
-        current = (
-            reason
-            if isinstance(reason, BaseException)
-            else (current.__cause__ or current.__context__)
-        )
-    names = {type(e).__name__ for e in chain}
-    for names_wanted, meaning in _CAUSES:
-        if names & names_wanted:
-            return meaning
-    return type(chain[-1]).__name__
-
-
-_CAUSES: tuple[tuple[frozenset[str], str], ...] = (
-    (frozenset({"SSLError", "SSLCertVerificationError"}), "TLS verification failed"),
-    (frozenset({"ReadTimeoutError", "ReadTimeout"}), "no answer"),
-    (frozenset({"ConnectTimeoutError", "ConnectTimeout"}), "connect timed out"),
-    (frozenset({"NameResolutionError", "gaierror"}), "host name not found"),
-    (frozenset({"ConnectionRefusedError"}), "connection refused"),
-    (frozenset({"EmptyPoolError"}), "no free connection before the run's deadline"),
-    # Before "connection closed": urllib3 wraps these in a ProtocolError too.
-    (
-        frozenset(
-            {
-                "BadStatusLine",
-                "LineTooLong",
-                "HTTPException",
-                "InvalidHeader",
-                "InvalidChunkLength",
-                "UnknownProtocol",
-                "HeaderParsingError",
-                "DecodeError",  # a Content-Encoding the body does not follow
-            }
-        ),
-        "malformed answer",
-    ),
-    (
-        frozenset(
-            {"RemoteDisconnected", "IncompleteRead", "ProtocolError", "ConnectionResetError"}
-        ),
-        "connection closed by the server",
-    ),
-)
+def _unsent(outcome: Retryable) -> bool:
+    """Whether a failed attempt certainly never reached the server: it could not connect."""
+    # urllib3's NewConnectionError (refused) is a ConnectTimeoutError too.
+    return outcome.response is None and isinstance(
+        outcome.error, urllib3.exceptions.ConnectTimeoutError
+    )

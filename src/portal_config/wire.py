@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any, TypeGuard
 
+from portal_config.escaping import quote
 from portal_config.model import FLAGS, LivePortal, PortalSettings, WorkType
+from portal_config.text import clip, encodable
 
 MAX_ITEMS = 10_000  # work types in an account or in one portal
 MAX_REVISION = 2**53  # the largest integer every JSON parser reads exactly
@@ -52,7 +54,10 @@ def work_type_from_wire(item: Any) -> WorkType:
         raise WireError("GET worktypes/: a work type has no wrt_name")
     active = item.get("wrt_active", "1")
     if not isinstance(active, (str, int)) or active not in _ACTIVE:
-        raise WireError(f"GET worktypes/: work type {name!r} has wrt_active {active!r}, not 1 or 0")
+        # The name is a string (quoted); wrt_active any JSON value, its type shown by repr.
+        raise WireError(
+            f"GET worktypes/: work type {quote(name)} has wrt_active {active!r}, not 1 or 0"
+        )
     return WorkType(name, _ACTIVE[active])
 
 
@@ -84,8 +89,9 @@ def _bool(value: Any) -> bool:
 
 def _portal_id(value: Any) -> str:
     # str() would turn null into a portal called "None", and 7 into "7".
-    if not isinstance(value, str) or not 1 <= len(value) <= MAX_PORTAL_ID or not _is_text(value):
-        raise ValueError(f"portal_id {_clip(value)} is not text of 1 to {MAX_PORTAL_ID} characters")
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_PORTAL_ID or not encodable(value):
+        shown = clip(repr(value), 80)
+        raise ValueError(f"portal_id {shown} is not text of 1 to {MAX_PORTAL_ID} characters")
     return value
 
 
@@ -106,18 +112,4 @@ def _work_types(value: Any) -> tuple[str, ...]:
 
 
 def _is_name(value: Any) -> TypeGuard[str]:
-    return isinstance(value, str) and bool(value.strip()) and _is_text(value)
-
-
-def _is_text(value: str) -> bool:
-    """No lone surrogates (JSON's \\ud800 escape allows them): no file or output can hold one."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _clip(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return isinstance(value, str) and bool(value.strip()) and encodable(value)

@@ -18,6 +18,8 @@ from portal_config.api import OutSmartClient
 from portal_config.catalog import Catalog
 from portal_config.config import Config, Ignore, Target
 from portal_config.errors import ExitCode, PortalConfigError
+from portal_config.escaping import escape_line, escape_text
+from portal_config.file_access import Repository
 from portal_config.history import base_files, commit_of, has_commit, head_commit, uncommitted
 from portal_config.lint import LintRun, lint, require_portals_dir
 from portal_config.loader import Document, JsonPath, display, load_bytes, load_file
@@ -35,10 +37,16 @@ from portal_config.plan import (
 )
 from portal_config.plan_file import read_plan_file, read_plan_files
 from portal_config.problems import Level, Position, Problem, Report
-from portal_config.render.escaping import escape_text
 from portal_config.render.lint import Style, render_text
 from portal_config.render.plan import PLAN_FORMATS, account_heading, render_result
-from portal_config.results import ApplyReport, Outcome, PortalResult, interrupt_reason, now
+from portal_config.results import (
+    ApplyReport,
+    Outcome,
+    PortalResult,
+    interrupt_reason,
+    now,
+    unsure,
+)
 from portal_config.rules import Context, inactive_work_type, run_rule, unknown_work_type
 from portal_config.storage import check_writable, json_text, write_atomically
 from portal_config.targets import announce, open_client, resolve_target, target_line
@@ -72,11 +80,11 @@ class Console:
 
         It quotes servers' answers and paths: escaped, so it stays one line of text."""
         if not self.quiet:
-            self.err(escape_text(line) + "\n")
+            self.err(escape_line(line) + "\n")
 
     def trace(self, line: str) -> None:
         if self.verbose:
-            self.err(escape_text(line) + "\n")
+            self.err(escape_line(line) + "\n")
 
 
 # A three-way plan's base: what was compared with, and its settings by portal id.
@@ -103,7 +111,7 @@ def diff(
 ) -> int:
     """``on_plan`` sees the plan made (a fleet run adds up its accounts' changes)."""
     if out_file is not None:
-        check_writable(out_file, "--out")  # before any request
+        check_writable(out_file, "--out", Repository(config.root))  # before any request
     plan, header = make_plan(config, paths, target_name, console, concurrency, base_ref=base_ref)
     if on_plan is not None:
         on_plan(plan)
@@ -126,7 +134,7 @@ def drift(
     is shown with the two ways to settle it (pull it into git, or apply the files).
     """
     if out_file is not None:
-        check_writable(out_file, "--out")  # before any request
+        check_writable(out_file, "--out", Repository(config.root))  # before any request
     plan, header = make_plan(config, (), target_name, console, concurrency, drift=True)
     return _emit(plan, header, output_format, out_file, console, max_chars)
 
@@ -222,7 +230,8 @@ def apply(
     run plans every account before it writes to any, and has shown the plans already:
     ``show_plan`` False)."""
     if report_file is not None:
-        check_writable(report_file, "--report")  # before any request, not after the writes
+        # Before any request, not after the writes.
+        check_writable(report_file, "--report", Repository(config.root))
     report = ApplyReport()
     try:
         code = _apply(
@@ -250,6 +259,8 @@ def apply(
         raise
     if code == ExitCode.INTERRUPTED and report.run is not None:
         reason = interrupt_reason(report.run)
+    elif code == ExitCode.APPLY_FAILED and report.run is not None and unsure(report.run.results):
+        reason = "the outcome of some writes is unknown: OutSmart may have stored them; run diff"
     elif code == ExitCode.APPLY_FAILED:
         reason = "some portals were not applied; see their results"
     else:
@@ -312,9 +323,11 @@ def _apply(
         _confirm(target, plan, assume_yes, console)
         client.restart_deadline()  # time spent reading the plan at the prompt is not the API's
         width = max(len(escape_text(p.portal)) for p in plan.changed)
+        shown: dict[str, PortalResult] = {}
 
         def show(result: PortalResult) -> None:
-            line = render_result(result, width, console.color)
+            shown[result.portal] = result
+            line = render_result(result, width, console.color, progress=True)
             # Failures show even with --quiet: they are results, not progress.
             (console.out if result.outcome is not Outcome.APPLIED else console.progress)(line)
 
@@ -322,8 +335,10 @@ def _apply(
 
         run = apply_plan(plan, client, on_result=show, note=console.note)
         report.run = run
-    for result in run.results:  # what no progress line told: skipped, unknown
-        if result.outcome in (Outcome.SKIPPED, Outcome.UNKNOWN):
+    for result in run.results:
+        # What no progress line told (skipped, unknown), or told otherwise: a write's
+        # answer said applied, and the read-back found it was not stored.
+        if result.outcome is not Outcome.UNCHANGED and shown.get(result.portal) != result:
             console.out(render_result(result, width, console.color))
     console.out(run.summary() + "\n")
     if run.interrupted:
@@ -420,7 +435,7 @@ def pull(
     target = resolve_target(config, target_name)
     with _client(target, concurrency, console) as client:
         # Not progress: even with --quiet, a pull says whose settings it writes into git.
-        console.out(escape_text(_pull_source(target, client)) + "\n")
+        console.out(escape_line(_pull_source(target, client)) + "\n")
         live = client.list_portals()
         work_types = client.list_work_types() if catalog else []
     schema_path = config.root / "schema" / "portal.schema.json"
@@ -441,7 +456,7 @@ def pull(
     for path in result.written:
         console.progress(f"wrote {escape_text(str(path))}\n")
     for reason in result.refused:
-        console.err(f"refused: {escape_text(reason)}\n")
+        console.err(f"refused: {escape_line(reason)}\n")
     console.out(
         f"Pull: {len(result.written)} written, {len(result.unchanged)} unchanged, "
         f"{len(result.refused)} refused.\n"

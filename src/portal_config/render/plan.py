@@ -8,6 +8,14 @@ from typing import Any, NamedTuple, Protocol
 
 import click
 
+from portal_config.escaping import (
+    code_span,
+    escape_html,
+    escape_line,
+    escape_markdown,
+    escape_text,
+    quote,
+)
 from portal_config.live_values import shown_id
 from portal_config.model import PortalSettings
 from portal_config.plan import (
@@ -21,7 +29,6 @@ from portal_config.plan import (
     PortalPlan,
     WorkTypesChange,
 )
-from portal_config.render.escaping import escape_html, escape_markdown, escape_text
 from portal_config.results import Outcome, PortalResult
 from portal_config.storage import json_text
 
@@ -33,6 +40,8 @@ _ORIGIN_NOTES = {DRIFT: "reverts a live edit", BOTH: "overwrites a live edit"}
 def _value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return quote(value)
     return escape_text(json.dumps(value, ensure_ascii=False))
 
 
@@ -250,7 +259,7 @@ def render_markdown(
     ]
     tail: list[str] = []
     if plan.unmanaged:
-        names = ", ".join(escape_markdown(shown_id(n)) for n in plan.unmanaged)
+        names = ", ".join(code_span(shown_id(n)) for n in plan.unmanaged)
         tail += [f"Unmanaged (in OutSmart, no file; not touched): {names}", ""]
     return _assemble(head, sections, tail, max_chars)
 
@@ -345,13 +354,21 @@ _OUTCOME_COLORS = {
 }
 
 
-def render_result(result: PortalResult, width: int, color: bool) -> str:
-    """One portal's apply result as a line, the name padded to ``width``."""
-    label = result.outcome.value.ljust(9)
+def render_result(result: PortalResult, width: int, color: bool, progress: bool = False) -> str:
+    """One portal's apply result as a line, the name padded to ``width``.
+
+    A ``progress`` line is printed when a write is answered, before apply reads it back:
+    an answered write says ``written``, as only the read-back can say it was applied.
+    """
+    label = result.outcome.value
+    if progress and result.outcome is Outcome.APPLIED:
+        label = "written"
+    label = label.ljust(9)
     if color and _OUTCOME_COLORS[result.outcome]:
         label = click.style(label, fg=_OUTCOME_COLORS[result.outcome], bold=True)
     revision = ""
     if result.outcome is Outcome.APPLIED:
         revision = f"revision {result.revision_before} -> {result.revision_after}"
     portal = escape_text(result.portal).ljust(width)
-    return f"  {portal}  {label} {escape_text(result.reason) or revision}".rstrip() + "\n"
+    # A reason is a composed line (it may quote a value already): escaped as a line.
+    return f"  {portal}  {label} {escape_line(result.reason) or revision}".rstrip() + "\n"

@@ -9,6 +9,11 @@ for that flag goes away:
 
     acknowledged:
       allow_new_relation: "New tenants register through the guest form."
+
+A file `portal-config pull` creates acknowledges each permission it finds on with the
+reason "as found in OutSmart on 2026-12-04 (adopted by pull)", so adopting an account passes
+`lint --strict` and the status quo is reviewed in its first commit; replace those reasons
+with real ones. A pull that refreshes an existing file never adds one.
 """
 
 from __future__ import annotations

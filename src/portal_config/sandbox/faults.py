@@ -14,6 +14,15 @@ them on for an in-process or a separate server:
 - lost_write_rate: share of writes applied whose answer is then lost (the ambiguous write).
 - conflict_rate: share of writes preceded by a concurrent "UI" edit of the same portal.
 - seed: random seed, for reproducible runs.
+
+Writes whose outcome a client can only learn by reading again (apply's read-back):
+
+- unstored_write_rate: share of writes answered as stored (the record with the new
+  settings and the next revision) but not stored: acknowledged, then dropped.
+- applied_error_rate: share of writes stored, then answered HTTP 500 (a proxy whose
+  upstream answered too late).
+- gone_after_writes: after this many writes were stored, the server goes away: it answers
+  nothing more, and new connections are refused. 0: never.
 """
 
 from __future__ import annotations
@@ -38,6 +47,10 @@ class Faults:
     lost_write_rate: float = 0.0
     conflict_rate: float = 0.0
     seed: int | None = None
+    # Writes whose outcome only a read can tell (see the module docstring).
+    unstored_write_rate: float = 0.0
+    applied_error_rate: float = 0.0
+    gone_after_writes: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Faults:
@@ -46,13 +59,16 @@ class Faults:
         for spec in fields(cls):
             raw = environ.get(f"SANDBOX_{spec.name.upper()}")
             if raw:
-                values[spec.name] = int(raw) if spec.name == "seed" else float(raw)
+                values[spec.name] = int(raw) if spec.name in _COUNTS else float(raw)
         return cls(**values)  # type: ignore[arg-type]
 
     def merged(self, **overrides: float | int | None) -> Faults:
         current = {spec.name: getattr(self, spec.name) for spec in fields(self)}
         current.update({k: v for k, v in overrides.items() if v is not None})
         return Faults(**current)
+
+
+_COUNTS = ("seed", "gone_after_writes")  # whole numbers; every other fault is a rate or ms
 
 
 class FaultPlan:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 from collections.abc import Callable, Mapping
@@ -68,7 +69,10 @@ def serve(
             http_status_errors=http_status_errors,
         )
     except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        hint = ""
+        if exc.errno == errno.EADDRINUSE:
+            hint = " (--port 0 picks a free port, or choose another --port)"
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}{hint}") from None
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt

@@ -9,6 +9,7 @@ import ssl
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,6 +53,27 @@ class _Server(ThreadingHTTPServer):
         self.in_flight = 0
         self.max_in_flight = 0
         self.counter_lock = threading.Lock()
+        # Every request served, by method and path (never the query: it holds the tokens),
+        # so a test can prove a command only read.
+        self.served: Counter[tuple[str, str]] = Counter()
+        self.writes_stored = 0  # for the gone_after_writes fault
+        self.gone = False
+
+    def leaving(self) -> bool:
+        """Whether the gone_after_writes fault is due now; True once only."""
+        limit = self.faults.faults.gone_after_writes
+        if not limit:  # the usual case: no lock taken
+            return False
+        with self.counter_lock:
+            if self.gone or self.writes_stored < limit:
+                return False
+            self.gone = True
+            return True
+
+    def go_away(self) -> None:
+        """Stop serving and close the listening socket: new connections are refused."""
+        self.shutdown()
+        self.socket.close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hangs up early or goes quiet is the client's business: no
@@ -108,7 +130,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         server = self.server
+        if server.gone:  # the gone_after_writes fault: connections still open are dropped
+            self.close_connection = True
+            return
         with server.counter_lock:
+            server.served[method, urlsplit(self.path).path] += 1
             server.requests_seen += 1
             server.in_flight += 1
             server.max_in_flight = max(server.max_in_flight, server.in_flight)
@@ -130,7 +156,12 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             with server.counter_lock:
                 server.in_flight -= 1
-        self._send(answer, with_body=method != "HEAD", closing=refused)
+        leaving = server.leaving()
+        if leaving:
+            # Gone before this answer is out, so that the client's next attempt is refused.
+            # (A request runs on a thread of its own, never serve_forever's: no deadlock.)
+            server.go_away()
+        self._send(answer, with_body=method != "HEAD", closing=refused or leaving)
         if refused:
             self._discard_unread_body()
 
@@ -232,6 +263,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return _Answer(envelope.REQUIRED_FIELD, f"Required field missing: {required}")
         if type(request["revision"]) is not int:
             return _Answer(envelope.INVALID, "revision must be an integer")
+        store = not faults.chance(faults.faults.unstored_write_rate)
         if faults.chance(faults.faults.conflict_rate):
             current = state.get(portal)
             assert current is not None
@@ -239,9 +271,16 @@ class _Handler(BaseHTTPRequestHandler):
             state.edit(portal, allow_requests_for_others=flipped)
         # Validation and the revision check in one step under the state's lock, so both
         # judge the same version of the file.
-        code, record, why = state.replace(portal, request["revision"], request["guest_workorder"])
+        code, record, why = state.replace(
+            portal, request["revision"], request["guest_workorder"], store=store
+        )
+        if code == envelope.OK and store:
+            with self.server.counter_lock:
+                self.server.writes_stored += 1
         if code == envelope.OK and faults.chance(faults.faults.lost_write_rate):
             raise _Drop  # the write happened; the client never hears of it
+        if code == envelope.OK and faults.chance(faults.faults.applied_error_rate):
+            return _Answer(500, "injected server error after the write", http=500)
         return _Answer(code, why, record)
 
     def _read_body(self) -> bytes:
@@ -370,6 +409,12 @@ class Sandbox:
     @property
     def requests_seen(self) -> int:
         return self.server.requests_seen
+
+    @property
+    def served(self) -> Counter[tuple[str, str]]:
+        """How many requests were served, by method and path (no query)."""
+        with self.server.counter_lock:
+            return Counter(self.server.served)
 
     def set_faults(self, faults: Faults) -> None:
         self.server.faults = FaultPlan(faults)

@@ -137,13 +137,14 @@ class SandboxState:
 
     # -- writes -----------------------------------------------------------------------
     def replace(
-        self, portal: str, revision: int, guest: Any
+        self, portal: str, revision: int, guest: Any, *, store: bool = True
     ) -> tuple[int, dict[str, Any] | None, str | None]:
         """Validate ``guest`` and compare-and-swap on the revision, as one step under the
         file lock, so both judge the same version of the file.
 
         Returns (envelope code, the record after or the current one on a conflict,
-        why the write was refused).
+        why the write was refused). Without ``store`` the record after is only made up,
+        as a server that acknowledges a write and drops it would answer.
         """
         with self._exclusive():
             record = self.data["portals"].get(portal)
@@ -155,16 +156,22 @@ class SandboxState:
             if record["revision"] != revision:
                 why = "revision conflict: the portal changed since it was read"
                 return envelope.CONFLICT, copy.deepcopy(record), why
+            if not store:
+                after = {**record, "guest_workorder": guest, "revision": revision + 1}
+                return envelope.OK, copy.deepcopy(after), None
             record["guest_workorder"] = copy.deepcopy(guest)
             record["revision"] += 1
             self._record_write(portal)
             return envelope.OK, copy.deepcopy(record), None
 
-    def edit(self, portal: str, **changes: Any) -> dict[str, Any]:
-        """A change made "in the OutSmart UI": new settings and a new revision."""
+    def edit(self, portal: str, *, name: str | None = None, **changes: Any) -> dict[str, Any]:
+        """A change made "in the OutSmart UI": new settings (or a new display name, which
+        portal-config does not manage) and a new revision."""
         with self._exclusive():
             record = self.data["portals"][portal]
             record["guest_workorder"].update(changes)
+            if name is not None:
+                record["name"] = name
             record["revision"] += 1
             self.ui_edits.append((portal, record["revision"]))
             self._record_write(portal)
