@@ -26,9 +26,9 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from portal_config.loader import (
-    _SHARED_LENGTH,
     MAX_DEPTH,
     MAX_NODES,
+    SHARED_LENGTH,
     Document,
     JsonPath,
     PlainScalar,
@@ -63,7 +63,7 @@ def _remembering(base: type) -> type:
             tag = _RESOLVED.get(key)
             if tag is None:
                 tag = super().resolve(kind, value, implicit)
-                if len(_RESOLVED) < _RESOLVED_MAX and len(value or "") <= _SHARED_LENGTH:
+                if len(_RESOLVED) < _RESOLVED_MAX and len(value or "") <= SHARED_LENGTH:
                     _RESOLVED[key] = tag
             return tag
 
@@ -132,7 +132,7 @@ class _Walk:
             if type(key_node) is not _Scalar or key_node.tag != _STR or key_node.value in result:
                 raise _GiveUp  # a non-string or duplicate key: the builder words it
             key = key_node.value
-            if len(key) <= _SHARED_LENGTH:
+            if len(key) <= SHARED_LENGTH:
                 key = sys.intern(key)
             if type(value_node) is _Scalar and value_node.tag == _STR:
                 result[key] = value_node.value  # the common case, kept short
@@ -147,7 +147,7 @@ class _Walk:
         for index, item in enumerate(items):
             if type(item) is _Scalar and item.tag == _STR:
                 text = item.value  # keys and list items repeat in every file: shared
-                result.append(sys.intern(text) if len(text) <= _SHARED_LENGTH else text)
+                result.append(sys.intern(text) if len(text) <= SHARED_LENGTH else text)
             else:
                 result.append(self.value(item, path + (index,), depth))
         return result
