@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -282,3 +283,35 @@ def test_token_commands_are_typed_once(write: Write) -> None:
         None,
         "OUTSMART_SOFTWARE_TOKEN",
     )
+
+
+def test_project_root_outside_git_is_the_cwd_without_starting_git(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portal_config import config
+
+    for name in [n for n in os.environ if n.startswith("GIT_")]:
+        monkeypatch.delenv(name)
+    here = tmp_path / "a" / "b"
+    here.mkdir(parents=True)
+
+    def no_git(*args: object, **kwargs: object) -> None:
+        raise AssertionError("git started")
+
+    monkeypatch.setattr(config.subprocess, "run", no_git)
+    if any((d / ".git").exists() for d in here.parents):
+        pytest.skip("the temporary directory is inside a git work tree")
+    assert config.project_root(here) == here
+
+
+def test_project_root_inside_git_is_the_work_tree_top(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portal_config import config
+
+    for name in [n for n in os.environ if n.startswith("GIT_")]:
+        monkeypatch.delenv(name)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    here = tmp_path / "portals" / "deep"
+    here.mkdir(parents=True)
+    assert config.project_root(here) == tmp_path.resolve()

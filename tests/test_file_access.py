@@ -481,3 +481,12 @@ def test_a_path_through_an_alias_of_the_repository_is_checked_as_the_repository(
         assert result.stdout.splitlines()[0] == f"{shown}:1:1: error [yaml] {OUTSIDE}"
         assert MARKER not in result.output
         assert result.exit_code == 1
+
+
+def test_a_size_that_understates_the_file_is_not_trusted() -> None:
+    """fstat only sizes the first read: /proc's files are regular files of size 0, and a
+    file may grow between fstat and read. Either is read on to its end or the limit."""
+    assert os.stat("/proc/self/maps").st_size == 0
+    whole = read_bounded("/proc/self/maps", 1_000_000)
+    assert len(whole) > 100 and whole.endswith(b"\n")
+    assert len(read_bounded("/proc/self/maps", 50)) == 51

@@ -25,12 +25,12 @@ from portal_config.lint import (
     LintRun,
     _directives,
     _unused_directives,
-    expand,
     lint,
     load_config_catalog,
 )
 from portal_config.loader import Document, display, load_file
 from portal_config.problems import Position, Problem, Report
+from portal_config.reader.project import expand
 from portal_config.render.lint import FORMATS, Style
 from portal_config.rules import RULES, Context, run_rule
 

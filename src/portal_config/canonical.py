@@ -27,10 +27,10 @@ from ruamel.yaml.error import YAMLError
 from portal_config.config import Config
 from portal_config.escaping import escape_text
 from portal_config.file_access import Repository
-from portal_config.lint import expand
 from portal_config.loader import Document, JsonPath, LoadResult, display, load_bytes, load_file
 from portal_config.model import FLAGS, PortalSettings
 from portal_config.problems import Level, Position, Problem
+from portal_config.reader.project import expand
 from portal_config.render.lint import Style, problem_line
 from portal_config.roundtrip import (
     dump,

@@ -32,18 +32,14 @@ after it. Every mistake is a `ConfigError` line ``invalid config: FILE:LINE:COL:
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
-import ipaddress
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from portal_config.errors import ConfigError, UsageError
 from portal_config.escaping import quote
@@ -301,6 +297,8 @@ def load_config(
 
 def project_root(here: Path) -> Path:
     """The git work tree's top, where a project without a config keeps its files."""
+    if not _may_be_in_git(here):
+        return here  # what git would answer, without starting it (~10 ms of every lint)
     try:
         done = subprocess.run(
             ["git", "rev-parse", "--show-toplevel"],
@@ -314,6 +312,14 @@ def project_root(here: Path) -> Path:
         return here  # no git installed: the cwd is all there is to go on
     top = done.stdout.strip()
     return Path(top).resolve() if done.returncode == 0 and top else here
+
+
+def _may_be_in_git(here: Path) -> bool:
+    """False only when git cannot find a work tree for ``here``: no ``.git`` in it or above
+    it, and no GIT_ variable that points git elsewhere (GIT_DIR, GIT_WORK_TREE, ...)."""
+    if any(name.startswith("GIT_") for name in os.environ):
+        return True
+    return any(os.path.lexists(os.path.join(d, ".git")) for d in (here, *here.parents))
 
 
 def _only_comments(text: str) -> bool:
@@ -437,6 +443,8 @@ def program_path(command: TokenCommand) -> Path | None:
     program = command.argv[0]
     if os.sep in program or (os.altsep and os.altsep in program):
         return command.cwd / program
+    import shutil  # ~3 ms of compression modules that lint, which runs no command, spares
+
     entries = os.environ.get("PATH", os.defpath).split(os.pathsep)
     found = shutil.which(program, path=os.pathsep.join(str(command.cwd / e) for e in entries))
     return Path(found) if found is not None else None
@@ -512,6 +520,8 @@ def _command_problems(
 
 def unknown_target(message: str, name: str, known: list[str]) -> str:
     """``message`` with a did-you-mean, or the configured targets when nothing is close."""
+    import difflib  # only a misspelt name asks; lint loads the config every run
+
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     if close:
         return f"{message}; did you mean '{close[0]}'?"
@@ -525,6 +535,8 @@ def _where(document: Document, path: JsonPath, *, key: bool = False) -> str:
 def url_problem(url: str) -> str | None:
     """Why a base URL is unacceptable: plain http is allowed only to loopback."""
     try:
+        from urllib.parse import urlsplit  # only a configured target's URL needs it
+
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError:  # an unbalanced IPv6 bracket, say
@@ -541,6 +553,8 @@ def url_problem(url: str) -> str | None:
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
+    import ipaddress  # only a configured target's URL needs it, never lint
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

@@ -27,7 +27,6 @@ Pure and stdlib-only: lint imports it on every commit.
 
 from __future__ import annotations
 
-import html
 import re
 
 # A value is shown as written unless it holds one of these: the C0 controls but tab
@@ -114,6 +113,8 @@ def _json_escape(match: re.Match[str]) -> str:
 
 def escape_html(value: str) -> str:
     """``value`` as text inside raw HTML: tags, entities and quotes shown, not parsed."""
+    import html  # for markup only: lint's text output is spared its entity table
+
     return html.escape(escape_text(value), quote=True)
 
 

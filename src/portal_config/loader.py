@@ -42,7 +42,7 @@ MAX_LINE = 4096
 MAX_DEPTH = 32
 MAX_ALIASES = 100
 MAX_NODES = 10_000
-_SHARED_LENGTH = 64  # strings up to this long are interned (see _Builder._scalar)
+SHARED_LENGTH = 64  # strings up to this long are interned (see _Builder._scalar)
 
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_CORE + t for t in ("str", "int", "float", "bool", "null")}
@@ -148,12 +148,16 @@ _NO_KEY = object()
 _constructor = SafeConstructor()
 
 
-def display(path: Path) -> str:
+def display(path: Path | str) -> str:
     """The path as users should read it: relative to the cwd, unless they share no directory.
 
     A project's files above the cwd (its config found by walking up, the git root) read
     as ``../portals/a.yaml``; a file elsewhere on the machine keeps its absolute path.
     """
+    if isinstance(path, str):
+        if not os.path.isabs(path):
+            return os.path.normpath(path)  # the usual case, without a Path (lint's walk)
+        path = Path(path)
     if path.is_absolute():
         cwd = Path.cwd()
         try:
@@ -169,7 +173,7 @@ def display(path: Path) -> str:
 
 
 def load_file(
-    path: Path,
+    path: Path | str,
     shown: str | None = None,
     loader: type = DEFAULT_LOADER,
     *,
@@ -388,7 +392,7 @@ class _Builder:
         if tag == _STR:  # the common case, kept short
             text: str = event.value
             top = self.stack[-1] if self.stack else None
-            if top is not None and len(text) <= _SHARED_LENGTH:
+            if top is not None and len(text) <= SHARED_LENGTH:
                 if type(top.container) is list or not top.has_key:
                     # Keys and list items (work type names) repeat in every file: one
                     # shared copy of each keeps lint of a large project small. Values

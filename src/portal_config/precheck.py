@@ -18,7 +18,7 @@ from typing import Any
 Check = Callable[[Any], bool]
 
 # Keywords that only annotate; they never make an instance invalid.
-_ANNOTATIONS = {"$schema", "$id", "title", "description", "default", "examples", "$comment"}
+ANNOTATIONS = {"$schema", "$id", "title", "description", "default", "examples", "$comment"}
 
 _TYPES: dict[str, Callable[[Any], bool]] = {
     "object": lambda v: isinstance(v, dict),
@@ -49,7 +49,7 @@ def _compile(schema: Any) -> Check:
         return lambda value: False
     if not isinstance(schema, dict):
         raise Unsupported(repr(schema))
-    unknown = set(schema) - _ANNOTATIONS - _BUILDERS.keys()
+    unknown = set(schema) - ANNOTATIONS - _BUILDERS.keys()
     if unknown:
         raise Unsupported(", ".join(sorted(unknown)))
     checks = [_BUILDERS[k](schema[k], schema) for k in schema if k in _BUILDERS]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
@@ -15,9 +14,14 @@ from portal_config.precheck import Check, compile_precheck
 from portal_config.problems import Level, Problem
 from portal_config.text import clip
 
-if TYPE_CHECKING:  # imported lazily: clean files never need jsonschema
+if TYPE_CHECKING:  # imported lazily: portal files never need jsonschema (compiled_validator)
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
+
+    from portal_config.compiled_validator import CompiledValidator, SchemaError
+
+    Validator = Draft202012Validator | CompiledValidator
+    Error = ValidationError | SchemaError
 
 RULE = "schema"
 
@@ -88,6 +92,15 @@ def validator() -> Draft202012Validator:
 
 
 @functools.lru_cache(maxsize=1)
+def portal_validator() -> Validator:
+    """The portal schema's validator for lint: compiled, so a run with broken files
+    imports no jsonschema; jsonschema's own if the schema uses what it does not model."""
+    from portal_config.compiled_validator import compile_validator
+
+    return compile_validator(portal_schema()) or validator()
+
+
+@functools.lru_cache(maxsize=1)
 def precheck() -> Check | None:
     return compile_precheck(portal_schema())
 
@@ -119,18 +132,16 @@ def check_config(document: Document) -> Iterator[Problem]:
     yield from _errors(document, Draft202012Validator(config_schema()))
 
 
-def check(document: Document, against: Draft202012Validator | None = None) -> Iterator[Problem]:
+def check(document: Document, against: Validator | None = None) -> Iterator[Problem]:
     """Yield one Problem per schema error, each pointing at the offending key or value."""
     if against is None:
         quick = precheck()
         if quick is not None and quick(document.data):
             return
-    yield from _errors(document, against or validator())
+    yield from _errors(document, against or portal_validator())
 
 
-def check_parts(
-    document: Document, against: Draft202012Validator | None = None
-) -> tuple[list[Problem], Any]:
+def check_parts(document: Document, against: Validator | None = None) -> tuple[list[Problem], Any]:
     """The schema's problems, and the document's data with what they refuse taken out, so
     rules can still check the rest in the same run: a refused value becomes None (which
     no valid portal file holds, so a rule reads it as "unknown" and skips what depends on
@@ -140,7 +151,7 @@ def check_parts(
     if quick is not None and quick(document.data):
         return [], document.data
     refused: list[JsonPath] = []
-    problems = list(_errors(document, against or validator(), refused))
+    problems = list(_errors(document, against or portal_validator(), refused))
     return problems, _without(document.data, refused)
 
 
@@ -175,16 +186,18 @@ class _UnknownKey(str):
 
 
 def _errors(
-    document: Document, against: Draft202012Validator, refused: list[JsonPath] | None = None
+    document: Document, against: Validator, refused: list[JsonPath] | None = None
 ) -> Iterator[Problem]:
     """The errors explained; ``refused`` collects the paths of the parts they refuse."""
-    from jsonschema.exceptions import best_match
-
     explained: set[tuple[JsonPath, str]] = set()
     for error in against.iter_errors(document.data):
         # "Exactly one of these keys" is explained as such; best_match would pick one
-        # branch and ask for its key, which is wrong when both keys are present.
+        # branch and ask for its key, which is wrong when both keys are present. (Only
+        # jsonschema's errors have a context: the compiled validator models no anyOf.)
         if error.validator in ("anyOf", "oneOf") and error.context and not _one_key_of(error):
+            from jsonschema.exceptions import ValidationError, best_match
+
+            assert isinstance(error, ValidationError)
             error = best_match([error])
         if error.validator in _LEFT_TO_RULES:
             continue
@@ -200,7 +213,7 @@ def _errors(
         yield from _explain(document, error)
 
 
-def _refused_parts(error: ValidationError, path: JsonPath) -> list[JsonPath]:
+def _refused_parts(error: Error, path: JsonPath) -> list[JsonPath]:
     if error.validator == "required":
         return []  # nothing is there to take out; a rule finds the key missing
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
@@ -217,7 +230,7 @@ def describe_path(path: JsonPath) -> str:
     return text or "the file"
 
 
-def _explain(document: Document, error: ValidationError) -> Iterator[Problem]:
+def _explain(document: Document, error: Error) -> Iterator[Problem]:
     path: JsonPath = tuple(error.absolute_path)
     where = describe_path(path)
     kind = error.validator
@@ -276,7 +289,7 @@ def _explain(document: Document, error: ValidationError) -> Iterator[Problem]:
     yield _at(document, path, f"{where}: {clip(error.message)}")
 
 
-def _one_key_of(error: ValidationError) -> list[str] | None:
+def _one_key_of(error: Error) -> list[str] | None:
     """The keys of a oneOf whose every branch only requires one key: "exactly one of these"."""
     if error.validator != "oneOf" or not isinstance(error.validator_value, list):
         return None
@@ -319,11 +332,13 @@ def _unknown_key(key: str, allowed: list[str], where: str) -> str:
 
 
 def _suggestion(key: str, allowed: list[str]) -> str | None:
+    import difflib  # only an unknown key asks
+
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     return close[0] if close else None
 
 
-def _type_message(document: Document, path: JsonPath, where: str, error: ValidationError) -> str:
+def _type_message(document: Document, path: JsonPath, where: str, error: Error) -> str:
     expected = error.validator_value
     names = expected if isinstance(expected, list) else [expected]
     wanted = " or ".join(_TYPE_WORDS.get(str(n), str(n)) for n in names)

@@ -14,7 +14,6 @@ the parent then runs that slice itself, so the outcome never depends on the work
 from __future__ import annotations
 
 import os
-import pickle
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -92,6 +91,8 @@ def _fork(work: Callable[[Sequence[Job]], list[Result]], part: Sequence[Job]) ->
             with os.fdopen(write, "wb") as stream:
                 # In chunks, each its own pickle: the parent never holds the memo of a
                 # whole slice's objects at once (a few MiB of peak memory at 10,000 files).
+                import pickle  # only forked runs hand results back
+
                 for start in range(0, len(results), _CHUNK):
                     pickle.dump(results[start : start + _CHUNK], stream, pickle.HIGHEST_PROTOCOL)
             status = 0
@@ -104,6 +105,8 @@ def _fork(work: Callable[[Sequence[Job]], list[Result]], part: Sequence[Job]) ->
 def _collect(child: _Child) -> list[Result] | None:
     """The child's results, or None when it failed (the caller then does its slice)."""
     pid, read = child
+    import pickle  # only forked runs hand results back
+
     results: list[Result] | None = []
     with os.fdopen(read, "rb") as stream:
         try:  # straight from the pipe: no second copy of the whole answer in memory
