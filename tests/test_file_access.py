@@ -122,6 +122,32 @@ def test_a_portals_directory_linked_out_of_the_repository_is_refused(
     assert result.exit_code == 1
 
 
+def test_a_linked_subdirectory_is_one_line_in_lint_and_fmt_never_unchecked(
+    tmp_path: Path, project: Path, invoke: Invoke
+) -> None:
+    # A walk never enters a link to a directory: its files would otherwise go unchecked
+    # with "no problems", so the link itself is refused, out of the repository or in it.
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-subdir"
+    elsewhere.mkdir()
+    (elsewhere / "acme.yaml").write_text(VALID.format(portal="acme"))
+    (project / "portals" / "outside").symlink_to(elsewhere)
+    (project / "shared").mkdir()
+    (project / "portals" / "inside").symlink_to(project / "shared")
+    lint = invoke("lint")
+    assert lint.stdout.splitlines() == [
+        "portals/inside:1:1: error [yaml] symbolic link leads to a directory; refusing to"
+        " follow it (link the files)",
+        f"portals/outside:1:1: error [yaml] {OUTSIDE}",
+        "",
+        "  2  error    yaml",
+        "2 files checked: 2 errors, 0 warnings (failed)",
+    ]
+    assert lint.exit_code == 1
+    fmt = invoke("fmt", "--check")
+    assert fmt.exit_code == 1
+    assert f"portals/outside:1:1: error [yaml] {OUTSIDE}\n" in fmt.output
+
+
 def test_a_file_named_outside_the_project_is_read_through_its_links(
     tmp_path: Path, project: Path, invoke: Invoke
 ) -> None:

@@ -210,6 +210,9 @@ def _link_refusal(real: str, root: str) -> str | None:
         return OUTSIDE
     if _hidden(real, root):
         return HIDDEN
+    if os.path.isdir(real):
+        # A walk does not enter it (files reached two ways would be checked twice).
+        return "symbolic link leads to a directory; refusing to follow it (link the files)"
     if not real.endswith(YAML_SUFFIXES):
         return "symbolic link leads to a file that is not .yaml or .yml; refusing to follow it"
     return None
