@@ -39,6 +39,17 @@ def test_every_link_from_the_readme_into_docs_names_a_page() -> None:
         assert (REPO / link).is_file(), link
 
 
+def test_every_anchor_the_readme_links_to_is_a_heading_of_its_page() -> None:
+    # mkdocs --strict checks links between pages, not the README's: a renamed heading
+    # would leave a link that lands at the top of the page.
+    anchored = re.findall(r"\]\((docs/[^)#]+)#([^)]+)\)", README)
+    assert anchored
+    for page, anchor in anchored:
+        headings = re.findall(r"^#+ (.+)$", (REPO / page).read_text(encoding="utf-8"), re.M)
+        slugs = {re.sub(r"[^a-z0-9 -]", "", h.lower()).strip().replace(" ", "-") for h in headings}
+        assert anchor in slugs, (page, anchor)
+
+
 def test_every_marker_renders_and_none_is_left() -> None:
     render = hooks().render
     pages = sorted(DOCS.rglob("*.md"))

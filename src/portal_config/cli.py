@@ -937,7 +937,8 @@ def pull_command(
 
     \b
     Exit codes: 0 written or unchanged, 1 a file refused (local edits, unsafe id),
-                2 usage/config error, 4 API error.
+                2 usage/config error, 4 API error, 7 some accounts failed (a
+                many-account repository).
     \b
     Examples:
       portal-config pull                          # every portal of the default target
