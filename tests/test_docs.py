@@ -44,10 +44,10 @@ def test_every_anchor_the_readme_links_to_is_a_heading_of_its_page() -> None:
     # would leave a link that lands at the top of the page.
     anchored = re.findall(r"\]\((docs/[^)#]+)#([^)]+)\)", README)
     assert anchored
-    for page, anchor in anchored:
-        headings = re.findall(r"^#+ (.+)$", (REPO / page).read_text(encoding="utf-8"), re.M)
+    for linked, anchor in anchored:
+        headings = re.findall(r"^#+ (.+)$", (REPO / linked).read_text(encoding="utf-8"), re.M)
         slugs = {re.sub(r"[^a-z0-9 -]", "", h.lower()).strip().replace(" ", "-") for h in headings}
-        assert anchor in slugs, (page, anchor)
+        assert anchor in slugs, (linked, anchor)
 
 
 def test_every_marker_renders_and_none_is_left() -> None:

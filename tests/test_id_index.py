@@ -268,3 +268,32 @@ def test_processes_at_once_each_get_the_right_answer(project: Path) -> None:
     text = (project / ".portal-config" / NAME).read_text()
     assert text.endswith("\n") and len(text.splitlines()) == 1 + 205
     assert [n for n in os.listdir(project / ".portal-config") if n.startswith(".lint")] == []
+
+
+@pytest.mark.parametrize(
+    ("other", "duplicate"),
+    [
+        ("portal: >-\n  new\nguest_workorder:\n  enabled: false\n", True),
+        ("portal: |-\n  new\nguest_workorder:\n  enabled: false\n", True),
+        # The real key quoted, and a `portal:` line inside a multi-line string.
+        (
+            '"portal": new\ndescription: "x\nportal: decoy\n  "\nguest_workorder:\n  enabled: false\n',
+            True,
+        ),
+        # A `portal: new` inside a flow sequence is no key: this file's id is decoy.
+        (
+            "portal: decoy\ndescription: [x,\nportal: new]\nguest_workorder:\n  enabled: false\n",
+            False,
+        ),
+    ],
+    ids=["folded", "literal", "quoted-key", "flow"],
+)
+def test_a_portal_id_only_loading_can_tell_is_loaded_not_guessed_from_a_line(
+    project: Path, invoke: Invoke, other: str, duplicate: bool
+) -> None:
+    # pre-commit lints the changed file alone: the other file's id must still be its real
+    # one, or a pull request adds a second file for a portal and lint says no problems.
+    _portals(project, "new")
+    (project / "portals" / "other.yaml").write_text(other)
+    output = _lint_new(invoke)
+    assert ("portal id 'new' is also used in portals/other.yaml" in output) is duplicate

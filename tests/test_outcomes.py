@@ -149,6 +149,7 @@ def test_a_failed_read_back_makes_the_written_portals_unknown(
     assert _report(live_project)["outcome"] == "unknown"
 
 
+@pytest.mark.slow  # 800 ms answers against a 2 s deadline: it waits out real time
 def test_the_read_back_has_a_deadline_of_its_own_after_writes_that_used_most_of_theirs(
     live_project: Path, sandbox: Sandbox, invoke: Invoke
 ) -> None:

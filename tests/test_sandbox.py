@@ -363,9 +363,7 @@ def test_sandbox_from_a_directory_is_never_silently_ignored(
     )
 
 
-def test_sandbox_on_a_port_in_use_says_how_to_get_another(
-    invoke: Invoke, project: Path
-) -> None:
+def test_sandbox_on_a_port_in_use_says_how_to_get_another(invoke: Invoke, project: Path) -> None:
     import socket
 
     with socket.socket() as taken:

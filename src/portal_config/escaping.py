@@ -43,6 +43,7 @@ _JSON_RAW = re.compile(f"[{_BEYOND_C0}]")
 _BACKTICKS = re.compile("`+")
 # What a file the tool writes must not hold raw either (a reviewer reads it in a diff),
 # with YAML's own line break (NEL) and the byte-order mark: `file_escapes` finds them.
+_FILE_RAW = re.compile(f"[\x00-\x08\x0a-\x1f{_BEYOND_C0}\ufeff]")
 _FILE_UNSAFE = re.compile(f'[\\\\"\x00-\x1f{_BEYOND_C0}\ufeff]')
 
 
@@ -116,6 +117,13 @@ def escape_html(value: str) -> str:
     import html  # for markup only: lint's text output is spared its entity table
 
     return html.escape(escape_text(value), quote=True)
+
+
+def holds_raw_controls(value: str) -> bool:
+    """Whether a file would hold something of ``value`` a reviewer cannot see: a control
+    character (tab aside), a line break, a bidi control or a byte-order mark. A backslash
+    or a quote is visible, and needs no escape for this."""
+    return _FILE_RAW.search(value) is not None
 
 
 def double_quoted(value: str) -> str:

@@ -30,7 +30,7 @@ from ruamel.yaml.scalarstring import (
 )
 from ruamel.yaml.tokens import CommentToken
 
-from portal_config.escaping import double_quoted, escape_text
+from portal_config.escaping import double_quoted, holds_raw_controls
 
 
 def to_block(parent: CommentedMap | CommentedSeq, entry: Any, child: Any) -> None:
@@ -218,7 +218,7 @@ def _slot(node: Collection) -> int:
 
 def scalar(text: str) -> str:
     """``text`` as a YAML scalar that reads back as exactly this string, in YAML 1.1 too."""
-    if text != escape_text(text):  # a control, a line break, a bidi control: shown escaped
+    if holds_raw_controls(text):  # a control, a line break, a bidi control: shown escaped
         return double_quoted(text)
     dumped = yaml.safe_dump(text, allow_unicode=True, width=2**20, default_flow_style=True)
     dumped = dumped.rstrip("\n")
@@ -269,7 +269,7 @@ class _Emitter(RoundTripEmitter):
     """
 
     def write_double_quoted(self, text: Any, split: Any = True) -> None:
-        if not isinstance(text, str) or text == escape_text(text):
+        if not isinstance(text, str) or not holds_raw_controls(text):
             super().write_double_quoted(text, split)
             return
         kept, self.allow_unicode = self.allow_unicode, False

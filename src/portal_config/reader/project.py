@@ -124,6 +124,14 @@ _PORTAL_LINE = re.compile(
 )
 
 
+# The portal id pattern of the schema: anything else is left to the loader to judge.
+_SLUG = re.compile(rb"[a-z0-9]+(?:-[a-z0-9]+)*")
+_COMMENT = re.compile(rb"(?m)^[ \t]*#.*$")
+# Where a scalar or collection can start: a line's start (after `- ` or `? `), or a value
+# after `key: `.
+_OPENS_QUOTE_OR_FLOW = re.compile(rb"(?m)(?:^[ \t]*(?:[-?][ \t]+)*|:[ \t]+)['\"\[{]")
+
+
 def _portal_line(data: bytes) -> str:
     """The id of the file's one plain `portal:` line, or "" when only loading the file
     tells which portal it may configure.
@@ -132,6 +140,12 @@ def _portal_line(data: bytes) -> str:
     escape, an anchor or tag, a non-ASCII id) is rare, so such a file is simply loaded.
     """
     found = _PORTAL_LINE.findall(data)
-    if len(found) != 1 or not found[0][1].isascii():
+    if len(found) != 1 or not _SLUG.fullmatch(found[0][1]):
+        return ""  # `portal: >-` or `|-` (a block scalar's indicator), a tag, a flow value
+    # A `portal:` line can sit inside a multi-line quoted scalar or a flow collection,
+    # where it is no key, beside the real key written quoted: only a file where no value
+    # (or key) starts with a quote or a bracket is read by its line alone. A quote inside
+    # plain text (Facilities' office), a comment or the portal line itself starts none.
+    if _OPENS_QUOTE_OR_FLOW.search(_COMMENT.sub(b"", _PORTAL_LINE.sub(b"", data))):
         return ""
     return str(found[0][1].decode("ascii"))
