@@ -121,6 +121,25 @@ def test_unknown_and_missing_keys_and_list_items() -> None:
     assert_same_errors({**BASE, "acknowledged": {"allow_everything": "", "allow_new_relation": ""}})
 
 
+@pytest.mark.parametrize(
+    "work_types",
+    [
+        [[True], [1], [True]],  # jsonschema sorts, and [true] == [1] to the sort: unique
+        [[1], [True], [1]],
+        [[0], [False], [0]],
+        [[[True]], [[1]], [[True]]],
+        [True, 1, True],  # do not sort (a sentinel for true): every pair, so not unique
+        ["a", "b", "a"],
+        [{"a": 1}, {"a": True}, {"a": 1}],
+    ],
+    ids=repr,
+)
+def test_unique_items_answers_as_jsonschema_does(work_types: list[Any]) -> None:
+    assert_same_errors(
+        {"portal": "acme", "guest_workorder": {"enabled": True, "work_types": work_types}}
+    )
+
+
 def test_the_shipped_and_shared_files() -> None:
     """The repository's portals and every case of the shared corpus that loads."""
     files = sorted((REPO / "portals").glob("*.yaml"))

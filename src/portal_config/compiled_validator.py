@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from portal_config.precheck import ANNOTATIONS
@@ -187,10 +188,27 @@ def _unique(flag: Any, schema: dict[str, Any]) -> _Part:
     return part
 
 
+_TRUE, _FALSE = object(), object()
+
+
 def _all_different(items: list[Any]) -> bool:
-    # JSON equality as jsonschema's: true is not 1, 1 is 1.0; lists are short here.
-    keys = [_json_key(item) for item in items]
-    return all(keys[i] != keys[j] for i in range(len(keys)) for j in range(i + 1, len(keys)))
+    """jsonschema's uniqueItems to the letter (its `uniq`): when the items sort, only
+    neighbours are compared, else every pair. Sorting treats [true] and [1] alike, so
+    [[true], [1], [true]] passes there: the oracle's answer is the one lint must give."""
+    unbooled: list[Any] = [
+        _TRUE if item is True else _FALSE if item is False else item for item in items
+    ]
+    try:
+        ordered = sorted(unbooled)
+    except TypeError:
+        pairs = [(a, b) for i, a in enumerate(unbooled) for b in unbooled[i + 1 :]]
+    else:
+        pairs = list(pairwise(ordered))
+    return not any(a is b or _json_key(_rebool(a)) == _json_key(_rebool(b)) for a, b in pairs)
+
+
+def _rebool(value: Any) -> Any:
+    return True if value is _TRUE else False if value is _FALSE else value
 
 
 def _json_key(value: Any) -> Any:
