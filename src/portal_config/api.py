@@ -58,7 +58,6 @@ __all__ = ["ApiError", "ClientSettings", "ConflictError", "OutSmartClient", "red
 
 API_VERSION_PATH = "/openapi/8/"
 PAGE_SIZE = 100
-SECRET_PARAMS = ("token", "software_token")
 MAX_PAGES = 10_000  # a server claiming more is answering nonsense (or hostile)
 MAX_CODE = 99_999  # OutSmart's codes have 3 or 4 digits
 MAX_DETAIL = 300  # characters of the server's messages quoted in an error

@@ -24,6 +24,7 @@ from pathlib import Path
 from portal_config.file_access import Repository
 from portal_config.loader import Document, JsonPath, load_file
 from portal_config.problems import Level, Problem
+from portal_config.schema import plan_schema, work_type_hint
 
 RULE = "catalog"
 
@@ -102,8 +103,6 @@ def invalid_work_type(name: str) -> str | None:
     The catalog is held to the portal files' own constraint: a name no file can hold is
     one lint would refuse in every portal, and pull writes none (see pull_catalog).
     """
-    from portal_config.schema import plan_schema, work_type_hint
-
     limit = plan_schema()["$defs"]["work_type"]["maxLength"]
     if len(name) > limit:
         return f"work type is {len(name)} characters long; at most {limit} are allowed"
@@ -114,8 +113,6 @@ def invalid_work_type(name: str) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def _work_type_pattern() -> re.Pattern[str]:
-    from portal_config.schema import plan_schema
-
     return re.compile(plan_schema()["$defs"]["work_type"]["pattern"])
 
 

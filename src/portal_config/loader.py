@@ -32,6 +32,7 @@ from yaml.constructor import SafeConstructor
 
 from portal_config.file_access import Repository, UnreadableFile, read_bounded
 from portal_config.problems import Level, Position, Problem
+from portal_config.text import clip
 
 JsonPath = tuple[str | int, ...]
 
@@ -144,7 +145,6 @@ class _Frame:
     seen_keys: dict[Any, Position] = field(default_factory=dict)
 
 
-_NO_KEY = object()
 _constructor = SafeConstructor()
 
 
@@ -409,7 +409,9 @@ class _Builder:
             # In practice: an integer longer than Python's int-conversion limit.
             reason = "too many digits" if "digits" in str(exc) else str(exc)
             kind = _TYPE_NAMES.get(tag, tag)
-            self._error(event.start_mark, f"cannot read `{_clip(event.value)}` as {kind}: {reason}")
+            self._error(
+                event.start_mark, f"cannot read `{clip(event.value, 40)}` as {kind}: {reason}"
+            )
             value = None
         if isinstance(value, float) and not math.isfinite(value):
             self._error(
@@ -482,10 +484,6 @@ def _problem(path: str, position: Position | None, message: str) -> Problem:
 
 def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
-
-
-def _clip(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _tag_message(tag: str, value: str | None) -> str:

@@ -4,9 +4,9 @@ Nearly every file lint sees is valid, and for those the full jsonschema
 validator (its import and its per-keyword machinery) costs more than all the
 YAML parsing. `compile_precheck` turns the schema into nested closures that
 answer "certainly valid" quickly. Anything else, including any keyword it does
-not understand, answers "not sure", and the caller runs jsonschema, which
-stays the only source of error messages. The schema file remains the single
-source of truth: nothing here restates it.
+not understand, answers "not sure", and the caller explains the errors (lint with
+`compiled_validator`, the config and plans with jsonschema). The schema file remains
+the single source of truth: nothing here restates it.
 """
 
 from __future__ import annotations

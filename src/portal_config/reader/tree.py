@@ -30,12 +30,12 @@ def walk(directory: str, skip: set[str]) -> Iterator[tuple[str, str]]:
         # Joined by hand: os.path.join per name was a third of the walk.
         given = os.path.join(root, "")
         absolute_root = os.path.join(identity(root), "")
-        # os.walk lists a link to a directory but never enters it: named as a file, the
-        # reader refuses it in one positioned line instead of its files going unchecked.
-        # Directories are few, so this lstat each costs nothing at thousands of files.
-        for name in [d for d in dirs if os.path.islink(given + d)]:
+        # os.walk lists a link to a directory but never enters it: named as a file (after
+        # the directory's own), the reader refuses it in one positioned line instead of its
+        # files going unchecked. Directories are few: an lstat each costs nothing.
+        links = [d for d in dirs if os.path.islink(given + d)]
+        for name in links:
             dirs.remove(name)
-            yield given + name, absolute_root + name
         for name in sorted(names):
             if not name.endswith(YAML_SUFFIXES):
                 continue
@@ -43,3 +43,5 @@ def walk(directory: str, skip: set[str]) -> Iterator[tuple[str, str]]:
             if name in skip_names and absolute in skip:
                 continue
             yield given + name, absolute
+        for name in links:
+            yield given + name, absolute_root + name
