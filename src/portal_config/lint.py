@@ -101,7 +101,11 @@ def _lint(paths: Sequence[Path], config: Config) -> LintRun:
             valid.append(outcome.document)
     del checked  # the texts and problems are in the run now; free the rest before rules
     ids = {document.data["portal"] for document in valid}
-    others = [slim(d) for d in other_documents(paths, shown, ids, config, repository)]
+    others = [
+        slim(document)
+        for document in other_documents(paths, shown, ids, config, repository)
+        if not any(schema.check(document))
+    ]
     project = Context(catalog=catalog, project=valid + others)
     run.report.extend(_apply_rules(valid, project, config, silenced, _project_rules(config)))
     run.report.extend(_unused_directives(directives, silenced, config))

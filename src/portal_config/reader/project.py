@@ -15,10 +15,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from portal_config import schema
 from portal_config.file_access import Repository, UnreadableFile, leads_outside, read_bounded
-from portal_config.loader import MAX_BYTES, Document, display, load_file
-from portal_config.problems import Problem
+from portal_config.loader import MAX_BYTES, Document, display
+from portal_config.reader import read
 from portal_config.reader.id_index import IdIndex
 from portal_config.reader.tree import identity, walk
 
@@ -51,17 +50,6 @@ def expand_names(paths: Sequence[Path], config: Config) -> Iterator[tuple[str, s
                 yield name, key
 
 
-def load_valid(
-    path: Path | str, shown: str, repository: Repository
-) -> tuple[Document | None, list[Problem], str | None]:
-    """Load one file and check it against the schema: the document is returned only if clean."""
-    result = load_file(path, shown, repository=repository)
-    if result.document is None:
-        return None, result.problems, result.text
-    problems = list(schema.check(result.document))
-    return (None if problems else result.document), problems, result.text
-
-
 def other_documents(
     requested: Sequence[Path],
     linted: Sequence[str],
@@ -69,7 +57,8 @@ def other_documents(
     config: Config,
     repository: Repository,
 ) -> list[Document]:
-    """Valid portal files of the project that were not linted now, for cross-file rules.
+    """Portal files of the project that were not linted now, for cross-file rules; lint
+    keeps those its schema accepts (the reader reads, lint judges).
 
     Only files that may configure one of the linted portal ids can matter, so the rest
     are skipped unparsed: a pre-commit run on one file stays fast in a big repo. Each
@@ -90,7 +79,7 @@ def other_documents(
             continue
         portal = _portal_id(name, absolute, index, repository)
         if portal is not None and (portal == "" or portal in ids):
-            document, _, _ = load_valid(name, display(name), repository)
+            document = read(name, display(name), repository).document
             if document is not None:
                 found.append(document)
     index.save()
