@@ -291,12 +291,12 @@ class _Builder:
 
     # -- helpers ---------------------------------------------------------------------------
     def _stop(self, mark: Any, message: str) -> None:
-        position = _mark_position(mark) if mark is not None else Position(1, 1)
+        position = position_of(mark) if mark is not None else Position(1, 1)
         self.problems.append(_problem(self.display, position, message))
         raise _Stop
 
     def _error(self, mark: Any, message: str) -> None:
-        self.problems.append(_problem(self.display, _mark_position(mark), message))
+        self.problems.append(_problem(self.display, position_of(mark), message))
 
     def _count_node(self, mark: Any, size: int = 1) -> None:
         self.nodes += size
@@ -387,7 +387,7 @@ class _Builder:
         if tag not in _SCALAR_TAGS:
             self._error(event.start_mark, _tag_message(tag, event.value))
             # The raw text stands in so a refused key does not also count as a non-string key.
-            self._attach(event.value, _mark_position(event.start_mark), 1)
+            self._attach(event.value, position_of(event.start_mark), 1)
             return
         if tag == _STR:  # the common case, kept short
             text: str = event.value
@@ -400,7 +400,7 @@ class _Builder:
                     text = sys.intern(text)
             if event.anchor:
                 self.anchors[event.anchor] = (text, 1)
-            self._attach(text, _mark_position(event.start_mark), 1, None)
+            self._attach(text, position_of(event.start_mark), 1, None)
             return
         node = yaml.ScalarNode(tag, event.value, None, None, event.style)  # marks unused here
         try:
@@ -426,7 +426,7 @@ class _Builder:
     ) -> None:
         if event.anchor:
             self.anchors[event.anchor] = (value, 1)
-        self._attach(value, _mark_position(event.start_mark), 1, plain)
+        self._attach(value, position_of(event.start_mark), 1, plain)
 
     def _alias(self, event: yaml.AliasEvent) -> None:
         name = event.anchor or ""
@@ -441,7 +441,7 @@ class _Builder:
             self._stop(event.start_mark, f"more than {MAX_ALIASES} aliases in one file")
         value, size = self.anchors[name]
         self._count_node(event.start_mark, size)
-        self._attach(value, _mark_position(event.start_mark), size)
+        self._attach(value, position_of(event.start_mark), size)
 
     def _open(self, event: yaml.CollectionStartEvent) -> None:
         self._count_node(event.start_mark)
@@ -453,7 +453,7 @@ class _Builder:
             self._error(event.start_mark, _tag_message(event.tag, None))
         path = self._child_path()
         container: dict[Any, Any] | list[Any] = [] if is_sequence else {}
-        start = _mark_position(event.start_mark)
+        start = position_of(event.start_mark)
         frame = _Frame(container, path if path is not None else ("\0key",), event.anchor, start)
         if event.anchor:
             self.open_anchors.add(event.anchor)
@@ -474,8 +474,9 @@ class _Resolver(yaml.resolver.Resolver):
 _resolve: Callable[[type, str, tuple[bool, bool]], str] = _Resolver().resolve
 
 
-def _mark_position(mark: Any) -> Position:
-    return Position(mark.line + 1, mark.column + 1)  # YAML marks are 0-based
+def position_of(mark: Any) -> Position:
+    """A YAML mark as a Position: the one place 0-based marks become 1-based."""
+    return Position(mark.line + 1, mark.column + 1)
 
 
 def _problem(path: str, position: Position | None, message: str) -> Problem:
@@ -499,13 +500,13 @@ def _tag_message(tag: str, value: str | None) -> str:
 def _syntax_problem(display: str, text: str, exc: yaml.MarkedYAMLError) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     message = exc.problem or exc.context or "invalid YAML"
-    where = _mark_position(mark) if mark is not None else None
+    where = position_of(mark) if mark is not None else None
     if "maximum nesting depth" in message:  # libyaml's own limit, far above ours
         message = f"nesting is deeper than {MAX_DEPTH} levels"
     elif mark is not None and _char_at(text, mark.line, mark.column) == "\t":
         message = "tab character where YAML expects spaces (indent with spaces only)"
     elif exc.context and exc.problem and exc.context_mark is not None:
-        message = f"{message} ({exc.context} at {_mark_position(exc.context_mark)})"
+        message = f"{message} ({exc.context} at {position_of(exc.context_mark)})"
     return _problem(display, where, f"syntax error: {message}")
 
 

@@ -32,6 +32,7 @@ from portal_config.loader import (
     Document,
     JsonPath,
     PlainScalar,
+    position_of,
 )
 from portal_config.problems import Position
 
@@ -197,8 +198,7 @@ class _Positions(Mapping[JsonPath, Position]):
         node = _find(self._node, path, self._keys)
         if node is None:
             raise KeyError(path)
-        mark = node.start_mark
-        return Position(mark.line + 1, mark.column + 1)
+        return position_of(node.start_mark)
 
     def __iter__(self) -> Iterator[JsonPath]:
         return iter(self._built())
@@ -227,13 +227,11 @@ def _find(root: Any, path: JsonPath, key: bool) -> Any:
 def _mark(
     node: Any, path: JsonPath, values: dict[JsonPath, Position], keys: dict[JsonPath, Position]
 ) -> None:
-    mark = node.start_mark
-    values[path] = Position(mark.line + 1, mark.column + 1)  # YAML marks are 0-based
+    values[path] = position_of(node.start_mark)
     if type(node) is _Mapping:
         for key_node, value_node in node.value:
             child = path + (key_node.value,)
-            mark = key_node.start_mark
-            keys[child] = Position(mark.line + 1, mark.column + 1)
+            keys[child] = position_of(key_node.start_mark)
             _mark(value_node, child, values, keys)
     elif type(node) is _Sequence:
         for index, item in enumerate(node.value):
