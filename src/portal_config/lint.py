@@ -8,40 +8,35 @@ and only they take part in the project-wide rules.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from portal_config import schema
 from portal_config.catalog import Catalog, load_catalog
 from portal_config.config import Config
 from portal_config.errors import ConfigError, PortalConfigError
 from portal_config.file_access import Repository
-from portal_config.loader import Document, display, load_file
+from portal_config.loader import Document, display
 from portal_config.problems import Level, Position, Problem, Report
-from portal_config.reader import read
-from portal_config.reader.project import expand_names, other_documents
+from portal_config.reader.batch import PerFile, Project, open_project
 from portal_config.rules import RULES, Context, run_rule
 from portal_config.rules.base import closest
-from portal_config.workers import map_in_slices
 
 DIRECTIVE_RULE = "directive"
 
 # `# portal-config: disable rule-a, rule-b` switches rules off for the whole file.
 _DIRECTIVE = re.compile(r"(?:^|\s)#\s*portal-config:\s*disable\b(?P<rules>[^#\n]*)")
-_DIRECTIVE_WORD = "portal-config:"  # in every line _DIRECTIVE matches
+_DIRECTIVE_WORD = "portal-config:"  # in every line _DIRECTIVE matches: the reader's pre-filter
 
 
 @dataclass
 class LintRun:
     """The outcome of linting: the Report plus the valid Documents (diff builds on them).
 
-    The documents are slim (see `slim`): their data in full, positions only for their
+    The documents are slim (see `reader.batch.slim`): their data in full, positions only for their
     ``portal:`` line. ``sources`` holds the text of the files that have problems, which
     is all a report shows.
     """
@@ -51,67 +46,32 @@ class LintRun:
     sources: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
-class _Checked:
-    """One file after load, schema, disable comments and the per-file rules.
-
-    Only this survives the file's check: whole documents with every position are
-    ~6 KiB a file, so lint of 10,000 files kept 80 MiB alive and its garbage collector
-    walked all of it again and again.
-    """
-
-    problems: list[Problem]
-    document: Document | None  # slim, and only when the file passed the schema
-    text: str | None  # kept only when the file has problems or disable comments
-    directives: dict[str, Position]
-    silenced: list[str]
-
-
 def lint(paths: Sequence[Path], config: Config) -> LintRun:
-    with _collector_paused():
-        return _lint(paths, config)
-
-
-def _lint(paths: Sequence[Path], config: Config) -> LintRun:
-    files = [name for name, _ in expand_names(paths, config)]
-    shown = [display(f) for f in files]
-    run = LintRun(Report(files=shown))
     repository = Repository(config.root)
-    catalog, problems = load_config_catalog(config, repository)
-    run.report.extend(problems)
-    context = Context(catalog=catalog)
-    rules = _per_file_rules(config)
-    jobs = list(zip(files, shown, strict=True))
-    del files  # from here on the shown names stand for the files
-    checked = map_in_slices(
-        lambda part: [_check_file(path, name, context, rules, repository) for path, name in part],
-        jobs,
-    )
-    del jobs
-    valid: list[Document] = []
-    directives: dict[tuple[str, str], Position] = {}  # (file, rule) -> where it is disabled
-    silenced: set[tuple[str, str]] = set()
-    for name, outcome in zip(shown, checked, strict=True):
-        run.report.extend(outcome.problems)
-        if outcome.text is not None:
-            run.sources[name] = outcome.text
-        directives.update({(name, rule): where for rule, where in outcome.directives.items()})
-        silenced.update((name, rule) for rule in outcome.silenced)
-        if outcome.document is not None:
-            valid.append(outcome.document)
-    del checked  # the texts and problems are in the run now; free the rest before rules
-    ids = {document.data["portal"] for document in valid}
-    others = [
-        slim(document)
-        for document in other_documents(paths, shown, ids, config, repository)
-        if not any(schema.check(document))
-    ]
-    project = Context(catalog=catalog, project=valid + others)
-    run.report.extend(_apply_rules(valid, project, config, silenced, _project_rules(config)))
-    run.report.extend(_unused_directives(directives, silenced, config))
-    _add_missing_sources(run, repository)
-    run.documents = valid
-    return run
+    with open_project(paths, config, repository) as project:
+        run = LintRun(Report(files=project.files))
+        catalog, problems = load_config_catalog(config, repository)
+        run.report.extend(problems)
+        per_file = PerFile(_file_directives, _DIRECTIVE_WORD, _judge(catalog, config))
+        valid: list[Document] = []
+        directives: dict[tuple[str, str], Position] = {}  # (file, rule) -> where disabled
+        silenced: set[tuple[str, str]] = set()
+        for name, outcome in project.check(per_file):
+            run.report.extend(outcome.problems)
+            if outcome.text is not None:
+                run.sources[name] = outcome.text
+            directives.update({(name, rule): where for rule, where in outcome.directives.items()})
+            silenced.update((name, rule) for rule in outcome.silenced)
+            if outcome.document is not None:
+                valid.append(outcome.document)
+        ids = {document.data["portal"] for document in valid}
+        others = project.others(ids, lambda document: not any(schema.check(document)))
+        context = Context(catalog=catalog, project=valid + others)
+        run.report.extend(_apply_rules(valid, context, config, silenced, _project_rules(config)))
+        run.report.extend(_unused_directives(directives, silenced, config))
+        _add_missing_sources(run, project)
+        run.documents = valid
+        return run
 
 
 _Rules = list[tuple[str, ModuleType, Level]]
@@ -134,78 +94,42 @@ def _enabled_rules(config: Config) -> _Rules:
     return enabled
 
 
-def _check_file(
-    path: str, name: str, context: Context, rules: _Rules, repository: Repository
-) -> _Checked:
-    """Everything lint learns from one file on its own: its schema errors and, in the
-    same pass, what the rules find in the parts the schema did not refuse."""
-    result = read(path, name, repository)
-    problems, text, document = result.problems, result.text, result.document
-    disabled: dict[str, Position] = {}
-    if text is not None:
-        found = Report()
-        disabled = dict(_directives(name, text, found))
-        problems.extend(found.problems)
-    silenced: set[tuple[str, str]] = set()
-    if document is not None:
+def _file_directives(shown: str, text: str) -> tuple[dict[str, Position], list[Problem]]:
+    found = Report()
+    disabled = dict(_directives(shown, text, found))
+    return disabled, found.problems
+
+
+def _judge(
+    catalog: Catalog | None, config: Config
+) -> Callable[[Document], tuple[list[Problem], bool, list[str]]]:
+    """What lint learns from one document on its own: its schema errors and, in the same
+    pass, what the per-file rules find in the parts the schema did not refuse."""
+    context = Context(catalog=catalog)
+    rules = _per_file_rules(config)
+
+    def judge(document: Document) -> tuple[list[Problem], bool, list[str]]:
         refusals, valid_part = schema.check_parts(document)
-        problems.extend(refusals)
+        problems = list(refusals)
+        silenced: set[tuple[str, str]] = set()
         if valid_part is not None:
             checked = replace(document, data=valid_part) if refusals else document
-            checked.disabled_rules = frozenset(disabled) if disabled else _NONE_DISABLED
             problems.extend(_apply_rules([checked], context, None, silenced, rules))
-        document = slim(document) if not refusals else None
-    # A disable comment is judged unused only in a file the schema passed: elsewhere the
-    # rule it names may have skipped the refused part it would have reported.
-    used = disabled if document is not None else {}
-    keep = text if (problems or used) else None
-    return _Checked(problems, document, keep, used, [rule for _, rule in sorted(silenced)])
+        return problems, not refusals, [rule for _, rule in sorted(silenced)]
+
+    return judge
 
 
-_NONE_DISABLED: frozenset[str] = frozenset()  # one shared empty set, not one per file
-_PORTAL = ("portal",)
-# Shared by every slim document and never written to; a plain dict, as a worker process
-# hands documents back pickled (a MappingProxyType cannot be pickled).
-_NOTHING: Mapping[Any, Any] = {}
-
-
-def slim(document: Document) -> Document:
-    """The document with only what is read after its own checks: its data, its disable
-    comments, and where its ``portal:`` value is (duplicate ids and plans point there)."""
-    values = {_PORTAL: document.values[_PORTAL]} if _PORTAL in document.values else _NOTHING
-    return Document(
-        document.path, document.data, values, _NOTHING, _NOTHING, document.disabled_rules
-    )
-
-
-def _add_missing_sources(run: LintRun, repository: Repository) -> None:
-    """Read again the few files whose problems came from the project-wide checks.
-
-    A shown name opens the file it names: `display` keeps it relative to the cwd."""
+def _add_missing_sources(run: LintRun, project: Project) -> None:
+    """Read again the few files whose problems came from the project-wide checks."""
     linted = set(run.report.files)
     for problem in run.report.problems:
         name = problem.path
         if name in run.sources or name not in linted:
             continue
-        text = load_file(Path(name), name, repository=repository).text
+        text = project.text(name)
         if text is not None:
             run.sources[name] = text
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection during a lint: reading, checking and the project
-    rules make no cycles, yet their many small objects set off collections that walk
-    every object kept so far (13-20% of lint's time at 10,000 files while reading, and
-    ~15% more in the project rules after it). Reference counting still frees them."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def check_loaded(document: Document, config: Config, catalog: Catalog | None) -> list[Problem]:
@@ -238,8 +162,6 @@ def load_config_catalog(
 
 
 def _directives(shown: str, text: str, report: Report) -> Iterator[tuple[str, Position]]:
-    if _DIRECTIVE_WORD not in text:
-        return  # nearly every file: no line to split and search
     for number, line in enumerate(text.split("\n"), start=1):
         match = _DIRECTIVE.search(line)
         if match is None:

@@ -95,7 +95,7 @@ class Document:
 
     path: str
     data: Any
-    # Read-only once loaded: lint's slim copies share one empty mapping (lint.slim).
+    # Read-only once loaded: lint's slim copies share one empty mapping (reader.batch.slim).
     values: Mapping[JsonPath, Position] = field(default_factory=dict)
     keys: Mapping[JsonPath, Position] = field(default_factory=dict)
     plain_scalars: Mapping[JsonPath, PlainScalar] = field(default_factory=dict)

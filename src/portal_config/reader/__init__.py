@@ -1,9 +1,11 @@
 """How lint reads a project: its files, their ids and their documents, fast.
 
-The rest of lint sees Documents and Problems (loader.LoadResult); what makes reading
-them fast stays behind this package: str paths and the id index (`project`, `tree`,
-`id_index`), and `read`, which takes libyaml's composer for an ordinary file
-(`composer`) and the event builder (loader) for everything else.
+The rest of lint sees Documents and Problems (loader.LoadResult) through one call,
+`batch.open_project`; what makes reading and checking them fast stays behind this
+package: forked workers, the paused garbage collector and slim outcomes (`batch`), str
+paths and the id index (`project`, `tree`, `id_index`), and `read`, which takes
+libyaml's composer for an ordinary file (`composer`) and the event builder (loader)
+for everything else.
 """
 
 from __future__ import annotations
