@@ -103,12 +103,18 @@ def test_lint_refuses_links_that_leave_the_portal_files(
     assert result.exit_code == 1
 
 
+def _portals_outside(tmp_path: Path, name: str) -> Path:
+    """A folder beside the test's own, outside the project, holding one valid portal file."""
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-{name}"
+    elsewhere.mkdir()
+    (elsewhere / "acme.yaml").write_text(VALID.format(portal="acme"))
+    return elsewhere
+
+
 def test_a_portals_directory_linked_out_of_the_repository_is_refused(
     tmp_path: Path, project: Path, invoke: Invoke
 ) -> None:
-    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
-    elsewhere.mkdir()
-    (elsewhere / "acme.yaml").write_text(VALID.format(portal="acme"))
+    elsewhere = _portals_outside(tmp_path, "elsewhere")
     (project / "portals").rmdir()
     (project / "portals").symlink_to(elsewhere)
     result = invoke("lint")
@@ -127,9 +133,7 @@ def test_a_linked_subdirectory_is_one_line_in_lint_and_fmt_never_unchecked(
 ) -> None:
     # A walk never enters a link to a directory: its files would otherwise go unchecked
     # with "no problems", so the link itself is refused, out of the repository or in it.
-    elsewhere = tmp_path.parent / f"{tmp_path.name}-subdir"
-    elsewhere.mkdir()
-    (elsewhere / "acme.yaml").write_text(VALID.format(portal="acme"))
+    elsewhere = _portals_outside(tmp_path, "subdir")
     (project / "portals" / "outside").symlink_to(elsewhere)
     (project / "shared").mkdir()
     (project / "portals" / "inside").symlink_to(project / "shared")
@@ -153,9 +157,7 @@ def test_a_file_named_outside_the_project_is_read_through_its_links(
 ) -> None:
     """Only links below the project's root are a pull request's; a path the caller names
     elsewhere (a shared folder reached through a link) is theirs, and read as named."""
-    elsewhere = tmp_path.parent / f"{tmp_path.name}-shared"
-    elsewhere.mkdir()
-    (elsewhere / "acme.yaml").write_text(VALID.format(portal="acme"))
+    elsewhere = _portals_outside(tmp_path, "shared")
     link = tmp_path.parent / f"{tmp_path.name}-link"
     link.symlink_to(elsewhere)
     result = invoke("lint", str(link / "acme.yaml"), str(link))
