@@ -5,7 +5,7 @@
 2. Concurrency: `portal-config apply` of 200 changed portals against a sandbox process
    adding 50 ms to every request, at --concurrency 1, 4, 8 and 16, without and with a
    rate limit (429 + Retry-After): the speed-up over 1 and the failures of each, to choose
-   DEFAULT_CONCURRENCY (src/portal_config/config.py).
+   DEFAULT_CONCURRENCY (src/portal_config/project/config.py).
 3. Scale: apply at 5,000 portals against 1,000, no added latency, default concurrency:
    writes per second, >= 80% of the 1,000-portal rate. A write's time is the apply run's
    less a `diff` run's on the same files (start-up, lint and the bulk read). Apply reads
@@ -32,7 +32,7 @@ from pathlib import Path
 
 from measure import BIN, RECORDED, REPO, alternate, ms, record, run, summary, timer, verdict
 
-from portal_config.config import DEFAULT_CONCURRENCY
+from portal_config.project.config import DEFAULT_CONCURRENCY
 from portal_config.sandbox.process import SandboxProcess
 
 CLI = str(BIN / "portal-config")
@@ -221,7 +221,7 @@ def scale(root: Path, repeats: int, large: int) -> None:
 
 def bulk_read_seconds(url: str) -> float:
     """One bulk read of every portal, as apply's read-back makes it (default settings)."""
-    from portal_config.api import OutSmartClient
+    from portal_config.live.api import OutSmartClient
 
     with OutSmartClient(url, ENV["OUTSMART_TOKEN"], ENV["OUTSMART_SOFTWARE_TOKEN"]) as client:
         started = time.perf_counter()

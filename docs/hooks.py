@@ -95,7 +95,7 @@ def schema_keys(name: str) -> str:
 
 def rules(_: str | None = None) -> str:
     """The rules table and each rule's documentation, from the rule modules themselves."""
-    from portal_config.rules import RULES, summary
+    from portal_config.lint.rules import RULES, summary
 
     lines = ["| rule | default | what it reports |", "|---|---|---|"]
     lines += [

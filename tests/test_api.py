@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from conftest import SOFTWARE_TOKEN, TOKEN, Invoke
-from portal_config.api import ApiError, ClientSettings, ConflictError, OutSmartClient, redact
-from portal_config.envelope import CODES
-from portal_config.model import PortalSettings
+from portal_config.live.api import ApiError, ClientSettings, ConflictError, OutSmartClient, redact
+from portal_config.live.envelope import CODES
 from portal_config.sandbox import Faults, Sandbox, SandboxState, start_sandbox
 from portal_config.sandbox.demo import demo_account
+from portal_config.settings.model import PortalSettings
 
 FAST = ClientSettings(concurrency=4, retries=3, backoff=0.01, deadline=60)
 
@@ -27,7 +27,7 @@ def client_for(
 
 
 def test_bulk_read_is_paginated(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
-    import portal_config.api as api
+    import portal_config.live.api as api
 
     monkeypatch.setattr(api, "PAGE_SIZE", 4)
     with client_for(sandbox) as client:
@@ -48,7 +48,7 @@ def test_write_carries_the_revision(sandbox: Sandbox) -> None:
     with client_for(sandbox) as client:
         stored = client.replace_portal(desired, 1)
         assert stored.revision == 2 and stored.settings.same_as(desired)
-        from portal_config.api import ConflictError
+        from portal_config.live.api import ConflictError
 
         with pytest.raises(ConflictError) as conflict:
             client.replace_portal(desired, 1)

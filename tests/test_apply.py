@@ -191,7 +191,7 @@ def test_a_work_type_the_live_account_lacks_is_refused_before_any_write(
 
 
 def test_confirmation_on_a_tty(live_project: Path, sandbox: Sandbox, monkeypatch: object) -> None:
-    from portal_config.workflow import Console
+    from portal_config.run.workflow import Console
 
     answers: list[str] = []
     out: list[str] = []
@@ -203,7 +203,7 @@ def test_confirmation_on_a_tty(live_project: Path, sandbox: Sandbox, monkeypatch
     console = Console(out.append, out.append, color=False, confirm=decline)
     import pytest
 
-    from portal_config.plan import RefusedError
+    from portal_config.plan.value import RefusedError
 
     with pytest.raises(RefusedError, match="not confirmed; nothing was applied"):
         _apply_in_process(console)
@@ -387,8 +387,8 @@ def test_check_writable_refuses_a_directory_and_accepts_a_read_only_file(tmp_pat
 
 
 def _apply_in_process(console: object, report: Path | None = None) -> int:
-    from portal_config.config import load_config
-    from portal_config.workflow import Console, apply
+    from portal_config.project.config import load_config
+    from portal_config.run.workflow import Console, apply
 
     assert isinstance(console, Console)
     return apply(
@@ -407,7 +407,7 @@ def _apply_in_process(console: object, report: Path | None = None) -> int:
 def test_time_at_the_prompt_does_not_use_up_the_request_deadline(
     live_project: Path, sandbox: Sandbox
 ) -> None:
-    from portal_config.workflow import Console
+    from portal_config.run.workflow import Console
 
     config = live_project / "portal-config.yaml"
     config.write_text(config.read_text().replace("deadline: 60", "deadline: 0.5"))
@@ -425,7 +425,7 @@ def test_time_at_the_prompt_does_not_use_up_the_request_deadline(
 def test_a_deadline_passed_before_a_write_was_sent_is_reported_skipped(
     live_project: Path, sandbox: Sandbox
 ) -> None:
-    from portal_config.workflow import Console
+    from portal_config.run.workflow import Console
 
     config = live_project / "portal-config.yaml"
     config.write_text(

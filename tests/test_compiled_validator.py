@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from conftest import REPO, SHARED
-from portal_config import schema
-from portal_config.compiled_validator import CompiledValidator, compile_validator
-from portal_config.loader import load_file
+from portal_config.lint import schema
+from portal_config.lint.compiled_validator import CompiledValidator, compile_validator
+from portal_config.lint.loader import load_file
 
 PORTAL = schema.portal_schema()
 ORACLE = Draft202012Validator(PORTAL)

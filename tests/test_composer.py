@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO, SHARED
-from portal_config.loader import load_bytes
-from portal_config.reader import read
-from portal_config.reader.composer import compose
+from portal_config.lint.loader import load_bytes
+from portal_config.lint.reader import read
+from portal_config.lint.reader.composer import compose
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from measure import portal_text  # noqa: E402  (the benchmark's generated files)

@@ -221,7 +221,7 @@ def test_missing_catalog_option_is_a_usage_error(write: Write, invoke: Invoke) -
 
 
 def test_config_is_typed_once() -> None:
-    from portal_config.config import Config, Safety, Target, load_config
+    from portal_config.project.config import Config, Safety, Target, load_config
 
     config = load_config(REPO / "portal-config.yaml")
     assert isinstance(config, Config)
@@ -239,15 +239,15 @@ def test_config_is_typed_once() -> None:
 
 
 def test_config_schema_names_every_rule() -> None:
-    from portal_config.rules import RULES
-    from portal_config.schema import config_schema
+    from portal_config.lint.rules import RULES
+    from portal_config.lint.schema import config_schema
 
     assert list(config_schema()["properties"]["rules"]["properties"]) == list(RULES)
 
 
 def test_token_commands_are_typed_once(write: Write) -> None:
-    from portal_config.config import Target, load_config
-    from portal_config.tokens import TokenCommand
+    from portal_config.live.tokens import TokenCommand
+    from portal_config.project.config import Target, load_config
 
     write(
         "portal-config.yaml",
@@ -288,7 +288,7 @@ def test_token_commands_are_typed_once(write: Write) -> None:
 def test_project_root_outside_git_is_the_cwd_without_starting_git(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from portal_config import config
+    from portal_config.project import config
 
     for name in [n for n in os.environ if n.startswith("GIT_")]:
         monkeypatch.delenv(name)
@@ -307,7 +307,7 @@ def test_project_root_outside_git_is_the_cwd_without_starting_git(
 def test_project_root_inside_git_is_the_work_tree_top(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from portal_config import config
+    from portal_config.project import config
 
     for name in [n for n in os.environ if n.startswith("GIT_")]:
         monkeypatch.delenv(name)

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import SHARED
-from portal_config.loader import load_file
+from portal_config.lint.loader import load_file
 from test_sarif import assert_valid_sarif
 
 CORPUS = SHARED / "corpus" / "yaml-test-suite-errors"
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(not CASES, reason="shared corpus not available")
     ids=lambda c: c.__name__,
 )
 def test_loader_or_schema_rejects_every_case(loader: type) -> None:
-    from portal_config import schema
+    from portal_config.lint import schema
 
     accepted = []
     for case in CASES:

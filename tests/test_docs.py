@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from conftest import REPO
 from portal_config.cli import cli
-from portal_config.rules import RULES
+from portal_config.lint.rules import RULES
 from test_readme import README, hooks, page
 
 DOCS = REPO / "docs"

@@ -12,8 +12,6 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from hostile_strings import HOSTILE, assert_inert_markdown, assert_plain_text
-from portal_config.api import ApiError
-from portal_config.config import Ignore
 from portal_config.errors import ConfigError
 from portal_config.escaping import (
     code_span,
@@ -24,8 +22,10 @@ from portal_config.escaping import (
     escape_text,
     quote,
 )
-from portal_config.plan import PlanFileError
-from portal_config.wire import WireError, work_type_from_wire
+from portal_config.live.api import ApiError
+from portal_config.live.wire import WireError, work_type_from_wire
+from portal_config.plan.value import PlanFileError
+from portal_config.project.config import Ignore
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from conftest import NEW_GUEST, SOFTWARE_TOKEN, TOKEN, generated_project
-from portal_config.config import load_config
 from portal_config.errors import PortalConfigError
+from portal_config.project.config import load_config
+from portal_config.run.workflow import Console, apply, diff
 from portal_config.sandbox import Faults, SandboxState, start_sandbox
-from portal_config.workflow import Console, apply, diff
 
 # Sleeps through latency, backoff and Retry-After by design: slow.
 pytestmark = pytest.mark.slow

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO, Invoke, Write
-from portal_config.canonical import format_bytes, render_portal
-from portal_config.loader import load_bytes
-from portal_config.model import FLAGS, PortalSettings
-from portal_config.roundtrip import scalar
+from portal_config.files.canonical import format_bytes, render_portal
+from portal_config.files.roundtrip import scalar
+from portal_config.lint.loader import load_bytes
+from portal_config.settings.model import FLAGS, PortalSettings
 
 CANONICAL = """\
 # yaml-language-server: $schema=../schema/portal.schema.json

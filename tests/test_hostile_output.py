@@ -32,12 +32,12 @@ from hostile_strings import (
     assert_plain_text,
 )
 from portal_config.errors import ExitCode
-from portal_config.live_values import is_file_id, shown_id, unrepresentable
-from portal_config.model import FLAGS, PortalSettings
+from portal_config.live.wire import MAX_PORTAL_ID
+from portal_config.plan.live_values import is_file_id, shown_id, unrepresentable
 from portal_config.sandbox import SandboxState, start_sandbox
 from portal_config.sandbox.demo import demo_account
 from portal_config.sandbox.state import record_for
-from portal_config.wire import MAX_PORTAL_ID
+from portal_config.settings.model import FLAGS, PortalSettings
 
 DOCUMENTED = {
     value for name, value in vars(ExitCode).items() if name.isupper() and isinstance(value, int)

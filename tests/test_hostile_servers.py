@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SOFTWARE_TOKEN, TOKEN, TOKEN_ENV, Invoke, run_cli
-from portal_config.api import ApiError, ClientSettings, OutSmartClient
+from portal_config.live.api import ApiError, ClientSettings, OutSmartClient
 from portal_config.sandbox.demo import demo_account
 
 Script = Callable[[socket.socket, str], None]  # the connection and the request's path

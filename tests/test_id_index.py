@@ -12,9 +12,9 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import VALID, Invoke
-from portal_config.reader import id_index
-from portal_config.reader import project as project_module
-from portal_config.reader.id_index import NAME, IdIndex
+from portal_config.lint.reader import id_index
+from portal_config.lint.reader import project as project_module
+from portal_config.lint.reader.id_index import NAME, IdIndex
 
 DUPLICATE = "duplicate-portal-id"
 

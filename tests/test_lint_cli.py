@@ -275,7 +275,7 @@ def test_schema_command_prints_the_shipped_schema(invoke: Invoke) -> None:
 
 
 def test_rules_command_documents_every_rule(project: Path, invoke: Invoke) -> None:
-    from portal_config.rules import RULES
+    from portal_config.lint.rules import RULES
 
     output = invoke("rules").stdout
     for rule_id, rule in RULES.items():

@@ -19,20 +19,20 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SHARED
-from portal_config import schema, workers
-from portal_config.config import load_config
-from portal_config.lint import (
+from portal_config.lint import schema, workers
+from portal_config.lint.check import (
     LintRun,
     _directives,
     _unused_directives,
     lint,
     load_config_catalog,
 )
-from portal_config.loader import Document, display, load_file
+from portal_config.lint.loader import Document, display, load_file
+from portal_config.lint.reader.project import expand
+from portal_config.lint.rules import RULES, Context, run_rule
 from portal_config.problems import Position, Problem, Report
-from portal_config.reader.project import expand
+from portal_config.project.config import load_config
 from portal_config.render.lint import FORMATS, Style
-from portal_config.rules import RULES, Context, run_rule
 
 CORPUS = SHARED / "corpus" / "yaml-test-suite-errors"
 WORK_TYPES = ["Storing", "Onderhoud", "Inspectie", "Reparatie"]

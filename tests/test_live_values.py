@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from conftest import REPO, Invoke, revisions
-from portal_config import wire
-from portal_config.config import load_config
-from portal_config.live_values import is_file_id, shown_id, unrepresentable
-from portal_config.model import PortalSettings
+from portal_config.live import wire
+from portal_config.plan.live_values import is_file_id, shown_id, unrepresentable
+from portal_config.project.config import load_config
 from portal_config.sandbox import Sandbox
 from portal_config.sandbox.demo import demo_account
+from portal_config.settings.model import PortalSettings
 
 PLAN_SCHEMA = json.loads((REPO / "schema" / "plan.schema.json").read_text(encoding="utf-8"))
 
@@ -475,7 +475,7 @@ def test_pull_never_writes_a_file_lint_rejects(
     st.sampled_from(["acme", "Acme_Legacy", "a" * 64, ""]),
 )
 def test_the_quick_check_agrees_with_the_plan_schema(work_types: list[str], portal: str) -> None:
-    from portal_config.live_values import _precheck, _settings_schema
+    from portal_config.plan.live_values import _precheck, _settings_schema
 
     data = PortalSettings(portal, True, work_types=tuple(work_types)).to_json()
     quick = _precheck()

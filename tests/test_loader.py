@@ -7,8 +7,8 @@ import time
 import pytest
 import yaml
 
-from portal_config import loader as loader_module
-from portal_config.loader import MAX_BYTES, load_bytes
+from portal_config.lint import loader as loader_module
+from portal_config.lint.loader import MAX_BYTES, load_bytes
 from portal_config.problems import Position
 
 LOADERS = [yaml.SafeLoader] + ([yaml.CSafeLoader] if hasattr(yaml, "CSafeLoader") else [])

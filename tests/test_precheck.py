@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from portal_config.precheck import compile_precheck
-from portal_config.schema import config_schema, portal_schema
+from portal_config.lint.precheck import compile_precheck
+from portal_config.lint.schema import config_schema, portal_schema
 
 SCHEMA = portal_schema()
 PRECHECK = compile_precheck(SCHEMA)
@@ -90,7 +90,7 @@ def test_precheck_agrees_with_jsonschema(instance: Any) -> None:
 
 def test_shipped_portals_pass_the_precheck() -> None:
     from conftest import REPO
-    from portal_config.loader import load_file
+    from portal_config.lint.loader import load_file
 
     for path in sorted((REPO / "portals").glob("*.yaml")):
         document = load_file(path).document
@@ -150,7 +150,7 @@ def test_config_precheck_never_calls_an_invalid_config_valid(instance: Any) -> N
 
 def test_shipped_config_passes_the_precheck() -> None:
     from conftest import REPO
-    from portal_config.loader import load_file
+    from portal_config.lint.loader import load_file
 
     document = load_file(REPO / "portal-config.yaml").document
     assert document is not None and CONFIG_PRECHECK is not None

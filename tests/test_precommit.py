@@ -63,7 +63,7 @@ def test_the_published_hook_runs_once_in_an_initialised_repository_and_on_a_cata
     tmp_path: Path,
 ) -> None:
     pytest.importorskip("pre_commit")
-    from portal_config.scaffold import scaffold
+    from portal_config.files.scaffold import scaffold
 
     consumer = tmp_path / "adopter"
     consumer.mkdir()

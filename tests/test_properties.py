@@ -12,16 +12,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import SOFTWARE_TOKEN, TOKEN
-from portal_config.api import ClientSettings, OutSmartClient
-from portal_config.apply import apply_plan
-from portal_config.canonical import render_portal
-from portal_config.config import Config
-from portal_config.lint import lint
-from portal_config.loader import load_bytes
-from portal_config.model import PortalSettings
-from portal_config.plan import build_plan, compute_changes
-from portal_config.results import Outcome
+from portal_config.files.canonical import render_portal
+from portal_config.lint.check import lint
+from portal_config.lint.loader import load_bytes
+from portal_config.live.api import ClientSettings, OutSmartClient
+from portal_config.live.apply import apply_plan
+from portal_config.plan.results import Outcome
+from portal_config.plan.value import build_plan, compute_changes
+from portal_config.project.config import Config
 from portal_config.sandbox import Sandbox, SandboxState, start_sandbox
+from portal_config.settings.model import PortalSettings
 
 # -- lint never crashes ----------------------------------------------------------------------
 YAMLISH = st.text(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ADOPTED_ON, Invoke, adopted_secura_alarm
-from portal_config.roundtrip import scalar
+from portal_config.files.roundtrip import scalar
 from portal_config.sandbox import Sandbox
 
 
@@ -287,7 +287,7 @@ def test_a_new_file_acknowledges_the_permissions_found_on(
     repo: Path, sandbox: Sandbox, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        "portal_config.pull.adoption_day", lambda: dt.date.fromisoformat(ADOPTED_ON)
+        "portal_config.files.pull.adoption_day", lambda: dt.date.fromisoformat(ADOPTED_ON)
     )
     secura = repo / "portals" / "secura-alarm.yaml"
     secura.unlink()

@@ -21,8 +21,8 @@ from click.testing import CliRunner
 from conftest import REPO, Invoke, Write
 from portal_config import TOOL
 from portal_config.cli import cli
-from portal_config.envelope import CODES
-from portal_config.rules import RULES
+from portal_config.lint.rules import RULES
+from portal_config.live.envelope import CODES
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 DOCS = REPO / "docs"

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import Invoke, Write
-from portal_config.rules import RULES
+from portal_config.lint.rules import RULES
 
 # rule id -> (files that pass, files that fail, expected problems of the failing set)
 CASES: dict[str, tuple[dict[str, str], dict[str, str], list[str]]] = {

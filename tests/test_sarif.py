@@ -17,9 +17,9 @@ from jsonschema import Draft4Validator, FormatChecker
 
 from conftest import REPO, VALID, Invoke, Write
 from portal_config import __version__
+from portal_config.lint.rules import RULES, summary
 from portal_config.render.lint import FORMATS
 from portal_config.render.sarif import PSEUDO_RULES, source_root
-from portal_config.rules import RULES, summary
 
 SARIF_SCHEMA = REPO / "tests" / "data" / "sarif-schema-2.1.0.json"
 

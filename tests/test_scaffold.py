@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from conftest import ADOPTED_ON, REPO, Invoke, adopted_secura_alarm
-from portal_config.scaffold import (
+from portal_config.files.scaffold import (
     CREATED,
     FLEET_WORKFLOWS,
     REV_PLACEHOLDER,
@@ -163,9 +163,9 @@ def test_without_a_pin_init_names_the_files_that_carry_placeholders(
 def test_a_file_url_install_says_so_and_what_to_fill_in(
     adopter: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import portal_config.scaffold
+    import portal_config.files.scaffold
 
-    monkeypatch.setattr(portal_config.scaffold, "installed_pin", lambda: Pin(None, SHA))
+    monkeypatch.setattr(portal_config.files.scaffold, "installed_pin", lambda: Pin(None, SHA))
     result = invoke("init")
     assert (
         "This portal-config was installed from a file:// URL (or one CI cannot use): in these"
@@ -376,7 +376,7 @@ def test_a_fleet_adopted_from_the_sandbox_passes_its_own_lint_recipe(
     """The issue's trial at a smaller scale: init --accounts, pull every account, then the
     recipe's commands exactly as CI runs them (GITHUB_ACTIONS=true) all pass."""
     monkeypatch.setattr(
-        "portal_config.pull.adoption_day", lambda: dt.date.fromisoformat(ADOPTED_ON)
+        "portal_config.files.pull.adoption_day", lambda: dt.date.fromisoformat(ADOPTED_ON)
     )
     names = "account-001,account-002,account-003"
     assert invoke("init", "--accounts", names).exit_code == 0
@@ -460,7 +460,7 @@ def test_init_accounts_lays_out_a_fleet_and_init_again_changes_nothing(
 
 
 def test_the_fleet_config_init_writes_loads(adopter: Path, invoke: Invoke) -> None:
-    from portal_config.config import load_config
+    from portal_config.project.config import load_config
 
     invoke("init", "--accounts", "acme,north-west")
     config = load_config(adopter / "portal-config.yaml")
@@ -526,7 +526,7 @@ def test_every_reason_a_set_of_names_is_refused_is_given_at_once(
 def test_init_accounts_converts_a_one_account_repository_into_the_first_account(
     adopter: Path, invoke: Invoke
 ) -> None:
-    from portal_config.config import load_config
+    from portal_config.project.config import load_config
 
     invoke("init")
     assert invoke("pull", "--target", "sandbox").exit_code == 0
@@ -642,8 +642,8 @@ def test_init_shows_each_path_escaped(
 ) -> None:
     hostile = "accounts/a\x1b]0;pwned\x07\nb/portals/.gitkeep"
     done = Scaffold(outcomes=[Outcome(hostile, CREATED)], placeholders=[hostile], has_portals=True)
-    monkeypatch.setattr("portal_config.scaffold.scaffold", lambda *args, **kwargs: done)
-    monkeypatch.setattr("portal_config.scaffold.installed_pin", lambda: Pin(None, SHA))
+    monkeypatch.setattr("portal_config.files.scaffold.scaffold", lambda *args, **kwargs: done)
+    monkeypatch.setattr("portal_config.files.scaffold.installed_pin", lambda: Pin(None, SHA))
     result = invoke("init")
     assert result.output == (
         "accounts/a\\x1b]0;pwned\\x07\\nb/portals/.gitkeep: created\n"
@@ -680,7 +680,7 @@ def test_a_conversion_that_fails_midway_is_undone(
 def test_init_accounts_removes_portals_dir_and_catalog_written_over_several_lines(
     adopter: Path, invoke: Invoke
 ) -> None:
-    from portal_config.config import load_config
+    from portal_config.project.config import load_config
 
     invoke("init")
     config = adopter / "portal-config.yaml"
@@ -757,7 +757,7 @@ def test_init_accounts_checks_everything_before_it_changes_anything(
 def test_init_accounts_converts_a_repository_that_has_portals_but_no_config(
     adopter: Path, invoke: Invoke
 ) -> None:
-    from portal_config.config import load_config
+    from portal_config.project.config import load_config
 
     (adopter / "portals").mkdir()
     (adopter / "portals" / "a.yaml").write_text("portal: a\n")

@@ -13,8 +13,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from conftest import REPO, Invoke, Write
-from portal_config import schema
-from portal_config.loader import load_bytes
+from portal_config.lint import schema
+from portal_config.lint.loader import load_bytes
 
 SCHEMA_FILE = REPO / "schema" / "portal.schema.json"
 
@@ -68,7 +68,7 @@ def test_any_of_failure_gives_one_best_match() -> None:
 
 def test_schema_is_read_from_the_installed_package() -> None:
     assert json.loads(schema.schema_text()) == json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-    assert sys.modules["portal_config.schema"] is schema
+    assert sys.modules["portal_config.lint.schema"] is schema
 
 
 @pytest.mark.parametrize("kind", ["portal", "config", "plan", "lint", "report"])

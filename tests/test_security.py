@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SOFTWARE_TOKEN, TOKEN, Invoke, Write
-from portal_config.api import ApiError, ClientSettings, OutSmartClient
+from portal_config.live.api import ApiError, ClientSettings, OutSmartClient
 from portal_config.sandbox import SandboxState, start_sandbox
 from portal_config.sandbox.demo import demo_account
 

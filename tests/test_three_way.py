@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from conftest import SOFTWARE_TOKEN, TOKEN, Invoke
-from portal_config.api import OutSmartClient
+from portal_config.live.api import OutSmartClient
+from portal_config.live.transport import ClientSettings
 from portal_config.sandbox import Sandbox
-from portal_config.transport import ClientSettings
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Reviewer",
@@ -416,9 +416,9 @@ def test_markdown_is_cut_at_a_portal_boundary(every_origin: Path, invoke: Invoke
 
 
 def test_a_200_portal_plan_is_cut_under_githubs_comment_limit() -> None:
-    from portal_config.model import LivePortal, PortalSettings
-    from portal_config.plan import Plan, PortalPlan, compute_changes
+    from portal_config.plan.value import Plan, PortalPlan, compute_changes
     from portal_config.render.plan import render_markdown
+    from portal_config.settings.model import LivePortal, PortalSettings
 
     portals = []
     for index in range(200):

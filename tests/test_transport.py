@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from conftest import SOFTWARE_TOKEN, TOKEN
-from portal_config.api import ApiError, ClientSettings, OutSmartClient, redact
+from portal_config.live.api import ApiError, ClientSettings, OutSmartClient, redact
 
 FAST = ClientSettings(retries=3, backoff=0.01, deadline=60)
 
@@ -186,7 +186,7 @@ def test_work_types_that_are_not_names_are_refused(canned: Canned, work_type: ob
 
 
 def test_an_oversized_answer_is_refused(canned: Canned, monkeypatch: pytest.MonkeyPatch) -> None:
-    import portal_config.transport as transport
+    import portal_config.live.transport as transport
 
     monkeypatch.setattr(transport, "MAX_BODY_BYTES", 2 * 2**20)
     canned.play(Answer(body=b" " * (3 * 2**20)))
@@ -198,7 +198,7 @@ def test_oversized_answers_give_their_connection_back(
 ) -> None:
     # With one connection in the pool, a refused oversized answer that kept its slot would
     # make the next request wait for it forever; a thread, so a regression fails, not hangs.
-    import portal_config.transport as transport
+    import portal_config.live.transport as transport
 
     monkeypatch.setattr(transport, "MAX_BODY_BYTES", 2**20)
     canned.play(Answer(body=b" " * (2 * 2**20)))
@@ -222,7 +222,7 @@ def test_oversized_answers_give_their_connection_back(
 def test_the_pages_of_a_listing_share_a_byte_budget(
     canned: Canned, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import portal_config.api as api
+    import portal_config.live.api as api
 
     guest = {"enabled": False}
     record = {"portal_id": "p", "name": "n" * 10_000, "revision": 1, "guest_workorder": guest}

@@ -22,8 +22,8 @@ from portal_config.escaping import escape_text
 from portal_config.render.lint import FORMATS as LINT_FORMATS
 
 if TYPE_CHECKING:
-    from portal_config.config import Config
-    from portal_config.workflow import Console
+    from portal_config.project.config import Config
+    from portal_config.run.workflow import Console
 
 # Importing render.plan here would add ~50 ms to every lint start-up (the plan model and
 # its dependencies); tests keep this list equal to render.plan.PLAN_FORMATS.
@@ -176,11 +176,11 @@ def lint(
     """
     from dataclasses import replace
 
-    from portal_config.config import load_config
     from portal_config.escaping import escape_text
-    from portal_config.lint import lint as run_lint
-    from portal_config.lint import require_portals_dir
-    from portal_config.loader import display
+    from portal_config.lint.check import lint as run_lint
+    from portal_config.lint.check import require_portals_dir
+    from portal_config.lint.loader import display
+    from portal_config.project.config import load_config
     from portal_config.render.lint import FORMATS, Style
 
     config = load_config(config_path)
@@ -192,7 +192,7 @@ def lint(
         config = replace(config, catalog=catalog.resolve(), catalog_origin="--catalog")
     chosen = output_format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
     if config.is_fleet:
-        from portal_config.accounts import lint_accounts
+        from portal_config.project.accounts import lint_accounts
 
         run, views = lint_accounts(config, accounts, paths)
     else:
@@ -238,9 +238,9 @@ def fmt_command(paths: tuple[Path, ...], check: bool, config_path: Path | None) 
       portal-config fmt
       portal-config fmt --check               # in CI or pre-commit
     """
-    from portal_config.canonical import format_paths
-    from portal_config.config import load_config
-    from portal_config.lint import require_portals_dir
+    from portal_config.files.canonical import format_paths
+    from portal_config.lint.check import require_portals_dir
+    from portal_config.project.config import load_config
 
     config = load_config(config_path)
     views = [config.for_account(name) for name in config.accounts] or [config]
@@ -287,7 +287,7 @@ def init_command(directory: Path, force: bool, accounts: str | None) -> None:
       portal-config init settings --force
       portal-config init --accounts acme,beta,north-west
     """
-    from portal_config.scaffold import account_names, installed_pin, scaffold
+    from portal_config.files.scaffold import account_names, installed_pin, scaffold
 
     try:
         names = account_names(accounts) if accounts is not None else ()
@@ -389,9 +389,9 @@ def rules_command(rule_ids: tuple[str, ...], config_path: Path | None) -> None:
     """
     import inspect
 
-    from portal_config.config import load_config
-    from portal_config.rules import RULES
-    from portal_config.rules.base import closest
+    from portal_config.lint.rules import RULES
+    from portal_config.lint.rules.base import closest
+    from portal_config.project.config import load_config
 
     config = load_config(config_path)
     for rule_id in rule_ids:
@@ -414,7 +414,7 @@ def rules_command(rule_ids: tuple[str, ...], config_path: Path | None) -> None:
 
 
 def _console(color: bool | None, quiet: bool = False, verbose: bool = False) -> Console:
-    from portal_config.workflow import Console
+    from portal_config.run.workflow import Console
 
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose cannot be used together")
@@ -480,7 +480,7 @@ def _own(path: Path | None, account: str | None, option: str, many: bool) -> Pat
     """A path option as one account's run uses it (``{account}`` filled in)."""
     if account is None:
         return path
-    from portal_config.fleet import per_account_path
+    from portal_config.run.fleet import per_account_path
 
     return per_account_path(path, account, option, many)
 
@@ -500,7 +500,7 @@ def _each_account(
     if not config.is_fleet:
         config.select_accounts(accounts)  # refuses --account: there is one account
         return run(config, console, list(paths), False)
-    from portal_config import fleet
+    from portal_config.run import fleet
 
     return fleet.each_account(
         command, config, accounts, paths, output_format, console, parallel, run, files
@@ -615,8 +615,8 @@ def diff_command(
       portal-config diff --base main              # this branch's changes apart from drift
       portal-config diff --out plan.json          # save for `apply plan.json`
     """
-    from portal_config.config import load_config
-    from portal_config.workflow import diff
+    from portal_config.project.config import load_config
+    from portal_config.run.workflow import diff
 
     cut = _cut_only_text(output_format, max_chars)
     changed: dict[str | None, int] = {}  # per account: the fleet-wide threshold's count
@@ -640,7 +640,7 @@ def diff_command(
     if not config.is_fleet:
         config.select_accounts(accounts)  # refuses --account: there is one account
         sys.exit(run(config, console, list(paths), False))
-    from portal_config.fleet import each_account, fleet_refusal
+    from portal_config.run.fleet import each_account, fleet_refusal
 
     code = each_account(
         "diff",
@@ -708,8 +708,8 @@ def drift_command(
       portal-config drift --target production
       portal-config drift --target production --format markdown > drift.md
     """
-    from portal_config.config import load_config
-    from portal_config.workflow import drift
+    from portal_config.project.config import load_config
+    from portal_config.run.workflow import drift
 
     cut = _cut_only_text(output_format, max_chars)
 
@@ -758,8 +758,8 @@ def show_command(
       portal-config diff --format json --out plan.json > /dev/null
       portal-config show plan.json --format markdown --max-chars 60000
     """
-    from portal_config.config import load_config
-    from portal_config.workflow import show
+    from portal_config.project.config import load_config
+    from portal_config.run.workflow import show
 
     cut = _cut_only_text(output_format, max_chars)
     if output_format == "json" and len(plan_files) > 1:
@@ -843,8 +843,8 @@ def apply_command(
       portal-config apply --target production --yes --report apply-report.json
       portal-config apply plan.json --yes --require-tip origin/main
     """
-    from portal_config.config import load_config
-    from portal_config.workflow import apply
+    from portal_config.project.config import load_config
+    from portal_config.run.workflow import apply
 
     config = load_config(config_path, project=project_dir)
     console = _console(color, quiet, verbose)
@@ -853,7 +853,7 @@ def apply_command(
         # Either the reviewed plans or the files: mixing them would apply neither exactly.
         raise click.UsageError("give either saved PLAN.json files or portal files, not both")
     if config.is_fleet:
-        from portal_config.fleet import apply_accounts
+        from portal_config.run.fleet import apply_accounts
 
         sys.exit(
             apply_accounts(
@@ -873,7 +873,7 @@ def apply_command(
         )
     config.select_accounts(accounts)  # refuses --account: there is one account
     if len(plans) > 1:
-        from portal_config.plan_file import read_plan_files
+        from portal_config.plan.saved import read_plan_files
 
         read_plan_files(plans, config)  # two for one target: say which two
         raise click.UsageError("give one saved PLAN.json: this repository holds one account")
@@ -945,8 +945,8 @@ def pull_command(
       portal-config pull --portal acme-facilities --target production
       portal-config pull --account new-customer   # a new account's portals and catalog
     """
-    from portal_config.config import load_config
-    from portal_config.workflow import pull
+    from portal_config.project.config import load_config
+    from portal_config.run.workflow import pull
 
     def run(config: Config, console: Console, chosen: list[Path], many: bool) -> int:
         return pull(
@@ -991,7 +991,7 @@ def accounts_command(shards: int | None, config_path: Path | None) -> None:
     """
     import json
 
-    from portal_config.config import load_config
+    from portal_config.project.config import load_config
 
     names = sorted(load_config(config_path).accounts)
     if not names:
@@ -1134,11 +1134,11 @@ def sandbox_command(
       portal-config sandbox --latency 50 --error-rate 0.1 --random-seed 1
       portal-config sandbox --accounts 3          # account-001 ... account-003
     """
-    from portal_config.config import url_problem
+    from portal_config.project.config import url_problem
+    from portal_config.run.seed import account_from_directory
     from portal_config.sandbox.demo import demo_account
     from portal_config.sandbox.runner import serve
     from portal_config.sandbox.tokens import account_names, account_state_path
-    from portal_config.seed import account_from_directory
 
     if url_problem(f"http://{host}:{port or 1}/"):
         raise UsageError(f"--host {host}: the sandbox only listens on loopback addresses")

@@ -30,7 +30,7 @@ def check_writable(path: Path, option: str, repository: Repository | None = None
 
     refusal = repository.write_refusal(path) if repository is not None else None
     if refusal is not None:
-        from portal_config.loader import display
+        from portal_config.lint.loader import display
 
         link, reason = refusal
         raise UsageError(f"{option} {path}: {display(Path(link))}: {reason}")

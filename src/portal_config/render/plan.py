@@ -16,9 +16,9 @@ from portal_config.escaping import (
     escape_text,
     quote,
 )
-from portal_config.live_values import shown_id
-from portal_config.model import PortalSettings
-from portal_config.plan import (
+from portal_config.plan.live_values import shown_id
+from portal_config.plan.results import Outcome, PortalResult
+from portal_config.plan.value import (
     BOTH,
     CHANGE,
     DRIFT,
@@ -29,7 +29,7 @@ from portal_config.plan import (
     PortalPlan,
     WorkTypesChange,
 )
-from portal_config.results import Outcome, PortalResult
+from portal_config.settings.model import PortalSettings
 from portal_config.storage import json_text
 
 WIDENS = "widens guest access"

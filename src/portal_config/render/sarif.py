@@ -96,7 +96,7 @@ def source_root(start: Path) -> Path:
 
 def _rule_descriptors() -> Iterator[dict[str, object]]:
     # Imported here: the registry loads every rule module, which plain output never needs.
-    from portal_config.rules import RULES
+    from portal_config.lint.rules import RULES
 
     for rule_id, doc in PSEUDO_RULES.items():
         yield _descriptor(rule_id, doc, Level.ERROR)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal_config.model import FLAGS
 from portal_config.sandbox.state import record_for
+from portal_config.settings.model import FLAGS
 
 WORK_TYPES = ["Storing", "Onderhoud", "Inspectie", "Plaatsing alarm", "Reparatie", "Oplevering"]
 # Retired in OutSmart but still listed by `GET worktypes/` (with wrt_active "0"), as real

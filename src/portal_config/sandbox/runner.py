@@ -12,6 +12,7 @@ from types import FrameType
 from typing import Any
 
 from portal_config.errors import UsageError
+from portal_config.live.tokens import DEFAULT_SOFTWARE_TOKEN_ENV, DEFAULT_TOKEN_ENV
 from portal_config.sandbox.faults import Faults
 from portal_config.sandbox.server import start_sandbox
 from portal_config.sandbox.state import SandboxState, StateError
@@ -21,7 +22,6 @@ from portal_config.sandbox.tokens import (
     account_state_path,
     account_token,
 )
-from portal_config.tokens import DEFAULT_SOFTWARE_TOKEN_ENV, DEFAULT_TOKEN_ENV
 
 
 def serve(

@@ -16,10 +16,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from portal_config import envelope
-from portal_config.model import WorkType
+from portal_config.live import envelope
 from portal_config.sandbox.faults import FaultPlan, Faults
 from portal_config.sandbox.state import SandboxState
+from portal_config.settings.model import WorkType
 
 PREFIX = "/openapi/8/"
 SHUTDOWN_POLL = 0.02  # seconds

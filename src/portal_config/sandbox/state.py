@@ -43,8 +43,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from portal_config import envelope
-from portal_config.model import FLAGS, WorkType
+from portal_config.live import envelope
+from portal_config.settings.model import FLAGS, WorkType
 from portal_config.storage import PRIVATE, write_atomically
 
 STATE_VERSION = 1

@@ -2,7 +2,7 @@
 
 A leaf module, so targets.py (whose default target is a sandbox) can share them
 without the sandbox importing anything of the product. The variables' names live in
-portal_config.tokens.
+portal_config.live.tokens.
 """
 
 from __future__ import annotations

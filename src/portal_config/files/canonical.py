@@ -1,0 +1,323 @@
+"""The canonical form of portal files, shared by `portal-config fmt` and `pull`.
+
+Canonical means: the keys in the order ``portal``, ``description``, ``guest_workorder``
+(``enabled``, the three ``allow_*`` flags, ``work_types``), ``acknowledged``; booleans as
+``true``/``false``; block lists; every string plain unless YAML 1.1 (which lint reads
+files as) would take it for something else, then quoted. Comments stay.
+
+Edits go through ruamel.yaml's round-trip mode (``roundtrip``) because it keeps
+comments. ruamel reads YAML 1.2, lint reads YAML 1.1 (``on`` is a boolean there), so
+the values written are taken from lint's reading, never from ruamel's, and every result
+is read back with lint's loader: a rewrite that would change what lint reads is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+
+from portal_config.escaping import escape_text
+from portal_config.file_access import Repository
+from portal_config.files.roundtrip import (
+    dump,
+    load,
+    quoted,
+    reason,
+    reorder,
+    scalar,
+    set_key,
+    set_names,
+    to_block,
+)
+from portal_config.lint.loader import Document, JsonPath, LoadResult, display, load_bytes, load_file
+from portal_config.lint.reader.project import expand
+from portal_config.problems import Level, Position, Problem
+from portal_config.project.config import Config
+from portal_config.render.lint import Style, problem_line
+from portal_config.settings.model import FLAGS, PortalSettings
+from portal_config.storage import write_atomically
+
+RULE = "fmt"
+PORTAL_KEYS = ("portal", "description", "guest_workorder", "acknowledged")
+GUEST_KEYS = ("enabled", *FLAGS, "work_types")
+BOOLEAN_PATHS = frozenset(("guest_workorder", field) for field in ("enabled", *FLAGS))
+
+
+class CanonicalError(Exception):
+    """The file cannot be rewritten without risking its meaning or its comments."""
+
+
+@dataclass(frozen=True)
+class Formatted:
+    """One file through fmt: its canonical text, or the problems that stopped it."""
+
+    path: str
+    original: str | None
+    text: str | None
+    problems: list[Problem]
+
+    @property
+    def changed(self) -> bool:
+        return self.text is not None and self.text != self.original
+
+
+# -- fmt ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FormatRun:
+    """What `portal-config fmt` did (or with --check, would do) to each file."""
+
+    files: list[Formatted]
+    check: bool
+
+    @property
+    def changed(self) -> list[Formatted]:
+        return [file for file in self.files if file.changed]
+
+    @property
+    def failed(self) -> list[Formatted]:
+        return [file for file in self.files if file.problems]
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a file failed, or with --check would change (as `black --check`)."""
+        return int(bool(self.failed or (self.check and self.changed)))
+
+    def render(self) -> str:
+        verb = "would reformat" if self.check else "reformatted"
+        lines = [f"{verb} {escape_text(file.path)}" for file in self.changed]
+        lines += [
+            problem_line(problem, Style(color=False))
+            for file in self.failed
+            for problem in file.problems
+        ]
+        unchanged = len(self.files) - len(self.changed) - len(self.failed)
+        done = "would be reformatted" if self.check else "reformatted"
+        lines.append(
+            f"fmt: {len(self.changed)} {done}, {unchanged} already formatted, "
+            f"{len(self.failed)} failed."
+        )
+        return "\n".join(lines) + "\n"
+
+
+def format_paths(paths: Sequence[Path], config: Config, *, check: bool) -> FormatRun:
+    """Format the portal files in ``paths`` (files, or directories searched like lint's).
+
+    With ``check`` nothing is written. A file is rewritten only when its text changes,
+    keeping its permissions.
+    """
+    files = []
+    repository = Repository(config.root)  # read as lint reads: bounded, links kept inside
+    for path in expand(paths, config):
+        formatted = format_loaded(load_file(path, display(path), repository=repository))
+        if formatted.changed and not check:
+            assert formatted.text is not None
+            # A link (inside the repository: others were not read) keeps being a link:
+            # the file it leads to is the one rewritten.
+            written = Path(os.path.realpath(path))
+            write_atomically(written, formatted.text, mode=stat.S_IMODE(written.stat().st_mode))
+        files.append(formatted)
+    return FormatRun(files, check)
+
+
+def format_bytes(data: bytes, shown: str) -> Formatted:
+    """The canonical form of one portal file, or lint's problems if it does not load."""
+    return format_loaded(load_bytes(data, shown))
+
+
+def format_loaded(loaded: LoadResult) -> Formatted:
+    """The canonical form of one file as the loader read it (see format_bytes)."""
+    shown = loaded.path
+    if loaded.document is None:
+        return Formatted(shown, loaded.text, None, loaded.problems)
+    assert loaded.text is not None
+    document = loaded.document
+    problems = _unformattable_values(document)
+    if problems:
+        return Formatted(shown, loaded.text, None, problems)
+    try:
+        tree = load(loaded.text)
+        _normalize(tree, document.data)
+        text = dump(tree)
+        _check_meaning(text, document.data)
+    except (CanonicalError, YAMLError) as exc:
+        message = f"cannot format this file without risking its meaning: {reason(exc)}"
+        return Formatted(shown, loaded.text, None, [_problem(shown, None, message)])
+    return Formatted(shown, loaded.text, text, [])
+
+
+def _unformattable_values(document: Document) -> list[Problem]:
+    """Values fmt will not touch: anything but strings, and booleans outside the flags.
+
+    A plain ``NO`` in a list of work types is a boolean to lint; rewriting it as ``false``
+    keeps the meaning and loses the hint, quoting it changes the meaning. Either would
+    hide a mistake, so fmt leaves such a file for lint to explain.
+    """
+    problems = []
+    for path, value in _scalars(document.data, ()):
+        if isinstance(value, str) or (isinstance(value, bool) and path in BOOLEAN_PATHS):
+            continue
+        plain = document.plain_scalars.get(path)
+        detail = plain.explain() if plain else f"{_dotted(path)} is {json.dumps(value)}"
+        message = f"fmt leaves this file alone until it is fixed: {detail}"
+        problems.append(_problem(document.path, document.locate(path), message))
+    return problems
+
+
+def _normalize(tree: Any, data: Any) -> None:
+    if not isinstance(tree, CommentedMap):
+        raise CanonicalError("the top level is not a mapping")
+    reorder(tree, PORTAL_KEYS)  # `acknowledged` keeps its authors' order: it is prose
+    guest = tree.get("guest_workorder")
+    if isinstance(guest, CommentedMap):
+        reorder(guest, GUEST_KEYS)
+    _canonical_values(tree, data)
+
+
+def _canonical_values(node: Any, data: Any) -> None:
+    """Write lint's reading of every scalar in canonical style; make collections block."""
+    if isinstance(node, CommentedMap):
+        if not isinstance(data, dict) or sorted(node) != sorted(data):
+            raise CanonicalError("ruamel.yaml and lint read the keys differently")
+        entries: Sequence[Any] = list(node)
+    elif isinstance(node, CommentedSeq):
+        if not isinstance(data, list) or len(node) != len(data):
+            raise CanonicalError("ruamel.yaml and lint read a list differently")
+        entries = range(len(node))
+    else:
+        raise CanonicalError("ruamel.yaml and lint read the structure differently")
+    for entry in entries:
+        child = node[entry]
+        if isinstance(child, (CommentedMap, CommentedSeq)):
+            to_block(node, entry, child)
+            _canonical_values(child, data[entry])
+        else:
+            node[entry] = quoted(data[entry])
+
+
+# -- pull -----------------------------------------------------------------------------------
+def update_text(text: str, data: dict[str, Any], settings: PortalSettings) -> str | None:
+    """``text`` with only the values that differ from ``settings`` changed; None if none do.
+
+    ``data`` is lint's reading of ``text``. A flag the file leaves out is false, so it is
+    only added when the live value is true.
+    """
+    changes = _differences(data, settings)
+    if not changes:
+        return None
+    try:
+        tree = load(text)
+    except YAMLError as exc:
+        raise CanonicalError(reason(exc)) from None
+    if not isinstance(tree, CommentedMap) or not isinstance(
+        tree.get("guest_workorder"), CommentedMap
+    ):
+        raise CanonicalError("no guest_workorder mapping to update")
+    guest = tree["guest_workorder"]
+    for field in changes:
+        if field == "portal":
+            set_key(tree, "portal", quoted(settings.portal), PORTAL_KEYS)
+        elif field == "work_types":
+            set_names(guest, "work_types", settings.work_types, GUEST_KEYS, sort_new=False)
+        else:
+            set_key(guest, field, getattr(settings, field), GUEST_KEYS)
+    updated = dump(tree)
+    read = load_bytes(updated.encode("utf-8"), "pulled").document
+    if read is None or _differences(read.data, settings):
+        raise CanonicalError("the edited file would not read back as the live settings")
+    return updated
+
+
+def _differences(data: Any, settings: PortalSettings) -> list[str]:
+    """The fields of lint's reading of a file that differ from ``settings``."""
+    guest = data.get("guest_workorder") if isinstance(data, dict) else None
+    if not isinstance(guest, dict):
+        return ["portal", *GUEST_KEYS]
+    changed = [] if data.get("portal") == settings.portal else ["portal"]
+    for field in ("enabled", *FLAGS):
+        have = guest.get(field, None if field == "enabled" else False)
+        if not isinstance(have, bool) or have != getattr(settings, field):
+            changed.append(field)
+    have_types = guest.get("work_types", [])
+    if not (
+        isinstance(have_types, list)
+        and all(isinstance(name, str) for name in have_types)
+        and sorted(have_types) == sorted(settings.work_types)
+    ):
+        changed.append("work_types")
+    return changed
+
+
+def update_catalog(text: str, active: Sequence[str], inactive: Sequence[str]) -> str:
+    """The catalog ``text`` with names added and removed to match; comments kept.
+
+    New names go in at their sorted place, so a sorted list stays sorted.
+    """
+    try:
+        tree = load(text)
+    except YAMLError as exc:
+        raise CanonicalError(reason(exc)) from None
+    if not isinstance(tree, CommentedMap):
+        raise CanonicalError("the catalog is not a mapping")
+    for key, names in (("work_types", active), ("inactive_work_types", inactive)):
+        if names or key in tree:
+            set_names(tree, key, names, ("work_types", "inactive_work_types"), sort_new=True)
+    return dump(tree)
+
+
+# -- new files and read-back checks ---------------------------------------------------------
+def render_portal(settings: PortalSettings, kept: dict[str, Any], modeline: str) -> str:
+    """A new portal file in canonical form (fmt leaves it as it is)."""
+    lines = [modeline, f"portal: {scalar(settings.portal)}"]
+    if isinstance(kept.get("description"), str):
+        lines.append(f"description: {scalar(kept['description'])}")
+    lines += ["guest_workorder:", f"  enabled: {_bool(settings.enabled)}"]
+    lines += [f"  {flag}: {_bool(getattr(settings, flag))}" for flag in FLAGS]
+    if settings.work_types:
+        lines.append("  work_types:")
+        lines += [f"    - {scalar(name)}" for name in settings.work_types]
+    acknowledged = kept.get("acknowledged")
+    if isinstance(acknowledged, dict) and acknowledged:
+        lines.append("acknowledged:")
+        lines += [
+            f"  {flag}: {scalar(str(acknowledged[flag]))}" for flag in FLAGS if flag in acknowledged
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _check_meaning(text: str, data: Any) -> None:
+    read = load_bytes(text.encode("utf-8"), "formatted").document
+    if read is None or _canonical_json(read.data) != _canonical_json(data):
+        raise CanonicalError("the formatted file would read differently")
+
+
+def _canonical_json(data: Any) -> str:
+    # JSON tells true from 1, which == does not.
+    return json.dumps(data, sort_keys=True)
+
+
+def _scalars(data: Any, path: JsonPath) -> list[tuple[JsonPath, Any]]:
+    if isinstance(data, dict):
+        return [pair for key, value in data.items() for pair in _scalars(value, (*path, key))]
+    if isinstance(data, list):
+        return [pair for i, value in enumerate(data) for pair in _scalars(value, (*path, i))]
+    return [(path, data)]
+
+
+def _dotted(path: JsonPath) -> str:
+    return ".".join(str(part) for part in path) or "the document"
+
+
+def _problem(shown: str, position: Position | None, message: str) -> Problem:
+    return Problem(shown, position, Level.ERROR, RULE, message)

@@ -1,0 +1,309 @@
+"""Pull: write live portal settings (and the work-type catalog) into the portal files.
+
+A pull changes only the values that differ from live, in place: comments (disable
+directives too), key order, ``description`` and ``acknowledged`` stay as people wrote
+them, and a file whose settings already match live is not touched at all. A portal
+without a file gets a new one in the canonical form (``canonical.render_portal``), with
+each guest permission it finds on recorded under ``acknowledged:`` as found that day
+(`adopted`): adopting an account records its status quo for review in the file's first
+commit, so lint --strict passes, while a permission switched on later, by a pull request
+or by a pull that refreshes the file, is still reported until someone gives a reason.
+Values are quoted wherever YAML 1.1 would read them as something else, so the files
+come out lint-clean and diff-clean. A file with local edits is never changed without
+``--force`` (git's word for tracked files; elsewhere, a record of what pull last wrote:
+see `_Files`), and a portal id that is not a safe file name is refused. Existing files
+are read as lint reads them (file_access): a FIFO or a link out of the project is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from portal_config.escaping import quote
+from portal_config.file_access import RefusedWrite, Repository, UnreadableFile, read_bounded
+from portal_config.files.canonical import (
+    CanonicalError,
+    render_portal,
+    update_catalog,
+    update_text,
+)
+from portal_config.files.pull_record import PullRecord
+from portal_config.files.roundtrip import scalar
+from portal_config.lint.catalog import invalid_work_type
+from portal_config.lint.loader import MAX_BYTES, display, load_file, unreadable
+from portal_config.plan.live_values import (
+    is_file_id,
+    not_ignored,
+    refusal,
+    shown_id,
+    unrepresentable,
+)
+from portal_config.project.config import NOTHING_IGNORED, Ignore
+from portal_config.settings.model import LivePortal, PortalSettings, WorkType
+from portal_config.storage import write_atomically
+
+PUBLIC = 0o644
+
+
+@dataclass
+class PullResult:
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # one reason per refused file
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.refused)
+
+
+def pull_portals(
+    live: Sequence[LivePortal],
+    directory: Path,
+    schema_path: Path,
+    *,
+    only: Sequence[str] = (),
+    force: bool = False,
+    ignore: Ignore = NOTHING_IGNORED,
+    root: Path,
+) -> PullResult:
+    """Write each live portal (those ``only`` names, else all that ``ignore`` keeps).
+
+    A portal whose id no file can use, or whose settings hold a value no file can
+    (live_values.py), is refused, never written in a form lint would reject or with the
+    value changed into one it accepts. ``root`` is the project's top (see `_Files`). A
+    new file acknowledges the permissions it finds on (`adopted`); an existing one is
+    only brought to the live values.
+    """
+    result = PullResult()
+    files = _Files(root, directory, force, result)
+    day = adoption_day()  # once: every file of one pull gives the same date
+    refused = files.repository.directory_refusal(directory)
+    if refused is not None:
+        # One line for the directory, as lint says it, not one per file: nothing is written.
+        result.refused.append(_link_line(*refused))
+        return result
+    by_id = not_ignored(live, ignore)
+    for wanted in only:
+        ignored = ignore.why(wanted)
+        if ignored is not None:
+            result.refused.append(f"{wanted}: {ignored}")
+        elif wanted not in by_id:
+            result.refused.append(f"{wanted}: no such portal in the target")
+    chosen = [by_id[p] for p in only if p in by_id] if only else sorted(by_id.values(), key=_id)
+    for portal in chosen:
+        # Only the schema's slug reaches a file name: no separators, dots or traversal.
+        if not is_file_id(portal.portal):
+            result.refused.append(
+                # Quoted as diff and drift show it, so one id reads the same everywhere.
+                f"{shown_id(portal.portal)}: not a safe file name; refusing to write it "
+                "(ignore: in the config leaves it out)"
+            )
+            continue
+        path = directory / f"{portal.portal}.yaml"
+        reasons = unrepresentable(portal.settings)
+        if reasons:
+            result.refused.append(
+                f"{display(path)}: not written: {refusal(portal.portal, reasons)}"
+            )
+            continue
+        modeline = _modeline(directory, schema_path)
+        files.write(path, _pulled_text(path, portal, modeline, files.repository, day))
+    files.record.save()
+    return result
+
+
+def _id(portal: LivePortal) -> str:
+    return portal.portal
+
+
+def adoption_day() -> dt.date:
+    """The date new files' acknowledgements give (UTC, as every timestamp portal-config
+    writes), so a file pulled in two time zones on one run reads the same."""
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def adopted(settings: PortalSettings, day: dt.date) -> dict[str, dict[str, str]]:
+    """A new file's `acknowledged:` entries: one per permissive flag found on, its reason
+    saying where and when, for the reviewer of the file's first commit to read.
+
+    Only a new file gets them. An existing file is the user's: refreshing it (after a
+    drift is accepted with pull, say) never acknowledges a flag someone switched on in
+    OutSmart's UI, so lint keeps reporting it until a person writes the reason.
+    """
+    reason = f"as found in OutSmart on {day.isoformat()} (adopted by pull)"
+    flags = settings.permissive_flags()
+    return {"acknowledged": {flag: reason for flag in flags}} if flags else {}
+
+
+def _link_line(link: str, reason: str) -> str:
+    """A refused link as lint positions a file-level problem: at 1:1 of the link."""
+    return f"{display(Path(link))}:1:1: {reason}"
+
+
+def _pulled_text(
+    path: Path, portal: LivePortal, modeline: str, repository: Repository, day: dt.date
+) -> str | None:
+    """The file's new text, or None when its settings already are the live ones."""
+    if not path.is_file():
+        return render_portal(portal.settings, adopted(portal.settings, day), modeline)
+    loaded = load_file(path, repository=repository)
+    document = loaded.document
+    if document is None or loaded.text is None or not isinstance(document.data, dict):
+        # Nothing readable to keep but what lint could load: write the canonical form.
+        return render_portal(portal.settings, {}, modeline)
+    try:
+        return update_text(loaded.text, document.data, portal.settings)
+    except CanonicalError:
+        # A file lint reads but that cannot be edited in place (no guest_workorder
+        # mapping, say): rewritten whole, keeping the fields OutSmart does not know.
+        return render_portal(portal.settings, document.data, modeline)
+
+
+def pull_catalog(
+    work_types: Sequence[WorkType], path: Path, force: bool, *, root: Path
+) -> PullResult:
+    """Write the catalog: active work types, then the inactive ones, each sorted.
+
+    Inactive ones are recorded, not dropped, so lint can say "inactive" rather than
+    "unknown", and a reviewer sees a work type being switched off in the catalog's diff.
+    """
+    result = PullResult()
+    kept = []
+    for work_type in work_types:
+        why = invalid_work_type(work_type.name)
+        if why is None:
+            kept.append(work_type)
+        else:
+            # Written, it would be a catalog lint rejects; changed, one OutSmart lacks.
+            result.refused.append(
+                f"{display(path)}: live work type {quote(work_type.name)} not written: {why}"
+            )
+    files = _Files(root, path.parent, force, result)
+    files.write(path, _catalog_text(kept, path, files.repository))
+    files.record.save()
+    return result
+
+
+def _catalog_text(work_types: Sequence[WorkType], path: Path, repository: Repository) -> str | None:
+    """The catalog's new text, or None when it already lists the live work types."""
+    active = sorted({w.name for w in work_types if w.active})
+    inactive = sorted({w.name for w in work_types if not w.active} - set(active))
+    if not path.is_file():
+        return _new_catalog(active, inactive)
+    loaded = load_file(path, repository=repository)
+    data = loaded.document.data if loaded.document is not None else None
+    if (
+        isinstance(data, dict)
+        and _names(data.get("work_types")) == set(active)
+        and _names(data.get("inactive_work_types", [])) == set(inactive)
+    ):
+        return None
+    try:
+        assert loaded.text is not None and data is not None
+        return update_catalog(loaded.text, active, inactive)
+    except (AssertionError, CanonicalError):
+        return _new_catalog(active, inactive)  # unreadable: nothing to keep
+
+
+def _new_catalog(active: Sequence[str], inactive: Sequence[str]) -> str:
+    lines = [
+        "# Work types of the OutSmart account, as OutSmart spells them.",
+        "# Refreshed by `portal-config pull`; lint checks portal work types against it.",
+        "work_types:" if active else "work_types: []",
+        *[f"  - {scalar(name)}" for name in active],
+    ]
+    if inactive:
+        lines += [
+            "# Switched off in OutSmart: guests cannot be offered these (rule inactive-work-type).",
+            "inactive_work_types:",
+            *[f"  - {scalar(name)}" for name in inactive],
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _names(value: Any) -> set[str] | None:
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        return None
+    return set(value)
+
+
+def _modeline(directory: Path, schema_path: Path) -> str:
+    relative = os.path.relpath(schema_path, directory.resolve())
+    return f"# yaml-language-server: $schema={Path(relative).as_posix()}"
+
+
+class _Files:
+    """Pull's writes into one directory, and the overwrite check before each.
+
+    A file that differs from what pull would write may hold a local edit. It is replaced
+    only when its bytes are what pull last wrote there (`PullRecord`: this works in
+    git-ignored and non-git directories too), when git tracks it unmodified, or with
+    ``--force``. Otherwise it is refused, never silently lost.
+    """
+
+    def __init__(self, root: Path, directory: Path, force: bool, result: PullResult) -> None:
+        # Read as lint reads: bounded, regular files only, links kept inside the project.
+        self.repository = Repository(root)
+        self.record = PullRecord(root, directory)
+        self.force = force
+        self.result = result
+
+    def write(self, path: Path, text: str | None) -> None:
+        """Write ``text`` unless it is None (settings match live) or equals the file."""
+        shown = display(path)
+        if text is None:
+            self.result.unchanged.append(shown)  # not rewritten: its bytes and mtime stay
+            return
+        wanted = text.encode("utf-8")
+        if os.path.lexists(path):
+            try:
+                current = read_bounded(path, MAX_BYTES, self.repository)
+            except (OSError, UnreadableFile) as exc:
+                problem = unreadable(shown, exc)
+                self.result.refused.append(f"{problem.location()}: {problem.message}")
+                return
+            if current == wanted:
+                self.record.note(path.name, current)  # as pull writes it: no edit to keep
+                self.result.unchanged.append(shown)
+                return
+            edits = None
+            if not self.force and not self.record.wrote(path.name, current):
+                edits = _local_edits(path)
+            if edits:
+                self.result.refused.append(
+                    f"{shown}: {edits}; commit or stash them, or pass --force"
+                )
+                return
+        try:
+            write_atomically(path, text, mode=PUBLIC, repository=self.repository)
+        except RefusedWrite as exc:
+            self.result.refused.append(_link_line(exc.link, exc.reason))
+            return
+        self.record.note(path.name, wanted)
+        self.result.written.append(shown)
+
+
+def _local_edits(path: Path) -> str | None:
+    """Why overwriting this existing file could lose work, or None if git has it all."""
+    try:
+        done = subprocess.run(
+            # --ignored: an ignored file is listed ("!!") instead of passing for clean.
+            ["git", "status", "--porcelain", "--ignored", "--", path.name],
+            cwd=path.parent,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "git is not available to check it for local edits"
+    if done.returncode != 0:
+        return "it is not in a git repository, so local edits cannot be ruled out"
+    if done.stdout.startswith("!!"):
+        return "it is ignored by git, so local edits cannot be ruled out"
+    return "it has uncommitted local edits" if done.stdout.strip() else None

@@ -1,0 +1,236 @@
+"""Lint: files -> Documents -> schema -> rules -> one Report.
+
+Every file is checked and reported even when others are broken. Rules run on
+every document that loaded, on the parts the schema did not refuse (a misspelt key
+hides no unknown work type); only documents that pass the schema are valid for diff,
+and only they take part in the project-wide rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import ModuleType
+
+from portal_config.errors import ConfigError, PortalConfigError
+from portal_config.file_access import Repository
+from portal_config.lint import schema
+from portal_config.lint.catalog import Catalog, load_catalog
+from portal_config.lint.loader import Document, display
+from portal_config.lint.reader.batch import PerFile, Project, open_project
+from portal_config.lint.rules import RULES, Context, run_rule
+from portal_config.lint.rules.base import closest
+from portal_config.problems import Level, Position, Problem, Report
+from portal_config.project.config import Config
+
+DIRECTIVE_RULE = "directive"
+
+# `# portal-config: disable rule-a, rule-b` switches rules off for the whole file.
+_DIRECTIVE = re.compile(r"(?:^|\s)#\s*portal-config:\s*disable\b(?P<rules>[^#\n]*)")
+_DIRECTIVE_WORD = "portal-config:"  # in every line _DIRECTIVE matches: the reader's pre-filter
+
+
+@dataclass
+class LintRun:
+    """The outcome of linting: the Report plus the valid Documents (diff builds on them).
+
+    The documents are slim (see `reader.batch.slim`): their data in full, positions only for their
+    ``portal:`` line. ``sources`` holds the text of the files that have problems, which
+    is all a report shows.
+    """
+
+    report: Report
+    documents: list[Document] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+def lint(paths: Sequence[Path], config: Config) -> LintRun:
+    repository = Repository(config.root)
+    with open_project(paths, config, repository) as project:
+        run = LintRun(Report(files=project.files))
+        catalog, problems = load_config_catalog(config, repository)
+        run.report.extend(problems)
+        per_file = PerFile(_file_directives, _DIRECTIVE_WORD, _judge(catalog, config))
+        valid: list[Document] = []
+        directives: dict[tuple[str, str], Position] = {}  # (file, rule) -> where disabled
+        silenced: set[tuple[str, str]] = set()
+        for name, outcome in project.check(per_file):
+            run.report.extend(outcome.problems)
+            if outcome.text is not None:
+                run.sources[name] = outcome.text
+            directives.update({(name, rule): where for rule, where in outcome.directives.items()})
+            silenced.update((name, rule) for rule in outcome.silenced)
+            if outcome.document is not None:
+                valid.append(outcome.document)
+        ids = {document.data["portal"] for document in valid}
+        others = project.others(ids, lambda document: not any(schema.check(document)))
+        context = Context(catalog=catalog, project=valid + others)
+        run.report.extend(_apply_rules(valid, context, config, silenced, _project_rules(config)))
+        run.report.extend(_unused_directives(directives, silenced, config))
+        _add_missing_sources(run, project)
+        run.documents = valid
+        return run
+
+
+_Rules = list[tuple[str, ModuleType, Level]]
+
+
+def _per_file_rules(config: Config) -> _Rules:
+    return [r for r in _enabled_rules(config) if not hasattr(r[1], "check_project")]
+
+
+def _project_rules(config: Config) -> _Rules:
+    return [r for r in _enabled_rules(config) if hasattr(r[1], "check_project")]
+
+
+def _enabled_rules(config: Config) -> _Rules:
+    enabled = []
+    for rule_id, rule in RULES.items():
+        level = config.level_of(rule_id)
+        if level is not None:
+            enabled.append((rule_id, rule, level))
+    return enabled
+
+
+def _file_directives(shown: str, text: str) -> tuple[dict[str, Position], list[Problem]]:
+    found = Report()
+    disabled = dict(_directives(shown, text, found))
+    return disabled, found.problems
+
+
+def _judge(
+    catalog: Catalog | None, config: Config
+) -> Callable[[Document], tuple[list[Problem], bool, list[str]]]:
+    """What lint learns from one document on its own: its schema errors and, in the same
+    pass, what the per-file rules find in the parts the schema did not refuse."""
+    context = Context(catalog=catalog)
+    rules = _per_file_rules(config)
+
+    def judge(document: Document) -> tuple[list[Problem], bool, list[str]]:
+        refusals, valid_part = schema.check_parts(document)
+        problems = list(refusals)
+        silenced: set[tuple[str, str]] = set()
+        if valid_part is not None:
+            checked = replace(document, data=valid_part) if refusals else document
+            problems.extend(_apply_rules([checked], context, None, silenced, rules))
+        return problems, not refusals, [rule for _, rule in sorted(silenced)]
+
+    return judge
+
+
+def _add_missing_sources(run: LintRun, project: Project) -> None:
+    """Read again the few files whose problems came from the project-wide checks."""
+    linted = set(run.report.files)
+    for problem in run.report.problems:
+        name = problem.path
+        if name in run.sources or name not in linted:
+            continue
+        text = project.text(name)
+        if text is not None:
+            run.sources[name] = text
+
+
+def check_loaded(document: Document, config: Config, catalog: Catalog | None) -> list[Problem]:
+    """Schema and rules for one portal document already in memory (a saved plan's entry).
+
+    The checks lint runs on a file, minus YAML syntax, which only a file has. The
+    document's ``disabled_rules`` are honoured as the file's disable comments are: a
+    plan may switch off exactly what a portal file may, and nothing a file could not.
+    """
+    problems = list(schema.check(document))
+    if problems:
+        return problems  # rules trust the schema's types
+    context = Context(catalog=catalog, project=[document])
+    return list(_apply_rules([document], context, config))
+
+
+def load_config_catalog(
+    config: Config, repository: Repository | None = None
+) -> tuple[Catalog | None, list[Problem]]:
+    """The work-type catalog the config names, with its problems as values.
+
+    A catalog the config (or --catalog) asks for must exist: that is a config mistake,
+    reported where it was asked for. The default one may be absent.
+    """
+    if config.catalog_origin is not None and not config.catalog.is_file():
+        shown = display(config.catalog)
+        raise ConfigError(f"{config.catalog_origin}: catalog file {shown} not found")
+    repository = repository or Repository(config.root)
+    return load_catalog(config.catalog, display(config.catalog), repository)
+
+
+def _directives(shown: str, text: str, report: Report) -> Iterator[tuple[str, Position]]:
+    for number, line in enumerate(text.split("\n"), start=1):
+        match = _DIRECTIVE.search(line)
+        if match is None:
+            continue
+        names = [n for n in re.split(r"[\s,]+", match.group("rules")) if n]
+        if not names:
+            column = match.start("rules")
+            report.extend([_directive_problem(shown, number, column, "name the rules to disable")])
+        for name in names:
+            column = line.index(name, match.start("rules")) + 1
+            if name in RULES:
+                yield name, Position(number, column)
+                continue
+            close = closest(name, list(RULES))
+            hint = f"; did you mean '{close}'?" if close else ""
+            message = f"unknown rule '{name}'{hint}"
+            report.extend([_directive_problem(shown, number, column, message)])
+
+
+def _unused_directives(
+    directives: dict[tuple[str, str], Position], silenced: set[tuple[str, str]], config: Config
+) -> Iterator[Problem]:
+    """A disable comment that silences nothing is a warning, as ruff's RUF100: it would
+    hide a real problem the day one appears, unreviewed."""
+    for (shown, rule_id), where in sorted(directives.items()):
+        if (shown, rule_id) in silenced or config.level_of(rule_id) is None:
+            continue  # used, or the rule is off in the config and so never ran
+        message = f"disable comment: rule '{rule_id}' reports nothing here; remove it"
+        yield Problem(shown, where, Level.WARNING, DIRECTIVE_RULE, message)
+
+
+def _directive_problem(shown: str, line: int, column: int, message: str) -> Problem:
+    return Problem(
+        shown, Position(line, column), Level.ERROR, DIRECTIVE_RULE, f"disable comment: {message}"
+    )
+
+
+def _apply_rules(
+    documents: Sequence[Document],
+    context: Context,
+    config: Config | None,
+    silenced: set[tuple[str, str]] | None = None,
+    rules: _Rules | None = None,
+) -> Iterator[Problem]:
+    """Problems from the given rules (default: every rule ``config`` enables);
+    ``silenced`` collects (file, rule) pairs whose hits a disable comment swallowed."""
+    if rules is None:
+        assert config is not None
+        rules = _enabled_rules(config)
+    for rule_id, rule, level in rules:
+        for hit in run_rule(rule, documents, context):
+            if rule_id in hit.document.disabled_rules:
+                if silenced is not None:
+                    silenced.add((hit.document.path, rule_id))
+                continue
+            position = hit.document.locate(hit.path, key=hit.on_key)
+            yield Problem(hit.document.path, position, level, rule_id, hit.message)
+
+
+def require_portals_dir(config: Config) -> None:
+    """Stop with one clear line when there is nothing to lint or diff, and say how to start."""
+    if not config.portals_dir.is_dir() and config.account is not None:
+        raise PortalConfigError(
+            f"account {config.account}: portals directory {display(config.portals_dir)} not "
+            f"found; `portal-config pull --account {config.account}` writes its live portals"
+        )
+    if not config.portals_dir.is_dir():
+        raise PortalConfigError(
+            f"portals directory {display(config.portals_dir)} not found; pass PATHS or set "
+            "portals_dir (`portal-config pull` writes the live portals there, "
+            "`portal-config init` sets up a new repository)"
+        )

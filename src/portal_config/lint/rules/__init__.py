@@ -1,0 +1,64 @@
+"""Semantic rules: one module per rule, registered here in display order.
+
+A rule module has a stable ``ID``, a default ``LEVEL``, a docstring that is its
+user documentation (shown by ``portal-config rules``), and either
+
+* ``check(document, context)`` yielding `Hit`s for one portal file, or
+* ``check_project(documents, context)`` yielding `Hit`s across all portal files.
+
+Rules see the parts of a document the schema did not refuse (`schema.check_parts`):
+a refused value is None and a missing required key is absent, so a rule reads through
+`base.guest`, `base.work_types` and `base.known` and skips what depends on such a part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from types import ModuleType
+
+from portal_config.lint.loader import Document
+from portal_config.lint.rules import (
+    duplicate_portal_id,
+    duplicate_work_type,
+    guests_without_work_types,
+    inactive_work_type,
+    permissive_guest_access,
+    portal_id_matches_filename,
+    truthy,
+    unknown_work_type,
+    unused_acknowledgement,
+    work_types_while_disabled,
+)
+from portal_config.lint.rules.base import Context, Hit
+
+__all__ = ["RULES", "Context", "Hit", "run_rule", "summary"]
+
+
+RULES: dict[str, ModuleType] = {
+    module.ID: module
+    for module in (
+        portal_id_matches_filename,
+        duplicate_portal_id,
+        guests_without_work_types,
+        work_types_while_disabled,
+        permissive_guest_access,
+        unused_acknowledgement,
+        unknown_work_type,
+        inactive_work_type,
+        duplicate_work_type,
+        truthy,
+    )
+}
+
+
+def run_rule(rule: ModuleType, documents: Sequence[Document], context: Context) -> Iterator[Hit]:
+    if hasattr(rule, "check_project"):
+        yield from rule.check_project(documents, context)
+        return
+    for document in documents:
+        yield from rule.check(document, context)
+
+
+def summary(rule: ModuleType) -> str:
+    """First line of the rule's docstring."""
+    return (rule.__doc__ or "").strip().splitlines()[0]
