@@ -586,3 +586,17 @@ def test_show_prints_the_plan_exactly_as_diff_did_header_included(
     shown = invoke("show", "plan.json")
     assert shown.exit_code == 0
     assert shown.stdout == diffed.stdout
+
+
+@pytest.mark.parametrize("command", ["diff", "drift"])
+def test_show_derives_exactly_the_plan_diff_printed(
+    live_project: Path, invoke: Invoke, command: str
+) -> None:
+    # The saved inputs, built again by the one builder, give the plan byte for byte.
+    made = invoke(command, "--format", "json", "--out", "plan.json")
+    assert made.exit_code == 3, made.output
+    saved = json.loads((live_project / "plan.json").read_text(encoding="utf-8"))
+    assert "summary" not in saved and "changes" not in saved["portals"][0]
+    shown = invoke("show", "plan.json", "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout == made.stdout
