@@ -231,11 +231,11 @@ def test_show_renders_a_plan_of_hostile_live_values_as_data(
 
 
 def _forge(plan: dict[str, Any]) -> None:
-    """The corpus where a saved plan may not hold it: live work types no file can hold,
-    odd ids as file ids, ids longer than any portal's."""
+    """The corpus where a saved plan may not hold it: live and desired work types no file
+    can hold, odd ids as file ids, ids longer than any portal's."""
     acme = next(portal for portal in plan["portals"] if portal["portal"] == "acme-facilities")
     acme["live"]["work_types"] += NO_FILE
-    acme["changes"][-1]["removed"] += NO_FILE
+    acme["desired"]["work_types"] += NO_FILE
     plan["unmanaged"] += IDS
     plan["unmanaged_other_ids"] += LONG_IDS
 
@@ -255,7 +255,7 @@ def test_a_forged_plan_is_refused_in_one_escaped_line_each(
     output = check(invoke(args[0], "plan.json", *args[1:]), "text", {ExitCode.USAGE})
     lines = output.splitlines()
     assert all(line.startswith("invalid plan: plan.json: ") for line in lines)
-    # One line for each forged value: as a live work type and a removed one, as an id.
+    # One line for each forged value: as a live work type and a desired one, as an id.
     assert len(lines) == 2 * len(NO_FILE) + len(IDS) + len(LONG_IDS)
     error = 1 + IDS.index(HOSTILE["error-command"])  # after the demo's own unmanaged portal
     assert (

@@ -25,6 +25,7 @@ from portal_config.plan import saved as plan_file
 from portal_config.plan.value import PlanFileError
 from portal_config.project.config import load_config
 from portal_config.sandbox import Sandbox
+from portal_config.settings.model import PortalSettings
 
 SCHEMA_FILE = REPO / "schema" / "plan.schema.json"
 PORTAL_SCHEMA_FILE = REPO / "schema" / "portal.schema.json"
@@ -34,10 +35,13 @@ Plan = dict[str, Any]
 
 @pytest.fixture
 def saved(live_project: Path, invoke: Invoke) -> Plan:
-    """The plan diff wrote: acme-facilities and klimaat-techniek change, the rest do not."""
-    assert invoke("diff", "--out", "plan.json").exit_code == 3
+    """The plan diff wrote: acme-facilities and klimaat-techniek change, the rest do not.
+
+    The file holds the plan's inputs; the actions are what diff derived from them."""
+    diffed = invoke("diff", "--format", "json", "--out", "plan.json")
+    assert diffed.exit_code == 3
     plan: Plan = json.loads((live_project / "plan.json").read_text(encoding="utf-8"))
-    assert [(p["portal"], p["action"]) for p in plan["portals"]] == [
+    assert [(p["portal"], p["action"]) for p in json.loads(diffed.stdout)["portals"]] == [
         ("acme-facilities", "update"),
         ("gemeente-intern", "none"),
         ("klimaat-techniek", "update"),
@@ -112,8 +116,8 @@ TAMPERED = {
         "enabled, portal, work_types",
     ),
     "a missing key": (
-        edit(lambda p: entry(p, 4).pop("live_fingerprint")),
-        "missing required key 'live_fingerprint' in portals[4]",
+        edit(lambda p: entry(p, 4).pop("live_revision")),
+        "missing required key 'live_revision' in portals[4]",
     ),
     "a bad portal id": (
         edit(lambda p: entry(p, 4).update(portal="Woonstede Noord")),
@@ -125,9 +129,10 @@ TAMPERED = {
         "portals[3].live.work_types[0]: 'Storing ' is not a valid work type; "
         "remove the leading or trailing spaces",
     ),
-    "a removed work type no file can hold": (
-        edit(lambda p: entry(p, 0)["changes"][1].update(removed=["x" * 101])),
-        "portals[0].changes[1].removed[0] is 101 characters long; at most 100 are allowed",
+    # A saved plan has no changes (they are derived): the desired work types are the input.
+    "a desired work type no file can hold": (
+        edit(lambda p: entry(p, 0)["desired"].update(work_types=["Storing", "x" * 101])),
+        "portals[0].desired.work_types[1] is 101 characters long; at most 100 are allowed",
     ),
     "an unmanaged id longer than any live id": (
         edit(lambda p: p.update(unmanaged_other_ids=["X" * 1001])),
@@ -135,33 +140,35 @@ TAMPERED = {
     ),
     "another format version": (
         edit(lambda p: p.update(version=1)),
-        "a plan of format version 1; this portal-config reads version 4: "
+        "a plan of format version 1; this portal-config reads version 5: "
         "make the plan again with `portal-config diff --out`",
     ),
     "a version as a string": (
         edit(lambda p: p.update(version="2")),
         "version must be an integer, got the string '2'",
     ),
+    # The summary, the actions and the apply refusal are derived, so a saved plan cannot
+    # tell another story in them: it has no such keys, and its thresholds are checked.
     "a summary that tells another story": (
-        edit(lambda p: p["summary"].update(update=0, unchanged=5, ok=True)),
-        'summary is not what the entries give: {"portals": 5, "update": 2, "unchanged": 3, '
-        '"unmanaged": 1, "widens_guest_access": 2, "drift": 0, "ok": false}',
+        edit(lambda p: p.update(summary={"update": 0, "ok": True})),
+        "unknown key 'summary'; allowed: account, base, commit, created_at, format, kind, "
+        "live_read_at, portals, safety, target, tool, unmanaged, unmanaged_other_ids, version",
     ),
-    "an apply refusal the thresholds do not give": (
-        edit(lambda p: p.update(apply_refusal="nothing to worry about")),
-        'apply_refusal is "nothing to worry about", but the safety thresholds give null',
+    "thresholds that are not the repository's": (
+        edit(lambda p: p["safety"].update(max_portals=100)),
+        "safety.max_portals is 100, but this repository's safety thresholds give 10",
     ),
-    "a summary count as a boolean": (
-        edit(lambda p: p["summary"].update(unmanaged=True)),
-        "summary.unmanaged must be an integer, got true",
+    "a threshold as a boolean": (
+        edit(lambda p: p["safety"].update(max_portals=True)),
+        "safety.max_portals must be an integer, got true",
     ),
-    "an unknown action": (
-        edit(lambda p: entry(p, 0).update(action="delete")),
-        "portals[0].action must be one of update, none, got the string 'delete'",
+    "an unknown kind": (
+        edit(lambda p: p.update(kind="delete")),
+        "kind must be one of diff, drift, got the string 'delete'",
     ),
-    "too many changes": (
-        edit(lambda p: entry(p, 0)["changes"].extend(entry(p, 0)["changes"] * 2)),
-        "portals[0].changes has 6 items; at most 5 are allowed",
+    "too many work types": (
+        edit(lambda p: entry(p, 0)["desired"].update(work_types=[f"t{i}" for i in range(1001)])),
+        "portals[0].desired.work_types has 1001 items; at most 1000 are allowed",
     ),
     "a control character in the file name": (
         edit(lambda p: entry(p, 0).update(file="portals/\x1b[2Jacme.yaml")),
@@ -170,9 +177,9 @@ TAMPERED = {
     ),
     "a newline in a key": (
         edit(lambda p: p.update({"note\ninvalid plan: forged": 1})),
-        "unknown key 'note\\ninvalid plan: forged'; allowed: account, apply_refusal, base, "
-        "commit, created_at, format, has_changes, kind, live_read_at, portals, summary, target, "
-        "tool, unmanaged, unmanaged_other_ids, version",
+        "unknown key 'note\\ninvalid plan: forged'; allowed: account, base, commit, created_at, "
+        "format, kind, live_read_at, portals, safety, target, tool, unmanaged, "
+        "unmanaged_other_ids, version",
     ),
     "nesting inside the plan": (
         edit(lambda p: entry(p, 0)["desired"].update(enabled=[[[[[True]]]]])),
@@ -245,25 +252,9 @@ def test_a_plan_that_cannot_be_opened_is_refused(
 
 
 def _gemeente_wants(plan: Plan, work_types: list[str]) -> Plan:
-    """gemeente-intern (live: guests off, no work types) switched on, consistently planned."""
-    gemeente = entry(plan, 1)
-    gemeente["desired"].update(enabled=True, work_types=work_types)
-    gemeente.update(action="update", widens_guest_access=True)
-    gemeente["changes"] = [
-        {"field": "enabled", "old": False, "new": True, "widens": True, "origin": None},
-        {
-            "field": "work_types",
-            "added": work_types,
-            "removed": [],
-            "widens": True,
-            "origin": None,
-        },
-    ]
-    counts = plan["summary"]
-    counts.update(update=counts["update"] + 1, unchanged=counts["unchanged"] - 1)
-    counts["widens_guest_access"] += 1
-    # Three of five portals now change: over safety.max_share, as diff would have said.
-    plan["apply_refusal"] = "plan changes 3/5 portals, more than safety.max_share (50%)"
+    """gemeente-intern (live: guests off, no work types) switched on: its desired state is
+    the only input to edit, its action, changes and the summary follow from it."""
+    entry(plan, 1)["desired"].update(enabled=True, work_types=work_types)
     return plan
 
 
@@ -286,7 +277,7 @@ def test_every_reason_is_reported_each_on_its_own_line(
     plan = _gemeente_wants(saved, ["Storing", "Stroing"])
     entry(plan, 0)["desired"]["portal"] = "gemeente-intern"
     plan["portals"].append(copy.deepcopy(entry(plan, 4)))
-    plan["has_changes"] = False
+    plan["safety"]["max_share"] = 0.9
     output = apply_refused(live_project, sandbox, invoke, plan)
     assert output.splitlines() == [
         "invalid plan: plan.json: acme-facilities: portals[0].desired.portal is "
@@ -297,35 +288,71 @@ def test_every_reason_is_reported_each_on_its_own_line(
         "worktypes.yaml; did you mean 'Storing'?",
         "invalid plan: plan.json: woonstede-noord: portals[5].portal: planned twice "
         "(also portals[4])",
-        "invalid plan: plan.json: has_changes is false, but a portal's action is update",
-        'invalid plan: plan.json: summary is not what the entries give: {"portals": 6, '
-        '"update": 3, "unchanged": 3, "unmanaged": 1, "widens_guest_access": 3, "drift": 0, '
-        '"ok": false}',
-        'invalid plan: plan.json: apply_refusal is "plan changes 3/5 portals, more than '
-        'safety.max_share (50%)", but the safety thresholds give null',
+        "invalid plan: plan.json: safety.max_share is 0.9, but this repository's safety "
+        "thresholds give 0.5",
     ]
 
 
-def test_an_entry_must_agree_with_itself(
+def test_what_a_saved_plan_shows_is_derived_from_its_inputs(
     saved: Plan, live_project: Path, sandbox: Sandbox, invoke: Invoke
 ) -> None:
-    # "action: none" with a desired state that differs from live: the reviewer saw no
-    # change, so apply must not make one. The changes are recomputed, never trusted.
-    gemeente = entry(saved, 1)
-    gemeente["desired"].update(enabled=True, work_types=["Storing"])
+    # A saved plan holds no action, changes or fingerprint that could disagree with its
+    # desired and live states ("action: none" beside a desired state that differs): they
+    # are derived again, so the reviewer sees what apply would do.
+    entry(saved, 1)["desired"].update(enabled=True, work_types=["Storing"])
     entry(saved, 3)["live"]["enabled"] = not entry(saved, 3)["live"]["enabled"]
-    entry(saved, 4)["widens_guest_access"] = True
-    output = apply_refused(live_project, sandbox, invoke, saved)
-    assert output.splitlines() == [
-        "invalid plan: plan.json: gemeente-intern: portals[1].action is 'none', "
-        "but portals[1].desired needs 'update'",
-        "invalid plan: plan.json: gemeente-intern: portals[1].changes are not the changes "
-        "from portals[1].live to portals[1].desired",
-        "invalid plan: plan.json: secura-alarm: portals[3].live_fingerprint does not match "
-        "portals[3].live",
-        "invalid plan: plan.json: woonstede-noord: portals[4].widens_guest_access does not "
-        "match portals[4].changes",
-    ]
+    (live_project / "plan.json").write_text(json.dumps(saved), encoding="utf-8")
+    shown = json.loads(invoke("show", "plan.json", "--format", "json").stdout)
+    gemeente, secura = shown["portals"][1], shown["portals"][3]
+    assert (gemeente["action"], gemeente["widens_guest_access"]) == ("update", True)
+    assert [change["field"] for change in gemeente["changes"]] == ["enabled", "work_types"]
+    assert secura["live_fingerprint"] == (
+        PortalSettings.from_json(entry(saved, 3)["live"]).fingerprint()
+    )
+    assert secura["action"] == "update"
+    assert shown["summary"]["update"] == 4 and shown["has_changes"] is True
+    assert shown["apply_refusal"] == "plan changes 4/5 portals, more than safety.max_share (50%)"
+    # The edited live state is not what OutSmart holds, which already holds secura-alarm's
+    # desired state: apply writes nothing there, and writes what the desired states say.
+    result = invoke("apply", "plan.json", "--yes", "--allow-large-change")
+    assert result.exit_code == 0, result.output
+    assert "already applied: live equals the plan for secura-alarm\n" in result.output
+    assert revisions(sandbox) == {
+        "acme-facilities": 2,
+        "gemeente-intern": 2,
+        "klimaat-techniek": 2,
+        "oud-portaal": 1,
+        "secura-alarm": 1,
+        "woonstede-noord": 1,
+    }
+
+
+@pytest.mark.parametrize("command", ["show", "apply"])
+def test_a_plan_of_the_previous_format_is_refused_in_one_line(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke, command: str
+) -> None:
+    # Version 4 saved the plan as diff shows it: the same keys as `diff --format json`.
+    diffed = invoke("diff", "--format", "json")
+    old = dict(json.loads(diffed.stdout), version=4)
+    (live_project / "plan.json").write_text(json.dumps(old), encoding="utf-8")
+    seen = sandbox.requests_seen
+    result = invoke(command, "plan.json", *(["--yes"] if command == "apply" else []))
+    assert result.exit_code == 2
+    assert result.output == (
+        "invalid plan: plan.json: a plan of format version 4; this portal-config reads "
+        "version 5: make the plan again with `portal-config diff --out`\n"
+    )
+    assert sandbox.requests_seen == seen
+
+
+def test_a_plan_as_diff_shows_it_is_not_a_saved_plan(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    # Its derived keys (summary, actions, changes) are refused: only inputs are read.
+    shown = json.loads(invoke("diff", "--format", "json").stdout)
+    output = apply_refused(live_project, sandbox, invoke, shown)
+    assert "invalid plan: plan.json: unknown key 'summary'; allowed: account, base" in output
+    assert "invalid plan: plan.json: missing required key 'safety'\n" in output
 
 
 def test_a_consistent_edit_of_a_valid_plan_is_applied_and_nothing_else(
@@ -334,9 +361,6 @@ def test_a_consistent_edit_of_a_valid_plan_is_applied_and_nothing_else(
     # Dropping an entry from the plan makes that portal unmanaged: never written.
     plan = _gemeente_wants(saved, ["Storing"])
     del plan["portals"][0]  # acme-facilities would change; now it is not in the plan
-    counts = plan["summary"]
-    counts.update(portals=4, update=2, widens_guest_access=2)  # gemeente in, acme out
-    plan["apply_refusal"] = None  # 2 of 4: within safety.max_share
     (live_project / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
     result = invoke("apply", "plan.json", "--yes", "--allow-large-change")
     assert result.exit_code == 0, result.output
@@ -562,3 +586,17 @@ def test_show_prints_the_plan_exactly_as_diff_did_header_included(
     shown = invoke("show", "plan.json")
     assert shown.exit_code == 0
     assert shown.stdout == diffed.stdout
+
+
+@pytest.mark.parametrize("command", ["diff", "drift"])
+def test_show_derives_exactly_the_plan_diff_printed(
+    live_project: Path, invoke: Invoke, command: str
+) -> None:
+    # The saved inputs, built again by the one builder, give the plan byte for byte.
+    made = invoke(command, "--format", "json", "--out", "plan.json")
+    assert made.exit_code == 3, made.output
+    saved = json.loads((live_project / "plan.json").read_text(encoding="utf-8"))
+    assert "summary" not in saved and "changes" not in saved["portals"][0]
+    shown = invoke("show", "plan.json", "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout == made.stdout

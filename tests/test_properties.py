@@ -14,11 +14,13 @@ from hypothesis import strategies as st
 from conftest import SOFTWARE_TOKEN, TOKEN
 from portal_config.files.canonical import render_portal
 from portal_config.lint.check import lint
-from portal_config.lint.loader import load_bytes
+from portal_config.lint.loader import Document, load_bytes
 from portal_config.live.api import ClientSettings, OutSmartClient
 from portal_config.live.apply import apply_plan
+from portal_config.plan.inputs import PlanInputs, gather
 from portal_config.plan.results import Outcome
-from portal_config.plan.value import build_plan, compute_changes
+from portal_config.plan.value import Plan, build_plan, compute_changes
+from portal_config.problems import Problem
 from portal_config.project.config import Config
 from portal_config.sandbox import Sandbox, SandboxState, start_sandbox
 from portal_config.settings.model import PortalSettings
@@ -160,14 +162,21 @@ def test_apply_then_diff_is_empty_and_a_second_apply_does_nothing(
     document = load_bytes(render_portal(desired, {}, "# p").encode(), "portals/p.yaml").document
     assert document is not None
     with OutSmartClient(property_sandbox.url, TOKEN, SOFTWARE_TOKEN, ClientSettings()) as client:
-        plan, problems = build_plan([document], client.list_portals(), "t", client.display_url)
+        plan, problems = _planned(document, client)
         assert problems == [] and plan.has_changes == (not live.same_as(desired))
         first = apply_plan(plan, client)
         assert [r.outcome for r in first.results] == [
             Outcome.APPLIED if plan.has_changes else Outcome.UNCHANGED
         ]
-        again, _ = build_plan([document], client.list_portals(), "t", client.display_url)
+        again, _ = _planned(document, client)
         assert not again.has_changes
         second = apply_plan(again, client)
         assert [r.outcome for r in second.results] == [Outcome.UNCHANGED]
         assert client.get_portal("p").revision == (2 if plan.has_changes else 1)
+
+
+def _planned(document: Document, client: OutSmartClient) -> tuple[Plan, list[Problem]]:
+    """The plan diff makes of ``document`` against the live portals, and its problems."""
+    portals, unmanaged, problems = gather([document], client.list_portals(), "t")
+    inputs = PlanInputs("t", client.display_url, portals, "now", "now", unmanaged)
+    return build_plan(inputs), problems

@@ -416,7 +416,8 @@ def test_markdown_is_cut_at_a_portal_boundary(every_origin: Path, invoke: Invoke
 
 
 def test_a_200_portal_plan_is_cut_under_githubs_comment_limit() -> None:
-    from portal_config.plan.value import Plan, PortalPlan, compute_changes
+    from portal_config.plan.inputs import PlanInputs, PortalInputs
+    from portal_config.plan.value import build_plan
     from portal_config.render.plan import render_markdown
     from portal_config.settings.model import LivePortal, PortalSettings
 
@@ -427,11 +428,9 @@ def test_a_200_portal_plan_is_cut_under_githubs_comment_limit() -> None:
         desired = PortalSettings(
             name, enabled=True, allow_new_relation=True, work_types=("Storing", "Onderhoud")
         )
-        changes = compute_changes(live, desired)
-        portals.append(
-            PortalPlan(name, f"portals/{name}.yaml", desired, LivePortal(live, 1), changes)
-        )
-    plan = Plan("production", "https://example.invalid/", portals)
+        portals.append(PortalInputs(f"portals/{name}.yaml", desired, LivePortal(live, 1)))
+    inputs = PlanInputs("production", "https://example.invalid/", tuple(portals), "now", None)
+    plan = build_plan(inputs)
     full = render_markdown(plan, "Target: production")
     assert len(full) > 65_536  # the premise: a whole plan of this size does not fit
     cut = render_markdown(plan, "Target: production", max_chars=60_000)

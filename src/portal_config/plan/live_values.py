@@ -24,16 +24,14 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from portal_config.escaping import quote
 from portal_config.lint.loader import Document
 from portal_config.lint.precheck import Check, compile_precheck
 from portal_config.lint.schema import check, plan_schema
+from portal_config.project.config import Ignore
 from portal_config.settings.model import LivePortal, PortalSettings
-
-if TYPE_CHECKING:
-    from portal_config.project.config import Ignore
 
 
 def is_file_id(portal: str) -> bool:

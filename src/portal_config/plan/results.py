@@ -15,7 +15,8 @@ from portal_config import TOOL
 from portal_config.errors import ExitCode
 
 if TYPE_CHECKING:
-    from portal_config.plan.value import Plan, SavedPlan
+    from portal_config.plan.inputs import PlanInputs
+    from portal_config.plan.value import Plan
 
 
 class Outcome(str, enum.Enum):
@@ -108,7 +109,7 @@ class ApplyReport:
     base_url: str | None = None
     account: str | None = None  # in a many-account repository, whose portals these are
     plan: Plan | None = None
-    saved: SavedPlan | None = None  # the plan file, known before live state is read
+    saved: PlanInputs | None = None  # the plan file, known before live state is read
     run: ApplyRun | None = None
 
     def to_json(self, exit_code: int, reason: str = "") -> dict[str, object]:

@@ -5,14 +5,17 @@ and anything may edit it before `apply plan.json`. So apply treats it like any
 other input, before a single request is made:
 
 1. bytes: at most `MAX_BYTES`, UTF-8, JSON without duplicate keys or NaN;
-2. structure: `plan.schema.json` (strict types, unknown keys refused, every value
-   bounded, so no valid plan nests deeper than `MAX_DEPTH`);
-3. meaning: each entry agrees with itself (its portal, its live fingerprint, its
-   action and changes), no portal is planned twice, and each `desired` state passes
-   the same schema, rules and work-type catalog as a portal file (`lint.check_loaded`).
+2. structure: `plan.schema.json`'s saved plan (strict types, unknown keys refused, every
+   value bounded, so no valid plan nests deeper than `MAX_DEPTH`);
+3. meaning: each entry agrees with itself (its portal), no portal is planned twice,
+   the safety thresholds are this repository's, and each `desired` state passes the
+   same schema, rules and work-type catalog as a portal file (`lint.check_loaded`).
 
-Every reason of a stage is collected and reported on its own line; a structurally
-broken plan stops before stage 3, because its entries cannot be read as settings.
+A saved plan holds the plan's inputs only (`inputs.PlanInputs`): its changes, actions,
+summary and apply refusal are derived again by the one builder, so there is nothing
+shown that could be edited to disagree. Every reason of a stage is collected and
+reported on its own line; a structurally broken plan stops before stage 3, because its
+entries cannot be read as settings.
 """
 
 from __future__ import annotations
@@ -30,32 +33,31 @@ from portal_config.lint.check import check_loaded, load_config_catalog
 from portal_config.lint.loader import Document, JsonPath
 from portal_config.lint.rules import RULES
 from portal_config.lint.schema import check, describe_path, plan_schema
-from portal_config.plan.live_values import is_file_id, unrepresentable
-from portal_config.plan.value import (
-    BOTH,
-    DRIFT,
+from portal_config.plan.inputs import (
     PLAN_FORMAT,
     PLAN_VERSION,
     BaseRef,
-    PlanFileError,
-    SavedPlan,
-    SavedPortal,
-    compute_changes,
-    plan_summary,
+    PlanInputs,
+    PortalInputs,
+    safety_json,
 )
+from portal_config.plan.live_values import is_file_id, unrepresentable
+from portal_config.plan.value import PlanFileError
 from portal_config.problems import Level
-from portal_config.project.config import CONFIG_NAME, Config
-from portal_config.settings.model import FIELDS, PortalSettings
+from portal_config.project.config import CONFIG_NAME, Config, Safety
+from portal_config.settings.model import FIELDS, LivePortal, PortalSettings
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
 MAX_BYTES = 16 * 1024 * 1024
-# A valid plan's deepest container is portals[i].changes[j].added (six levels).
+# A valid saved plan's deepest container is portals[i].desired.work_types (five levels);
+# the plan diff shows goes one deeper (portals[i].changes[j].added), and the bound is kept
+# at that: it only stops pathological nesting before the schema is asked.
 MAX_DEPTH = 6
 
 
-def read_plan_file(path: Path, config: Config) -> SavedPlan:
+def read_plan_file(path: Path, config: Config) -> PlanInputs:
     """The saved plan at ``path``, or PlanFileError naming every reason it cannot be trusted."""
     source = str(path)
     try:
@@ -72,7 +74,7 @@ def read_plan_file(path: Path, config: Config) -> SavedPlan:
     return check_plan(parse_json(raw, source), source, config)
 
 
-def read_plan_files(paths: Sequence[Path], config: Config) -> list[SavedPlan]:
+def read_plan_files(paths: Sequence[Path], config: Config) -> list[PlanInputs]:
     """Several saved plans, each checked; two for one account and target are refused.
 
     Shown in turn, the first of two would pass for the plan: a file committed beside the
@@ -113,7 +115,7 @@ def parse_json(raw: bytes, source: str) -> Any:
         raise PlanFileError(f"{source}: not JSON a plan can hold: a number is too long") from None
 
 
-def check_plan(data: Any, source: str, config: Config) -> SavedPlan:
+def check_plan(data: Any, source: str, config: Config) -> PlanInputs:
     """Stage 2 and 3 of the module docstring on parsed JSON."""
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
         # One line, not a line for each of the fifteen keys a plan has and this lacks.
@@ -144,7 +146,7 @@ def check_plan(data: Any, source: str, config: Config) -> SavedPlan:
     reasons = list(_meaning(data, account))
     if reasons:
         _refuse(source, reasons)
-    return _saved_plan(data)
+    return _inputs(data)
 
 
 def _account_view(account: str | None, config: Config) -> tuple[Config, str | None]:
@@ -178,7 +180,9 @@ def plan_validator() -> Draft202012Validator:
     # JSON Schema counts 1.0 as an integer; a revision of 1.0 is a tampered plan here.
     checker = Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_int)
     strict = validators.extend(Draft202012Validator, type_checker=checker)  # type: ignore[no-untyped-call]
-    validator: Draft202012Validator = strict(plan_schema())
+    # The saved form only: a plan as diff shows it (changes, summary) is no saved plan.
+    schema = {"$ref": "#/$defs/saved_plan", "$defs": plan_schema()["$defs"]}
+    validator: Draft202012Validator = strict(schema)
     return validator
 
 
@@ -239,8 +243,7 @@ def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
         if ignored is not None:  # as build_plan refuses a file for an ignored portal
             yield f"{portal}: {at}.portal is {ignored}"
         first[portal] = index
-        three_way = data["base"] is not None
-        reasons = _entry_reasons(entry, at, three_way, data["account"])
+        reasons = _entry_reasons(entry, at, data["base"] is not None)
         yield from (f"{portal}: {reason}" for reason in reasons)
         for problem in check_loaded(_as_portal_file(entry), config, catalog):
             if problem.level is Level.ERROR:
@@ -251,69 +254,31 @@ def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
                 f"unmanaged_other_ids[{index}]: '{name}' is a portal id a file can use; "
                 "list it in unmanaged"
             )
-    updates = any(entry["action"] == "update" for entry in data["portals"])
-    if data["has_changes"] != updates:
-        yield f"has_changes is {json.dumps(data['has_changes'])}, but {_update_count(updates)}"
-    # A reviewer may read the summary instead of the entries: it must tell the same story.
-    changed = [entry for entry in data["portals"] if entry["action"] == "update"]
-    widening = sum(entry["widens_guest_access"] for entry in changed)
-    drift = sum(
-        any(change["origin"] in (DRIFT, BOTH) for change in entry["changes"]) for entry in changed
-    )
-    unmanaged = data["unmanaged"] + data["unmanaged_other_ids"]
-    expected = plan_summary(len(data["portals"]), len(changed), widening, unmanaged, drift)
-    if data["summary"] != expected:
-        yield f"summary is not what the entries give: {json.dumps(expected)}"
-    # `show` prints it to reviewers: it must be what this config's thresholds say.
-    refusal = None
-    if data["kind"] != "drift":
-        refusal = config.safety.violation(len(changed), len(data["portals"]))
-    if data["apply_refusal"] != refusal:
-        yield (
-            f"apply_refusal is {json.dumps(data['apply_refusal'])}, but the safety thresholds "
-            f"give {json.dumps(refusal)}"
-        )
+    # The apply refusal `show` prints is derived from these: they must be the ones apply
+    # holds the plan to.
+    ours = safety_json(config.safety)
+    for key, value in data["safety"].items():
+        if value != ours[key]:
+            yield (
+                f"safety.{key} is {json.dumps(value)}, but this repository's safety "
+                f"thresholds give {json.dumps(ours[key])}"
+            )
 
 
-def _update_count(updates: bool) -> str:
-    return "a portal's action is update" if updates else "no portal's action is update"
-
-
-def _entry_reasons(
-    entry: dict[str, Any], at: str, three_way: bool, account: str | None
-) -> Iterator[str]:
+def _entry_reasons(entry: dict[str, Any], at: str, three_way: bool) -> Iterator[str]:
     """An entry must agree with itself: what a reviewer read is what apply would do."""
-    for name in entry.get("disabled_rules", ()):
+    for name in entry["disabled_rules"]:
         if name not in RULES:  # as a disable comment naming an unknown rule is an error
             yield f"{at}.disabled_rules: unknown rule '{name}'"
-    if entry["account"] != account:
-        yield f"{at}.account is {json.dumps(entry['account'])}, not the plan's account"
     for part in ("desired", "live", "base"):
         if entry[part] is not None and entry[part]["portal"] != entry["portal"]:
             yield f"{at}.{part}.portal is '{entry[part]['portal']}', not the entry's portal"
-    live = PortalSettings.from_json(entry["live"])
     # The schema holds each live value as a file's; this adds what it leaves to rules (a
     # work type twice), so a plan holds no live state diff would have refused to plan.
+    live = PortalSettings.from_json(entry["live"])
     yield from (f"{at}.live.{reason}" for reason in unrepresentable(live))
-    if live.fingerprint() != entry["live_fingerprint"]:
-        # Without a trustworthy live state, action and changes cannot be judged.
-        yield f"{at}.live_fingerprint does not match {at}.live"
-        return
     if entry["base"] is not None and not three_way:
         yield f"{at}.base is set, but the plan has no base"
-    changes = compute_changes(
-        live,
-        PortalSettings.from_json(entry["desired"]),
-        _settings(entry["base"]),
-        three_way=three_way,
-    )
-    action = "update" if changes else "none"
-    if entry["action"] != action:
-        yield f"{at}.action is '{entry['action']}', but {at}.desired needs '{action}'"
-    if entry["changes"] != [change.to_json() for change in changes]:
-        yield f"{at}.changes are not the changes from {at}.live to {at}.desired"
-    elif entry["widens_guest_access"] != any(change.widens for change in changes):
-        yield f"{at}.widens_guest_access does not match {at}.changes"
 
 
 def _as_portal_file(entry: dict[str, Any]) -> Document:
@@ -321,9 +286,9 @@ def _as_portal_file(entry: dict[str, Any]) -> Document:
     desired = entry["desired"]
     guest = {name: desired[name] for name in FIELDS}
     data: dict[str, Any] = {"portal": desired["portal"], "guest_workorder": guest}
-    if entry.get("acknowledged"):
+    if entry["acknowledged"]:
         data["acknowledged"] = entry["acknowledged"]
-    disabled = frozenset(entry.get("disabled_rules", ())) & set(RULES)
+    disabled = frozenset(entry["disabled_rules"]) & set(RULES)
     return Document(entry["file"], data, disabled_rules=disabled)
 
 
@@ -331,34 +296,29 @@ def _settings(data: dict[str, Any] | None) -> PortalSettings | None:
     return PortalSettings.from_json(data) if data is not None else None
 
 
-def _saved_plan(data: dict[str, Any]) -> SavedPlan:
+def _inputs(data: dict[str, Any]) -> PlanInputs:
     portals = tuple(
-        SavedPortal(
-            portal=entry["portal"],
+        PortalInputs(
             file=entry["file"],
-            live_revision=entry["live_revision"],
-            live_fingerprint=entry["live_fingerprint"],
             desired=PortalSettings.from_json(entry["desired"]),
-            live=PortalSettings.from_json(entry["live"]),
+            live=LivePortal(PortalSettings.from_json(entry["live"]), entry["live_revision"]),
+            acknowledged=dict(entry["acknowledged"]),
+            disabled_rules=tuple(entry["disabled_rules"]),
             base=_settings(entry["base"]),
-            acknowledged=dict(entry.get("acknowledged", {})),
-            disabled_rules=tuple(entry.get("disabled_rules", ())),
         )
         for entry in data["portals"]
     )
-    target = data["target"]
-    base = data["base"]
-    return SavedPlan(
+    target, base = data["target"], data["base"]
+    return PlanInputs(
         target["name"],
         target["base_url"],
-        data["tool"],
         portals,
+        created_at=data["created_at"],
+        live_read_at=data["live_read_at"],
+        unmanaged=tuple(sorted(data["unmanaged"] + data["unmanaged_other_ids"])),
         kind=data["kind"],
         base=BaseRef(base["ref"], base["commit"]) if base is not None else None,
         commit=data["commit"],
-        live_read_at=data["live_read_at"],
-        apply_refusal=data["apply_refusal"],
-        created_at=data["created_at"],
-        unmanaged=tuple(sorted(data["unmanaged"] + data["unmanaged_other_ids"])),
         account=data["account"],
+        safety=Safety(**data["safety"]),
     )

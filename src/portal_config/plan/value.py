@@ -1,36 +1,25 @@
 """The plan: what applying the files would change in the live portals.
 
-Built from valid portal Documents and one bulk read of live state; compared
-field by field (work types as a set, revisions ignored). A plan
-can be saved (`diff --out`) with the live revision and fingerprint of every
-portal it read, so `apply plan.json` can refuse if anything moved since.
-"""
+One frozen value, made only by `build_plan` from its inputs (`inputs.PlanInputs`), compared
+field by field (work types as a set, revisions ignored). A saved plan (`diff --out`) is
+the inputs: `show` builds the plan again, `apply plan.json` against current live state
+(`replan`), refusing if anything moved since."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from portal_config import TOOL
 from portal_config.errors import ExitCode, PortalConfigError, ReasonsError
-from portal_config.lint.loader import Document
-from portal_config.plan.live_values import is_file_id, not_ignored, refusal, unrepresentable
-from portal_config.plan.results import now
-from portal_config.problems import Level, Problem
+from portal_config.plan.inputs import (
+    DRIFT_REPORT,
+    BaseRef,
+    PlanInputs,
+    PortalInputs,
+)
 from portal_config.project.config import NOTHING_IGNORED, Ignore, Safety
 from portal_config.settings.model import FIELDS, FLAGS, LivePortal, PortalSettings
-
-PLAN_FORMAT = "portal-config-plan"
-# Version 2: `tool` replaced `tool_version`, and `summary` became counts instead of a line.
-# Version 3: three-way plans: `base`, `commit`, `live_read_at`, `apply_refusal`, each
-# portal's `base` settings, each change's `origin`, and the summary's `drift`.
-# Version 4: live values held to the portal file's constraints, and unmanaged portals whose
-# ids no file can use listed apart, in `unmanaged_other_ids`.
-PLAN_VERSION = 4
-MISSING_RULE = "missing-portal"
-LIVE_VALUE_RULE = "live-value"  # live settings of a managed portal that no file can hold
-IGNORED_RULE = "ignored-portal"  # a file for a portal the config's ignore: leaves alone
 
 # Where a change comes from, when the plan knows the base (the files last reviewed):
 CHANGE = "change"  # this branch changes the field; live still holds the base's value
@@ -109,18 +98,30 @@ Change = FieldChange | WorkTypesChange
 
 @dataclass(frozen=True)
 class PortalPlan:
-    portal: str
-    file: str
-    desired: PortalSettings
-    live: LivePortal
+    """One portal's inputs and the changes the builder derived from them."""
+
+    inputs: PortalInputs
     changes: tuple[Change, ...]
-    # What lint honoured in the file besides the settings, so that `apply plan.json`
-    # checks each desired state exactly as lint checked its file.
-    acknowledged: dict[str, str] = field(default_factory=dict)
-    disabled_rules: tuple[str, ...] = ()
-    # A three-way plan's base settings of this portal; None when the base had no file
-    # for it (a new file) or the plan is two-way.
-    base: PortalSettings | None = None
+
+    @property
+    def portal(self) -> str:
+        return self.inputs.portal
+
+    @property
+    def file(self) -> str:
+        return self.inputs.file
+
+    @property
+    def desired(self) -> PortalSettings:
+        return self.inputs.desired
+
+    @property
+    def live(self) -> LivePortal:
+        return self.inputs.live
+
+    @property
+    def base(self) -> PortalSettings | None:
+        return self.inputs.base
 
     @property
     def changed(self) -> bool:
@@ -138,58 +139,64 @@ class PortalPlan:
         return bool(self.of_origin(DRIFT, BOTH))
 
     def to_json(self, account: str | None = None) -> dict[str, Any]:
-        return {
-            "portal": self.portal,
+        derived = {
             "account": account,
-            "file": self.file,
             "action": "update" if self.changed else "none",
             "widens_guest_access": self.widens,
-            "live_revision": self.live.revision,
             "live_fingerprint": self.live.settings.fingerprint(),
-            "live": self.live.settings.to_json(),
-            "desired": self.desired.to_json(),
-            "base": self.base.to_json() if self.base is not None else None,
             "changes": [change.to_json() for change in self.changes],
-            "acknowledged": dict(self.acknowledged),
-            "disabled_rules": list(self.disabled_rules),
         }
+        return _shown(self.inputs.to_json() | derived, SHOWN_ENTRY)
 
 
 @dataclass(frozen=True)
-class BaseRef:
-    """What a three-way plan compared with: the ref asked for and the commit it gave.
-
-    The drift command's base is the checkout itself (``ref`` "HEAD"): every difference
-    from live is then an edit made outside git.
-    """
-
-    ref: str
-    commit: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"ref": self.ref, "commit": self.commit}
-
-
-DIFF = "diff"
-DRIFT_REPORT = "drift"
-
-
-@dataclass
 class Plan:
-    target: str
-    base_url: str
-    portals: list[PortalPlan]
-    unmanaged: list[str] = field(default_factory=list)
-    # Portals of a saved plan that live already holds as planned (see SavedPlan.replan).
-    already_applied: list[str] = field(default_factory=list)
-    created_at: str = field(default_factory=now)
-    kind: str = DIFF  # or DRIFT_REPORT: live against the files of the checkout
-    base: BaseRef | None = None  # set: a three-way plan, every change has an origin
-    commit: str | None = None  # the commit of the files planned, when in a git checkout
-    live_read_at: str | None = None
+    """The plan `build_plan` derives from ``inputs``; what every renderer and apply read."""
+
+    inputs: PlanInputs
+    portals: tuple[PortalPlan, ...]
     # Why `apply` would refuse this plan without --allow-large-change; None: it would not.
     apply_refusal: str | None = None
-    account: str | None = None  # in a many-account repository, whose portals these are
+
+    @property
+    def target(self) -> str:
+        return self.inputs.target
+
+    @property
+    def base_url(self) -> str:
+        return self.inputs.base_url
+
+    @property
+    def unmanaged(self) -> tuple[str, ...]:
+        return self.inputs.unmanaged
+
+    @property
+    def already_applied(self) -> tuple[str, ...]:
+        return self.inputs.already_applied
+
+    @property
+    def created_at(self) -> str:
+        return self.inputs.created_at
+
+    @property
+    def kind(self) -> str:
+        return self.inputs.kind
+
+    @property
+    def base(self) -> BaseRef | None:
+        return self.inputs.base
+
+    @property
+    def commit(self) -> str | None:
+        return self.inputs.commit
+
+    @property
+    def live_read_at(self) -> str | None:
+        return self.inputs.live_read_at
+
+    @property
+    def account(self) -> str | None:
+        return self.inputs.account
 
     @property
     def changed(self) -> list[PortalPlan]:
@@ -234,18 +241,9 @@ class Plan:
         return text + "."
 
     def to_json(self) -> dict[str, Any]:
+        """The plan as `diff --format json` shows it: inputs and everything derived."""
         changed = self.changed
-        return {  # what the file is first, as in every JSON output; then where it went
-            "format": PLAN_FORMAT,
-            "version": PLAN_VERSION,
-            "tool": TOOL,
-            "kind": self.kind,
-            "target": {"name": self.target, "base_url": self.base_url},
-            "account": self.account,
-            "created_at": self.created_at,
-            "commit": self.commit,
-            "base": self.base.to_json() if self.base is not None else None,
-            "live_read_at": self.live_read_at,
+        derived = {
             "has_changes": self.has_changes,
             "apply_refusal": self.apply_refusal,
             "summary": plan_summary(
@@ -256,41 +254,12 @@ class Plan:
                 sum(p.drifted for p in changed),
             ),
             "portals": [p.to_json(self.account) for p in self.portals],
-            # Ids a file could use are held to the file's pattern; the others only bounded.
-            "unmanaged": [name for name in self.unmanaged if is_file_id(name)],
-            "unmanaged_other_ids": [name for name in self.unmanaged if not is_file_id(name)],
         }
+        return _shown(self.inputs.to_json() | derived, SHOWN_PLAN)
 
-    def saved(self) -> SavedPlan:
-        """This plan as a saved plan is read back: applied exactly, refused if stale."""
-        portals = tuple(
-            SavedPortal(
-                p.portal,
-                p.file,
-                p.live.revision,
-                p.live.settings.fingerprint(),
-                p.desired,
-                p.live.settings,
-                p.base,
-                dict(p.acknowledged),
-                p.disabled_rules,
-            )
-            for p in self.portals
-        )
-        return SavedPlan(
-            self.target,
-            self.base_url,
-            TOOL,
-            portals,
-            kind=self.kind,
-            base=self.base,
-            commit=self.commit,
-            live_read_at=self.live_read_at,
-            apply_refusal=self.apply_refusal,
-            created_at=self.created_at,
-            unmanaged=tuple(self.unmanaged),
-            account=self.account,
-        )
+    def saved(self) -> PlanInputs:
+        """What `diff --out` saves: the inputs, from which `show` and `apply` rebuild it."""
+        return self.inputs
 
     def refusal(self, safety: Safety) -> str | None:
         """Why apply would refuse this plan without --allow-large-change, or None."""
@@ -303,6 +272,57 @@ class Plan:
             raise RefusedError(f"{reason}; re-run with --allow-large-change if this is intended")
 
 
+def build_plan(inputs: PlanInputs) -> Plan:
+    """The plan of ``inputs``: each portal's changes (with origins when the inputs have a
+    base) and, for a diff with thresholds, why apply would refuse it. The one place a
+    plan is made."""
+    three_way = inputs.base is not None
+    portals = tuple(
+        PortalPlan(
+            portal,
+            compute_changes(portal.live.settings, portal.desired, portal.base, three_way=three_way),
+        )
+        for portal in sorted(inputs.portals, key=lambda p: p.portal)
+    )
+    refusal = None
+    if inputs.safety is not None and inputs.kind != DRIFT_REPORT:
+        changed = sum(1 for p in portals if p.changed)
+        refusal = inputs.safety.violation(changed, len(portals))
+    return Plan(inputs, portals, refusal)
+
+
+def replan(
+    saved: PlanInputs, live: Sequence[LivePortal], read_at: str, ignore: Ignore = NOTHING_IGNORED
+) -> Plan:
+    """The saved plan against current live state; refuses if any portal moved since."""
+    current, stale = saved.replan(live, read_at, ignore)
+    if stale:
+        raise RefusedError(
+            "plan is stale: changed in OutSmart since the plan was made: "
+            + ", ".join(stale)
+            + "; run diff again and review the new plan"
+        )
+    return build_plan(current)
+
+
+# The order of the keys diff shows: the saved plan's (what the file is first, then where it
+# went), with what is derived from them among them; the thresholds are the saved plan's own.
+SHOWN_PLAN = (
+    *("format", "version", "tool", "kind", "target", "account", "created_at", "commit"),
+    *("base", "live_read_at", "has_changes", "apply_refusal", "summary", "portals"),
+    *("unmanaged", "unmanaged_other_ids"),
+)
+SHOWN_ENTRY = (
+    *("portal", "account", "file", "action", "widens_guest_access", "live_revision"),
+    *("live_fingerprint", "live", "desired", "base", "changes", "acknowledged"),
+    "disabled_rules",
+)
+
+
+def _shown(merged: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {key: merged[key] for key in keys}
+
+
 def _portals(count: int) -> str:
     return f"{count} portal{'s' if count != 1 else ''}"
 
@@ -310,7 +330,7 @@ def _portals(count: int) -> str:
 def plan_summary(
     portals: int, updates: int, widening: int, unmanaged: Sequence[str], drift: int
 ) -> dict[str, Any]:
-    """The plan JSON's summary; `apply plan.json` recomputes it from the entries to compare.
+    """The plan JSON's summary.
 
     ``ok`` is true exactly when diff exits 0 (nothing to change), as lint's and the apply
     report's ``ok`` are true exactly when their command exits 0.
@@ -371,181 +391,3 @@ def _work_type_changes(
         held = frozenset(base.work_types) if base is not None else None
         origin = _origin(frozenset(before), frozenset(after), held, base is None)
     return [WorkTypesChange(added, removed, origin=origin)]
-
-
-def build_plan(
-    documents: Sequence[Document],
-    live: Sequence[LivePortal],
-    target: str,
-    base_url: str,
-    base: Mapping[str, PortalSettings] | None = None,
-    ignore: Ignore = NOTHING_IGNORED,
-) -> tuple[Plan, list[Problem]]:
-    """The plan, plus a Problem for every file whose portal does not exist live, is
-    ignored by the config, or holds live settings no file can (live_values.py).
-
-    With ``base`` (the base's settings by portal id) the plan is three-way: every
-    change gets its origin. Portals are matched by id, so a renamed file still finds
-    its base. Live portals ``ignore`` names are left out, unmanaged ones included.
-    """
-    by_id = not_ignored(live, ignore)
-    plans: list[PortalPlan] = []
-    problems: list[Problem] = []
-    managed: set[str] = set()
-    three_way = base is not None
-    for document in documents:
-        desired = PortalSettings.from_file_data(document.data)
-        managed.add(desired.portal)
-        current = by_id.get(desired.portal)
-        reasons = _unplannable(desired.portal, current, target, ignore)
-        if current is None or reasons:
-            problems.extend(
-                Problem(document.path, document.locate(("portal",)), Level.ERROR, rule, message)
-                for rule, message in reasons
-            )
-            continue
-        before = base.get(desired.portal) if base is not None else None
-        changes = compute_changes(current.settings, desired, before, three_way=three_way)
-        plans.append(
-            PortalPlan(
-                desired.portal,
-                document.path,
-                desired,
-                current,
-                changes,
-                dict(document.data.get("acknowledged", {})),
-                tuple(sorted(document.disabled_rules)),
-                before,
-            )
-        )
-    plans.sort(key=lambda p: p.portal)
-    unmanaged = sorted(set(by_id) - managed)
-    return Plan(target, base_url, plans, unmanaged), problems
-
-
-def _unplannable(
-    portal: str, current: LivePortal | None, target: str, ignore: Ignore
-) -> list[tuple[str, str]]:
-    """Why a file's portal cannot be planned, each with its rule: nothing live to plan
-    against, the config ignores it, or its live settings hold a value no file can."""
-    ignored = ignore.why(portal)
-    if ignored is not None:
-        return [(IGNORED_RULE, f"portal '{portal}' is {ignored}, but has a file; remove one")]
-    if current is None:
-        return [
-            (
-                MISSING_RULE,
-                f"portal '{portal}' does not exist in target {target}; "
-                "portals are created in OutSmart, not by portal-config",
-            )
-        ]
-    reasons = unrepresentable(current.settings)
-    return [(LIVE_VALUE_RULE, refusal(portal, reasons))] if reasons else []
-
-
-# -- saved plans --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SavedPortal:
-    portal: str
-    file: str
-    live_revision: int
-    live_fingerprint: str
-    desired: PortalSettings
-    live: PortalSettings
-    base: PortalSettings | None = None
-    acknowledged: dict[str, str] = field(default_factory=dict)
-    disabled_rules: tuple[str, ...] = ()
-
-    def planned(self, live: LivePortal, three_way: bool) -> PortalPlan:
-        changes = compute_changes(live.settings, self.desired, self.base, three_way=three_way)
-        return PortalPlan(
-            self.portal,
-            self.file,
-            self.desired,
-            live,
-            changes,
-            self.acknowledged,
-            self.disabled_rules,
-            self.base,
-        )
-
-
-@dataclass(frozen=True)
-class SavedPlan:
-    target: str
-    base_url: str
-    tool: str
-    portals: tuple[SavedPortal, ...]
-    kind: str = DIFF
-    base: BaseRef | None = None
-    commit: str | None = None
-    live_read_at: str | None = None
-    apply_refusal: str | None = None
-    created_at: str = ""
-    unmanaged: tuple[str, ...] = ()
-    account: str | None = None
-
-    def as_recorded(self) -> Plan:
-        """The plan as it was made, against the live state it read (`portal-config show`)."""
-        portals = [
-            saved.planned(
-                LivePortal(saved.live, saved.live_revision), three_way=self.base is not None
-            )
-            for saved in self.portals
-        ]
-        return self._plan(portals, list(self.unmanaged))
-
-    def _plan(self, portals: list[PortalPlan], unmanaged: list[str]) -> Plan:
-        return Plan(
-            self.target,
-            self.base_url,
-            sorted(portals, key=lambda p: p.portal),
-            unmanaged,
-            created_at=self.created_at or now(),
-            kind=self.kind,
-            base=self.base,
-            commit=self.commit,
-            live_read_at=self.live_read_at,
-            apply_refusal=self.apply_refusal,
-            account=self.account,
-        )
-
-    def replan(self, live: Sequence[LivePortal], ignore: Ignore = NOTHING_IGNORED) -> Plan:
-        """The saved plan against current live state; refuses if any portal moved since.
-
-        A portal that moved to exactly the planned settings is not stale but already
-        applied (a re-run apply job): it needs no write, and the plan says so. Live
-        portals ``ignore`` names are not listed as unmanaged (plan_file refuses a plan
-        that plans one).
-        """
-        by_id = not_ignored(live, ignore)
-        stale: list[str] = []
-        plans: list[PortalPlan] = []
-        applied: list[str] = []
-        for saved in self.portals:
-            current = by_id.get(saved.portal)
-            if current is None:
-                stale.append(f"{saved.portal} (no longer exists)")
-                continue
-            moved = (
-                current.revision != saved.live_revision
-                or current.settings.fingerprint() != saved.live_fingerprint
-            )
-            if moved and current.settings.same_as(saved.desired):
-                applied.append(saved.portal)
-            elif moved:
-                stale.append(
-                    f"{saved.portal} (revision {saved.live_revision} -> {current.revision})"
-                )
-                continue
-            plans.append(saved.planned(current, three_way=self.base is not None))
-        if stale:
-            raise RefusedError(
-                "plan is stale: changed in OutSmart since the plan was made: "
-                + ", ".join(stale)
-                + "; run diff again and review the new plan"
-            )
-        plan = self._plan(plans, sorted(set(by_id) - {s.portal for s in self.portals}))
-        plan.live_read_at = now()
-        plan.already_applied = sorted(applied)
-        return plan

@@ -16,13 +16,13 @@ from portal_config.escaping import (
     escape_text,
     quote,
 )
+from portal_config.plan.inputs import DRIFT_REPORT
 from portal_config.plan.live_values import shown_id
 from portal_config.plan.results import Outcome, PortalResult
 from portal_config.plan.value import (
     BOTH,
     CHANGE,
     DRIFT,
-    DRIFT_REPORT,
     Change,
     FieldChange,
     Plan,

@@ -28,7 +28,7 @@ from typing import Any
 from portal_config import TOOL
 from portal_config.errors import ExitCode, PortalConfigError, UsageError
 from portal_config.escaping import code_span, escape_line, escape_text
-from portal_config.plan.value import SavedPlan
+from portal_config.plan.inputs import PlanInputs
 from portal_config.project.accounts import select
 from portal_config.project.config import Config
 from portal_config.project.history import one_look
@@ -261,7 +261,7 @@ def apply_accounts(
 
     failed: list[AccountRun] = []
     if plan_files:
-        saved: dict[str, SavedPlan] = {}
+        saved: dict[str, PlanInputs] = {}
         for path, plan in zip(plan_files, read_plan_files(plan_files, config), strict=True):
             assert plan.account is not None  # read_plan_file refused one without
             if plan.account in saved:
@@ -363,13 +363,13 @@ def plan_accounts(
     target_name: str | None,
     concurrency: int | None,
     parallel: int,
-) -> tuple[list[AccountRun], dict[str, SavedPlan]]:
+) -> tuple[list[AccountRun], dict[str, PlanInputs]]:
     """Every account's plan from live state, shown grouped; the runs that failed, and the
     plans, kept as plan files are (so the writes refuse a portal that moved since)."""
     from portal_config.render.plan import render_text
     from portal_config.run import workflow
 
-    plans: dict[str, SavedPlan] = {}
+    plans: dict[str, PlanInputs] = {}
 
     def plan_one(view: Config, captured: Console) -> int:
         assert view.account is not None
@@ -391,7 +391,7 @@ def plan_accounts(
 
 def apply(
     config: Config,
-    plans: dict[str, SavedPlan],
+    plans: dict[str, PlanInputs],
     console: Console,
     *,
     failed: Sequence[AccountRun] = (),
@@ -447,7 +447,7 @@ def apply(
 
 def _apply_each(
     config: Config,
-    plans: dict[str, SavedPlan],
+    plans: dict[str, PlanInputs],
     console: Console,
     failed: Sequence[AccountRun],
     report: Callable[[str, int, str], None],
@@ -460,7 +460,7 @@ def _apply_each(
     concurrency: int | None,
     require_tip: str | None,
 ) -> int:
-    from portal_config.plan.value import RefusedError
+    from portal_config.plan.value import RefusedError, build_plan
     from portal_config.render.plan import render_text
     from portal_config.run import workflow
 
@@ -470,7 +470,7 @@ def _apply_each(
         for saved in plans.values():  # before any account writes
             workflow.check_tip(config.for_account(saved.account or ""), require_tip, saved)
     runs = list(failed)
-    recorded = {name: saved.as_recorded() for name, saved in plans.items()}
+    recorded = {name: build_plan(saved) for name, saved in plans.items()}
     for name, plan in recorded.items():
         if from_files and not console.quiet:
             header = workflow.saved_header(config, plans[name])
@@ -500,7 +500,7 @@ def _apply_each(
     for index, name in enumerate(order):
 
         def apply_one(
-            view: Config, captured: Console, saved: SavedPlan = allowed[name], name: str = name
+            view: Config, captured: Console, saved: PlanInputs = allowed[name], name: str = name
         ) -> int:
             return workflow.apply(
                 view,

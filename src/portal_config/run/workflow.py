@@ -22,6 +22,16 @@ from portal_config.lint.check import LintRun, lint, require_portals_dir
 from portal_config.lint.loader import Document, JsonPath, display, load_bytes, load_file
 from portal_config.lint.rules import Context, inactive_work_type, run_rule, unknown_work_type
 from portal_config.live.api import OutSmartClient
+from portal_config.plan.inputs import (
+    DIFF,
+    DRIFT_REPORT,
+    IGNORED_RULE,
+    LIVE_VALUE_RULE,
+    MISSING_RULE,
+    BaseRef,
+    PlanInputs,
+    gather,
+)
 from portal_config.plan.results import (
     ApplyReport,
     Outcome,
@@ -31,19 +41,9 @@ from portal_config.plan.results import (
     unsure,
 )
 from portal_config.plan.saved import read_plan_file, read_plan_files
-from portal_config.plan.value import (
-    DRIFT_REPORT,
-    IGNORED_RULE,
-    LIVE_VALUE_RULE,
-    MISSING_RULE,
-    BaseRef,
-    Plan,
-    RefusedError,
-    SavedPlan,
-    build_plan,
-)
+from portal_config.plan.value import Plan, RefusedError, build_plan, replan
 from portal_config.problems import Level, Position, Problem, Report
-from portal_config.project.config import Config, Ignore, Target
+from portal_config.project.config import Config, Ignore, Safety, Target
 from portal_config.project.history import (
     base_files,
     commit_of,
@@ -168,14 +168,20 @@ def make_plan(
         base = _base_settings(config, base_ref, console)
     with _client(target, concurrency, console) as client:
         _say_reading(console, target, client, len(documents))
-        plan = _plan(documents, bool(paths), target, client, console, config.ignore, base)
+        plan = _plan(
+            documents,
+            bool(paths),
+            target,
+            client,
+            console,
+            config.ignore,
+            base,
+            kind=DRIFT_REPORT if drift else DIFF,
+            commit=commit,
+            account=config.account,
+            safety=config.safety,
+        )
         header = _with_account(announce(target, client), config.account)
-    plan.commit = commit
-    plan.account = config.account
-    if drift:
-        plan.kind = DRIFT_REPORT
-    else:
-        plan.apply_refusal = plan.refusal(config.safety)
     return plan, header
 
 
@@ -189,7 +195,7 @@ def _emit(
 ) -> int:
     """Save the plan (--out), print it, and say with the exit code whether it changes."""
     if out_file is not None:
-        write_atomically(out_file, json_text(plan.to_json()))
+        write_atomically(out_file, json_text(plan.saved().to_json()))
     console.out(PLAN_FORMATS[output_format](plan, header, console.color, max_chars))
     return ExitCode.CHANGES if plan.has_changes else ExitCode.OK
 
@@ -212,7 +218,7 @@ def show(
         header = saved_header(config, saved)
         if many:  # json shows one plan: the CLI refuses several
             console.out(account_heading(saved.account, output_format == "markdown"))
-        rendered = PLAN_FORMATS[output_format](saved.as_recorded(), header, console.color, share)
+        rendered = PLAN_FORMATS[output_format](build_plan(saved), header, console.color, share)
         console.out(rendered + ("\n" if many else ""))
     return ExitCode.OK
 
@@ -229,7 +235,7 @@ def apply(
     console: Console,
     concurrency: int | None = None,
     require_tip: str | None = None,
-    saved: SavedPlan | None = None,
+    saved: PlanInputs | None = None,
     show_plan: bool = True,
 ) -> int:
     """Apply the files, a plan file, or ``saved``: a plan made in this process (a fleet
@@ -287,7 +293,7 @@ def _apply(
     console: Console,
     concurrency: int | None,
     require_tip: str | None,
-    saved: SavedPlan | None,
+    saved: PlanInputs | None,
     show_plan: bool = True,
 ) -> int:
     if plan_file is not None:
@@ -313,7 +319,7 @@ def _apply(
                 raise RefusedError(
                     f"the plan was made for {saved.base_url}, not {client.display_url}"
                 )
-            plan = saved.replan(client.list_portals(), config.ignore)
+            plan = replan(saved, client.list_portals(), now(), config.ignore)
         else:
             plan = _plan(documents, bool(paths), target, client, console, config.ignore)
         report.plan = plan
@@ -362,7 +368,7 @@ def _files_commit(config: Config) -> str | None:
     return commit
 
 
-def saved_header(config: Config, saved: SavedPlan) -> str:
+def saved_header(config: Config, saved: PlanInputs) -> str:
     """The line diff printed above this plan, as diff printed it (sandbox or not)."""
     known = config.targets.get(saved.target)
     line = target_line(saved.target, known is not None and known.is_sandbox, saved.base_url)
@@ -373,7 +379,7 @@ def _with_account(header: str, account: str | None) -> str:
     return f"{header} (account {account})" if account is not None else header
 
 
-def check_tip(config: Config, ref: str, saved: SavedPlan | None) -> None:
+def check_tip(config: Config, ref: str, saved: PlanInputs | None) -> None:
     """Refuse to apply anything but the newest commit of ``ref``: a re-run of an old apply
     job would otherwise write an older state over changes merged since."""
     tip = commit_of(config.root, ref, "--require-tip")
@@ -391,7 +397,7 @@ def check_tip(config: Config, ref: str, saved: SavedPlan | None) -> None:
         )
 
 
-def check_plan_commit(config: Config, saved: SavedPlan) -> None:
+def check_plan_commit(config: Config, saved: PlanInputs) -> None:
     """Refuse a saved plan made at a commit this repository does not hold: it was made
     from other files (another repository, a branch never fetched), so no review here
     can have seen them."""
@@ -509,26 +515,41 @@ def _plan(
     console: Console,
     ignore: Ignore,
     base: Base | None = None,
+    *,
+    kind: str = DIFF,
+    commit: str | None = None,
+    account: str | None = None,
+    safety: Safety | None = None,
 ) -> Plan:
     """The plan from one read of live portals, after checking the files' work types
     against the live account's (a second read): a name OutSmart does not know would
-    otherwise fail only at apply, after review."""
+    otherwise fail only at apply, after review. Without ``safety`` the plan shows no
+    apply refusal (apply from files judges the thresholds at its prompt)."""
     live_read_at = now()
     live, work_types = client.read_account()
     _check_live_work_types(documents, work_types, target, console)
-    plan, problems = build_plan(
-        documents, live, target.name, client.display_url, base[1] if base else None, ignore
+    portals, unmanaged, problems = gather(
+        documents, live, target.name, base[1] if base else None, ignore
     )
     if problems:
         console.err(
             render_text(Report([p.path for p in problems], problems), {}, Style(console.color))
         )
         raise InvalidFilesError(_unplannable_summary(problems, target.name))
-    if subset:
-        plan.unmanaged = []  # with a subset of files, "no file" cannot be judged
-    plan.base = base[0] if base else None
-    plan.live_read_at = live_read_at
-    return plan
+    inputs = PlanInputs(
+        target.name,
+        client.display_url,
+        portals,
+        created_at=now(),
+        live_read_at=live_read_at,
+        unmanaged=() if subset else unmanaged,  # with a subset, "no file" cannot be judged
+        kind=kind,
+        base=base[0] if base else None,
+        commit=commit,
+        account=account,
+        safety=safety,
+    )
+    return build_plan(inputs)
 
 
 def _unplannable_summary(problems: Sequence[Problem], target: str) -> str:
