@@ -32,20 +32,18 @@ from portal_config.lint.rules import RULES
 from portal_config.lint.schema import check, describe_path, plan_schema
 from portal_config.plan.live_values import is_file_id, unrepresentable
 from portal_config.plan.value import (
-    BOTH,
-    DRIFT,
     PLAN_FORMAT,
     PLAN_VERSION,
     BaseRef,
     PlanFileError,
     SavedPlan,
     SavedPortal,
-    compute_changes,
     plan_summary,
 )
 from portal_config.problems import Level
 from portal_config.project.config import CONFIG_NAME, Config
-from portal_config.settings.model import FIELDS, PortalSettings
+from portal_config.settings.compare import BOTH, DRIFT, compute_changes
+from portal_config.settings.model import PortalSettings
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -318,9 +316,8 @@ def _entry_reasons(
 
 def _as_portal_file(entry: dict[str, Any]) -> Document:
     """The entry's desired state in the shape of a portal file, so lint's checks apply."""
-    desired = entry["desired"]
-    guest = {name: desired[name] for name in FIELDS}
-    data: dict[str, Any] = {"portal": desired["portal"], "guest_workorder": guest}
+    # Settings as data are already shaped as a portal file: the portal, then its sections.
+    data: dict[str, Any] = dict(entry["desired"])
     if entry.get("acknowledged"):
         data["acknowledged"] = entry["acknowledged"]
     disabled = frozenset(entry.get("disabled_rules", ())) & set(RULES)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from portal_config.sandbox.state import record_for
-from portal_config.settings.model import FLAGS
 
 WORK_TYPES = ["Storing", "Onderhoud", "Inspectie", "Plaatsing alarm", "Reparatie", "Oplevering"]
 # Retired in OutSmart but still listed by `GET worktypes/` (with wrt_active "0"), as real
@@ -23,10 +22,12 @@ def _portal(
 ) -> dict[str, Any]:
     guest = {
         "enabled": enabled,
-        **{flag: flags.get(flag, False) for flag in FLAGS},
+        "allow_address_change": flags.get("allow_address_change", False),
+        "allow_new_relation": flags.get("allow_new_relation", False),
+        "allow_requests_for_others": flags.get("allow_requests_for_others", False),
         "work_types": work_types,
     }
-    return record_for(portal, name, guest)
+    return record_for(portal, name, {"guest_workorder": guest})
 
 
 def demo_account() -> dict[str, Any]:
