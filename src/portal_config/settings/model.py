@@ -122,11 +122,12 @@ class PortalSettings:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def over(self, live: PortalSettings) -> PortalSettings:
-        """These settings over ``live``'s: what a portal holds once these are written,
-        every field this does not manage keeping its live value."""
-        merged = {name: dict(fields) for name, fields in live.values.items()}
-        for name, fields in self.values.items():
-            merged.setdefault(name, {}).update(fields)
+        """The sections these settings manage, each as a write sends it (whole): the fields
+        this manages with their values, every other field of the section with its live
+        one. A section this does not manage is not written at all."""
+        merged = {
+            name: {**live.values.get(name, {}), **fields} for name, fields in self.values.items()
+        }
         return PortalSettings.of(self.portal, merged)
 
     # -- as data ------------------------------------------------------------------------
