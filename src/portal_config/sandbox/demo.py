@@ -30,9 +30,46 @@ def _portal(
     return record_for(portal, name, {"guest_workorder": guest})
 
 
+# The other sections of the portals whose example files manage them. Live, Acme's portal
+# no longer requires acceptance (someone unticked it in OutSmart): the first diff shows it.
+ACME_SECTIONS: dict[str, Any] = {
+    "user_settings": {
+        "work_types": ["Storing", "Onderhoud", "Inspectie"],
+        "allow_customer_details_change": False,
+        "allow_contact_details_change": True,
+        "view_only": False,
+    },
+    "general": {
+        "enabled": True,
+        "url_name": "acme-facilities",
+        "name": "Acme Facilities Servicedesk",
+        "request_email": "planning@acme-facilities.example",
+        "language": "nl",
+        "date_format": "dd-mm-yyyy",
+        "required_to_accept": False,
+        "welcome_text": "Welkom bij de servicedesk van Acme Facilities.\nMeld hier uw storing.",
+        "default_description": "",
+    },
+    "display": {
+        "invoices": False,
+        "workorder_details": True,
+        "photos": True,
+        "objects": True,
+        "documents": False,
+    },
+}
+SECURA_USERS: dict[str, Any] = {
+    "work_types": ["Plaatsing alarm", "Inspectie", "Storing", "Reparatie"],
+    "allow_customer_details_change": True,
+    "allow_contact_details_change": True,
+    "view_only": False,
+}
+
+
 def demo_account() -> dict[str, Any]:
+    acme = _portal("acme-facilities", "Acme Facilities", True, ["Storing"], allow_new_relation=True)
     portals = [
-        _portal("acme-facilities", "Acme Facilities", True, ["Storing"], allow_new_relation=True),
+        {**acme, **ACME_SECTIONS},
         _portal(
             "woonstede-noord",
             "Woonstede Noord",
@@ -40,14 +77,17 @@ def demo_account() -> dict[str, Any]:
             ["Storing", "Inspectie", "Onderhoud"],
             allow_requests_for_others=True,
         ),
-        _portal(
-            "secura-alarm",
-            "Secura Alarmsystemen",
-            True,
-            ["Plaatsing alarm", "Inspectie", "Storing"],
-            allow_address_change=True,
-            allow_new_relation=True,
-        ),
+        {
+            **_portal(
+                "secura-alarm",
+                "Secura Alarmsystemen",
+                True,
+                ["Plaatsing alarm", "Inspectie", "Storing"],
+                allow_address_change=True,
+                allow_new_relation=True,
+            ),
+            "user_settings": SECURA_USERS,
+        },
         _portal("klimaat-techniek", "Klimaat Techniek", False, []),
         _portal("gemeente-intern", "Gemeente Intern", False, []),
         _portal("oud-portaal", "Oud portaal (2019)", False, []),

@@ -104,6 +104,8 @@ class Section:
     fields: tuple[Field, ...]
     examples: tuple[Any, ...] = ()
     required: bool = False  # whether a portal file must have this section
+    # Whose access a widening change of this section widens, as a plan's mark says it.
+    audience: str = "access"
 
     def field(self, name: str) -> Field:
         for candidate in self.fields:
@@ -140,6 +142,15 @@ class Table:
 # line break inside (one name is one line wherever it is shown).
 WORK_TYPE_PATTERN = "^[^\\s\\x1c-\\x1f\\x85\\ufeff]([^\\n]*[^\\s\\x1c-\\x1f\\x85\\ufeff])?(?!\\n)$"
 
+GUEST_WORK_TYPE: dict[str, Any] = {
+    "title": "Work type",
+    "description": "One OutSmart work type name, e.g. Storing or Plaatsing alarm.",
+    "minLength": 1,
+    "maxLength": 100,
+    "pattern": WORK_TYPE_PATTERN,
+    "examples": ["Storing", "Onderhoud", "Inspectie", "Plaatsing alarm"],
+}
+
 GUEST_WORKORDER = Section(
     name="guest_workorder",
     title="Gast-werkbon",
@@ -148,6 +159,7 @@ GUEST_WORKORDER = Section(
         "may submit work order requests, and what they may do."
     ),
     required=True,
+    audience="guest access",
     examples=({"enabled": True, "work_types": ["Storing"]},),
     fields=(
         Field(
@@ -210,20 +222,209 @@ GUEST_WORKORDER = Section(
             default=(),
             widens=Widening.ADD,
             work_types=True,
-            constraints={
-                "title": "Work type",
-                "description": "One OutSmart work type name, e.g. Storing or Plaatsing alarm.",
-                "minLength": 1,
-                "maxLength": 100,
-                "pattern": WORK_TYPE_PATTERN,
-                "examples": ["Storing", "Onderhoud", "Inspectie", "Plaatsing alarm"],
-            },
+            constraints=dict(GUEST_WORK_TYPE),
             examples=(["Storing", "Onderhoud"],),
         ),
     ),
 )
 
-SECTIONS = (GUEST_WORKORDER,)
+# One line of text: no line break, no control character, no space at either end.
+LINE_PATTERN = (
+    "^[^\\s\\x00-\\x1f\\x7f-\\x9f]([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?(?!\\n)$"
+)
+# Prose: several lines may be, but no other control character.
+PROSE_PATTERN = "^[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]*(?!\\n)$"
+
+
+def _line(max_length: int) -> dict[str, Any]:
+    return {"minLength": 1, "maxLength": max_length, "pattern": LINE_PATTERN}
+
+
+USER_SETTINGS = Section(
+    name="user_settings",
+    title="Gebruikersinstellingen en Rechten",
+    description=(
+        "User settings and rights (Gebruikersinstellingen en Rechten): what the portal's "
+        "registered users may do. They apply to every user of this portal; a group that "
+        "needs other rights gets a portal of its own."
+    ),
+    audience="portal users' access",
+    examples=({"work_types": ["Storing", "Onderhoud"], "view_only": False},),
+    fields=(
+        Field(
+            "work_types",
+            Kind.NAMES,
+            "Work types for portal users",
+            "The work types portal users may request (Werktypen beperken), spelled exactly "
+            "as in OutSmart. Left out: not managed here.",
+            widens=Widening.ADD,
+            work_types=True,
+            constraints=dict(GUEST_WORK_TYPE),
+            examples=(["Storing", "Onderhoud"],),
+        ),
+        Field(
+            "allow_customer_details_change",
+            Kind.BOOLEAN,
+            "Allow customer details changes",
+            "May portal users change their customer details (the opposite of "
+            "Wijzigen klantgegevens blokkeren)?",
+            widens=Widening.ON,
+            examples=(False,),
+        ),
+        Field(
+            "allow_contact_details_change",
+            Kind.BOOLEAN,
+            "Allow contact details changes",
+            "May portal users change contact details (the opposite of Wijzigen "
+            "contactgegevens blokkeren)?",
+            widens=Widening.ON,
+            examples=(True,),
+        ),
+        Field(
+            "view_only",
+            Kind.BOOLEAN,
+            "View only",
+            "Portal users may only look, not request (Alleen-lezen). Ending view-only widens "
+            "what they may do.",
+            widens=Widening.OFF,
+            examples=(False,),
+        ),
+    ),
+)
+
+GENERAL = Section(
+    name="general",
+    title="Algemeen",
+    description="General settings of the portal (Algemeen): whether it is on, its address, "
+    "name, language and what a new request starts with.",
+    audience="access",
+    examples=({"enabled": True, "url_name": "acme", "required_to_accept": True},),
+    fields=(
+        Field(
+            "enabled",
+            Kind.SWITCH,
+            "Portal enabled",
+            "Switches the whole portal on or off (Portaal actief).",
+            widens=Widening.ON,
+            examples=(True,),
+        ),
+        Field(
+            "url_name",
+            Kind.TEXT,
+            "URL name",
+            "The portal's name in its web address (URL-naam): one word, no spaces.",
+            constraints=_line(63),
+            examples=("acme",),
+        ),
+        Field(
+            "name",
+            Kind.TEXT,
+            "Portal name",
+            "The name customers see (Portaalnaam).",
+            constraints=_line(100),
+            examples=("Acme Facilities",),
+        ),
+        Field(
+            "request_email",
+            Kind.TEXT,
+            "Request e-mail address",
+            "The e-mail address that receives new requests (E-mailadres voor nieuwe aanvragen).",
+            constraints=_line(254),
+            examples=("planning@example.nl",),
+        ),
+        Field(
+            "language",
+            Kind.CHOICE,
+            "Language",
+            "The portal's language (Taal).",
+            choices=("nl", "en", "de"),
+            examples=("nl",),
+        ),
+        Field(
+            "date_format",
+            Kind.CHOICE,
+            "Date format",
+            "How dates are shown (Datumnotatie).",
+            choices=("dd-mm-yyyy", "yyyy-mm-dd", "dd/mm/yyyy", "mm/dd/yyyy"),
+            examples=("dd-mm-yyyy",),
+        ),
+        Field(
+            "required_to_accept",
+            Kind.BOOLEAN,
+            "Required to accept",
+            "New requests need the office's approval before they become work orders "
+            "(Verplicht accepteren); they wait under Portaalaanvragen. Ending it widens access: "
+            "requests go straight into planning.",
+            widens=Widening.OFF,
+            examples=(True,),
+        ),
+        Field(
+            "welcome_text",
+            Kind.TEXT,
+            "Welcome text",
+            "The text on the portal's first page (Welkomsttekst).",
+            constraints={"maxLength": 5000, "pattern": PROSE_PATTERN},
+            examples=("Welkom bij ons klantportaal.",),
+        ),
+        Field(
+            "default_description",
+            Kind.TEXT,
+            "Default work-order description",
+            "The description a new request starts with (Standaard werkbonomschrijving).",
+            constraints={"maxLength": 2000, "pattern": PROSE_PATTERN},
+            examples=("Graag zo spoedig mogelijk.",),
+        ),
+    ),
+)
+
+DISPLAY = Section(
+    name="display",
+    title="Weergave",
+    description="What customers see in the portal (Weergave).",
+    audience="what customers see",
+    examples=({"invoices": False, "workorder_details": True},),
+    fields=(
+        Field(
+            "invoices",
+            Kind.BOOLEAN,
+            "Invoices",
+            "Customers see their invoices (Facturen).",
+            widens=Widening.ON,
+            examples=(False,),
+        ),
+        Field(
+            "workorder_details",
+            Kind.BOOLEAN,
+            "Work-order details",
+            "Customers see the details of their work orders (Werkbondetails).",
+            examples=(True,),
+        ),
+        Field(
+            "photos",
+            Kind.BOOLEAN,
+            "Photos",
+            "Customers see the photos taken on a visit (Foto's).",
+            examples=(True,),
+        ),
+        Field(
+            "objects",
+            Kind.BOOLEAN,
+            "Objects",
+            "Customers see their objects, e.g. installed equipment (Objecten).",
+            examples=(True,),
+        ),
+        Field(
+            "documents",
+            Kind.BOOLEAN,
+            "Documents",
+            "Customers see the documents attached to them (Documenten).",
+            widens=Widening.ON,
+            examples=(False,),
+        ),
+    ),
+)
+
+SECTIONS = (GUEST_WORKORDER, USER_SETTINGS, GENERAL, DISPLAY)
 TABLE = Table(SECTIONS)
 
 _active: list[Table] = [TABLE]

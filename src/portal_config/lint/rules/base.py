@@ -31,10 +31,15 @@ class Context:
     project: Sequence[Document] = field(default_factory=list)
 
 
+def section_of(document: Document, name: str) -> Mapping[str, Any]:
+    """A section's mapping; empty where the schema refused it or it is missing."""
+    section = document.data.get(name)
+    return section if isinstance(section, dict) else {}
+
+
 def guest(document: Document) -> Mapping[str, Any]:
     """The guest_workorder mapping; empty where the schema refused it or it is missing."""
-    section = document.data.get("guest_workorder")
-    return section if isinstance(section, dict) else {}
+    return section_of(document, "guest_workorder")
 
 
 def known(value: Any) -> bool | None:
