@@ -81,7 +81,7 @@ SURVEY = Section(
         ),
     ),
 )
-EXTRA = Table((GUEST_WORKORDER, SURVEY))
+EXTRA = Table((*TABLE.sections, SURVEY))
 
 LIVE_SURVEY = {
     "enabled": True,
@@ -114,17 +114,19 @@ def test_the_extra_section_lints_with_positions_and_suggestions(
     assert invoke("lint").exit_code == 0
     path = extra / "portals" / "acme-facilities.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("anonymous: true", "anonymus: true"), encoding="utf-8")
+    misspelt = text.replace("anonymous: true", "anonymus: true")
+    line = misspelt.splitlines().index("  anonymus: true") + 1
+    path.write_text(misspelt, encoding="utf-8")
     result = invoke("lint", "portals/acme-facilities.yaml")
     assert result.exit_code == 1
     assert result.output.startswith(
-        "portals/acme-facilities.yaml:14:3: error [schema] unknown key 'anonymus' in survey; "
-        "did you mean 'anonymous'?\n"
+        f"portals/acme-facilities.yaml:{line}:3: error [schema] unknown key 'anonymus' in "
+        "survey; did you mean 'anonymous'?\n"
     )
     path.write_text(text + "  channel: fax\n", encoding="utf-8")
     result = invoke("lint", "portals/acme-facilities.yaml")
     assert result.output.startswith(
-        "portals/acme-facilities.yaml:16:12: error [schema] survey.channel "
+        f"portals/acme-facilities.yaml:{line + 2}:12: error [schema] survey.channel "
     )
 
 
