@@ -16,7 +16,12 @@ import yaml
 
 from conftest import REPO, Invoke
 from portal_config.sandbox import Sandbox
-from portal_config.settings.schemas import openapi_components, portal_schema, schema_text
+from portal_config.settings.schemas import (
+    openapi_components,
+    openapi_text,
+    portal_schema,
+    schema_text,
+)
 from portal_config.settings.table import (
     GUEST_WORKORDER,
     TABLE,
@@ -39,10 +44,14 @@ def test_the_committed_portal_schema_is_the_tables() -> None:
 
 
 def test_the_openapi_section_components_are_the_tables() -> None:
-    document = yaml.safe_load((REPO / "openapi" / "portal-settings.yaml").read_text("utf-8"))
-    components = document["components"]["schemas"]
+    text = (REPO / "openapi" / "portal-settings.yaml").read_text("utf-8")
+    assert text == openapi_text(text, TABLE), (
+        "openapi/portal-settings.yaml's section components differ from the settings table: "
+        "run python -m portal_config.settings.schemas"
+    )
+    components = yaml.safe_load(text)["components"]["schemas"]
     for name, schema in openapi_components(TABLE).items():
-        assert components[name] == schema, f"openapi component {name} differs from the table"
+        assert components[name] == schema
 
 
 def test_widening_is_the_tables_to_say() -> None:

@@ -30,8 +30,8 @@ def _portal(
     return record_for(portal, name, {"guest_workorder": guest})
 
 
-# The other sections of the portals whose example files manage them. Live, Acme's portal
-# no longer requires acceptance (someone unticked it in OutSmart): the first diff shows it.
+# The other sections of the portals whose example files manage them, as the files say
+# (the first diff's differences are the guest section's), plus what the files leave alone.
 ACME_SECTIONS: dict[str, Any] = {
     "user_settings": {
         "work_types": ["Storing", "Onderhoud", "Inspectie"],
@@ -46,7 +46,7 @@ ACME_SECTIONS: dict[str, Any] = {
         "request_email": "planning@acme-facilities.example",
         "language": "nl",
         "date_format": "dd-mm-yyyy",
-        "required_to_accept": False,
+        "required_to_accept": True,
         "welcome_text": "Welkom bij de servicedesk van Acme Facilities.\nMeld hier uw storing.",
         "default_description": "",
     },

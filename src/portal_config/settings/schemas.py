@@ -179,13 +179,36 @@ def schema_text(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
+_BEGIN = "    # BEGIN sections: generated from the settings table"
+_END = "    # END sections\n"
+
+
+def openapi_text(text: str, table: Table | None = None) -> str:
+    """The OpenAPI document ``text`` with its section components made anew from the table
+    (between its BEGIN and END sections lines; the rest of the file is written by hand)."""
+    start = text.index("\n", text.index(_BEGIN)) + 1
+    end = text.index(_END, start)
+    lines = []
+    for name, schema in openapi_components(table).items():
+        lines += [f"    {name}:", "      type: object", "      additionalProperties: false"]
+        if "required" in schema:
+            lines.append(f"      required: {json.dumps(schema['required'])}")
+        lines.append("      properties:")
+        lines += [
+            f"        {key}: {json.dumps(value, ensure_ascii=False)}"
+            for key, value in schema["properties"].items()
+        ]
+    return text[:start] + "\n".join(lines) + "\n" + text[end:]
+
+
 def main(argv: list[str]) -> int:
-    """Write the committed portal schema files anew from the table."""
+    """Write the committed portal schema and the OpenAPI components anew from the table."""
     root = Path(argv[0]) if argv else Path.cwd()
-    text = schema_text(portal_schema())
-    for path in (root / "schema/portal.schema.json", root / "src/portal_config/portal.schema.json"):
-        path.write_text(text, encoding="utf-8")
-        print(f"wrote {path}")
+    schema = root / "schema" / "portal.schema.json"  # the package's copy links to it
+    schema.write_text(schema_text(portal_schema()), encoding="utf-8")
+    openapi = root / "openapi" / "portal-settings.yaml"
+    openapi.write_text(openapi_text(openapi.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"wrote {schema} and {openapi}")
     return 0
 
 

@@ -232,8 +232,8 @@ GUEST_WORKORDER = Section(
 LINE_PATTERN = (
     "^[^\\s\\x00-\\x1f\\x7f-\\x9f]([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?(?!\\n)$"
 )
-# Prose: several lines may be, but no other control character.
-PROSE_PATTERN = "^[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]*(?!\\n)$"
+# Prose: several lines may be, but no other control character, and no space at the end.
+PROSE_PATTERN = "^([^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?(?!\\n)$"
 
 
 def _line(max_length: int) -> dict[str, Any]:
