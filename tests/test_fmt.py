@@ -9,10 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO, Invoke, Write
+from guest import FLAGS, guest_settings
 from portal_config.files.canonical import format_bytes, render_portal
 from portal_config.files.roundtrip import scalar
 from portal_config.lint.loader import load_bytes
-from portal_config.settings.model import FLAGS, PortalSettings
+from portal_config.settings.model import PortalSettings
 
 CANONICAL = """\
 # yaml-language-server: $schema=../schema/portal.schema.json
@@ -104,7 +105,7 @@ def test_the_shipped_portals_and_new_pulled_files_are_canonical() -> None:
     for path in sorted((REPO / "portals").glob("*.yaml")):
         formatted = format_bytes(path.read_bytes(), path.name)
         assert formatted.problems == [] and not formatted.changed, path.name
-    settings_ = PortalSettings("a", True, allow_new_relation=True, work_types=("NO", "x #y"))
+    settings_ = guest_settings("a", True, allow_new_relation=True, work_types=("NO", "x #y"))
     text = render_portal(settings_, {"description": "d"}, "# modeline")
     assert format_bytes(text.encode(), "a.yaml").text == text
 

@@ -24,6 +24,7 @@ import pytest
 from click.testing import Result
 
 from conftest import REPO, SOFTWARE_TOKEN, TOKEN, Invoke
+from guest import FLAGS, guest_settings
 from hostile_strings import (
     ALL_AT_ONCE,
     HOSTILE,
@@ -37,7 +38,6 @@ from portal_config.plan.live_values import is_file_id, shown_id, unrepresentable
 from portal_config.sandbox import SandboxState, start_sandbox
 from portal_config.sandbox.demo import demo_account
 from portal_config.sandbox.state import record_for
-from portal_config.settings.model import FLAGS, PortalSettings
 
 DOCUMENTED = {
     value for name, value in vars(ExitCode).items() if name.isupper() and isinstance(value, int)
@@ -47,7 +47,7 @@ VALUES = list(HOSTILE.values())
 
 def _file_can_hold(work_type: str) -> bool:
     """Whether a portal file could list ``work_type``: the product's own judgement."""
-    live = PortalSettings(portal="acme-facilities", enabled=True, work_types=(work_type,))
+    live = guest_settings("acme-facilities", enabled=True, work_types=(work_type,))
     return not unrepresentable(live)
 
 
@@ -102,7 +102,7 @@ def hostile_account(work_types: list[str] = WORK_TYPES, ids: list[str] = IDS) ->
     acme["guest_workorder"]["work_types"] = ["Storing", *work_types]
     acme["name"] = ALL_AT_ONCE
     for value in ids:
-        account["portals"][value] = record_for(value, value, _guest([value]))
+        account["portals"][value] = record_for(value, value, {"guest_workorder": _guest([value])})
     account["work_types"] += VALUES
     account["inactive_work_types"] += [f"{ALL_AT_ONCE} (inactive)"]
     return account
@@ -234,8 +234,8 @@ def _forge(plan: dict[str, Any]) -> None:
     """The corpus where a saved plan may not hold it: live and desired work types no file
     can hold, odd ids as file ids, ids longer than any portal's."""
     acme = next(portal for portal in plan["portals"] if portal["portal"] == "acme-facilities")
-    acme["live"]["work_types"] += NO_FILE
-    acme["desired"]["work_types"] += NO_FILE
+    acme["live"]["guest_workorder"]["work_types"] += NO_FILE
+    acme["desired"]["guest_workorder"]["work_types"] += NO_FILE
     plan["unmanaged"] += IDS
     plan["unmanaged_other_ids"] += LONG_IDS
 

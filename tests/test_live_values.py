@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from conftest import REPO, Invoke, revisions
+from guest import guest, guest_settings
 from portal_config.live import wire
 from portal_config.plan.live_values import is_file_id, shown_id, unrepresentable
 from portal_config.project.config import load_config
@@ -157,9 +158,9 @@ def test_a_saved_plan_holding_a_live_value_no_file_can_is_refused_in_one_line(
     secura = plan["portals"][3]
     # Nothing but the duplicate: the fingerprint and the changes are derived from it.
     doubled = PortalSettings.from_json(secura["live"])
-    doubled = PortalSettings.from_json(
-        dict(secura["live"], work_types=[*doubled.work_types, doubled.work_types[0]])
-    )
+    names = guest(doubled, "work_types")
+    secura["live"]["guest_workorder"]["work_types"] = [*names, names[0]]
+    doubled = PortalSettings.from_json(secura["live"])
     secura["live"] = doubled.to_json()
     (live_project / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
     seen = sandbox.requests_seen
@@ -335,12 +336,12 @@ UNREPRESENTABLE = {
 def test_each_kind_of_unrepresentable_live_value_is_named(
     work_types: list[str], reason: str
 ) -> None:
-    reasons = unrepresentable(PortalSettings("acme", True, work_types=tuple(work_types)))
+    reasons = unrepresentable(guest_settings("acme", True, work_types=tuple(work_types)))
     assert len(reasons) == 1 and reasons[0].startswith(reason)
 
 
 def test_representable_settings_pass_without_importing_jsonschema() -> None:
-    settings = PortalSettings("acme", True, work_types=("Storing", "Plaatsing alarm", "a: b"))
+    settings = guest_settings("acme", True, work_types=("Storing", "Plaatsing alarm", "a: b"))
     assert unrepresentable(settings) == []
 
 
@@ -478,7 +479,7 @@ def test_pull_never_writes_a_file_lint_rejects(
 def test_the_quick_check_agrees_with_the_plan_schema(work_types: list[str], portal: str) -> None:
     from portal_config.plan.live_values import _precheck, _settings_schema
 
-    data = PortalSettings(portal, True, work_types=tuple(work_types)).to_json()
+    data = guest_settings(portal, True, work_types=tuple(work_types)).to_json()
     quick = _precheck()
     assert quick is not None
     assert quick(data) == Draft202012Validator(_settings_schema()).is_valid(data)

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import SOFTWARE_TOKEN, TOKEN
+from guest import GUEST, guest, guest_settings
 from portal_config.files.canonical import render_portal
 from portal_config.lint.check import lint
 from portal_config.lint.loader import Document, load_bytes
@@ -99,7 +100,7 @@ def test_loader_reads_back_what_yaml_dumps(value: object) -> None:
 # -- plans are exact and idempotent -------------------------------------------------------------
 WORK_TYPES = ["Storing", "Onderhoud", "Inspectie", "NO", "010", "a: b"]
 settings_strategy = st.builds(
-    PortalSettings,
+    guest_settings,
     portal=st.just("p"),
     enabled=st.booleans(),
     allow_address_change=st.booleans(),
@@ -115,12 +116,12 @@ def test_diff_is_empty_exactly_when_states_are_equal(
 ) -> None:
     changes = compute_changes(live, desired)
     equal = (
-        live.enabled == desired.enabled
+        guest(live, "enabled") == guest(desired, "enabled")
         and all(
-            getattr(live, f) == getattr(desired, f)
+            guest(live, f) == guest(desired, f)
             for f in ("allow_address_change", "allow_new_relation", "allow_requests_for_others")
         )
-        and set(live.work_types) == set(desired.work_types)
+        and set(guest(live, "work_types")) == set(guest(desired, "work_types"))
     )
     assert (changes == ()) == equal
 
@@ -133,7 +134,7 @@ def test_the_changes_are_the_fields_a_generic_differ_finds(
     # deepdiff as the oracle: the hand-written comparison must agree with it on every field.
     from deepdiff import DeepDiff
 
-    old, new = live.comparable(), desired.comparable()
+    old, new = live.comparable()[GUEST], desired.comparable()[GUEST]
     expected = set(DeepDiff(old, new, ignore_order=True).affected_root_keys)
     assert {change.field for change in compute_changes(live, desired)} == expected
 
@@ -152,12 +153,12 @@ def property_sandbox() -> Iterator[Sandbox]:
 def test_apply_then_diff_is_empty_and_a_second_apply_does_nothing(
     property_sandbox: Sandbox, live: PortalSettings, desired: PortalSettings
 ) -> None:
-    guest = {k: v for k, v in live.to_json().items() if k != "portal"}
+    sections = {k: v for k, v in live.to_json().items() if k != "portal"}
     property_sandbox.state.data["portals"]["p"] = {
         "portal_id": "p",
         "name": "p",
         "revision": 1,
-        "guest_workorder": guest,
+        **sections,
     }
     document = load_bytes(render_portal(desired, {}, "# p").encode(), "portals/p.yaml").document
     assert document is not None

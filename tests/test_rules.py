@@ -137,6 +137,70 @@ CASES: dict[str, tuple[dict[str, str], dict[str, str], list[str]]] = {
         },
         ["portals/acme.yaml:7:7: error: work type 'storing' is listed twice (first at 5:7)"],
     ),
+    "url-name-one-word": (
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder: {enabled: false}\ngeneral:\n  url_name: acme_fm-2\n"
+        },
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder: {enabled: false}\ngeneral:\n  url_name: Acme FM\n"
+        },
+        [
+            'portals/acme.yaml:4:13: error: the URL name "Acme FM" is not one word; OutSmart puts it in the portal\'s address: use letters, digits, hyphens or underscores, without spaces'
+        ],
+    ),
+    "request-email-address": (
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder: {enabled: false}\ngeneral:\n  request_email: planning@acme.nl\n"
+        },
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder: {enabled: false}\ngeneral:\n  request_email: planning at acme\n"
+        },
+        [
+            'portals/acme.yaml:4:18: error: "planning at acme" is not an e-mail address (name@domain.tld); new requests would be announced to nobody'
+        ],
+    ),
+    "guest-wider-than-users": (
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  allow_address_change: true\n"
+            "  work_types: [Storing]\nacknowledged:\n  allow_address_change: moves\n"
+            "user_settings:\n  work_types: [Storing, Onderhoud]\n  allow_customer_details_change: true\n"
+        },
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  allow_address_change: true\n"
+            "  work_types: [Storing, Onderhoud]\nacknowledged:\n  allow_address_change: moves\n"
+            "user_settings:\n  work_types: [Storing]\n  allow_customer_details_change: false\n"
+        },
+        [
+            "portals/acme.yaml:4:25: warning: guests may change addresses while the portal's users may not change customer details (Moet gasttoegang beperkter zijn? Meestal wel)",
+            'portals/acme.yaml:5:25: warning: work type "Onderhoud" is offered to guests but not to the portal\'s users (Moet gasttoegang beperkter zijn? Meestal wel)',
+        ],
+    ),
+    "guests-without-acceptance": (
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [Storing]\n"
+            "general:\n  required_to_accept: true\n"
+        },
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: true\n  work_types: [Storing]\n"
+            "general:\n  required_to_accept: false\n"
+        },
+        [
+            "portals/acme.yaml:6:23: warning: guest requests are on but the portal does not require acceptance, so anonymous requests would go straight into planning"
+        ],
+    ),
+    "settings-while-portal-disabled": (
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: false\n"
+            "general:\n  enabled: false\n"
+        },
+        {
+            "portals/acme.yaml": "portal: acme\nguest_workorder:\n  enabled: false\n"
+            "general:\n  enabled: false\ndisplay:\n  invoices: true\n"
+        },
+        [
+            "portals/acme.yaml:6:1: warning: display is set but the portal is switched off, so it has no effect"
+        ],
+    ),
 }
 
 

@@ -277,7 +277,9 @@ def test_a_write_is_validated_against_the_work_types_it_is_checked_with(tmp_path
     other.data["work_types"].remove(offered)
     other.data["inactive_work_types"].append(offered)
     other.save()
-    code, stored, why = state.replace("acme-facilities", 1, record["guest_workorder"])
+    code, stored, why = state.replace(
+        "acme-facilities", 1, {"guest_workorder": record["guest_workorder"]}
+    )
     assert (code, stored, why) == (422, None, f"inactive work type: {offered}")
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SOFTWARE_TOKEN, TOKEN, Invoke, run_cli
+from guest import guest_settings
 from portal_config.sandbox import Faults, Sandbox
 
 SECRETS = (TOKEN, SOFTWARE_TOKEN)
@@ -98,12 +99,11 @@ def test_tokens_never_appear_in_retry_lines_or_the_request_log(
     from portal_config.live.api import ApiError
     from portal_config.project.config import load_config
     from portal_config.run.targets import open_client, resolve_target
-    from portal_config.settings.model import PortalSettings
 
     lines: list[str] = []
     errors: list[str] = []
     target = resolve_target(load_config(), None)
-    desired = PortalSettings("gemeente-intern", enabled=True, work_types=("Storing",))
+    desired = guest_settings("gemeente-intern", enabled=True, work_types=("Storing",))
     scenarios = [
         Faults(),
         Faults(error_rate=1.0, seed=1),

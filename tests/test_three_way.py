@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 
 from conftest import SOFTWARE_TOKEN, TOKEN, Invoke
+from guest import guest_settings
 from portal_config.live.api import OutSmartClient
 from portal_config.live.transport import ClientSettings
 from portal_config.sandbox import Sandbox
+from portal_config.settings.model import PortalSettings
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Reviewer",
@@ -48,9 +50,8 @@ def ui_edit(sandbox: Sandbox, portal: str, **guest: Any) -> None:
     """What a click in OutSmart's UI does: the portal's settings replaced over HTTP."""
     with OutSmartClient(sandbox.url, TOKEN, SOFTWARE_TOKEN, ClientSettings()) as client:
         current = client.get_portal(portal)
-        fields = {**current.settings.comparable(), **guest}
-        fields["work_types"] = tuple(fields["work_types"])
-        settings = type(current.settings)(portal=portal, **fields)
+        fields = {**current.settings.comparable()["guest_workorder"], **guest}
+        settings = PortalSettings.of(portal, {"guest_workorder": fields})
         client.replace_portal(settings, current.revision)
 
 
@@ -419,13 +420,13 @@ def test_a_200_portal_plan_is_cut_under_githubs_comment_limit() -> None:
     from portal_config.plan.inputs import PlanInputs, PortalInputs
     from portal_config.plan.value import build_plan
     from portal_config.render.plan import render_markdown
-    from portal_config.settings.model import LivePortal, PortalSettings
+    from portal_config.settings.model import LivePortal
 
     portals = []
     for index in range(200):
         name = f"portal-{index:03d}"
-        live = PortalSettings(name, enabled=False)
-        desired = PortalSettings(
+        live = guest_settings(name, enabled=False)
+        desired = guest_settings(
             name, enabled=True, allow_new_relation=True, work_types=("Storing", "Onderhoud")
         )
         portals.append(PortalInputs(f"portals/{name}.yaml", desired, LivePortal(live, 1)))

@@ -1,8 +1,8 @@
 """The canonical form of portal files, shared by `portal-config fmt` and `pull`.
 
-Canonical means: the keys in the order ``portal``, ``description``, ``guest_workorder``
-(``enabled``, the three ``allow_*`` flags, ``work_types``), ``acknowledged``; booleans as
-``true``/``false``; block lists; every string plain unless YAML 1.1 (which lint reads
+Canonical means: the keys in the order ``portal``, ``description``, the sections in the
+settings table's order (each with its fields in the table's order), ``acknowledged``;
+booleans as ``true``/``false``; block lists; every string plain unless YAML 1.1 (which lint reads
 files as) would take it for something else, then quoted. Comments stay.
 
 Edits go through ruamel.yaml's round-trip mode (``roundtrip``) because it keeps
@@ -42,13 +42,24 @@ from portal_config.lint.reader.project import expand
 from portal_config.problems import Level, Position, Problem
 from portal_config.project.config import Config
 from portal_config.render.lint import Style, problem_line
-from portal_config.settings.model import FLAGS, PortalSettings
+from portal_config.settings.model import PortalSettings
+from portal_config.settings.table import Field, Kind, Section, active
 from portal_config.storage import write_atomically
 
 RULE = "fmt"
-PORTAL_KEYS = ("portal", "description", "guest_workorder", "acknowledged")
-GUEST_KEYS = ("enabled", *FLAGS, "work_types")
-BOOLEAN_PATHS = frozenset(("guest_workorder", field) for field in ("enabled", *FLAGS))
+_BOOLEANS = (Kind.SWITCH, Kind.BOOLEAN)
+
+
+def _portal_keys() -> tuple[str, ...]:
+    return ("portal", "description", *(s.name for s in active().sections), "acknowledged")
+
+
+def _field_names(section: Section) -> tuple[str, ...]:
+    return tuple(one.name for one in section.fields)
+
+
+def _boolean_paths() -> frozenset[JsonPath]:
+    return frozenset((s.name, f.name) for s, f in active().fields() if f.kind in _BOOLEANS)
 
 
 class CanonicalError(Exception):
@@ -161,8 +172,9 @@ def _unformattable_values(document: Document) -> list[Problem]:
     hide a mistake, so fmt leaves such a file for lint to explain.
     """
     problems = []
+    booleans = _boolean_paths()
     for path, value in _scalars(document.data, ()):
-        if isinstance(value, str) or (isinstance(value, bool) and path in BOOLEAN_PATHS):
+        if isinstance(value, str) or (isinstance(value, bool) and path in booleans):
             continue
         plain = document.plain_scalars.get(path)
         detail = plain.explain() if plain else f"{_dotted(path)} is {json.dumps(value)}"
@@ -174,10 +186,11 @@ def _unformattable_values(document: Document) -> list[Problem]:
 def _normalize(tree: Any, data: Any) -> None:
     if not isinstance(tree, CommentedMap):
         raise CanonicalError("the top level is not a mapping")
-    reorder(tree, PORTAL_KEYS)  # `acknowledged` keeps its authors' order: it is prose
-    guest = tree.get("guest_workorder")
-    if isinstance(guest, CommentedMap):
-        reorder(guest, GUEST_KEYS)
+    reorder(tree, _portal_keys())  # `acknowledged` keeps its authors' order: it is prose
+    for section in active().sections:
+        fields = tree.get(section.name)
+        if isinstance(fields, CommentedMap):
+            reorder(fields, _field_names(section))
     _canonical_values(tree, data)
 
 
@@ -206,8 +219,9 @@ def _canonical_values(node: Any, data: Any) -> None:
 def update_text(text: str, data: dict[str, Any], settings: PortalSettings) -> str | None:
     """``text`` with only the values that differ from ``settings`` changed; None if none do.
 
-    ``data`` is lint's reading of ``text``. A flag the file leaves out is false, so it is
-    only added when the live value is true.
+    ``data`` is lint's reading of ``text``. Only the sections the file has (and those every
+    file must have) are updated. A field the file leaves out that has a default (a guest
+    permission: false) is only added when the live value differs from that default.
     """
     changes = _differences(data, settings)
     if not changes:
@@ -216,18 +230,25 @@ def update_text(text: str, data: dict[str, Any], settings: PortalSettings) -> st
         tree = load(text)
     except YAMLError as exc:
         raise CanonicalError(reason(exc)) from None
-    if not isinstance(tree, CommentedMap) or not isinstance(
-        tree.get("guest_workorder"), CommentedMap
-    ):
-        raise CanonicalError("no guest_workorder mapping to update")
-    guest = tree["guest_workorder"]
-    for field in changes:
-        if field == "portal":
-            set_key(tree, "portal", quoted(settings.portal), PORTAL_KEYS)
-        elif field == "work_types":
-            set_names(guest, "work_types", settings.work_types, GUEST_KEYS, sort_new=False)
+    if not isinstance(tree, CommentedMap):
+        raise CanonicalError("the file is not a mapping")
+    for section, one in changes:
+        if section is None:
+            set_key(tree, "portal", quoted(settings.portal), _portal_keys())
+            continue
+        fields = tree.get(section.name)
+        if not isinstance(fields, CommentedMap):
+            raise CanonicalError(f"no {section.name} mapping to update")
+        value = settings.value(section.name, one.name)
+        if one.kind is Kind.NAMES:
+            set_names(fields, one.name, value, _field_names(section), sort_new=False)
         else:
-            set_key(guest, field, getattr(settings, field), GUEST_KEYS)
+            set_key(
+                fields,
+                one.name,
+                value if one.kind in _BOOLEANS else quoted(value),
+                _field_names(section),
+            )
     updated = dump(tree)
     read = load_bytes(updated.encode("utf-8"), "pulled").document
     if read is None or _differences(read.data, settings):
@@ -235,24 +256,41 @@ def update_text(text: str, data: dict[str, Any], settings: PortalSettings) -> st
     return updated
 
 
-def _differences(data: Any, settings: PortalSettings) -> list[str]:
-    """The fields of lint's reading of a file that differ from ``settings``."""
-    guest = data.get("guest_workorder") if isinstance(data, dict) else None
-    if not isinstance(guest, dict):
-        return ["portal", *GUEST_KEYS]
-    changed = [] if data.get("portal") == settings.portal else ["portal"]
-    for field in ("enabled", *FLAGS):
-        have = guest.get(field, None if field == "enabled" else False)
-        if not isinstance(have, bool) or have != getattr(settings, field):
-            changed.append(field)
-    have_types = guest.get("work_types", [])
-    if not (
-        isinstance(have_types, list)
-        and all(isinstance(name, str) for name in have_types)
-        and sorted(have_types) == sorted(settings.work_types)
-    ):
-        changed.append("work_types")
+def _differences(data: Any, settings: PortalSettings) -> list[tuple[Section | None, Field]]:
+    """The fields of lint's reading of a file that differ from ``settings`` (None for the
+    portal id), in the sections the file has or must have."""
+    changed: list[tuple[Section | None, Field]] = []
+    if not isinstance(data, dict) or data.get("portal") != settings.portal:
+        changed.append((None, _PORTAL))
+    for section in active().sections:
+        given = data.get(section.name) if isinstance(data, dict) else None
+        if not isinstance(given, dict):
+            if section.required:
+                changed += [(section, one) for one in section.fields]
+            continue
+        for one in section.fields:
+            if not settings.manages(section.name, one.name):
+                continue  # live does not say: the file keeps what it has
+            want = settings.value(section.name, one.name)
+            have = given.get(one.name, one.default if one.managed_when_omitted else None)
+            if not _same(one, have, want):
+                changed.append((section, one))
     return changed
+
+
+_PORTAL = Field("portal", Kind.TEXT, "Portal id", "")
+
+
+def _same(one: Field, have: Any, want: Any) -> bool:
+    if one.kind is Kind.NAMES:
+        return (
+            isinstance(have, (list, tuple))
+            and all(isinstance(name, str) for name in have)
+            and sorted(have) == sorted(want)
+        )
+    if one.kind in _BOOLEANS:
+        return isinstance(have, bool) and have == want
+    return isinstance(have, str) and have == want
 
 
 def update_catalog(text: str, active: Sequence[str], inactive: Sequence[str]) -> str:
@@ -278,16 +316,28 @@ def render_portal(settings: PortalSettings, kept: dict[str, Any], modeline: str)
     lines = [modeline, f"portal: {scalar(settings.portal)}"]
     if isinstance(kept.get("description"), str):
         lines.append(f"description: {scalar(kept['description'])}")
-    lines += ["guest_workorder:", f"  enabled: {_bool(settings.enabled)}"]
-    lines += [f"  {flag}: {_bool(getattr(settings, flag))}" for flag in FLAGS]
-    if settings.work_types:
-        lines.append("  work_types:")
-        lines += [f"    - {scalar(name)}" for name in settings.work_types]
+    written: str | None = None
+    for section, one, value in settings.managed():
+        if section.name != written:
+            lines.append(f"{section.name}:")
+            written = section.name
+        if one.kind is Kind.NAMES:
+            if value:
+                lines.append(f"  {one.name}:")
+                lines += [f"    - {scalar(name)}" for name in value]
+            elif not one.managed_when_omitted or one.default:
+                lines.append(f"  {one.name}: []")  # left out, it would mean something else
+        elif one.kind in _BOOLEANS:
+            lines.append(f"  {one.name}: {_bool(value)}")
+        else:
+            lines.append(f"  {one.name}: {scalar(value)}")
     acknowledged = kept.get("acknowledged")
     if isinstance(acknowledged, dict) and acknowledged:
         lines.append("acknowledged:")
         lines += [
-            f"  {flag}: {scalar(str(acknowledged[flag]))}" for flag in FLAGS if flag in acknowledged
+            f"  {one.name}: {scalar(str(acknowledged[one.name]))}"
+            for _, one in active().acknowledgeable()
+            if one.name in acknowledged
         ]
     return "\n".join(lines) + "\n"
 

@@ -137,7 +137,7 @@ def adopted(settings: PortalSettings, day: dt.date) -> dict[str, dict[str, str]]
     OutSmart's UI, so lint keeps reporting it until a person writes the reason.
     """
     reason = f"as found in OutSmart on {day.isoformat()} (adopted by pull)"
-    flags = settings.permissive_flags()
+    flags = settings.acknowledgeable_on()
     return {"acknowledged": {flag: reason for flag in flags}} if flags else {}
 
 

@@ -249,6 +249,19 @@ def _pattern(pattern: str, schema: dict[str, Any]) -> _Part:
     return part
 
 
+def _enum(allowed: list[Any], schema: dict[str, Any]) -> _Part:
+    # Strings only (a choice field's): JSON equality of other values is jsonschema's job.
+    if not all(isinstance(one, str) for one in allowed):
+        raise _Unsupported("enum of non-strings")
+    names = frozenset(allowed)
+
+    def part(instance: Any, path: JsonPath) -> _Found:
+        if not (isinstance(instance, str) and instance in names):
+            yield f"{instance!r} is not one of {allowed!r}", path, None
+
+    return part
+
+
 _KEYWORDS: dict[str, Callable[[Any, dict[str, Any]], _Part]] = {
     "type": _type,
     "properties": _properties,
@@ -265,4 +278,5 @@ _KEYWORDS: dict[str, Callable[[Any, dict[str, Any]], _Part]] = {
         lambda limit: "is expected to be empty" if limit == 0 else "is too long",
     ),
     "pattern": _pattern,
+    "enum": _enum,
 }

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from portal_config.lint.loader import Document, JsonPath
 from portal_config.lint.precheck import Check, compile_precheck
 from portal_config.problems import Level, Problem
+from portal_config.settings import schemas
+from portal_config.settings.table import Table, active
 from portal_config.text import clip
 
 if TYPE_CHECKING:  # imported lazily: portal files never need jsonschema (compiled_validator)
@@ -69,40 +71,57 @@ def work_type_hint(value: str) -> str:
     )
 
 
-SCHEMA_FILE = Path(__file__).parent.parent.joinpath("portal.schema.json")
 CONFIG_SCHEMA_FILE = Path(__file__).parent.parent.joinpath("config.schema.json")
 PLAN_SCHEMA_FILE = Path(__file__).parent.parent.joinpath("plan.schema.json")
 
 
 def schema_text() -> str:
-    return SCHEMA_FILE.read_text(encoding="utf-8")
+    """The portal schema as the committed schema files hold it."""
+    return schemas.schema_text(portal_schema())
 
 
-@functools.lru_cache(maxsize=1)
+# The portal schema is made from the settings table in use (a test may install its own),
+# so everything compiled from it is kept per table.
 def portal_schema() -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads(schema_text())
-    return schema
+    return _portal_schema(active())
 
 
-@functools.lru_cache(maxsize=1)
 def validator() -> Draft202012Validator:
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(portal_schema())
+    return _validator(active())
 
 
-@functools.lru_cache(maxsize=1)
 def portal_validator() -> Validator:
     """The portal schema's validator for lint: compiled, so a run with broken files
     imports no jsonschema; jsonschema's own if the schema uses what it does not model."""
+    return _portal_validator(active())
+
+
+def precheck() -> Check | None:
+    return _precheck(active())
+
+
+@functools.lru_cache(maxsize=2)
+def _portal_schema(table: Table) -> dict[str, Any]:
+    return schemas.portal_schema(table)
+
+
+@functools.lru_cache(maxsize=2)
+def _validator(table: Table) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(_portal_schema(table))
+
+
+@functools.lru_cache(maxsize=2)
+def _portal_validator(table: Table) -> Validator:
     from portal_config.lint.compiled_validator import compile_validator
 
-    return compile_validator(portal_schema()) or validator()
+    return compile_validator(_portal_schema(table)) or _validator(table)
 
 
-@functools.lru_cache(maxsize=1)
-def precheck() -> Check | None:
-    return compile_precheck(portal_schema())
+@functools.lru_cache(maxsize=2)
+def _precheck(table: Table) -> Check | None:
+    return compile_precheck(_portal_schema(table))
 
 
 @functools.lru_cache(maxsize=1)

@@ -45,10 +45,10 @@ from portal_config.live.transport import (
 from portal_config.live.wire import (
     MAX_ITEMS,
     WireError,
-    guest_to_wire,
     is_integer,
     is_whole,
     portal_from_wire,
+    sections_to_wire,
     work_type_from_wire,
 )
 from portal_config.settings.model import LivePortal, PortalSettings, WorkType
@@ -170,8 +170,8 @@ class OutSmartClient:
         return _read(portal_from_wire, answer)
 
     def replace_portal(self, desired: PortalSettings, revision: int) -> LivePortal:
-        """Replace the guest settings, if the portal is still at ``revision``."""
-        body = {"revision": revision, "guest_workorder": guest_to_wire(desired)}
+        """Replace the sections ``desired`` holds, if the portal is still at ``revision``."""
+        body = {"revision": revision, **sections_to_wire(desired)}
         path = f"portals/{_segment(desired.portal)}/"
         answer = self._call("PUT", path, json=body, portal=desired.portal)
         return _read(portal_from_wire, answer)

@@ -11,10 +11,12 @@ from __future__ import annotations
 from typing import Any, TypeGuard
 
 from portal_config.escaping import quote
-from portal_config.settings.model import FLAGS, LivePortal, PortalSettings, WorkType
+from portal_config.settings.model import LivePortal, PortalSettings, WorkType
+from portal_config.settings.table import Field, Kind, Section, active
 from portal_config.text import clip, encodable
 
 MAX_ITEMS = 10_000  # work types in an account or in one portal
+MAX_TEXT = 100_000  # characters of one text field (a welcome text is long, not endless)
 MAX_REVISION = 2**53  # the largest integer every JSON parser reads exactly
 # A portal id longer than this is nonsense; a saved plan lists any shorter id (plan.schema.json's
 # other_id, kept equal by a test), however far it is from the ids a portal file can use.
@@ -30,15 +32,17 @@ class WireError(ValueError):
 
 def portal_from_wire(item: Any) -> LivePortal:
     try:
-        guest = item["guest_workorder"]
-        settings = PortalSettings(
-            portal=_portal_id(item["portal_id"]),
-            enabled=_bool(guest["enabled"]),
-            **{flag: _bool(guest.get(flag, False)) for flag in FLAGS},
-            work_types=_work_types(guest.get("work_types") or []),
-        )
+        table = active()
+        # Required sections first: a record without one is not a portal record at all.
+        given = {s.name: item[s.name] if s.required else item.get(s.name) for s in table.sections}
+        portal = _portal_id(item["portal_id"])
+        values = {
+            section.name: _section(section, given[section.name])
+            for section in table.sections
+            if given[section.name] is not None
+        }
         return LivePortal(
-            settings=settings,
+            settings=PortalSettings.of(portal, values),
             revision=_revision(item["revision"]),
             name=str(item.get("name", "")),
         )
@@ -61,12 +65,9 @@ def work_type_from_wire(item: Any) -> WorkType:
     return WorkType(name, _ACTIVE[active])
 
 
-def guest_to_wire(settings: PortalSettings) -> dict[str, Any]:
-    return {
-        "enabled": settings.enabled,
-        **{flag: getattr(settings, flag) for flag in FLAGS},
-        "work_types": list(settings.work_types),
-    }
+def sections_to_wire(settings: PortalSettings) -> dict[str, Any]:
+    """The sections of ``settings`` as a write sends them: each one whole."""
+    return {name: fields for name, fields in settings.to_json().items() if name != "portal"}
 
 
 def is_whole(value: Any, low: int, high: int) -> bool:
@@ -101,9 +102,33 @@ def _revision(value: Any) -> int:
     return int(value)
 
 
-def _work_types(value: Any) -> tuple[str, ...]:
+def _section(section: Section, given: Any) -> dict[str, Any]:
+    """One section of a record: its fields read by kind, an omitted one as the table says."""
+    values: dict[str, Any] = {}
+    for one in section.fields:
+        if one.required or one.name in given:
+            values[one.name] = _value(one, given[one.name])
+        elif one.managed_when_omitted:
+            values[one.name] = one.default
+    return values
+
+
+def _value(one: Field, value: Any) -> Any:
+    if one.kind in (Kind.SWITCH, Kind.BOOLEAN):
+        return _bool(value)
+    if one.kind is Kind.NAMES:
+        return _names(one.name, value or [])
+    if one.kind is Kind.CHOICE and value not in one.choices:
+        raise ValueError(f"{one.name} {clip(repr(value), 80)} is not one of {list(one.choices)}")
+    if not isinstance(value, str) or len(value) > MAX_TEXT or not encodable(value):
+        shown = clip(repr(value), 80)
+        raise ValueError(f"{one.name} {shown} is not text of at most {MAX_TEXT} characters")
+    return value
+
+
+def _names(field: str, value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or len(value) > MAX_ITEMS:
-        raise ValueError(f"work_types must be a list of at most {MAX_ITEMS} names")
+        raise ValueError(f"{field} must be a list of at most {MAX_ITEMS} names")
     for name in value:
         # As work_type_from_wire: str() would turn null into a work type called "None".
         if not _is_name(name):

@@ -12,8 +12,8 @@ have, and the next diff would show a change nobody made. Instead:
   one line naming its file and the value (it is fixed in OutSmart, where it was made);
 - pull does not write such a portal, and says which value it cannot write.
 
-"What a file can hold" is the plan schema's ``settings``, which a test keeps equal to the
-portal schema's constraints: a value that passes here passes lint's schema check, and a
+"What a file can hold" is the settings table's schema of a portal's settings (the portal
+schema's sections): a value that passes here passes lint's schema check, and a
 saved plan holding it passes ``show`` and ``apply``. The clean case is decided by the
 precheck, so diff does not import jsonschema for it.
 """
@@ -29,20 +29,21 @@ from typing import Any
 from portal_config.escaping import quote
 from portal_config.lint.loader import Document
 from portal_config.lint.precheck import Check, compile_precheck
-from portal_config.lint.schema import check, plan_schema
+from portal_config.lint.schema import check
 from portal_config.project.config import Ignore
 from portal_config.settings.model import LivePortal, PortalSettings
+from portal_config.settings.schemas import PORTAL_ID_MAX_LENGTH, PORTAL_ID_PATTERN, settings_schema
+from portal_config.settings.table import Kind, Table, active
 
 
 def is_file_id(portal: str) -> bool:
     """Whether a portal file could be named after ``portal``: the portal schema's slug."""
-    definition = plan_schema()["$defs"]["portal_id"]
-    return len(portal) <= definition["maxLength"] and _file_id().fullmatch(portal) is not None
+    return len(portal) <= PORTAL_ID_MAX_LENGTH and _file_id().fullmatch(portal) is not None
 
 
 @functools.lru_cache(maxsize=1)
 def _file_id() -> re.Pattern[str]:
-    return re.compile(plan_schema()["$defs"]["portal_id"]["pattern"])
+    return re.compile(PORTAL_ID_PATTERN)
 
 
 def shown_id(portal: str) -> str:
@@ -68,11 +69,22 @@ def unrepresentable(settings: PortalSettings) -> list[str]:
         return []
     from jsonschema import Draft202012Validator
 
-    found = check(Document("live", data), Draft202012Validator(_settings_schema()))
-    reasons = [problem.message for problem in found]
+    # Each part on its own, so a reason names the field as the section's own (work_types,
+    # not guest_workorder.work_types), as lint's messages about one section do.
+    schema = _settings_schema()["properties"]
+    reasons = []
+    for key, value in data.items():
+        part = {key: value} if key == "portal" else value
+        against = (
+            {"type": "object", "properties": {key: schema[key]}} if key == "portal" else schema[key]
+        )
+        found = check(Document("live", part), Draft202012Validator(against))
+        reasons += [problem.message for problem in found]
     # uniqueItems is left to lint's duplicate-work-type rule, which live data does not meet.
-    twice = sorted(name for name, count in Counter(settings.work_types).items() if count > 1)
-    reasons += [f"work_types: {quote(name)} is listed twice" for name in twice]
+    for _, one, value in settings.managed():
+        if one.kind is Kind.NAMES:
+            twice = sorted(name for name, count in Counter(value).items() if count > 1)
+            reasons += [f"{one.name}: {quote(name)} is listed twice" for name in twice]
     return reasons
 
 
@@ -84,26 +96,19 @@ def refusal(portal: str, reasons: Sequence[str]) -> str:
     )
 
 
-@functools.lru_cache(maxsize=1)
 def _settings_schema() -> dict[str, Any]:
-    """The plan schema's settings with its references resolved: the precheck knows no $ref."""
-    defs = plan_schema()["$defs"]
-    inlined: dict[str, Any] = _inline(defs["settings"], defs)
-    return inlined
+    return _settings_schema_of(active())
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=2)
+def _settings_schema_of(table: Table) -> dict[str, Any]:
+    return settings_schema(table)
+
+
 def _precheck() -> Check | None:
-    return compile_precheck(_settings_schema())
+    return _precheck_of(active())
 
 
-def _inline(node: Any, defs: dict[str, Any]) -> Any:
-    if isinstance(node, list):
-        return [_inline(item, defs) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if "$ref" in node:
-        target = defs[node["$ref"].removeprefix("#/$defs/")]
-        # In the settings definition a reference stands alone, or beside annotations.
-        return {**_inline(target, defs), **{k: v for k, v in node.items() if k != "$ref"}}
-    return {key: _inline(value, defs) for key, value in node.items()}
+@functools.lru_cache(maxsize=2)
+def _precheck_of(table: Table) -> Check | None:
+    return compile_precheck(_settings_schema_of(table))

@@ -45,15 +45,15 @@ from portal_config.plan.live_values import is_file_id, unrepresentable
 from portal_config.plan.value import PlanFileError
 from portal_config.problems import Level
 from portal_config.project.config import CONFIG_NAME, Config, Safety
-from portal_config.settings.model import FIELDS, LivePortal, PortalSettings
+from portal_config.settings.model import LivePortal, PortalSettings
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
 MAX_BYTES = 16 * 1024 * 1024
-# A valid saved plan's deepest container is portals[i].desired.work_types (five levels);
-# the plan diff shows goes one deeper (portals[i].changes[j].added), and the bound is kept
-# at that: it only stops pathological nesting before the schema is asked.
+# A valid saved plan's deepest container is portals[i].desired.<section>.<names> (six
+# levels), as deep as the plan diff shows goes (portals[i].changes[j].added); the bound only
+# stops pathological nesting before the schema is asked.
 MAX_DEPTH = 6
 
 
@@ -283,10 +283,9 @@ def _entry_reasons(entry: dict[str, Any], at: str, three_way: bool) -> Iterator[
 
 def _as_portal_file(entry: dict[str, Any]) -> Document:
     """The entry's desired state in the shape of a portal file, so lint's checks apply."""
-    desired = entry["desired"]
-    guest = {name: desired[name] for name in FIELDS}
-    data: dict[str, Any] = {"portal": desired["portal"], "guest_workorder": guest}
-    if entry["acknowledged"]:
+    # Settings as data are already shaped as a portal file: the portal, then its sections.
+    data: dict[str, Any] = dict(entry["desired"])
+    if entry.get("acknowledged"):
         data["acknowledged"] = entry["acknowledged"]
     disabled = frozenset(entry["disabled_rules"]) & set(RULES)
     return Document(entry["file"], data, disabled_rules=disabled)

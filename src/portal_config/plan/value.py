@@ -19,13 +19,8 @@ from portal_config.plan.inputs import (
     PortalInputs,
 )
 from portal_config.project.config import NOTHING_IGNORED, Ignore, Safety
-from portal_config.settings.model import FIELDS, FLAGS, LivePortal, PortalSettings
-
-# Where a change comes from, when the plan knows the base (the files last reviewed):
-CHANGE = "change"  # this branch changes the field; live still holds the base's value
-DRIFT = "drift"  # live was edited outside git; the branch keeps the base's value: a revert
-BOTH = "both"  # the branch changes it and live was edited too: the edit is overwritten
-ORIGINS = (CHANGE, DRIFT, BOTH)
+from portal_config.settings.compare import BOTH, DRIFT, Change, compute_changes
+from portal_config.settings.model import LivePortal, PortalSettings
 
 
 class RefusedError(PortalConfigError):
@@ -39,61 +34,6 @@ class PlanFileError(ReasonsError):
     """A saved plan that cannot be trusted; one reason per argument, one line each."""
 
     prefix = "invalid plan"
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    field: str
-    old: Any
-    new: Any
-    origin: str | None = None  # None: a two-way plan, where no base says who changed what
-
-    @property
-    def widens(self) -> bool:
-        # Switching guests on, or any guest permission on, gives guests more.
-        return self.field in ("enabled", *FLAGS) and not self.old and bool(self.new)
-
-    @property
-    def narrows(self) -> bool:
-        """Applying takes access away: for drift, the live edit had given guests more."""
-        return self.field in ("enabled", *FLAGS) and bool(self.old) and not self.new
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "field": self.field,
-            "old": self.old,
-            "new": self.new,
-            "widens": self.widens,
-            "origin": self.origin,
-        }
-
-
-@dataclass(frozen=True)
-class WorkTypesChange:
-    added: tuple[str, ...]
-    removed: tuple[str, ...]
-    field: str = "work_types"
-    origin: str | None = None
-
-    @property
-    def widens(self) -> bool:
-        return bool(self.added)
-
-    @property
-    def narrows(self) -> bool:
-        return bool(self.removed)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "field": self.field,
-            "added": list(self.added),
-            "removed": list(self.removed),
-            "widens": self.widens,
-            "origin": self.origin,
-        }
-
-
-Change = FieldChange | WorkTypesChange
 
 
 @dataclass(frozen=True)
@@ -346,48 +286,3 @@ def plan_summary(
     }
 
 
-def compute_changes(
-    live: PortalSettings,
-    desired: PortalSettings,
-    base: PortalSettings | None = None,
-    *,
-    three_way: bool = False,
-) -> tuple[Change, ...]:
-    """Field-level changes from live to desired; work types compared as a set.
-
-    Five fields of known types compare directly; a generic differ (deepdiff, which
-    tests use as the oracle for this function) cost 0.2-0.4 ms a portal and ~40 ms of
-    imports on every diff. A three-way plan gives each change its origin against
-    ``base`` (None: the base had no file for this portal, so all of it is this branch's).
-    """
-    changes: list[Change] = []
-    for name in FIELDS:
-        if name == "work_types":
-            changes.extend(_work_type_changes(live, desired, base, three_way))
-        elif getattr(live, name) != getattr(desired, name):
-            old, new = getattr(live, name), getattr(desired, name)
-            before = getattr(base, name) if base is not None else None
-            origin = _origin(old, new, before, base is None) if three_way else None
-            changes.append(FieldChange(name, old, new, origin))
-    return tuple(changes)
-
-
-def _origin(live: Any, desired: Any, base: Any, no_base: bool) -> str:
-    if no_base or base == live:
-        return CHANGE
-    return DRIFT if base == desired else BOTH
-
-
-def _work_type_changes(
-    live: PortalSettings, desired: PortalSettings, base: PortalSettings | None, three_way: bool
-) -> list[WorkTypesChange]:
-    before, after = set(live.work_types), set(desired.work_types)
-    added = tuple(t for t in desired.work_types if t not in before)
-    removed = tuple(t for t in live.work_types if t not in after)
-    if not (added or removed):
-        return []
-    origin = None
-    if three_way:  # the field as a set, as every other field: one origin for the change
-        held = frozenset(base.work_types) if base is not None else None
-        origin = _origin(frozenset(before), frozenset(after), held, base is None)
-    return [WorkTypesChange(added, removed, origin=origin)]

@@ -19,16 +19,8 @@ from portal_config.escaping import (
 from portal_config.plan.inputs import DRIFT_REPORT
 from portal_config.plan.live_values import shown_id
 from portal_config.plan.results import Outcome, PortalResult
-from portal_config.plan.value import (
-    BOTH,
-    CHANGE,
-    DRIFT,
-    Change,
-    FieldChange,
-    Plan,
-    PortalPlan,
-    WorkTypesChange,
-)
+from portal_config.plan.value import Plan, PortalPlan
+from portal_config.settings.compare import BOTH, CHANGE, DRIFT, Change, FieldChange, NamesChange
 from portal_config.settings.model import PortalSettings
 from portal_config.storage import json_text
 
@@ -104,7 +96,7 @@ def _text_change(
     note = "".join(f"  ({text})" for text in _origin_notes(change))
     if isinstance(change, FieldChange):
         return [f"~ {change.field}: {_value(change.old)} -> {_value(change.new)}{mark}{note}"]
-    assert isinstance(change, WorkTypesChange)
+    assert isinstance(change, NamesChange)
     edited = _edited_live(change, base)
     lines = [f"~ {change.field}:{note}"]
     for sign, names, color in (("+", change.added, "green"), ("-", change.removed, "red")):
@@ -129,7 +121,7 @@ def _origin_notes(change: Change) -> list[str]:
     return [note]
 
 
-def _edited_live(change: WorkTypesChange, base: PortalSettings | None) -> set[str]:
+def _edited_live(change: NamesChange, base: PortalSettings | None) -> set[str]:
     """The names of a work-types change that only undo a live edit: all of a drift change;
     of a change of origin both, those in the base and the files but gone live, or added
     live to neither."""
@@ -137,7 +129,7 @@ def _edited_live(change: WorkTypesChange, base: PortalSettings | None) -> set[st
         return {*change.added, *change.removed}
     if change.origin != BOTH or base is None:
         return set()
-    held = set(base.work_types)
+    held = set(base.value(change.section, change.field, ()))
     return {t for t in change.added if t in held} | {t for t in change.removed if t not in held}
 
 
@@ -306,12 +298,12 @@ def _markdown_change_lines(changes: Sequence[Change], base: PortalSettings | Non
         # No field line in a diff block: each name says what it does itself.
         edited = _edited_live(change, base)
         lines += [
-            f"+ work_types: {escape_text(name)}"
+            f"+ {change.field}: {escape_text(name)}"
             f"{_comment([WIDENS, *_item_notes(name, '+', edited)])}"
             for name in change.added
         ]
         lines += [
-            f"- work_types: {escape_text(name)}{_comment(_item_notes(name, '-', edited))}"
+            f"- {change.field}: {escape_text(name)}{_comment(_item_notes(name, '-', edited))}"
             for name in change.removed
         ]
     return lines

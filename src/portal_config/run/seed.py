@@ -31,7 +31,9 @@ def account_from_directory(directory: Path) -> dict[str, Any]:
     work_types: set[str] = set()
     for document in run.documents:
         settings = PortalSettings.from_file_data(document.data)
-        guest = {key: value for key, value in settings.to_json().items() if key != "portal"}
-        portals[settings.portal] = record_for(settings.portal, settings.portal, guest)
-        work_types.update(settings.work_types)
+        sections = {key: value for key, value in settings.to_json().items() if key != "portal"}
+        portals[settings.portal] = record_for(settings.portal, settings.portal, sections)
+        for _, one, value in settings.managed():
+            if one.work_types:
+                work_types.update(value)
     return {"version": STATE_VERSION, "work_types": sorted(work_types), "portals": portals}

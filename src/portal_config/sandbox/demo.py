@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from portal_config.sandbox.state import record_for
-from portal_config.settings.model import FLAGS
 
 WORK_TYPES = ["Storing", "Onderhoud", "Inspectie", "Plaatsing alarm", "Reparatie", "Oplevering"]
 # Retired in OutSmart but still listed by `GET worktypes/` (with wrt_active "0"), as real
@@ -23,15 +22,54 @@ def _portal(
 ) -> dict[str, Any]:
     guest = {
         "enabled": enabled,
-        **{flag: flags.get(flag, False) for flag in FLAGS},
+        "allow_address_change": flags.get("allow_address_change", False),
+        "allow_new_relation": flags.get("allow_new_relation", False),
+        "allow_requests_for_others": flags.get("allow_requests_for_others", False),
         "work_types": work_types,
     }
-    return record_for(portal, name, guest)
+    return record_for(portal, name, {"guest_workorder": guest})
+
+
+# The other sections of the portals whose example files manage them, as the files say
+# (the first diff's differences are the guest section's), plus what the files leave alone.
+ACME_SECTIONS: dict[str, Any] = {
+    "user_settings": {
+        "work_types": ["Storing", "Onderhoud", "Inspectie"],
+        "allow_customer_details_change": False,
+        "allow_contact_details_change": True,
+        "view_only": False,
+    },
+    "general": {
+        "enabled": True,
+        "url_name": "acme-facilities",
+        "name": "Acme Facilities Servicedesk",
+        "request_email": "planning@acme-facilities.example",
+        "language": "nl",
+        "date_format": "dd-mm-yyyy",
+        "required_to_accept": True,
+        "welcome_text": "Welkom bij de servicedesk van Acme Facilities.\nMeld hier uw storing.",
+        "default_description": "",
+    },
+    "display": {
+        "invoices": False,
+        "workorder_details": True,
+        "photos": True,
+        "objects": True,
+        "documents": False,
+    },
+}
+SECURA_USERS: dict[str, Any] = {
+    "work_types": ["Plaatsing alarm", "Inspectie", "Storing", "Reparatie"],
+    "allow_customer_details_change": True,
+    "allow_contact_details_change": True,
+    "view_only": False,
+}
 
 
 def demo_account() -> dict[str, Any]:
+    acme = _portal("acme-facilities", "Acme Facilities", True, ["Storing"], allow_new_relation=True)
     portals = [
-        _portal("acme-facilities", "Acme Facilities", True, ["Storing"], allow_new_relation=True),
+        {**acme, **ACME_SECTIONS},
         _portal(
             "woonstede-noord",
             "Woonstede Noord",
@@ -39,14 +77,17 @@ def demo_account() -> dict[str, Any]:
             ["Storing", "Inspectie", "Onderhoud"],
             allow_requests_for_others=True,
         ),
-        _portal(
-            "secura-alarm",
-            "Secura Alarmsystemen",
-            True,
-            ["Plaatsing alarm", "Inspectie", "Storing"],
-            allow_address_change=True,
-            allow_new_relation=True,
-        ),
+        {
+            **_portal(
+                "secura-alarm",
+                "Secura Alarmsystemen",
+                True,
+                ["Plaatsing alarm", "Inspectie", "Storing"],
+                allow_address_change=True,
+                allow_new_relation=True,
+            ),
+            "user_settings": SECURA_USERS,
+        },
         _portal("klimaat-techniek", "Klimaat Techniek", False, []),
         _portal("gemeente-intern", "Gemeente Intern", False, []),
         _portal("oud-portaal", "Oud portaal (2019)", False, []),

@@ -20,6 +20,7 @@ from portal_config.live import envelope
 from portal_config.sandbox.faults import FaultPlan, Faults
 from portal_config.sandbox.state import SandboxState
 from portal_config.settings.model import WorkType
+from portal_config.settings.table import Field, Kind, Section, active
 
 PREFIX = "/openapi/8/"
 SHUTDOWN_POLL = 0.02  # seconds
@@ -258,7 +259,8 @@ class _Handler(BaseHTTPRequestHandler):
             return _Answer(envelope.NOT_FOUND, "portal not found")
         if not isinstance(request, dict):
             return _Answer(envelope.INVALID, "body must be a JSON object")
-        for required in ("revision", "guest_workorder"):
+        sections = [s.name for s in active().sections]
+        for required in ("revision", *(s.name for s in active().sections if s.required)):
             if required not in request:
                 return _Answer(envelope.REQUIRED_FIELD, f"Required field missing: {required}")
         if type(request["revision"]) is not int:
@@ -267,13 +269,15 @@ class _Handler(BaseHTTPRequestHandler):
         if faults.chance(faults.faults.conflict_rate):
             current = state.get(portal)
             assert current is not None
-            flipped = not current["guest_workorder"].get("allow_requests_for_others", False)
-            state.edit(portal, allow_requests_for_others=flipped)
+            # Someone clicks Save in OutSmart meanwhile: the last switch of the first section
+            # with one flips.
+            section, one = _flippable()
+            flipped = not current.get(section.name, {}).get(one.name, False)
+            state.edit_section(portal, section.name, {one.name: flipped})
         # Validation and the revision check in one step under the state's lock, so both
         # judge the same version of the file.
-        code, record, why = state.replace(
-            portal, request["revision"], request["guest_workorder"], store=store
-        )
+        given = {name: request[name] for name in sections if name in request}
+        code, record, why = state.replace(portal, request["revision"], given, store=store)
         if code == envelope.OK and store:
             with self.server.counter_lock:
                 self.server.writes_stored += 1
@@ -357,6 +361,15 @@ class _Answer:
         if http_status_errors and self.code != envelope.OK:
             return envelope.CODES[self.code].http
         return 200
+
+
+def _flippable() -> tuple[Section, Field]:
+    """The last plain switch of the first section that has one."""
+    for section in active().sections:
+        flags = [one for one in section.fields if one.kind is Kind.BOOLEAN]
+        if flags:
+            return section, flags[-1]
+    raise LookupError("no section has a boolean field to flip")
 
 
 def _bad_request(message: str) -> _Answer:

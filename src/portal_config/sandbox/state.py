@@ -44,7 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from portal_config.live import envelope
-from portal_config.settings.model import FLAGS, WorkType
+from portal_config.settings.model import WorkType
+from portal_config.settings.table import Field, Kind, Section, active
 from portal_config.storage import PRIVATE, write_atomically
 
 STATE_VERSION = 1
@@ -137,10 +138,11 @@ class SandboxState:
 
     # -- writes -----------------------------------------------------------------------
     def replace(
-        self, portal: str, revision: int, guest: Any, *, store: bool = True
+        self, portal: str, revision: int, sections: dict[str, Any], *, store: bool = True
     ) -> tuple[int, dict[str, Any] | None, str | None]:
-        """Validate ``guest`` and compare-and-swap on the revision, as one step under the
-        file lock, so both judge the same version of the file.
+        """Validate ``sections`` (section name -> the section's new settings, each replaced
+        whole) and compare-and-swap on the revision, as one step under the file lock, so
+        both judge the same version of the file.
 
         Returns (envelope code, the record after or the current one on a conflict,
         why the write was refused). Without ``store`` the record after is only made up,
@@ -150,26 +152,37 @@ class SandboxState:
             record = self.data["portals"].get(portal)
             if record is None:
                 return envelope.NOT_FOUND, None, "portal not found"
-            problem = valid_guest(guest, _work_types_of(self.data))
+            problem = valid_sections(sections, _work_types_of(self.data))
             if problem:
                 return envelope.INVALID, None, problem
             if record["revision"] != revision:
                 why = "revision conflict: the portal changed since it was read"
                 return envelope.CONFLICT, copy.deepcopy(record), why
             if not store:
-                after = {**record, "guest_workorder": guest, "revision": revision + 1}
+                after = {**record, **sections, "revision": revision + 1}
                 return envelope.OK, copy.deepcopy(after), None
-            record["guest_workorder"] = copy.deepcopy(guest)
+            record.update(copy.deepcopy(sections))
             record["revision"] += 1
             self._record_write(portal)
             return envelope.OK, copy.deepcopy(record), None
 
     def edit(self, portal: str, *, name: str | None = None, **changes: Any) -> dict[str, Any]:
         """A change made "in the OutSmart UI": new settings (or a new display name, which
-        portal-config does not manage) and a new revision."""
+        portal-config does not manage) and a new revision. Each field changed is the one of
+        the first section (in the table's order) that has a field of that name."""
+        return self._edit(portal, name, [(_section_of(f), f, v) for f, v in changes.items()])
+
+    def edit_section(self, portal: str, section: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """As `edit`, for fields of one named section."""
+        return self._edit(portal, None, [(section, f, v) for f, v in changes.items()])
+
+    def _edit(
+        self, portal: str, name: str | None, changes: list[tuple[str, str, Any]]
+    ) -> dict[str, Any]:
         with self._exclusive():
             record = self.data["portals"][portal]
-            record["guest_workorder"].update(changes)
+            for section, field, value in changes:
+                record.setdefault(section, {})[field] = value
             if name is not None:
                 record["name"] = name
             record["revision"] += 1
@@ -387,32 +400,77 @@ def _work_types_of(data: dict[str, Any]) -> list[WorkType]:
     ]
 
 
-def record_for(portal: str, name: str, guest: dict[str, Any], revision: int = 1) -> dict[str, Any]:
-    return {"portal_id": portal, "name": name, "revision": revision, "guest_workorder": guest}
+def record_for(
+    portal: str, name: str, sections: dict[str, Any], revision: int = 1
+) -> dict[str, Any]:
+    return {"portal_id": portal, "name": name, "revision": revision, **sections}
 
 
-def valid_guest(body: Any, work_types: list[WorkType]) -> str | None:
-    """Why a write body's guest settings are unacceptable, or None if they are fine."""
+def _section_of(field: str) -> str:
+    return next(s.name for s, one in active().fields() if one.name == field)
+
+
+def valid_sections(body: dict[str, Any], work_types: list[WorkType]) -> str | None:
+    """Why a write's sections are unacceptable, or None if they are all fine."""
+    for section in active().sections:
+        if section.name in body:
+            problem = valid_section(section, body[section.name], work_types)
+            if problem:
+                return problem
+    return None
+
+
+def valid_section(section: Section, body: Any, work_types: list[WorkType]) -> str | None:
+    """Why one section of a write is unacceptable, or None if it is fine."""
     if not isinstance(body, dict):
-        return "guest_workorder must be an object"
-    if not isinstance(body.get("enabled"), bool):
-        return "guest_workorder.enabled must be a boolean"
-    for flag in FLAGS:
-        if not isinstance(body.get(flag, False), bool):
-            return f"guest_workorder.{flag} must be a boolean"
-    types = body.get("work_types", [])
-    if not isinstance(types, list) or not all(isinstance(t, str) and t for t in types):
-        return "guest_workorder.work_types must be a list of names"
-    active = {w.name: w.active for w in work_types}
-    for name in types:
-        if name not in active:
-            return f"unknown work type: {name}"
-        if not active[name]:
-            return f"inactive work type: {name}"
-    extra = set(body) - {"enabled", *FLAGS, "work_types"}
+        return f"{section.name} must be an object"
+    active_names = {w.name: w.active for w in work_types}
+    for one in section.fields:
+        if one.name not in body and not one.required:
+            continue
+        value = body.get(one.name)
+        where = f"{section.name}.{one.name}"
+        if one.kind in (Kind.SWITCH, Kind.BOOLEAN) and not isinstance(value, bool):
+            return f"{where} must be a boolean"
+        if one.kind is Kind.TEXT and not _text(value, one):
+            return f"{where} must be {_text_rule(one)}"
+        if one.kind is Kind.CHOICE and value not in one.choices:
+            return f"{where} must be one of {', '.join(one.choices)}"
+        if one.kind is Kind.NAMES:
+            if not isinstance(value, list) or not all(isinstance(t, str) and t for t in value):
+                return f"{where} must be a list of names"
+            for name in value if one.work_types else ():
+                if name not in active_names:
+                    return f"unknown work type: {name}"
+                if not active_names[name]:
+                    return f"inactive work type: {name}"
+    extra = set(body) - {one.name for one in section.fields}
     if extra:
         return f"unknown field: {sorted(extra)[0]}"
     return None
+
+
+def _text(value: Any, one: Field) -> bool:
+    """A text the table's constraints (a length, a pattern) accept."""
+    if not isinstance(value, str):
+        return False
+    low, high = one.constraints.get("minLength", 0), one.constraints.get("maxLength")
+    pattern = one.constraints.get("pattern")
+    return (
+        low <= len(value)
+        and (high is None or len(value) <= high)
+        and (pattern is None or re.search(pattern, value) is not None)
+    )
+
+
+def _text_rule(one: Field) -> str:
+    high = one.constraints.get("maxLength")
+    return (
+        f"text of at most {high} characters"
+        + (" in the documented form" if "pattern" in one.constraints else "")
+        if high
+        else "text"
+    )
 
 
 def _check_shape(data: Any) -> None:

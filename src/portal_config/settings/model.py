@@ -1,76 +1,175 @@
 """The portal settings model shared by files, plans, the API adapter and the sandbox.
 
-`PortalSettings` is what portal-config manages for one portal: the Gast-werkbon
-switch, the three guest permissions and the work types. Work types compare as a
-set: their order in a file is for readers, not for OutSmart.
+`PortalSettings` holds, for one portal, the value of every field it manages, section by
+section, as the settings table declares them. A field a file leaves out is not managed
+unless the table gives it a default (the guest section's permissions: restrictive by
+default). Live settings hold every field the server sent. Sets of names compare as sets:
+their order in a file is for readers, not for OutSmart.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-FLAGS = ("allow_address_change", "allow_new_relation", "allow_requests_for_others")
-FIELDS = ("enabled", *FLAGS, "work_types")
+from portal_config.settings.table import Field, Kind, Section, active
+
+Values = Mapping[str, Mapping[str, Any]]
 
 
-@dataclass(frozen=True)
+def _held(one: Field, value: Any) -> Any:
+    """A value as the model holds it: sets of names as a tuple, in their given order."""
+    return tuple(value) if one.kind is Kind.NAMES else value
+
+
+def _plain(one: Field, value: Any, *, ordered: bool) -> Any:
+    if one.kind is not Kind.NAMES:
+        return value
+    return list(value) if ordered else sorted(value)
+
+
+@dataclass(frozen=True, eq=False)
 class PortalSettings:
     portal: str
-    enabled: bool
-    allow_address_change: bool = False
-    allow_new_relation: bool = False
-    allow_requests_for_others: bool = False
-    work_types: tuple[str, ...] = ()
+    values: Values
+
+    @classmethod
+    def of(cls, portal: str, values: Values) -> PortalSettings:
+        """Settings from section -> field -> value; sections and fields in table order."""
+        table = active()
+        held: dict[str, dict[str, Any]] = {}
+        for section in table.sections:
+            given = values.get(section.name)
+            if given is None:
+                continue
+            held[section.name] = {
+                one.name: _held(one, given[one.name]) for one in section.fields if one.name in given
+            }
+        return cls(portal, held)
 
     @classmethod
     def from_file_data(cls, data: Mapping[str, Any]) -> PortalSettings:
-        """From a schema-valid portal file; omitted flags take their restrictive default."""
-        guest = data["guest_workorder"]
-        return cls(
-            portal=data["portal"],
-            enabled=guest["enabled"],
-            allow_address_change=guest.get("allow_address_change", False),
-            allow_new_relation=guest.get("allow_new_relation", False),
-            allow_requests_for_others=guest.get("allow_requests_for_others", False),
-            work_types=tuple(guest.get("work_types", ())),
-        )
+        """From a schema-valid portal file: what it names, and the defaults of what it omits."""
+        values: dict[str, dict[str, Any]] = {}
+        for section in active().sections:
+            given = data.get(section.name)
+            if isinstance(given, Mapping):
+                values[section.name] = with_defaults(section, given)
+        return cls.of(data["portal"], values)
 
+    # -- reading ------------------------------------------------------------------------
+    def value(self, section: str, name: str, default: Any = None) -> Any:
+        """One field's value, or ``default`` where it is not managed."""
+        return self.values.get(section, {}).get(name, default)
+
+    def manages(self, section: str, name: str) -> bool:
+        return name in self.values.get(section, {})
+
+    def managed(self) -> Iterator[tuple[Section, Field, Any]]:
+        """Every managed field with its value, in table order."""
+        for section in active().sections:
+            held = self.values.get(section.name)
+            if held is None:
+                continue
+            for one in section.fields:
+                if one.name in held:
+                    yield section, one, held[one.name]
+
+    def sections(self) -> tuple[str, ...]:
+        return tuple(self.values)
+
+    def acknowledgeable_on(self) -> tuple[str, ...]:
+        """The acknowledgeable fields that widen access as set, in a section switched on:
+        what permissive-guest-access warns about unless the file acknowledges it."""
+        on = []
+        for section, one, value in self.managed():
+            switch = section.switch
+            if one.acknowledgement is None or switch is None:
+                continue
+            if self.value(section.name, switch.name) and one.widened(False, value):
+                on.append(one.name)
+        return tuple(on)
+
+    # -- comparing ----------------------------------------------------------------------
     def comparable(self) -> dict[str, Any]:
         """The managed fields as plain data, for comparisons and fingerprints."""
         return {
-            "enabled": self.enabled,
-            **{flag: getattr(self, flag) for flag in FLAGS},
-            "work_types": sorted(self.work_types),
+            section.name: {
+                one.name: _plain(one, self.values[section.name][one.name], ordered=False)
+                for one in section.fields
+                if one.name in self.values[section.name]
+            }
+            for section in active().sections
+            if section.name in self.values
         }
 
-    def permissive_flags(self) -> tuple[str, ...]:
-        """The guest permissions on while guests are enabled: what the rule
-        permissive-guest-access warns about unless the file acknowledges it."""
-        return tuple(flag for flag in FLAGS if self.enabled and getattr(self, flag))
-
     def same_as(self, other: PortalSettings) -> bool:
-        return self.comparable() == other.comparable()
+        """Whether every field managed on both sides holds the same value (live settings
+        hold every field; desired ones only what they manage)."""
+        mine, theirs = self.comparable(), other.comparable()
+        return all(
+            mine[section][name] == theirs[section][name]
+            for section in mine.keys() & theirs.keys()
+            for name in mine[section].keys() & theirs[section].keys()
+        )
 
     def fingerprint(self) -> str:
         """A stable hash of the managed fields: detects live changes even without revisions."""
         text = json.dumps(self.comparable(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+    def over(self, live: PortalSettings) -> PortalSettings:
+        """The sections these settings manage, each as a write sends it (whole): the fields
+        this manages with their values, every other field of the section with its live
+        one. A section this does not manage is not written at all."""
+        merged = {
+            name: {**live.values.get(name, {}), **fields} for name, fields in self.values.items()
+        }
+        return PortalSettings.of(self.portal, merged)
+
+    # -- as data ------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        return {"portal": self.portal, **self.comparable(), "work_types": list(self.work_types)}
+        return {
+            "portal": self.portal,
+            **{
+                section.name: {
+                    one.name: _plain(one, value, ordered=True)
+                    for one in section.fields
+                    if (value := self.values[section.name].get(one.name, _MISSING)) is not _MISSING
+                }
+                for section in active().sections
+                if section.name in self.values
+            },
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PortalSettings:
-        return cls(
-            portal=data["portal"],
-            enabled=data["enabled"],
-            **{flag: data[flag] for flag in FLAGS},
-            work_types=tuple(data["work_types"]),
-        )
+        return cls.of(data["portal"], {k: v for k, v in data.items() if k != "portal"})
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PortalSettings):
+            return NotImplemented
+        return self.to_json() == other.to_json()
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_json(), sort_keys=True))
+
+
+_MISSING = object()
+
+
+def with_defaults(section: Section, given: Mapping[str, Any]) -> dict[str, Any]:
+    """A section's named fields, plus the default of each field it omits that has one."""
+    values = {}
+    for one in section.fields:
+        if one.name in given:
+            values[one.name] = given[one.name]
+        elif one.managed_when_omitted:
+            values[one.name] = one.default
+    return values
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,18 @@ from portal_config.lint.loader import Document
 from portal_config.lint.rules import (
     duplicate_portal_id,
     duplicate_work_type,
+    guest_wider_than_users,
+    guests_without_acceptance,
     guests_without_work_types,
     inactive_work_type,
     permissive_guest_access,
     portal_id_matches_filename,
+    request_email_address,
+    settings_while_portal_disabled,
     truthy,
     unknown_work_type,
     unused_acknowledgement,
+    url_name_one_word,
     work_types_while_disabled,
 )
 from portal_config.lint.rules.base import Context, Hit
@@ -46,6 +51,11 @@ RULES: dict[str, ModuleType] = {
         unknown_work_type,
         inactive_work_type,
         duplicate_work_type,
+        url_name_one_word,
+        request_email_address,
+        guest_wider_than_users,
+        guests_without_acceptance,
+        settings_while_portal_disabled,
         truthy,
     )
 }

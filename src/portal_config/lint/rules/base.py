@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from portal_config.lint.loader import Document, JsonPath
+from portal_config.settings.table import active
 
 if TYPE_CHECKING:
     from portal_config.lint.catalog import Catalog
@@ -30,10 +31,15 @@ class Context:
     project: Sequence[Document] = field(default_factory=list)
 
 
+def section_of(document: Document, name: str) -> Mapping[str, Any]:
+    """A section's mapping; empty where the schema refused it or it is missing."""
+    section = document.data.get(name)
+    return section if isinstance(section, dict) else {}
+
+
 def guest(document: Document) -> Mapping[str, Any]:
     """The guest_workorder mapping; empty where the schema refused it or it is missing."""
-    section = document.data.get("guest_workorder")
-    return section if isinstance(section, dict) else {}
+    return section_of(document, "guest_workorder")
 
 
 def known(value: Any) -> bool | None:
@@ -42,12 +48,27 @@ def known(value: Any) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def work_types(document: Document) -> Iterator[tuple[int, str]]:
-    """The listed work types with their index, minus the names the schema refused."""
-    listed = guest(document).get("work_types")
-    for index, name in enumerate(listed if isinstance(listed, list) else ()):
-        if isinstance(name, str):
-            yield index, name
+def work_type_lists(document: Document) -> Iterator[list[tuple[JsonPath, str]]]:
+    """Each list of work types in the file (every field the settings table marks as work
+    types, in every section), as its names with their paths, minus the names the schema
+    refused."""
+    for section, one in active().fields():
+        if not one.work_types:
+            continue
+        fields = document.data.get(section.name)
+        listed = fields.get(one.name) if isinstance(fields, dict) else None
+        if isinstance(listed, list):
+            yield [
+                ((section.name, one.name, index), name)
+                for index, name in enumerate(listed)
+                if isinstance(name, str)
+            ]
+
+
+def work_types(document: Document) -> Iterator[tuple[JsonPath, str]]:
+    """Every listed work type with its path (see `work_type_lists`)."""
+    for listed in work_type_lists(document):
+        yield from listed
 
 
 def refused(document: Document, path: JsonPath) -> bool:

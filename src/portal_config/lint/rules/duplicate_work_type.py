@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from portal_config.lint.loader import Document
-from portal_config.lint.rules.base import Context, Hit, work_types
+from portal_config.lint.loader import Document, JsonPath
+from portal_config.lint.rules.base import Context, Hit, work_type_lists
 from portal_config.problems import Level
 
 ID = "duplicate-work-type"
@@ -17,12 +17,13 @@ LEVEL = Level.ERROR
 
 
 def check(document: Document, context: Context) -> Iterator[Hit]:
-    seen: dict[str, int] = {}
-    for index, name in work_types(document):
-        key = name.casefold()
-        if key in seen:
-            first = document.locate(("guest_workorder", "work_types", seen[key]))
-            message = f"work type '{name}' is listed twice (first at {first})"
-            yield Hit(document, ("guest_workorder", "work_types", index), message)
-        else:
-            seen[key] = index
+    for listed in work_type_lists(document):
+        seen: dict[str, JsonPath] = {}
+        for path, name in listed:
+            key = name.casefold()
+            if key in seen:
+                first = document.locate(seen[key])
+                message = f"work type '{name}' is listed twice (first at {first})"
+                yield Hit(document, path, message)
+            else:
+                seen[key] = path

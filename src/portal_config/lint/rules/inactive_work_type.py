@@ -25,10 +25,10 @@ def check(document: Document, context: Context) -> Iterator[Hit]:
     if catalog is None or not catalog.inactive:
         return
     inactive = set(catalog.inactive)
-    for index, name in work_types(document):
+    for path, name in work_types(document):
         if name not in inactive:
             continue
         close = closest(name, catalog.names)
         hint = f"; did you mean '{close}'?" if close else ""
         message = f"work type '{name}' is inactive in the OutSmart account ({catalog.path}){hint}"
-        yield Hit(document, ("guest_workorder", "work_types", index), message)
+        yield Hit(document, path, message)

@@ -23,11 +23,10 @@ from collections.abc import Iterator
 from portal_config.lint.loader import Document
 from portal_config.lint.rules.base import Context, Hit, guest, known
 from portal_config.problems import Level
+from portal_config.settings.table import active
 
 ID = "permissive-guest-access"
 LEVEL = Level.WARNING
-
-FLAGS = ("allow_new_relation", "allow_address_change", "allow_requests_for_others")
 
 
 def check(document: Document, context: Context) -> Iterator[Hit]:
@@ -35,7 +34,9 @@ def check(document: Document, context: Context) -> Iterator[Hit]:
     acknowledged = document.data.get("acknowledged", {})
     if not known(section.get("enabled")) or not isinstance(acknowledged, dict):
         return  # guests disabled, or what is enabled or acknowledged is unknown
-    for flag in FLAGS:
+    # The permissions a file may acknowledge are the settings table's to declare.
+    for _, field in active().acknowledgeable():
+        flag = field.name
         if known(section.get(flag)) and flag not in acknowledged:
             message = (
                 f"{flag} is true while guests are enabled; guest access is usually kept "

@@ -23,10 +23,10 @@ def check(document: Document, context: Context) -> Iterator[Hit]:
     if catalog is None:
         return
     known = set(catalog.known)  # inactive ones are known: inactive-work-type reports them
-    for index, name in work_types(document):
+    for path, name in work_types(document):
         if name in known:
             continue
         close = closest(name, catalog.names)
         hint = f"; did you mean '{close}'?" if close else ""
         message = f"work type '{name}' is not in {catalog.described}{hint}"
-        yield Hit(document, ("guest_workorder", "work_types", index), message)
+        yield Hit(document, path, message)

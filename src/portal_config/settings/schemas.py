@@ -1,0 +1,216 @@
+"""The portal JSON Schema and the OpenAPI section components, made from the settings table.
+
+The committed files (schema/portal.schema.json, its packaged copy, and the components of
+openapi/portal-settings.yaml) are for editors, `$schema` lines and API readers; lint
+checks files against what `portal_schema()` makes from the active table, and a test fails
+when a committed file differs from it. `python -m portal_config.settings.schemas` writes
+the JSON Schema files anew.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from portal_config.settings.table import Field, Kind, Section, Table, active
+
+PORTAL_ID_PATTERN = "^[a-z0-9]+(-[a-z0-9]+)*(?!\\n)$"
+PORTAL_ID_MAX_LENGTH = 63
+MAX_NAMES = 1000  # names in one field of a saved plan
+
+
+def portal_schema(table: Table | None = None) -> dict[str, Any]:
+    """The JSON Schema of a portal file."""
+    table = table or active()
+    first = table.sections[0]
+    properties: dict[str, Any] = {
+        "portal": {
+            "title": "Portal id",
+            "description": (
+                "The portal's id in OutSmart: a slug of lowercase letters, digits and single "
+                "hyphens. It must equal the file name without .yaml."
+            ),
+            "type": "string",
+            "pattern": PORTAL_ID_PATTERN,
+            "minLength": 1,
+            "maxLength": PORTAL_ID_MAX_LENGTH,
+            "examples": ["acme-facilities", "woonstede-noord"],
+        },
+        "description": {
+            "title": "Description",
+            "description": (
+                "Free text for reviewers: who uses this portal and why its guest settings are "
+                "what they are. Not sent to OutSmart."
+            ),
+            "type": "string",
+            "examples": ["Service portal for Acme Facilities' tenants"],
+        },
+    }
+    for section in table.sections:
+        properties[section.name] = section_schema(section)
+    properties["acknowledged"] = _acknowledged(table)
+    example: dict[str, Any] = {"portal": "acme-facilities"}
+    if first.examples:
+        example[first.name] = first.examples[0]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:portal-config:schema:portal:v1",
+        "title": "OutSmart Klantportaal portal settings",
+        "description": (
+            "The Gast-werkbon (guest work order) settings of one OutSmart Klantportaal portal. "
+            "One portal per file, named portals/<portal>.yaml."
+        ),
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["portal", *(s.name for s in table.sections if s.required)],
+        "properties": properties,
+        "examples": [example],
+    }
+
+
+def settings_schema(table: Table | None = None) -> dict[str, Any]:
+    """The JSON Schema of one portal's settings as the model's `to_json` gives them: what a
+    portal file can hold, and so what a saved plan may carry."""
+    full = portal_schema(table)
+    table = table or active()
+    properties = {"portal": full["properties"]["portal"]}
+    for section in table.sections:
+        schema = copy.deepcopy(full["properties"][section.name])
+        for one in section.fields:
+            if one.kind is Kind.NAMES:  # a plan lists no more than a person can review
+                schema["properties"][one.name]["maxItems"] = MAX_NAMES
+        properties[section.name] = schema
+    return {
+        "title": "Portal settings",
+        "description": "The settings of one portal, section by section.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["portal"],
+        "properties": properties,
+    }
+
+
+def section_schema(section: Section, *, documented: bool = True) -> dict[str, Any]:
+    """One section's JSON Schema; without ``documented``, the bare shape (for OpenAPI)."""
+    schema: dict[str, Any] = {}
+    if documented:
+        schema |= {"title": section.title, "description": section.description}
+    schema |= {"type": "object", "additionalProperties": False}
+    required = [one.name for one in section.fields if one.required]
+    if required:
+        schema["required"] = required
+    schema["properties"] = {
+        one.name: field_schema(one, documented=documented) for one in section.fields
+    }
+    if documented and section.examples:
+        schema["examples"] = list(section.examples)
+    return schema
+
+
+def field_schema(one: Field, *, documented: bool = True) -> dict[str, Any]:
+    schema: dict[str, Any] = {}
+    if documented:
+        schema |= {"title": one.title, "description": one.description}
+    if one.kind in (Kind.SWITCH, Kind.BOOLEAN):
+        schema["type"] = "boolean"
+    elif one.kind is Kind.TEXT:
+        schema |= {"type": "string", **one.constraints}
+    elif one.kind is Kind.CHOICE:
+        schema |= {"type": "string", "enum": list(one.choices)}
+    else:
+        item = dict(one.constraints) if documented else {"minLength": 1}
+        schema |= {"type": "array"}
+        if one.managed_when_omitted:
+            schema["default"] = list(one.default)
+        if documented:
+            schema["uniqueItems"] = True
+        schema["items"] = _ordered_item(item)
+    if one.kind is not Kind.NAMES and one.managed_when_omitted:
+        schema["default"] = one.default
+    if documented and one.examples:
+        schema["examples"] = list(one.examples)
+    return schema
+
+
+def _ordered_item(item: dict[str, Any]) -> dict[str, Any]:
+    # Title and description first, then the type, as every other schema in the file.
+    head: dict[str, Any] = {key: item[key] for key in ("title", "description") if key in item}
+    return {**head, "type": "string", **{k: v for k, v in item.items() if k not in head}}
+
+
+def _acknowledged(table: Table) -> dict[str, Any]:
+    return {
+        "title": "Acknowledged permissive settings",
+        "description": (
+            "Guest permissions that are permissive on purpose, each with the reason. An entry "
+            "silences the permissive-guest-access warning for that one flag in this file."
+        ),
+        "type": "object",
+        "additionalProperties": False,
+        "default": {},
+        "properties": {
+            one.name: {
+                "title": one.acknowledgement.title,
+                "description": one.acknowledgement.description,
+                "type": "string",
+                "minLength": 1,
+            }
+            for _, one in table.acknowledgeable()
+            if one.acknowledgement is not None
+        },
+        "examples": [{"allow_new_relation": "New tenants register through the guest form."}],
+    }
+
+
+def openapi_components(table: Table | None = None) -> dict[str, Any]:
+    """The OpenAPI schema components of the sections (their bare shape, by section)."""
+    table = table or active()
+    return {_component_name(s): section_schema(s, documented=False) for s in table.sections}
+
+
+def _component_name(section: Section) -> str:
+    return "".join(part.capitalize() for part in section.name.split("_"))
+
+
+def schema_text(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+_BEGIN = "    # BEGIN sections: generated from the settings table"
+_END = "    # END sections\n"
+
+
+def openapi_text(text: str, table: Table | None = None) -> str:
+    """The OpenAPI document ``text`` with its section components made anew from the table
+    (between its BEGIN and END sections lines; the rest of the file is written by hand)."""
+    start = text.index("\n", text.index(_BEGIN)) + 1
+    end = text.index(_END, start)
+    lines = []
+    for name, schema in openapi_components(table).items():
+        lines += [f"    {name}:", "      type: object", "      additionalProperties: false"]
+        if "required" in schema:
+            lines.append(f"      required: {json.dumps(schema['required'])}")
+        lines.append("      properties:")
+        lines += [
+            f"        {key}: {json.dumps(value, ensure_ascii=False)}"
+            for key, value in schema["properties"].items()
+        ]
+    return text[:start] + "\n".join(lines) + "\n" + text[end:]
+
+
+def main(argv: list[str]) -> int:
+    """Write the committed portal schema and the OpenAPI components anew from the table."""
+    root = Path(argv[0]) if argv else Path.cwd()
+    schema = root / "schema" / "portal.schema.json"  # the package's copy links to it
+    schema.write_text(schema_text(portal_schema()), encoding="utf-8")
+    openapi = root / "openapi" / "portal-settings.yaml"
+    openapi.write_text(openapi_text(openapi.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"wrote {schema} and {openapi}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
