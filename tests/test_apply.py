@@ -182,10 +182,13 @@ def test_a_work_type_the_live_account_lacks_is_refused_before_any_write(
     assert result.output == (
         "portals/acme-facilities.yaml:11:7: error [unknown-work-type] work type 'Onderhoud' "
         "is not in the live account of target test\n"
+        # The example's portal users may request it too (user_settings.work_types).
+        "portals/acme-facilities.yaml:15:7: error [unknown-work-type] work type 'Onderhoud' "
+        "is not in the live account of target test\n"
         "portals/woonstede-noord.yaml:12:7: error [unknown-work-type] work type 'Onderhoud' "
         "is not in the live account of target test\n"
-        "2 files checked: 2 errors, 0 warnings (failed)\n"
-        "refused: 2 work type(s) the live account of target test would refuse\n"
+        "2 files checked: 3 errors, 0 warnings (failed)\n"
+        "refused: 3 work type(s) the live account of target test would refuse\n"
     )
     assert {n: p["revision"] for n, p in sandbox.state.data["portals"].items()} == revisions
 

@@ -78,20 +78,22 @@ def entry(plan: Plan, index: int) -> dict[str, Any]:
 
 TAMPERED = {
     "a string for a boolean": (
-        edit(lambda p: entry(p, 0)["desired"].update(enabled="yes")),
-        "portals[0].desired.enabled must be true or false, got the string 'yes'",
+        edit(lambda p: entry(p, 0)["desired"]["guest_workorder"].update(enabled="yes")),
+        "portals[0].desired.guest_workorder.enabled must be true or false, got the string 'yes'",
     ),
     "null for a boolean": (
-        edit(lambda p: entry(p, 1)["live"].update(allow_new_relation=None)),
-        "portals[1].live.allow_new_relation must be true or false, got null (an empty value)",
+        edit(lambda p: entry(p, 1)["live"]["guest_workorder"].update(allow_new_relation=None)),
+        "portals[1].live.guest_workorder.allow_new_relation must be true or false, got null (an empty value)",
     ),
     "a string for work types": (
-        edit(lambda p: entry(p, 0)["desired"].update(work_types="Storing")),
-        "portals[0].desired.work_types must be a list, got the string 'Storing'",
+        edit(lambda p: entry(p, 0)["desired"]["guest_workorder"].update(work_types="Storing")),
+        "portals[0].desired.guest_workorder.work_types must be a list, got the string 'Storing'",
     ),
     "an empty work type": (
-        edit(lambda p: entry(p, 0)["desired"].update(work_types=["Storing", ""])),
-        "portals[0].desired.work_types[1] must not be empty",
+        edit(
+            lambda p: entry(p, 0)["desired"]["guest_workorder"].update(work_types=["Storing", ""])
+        ),
+        "portals[0].desired.guest_workorder.work_types[1] must not be empty",
     ),
     "a fractional revision": (
         edit(lambda p: entry(p, 2).update(live_revision=1.9)),
@@ -110,10 +112,10 @@ TAMPERED = {
         "portals[2].live_revision must be at least 0, got -1",
     ),
     "an unknown key": (
-        edit(lambda p: entry(p, 3)["desired"].update(allow_everything=True)),
-        "unknown key 'allow_everything' in portals[3].desired; "
+        edit(lambda p: entry(p, 3)["desired"]["guest_workorder"].update(allow_everything=True)),
+        "unknown key 'allow_everything' in portals[3].desired.guest_workorder; "
         "allowed: allow_address_change, allow_new_relation, allow_requests_for_others, "
-        "enabled, portal, work_types",
+        "enabled, work_types",
     ),
     "a missing key": (
         edit(lambda p: entry(p, 4).pop("live_revision")),
@@ -125,14 +127,18 @@ TAMPERED = {
         "use lowercase letters, digits and single hyphens, e.g. acme-facilities",
     ),
     "a live work type no file can hold": (
-        edit(lambda p: entry(p, 3)["live"].update(work_types=["Storing "])),
-        "portals[3].live.work_types[0]: 'Storing ' is not a valid work type; "
+        edit(lambda p: entry(p, 3)["live"]["guest_workorder"].update(work_types=["Storing "])),
+        "portals[3].live.guest_workorder.work_types[0]: 'Storing ' is not a valid work type; "
         "remove the leading or trailing spaces",
     ),
     # A saved plan has no changes (they are derived): the desired work types are the input.
     "a desired work type no file can hold": (
-        edit(lambda p: entry(p, 0)["desired"].update(work_types=["Storing", "x" * 101])),
-        "portals[0].desired.work_types[1] is 101 characters long; at most 100 are allowed",
+        edit(
+            lambda p: entry(p, 0)["desired"]["guest_workorder"].update(
+                work_types=["Storing", "x" * 101]
+            )
+        ),
+        "portals[0].desired.guest_workorder.work_types[1] is 101 characters long; at most 100 are allowed",
     ),
     "an unmanaged id longer than any live id": (
         edit(lambda p: p.update(unmanaged_other_ids=["X" * 1001])),
@@ -167,8 +173,12 @@ TAMPERED = {
         "kind must be one of diff, drift, got the string 'delete'",
     ),
     "too many work types": (
-        edit(lambda p: entry(p, 0)["desired"].update(work_types=[f"t{i}" for i in range(1001)])),
-        "portals[0].desired.work_types has 1001 items; at most 1000 are allowed",
+        edit(
+            lambda p: entry(p, 0)["desired"]["guest_workorder"].update(
+                work_types=[f"t{i}" for i in range(1001)]
+            )
+        ),
+        "portals[0].desired.guest_workorder.work_types has 1001 items; at most 1000 are allowed",
     ),
     "a control character in the file name": (
         edit(lambda p: entry(p, 0).update(file="portals/\x1b[2Jacme.yaml")),
@@ -182,8 +192,8 @@ TAMPERED = {
         "unmanaged_other_ids, version",
     ),
     "nesting inside the plan": (
-        edit(lambda p: entry(p, 0)["desired"].update(enabled=[[[[[True]]]]])),
-        "portals[0].desired.enabled[0][0]: nested deeper than a plan can be",
+        edit(lambda p: entry(p, 0)["desired"]["guest_workorder"].update(enabled=[[[[[True]]]]])),
+        "portals[0].desired.guest_workorder.enabled[0]: nested deeper than a plan can be",
     ),
 }
 
@@ -254,7 +264,7 @@ def test_a_plan_that_cannot_be_opened_is_refused(
 def _gemeente_wants(plan: Plan, work_types: list[str]) -> Plan:
     """gemeente-intern (live: guests off, no work types) switched on: its desired state is
     the only input to edit, its action, changes and the summary follow from it."""
-    entry(plan, 1)["desired"].update(enabled=True, work_types=work_types)
+    entry(plan, 1)["desired"]["guest_workorder"].update(enabled=True, work_types=work_types)
     return plan
 
 
@@ -299,8 +309,10 @@ def test_what_a_saved_plan_shows_is_derived_from_its_inputs(
     # A saved plan holds no action, changes or fingerprint that could disagree with its
     # desired and live states ("action: none" beside a desired state that differs): they
     # are derived again, so the reviewer sees what apply would do.
-    entry(saved, 1)["desired"].update(enabled=True, work_types=["Storing"])
-    entry(saved, 3)["live"]["enabled"] = not entry(saved, 3)["live"]["enabled"]
+    entry(saved, 1)["desired"]["guest_workorder"].update(enabled=True, work_types=["Storing"])
+    entry(saved, 3)["live"]["guest_workorder"]["enabled"] = not entry(saved, 3)["live"][
+        "guest_workorder"
+    ]["enabled"]
     (live_project / "plan.json").write_text(json.dumps(saved), encoding="utf-8")
     shown = json.loads(invoke("show", "plan.json", "--format", "json").stdout)
     gemeente, secura = shown["portals"][1], shown["portals"][3]

@@ -21,6 +21,7 @@ from portal_config.settings.schemas import (
     openapi_text,
     portal_schema,
     schema_text,
+    settings_schema,
 )
 from portal_config.settings.table import (
     GUEST_WORKORDER,
@@ -200,3 +201,11 @@ def test_use_restores_the_declared_table() -> None:
     with use(EXTRA):
         assert active() is EXTRA
     assert active() is TABLE
+
+
+def test_the_plan_schemas_settings_are_the_tables() -> None:
+    plan = json.loads((REPO / "schema" / "plan.schema.json").read_text(encoding="utf-8"))
+    assert plan["$defs"]["settings"] == settings_schema(TABLE), (
+        "schema/plan.schema.json's $defs.settings differs from the settings table: "
+        "run python -m portal_config.settings.schemas"
+    )

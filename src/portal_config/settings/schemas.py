@@ -1,7 +1,7 @@
 """The portal JSON Schema and the OpenAPI section components, made from the settings table.
 
-The committed files (schema/portal.schema.json, its packaged copy, and the components of
-openapi/portal-settings.yaml) are for editors, `$schema` lines and API readers; lint
+The committed files (schema/portal.schema.json, its packaged copy, the settings of
+schema/plan.schema.json and the section components of openapi/portal-settings.yaml) are for editors, `$schema` lines and API readers; lint
 checks files against what `portal_schema()` makes from the active table, and a test fails
 when a committed file differs from it. `python -m portal_config.settings.schemas` writes
 the JSON Schema files anew.
@@ -119,7 +119,8 @@ def field_schema(one: Field, *, documented: bool = True) -> dict[str, Any]:
     elif one.kind is Kind.TEXT:
         schema |= {"type": "string", **one.constraints}
     elif one.kind is Kind.CHOICE:
-        schema |= {"type": "string", "enum": list(one.choices)}
+        longest = max(len(choice) for choice in one.choices)
+        schema |= {"type": "string", "maxLength": longest, "enum": list(one.choices)}
     else:
         item = dict(one.constraints) if documented else {"minLength": 1}
         schema |= {"type": "array"}
@@ -208,7 +209,11 @@ def main(argv: list[str]) -> int:
     schema.write_text(schema_text(portal_schema()), encoding="utf-8")
     openapi = root / "openapi" / "portal-settings.yaml"
     openapi.write_text(openapi_text(openapi.read_text(encoding="utf-8")), encoding="utf-8")
-    print(f"wrote {schema} and {openapi}")
+    plan = root / "schema" / "plan.schema.json"  # its settings are the table's
+    document = json.loads(plan.read_text(encoding="utf-8"))
+    document["$defs"]["settings"] = settings_schema()
+    plan.write_text(schema_text(document), encoding="utf-8")
+    print(f"wrote {schema}, {openapi} and {plan}")
     return 0
 
 
