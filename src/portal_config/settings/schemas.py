@@ -1,10 +1,10 @@
 """The portal JSON Schema and the OpenAPI section components, made from the settings table.
 
 The committed files (schema/portal.schema.json, its packaged copy, the settings of
-schema/plan.schema.json and the section components of openapi/portal-settings.yaml) are for editors, `$schema` lines and API readers; lint
-checks files against what `portal_schema()` makes from the active table, and a test fails
-when a committed file differs from it. `python -m portal_config.settings.schemas` writes
-the JSON Schema files anew.
+schema/plan.schema.json and the section components of openapi/portal-settings.yaml) are
+for editors, `$schema` lines and API readers; lint checks files against what
+`portal_schema()` makes from the active table, and a test fails when a committed file
+differs from it. `python -m portal_config.settings.schemas` writes them anew.
 """
 
 from __future__ import annotations
