@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 from conftest import REPO, Invoke, revisions
 from portal_config.live import wire
 from portal_config.plan.live_values import is_file_id, shown_id, unrepresentable
-from portal_config.project.config import load_config
+from portal_config.project.config_reader import load_config
 from portal_config.sandbox import Sandbox
 from portal_config.sandbox.demo import demo_account
 from portal_config.settings.model import PortalSettings

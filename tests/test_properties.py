@@ -15,11 +15,11 @@ from conftest import SOFTWARE_TOKEN, TOKEN
 from portal_config.files.canonical import render_portal
 from portal_config.lint.check import lint
 from portal_config.lint.loader import load_bytes
+from portal_config.lint.scope import Scope
 from portal_config.live.api import ClientSettings, OutSmartClient
 from portal_config.live.apply import apply_plan
 from portal_config.plan.results import Outcome
 from portal_config.plan.value import build_plan, compute_changes
-from portal_config.project.config import Config
 from portal_config.sandbox import Sandbox, SandboxState, start_sandbox
 from portal_config.settings.model import PortalSettings
 
@@ -50,7 +50,7 @@ def _lint_bytes(directory: Path, data: bytes) -> None:
     started = time.perf_counter()
     run = lint(
         [path],
-        Config(root=directory, portals_dir=directory / "portals", catalog=directory / "none.yaml"),
+        Scope(root=directory, portals_dir=directory / "portals", catalog=directory / "none.yaml"),
     )
     assert time.perf_counter() - started < 3
     assert len(run.report.files) == 1

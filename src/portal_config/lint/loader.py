@@ -19,7 +19,6 @@ pure-Python SafeLoader. Both produce the same event stream for valid input.
 from __future__ import annotations
 
 import math
-import os
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -31,6 +30,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from portal_config.file_access import Repository, UnreadableFile, read_bounded
+from portal_config.paths import display
 from portal_config.problems import Level, Position, Problem
 from portal_config.text import clip
 
@@ -146,30 +146,6 @@ class _Frame:
 
 
 _constructor = SafeConstructor()
-
-
-def display(path: Path | str) -> str:
-    """The path as users should read it: relative to the cwd, unless they share no directory.
-
-    A project's files above the cwd (its config found by walking up, the git root) read
-    as ``../portals/a.yaml``; a file elsewhere on the machine keeps its absolute path.
-    """
-    if isinstance(path, str):
-        if not os.path.isabs(path):
-            return os.path.normpath(path)  # the usual case, without a Path (lint's walk)
-        path = Path(path)
-    if path.is_absolute():
-        cwd = Path.cwd()
-        try:
-            return str(path.relative_to(cwd))
-        except ValueError:
-            pass
-        try:
-            shared = os.path.commonpath([path, cwd])
-        except ValueError:  # another drive
-            return str(path)
-        return os.path.relpath(path, cwd) if shared != path.anchor else str(path)
-    return os.path.normpath(str(path))
 
 
 def load_file(

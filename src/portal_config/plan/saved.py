@@ -45,6 +45,7 @@ from portal_config.plan.value import (
 )
 from portal_config.problems import Level
 from portal_config.project.config import CONFIG_NAME, Config
+from portal_config.project.lint_scope import lint_scope
 from portal_config.settings.model import FIELDS, PortalSettings
 
 if TYPE_CHECKING:
@@ -225,7 +226,7 @@ def _too_deep(data: Any) -> JsonPath | None:
 
 
 def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
-    catalog, catalog_problems = load_config_catalog(config)
+    catalog, catalog_problems = load_config_catalog(lint_scope(config))
     for problem in catalog_problems:
         yield f"cannot be checked: {problem.location()}: {problem.message}"
     first: dict[str, int] = {}
@@ -242,7 +243,7 @@ def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
         three_way = data["base"] is not None
         reasons = _entry_reasons(entry, at, three_way, data["account"])
         yield from (f"{portal}: {reason}" for reason in reasons)
-        for problem in check_loaded(_as_portal_file(entry), config, catalog):
+        for problem in check_loaded(_as_portal_file(entry), lint_scope(config), catalog):
             if problem.level is Level.ERROR:
                 yield f"{portal}: {problem.message}"
     for index, name in enumerate(data["unmanaged_other_ids"]):

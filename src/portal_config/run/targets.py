@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from portal_config.errors import UsageError
-from portal_config.live.tokens import TokenCommand, TokenError, read_token
-from portal_config.project.config import Config, Target, unknown_target
+from portal_config.live.tokens import TokenError, read_token
+from portal_config.project.config import Config, Target, TokenCommand, unknown_target
 from portal_config.sandbox.tokens import SANDBOX_TOKENS
 
 if TYPE_CHECKING:
