@@ -307,3 +307,13 @@ def test_the_checks_find_each_kind_of_mistake(tmp_path: Path) -> None:
     ]
     assert tree.long_modules() == [f"pkg/project/config.py: {MAX_LINES + 1} lines, over 400"]
     assert tree.layer("pkg.odd") is None
+
+
+def test_the_config_value_imports_only_root_leaves() -> None:
+    # Lint, plans and the live side all take a Config: reading it is config_reader's.
+    config = f"{PACKAGE.name}.project.config"
+    assert [
+        f"{item.where}: {item.imported}"
+        for item in PACKAGE_TREE.imports()
+        if item.importer == config and item.imported and PACKAGE_TREE.layer(item.imported) != 0
+    ] == []
