@@ -390,7 +390,7 @@ def test_check_writable_refuses_a_directory_and_accepts_a_read_only_file(tmp_pat
 
 
 def _apply_in_process(console: object, report: Path | None = None) -> int:
-    from portal_config.project.config import load_config
+    from portal_config.project.config_reader import load_config
     from portal_config.run.workflow import Console, apply
 
     assert isinstance(console, Console)

@@ -221,7 +221,8 @@ def test_missing_catalog_option_is_a_usage_error(write: Write, invoke: Invoke) -
 
 
 def test_config_is_typed_once() -> None:
-    from portal_config.project.config import Config, Safety, Target, load_config
+    from portal_config.project.config import Config, Safety, Target
+    from portal_config.project.config_reader import load_config
 
     config = load_config(REPO / "portal-config.yaml")
     assert isinstance(config, Config)
@@ -246,8 +247,8 @@ def test_config_schema_names_every_rule() -> None:
 
 
 def test_token_commands_are_typed_once(write: Write) -> None:
-    from portal_config.live.tokens import TokenCommand
-    from portal_config.project.config import Target, load_config
+    from portal_config.project.config import Target, TokenCommand
+    from portal_config.project.config_reader import load_config
 
     write(
         "portal-config.yaml",
@@ -288,7 +289,7 @@ def test_token_commands_are_typed_once(write: Write) -> None:
 def test_project_root_outside_git_is_the_cwd_without_starting_git(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from portal_config.project import config
+    from portal_config.project import config_reader as config
 
     for name in [n for n in os.environ if n.startswith("GIT_")]:
         monkeypatch.delenv(name)
@@ -307,7 +308,7 @@ def test_project_root_outside_git_is_the_cwd_without_starting_git(
 def test_project_root_inside_git_is_the_work_tree_top(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from portal_config.project import config
+    from portal_config.project import config_reader as config
 
     for name in [n for n in os.environ if n.startswith("GIT_")]:
         monkeypatch.delenv(name)

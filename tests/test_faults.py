@@ -12,7 +12,7 @@ import pytest
 
 from conftest import NEW_GUEST, SOFTWARE_TOKEN, TOKEN, generated_project
 from portal_config.errors import PortalConfigError
-from portal_config.project.config import load_config
+from portal_config.project.config_reader import load_config
 from portal_config.run.workflow import Console, apply, diff
 from portal_config.sandbox import Faults, SandboxState, start_sandbox
 

@@ -27,11 +27,13 @@ from portal_config.lint.check import (
     lint,
     load_config_catalog,
 )
-from portal_config.lint.loader import Document, display, load_file
+from portal_config.lint.loader import Document, load_file
 from portal_config.lint.reader.project import expand
 from portal_config.lint.rules import RULES, Context, run_rule
+from portal_config.paths import display
 from portal_config.problems import Position, Problem, Report
-from portal_config.project.config import load_config
+from portal_config.project.config_reader import load_config
+from portal_config.project.lint_scope import lint_scope
 from portal_config.render.lint import FORMATS, Style
 
 CORPUS = SHARED / "corpus" / "yaml-test-suite-errors"
@@ -41,7 +43,7 @@ WORK_TYPES = ["Storing", "Onderhoud", "Inspectie", "Reparatie"]
 def full_lint(paths: list[Path]) -> LintRun:
     """The reference: whole documents, jsonschema always, rules at the end (per-file rules
     on the part of each document the schema did not refuse, project rules on valid ones)."""
-    config = load_config()
+    config = lint_scope(load_config())
     files = list(expand(paths, config))
     run = LintRun(Report(files=[display(f) for f in files]))
     catalog, problems = load_config_catalog(config)
@@ -128,7 +130,7 @@ def forked(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
 
 def assert_same(paths: list[Path], forks: list[int], expect_forks: bool = True) -> LintRun:
-    fast = lint(paths, load_config())
+    fast = lint(paths, lint_scope(load_config()))
     full = full_lint(paths)
     assert rendered(fast) == rendered(full)
     slim = [(d.path, d.data, d.locate(("portal",)), d.disabled_rules) for d in fast.documents]

@@ -22,7 +22,7 @@ from conftest import REPO, Invoke, revisions
 from guest import guest, guest_settings
 from portal_config.live import wire
 from portal_config.plan.live_values import is_file_id, shown_id, unrepresentable
-from portal_config.project.config import load_config
+from portal_config.project.config_reader import load_config
 from portal_config.sandbox import Sandbox
 from portal_config.sandbox.demo import demo_account
 from portal_config.settings.model import PortalSettings

@@ -197,7 +197,7 @@ def _apply_with_ui_edit(
 ) -> tuple[int, list[str]]:
     """apply --yes in this process, with ``edit`` made in "the OutSmart UI" as soon as the
     first write is answered: between the writes and their read-back."""
-    from portal_config.project.config import load_config
+    from portal_config.project.config_reader import load_config
     from portal_config.run.workflow import Console, apply
 
     out: list[str] = []

@@ -23,7 +23,7 @@ from conftest import REPO, Invoke, revisions
 from portal_config.cli import cli
 from portal_config.plan import saved as plan_file
 from portal_config.plan.value import PlanFileError
-from portal_config.project.config import load_config
+from portal_config.project.config_reader import load_config
 from portal_config.sandbox import Sandbox
 from portal_config.settings.model import PortalSettings
 

@@ -16,13 +16,13 @@ from guest import GUEST, guest, guest_settings
 from portal_config.files.canonical import render_portal
 from portal_config.lint.check import lint
 from portal_config.lint.loader import Document, load_bytes
+from portal_config.lint.scope import Scope
 from portal_config.live.api import ClientSettings, OutSmartClient
 from portal_config.live.apply import apply_plan
 from portal_config.plan.inputs import PlanInputs, gather
 from portal_config.plan.results import Outcome
 from portal_config.plan.value import Plan, build_plan, compute_changes
 from portal_config.problems import Problem
-from portal_config.project.config import Config
 from portal_config.sandbox import Sandbox, SandboxState, start_sandbox
 from portal_config.settings.model import PortalSettings
 
@@ -53,7 +53,7 @@ def _lint_bytes(directory: Path, data: bytes) -> None:
     started = time.perf_counter()
     run = lint(
         [path],
-        Config(root=directory, portals_dir=directory / "portals", catalog=directory / "none.yaml"),
+        Scope(root=directory, portals_dir=directory / "portals", catalog=directory / "none.yaml"),
     )
     assert time.perf_counter() - started < 3
     assert len(run.report.files) == 1

@@ -14,10 +14,11 @@ import pytest
 import urllib3
 
 from conftest import REPO, SOFTWARE_TOKEN, TOKEN, Invoke, Write
+from portal_config.project.config import account_state_path
 from portal_config.sandbox import Sandbox, SandboxState, start_sandbox
 from portal_config.sandbox.demo import demo_account
 from portal_config.sandbox.process import SandboxProcess
-from portal_config.sandbox.tokens import account_names, account_state_path, account_token
+from portal_config.sandbox.tokens import account_names, account_token
 
 OTHER_TOKEN = "tok-Other8AccountsECRET-12"
 HTTP = urllib3.PoolManager(retries=False)

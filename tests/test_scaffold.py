@@ -460,7 +460,7 @@ def test_init_accounts_lays_out_a_fleet_and_init_again_changes_nothing(
 
 
 def test_the_fleet_config_init_writes_loads(adopter: Path, invoke: Invoke) -> None:
-    from portal_config.project.config import load_config
+    from portal_config.project.config_reader import load_config
 
     invoke("init", "--accounts", "acme,north-west")
     config = load_config(adopter / "portal-config.yaml")
@@ -526,7 +526,7 @@ def test_every_reason_a_set_of_names_is_refused_is_given_at_once(
 def test_init_accounts_converts_a_one_account_repository_into_the_first_account(
     adopter: Path, invoke: Invoke
 ) -> None:
-    from portal_config.project.config import load_config
+    from portal_config.project.config_reader import load_config
 
     invoke("init")
     assert invoke("pull", "--target", "sandbox").exit_code == 0
@@ -680,7 +680,7 @@ def test_a_conversion_that_fails_midway_is_undone(
 def test_init_accounts_removes_portals_dir_and_catalog_written_over_several_lines(
     adopter: Path, invoke: Invoke
 ) -> None:
-    from portal_config.project.config import load_config
+    from portal_config.project.config_reader import load_config
 
     invoke("init")
     config = adopter / "portal-config.yaml"
@@ -757,7 +757,7 @@ def test_init_accounts_checks_everything_before_it_changes_anything(
 def test_init_accounts_converts_a_repository_that_has_portals_but_no_config(
     adopter: Path, invoke: Invoke
 ) -> None:
-    from portal_config.project.config import load_config
+    from portal_config.project.config_reader import load_config
 
     (adopter / "portals").mkdir()
     (adopter / "portals" / "a.yaml").write_text("portal: a\n")

@@ -97,7 +97,7 @@ def test_tokens_never_appear_in_retry_lines_or_the_request_log(
     live_project: Path, sandbox: Sandbox
 ) -> None:
     from portal_config.live.api import ApiError
-    from portal_config.project.config import load_config
+    from portal_config.project.config_reader import load_config
     from portal_config.run.targets import open_client, resolve_target
 
     lines: list[str] = []

@@ -172,7 +172,8 @@ def test_unknown_target_name_gets_a_did_you_mean(write: Write, invoke: Invoke) -
 
 
 def test_targets_are_picked_from_the_typed_config(write: Write) -> None:
-    from portal_config.project.config import Target, load_config
+    from portal_config.project.config import Target
+    from portal_config.project.config_reader import load_config
     from portal_config.run.targets import resolve_target
 
     write(
@@ -191,7 +192,7 @@ def test_targets_are_picked_from_the_typed_config(write: Write) -> None:
 
 
 def test_plain_http_to_loopback_is_allowed() -> None:
-    from portal_config.project.config import url_problem
+    from portal_config.project.config_reader import url_problem
 
     assert url_problem("http://127.0.0.1:8808/openapi/8/") is None
     assert url_problem("http://localhost/openapi/8/") is None

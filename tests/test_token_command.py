@@ -287,7 +287,8 @@ def test_a_refused_token_names_the_command_to_check(
 
 def test_the_token_is_registered_for_redaction_as_soon_as_it_is_read(tmp_path: Path) -> None:
     from portal_config.live.redaction import redact
-    from portal_config.live.tokens import TokenCommand, read_token
+    from portal_config.live.tokens import read_token
+    from portal_config.project.config import TokenCommand
 
     # A token no other test registers (the registry lives as long as the process).
     fresh = f"fresh-{os.getpid()}-{time.time_ns()}"
@@ -381,7 +382,8 @@ def test_yes_as_a_token_command_is_stopped(
 
 @pytest.mark.parametrize(("size", "accepted"), [(64 * 1024, True), (64 * 1024 + 1, False)])
 def test_the_cap_counts_every_byte_printed(tmp_path: Path, size: int, accepted: bool) -> None:
-    from portal_config.live.tokens import TokenCommand, TokenError, read_token
+    from portal_config.live.tokens import TokenError, read_token
+    from portal_config.project.config import TokenCommand
 
     # The token and its line break: a token of 64 KiB less one byte is the longest there is.
     command = TokenCommand(tuple(python(f"print('x' * {size - 1})")), tmp_path)
@@ -405,7 +407,8 @@ def test_what_a_command_writes_to_stderr_is_not_held(
 
 
 def test_a_command_past_its_timeout_is_reported_with_that_timeout(tmp_path: Path) -> None:
-    from portal_config.live.tokens import TokenCommand, TokenError, read_token
+    from portal_config.live.tokens import TokenError, read_token
+    from portal_config.project.config import TokenCommand
 
     command = TokenCommand(tuple(python("import time; time.sleep(30)")), tmp_path, timeout=0.3)
     with pytest.raises(TokenError) as raised:

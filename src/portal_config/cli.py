@@ -179,8 +179,9 @@ def lint(
     from portal_config.escaping import escape_text
     from portal_config.lint.check import lint as run_lint
     from portal_config.lint.check import require_portals_dir
-    from portal_config.lint.loader import display
-    from portal_config.project.config import load_config
+    from portal_config.paths import display
+    from portal_config.project.config_reader import load_config
+    from portal_config.project.lint_scope import lint_scope
     from portal_config.render.lint import FORMATS, Style
 
     config = load_config(config_path)
@@ -198,8 +199,8 @@ def lint(
     else:
         config.select_accounts(accounts)  # refuses --account: there is one account
         if not paths:
-            require_portals_dir(config)
-        run, views = run_lint(list(paths) or [config.portals_dir], config), [config]
+            require_portals_dir(lint_scope(config))
+        run, views = run_lint(list(paths) or [config.portals_dir], lint_scope(config)), [config]
     for view in views:
         if view.catalog_origin is None and not view.catalog.is_file():
             # Said, not failed: a project may have no catalog, but should know what it misses.
@@ -240,13 +241,14 @@ def fmt_command(paths: tuple[Path, ...], check: bool, config_path: Path | None) 
     """
     from portal_config.files.canonical import format_paths
     from portal_config.lint.check import require_portals_dir
-    from portal_config.project.config import load_config
+    from portal_config.project.config_reader import load_config
+    from portal_config.project.lint_scope import lint_scope
 
     config = load_config(config_path)
     views = [config.for_account(name) for name in config.accounts] or [config]
     if not paths:
         for view in views:  # with many accounts, every account's portals
-            require_portals_dir(view)
+            require_portals_dir(lint_scope(view))
     run = format_paths(list(paths) or [view.portals_dir for view in views], config, check=check)
     click.echo(run.render(), nl=False)
     sys.exit(run.exit_code)
@@ -391,7 +393,8 @@ def rules_command(rule_ids: tuple[str, ...], config_path: Path | None) -> None:
 
     from portal_config.lint.rules import RULES
     from portal_config.lint.rules.base import closest
-    from portal_config.project.config import load_config
+    from portal_config.project.config_reader import load_config
+    from portal_config.project.lint_scope import lint_scope
 
     config = load_config(config_path)
     for rule_id in rule_ids:
@@ -401,7 +404,7 @@ def rules_command(rule_ids: tuple[str, ...], config_path: Path | None) -> None:
             raise PortalConfigError(f"unknown rule '{rule_id}'{hint}")
     for rule_id in rule_ids or tuple(RULES):
         rule = RULES[rule_id]
-        level = config.level_of(rule_id)
+        level = lint_scope(config).level_of(rule_id)
         effective = level.value if level is not None else "disabled"
         default = rule.LEVEL.value
         origin = (
@@ -615,7 +618,7 @@ def diff_command(
       portal-config diff --base main              # this branch's changes apart from drift
       portal-config diff --out plan.json          # save for `apply plan.json`
     """
-    from portal_config.project.config import load_config
+    from portal_config.project.config_reader import load_config
     from portal_config.run.workflow import diff
 
     cut = _cut_only_text(output_format, max_chars)
@@ -708,7 +711,7 @@ def drift_command(
       portal-config drift --target production
       portal-config drift --target production --format markdown > drift.md
     """
-    from portal_config.project.config import load_config
+    from portal_config.project.config_reader import load_config
     from portal_config.run.workflow import drift
 
     cut = _cut_only_text(output_format, max_chars)
@@ -758,7 +761,7 @@ def show_command(
       portal-config diff --format json --out plan.json > /dev/null
       portal-config show plan.json --format markdown --max-chars 60000
     """
-    from portal_config.project.config import load_config
+    from portal_config.project.config_reader import load_config
     from portal_config.run.workflow import show
 
     cut = _cut_only_text(output_format, max_chars)
@@ -843,7 +846,7 @@ def apply_command(
       portal-config apply --target production --yes --report apply-report.json
       portal-config apply plan.json --yes --require-tip origin/main
     """
-    from portal_config.project.config import load_config
+    from portal_config.project.config_reader import load_config
     from portal_config.run.workflow import apply
 
     config = load_config(config_path, project=project_dir)
@@ -945,7 +948,7 @@ def pull_command(
       portal-config pull --portal acme-facilities --target production
       portal-config pull --account new-customer   # a new account's portals and catalog
     """
-    from portal_config.project.config import load_config
+    from portal_config.project.config_reader import load_config
     from portal_config.run.workflow import pull
 
     def run(config: Config, console: Console, chosen: list[Path], many: bool) -> int:
@@ -991,7 +994,7 @@ def accounts_command(shards: int | None, config_path: Path | None) -> None:
     """
     import json
 
-    from portal_config.project.config import load_config
+    from portal_config.project.config_reader import load_config
 
     names = sorted(load_config(config_path).accounts)
     if not names:
@@ -1134,11 +1137,12 @@ def sandbox_command(
       portal-config sandbox --latency 50 --error-rate 0.1 --random-seed 1
       portal-config sandbox --accounts 3          # account-001 ... account-003
     """
-    from portal_config.project.config import url_problem
+    from portal_config.project.config import account_state_path
+    from portal_config.project.config_reader import url_problem
     from portal_config.run.seed import account_from_directory
     from portal_config.sandbox.demo import demo_account
     from portal_config.sandbox.runner import serve
-    from portal_config.sandbox.tokens import account_names, account_state_path
+    from portal_config.sandbox.tokens import account_names
 
     if url_problem(f"http://{host}:{port or 1}/"):
         raise UsageError(f"--host {host}: the sandbox only listens on loopback addresses")

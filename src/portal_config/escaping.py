@@ -114,7 +114,7 @@ def _json_escape(match: re.Match[str]) -> str:
 
 def escape_html(value: str) -> str:
     """``value`` as text inside raw HTML: tags, entities and quotes shown, not parsed."""
-    import html  # for markup only: lint's text output is spared its entity table
+    import html  # start-up: for markup only; lint's text output is spared its entity table
 
     return html.escape(escape_text(value), quote=True)
 

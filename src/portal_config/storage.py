@@ -7,7 +7,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from portal_config.errors import UsageError
 from portal_config.escaping import escape_json
+from portal_config.paths import display
 
 if TYPE_CHECKING:
     from portal_config.file_access import Repository
@@ -25,13 +27,8 @@ def check_writable(path: Path, option: str, repository: Repository | None = None
     into a hidden directory (``plans -> ../.git``): the name is the user's, but links in
     a checkout are a pull request's. A path outside the root is written as named.
     """
-    # Imported here, not at module level: lint imports this module and must start fast.
-    from portal_config.errors import UsageError
-
     refusal = repository.write_refusal(path) if repository is not None else None
     if refusal is not None:
-        from portal_config.lint.loader import display
-
         link, reason = refusal
         raise UsageError(f"{option} {path}: {display(Path(link))}: {reason}")
     if path.is_dir():
@@ -71,7 +68,7 @@ def write_atomically(
     a path below its root is refused (`RefusedWrite`, before any directory is made)
     when a link on the way leaves it: mkdir, mkstemp and the rename all follow links.
     """
-    import tempfile  # not at module level: lint imports json_text and must start fast
+    import tempfile  # start-up: lint imports json_text; tempfile costs it ~3 ms (shutil, random)
 
     if repository is not None:
         repository.check_write(path)

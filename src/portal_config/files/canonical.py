@@ -37,10 +37,12 @@ from portal_config.files.roundtrip import (
     set_names,
     to_block,
 )
-from portal_config.lint.loader import Document, JsonPath, LoadResult, display, load_bytes, load_file
+from portal_config.lint.loader import Document, JsonPath, LoadResult, load_bytes, load_file
 from portal_config.lint.reader.project import expand
+from portal_config.paths import display
 from portal_config.problems import Level, Position, Problem
 from portal_config.project.config import Config
+from portal_config.project.lint_scope import lint_scope
 from portal_config.render.lint import Style, problem_line
 from portal_config.settings.model import PortalSettings
 from portal_config.settings.table import Field, Kind, Section, active
@@ -126,7 +128,7 @@ def format_paths(paths: Sequence[Path], config: Config, *, check: bool) -> Forma
     """
     files = []
     repository = Repository(config.root)  # read as lint reads: bounded, links kept inside
-    for path in expand(paths, config):
+    for path in expand(paths, lint_scope(config)):
         formatted = format_loaded(load_file(path, display(path), repository=repository))
         if formatted.changed and not check:
             assert formatted.text is not None

@@ -36,7 +36,8 @@ from portal_config.files.canonical import (
 from portal_config.files.pull_record import PullRecord
 from portal_config.files.roundtrip import scalar
 from portal_config.lint.catalog import invalid_work_type
-from portal_config.lint.loader import MAX_BYTES, display, load_file, unreadable
+from portal_config.lint.loader import MAX_BYTES, load_file, unreadable
+from portal_config.paths import display
 from portal_config.plan.live_values import (
     is_file_id,
     not_ignored,

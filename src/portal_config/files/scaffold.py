@@ -23,8 +23,9 @@ from urllib.parse import urlsplit
 
 from portal_config import __version__
 from portal_config.errors import UsageError
-from portal_config.file_access import Repository
+from portal_config.file_access import OUTSIDE, Repository
 from portal_config.lint.schema import schema_text
+from portal_config.paths import display
 from portal_config.project.config import (
     ACCOUNT_NAME,
     CONFIG_NAME,
@@ -258,8 +259,6 @@ def _write(path: Path, text: str, force: bool, root: Path) -> str:
 
 def _contained(path: Path, root: Path) -> None:
     """Refuse (exit 2, one line) a file init would write through a link out of ``root``."""
-    from portal_config.lint.loader import display
-
     refusal = Repository(root).write_refusal(path)
     if refusal is not None:
         link, reason = refusal
@@ -280,8 +279,6 @@ def _merge_lines(path: Path, root: Path) -> str:
     _contained(path, root)
     if path.is_symlink() and not _inside_root(path, root):
         # Appending through it would write where the link points, outside the directory.
-        from portal_config.file_access import OUTSIDE
-
         raise UsageError(f"{path.name}: not written: {OUTSIDE}")
     text = path.read_text(encoding="utf-8")
     # "/plan.json" ignores the same file at the root as "plan.json" does.

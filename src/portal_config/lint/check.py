@@ -18,12 +18,13 @@ from portal_config.errors import ConfigError, PortalConfigError
 from portal_config.file_access import Repository
 from portal_config.lint import schema
 from portal_config.lint.catalog import Catalog, load_catalog
-from portal_config.lint.loader import Document, display
+from portal_config.lint.loader import Document
 from portal_config.lint.reader.batch import PerFile, Project, open_project
 from portal_config.lint.rules import RULES, Context, run_rule
 from portal_config.lint.rules.base import closest
+from portal_config.lint.scope import Scope
+from portal_config.paths import display
 from portal_config.problems import Level, Position, Problem, Report
-from portal_config.project.config import Config
 
 DIRECTIVE_RULE = "directive"
 
@@ -46,13 +47,13 @@ class LintRun:
     sources: dict[str, str] = field(default_factory=dict)
 
 
-def lint(paths: Sequence[Path], config: Config) -> LintRun:
-    repository = Repository(config.root)
-    with open_project(paths, config, repository) as project:
+def lint(paths: Sequence[Path], scope: Scope) -> LintRun:
+    repository = Repository(scope.root)
+    with open_project(paths, scope, repository) as project:
         run = LintRun(Report(files=project.files))
-        catalog, problems = load_config_catalog(config, repository)
+        catalog, problems = load_config_catalog(scope, repository)
         run.report.extend(problems)
-        per_file = PerFile(_file_directives, _DIRECTIVE_WORD, _judge(catalog, config))
+        per_file = PerFile(_file_directives, _DIRECTIVE_WORD, _judge(catalog, scope))
         valid: list[Document] = []
         directives: dict[tuple[str, str], Position] = {}  # (file, rule) -> where disabled
         silenced: set[tuple[str, str]] = set()
@@ -67,8 +68,8 @@ def lint(paths: Sequence[Path], config: Config) -> LintRun:
         ids = {document.data["portal"] for document in valid}
         others = project.others(ids, lambda document: not any(schema.check(document)))
         context = Context(catalog=catalog, project=valid + others)
-        run.report.extend(_apply_rules(valid, context, config, silenced, _project_rules(config)))
-        run.report.extend(_unused_directives(directives, silenced, config))
+        run.report.extend(_apply_rules(valid, context, scope, silenced, _project_rules(scope)))
+        run.report.extend(_unused_directives(directives, silenced, scope))
         _add_missing_sources(run, project)
         run.documents = valid
         return run
@@ -77,18 +78,18 @@ def lint(paths: Sequence[Path], config: Config) -> LintRun:
 _Rules = list[tuple[str, ModuleType, Level]]
 
 
-def _per_file_rules(config: Config) -> _Rules:
-    return [r for r in _enabled_rules(config) if not hasattr(r[1], "check_project")]
+def _per_file_rules(scope: Scope) -> _Rules:
+    return [r for r in _enabled_rules(scope) if not hasattr(r[1], "check_project")]
 
 
-def _project_rules(config: Config) -> _Rules:
-    return [r for r in _enabled_rules(config) if hasattr(r[1], "check_project")]
+def _project_rules(scope: Scope) -> _Rules:
+    return [r for r in _enabled_rules(scope) if hasattr(r[1], "check_project")]
 
 
-def _enabled_rules(config: Config) -> _Rules:
+def _enabled_rules(scope: Scope) -> _Rules:
     enabled = []
     for rule_id, rule in RULES.items():
-        level = config.level_of(rule_id)
+        level = scope.level_of(rule_id)
         if level is not None:
             enabled.append((rule_id, rule, level))
     return enabled
@@ -101,12 +102,12 @@ def _file_directives(shown: str, text: str) -> tuple[dict[str, Position], list[P
 
 
 def _judge(
-    catalog: Catalog | None, config: Config
+    catalog: Catalog | None, scope: Scope
 ) -> Callable[[Document], tuple[list[Problem], bool, list[str]]]:
     """What lint learns from one document on its own: its schema errors and, in the same
     pass, what the per-file rules find in the parts the schema did not refuse."""
     context = Context(catalog=catalog)
-    rules = _per_file_rules(config)
+    rules = _per_file_rules(scope)
 
     def judge(document: Document) -> tuple[list[Problem], bool, list[str]]:
         refusals, valid_part = schema.check_parts(document)
@@ -132,7 +133,7 @@ def _add_missing_sources(run: LintRun, project: Project) -> None:
             run.sources[name] = text
 
 
-def check_loaded(document: Document, config: Config, catalog: Catalog | None) -> list[Problem]:
+def check_loaded(document: Document, scope: Scope, catalog: Catalog | None) -> list[Problem]:
     """Schema and rules for one portal document already in memory (a saved plan's entry).
 
     The checks lint runs on a file, minus YAML syntax, which only a file has. The
@@ -143,22 +144,22 @@ def check_loaded(document: Document, config: Config, catalog: Catalog | None) ->
     if problems:
         return problems  # rules trust the schema's types
     context = Context(catalog=catalog, project=[document])
-    return list(_apply_rules([document], context, config))
+    return list(_apply_rules([document], context, scope))
 
 
 def load_config_catalog(
-    config: Config, repository: Repository | None = None
+    scope: Scope, repository: Repository | None = None
 ) -> tuple[Catalog | None, list[Problem]]:
     """The work-type catalog the config names, with its problems as values.
 
     A catalog the config (or --catalog) asks for must exist: that is a config mistake,
     reported where it was asked for. The default one may be absent.
     """
-    if config.catalog_origin is not None and not config.catalog.is_file():
-        shown = display(config.catalog)
-        raise ConfigError(f"{config.catalog_origin}: catalog file {shown} not found")
-    repository = repository or Repository(config.root)
-    return load_catalog(config.catalog, display(config.catalog), repository)
+    if scope.catalog_origin is not None and not scope.catalog.is_file():
+        shown = display(scope.catalog)
+        raise ConfigError(f"{scope.catalog_origin}: catalog file {shown} not found")
+    repository = repository or Repository(scope.root)
+    return load_catalog(scope.catalog, display(scope.catalog), repository)
 
 
 def _directives(shown: str, text: str, report: Report) -> Iterator[tuple[str, Position]]:
@@ -182,12 +183,12 @@ def _directives(shown: str, text: str, report: Report) -> Iterator[tuple[str, Po
 
 
 def _unused_directives(
-    directives: dict[tuple[str, str], Position], silenced: set[tuple[str, str]], config: Config
+    directives: dict[tuple[str, str], Position], silenced: set[tuple[str, str]], scope: Scope
 ) -> Iterator[Problem]:
     """A disable comment that silences nothing is a warning, as ruff's RUF100: it would
     hide a real problem the day one appears, unreviewed."""
     for (shown, rule_id), where in sorted(directives.items()):
-        if (shown, rule_id) in silenced or config.level_of(rule_id) is None:
+        if (shown, rule_id) in silenced or scope.level_of(rule_id) is None:
             continue  # used, or the rule is off in the config and so never ran
         message = f"disable comment: rule '{rule_id}' reports nothing here; remove it"
         yield Problem(shown, where, Level.WARNING, DIRECTIVE_RULE, message)
@@ -202,15 +203,15 @@ def _directive_problem(shown: str, line: int, column: int, message: str) -> Prob
 def _apply_rules(
     documents: Sequence[Document],
     context: Context,
-    config: Config | None,
+    scope: Scope | None,
     silenced: set[tuple[str, str]] | None = None,
     rules: _Rules | None = None,
 ) -> Iterator[Problem]:
-    """Problems from the given rules (default: every rule ``config`` enables);
+    """Problems from the given rules (default: every rule ``scope`` enables);
     ``silenced`` collects (file, rule) pairs whose hits a disable comment swallowed."""
     if rules is None:
-        assert config is not None
-        rules = _enabled_rules(config)
+        assert scope is not None
+        rules = _enabled_rules(scope)
     for rule_id, rule, level in rules:
         for hit in run_rule(rule, documents, context):
             if rule_id in hit.document.disabled_rules:
@@ -221,16 +222,16 @@ def _apply_rules(
             yield Problem(hit.document.path, position, level, rule_id, hit.message)
 
 
-def require_portals_dir(config: Config) -> None:
+def require_portals_dir(scope: Scope) -> None:
     """Stop with one clear line when there is nothing to lint or diff, and say how to start."""
-    if not config.portals_dir.is_dir() and config.account is not None:
+    if not scope.portals_dir.is_dir() and scope.account is not None:
         raise PortalConfigError(
-            f"account {config.account}: portals directory {display(config.portals_dir)} not "
-            f"found; `portal-config pull --account {config.account}` writes its live portals"
+            f"account {scope.account}: portals directory {display(scope.portals_dir)} not "
+            f"found; `portal-config pull --account {scope.account}` writes its live portals"
         )
-    if not config.portals_dir.is_dir():
+    if not scope.portals_dir.is_dir():
         raise PortalConfigError(
-            f"portals directory {display(config.portals_dir)} not found; pass PATHS or set "
+            f"portals directory {display(scope.portals_dir)} not found; pass PATHS or set "
             "portals_dir (`portal-config pull` writes the live portals there, "
             "`portal-config init` sets up a new repository)"
         )

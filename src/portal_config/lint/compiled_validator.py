@@ -6,7 +6,8 @@ uses only the keywords below into a validator whose errors carry what `schema._e
 reads from jsonschema's (keyword, its value, the instance, the subschema, the path,
 the message), yielded in jsonschema's order: the schema's keywords in the order the
 schema lists them, properties in the schema's order, list items in order. A schema with
-any other keyword compiles to None and jsonschema validates it, as before.
+any other keyword compiles to None and jsonschema validates it, as before. The walk over
+the schema is `schema_compiler`'s, shared with the precheck.
 
 jsonschema stays the reference: tests compare every error, field by field, on the
 shared corpus, generated projects and random documents (tests/test_compiled_validator.py).
@@ -14,13 +15,12 @@ shared corpus, generated projects and random documents (tests/test_compiled_vali
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
-from portal_config.lint.precheck import ANNOTATIONS
+from portal_config.lint.schema_compiler import Unsupported, pattern, walk
 
 JsonPath = tuple[str | int, ...]
 
@@ -52,14 +52,10 @@ class CompiledValidator:
         return self._check(instance, ())
 
 
-class _Unsupported(Exception):
-    """A keyword this module does not model: jsonschema validates that schema."""
-
-
 def compile_validator(schema: dict[str, Any]) -> CompiledValidator | None:
     try:
         return CompiledValidator(_compile(schema))
-    except _Unsupported:
+    except Unsupported:
         return None
 
 
@@ -81,21 +77,14 @@ def _is_type(value: Any, name: str) -> bool:
         return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
     if name == "number":
         return isinstance(value, (int, float))
-    raise _Unsupported(f"type {name!r}")
+    raise Unsupported(f"type {name!r}")
 
 
 def _compile(schema: Any) -> _Check:
-    if not isinstance(schema, dict):
-        raise _Unsupported(repr(schema))  # true/false schemas: left to jsonschema
-    unknown = set(schema) - ANNOTATIONS - _KEYWORDS.keys()
-    if unknown:
-        raise _Unsupported(", ".join(sorted(unknown)))
-    parts = [
-        (keyword, _KEYWORDS[keyword](schema[keyword], schema))
-        for keyword in schema
-        if keyword in _KEYWORDS
-    ]
+    return walk(schema, _KEYWORDS, _combine)  # true/false schemas: left to jsonschema
 
+
+def _combine(schema: dict[str, Any], parts: list[tuple[str, _Part]]) -> _Check:
     def check(instance: Any, path: JsonPath) -> _Errors:
         for keyword, part in parts:
             for message, at, inner in part(instance, path):
@@ -141,7 +130,7 @@ def _properties(properties: dict[str, Any], schema: dict[str, Any]) -> _Part:
 
 def _additional(allowed: Any, schema: dict[str, Any]) -> _Part:
     if allowed is not False or "patternProperties" in schema:
-        raise _Unsupported("additionalProperties other than false")
+        raise Unsupported("additionalProperties other than false")
     known = schema.get("properties", {})
 
     def part(instance: Any, path: JsonPath) -> _Found:
@@ -168,7 +157,7 @@ def _required(names: list[str], schema: dict[str, Any]) -> _Part:
 
 def _items(items: Any, schema: dict[str, Any]) -> _Part:
     if "prefixItems" in schema:
-        raise _Unsupported("prefixItems")
+        raise Unsupported("prefixItems")
     check = _compile(items)
 
     def part(instance: Any, path: JsonPath) -> _Found:
@@ -236,15 +225,12 @@ def _length(
     return build
 
 
-def _pattern(pattern: str, schema: dict[str, Any]) -> _Part:
-    try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        raise _Unsupported(f"pattern {pattern!r}") from exc
+def _pattern(expression: str, schema: dict[str, Any]) -> _Part:
+    compiled = pattern(expression)
 
     def part(instance: Any, path: JsonPath) -> _Found:
         if isinstance(instance, str) and compiled.search(instance) is None:
-            yield f"{instance!r} does not match {pattern!r}", path, None
+            yield f"{instance!r} does not match {expression!r}", path, None
 
     return part
 
@@ -252,7 +238,7 @@ def _pattern(pattern: str, schema: dict[str, Any]) -> _Part:
 def _enum(allowed: list[Any], schema: dict[str, Any]) -> _Part:
     # Strings only (a choice field's): JSON equality of other values is jsonschema's job.
     if not all(isinstance(one, str) for one in allowed):
-        raise _Unsupported("enum of non-strings")
+        raise Unsupported("enum of non-strings")
     names = frozenset(allowed)
 
     def part(instance: Any, path: JsonPath) -> _Found:

@@ -19,10 +19,8 @@ pure-Python SafeLoader. Both produce the same event stream for valid input.
 from __future__ import annotations
 
 import math
-import os
-import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,12 +29,28 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from portal_config.file_access import Repository, UnreadableFile, read_bounded
-from portal_config.problems import Level, Position, Problem
+from portal_config.lint.document import (
+    CORE,
+    TYPE_NAMES,
+    Document,
+    JsonPath,
+    LoadResult,
+    PlainScalar,
+)
+from portal_config.lint.load_problems import (
+    byte_position,
+    position_of,
+    problem,
+    reader_problem,
+    syntax_problem,
+    tag_message,
+)
+from portal_config.paths import display
+from portal_config.problems import Position, Problem
 from portal_config.text import clip
 
-JsonPath = tuple[str | int, ...]
-
-RULE = "yaml"
+# The loader's results: importable from here, where they are made, as from lint.document.
+__all__ = ["Document", "JsonPath", "LoadResult", "PlainScalar", "load_bytes", "load_file"]
 
 MAX_BYTES = 256 * 1024
 MAX_LINE = 4096
@@ -45,86 +59,14 @@ MAX_ALIASES = 100
 MAX_NODES = 10_000
 SHARED_LENGTH = 64  # strings up to this long are interned (see _Builder._scalar)
 
-_CORE = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {_CORE + t for t in ("str", "int", "float", "bool", "null")}
-_STR = _CORE + "str"
-_SEQUENCE_TAG = _CORE + "seq"
-_MAPPING_TAG = _CORE + "map"
-_TYPE_NAMES = {
-    _CORE + "int": "an integer",
-    _CORE + "float": "a number",
-    _CORE + "bool": "a boolean",
-    _CORE + "null": "null",
-}
-
+_SCALAR_TAGS = {CORE + t for t in ("str", "int", "float", "bool", "null")}
+_STR = CORE + "str"
+_SEQUENCE_TAG = CORE + "seq"
+_MAPPING_TAG = CORE + "map"
 try:  # libyaml is ~10x faster; fall back transparently when it is not compiled in.
     DEFAULT_LOADER: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
     DEFAULT_LOADER = yaml.SafeLoader
-
-
-@dataclass(frozen=True)
-class PlainScalar:
-    """A plain (unquoted) scalar that YAML resolved to something other than a string."""
-
-    text: str
-    tag: str
-    value: Any
-
-    def explain(self) -> str:
-        """Say how YAML read this scalar and how to keep it a string."""
-        kind = _TYPE_NAMES.get(self.tag, _short_tag(self.tag))
-        shown = " " + repr(self.value)
-        if isinstance(self.value, bool):
-            shown = " true" if self.value else " false"
-        elif self.value is None:
-            shown = " (no value)"
-        reason = ""
-        if self.tag == _CORE + "bool" and self.text.lower() not in ("true", "false"):
-            reason = " (YAML 1.1 reads yes/no/on/off as booleans)"
-        elif self.tag == _CORE + "int" and ":" in self.text:
-            reason = " (YAML 1.1 reads a:b numbers as base 60)"
-        elif self.tag == _CORE + "int" and re.fullmatch(r"[-+]?0[0-7_]+", self.text):
-            reason = " (YAML 1.1 reads a leading 0 as octal)"
-        return f'`{self.text}` was read as {kind}{shown}{reason}; quote it: "{self.text}"'
-
-
-@dataclass(slots=True)  # slots: lint keeps one per valid file, 10,000 in a big project
-class Document:
-    """One loaded portal file: its data and where every part of it came from."""
-
-    path: str
-    data: Any
-    # Read-only once loaded: lint's slim copies share one empty mapping (reader.batch.slim).
-    values: Mapping[JsonPath, Position] = field(default_factory=dict)
-    keys: Mapping[JsonPath, Position] = field(default_factory=dict)
-    plain_scalars: Mapping[JsonPath, PlainScalar] = field(default_factory=dict)
-    # Rules switched off for this file by `# portal-config: disable ...` (set by lint);
-    # a saved plan carries them per portal, so it is checked exactly as its file was.
-    disabled_rules: frozenset[str] = frozenset()
-
-    def locate(self, path: JsonPath, *, key: bool = False) -> Position:
-        """Position of the value (or of its key) at ``path``, else of its nearest ancestor.
-
-        Values reached through an alias have no positions of their own; they
-        resolve to the alias, which is where a reader has to look anyway.
-        """
-        table = self.keys if key else self.values
-        probe = tuple(path)
-        while probe:
-            found = table.get(probe) or self.values.get(probe)
-            if found:
-                return found
-            probe = probe[:-1]
-        return self.values.get((), Position(1, 1))
-
-
-@dataclass
-class LoadResult:
-    path: str
-    text: str | None
-    document: Document | None
-    problems: list[Problem]
 
 
 class _Stop(Exception):
@@ -146,30 +88,6 @@ class _Frame:
 
 
 _constructor = SafeConstructor()
-
-
-def display(path: Path | str) -> str:
-    """The path as users should read it: relative to the cwd, unless they share no directory.
-
-    A project's files above the cwd (its config found by walking up, the git root) read
-    as ``../portals/a.yaml``; a file elsewhere on the machine keeps its absolute path.
-    """
-    if isinstance(path, str):
-        if not os.path.isabs(path):
-            return os.path.normpath(path)  # the usual case, without a Path (lint's walk)
-        path = Path(path)
-    if path.is_absolute():
-        cwd = Path.cwd()
-        try:
-            return str(path.relative_to(cwd))
-        except ValueError:
-            pass
-        try:
-            shared = os.path.commonpath([path, cwd])
-        except ValueError:  # another drive
-            return str(path)
-        return os.path.relpath(path, cwd) if shared != path.anchor else str(path)
-    return os.path.normpath(str(path))
 
 
 def load_file(
@@ -194,27 +112,27 @@ def load_file(
 def unreadable(shown: str, exc: OSError | UnreadableFile) -> Problem:
     """The problem of a file that was not read: at 1:1, as a file-level problem is."""
     if isinstance(exc, UnreadableFile):
-        return _problem(shown, Position(1, 1), str(exc))
+        return problem(shown, Position(1, 1), str(exc))
     reason = exc.strerror or exc.__class__.__name__
-    return _problem(shown, Position(1, 1), f"cannot read file: {reason}")
+    return problem(shown, Position(1, 1), f"cannot read file: {reason}")
 
 
 def load_bytes(data: bytes, display: str, loader: type = DEFAULT_LOADER) -> LoadResult:
     if len(data) > MAX_BYTES:
         message = f"file is larger than {MAX_BYTES} bytes; a portal file is a few hundred bytes"
-        return LoadResult(display, None, None, [_problem(display, None, message)])
+        return LoadResult(display, None, None, [problem(display, None, message)])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        position = _byte_position(data, exc.start)
+        position = byte_position(data, exc.start)
         byte = data[exc.start : exc.start + 1].hex()
         message = f"file is not valid UTF-8 (byte 0x{byte}); save it as UTF-8"
-        return LoadResult(display, None, None, [_problem(display, position, message)])
+        return LoadResult(display, None, None, [problem(display, position, message)])
     for number, line in enumerate(text.split("\n"), start=1):
         if len(line) > MAX_LINE:
             message = f"line is longer than {MAX_LINE} characters"
             return LoadResult(
-                display, text, None, [_problem(display, Position(number, MAX_LINE + 1), message)]
+                display, text, None, [problem(display, Position(number, MAX_LINE + 1), message)]
             )
     builder = _Builder(display, text)
     try:
@@ -222,9 +140,9 @@ def load_bytes(data: bytes, display: str, loader: type = DEFAULT_LOADER) -> Load
     except _Stop:
         pass
     except yaml.MarkedYAMLError as exc:
-        builder.problems.append(_syntax_problem(display, text, exc))
+        builder.problems.append(syntax_problem(display, text, exc, MAX_DEPTH))
     except yaml.YAMLError as exc:
-        builder.problems.append(_reader_problem(display, text, exc))
+        builder.problems.append(reader_problem(display, text, exc))
     if builder.problems:
         return LoadResult(display, text, None, builder.problems)
     document = Document(display, builder.root, builder.values, builder.keys, builder.plain)
@@ -282,7 +200,7 @@ class _Builder:
                 type(self.root), "a single value"
             )
             self.problems.append(
-                _problem(
+                problem(
                     self.display,
                     self.values.get((), Position(1, 1)),
                     f"top level must be a mapping of settings, found {found}",
@@ -292,11 +210,11 @@ class _Builder:
     # -- helpers ---------------------------------------------------------------------------
     def _stop(self, mark: Any, message: str) -> None:
         position = position_of(mark) if mark is not None else Position(1, 1)
-        self.problems.append(_problem(self.display, position, message))
+        self.problems.append(problem(self.display, position, message))
         raise _Stop
 
     def _error(self, mark: Any, message: str) -> None:
-        self.problems.append(_problem(self.display, position_of(mark), message))
+        self.problems.append(problem(self.display, position_of(mark), message))
 
     def _count_node(self, mark: Any, size: int = 1) -> None:
         self.nodes += size
@@ -359,16 +277,14 @@ class _Builder:
             else:
                 detail = f"`{key!r}` is not a string"
             self.problems.append(
-                _problem(self.display, position, f"mapping keys must be strings: {detail}")
+                problem(self.display, position, f"mapping keys must be strings: {detail}")
             )
             top.skip_value = True
             return
         if key in top.seen_keys:
             first = top.seen_keys[key]
             self.problems.append(
-                _problem(
-                    self.display, position, f"duplicate key '{key}' (first defined at {first})"
-                )
+                problem(self.display, position, f"duplicate key '{key}' (first defined at {first})")
             )
             top.skip_value = True
             return
@@ -385,7 +301,7 @@ class _Builder:
             else:
                 tag = _resolve(yaml.ScalarNode, event.value, event.implicit)
         if tag not in _SCALAR_TAGS:
-            self._error(event.start_mark, _tag_message(tag, event.value))
+            self._error(event.start_mark, tag_message(tag, event.value))
             # The raw text stands in so a refused key does not also count as a non-string key.
             self._attach(event.value, position_of(event.start_mark), 1)
             return
@@ -408,7 +324,7 @@ class _Builder:
         except (ValueError, yaml.YAMLError) as exc:
             # In practice: an integer longer than Python's int-conversion limit.
             reason = "too many digits" if "digits" in str(exc) else str(exc)
-            kind = _TYPE_NAMES.get(tag, tag)
+            kind = TYPE_NAMES.get(tag, tag)
             self._error(
                 event.start_mark, f"cannot read `{clip(event.value, 40)}` as {kind}: {reason}"
             )
@@ -450,7 +366,7 @@ class _Builder:
         is_sequence = isinstance(event, yaml.SequenceStartEvent)
         expected = _SEQUENCE_TAG if is_sequence else _MAPPING_TAG
         if event.tag not in (None, "!", expected):
-            self._error(event.start_mark, _tag_message(event.tag, None))
+            self._error(event.start_mark, tag_message(event.tag, None))
         path = self._child_path()
         container: dict[Any, Any] | list[Any] = [] if is_sequence else {}
         start = position_of(event.start_mark)
@@ -472,64 +388,3 @@ class _Resolver(yaml.resolver.Resolver):
 
 
 _resolve: Callable[[type, str, tuple[bool, bool]], str] = _Resolver().resolve
-
-
-def position_of(mark: Any) -> Position:
-    """A YAML mark as a Position: the one place 0-based marks become 1-based."""
-    return Position(mark.line + 1, mark.column + 1)
-
-
-def _problem(path: str, position: Position | None, message: str) -> Problem:
-    return Problem(path, position, Level.ERROR, RULE, message)
-
-
-def _short_tag(tag: str) -> str:
-    return "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
-
-
-def _tag_message(tag: str, value: str | None) -> str:
-    short = _short_tag(tag)
-    if tag == _CORE + "timestamp" and value is not None:
-        return f'`{value}` was read as a timestamp; quote it if you meant text: "{value}"'
-    return (
-        f"tag {short} is not allowed; portal files use only strings, numbers, "
-        "booleans, null, lists and mappings"
-    )
-
-
-def _syntax_problem(display: str, text: str, exc: yaml.MarkedYAMLError) -> Problem:
-    mark = exc.problem_mark or exc.context_mark
-    message = exc.problem or exc.context or "invalid YAML"
-    where = position_of(mark) if mark is not None else None
-    if "maximum nesting depth" in message:  # libyaml's own limit, far above ours
-        message = f"nesting is deeper than {MAX_DEPTH} levels"
-    elif mark is not None and _char_at(text, mark.line, mark.column) == "\t":
-        message = "tab character where YAML expects spaces (indent with spaces only)"
-    elif exc.context and exc.problem and exc.context_mark is not None:
-        message = f"{message} ({exc.context} at {position_of(exc.context_mark)})"
-    return _problem(display, where, f"syntax error: {message}")
-
-
-def _reader_problem(display: str, text: str, exc: yaml.YAMLError) -> Problem:
-    position = getattr(exc, "position", None)
-    where = None
-    if isinstance(position, int):
-        line = text.count("\n", 0, position)
-        column = position - (text.rfind("\n", 0, position) + 1)
-        where = Position(line + 1, column + 1)
-    reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
-    return _problem(display, where, f"syntax error: {reason}")
-
-
-def _char_at(text: str, line0: int, column0: int) -> str:
-    lines = text.split("\n")
-    if 0 <= line0 < len(lines) and 0 <= column0 < len(lines[line0]):
-        return lines[line0][column0]
-    return ""
-
-
-def _byte_position(data: bytes, offset: int) -> Position:
-    line_start = data.rfind(b"\n", 0, offset) + 1
-    line = data.count(b"\n", 0, offset)
-    column = len(data[line_start:offset].decode("utf-8", errors="replace"))
-    return Position(line + 1, column + 1)

@@ -3,22 +3,21 @@
 Nearly every file lint sees is valid, and for those the full jsonschema
 validator (its import and its per-keyword machinery) costs more than all the
 YAML parsing. `compile_precheck` turns the schema into nested closures that
-answer "certainly valid" quickly. Anything else, including any keyword it does
-not understand, answers "not sure", and the caller explains the errors (lint with
-`compiled_validator`, the config and plans with jsonschema). The schema file remains
-the single source of truth: nothing here restates it.
+answer "certainly valid" quickly (the walk over the schema is `schema_compiler`'s).
+Anything else, including any keyword it does not understand, answers "not sure",
+and the caller explains the errors (lint with `compiled_validator`, the config and
+plans with jsonschema). The schema file remains the single source of truth: nothing
+here restates it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
-Check = Callable[[Any], bool]
+from portal_config.lint.schema_compiler import Unsupported, pattern, walk
 
-# Keywords that only annotate; they never make an instance invalid.
-ANNOTATIONS = {"$schema", "$id", "title", "description", "default", "examples", "$comment"}
+Check = Callable[[Any], bool]
 
 _TYPES: dict[str, Callable[[Any], bool]] = {
     "object": lambda v: isinstance(v, dict),
@@ -31,10 +30,6 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
 }
 
 
-class Unsupported(Exception):
-    """The schema uses something the precheck does not model; use jsonschema alone."""
-
-
 def compile_precheck(schema: dict[str, Any]) -> Check | None:
     try:
         return _compile(schema)
@@ -43,17 +38,15 @@ def compile_precheck(schema: dict[str, Any]) -> Check | None:
 
 
 def _compile(schema: Any) -> Check:
-    if schema is True:
-        return lambda value: True
-    if schema is False:
-        return lambda value: False
-    if not isinstance(schema, dict):
-        raise Unsupported(repr(schema))
-    unknown = set(schema) - ANNOTATIONS - _BUILDERS.keys()
-    if unknown:
-        raise Unsupported(", ".join(sorted(unknown)))
-    checks = [_BUILDERS[k](schema[k], schema) for k in schema if k in _BUILDERS]
-    return _all_of(tuple(c for c in checks if c is not None))
+    return walk(schema, _BUILDERS, _combine, _literal)
+
+
+def _literal(flag: bool) -> Check:
+    return (lambda value: True) if flag else (lambda value: False)
+
+
+def _combine(schema: dict[str, Any], parts: list[tuple[str, Check]]) -> Check:
+    return _all_of(tuple(check for _, check in parts))
 
 
 def _all_of(checks: tuple[Check, ...]) -> Check:
@@ -148,11 +141,8 @@ def _max_length(limit: int, schema: dict[str, Any]) -> Check:
     return lambda value: not isinstance(value, str) or len(value) <= limit
 
 
-def _pattern(pattern: str, schema: dict[str, Any]) -> Check:
-    try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        raise Unsupported(f"pattern {pattern!r}") from exc
+def _pattern(expression: str, schema: dict[str, Any]) -> Check:
+    compiled = pattern(expression)
     return lambda value: not isinstance(value, str) or compiled.search(value) is not None
 
 

@@ -91,7 +91,7 @@ def _fork(work: Callable[[Sequence[Job]], list[Result]], part: Sequence[Job]) ->
             with os.fdopen(write, "wb") as stream:
                 # In chunks, each its own pickle: the parent never holds the memo of a
                 # whole slice's objects at once (a few MiB of peak memory at 10,000 files).
-                import pickle  # only forked runs hand results back
+                import pickle  # start-up: only forked runs hand results back
 
                 for start in range(0, len(results), _CHUNK):
                     pickle.dump(results[start : start + _CHUNK], stream, pickle.HIGHEST_PROTOCOL)
@@ -105,7 +105,7 @@ def _fork(work: Callable[[Sequence[Job]], list[Result]], part: Sequence[Job]) ->
 def _collect(child: _Child) -> list[Result] | None:
     """The child's results, or None when it failed (the caller then does its slice)."""
     pid, read = child
-    import pickle  # only forked runs hand results back
+    import pickle  # start-up: only forked runs hand results back
 
     results: list[Result] | None = []
     with os.fdopen(read, "rb") as stream:

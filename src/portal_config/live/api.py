@@ -33,7 +33,6 @@ import urllib3
 from portal_config.live import envelope
 from portal_config.live.answers import ByteBudget
 from portal_config.live.redaction import redact, register_secret
-from portal_config.live.tokens import DEFAULT_SOFTWARE_TOKEN_ENV, DEFAULT_TOKEN_ENV
 from portal_config.live.transport import (
     RETRY_STATUSES,
     ApiError,
@@ -51,6 +50,7 @@ from portal_config.live.wire import (
     sections_to_wire,
     work_type_from_wire,
 )
+from portal_config.project.config import DEFAULT_SOFTWARE_TOKEN_ENV, DEFAULT_TOKEN_ENV
 from portal_config.settings.model import LivePortal, PortalSettings, WorkType
 
 # Re-exported: the rest of the product and the tests know the adapter by this module.

@@ -7,10 +7,9 @@
         software_token_env: OUTSMART_SOFTWARE_TOKEN
         token_command_timeout: 30
 
-A leaf: api.py, targets.py and the sandbox (which sits below the product and may
-import only leaves) all take the default variable names from here, so they are
-spelled once. `read_token` runs only when diff, apply or pull opens a client; lint
-loads the config (and so this module) but never runs a command.
+The command itself (`TokenCommand`) and the default variable names are part of the
+config's value (project/config.py), so they are spelled once. `read_token` runs only
+when diff, apply or pull opens a client.
 
 A command's output is the secret, so nothing it prints is ever shown: not stdout
 (the token, or something close to it when the command misbehaves), and not stderr
@@ -29,14 +28,11 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 from portal_config.errors import UsageError
+from portal_config.live.redaction import register_secret
+from portal_config.project.config import TokenCommand
 
-DEFAULT_TOKEN_ENV = "OUTSMART_TOKEN"
-DEFAULT_SOFTWARE_TOKEN_ENV = "OUTSMART_SOFTWARE_TOKEN"
-DEFAULT_TOKEN_COMMAND_TIMEOUT = 30.0
 # A token is a few dozen characters (a JWT a few KB): 64 KiB is far more than any token,
 # and little to hold. A command printing more is broken (or `yes`), and is stopped there.
 MAX_TOKEN_OUTPUT = 64 * 1024
@@ -49,20 +45,6 @@ class TokenError(UsageError):
     the user's setup, not in the API. One type, so a caller running many targets can
     report one target's missing credentials and go on with the others.
     """
-
-
-@dataclass(frozen=True)
-class TokenCommand:
-    """A command whose standard output is a token (``op read``, ``vault kv get`` ...)."""
-
-    argv: tuple[str, ...]
-    # The config file's directory: `[./scripts/token.sh]` works from any cwd, as every
-    # other path in portal-config.yaml is relative to the file.
-    cwd: Path
-    timeout: float = DEFAULT_TOKEN_COMMAND_TIMEOUT
-    # The config key, "targets.production.token_command": errors and the API's
-    # "check ..." hints name it where they would name a variable.
-    origin: str = "token_command"
 
 
 def read_token(command: TokenCommand) -> str:
@@ -85,8 +67,6 @@ def read_token(command: TokenCommand) -> str:
     token = lines[0] if lines else ""
     if not token.strip():
         raise TokenError(f"{where} printed no token")
-    from portal_config.live.redaction import register_secret  # logging stays off lint's path
-
     register_secret(token)
     return token
 

@@ -45,6 +45,7 @@ from portal_config.plan.live_values import is_file_id, unrepresentable
 from portal_config.plan.value import PlanFileError
 from portal_config.problems import Level
 from portal_config.project.config import CONFIG_NAME, Config, Safety
+from portal_config.project.lint_scope import lint_scope
 from portal_config.settings.model import LivePortal, PortalSettings
 
 if TYPE_CHECKING:
@@ -229,7 +230,7 @@ def _too_deep(data: Any) -> JsonPath | None:
 
 
 def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
-    catalog, catalog_problems = load_config_catalog(config)
+    catalog, catalog_problems = load_config_catalog(lint_scope(config))
     for problem in catalog_problems:
         yield f"cannot be checked: {problem.location()}: {problem.message}"
     first: dict[str, int] = {}
@@ -245,7 +246,7 @@ def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
         first[portal] = index
         reasons = _entry_reasons(entry, at, data["base"] is not None)
         yield from (f"{portal}: {reason}" for reason in reasons)
-        for problem in check_loaded(_as_portal_file(entry), config, catalog):
+        for problem in check_loaded(_as_portal_file(entry), lint_scope(config), catalog):
             if problem.level is Level.ERROR:
                 yield f"{portal}: {problem.message}"
     for index, name in enumerate(data["unmanaged_other_ids"]):

@@ -284,5 +284,3 @@ def plan_summary(
         "drift": drift,
         "ok": updates == 0,
     }
-
-

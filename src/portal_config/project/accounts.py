@@ -13,6 +13,7 @@ from portal_config.errors import UsageError
 from portal_config.lint.check import LintRun, lint, require_portals_dir
 from portal_config.problems import Report
 from portal_config.project.config import ACCOUNTS_DIR, CONFIG_NAME, Config
+from portal_config.project.lint_scope import lint_scope
 
 
 def select(config: Config, names: Sequence[str], paths: Sequence[Path]) -> dict[str, list[Path]]:
@@ -58,8 +59,8 @@ def lint_accounts(
     for name, chosen in selected.items():
         view = config.for_account(name)
         if not chosen:
-            require_portals_dir(view)
-        run = lint(chosen or [view.portals_dir], view)
+            require_portals_dir(lint_scope(view))
+        run = lint(chosen or [view.portals_dir], lint_scope(view))
         merged.report.files.extend(run.report.files)
         merged.report.extend(run.report.problems)
         merged.sources.update(run.sources)

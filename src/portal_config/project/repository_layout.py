@@ -23,8 +23,8 @@ from portal_config.project.config import (
     DEFAULT_CATALOG,
     DEFAULT_PORTALS_DIR,
     account_token_env,
-    load_config,
 )
+from portal_config.project.config_reader import load_config
 from portal_config.storage import check_writable, write_atomically
 
 WORKFLOWS = (

@@ -11,7 +11,7 @@
         concurrency: 4
         ca_bundle: certs/corporate-ca.pem        # optional; TLS verification is always on
 
-The section is read and checked with the rest of the config (config.py); here a
+The section is read and checked with the rest of the config (config_reader.py); here a
 `Target` is only chosen and connected to. Without a ``targets`` section there is one
 target, ``sandbox``, with its state in ``.portal-config/sandbox.json``, so a fresh
 clone can diff and apply at once.
@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from portal_config.errors import UsageError
-from portal_config.live.tokens import TokenCommand, TokenError, read_token
-from portal_config.project.config import Config, Target, unknown_target
+from portal_config.live.tokens import TokenError, read_token
+from portal_config.project.config import Config, Target, TokenCommand, unknown_target
 from portal_config.sandbox.tokens import SANDBOX_TOKENS
 
 if TYPE_CHECKING:

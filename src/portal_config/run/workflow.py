@@ -19,9 +19,10 @@ from portal_config.file_access import Repository
 from portal_config.lint import schema
 from portal_config.lint.catalog import Catalog
 from portal_config.lint.check import LintRun, lint, require_portals_dir
-from portal_config.lint.loader import Document, JsonPath, display, load_bytes, load_file
+from portal_config.lint.loader import Document, JsonPath, load_bytes, load_file
 from portal_config.lint.rules import Context, inactive_work_type, run_rule, unknown_work_type
 from portal_config.live.api import OutSmartClient
+from portal_config.paths import display
 from portal_config.plan.inputs import (
     DIFF,
     DRIFT_REPORT,
@@ -51,6 +52,7 @@ from portal_config.project.history import (
     head_commit,
     uncommitted,
 )
+from portal_config.project.lint_scope import lint_scope
 from portal_config.render.lint import Style, render_text
 from portal_config.render.plan import PLAN_FORMATS, account_heading, render_result
 from portal_config.run.targets import announce, open_client, resolve_target, target_line
@@ -494,8 +496,8 @@ def _pull_source(target: Target, client: OutSmartClient) -> str:
 
 def _valid_documents(config: Config, paths: Sequence[Path], console: Console) -> list[Document]:
     if not paths:
-        require_portals_dir(config)
-    run: LintRun = lint(list(paths) or [config.portals_dir], config)
+        require_portals_dir(lint_scope(config))
+    run: LintRun = lint(list(paths) or [config.portals_dir], lint_scope(config))
     if run.report.failed(strict=False):
         errors_only = Report(
             run.report.files, [p for p in run.report.problems if p.level.value == "error"]

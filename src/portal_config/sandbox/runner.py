@@ -12,14 +12,17 @@ from types import FrameType
 from typing import Any
 
 from portal_config.errors import UsageError
-from portal_config.live.tokens import DEFAULT_SOFTWARE_TOKEN_ENV, DEFAULT_TOKEN_ENV
+from portal_config.project.config import (
+    DEFAULT_SOFTWARE_TOKEN_ENV,
+    DEFAULT_TOKEN_ENV,
+    account_state_path,
+)
 from portal_config.sandbox.faults import Faults
 from portal_config.sandbox.server import start_sandbox
 from portal_config.sandbox.state import SandboxState, StateError
 from portal_config.sandbox.tokens import (
     SANDBOX_TOKENS,
     account_names,
-    account_state_path,
     account_token,
 )
 

@@ -2,12 +2,11 @@
 
 A leaf module, so targets.py (whose default target is a sandbox) can share them
 without the sandbox importing anything of the product. The variables' names live in
-portal_config.live.tokens.
+portal_config.project.config, as does where each account's state file goes
+(account_state_path): the config's targets need both.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 # Not secrets: they only open a loopback sandbox when no token variables are set.
 SANDBOX_TOKENS = ("sandbox-token", "sandbox-software-token")
@@ -28,12 +27,3 @@ def account_names(count: int) -> list[str]:
 def account_token(account: str) -> str:
     """The account token a multi-account sandbox gives ``account`` (not a secret either)."""
     return f"{SANDBOX_TOKENS[0]}-{account}"
-
-
-def account_state_path(state_file: Path, account: str) -> Path:
-    """Where a multi-account sandbox keeps ``account``: beside ``state_file``, named after it.
-
-    ``.portal-config/sandbox.json`` and ``account-001`` give
-    ``.portal-config/sandbox-account-001.json``.
-    """
-    return state_file.with_name(f"{state_file.stem}-{account}.json")

@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from portal_config.file_access import Repository
-from portal_config.lint.loader import Document, display
+from portal_config.lint.loader import Document
 from portal_config.lint.reader import read
 from portal_config.lint.reader.project import expand_names, other_documents
 from portal_config.lint.workers import map_in_slices
+from portal_config.paths import display
 from portal_config.problems import Position, Problem
 
 if TYPE_CHECKING:
-    from portal_config.project.config import Config
+    from portal_config.lint.scope import Scope
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,11 @@ class Checked:
 class Project:
     """The files a lint was given (``files``: their shown names), checked by `check`."""
 
-    def __init__(self, paths: Sequence[Path], config: Config, repository: Repository) -> None:
+    def __init__(self, paths: Sequence[Path], scope: Scope, repository: Repository) -> None:
         self._paths = paths
-        self._config = config
+        self._scope = scope
         self._repository = repository
-        self._names = [name for name, _ in expand_names(paths, config)]
+        self._names = [name for name, _ in expand_names(paths, scope)]
         self.files = [display(name) for name in self._names]
 
     def check(self, per_file: PerFile) -> Iterator[tuple[str, Checked]]:
@@ -84,7 +85,7 @@ class Project:
     def others(self, ids: set[str], accept: Callable[[Document], bool]) -> list[Document]:
         """The project's other portal files that may configure one of ``ids`` and that
         ``accept`` takes, slim (see reader.project.other_documents)."""
-        found = other_documents(self._paths, self.files, ids, self._config, self._repository)
+        found = other_documents(self._paths, self.files, ids, self._scope, self._repository)
         return [slim(document) for document in found if accept(document)]
 
     def text(self, shown: str) -> str | None:
@@ -93,20 +94,18 @@ class Project:
 
 
 @contextlib.contextmanager
-def open_project(
-    paths: Sequence[Path], config: Config, repository: Repository
-) -> Iterator[Project]:
+def open_project(paths: Sequence[Path], scope: Scope, repository: Repository) -> Iterator[Project]:
     """The project, with cyclic garbage collection paused until it is closed: reading,
     checking and the project rules make no cycles, yet their many small objects set off
     collections that walk every object kept so far (13-20% of lint's time at 10,000
     files while reading, and ~15% more in the project rules after it). Reference
     counting still frees them."""
     if not gc.isenabled():
-        yield Project(paths, config, repository)
+        yield Project(paths, scope, repository)
         return
     gc.disable()
     try:
-        yield Project(paths, config, repository)
+        yield Project(paths, scope, repository)
     finally:
         gc.enable()
 

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
+from portal_config.lint.load_problems import position_of
 from portal_config.lint.loader import (
     MAX_DEPTH,
     MAX_NODES,
@@ -32,7 +33,6 @@ from portal_config.lint.loader import (
     Document,
     JsonPath,
     PlainScalar,
-    position_of,
 )
 from portal_config.problems import Position
 

@@ -139,7 +139,7 @@ def _write(directory: str, text: str) -> None:
             # Only what lint writes: anything else kept here stays the user's to decide.
             stream.write(f"# portal-config's lint cache: never committed.\n/{NAME}\n/.{NAME}.*\n")
             stream.write("/.gitignore\n")
-    import tempfile  # with shutil and random: only a run that learned ids writes
+    import tempfile  # start-up: with shutil and random, only for a run that learned ids
 
     handle, temporary = tempfile.mkstemp(prefix=f".{NAME}.", dir=directory)
     try:

@@ -16,31 +16,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from portal_config.file_access import Repository, UnreadableFile, leads_outside, read_bounded
-from portal_config.lint.loader import MAX_BYTES, Document, display
+from portal_config.lint.loader import MAX_BYTES, Document
 from portal_config.lint.reader import read
 from portal_config.lint.reader.id_index import IdIndex
 from portal_config.lint.reader.tree import identity, walk
+from portal_config.paths import display
 
 if TYPE_CHECKING:
-    from portal_config.project.config import Config
+    from portal_config.lint.scope import Scope
 
 CACHE_DIRECTORY = ".portal-config"  # local state, git-ignored (as the sandbox's state)
 
 
-def expand(paths: Sequence[Path], config: Config) -> Iterator[Path]:
+def expand(paths: Sequence[Path], scope: Scope) -> Iterator[Path]:
     """Files as given; directories searched recursively for *.yaml / *.yml, in stable order."""
-    for name, _ in expand_names(paths, config):
+    for name, _ in expand_names(paths, scope):
         yield Path(name)
 
 
-def expand_names(paths: Sequence[Path], config: Config) -> Iterator[tuple[str, str]]:
+def expand_names(paths: Sequence[Path], scope: Scope) -> Iterator[tuple[str, str]]:
     """`expand` as (name, absolute name) strings: what lint itself walks with."""
-    skip = {identity(config.catalog)}
-    if config.source is not None:
-        skip.add(identity(config.source))
+    skip = {identity(scope.catalog)}
+    if scope.config_file is not None:
+        skip.add(identity(scope.config_file))
     seen: set[str] = set()
     for path in paths:
-        if path.is_dir() and not leads_outside(path, config.root):
+        if path.is_dir() and not leads_outside(path, scope.root):
             candidates: Iterable[tuple[str, str]] = walk(str(path), skip)
         else:
             candidates = [(str(path), identity(path))]
@@ -54,7 +55,7 @@ def other_documents(
     requested: Sequence[Path],
     linted: Sequence[str],
     ids: set[str],
-    config: Config,
+    scope: Scope,
     repository: Repository,
 ) -> list[Document]:
     """Portal files of the project that were not linted now, for cross-file rules; lint
@@ -66,15 +67,15 @@ def other_documents(
     reader.id_index) when the file is unchanged since a run read it, and looked up in a
     set, so the scan is linear in the number of files, however many were linted.
     """
-    if not ids or not config.portals_dir.is_dir():
+    if not ids or not scope.portals_dir.is_dir():
         return []
-    portals = identity(config.portals_dir)
+    portals = identity(scope.portals_dir)
     if any(portals == identity(p) or portals.startswith(identity(p) + os.sep) for p in requested):
         return []  # the whole portals directory was linted already
     done = {identity(p) for p in linted}
-    index = IdIndex(os.path.join(config.root, CACHE_DIRECTORY))
+    index = IdIndex(os.path.join(scope.root, CACHE_DIRECTORY))
     found = []
-    for name, absolute in expand_names([config.portals_dir], config):
+    for name, absolute in expand_names([scope.portals_dir], scope):
         if absolute in done:
             continue
         portal = _portal_id(name, absolute, index, repository)

@@ -90,7 +90,7 @@ def closest(name: str, candidates: Sequence[str]) -> str | None:
     folded = {candidate.casefold(): candidate for candidate in candidates}
     if name.casefold() in folded:
         return folded[name.casefold()]
-    import difflib  # only a misspelt name asks; every lint imports this module
+    import difflib  # start-up: only a misspelt name asks; every lint imports this module
 
     matches = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     return matches[0] if matches else None

@@ -1,0 +1,130 @@
+"""The vocabulary of the settings table: kinds of fields, widening, fields and sections.
+
+`settings.table` declares the portal's sections with these; nothing here names a field.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Kind(enum.Enum):
+    """What a field holds, which decides its schema, its wire form and how it compares."""
+
+    SWITCH = "switch"  # the section's own on/off: a boolean other rules key on
+    BOOLEAN = "boolean"
+    TEXT = "text"
+    CHOICE = "choice"  # one of `Field.choices`
+    NAMES = "names"  # a set of names (its order in a file is for readers only)
+
+
+class Widening(enum.Enum):
+    """Which way of changing a field gives someone outside the office more."""
+
+    ON = "on"  # false -> true
+    OFF = "off"  # true -> false (a restriction ended)
+    ADD = "add"  # a name added to the set
+
+
+class Omitted(enum.Enum):
+    """What a field a file leaves out means."""
+
+    UNMANAGED = "unmanaged"  # no opinion: diff never shows it, apply never writes it
+
+
+UNMANAGED = Omitted.UNMANAGED
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """A field whose widening value a file may acknowledge with a reason (`acknowledged:`)."""
+
+    title: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: Kind
+    title: str
+    description: str
+    # The value a file that leaves the field out means; UNMANAGED: it is not managed then.
+    default: Any = UNMANAGED
+    widens: Widening | None = None
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    # Text: JSON Schema keywords for the value (a pattern, a length); names: the JSON
+    # Schema of one name, its type aside.
+    constraints: dict[str, Any] = field(default_factory=dict)
+    # Names that must be work types of the account (the catalog's rules check them).
+    work_types: bool = False
+    acknowledgement: Acknowledgement | None = None
+    examples: tuple[Any, ...] = ()
+
+    @property
+    def managed_when_omitted(self) -> bool:
+        return self.default is not UNMANAGED
+
+    def widened(self, old: Any, new: Any) -> bool:
+        """Whether changing this field from ``old`` to ``new`` widens access.
+
+        For a set of names, ``old`` and ``new`` are the names removed and added."""
+        if self.widens is Widening.ON:
+            return not old and bool(new)
+        if self.widens is Widening.OFF:
+            return bool(old) and not new
+        if self.widens is Widening.ADD:
+            return bool(new)
+        return False
+
+    def narrowed(self, old: Any, new: Any) -> bool:
+        """Whether the change takes access away (the reverse of `widened`)."""
+        if self.widens is Widening.ADD:
+            return bool(old)
+        return self.widened(new, old)
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    title: str
+    description: str
+    fields: tuple[Field, ...]
+    examples: tuple[Any, ...] = ()
+    required: bool = False  # whether a portal file must have this section
+    # Whose access a widening change of this section widens, as a plan's mark says it.
+    audience: str = "access"
+
+    def field(self, name: str) -> Field:
+        for candidate in self.fields:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
+    @property
+    def switch(self) -> Field | None:
+        """The field that switches the section on or off, if it has one."""
+        return next((f for f in self.fields if f.kind is Kind.SWITCH), None)
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: caches key on it
+class Table:
+    sections: tuple[Section, ...]
+
+    def section(self, name: str) -> Section:
+        for section in self.sections:
+            if section.name == name:
+                return section
+        raise KeyError(name)
+
+    def fields(self) -> Iterator[tuple[Section, Field]]:
+        for section in self.sections:
+            for one in section.fields:
+                yield section, one
+
+    def acknowledgeable(self) -> Iterator[tuple[Section, Field]]:
+        return ((s, f) for s, f in self.fields() if f.acknowledgement is not None)
