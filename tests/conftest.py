@@ -70,10 +70,23 @@ def invoke() -> Invoke:
 ADOPTED_ON = "2026-12-04"  # the date tests fix for pull's adoption acknowledgements
 
 
-def adopted_secura_alarm(schema: str) -> str:
+def adopted_secura_alarm(schema: str, *, every_section: bool = False) -> str:
     """The demo account's secura-alarm as pull first writes it on ADOPTED_ON: both
-    permissions it finds on are acknowledged, with ``schema`` in the modeline."""
+    permissions it finds on are acknowledged, with ``schema`` in the modeline. With
+    ``every_section`` (a repository `init` made, whose config names them all), the
+    sections besides the guest one the demo account holds for it too."""
     reason = f"as found in OutSmart on {ADOPTED_ON} (adopted by pull)"
+    users = (
+        "user_settings:\n"
+        "  work_types:\n"
+        "    - Plaatsing alarm\n"
+        "    - Inspectie\n"
+        "    - Storing\n"
+        "    - Reparatie\n"
+        "  allow_customer_details_change: true\n"
+        "  allow_contact_details_change: true\n"
+        "  view_only: false\n"
+    )
     return (
         f"# yaml-language-server: $schema={schema}\n"
         "portal: secura-alarm\n"
@@ -85,8 +98,7 @@ def adopted_secura_alarm(schema: str) -> str:
         "  work_types:\n"
         "    - Plaatsing alarm\n"
         "    - Inspectie\n"
-        "    - Storing\n"
-        "acknowledged:\n"
+        "    - Storing\n" + (users if every_section else "") + "acknowledged:\n"
         f"  allow_address_change: {reason}\n"
         f"  allow_new_relation: {reason}\n"
     )

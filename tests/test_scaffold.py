@@ -405,7 +405,7 @@ def test_a_fleet_adopted_from_the_sandbox_passes_its_own_lint_recipe(
     assert outputs[0] == "18 files checked: no problems\n"
     # The status quo, reviewed in the adoption's pull request: one entry per permission on.
     assert (adopter / "accounts" / "account-002" / "portals" / "secura-alarm.yaml").read_text() == (
-        adopted_secura_alarm("../../../schema/portal.schema.json")
+        adopted_secura_alarm("../../../schema/portal.schema.json", every_section=True)
     )
 
 

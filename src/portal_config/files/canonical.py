@@ -238,6 +238,9 @@ def update_text(text: str, data: dict[str, Any], settings: PortalSettings) -> st
         if section is None:
             set_key(tree, "portal", quoted(settings.portal), _portal_keys())
             continue
+        if section.name not in tree and not section.required:
+            # A section the repository manages that this file does not have yet: added.
+            set_key(tree, section.name, CommentedMap(), _portal_keys())
         fields = tree.get(section.name)
         if not isinstance(fields, CommentedMap):
             raise CanonicalError(f"no {section.name} mapping to update")
@@ -260,19 +263,26 @@ def update_text(text: str, data: dict[str, Any], settings: PortalSettings) -> st
 
 def _differences(data: Any, settings: PortalSettings) -> list[tuple[Section | None, Field]]:
     """The fields of lint's reading of a file that differ from ``settings`` (None for the
-    portal id), in the sections the file has or must have."""
+    portal id). In a section the file has, only the fields it manages (names, or leaves
+    out with a default); a section ``settings`` holds that the file lacks, whole."""
     changed: list[tuple[Section | None, Field]] = []
     if not isinstance(data, dict) or data.get("portal") != settings.portal:
         changed.append((None, _PORTAL))
     for section in active().sections:
         given = data.get(section.name) if isinstance(data, dict) else None
         if not isinstance(given, dict):
-            if section.required:
-                changed += [(section, one) for one in section.fields]
+            if section.required or section.name in settings.values:
+                changed += [
+                    (section, one)
+                    for one in section.fields
+                    if section.required or settings.manages(section.name, one.name)
+                ]
             continue
         for one in section.fields:
             if not settings.manages(section.name, one.name):
                 continue  # live does not say: the file keeps what it has
+            if one.name not in given and not one.managed_when_omitted:
+                continue  # the file has no opinion on it, and pull gives it none
             want = settings.value(section.name, one.name)
             have = given.get(one.name, one.default if one.managed_when_omitted else None)
             if not _same(one, have, want):
@@ -341,7 +351,9 @@ def render_portal(settings: PortalSettings, kept: dict[str, Any], modeline: str)
             for _, one in active().acknowledgeable()
             if one.name in acknowledged
         ]
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    # In fmt's spelling (a line break in a text, say), so fmt --check passes on what pull wrote.
+    return format_bytes(text.encode("utf-8"), "pulled").text or text
 
 
 def _bool(value: bool) -> str:

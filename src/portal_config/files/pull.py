@@ -36,7 +36,7 @@ from portal_config.files.canonical import (
 from portal_config.files.pull_record import PullRecord
 from portal_config.files.roundtrip import scalar
 from portal_config.lint.catalog import invalid_work_type
-from portal_config.lint.loader import MAX_BYTES, load_file, unreadable
+from portal_config.lint.loader import MAX_BYTES, LoadResult, load_file, unreadable
 from portal_config.paths import display
 from portal_config.plan.live_values import (
     is_file_id,
@@ -47,6 +47,7 @@ from portal_config.plan.live_values import (
 )
 from portal_config.project.config import NOTHING_IGNORED, Ignore
 from portal_config.settings.model import LivePortal, PortalSettings, WorkType
+from portal_config.settings.table import active
 from portal_config.storage import write_atomically
 
 PUBLIC = 0o644
@@ -71,9 +72,14 @@ def pull_portals(
     only: Sequence[str] = (),
     force: bool = False,
     ignore: Ignore = NOTHING_IGNORED,
+    sections: Sequence[str] | None = None,
     root: Path,
 ) -> PullResult:
     """Write each live portal (those ``only`` names, else all that ``ignore`` keeps).
+
+    A file gets the ``sections`` the repository manages (None: those every portal file
+    has), and keeps every other section it already has: pull never drops what a file
+    manages.
 
     A portal whose id no file can use, or whose settings hold a value no file can
     (live_values.py), is refused, never written in a form lint would reject or with the
@@ -107,14 +113,16 @@ def pull_portals(
             )
             continue
         path = directory / f"{portal.portal}.yaml"
-        reasons = unrepresentable(portal.settings)
+        existing = load_file(path, repository=files.repository) if path.is_file() else None
+        settings = portal.settings.only(_sections(sections, existing))
+        reasons = unrepresentable(settings)
         if reasons:
             result.refused.append(
                 f"{display(path)}: not written: {refusal(portal.portal, reasons)}"
             )
             continue
         modeline = _modeline(directory, schema_path)
-        files.write(path, _pulled_text(path, portal, modeline, files.repository, day))
+        files.write(path, _pulled_text(existing, settings, modeline, day))
     files.record.save()
     return result
 
@@ -147,23 +155,31 @@ def _link_line(link: str, reason: str) -> str:
     return f"{display(Path(link))}:1:1: {reason}"
 
 
+def _sections(wanted: Sequence[str] | None, existing: LoadResult | None) -> set[str]:
+    """The sections a pulled file holds: the repository's, and those it already has."""
+    names = set(wanted) if wanted is not None else {s.name for s in active().sections if s.required}
+    data = existing.document.data if existing is not None and existing.document else None
+    if isinstance(data, dict):
+        names |= {section.name for section in active().sections if section.name in data}
+    return names
+
+
 def _pulled_text(
-    path: Path, portal: LivePortal, modeline: str, repository: Repository, day: dt.date
+    existing: LoadResult | None, settings: PortalSettings, modeline: str, day: dt.date
 ) -> str | None:
     """The file's new text, or None when its settings already are the live ones."""
-    if not path.is_file():
-        return render_portal(portal.settings, adopted(portal.settings, day), modeline)
-    loaded = load_file(path, repository=repository)
-    document = loaded.document
-    if document is None or loaded.text is None or not isinstance(document.data, dict):
+    if existing is None:
+        return render_portal(settings, adopted(settings, day), modeline)
+    document = existing.document
+    if document is None or existing.text is None or not isinstance(document.data, dict):
         # Nothing readable to keep but what lint could load: write the canonical form.
-        return render_portal(portal.settings, {}, modeline)
+        return render_portal(settings, {}, modeline)
     try:
-        return update_text(loaded.text, document.data, portal.settings)
+        return update_text(existing.text, document.data, settings)
     except CanonicalError:
         # A file lint reads but that cannot be edited in place (no guest_workorder
         # mapping, say): rewritten whole, keeping the fields OutSmart does not know.
-        return render_portal(portal.settings, document.data, modeline)
+        return render_portal(settings, document.data, modeline)
 
 
 def pull_catalog(

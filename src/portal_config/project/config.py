@@ -194,6 +194,9 @@ class Config:
     # Set in the view of one account (for_account): whose portals and catalog these are.
     account: str | None = None
     ignore: Ignore = NOTHING_IGNORED
+    # The sections of a portal the repository manages (`sections:`): what pull writes into
+    # a file. None: the config does not say, so those every portal file has (the guest one).
+    sections: tuple[str, ...] | None = None
 
     @property
     def is_fleet(self) -> bool:

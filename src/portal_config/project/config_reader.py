@@ -150,6 +150,7 @@ def _interpret(document: Document, root: Path, source: Path, own: Path) -> Confi
         safety=_safety(data.get("safety") or {}),
         accounts=_accounts(data.get("accounts") or {}, own),
         ignore=Ignore(tuple(data.get("ignore") or ())),
+        sections=tuple(data["sections"]) if data.get("sections") is not None else None,
     )
 
 

@@ -460,6 +460,7 @@ def pull(
         only=portals,
         force=force,
         ignore=config.ignore,
+        sections=config.sections,
         root=config.root,
     )
     if catalog:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,6 +120,11 @@ class PortalSettings:
         """A stable hash of the managed fields: detects live changes even without revisions."""
         text = json.dumps(self.comparable(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def only(self, sections: Iterable[str]) -> PortalSettings:
+        """These settings without the sections not named in ``sections``."""
+        keep = set(sections)
+        return PortalSettings(self.portal, {k: v for k, v in self.values.items() if k in keep})
 
     def over(self, live: PortalSettings) -> PortalSettings:
         """The sections these settings manage, each as a write sends it (whole): the fields

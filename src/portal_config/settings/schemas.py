@@ -166,6 +166,11 @@ def _acknowledged(table: Table) -> dict[str, Any]:
     }
 
 
+def section_names(table: Table | None = None) -> list[str]:
+    """The sections a config's `sections:` may name."""
+    return [section.name for section in (table or active()).sections]
+
+
 def openapi_components(table: Table | None = None) -> dict[str, Any]:
     """The OpenAPI schema components of the sections (their bare shape, by section)."""
     table = table or active()
@@ -213,7 +218,11 @@ def main(argv: list[str]) -> int:
     document = json.loads(plan.read_text(encoding="utf-8"))
     document["$defs"]["settings"] = settings_schema()
     plan.write_text(schema_text(document), encoding="utf-8")
-    print(f"wrote {schema}, {openapi} and {plan}")
+    config = root / "schema" / "config.schema.json"  # `sections:` names the table's
+    document = json.loads(config.read_text(encoding="utf-8"))
+    document["properties"]["sections"]["items"]["enum"] = section_names()
+    config.write_text(schema_text(document), encoding="utf-8")
+    print(f"wrote {schema}, {openapi}, {plan} and {config}")
     return 0
 
 
