@@ -93,6 +93,34 @@ def schema_keys(name: str) -> str:
     return "\n".join(rows)
 
 
+def settings_table(_: str | None = None) -> str:
+    """Every section and field of the settings table: kind, default, what widens access."""
+    from portal_config.settings.fields import UNMANAGED, Kind, Widening
+    from portal_config.settings.table import TABLE
+
+    widening = {
+        Widening.ON: "switching it on",
+        Widening.OFF: "switching it off",
+        Widening.ADD: "adding a name",
+    }
+    rows = ["| field | kind | when left out | widens access | meaning |", "|---|---|---|---|---|"]
+    for section, one in TABLE.fields():
+        kind = one.kind.value
+        if one.kind is Kind.CHOICE:
+            kind += ": " + ", ".join(f"`{choice}`" for choice in one.choices)
+        if one.required:
+            omitted = "required"
+        elif one.default is UNMANAGED:
+            omitted = "not managed"
+        else:
+            default = list(one.default) if isinstance(one.default, tuple) else one.default
+            omitted = f"`{json.dumps(default)}`"
+        widens = widening[one.widens] if one.widens else ""
+        cells = [f"`{section.name}.{one.name}`", _cell(kind), omitted, widens]
+        rows.append(f"| {' | '.join(cells)} | {_cell(one.description)} |")
+    return "\n".join(rows)
+
+
 def rules(_: str | None = None) -> str:
     """The rules table and each rule's documentation, from the rule modules themselves."""
     from portal_config.lint.rules import RULES, summary
@@ -188,6 +216,7 @@ GENERATORS: dict[str, Callable[[str], str]] = {
     "commands": commands,
     "schema-keys": schema_keys,
     "rules": rules,
+    "settings-table": settings_table,
     "schema": schema,
     "fault-matrix": fault_matrix,
     "benchmark": benchmark,
