@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from portal_config.lint.scope import Scope
-from portal_config.project.config import Config
+from portal_config.project.config import ACCOUNTS_DIR, Config
+
+PROFILES_DIR = "profiles"
 
 
 def lint_scope(config: Config) -> Scope:
@@ -16,4 +20,15 @@ def lint_scope(config: Config) -> Scope:
         config_file=config.source,
         account=config.account,
         rule_levels=config.rule_levels,
+        profile_dirs=profile_dirs(config),
+        extends=config.extends,
     )
+
+
+def profile_dirs(config: Config) -> tuple[Path, ...]:
+    """Where the profiles are, the first holding a name winning: an account's own, then
+    the repository's."""
+    shared = config.root / PROFILES_DIR
+    if config.account is None:
+        return (shared,)
+    return (config.root / ACCOUNTS_DIR / config.account / PROFILES_DIR, shared)

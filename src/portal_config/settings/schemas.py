@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from portal_config.settings.table import Field, Kind, Section, Table, active
+from portal_config.settings.table import Field, Kind, Merge, Section, Table, active
 
 PORTAL_ID_PATTERN = "^[a-z0-9]+(-[a-z0-9]+)*(?!\\n)$"
 PORTAL_ID_MAX_LENGTH = 63
@@ -52,6 +52,8 @@ def portal_schema(table: Table | None = None) -> dict[str, Any]:
     for section in table.sections:
         properties[section.name] = section_schema(section)
     properties["acknowledged"] = _acknowledged(table)
+    properties["extends"] = _extends()
+    properties["waivers"] = _waivers(table)
     example: dict[str, Any] = {"portal": "acme-facilities"}
     if first.examples:
         example[first.name] = first.examples[0]
@@ -68,6 +70,118 @@ def portal_schema(table: Table | None = None) -> dict[str, Any]:
         "required": ["portal", *(s.name for s in table.sections if s.required)],
         "properties": properties,
         "examples": [example],
+    }
+
+
+PROFILE_NAME_PATTERN = PORTAL_ID_PATTERN
+DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}(?!\\n)$"
+
+
+def profile_schema(table: Table | None = None) -> dict[str, Any]:
+    """The JSON Schema of a profile: a portal file's sections, every field optional, a
+    set of names also as an edit of what it inherits, and the fields it locks."""
+    table = table or active()
+    properties: dict[str, Any] = {
+        "profile": {
+            "title": "Profile name",
+            "description": "The profile's name, as portal files name it in extends:. It must "
+            "equal the file name without .yaml.",
+            "type": "string",
+            "pattern": PROFILE_NAME_PATTERN,
+            "minLength": 1,
+            "maxLength": PORTAL_ID_MAX_LENGTH,
+            "examples": ["restrictive", "alarm-installer"],
+        },
+        "description": {
+            "title": "Description",
+            "description": "Free text for reviewers: what this profile is for.",
+            "type": "string",
+        },
+    }
+    for section in table.sections:
+        schema = section_schema(section)
+        schema.pop("required", None)  # a profile says only what it has an opinion on
+        for one in section.fields:
+            if one.merge_rule is Merge.EDIT:
+                schema["properties"][one.name] = _editable(schema["properties"][one.name])
+        properties[section.name] = schema
+    properties["locked"] = {
+        "title": "Locked fields",
+        "description": "Fields (section.field) no later profile or portal file may widen "
+        "beyond this profile's value without a waiver in the portal file.",
+        "type": "array",
+        "uniqueItems": True,
+        "items": {"type": "string", "enum": field_names(table)},
+        "examples": [["guest_workorder.allow_new_relation"]],
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:portal-config:schema:profile:v1",
+        "title": "portal-config profile",
+        "description": "Settings shared by the portal files that extend this profile "
+        "(profiles/<profile>.yaml, or accounts/<account>/profiles/<profile>.yaml).",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["profile"],
+        "properties": properties,
+    }
+
+
+def field_names(table: Table | None = None) -> list[str]:
+    """Every field as `section.field`, as locked: and waivers name them."""
+    return [f"{s.name}.{f.name}" for s, f in (table or active()).fields()]
+
+
+def _editable(names: dict[str, Any]) -> dict[str, Any]:
+    """A set of names, or {add: [...], remove: [...]} to change the one inherited."""
+    edit = {"type": "array", "uniqueItems": True, "items": names["items"]}
+    schema = dict(names)
+    schema["description"] += (
+        " In a profile, {add: [...], remove: [...]} changes the inherited list."
+    )
+    schema["type"] = ["array", "object"]
+    schema["additionalProperties"] = False
+    schema["properties"] = {"add": edit, "remove": edit}
+    return schema
+
+
+def _extends() -> dict[str, Any]:
+    return {
+        "title": "Profiles extended",
+        "description": "The profiles this portal's settings start from, in order (a later "
+        "one wins); the file's own values win last.",
+        "type": "array",
+        "uniqueItems": True,
+        "items": {"type": "string", "pattern": PROFILE_NAME_PATTERN, "minLength": 1},
+        "examples": [["restrictive", "alarm-installer"]],
+    }
+
+
+def _waivers(table: Table) -> dict[str, Any]:
+    def text(title: str) -> dict[str, Any]:
+        return {"title": title, "type": "string", "minLength": 1}
+
+    return {
+        "title": "Waivers",
+        "description": "Fields this portal may widen beyond what a profile locks, each with "
+        "who owns the exception, why, and until when.",
+        "type": "array",
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["field", "owner", "reason", "expires"],
+            "properties": {
+                "field": {"title": "Field", "type": "string", "enum": field_names(table)},
+                "owner": text("Owner"),
+                "reason": text("Reason"),
+                "expires": {
+                    "title": "Expiry date",
+                    "description": "YYYY-MM-DD, quoted.",
+                    "type": "string",
+                    "pattern": DATE_PATTERN,
+                },
+            },
+        },
     }
 
 
@@ -214,6 +328,8 @@ def main(argv: list[str]) -> int:
     schema.write_text(schema_text(portal_schema()), encoding="utf-8")
     openapi = root / "openapi" / "portal-settings.yaml"
     openapi.write_text(openapi_text(openapi.read_text(encoding="utf-8")), encoding="utf-8")
+    profile = root / "schema" / "profile.schema.json"
+    profile.write_text(schema_text(profile_schema()), encoding="utf-8")
     plan = root / "schema" / "plan.schema.json"  # its settings are the table's
     document = json.loads(plan.read_text(encoding="utf-8"))
     document["$defs"]["settings"] = settings_schema()
@@ -222,7 +338,7 @@ def main(argv: list[str]) -> int:
     document = json.loads(config.read_text(encoding="utf-8"))
     document["properties"]["sections"]["items"]["enum"] = section_names()
     config.write_text(schema_text(document), encoding="utf-8")
-    print(f"wrote {schema}, {openapi}, {plan} and {config}")
+    print(f"wrote {schema}, {profile}, {openapi}, {plan} and {config}")
     return 0
 
 

@@ -24,14 +24,20 @@ from portal_config.lint.rules import (
     guests_without_acceptance,
     guests_without_work_types,
     inactive_work_type,
+    locked_field_widened,
+    locked_fields_disagree,
     permissive_guest_access,
     portal_id_matches_filename,
+    redundant_override,
     request_email_address,
     settings_while_portal_disabled,
     truthy,
     unknown_work_type,
     unused_acknowledgement,
+    unused_waiver,
     url_name_one_word,
+    waiver_expired,
+    waiver_expiring,
     work_types_while_disabled,
 )
 from portal_config.lint.rules.base import Context, Hit
@@ -57,6 +63,12 @@ RULES: dict[str, ModuleType] = {
         guests_without_acceptance,
         settings_while_portal_disabled,
         truthy,
+        locked_field_widened,
+        waiver_expired,
+        waiver_expiring,
+        unused_waiver,
+        locked_fields_disagree,
+        redundant_override,
     )
 }
 

@@ -1,0 +1,140 @@
+"""Profiles as lint reads them, and the one place a portal file becomes its effective settings.
+
+A profile (profiles/<name>.yaml, or accounts/<account>/profiles/<name>.yaml, which wins)
+holds partial settings in a portal file's shape, checked against the profile schema with
+positions. `Profiles.effective` turns a portal Document into one whose data is its
+effective settings (settings.effective), keeping the file's own positions and recording
+per field which file and line set it; lint, and so diff, apply and explain, which plan from
+lint's documents, all go through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from portal_config.file_access import Repository
+from portal_config.lint import schema
+from portal_config.lint.document import Document, JsonPath
+from portal_config.lint.reader import read
+from portal_config.lint.rules.base import closest
+from portal_config.lint.scope import Scope
+from portal_config.paths import display
+from portal_config.problems import Level, Position, Problem
+from portal_config.settings.effective import FieldKey, Layer, resolve
+from portal_config.settings.table import active
+
+PROFILE_RULE = "profile"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    document: Document  # whole, with every position
+    valid: bool  # whether the profile schema accepted it
+
+    @property
+    def layer(self) -> Layer:
+        return Layer(self.document.path, self.document.data, *_positions(self.document), self.name)
+
+
+@dataclass
+class Profiles:
+    """The profiles a lint may use, by name, and the problems in their files."""
+
+    by_name: dict[str, Profile] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    defaults: tuple[str, ...] = ()  # extended by every portal, before its own extends:
+    default_origin: str | None = None  # where defaults are named (the config file)
+
+    @property
+    def files(self) -> list[str]:
+        return [profile.document.path for profile in self.by_name.values()]
+
+    def effective(self, document: Document) -> tuple[Document, list[Problem]]:
+        """``document`` with its effective settings as data (itself when nothing is
+        extended), and a problem for each profile it names that does not exist."""
+        own = document.data.get("extends") if isinstance(document.data, dict) else None
+        if not self.defaults and own is None and "waivers" not in (document.data or {}):
+            return document, []  # a plain portal file: its data is its settings
+        problems = list(self._unknown(document, own if isinstance(own, list) else []))
+        layers = [profile.layer for profile in self.chain(own)]
+        layers.append(Layer(document.path, document.data, *_positions(document)))
+        resolution = resolve(layers, active())
+        return replace(document, data=resolution.data, resolution=resolution), problems
+
+    def chain(self, own: object) -> list[Profile]:
+        """The profiles a portal extends, in order: the defaults, then its own."""
+        names = list(self.defaults) + (list(own) if isinstance(own, list) else [])
+        found = [self.by_name.get(name) for name in dict.fromkeys(names) if isinstance(name, str)]
+        return [profile for profile in found if profile is not None and profile.valid]
+
+    def _unknown(self, document: Document, own: list[object]) -> Iterator[Problem]:
+        for index, name in enumerate(own):
+            if isinstance(name, str) and name not in self.by_name:
+                at = document.locate(("extends", index))
+                yield Problem(document.path, at, Level.ERROR, PROFILE_RULE, self._missing(name))
+        for name in self.defaults:
+            if name not in self.by_name:
+                where = self.default_origin or document.path
+                yield Problem(where, None, Level.ERROR, PROFILE_RULE, self._missing(name))
+
+    def _missing(self, name: str) -> str:
+        close = closest(name, list(self.by_name))
+        hint = f"; did you mean '{close}'?" if close else ""
+        return f"unknown profile '{name}'{hint}"
+
+
+def load_profiles(scope: Scope, repository: Repository | None = None) -> Profiles:
+    """Every profile in the scope's profile directories, each checked on its own."""
+    profiles = Profiles(defaults=scope.extends)
+    if scope.config_file is not None and scope.extends:
+        profiles.default_origin = display(scope.config_file)
+    for directory in scope.profile_dirs:
+        for path in _profile_files(directory):
+            name = path.stem
+            if name in profiles.by_name:
+                continue  # an account's own profile of that name wins
+            loaded = read(path, display(path), repository)
+            profiles.problems.extend(loaded.problems)
+            if loaded.document is None:
+                continue
+            found = list(schema.check(loaded.document, schema.profile_validator()))
+            found.extend(_name_problems(loaded.document, name))
+            profiles.problems.extend(found)
+            profiles.by_name[name] = Profile(name, loaded.document, not found)
+    return profiles
+
+
+def _profile_files(directory: Path) -> Sequence[Path]:
+    if not directory.is_dir():
+        return ()
+    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def _name_problems(document: Document, stem: str) -> Iterator[Problem]:
+    name = document.data.get("profile") if isinstance(document.data, dict) else None
+    if isinstance(name, str) and name != stem:
+        message = f"profile name '{name}' does not match the file name '{stem}'; rename one"
+        yield Problem(
+            document.path, document.locate(("profile",)), Level.ERROR, PROFILE_RULE, message
+        )
+
+
+def _positions(
+    document: Document,
+) -> tuple[Mapping[FieldKey, Position], Mapping[FieldKey, Position]]:
+    """Where each field's value is, and where each `locked:` entry is, by (section, field)."""
+    values: dict[FieldKey, Position] = {}
+    for section, one in active().fields():
+        path: JsonPath = (section.name, one.name)
+        if path in document.values:
+            values[(section.name, one.name)] = document.values[path]
+    locked: dict[FieldKey, Position] = {}
+    entries = document.data.get("locked") if isinstance(document.data, dict) else None
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        part, dot, name = str(entry).partition(".")
+        if dot:
+            locked[(part, name)] = document.locate(("locked", index))
+    return values, locked
