@@ -1174,6 +1174,46 @@ def sandbox_command(
     )
 
 
+# -- explain (issue 18): one block, to move into the cli package as it is -------------------
+@cli.command("explain")
+@click.argument(
+    "portals", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: schema/explain.schema.json.",
+)
+@_config_option
+def explain_command(
+    portals: tuple[Path, ...], output_format: str, config_path: Path | None
+) -> None:
+    """Show each effective field of PORTAL files: its value, the file and line that set
+    it (a profile's or the portal file's), and the value it overrode.
+
+    \b
+    Exit codes: 0 shown, 2 usage or config error.
+    \b
+    Examples:
+      portal-config explain portals/acme-facilities.yaml
+      portal-config explain portals/*.yaml --format json
+    """
+    import json
+
+    from portal_config.project.config_reader import load_config
+    from portal_config.render.explain import render_json, render_text
+    from portal_config.run.explain import explain
+
+    explained = explain(load_config(config_path), portals)
+    if output_format == "json":
+        click.echo(json.dumps(render_json(explained), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_text(explained), nl=False)
+
+
 def main() -> None:
     # A cancelled CI job sends SIGTERM: stop like Ctrl-C, so apply still reports its results.
     signal.signal(signal.SIGTERM, _terminate)

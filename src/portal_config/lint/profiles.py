@@ -22,7 +22,7 @@ from portal_config.lint.rules.base import closest
 from portal_config.lint.scope import Scope
 from portal_config.paths import display
 from portal_config.problems import Level, Position, Problem
-from portal_config.settings.effective import FieldKey, Layer, resolve
+from portal_config.settings.effective import FieldKey, Layer, Resolution, resolve
 from portal_config.settings.table import active
 
 PROFILE_RULE = "profile"
@@ -59,10 +59,15 @@ class Profiles:
         if not self.defaults and own is None and "waivers" not in (document.data or {}):
             return document, []  # a plain portal file: its data is its settings
         problems = list(self._unknown(document, own if isinstance(own, list) else []))
+        resolution = self.resolve(document)
+        return replace(document, data=resolution.data, resolution=resolution), problems
+
+    def resolve(self, document: Document) -> Resolution:
+        """The portal's settings merged over the profiles it extends, with provenance."""
+        own = document.data.get("extends") if isinstance(document.data, dict) else None
         layers = [profile.layer for profile in self.chain(own)]
         layers.append(Layer(document.path, document.data, *_positions(document)))
-        resolution = resolve(layers, active())
-        return replace(document, data=resolution.data, resolution=resolution), problems
+        return resolve(layers, active())
 
     def chain(self, own: object) -> list[Profile]:
         """The profiles a portal extends, in order: the defaults, then its own."""
