@@ -234,11 +234,12 @@ def _apply_rules(
                     silenced.add((hit.document.path, rule_id))
                 continue
             origin = hit.at or hit.document.origin(hit.path, key=hit.on_key)
+            at = Position(*origin.position) if origin.position is not None else None
             if origin.file == hit.document.path:
-                yield Problem(origin.file, origin.position, level, rule_id, hit.message)
+                yield Problem(origin.file, at, level, rule_id, hit.message)
             elif not getattr(rule, "ON_PROFILES", False):  # else said once, at the profile
                 message = f"{hit.message} (effective in {hit.document.path})"
-                yield Problem(origin.file, origin.position, level, rule_id, message)
+                yield Problem(origin.file, at, level, rule_id, message)
 
 
 def require_portals_dir(scope: Scope) -> None:

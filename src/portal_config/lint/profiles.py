@@ -10,9 +10,11 @@ lint's documents, all go through it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from portal_config.file_access import Repository
 from portal_config.lint import schema
@@ -23,7 +25,11 @@ from portal_config.lint.scope import Scope
 from portal_config.paths import display
 from portal_config.problems import Level, Position, Problem
 from portal_config.settings.effective import FieldKey, Layer, Resolution, resolve
-from portal_config.settings.table import active
+from portal_config.settings.schemas import profile_schema
+from portal_config.settings.table import Table, active
+
+if TYPE_CHECKING:
+    from portal_config.lint.schema import Validator
 
 PROFILE_RULE = "profile"
 
@@ -91,6 +97,26 @@ class Profiles:
         return f"unknown profile '{name}'{hint}"
 
 
+def profile_validator() -> Validator:
+    """The profile schema's validator (compiled when it can be, as the portal's)."""
+    return _profile_validator(active())
+
+
+@functools.lru_cache(maxsize=2)
+def _profile_validator(table: Table) -> Validator:
+    from portal_config.lint.compiled_validator import (
+        compile_validator,  # start-up: only a project with profiles needs it
+    )
+
+    profile = profile_schema(table)
+    compiled = compile_validator(profile)
+    if compiled is not None:
+        return compiled
+    from jsonschema import Draft202012Validator  # start-up: as lint.schema's own
+
+    return Draft202012Validator(profile)
+
+
 def load_profiles(scope: Scope, repository: Repository | None = None) -> Profiles:
     """Every profile in the scope's profile directories, each checked on its own."""
     profiles = Profiles(defaults=scope.extends)
@@ -105,7 +131,7 @@ def load_profiles(scope: Scope, repository: Repository | None = None) -> Profile
             profiles.problems.extend(loaded.problems)
             if loaded.document is None:
                 continue
-            found = list(schema.check(loaded.document, schema.profile_validator()))
+            found = list(schema.check(loaded.document, profile_validator()))
             found.extend(_name_problems(loaded.document, name))
             profiles.problems.extend(found)
             profiles.by_name[name] = Profile(name, loaded.document, not found)

@@ -121,25 +121,6 @@ def _portal_validator(table: Table) -> Validator:
     return compile_validator(_portal_schema(table)) or _validator(table)
 
 
-def profile_validator() -> Validator:
-    """The profile schema's validator (compiled when it can be, as the portal's)."""
-    return _profile_validator(active())
-
-
-@functools.lru_cache(maxsize=2)
-def _profile_validator(table: Table) -> Validator:
-    from portal_config.lint.compiled_validator import (
-        compile_validator,  # start-up: only a project with profiles needs it
-    )
-
-    profile = schemas.profile_schema(table)
-    if (compiled := compile_validator(profile)) is not None:
-        return compiled
-    from jsonschema import Draft202012Validator  # start-up: as in _validator
-
-    return Draft202012Validator(profile)
-
-
 @functools.lru_cache(maxsize=2)
 def _precheck(table: Table) -> Check | None:
     return compile_precheck(_portal_schema(table))

@@ -66,6 +66,6 @@ def _origin(origin: Origin) -> dict[str, Any]:
     position = origin.position
     return {
         "file": origin.file,
-        "line": position.line if position else None,
-        "column": position.column if position else None,
+        "line": position[0] if position else None,
+        "column": position[1] if position else None,
     }

@@ -16,8 +16,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from portal_config.problems import Position
 from portal_config.settings.fields import Field, Merge, Table
+
+# A 1-based (line, column); lint's Position is one (settings/ imports nothing of ours).
+Position = tuple[int, int]
 
 FieldKey = tuple[str, str]  # (section, field)
 EDIT_KEYS = ("add", "remove")
@@ -31,7 +33,7 @@ class Origin:
     position: Position | None
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.position.line}" if self.position else self.file
+        return f"{self.file}:{self.position[0]}" if self.position else self.file
 
 
 @dataclass(frozen=True)

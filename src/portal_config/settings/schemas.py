@@ -111,7 +111,12 @@ def profile_schema(table: Table | None = None) -> dict[str, Any]:
         "beyond this profile's value without a waiver in the portal file.",
         "type": "array",
         "uniqueItems": True,
-        "items": {"type": "string", "enum": field_names(table)},
+        "items": {
+            "title": "Field",
+            "description": "A field as section.field.",
+            "type": "string",
+            "enum": field_names(table),
+        },
         "examples": [["guest_workorder.allow_new_relation"]],
     }
     return {
@@ -135,13 +140,15 @@ def field_names(table: Table | None = None) -> list[str]:
 def _editable(names: dict[str, Any]) -> dict[str, Any]:
     """A set of names, or {add: [...], remove: [...]} to change the one inherited."""
     edit = {"type": "array", "uniqueItems": True, "items": names["items"]}
+    add = {"title": "Names added", "description": "Added to the inherited names.", **edit}
+    remove = {"title": "Names removed", "description": "Taken from the inherited names.", **edit}
     schema = dict(names)
     schema["description"] += (
         " In a profile, {add: [...], remove: [...]} changes the inherited list."
     )
     schema["type"] = ["array", "object"]
     schema["additionalProperties"] = False
-    schema["properties"] = {"add": edit, "remove": edit}
+    schema["properties"] = {"add": add, "remove": remove}
     return schema
 
 
@@ -152,14 +159,20 @@ def _extends() -> dict[str, Any]:
         "one wins); the file's own values win last.",
         "type": "array",
         "uniqueItems": True,
-        "items": {"type": "string", "pattern": PROFILE_NAME_PATTERN, "minLength": 1},
+        "items": {
+            "title": "Profile name",
+            "description": "A profile in profiles/ (or the account's own profiles/).",
+            "type": "string",
+            "pattern": PROFILE_NAME_PATTERN,
+            "minLength": 1,
+        },
         "examples": [["restrictive", "alarm-installer"]],
     }
 
 
 def _waivers(table: Table) -> dict[str, Any]:
-    def text(title: str) -> dict[str, Any]:
-        return {"title": title, "type": "string", "minLength": 1}
+    def text(title: str, description: str) -> dict[str, Any]:
+        return {"title": title, "description": description, "type": "string", "minLength": 1}
 
     return {
         "title": "Waivers",
@@ -167,16 +180,23 @@ def _waivers(table: Table) -> dict[str, Any]:
         "who owns the exception, why, and until when.",
         "type": "array",
         "items": {
+            "title": "Waiver",
+            "description": "One field this portal may widen beyond a profile's lock.",
             "type": "object",
             "additionalProperties": False,
             "required": ["field", "owner", "reason", "expires"],
             "properties": {
-                "field": {"title": "Field", "type": "string", "enum": field_names(table)},
-                "owner": text("Owner"),
-                "reason": text("Reason"),
+                "field": {
+                    "title": "Field",
+                    "description": "The locked field, as section.field.",
+                    "type": "string",
+                    "enum": field_names(table),
+                },
+                "owner": text("Owner", "Who answers for the exception (a person or a team)."),
+                "reason": text("Reason", "Why this portal needs it."),
                 "expires": {
                     "title": "Expiry date",
-                    "description": "YYYY-MM-DD, quoted.",
+                    "description": "The last day the waiver holds: YYYY-MM-DD, quoted.",
                     "type": "string",
                     "pattern": DATE_PATTERN,
                 },
