@@ -171,17 +171,52 @@ def test_diff_plans_the_effective_settings(live_project: Path, invoke: Invoke) -
         return found
 
     flat = acme_plan()
-    (live_project / "profiles").mkdir()
-    (live_project / "profiles" / "guests.yaml").write_text(
+    _extend_acme(live_project)
+    assert invoke("lint").exit_code == 0
+    # The same portal, spelt as a profile plus its own values, plans the same.
+    assert acme_plan() == flat
+
+
+def _extend_acme(root: Path) -> None:
+    """acme-facilities' guest section moved into profiles/guests.yaml, as it was."""
+    (root / "profiles").mkdir()
+    (root / "profiles" / "guests.yaml").write_text(
         "profile: guests\nguest_workorder:\n  enabled: true\n  allow_address_change: false\n"
         "  allow_new_relation: false\n  allow_requests_for_others: false\n"
         "  work_types: [Storing, Onderhoud]\n",
         encoding="utf-8",
     )
-    path = live_project / "portals" / "acme-facilities.yaml"
+    path = root / "portals" / "acme-facilities.yaml"
     text = path.read_text(encoding="utf-8")
     guest = text[text.index("guest_workorder:") : text.index("user_settings:")]
     path.write_text(text.replace(guest, "extends: [guests]\n"), encoding="utf-8")
-    assert invoke("lint").exit_code == 0
-    # The same portal, spelt as a profile plus its own values, plans the same.
-    assert acme_plan() == flat
+
+
+def test_a_profile_edit_on_a_branch_is_the_branchs_change(
+    live_project: Path, invoke: Invoke
+) -> None:
+    from test_three_way import commit_all, git
+
+    _extend_acme(live_project)
+    git(live_project, "init", "-q", "-b", "main")
+    (live_project / ".gitignore").write_text("state/\n*.json\n", encoding="utf-8")
+    commit_all(live_project, "portals over a profile")
+    assert invoke("apply", "--yes").exit_code == 0
+    git(live_project, "checkout", "-q", "-b", "feature")
+    profile = live_project / "profiles" / "guests.yaml"
+    profile.write_text(
+        profile.read_text(encoding="utf-8").replace("Onderhoud]", "Onderhoud, Inspectie]"),
+        encoding="utf-8",
+    )
+    commit_all(live_project, "guests may ask for an inspection")
+    plan = json.loads(invoke("diff", "--base", "main", "--format", "json").output)
+    changes = {p["portal"]: p["changes"] for p in plan["portals"]}
+    assert changes["acme-facilities"] == [
+        {
+            "field": "work_types",
+            "added": ["Inspectie"],
+            "removed": [],
+            "widens": True,
+            "origin": "change",
+        }
+    ]

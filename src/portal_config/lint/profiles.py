@@ -13,12 +13,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from portal_config.file_access import Repository
 from portal_config.lint import schema
-from portal_config.lint.document import Document, JsonPath
+from portal_config.lint.document import Document, JsonPath, LoadResult
 from portal_config.lint.reader import read
 from portal_config.lint.rules.base import closest
 from portal_config.lint.scope import Scope
@@ -119,22 +119,31 @@ def _profile_validator(table: Table) -> Validator:
 
 def load_profiles(scope: Scope, repository: Repository | None = None) -> Profiles:
     """Every profile in the scope's profile directories, each checked on its own."""
-    profiles = Profiles(defaults=scope.extends)
-    if scope.config_file is not None and scope.extends:
-        profiles.default_origin = display(scope.config_file)
-    for directory in scope.profile_dirs:
-        for path in _profile_files(directory):
-            name = path.stem
-            if name in profiles.by_name:
-                continue  # an account's own profile of that name wins
-            loaded = read(path, display(path), repository)
-            profiles.problems.extend(loaded.problems)
-            if loaded.document is None:
-                continue
-            found = list(schema.check(loaded.document, profile_validator()))
-            found.extend(_name_problems(loaded.document, name))
-            profiles.problems.extend(found)
-            profiles.by_name[name] = Profile(name, loaded.document, not found)
+    found = [
+        read(path, display(path), repository)
+        for directory in scope.profile_dirs
+        for path in _profile_files(directory)
+    ]
+    origin = display(scope.config_file) if scope.config_file is not None else None
+    return profiles_from(found, scope.extends, origin)
+
+
+def profiles_from(
+    loaded: Sequence[LoadResult], defaults: tuple[str, ...], default_origin: str | None = None
+) -> Profiles:
+    """The profiles of loaded files (a name's first file wins: an account's own), checked."""
+    profiles = Profiles(defaults=defaults, default_origin=default_origin if defaults else None)
+    for result in loaded:
+        name = PurePath(result.path.partition("@")[0]).stem  # a base's files are path@ref
+        if name in profiles.by_name:
+            continue
+        profiles.problems.extend(result.problems)
+        if result.document is None:
+            continue
+        problems = list(schema.check(result.document, profile_validator()))
+        problems.extend(_name_problems(result.document, name))
+        profiles.problems.extend(problems)
+        profiles.by_name[name] = Profile(name, result.document, not problems)
     return profiles
 
 
