@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import yaml
 from jsonschema import Draft202012Validator
 
 from conftest import REPO, Invoke, Write
@@ -220,3 +221,40 @@ def test_a_profile_edit_on_a_branch_is_the_branchs_change(
             "origin": "change",
         }
     ]
+
+
+def test_pull_keeps_extends_and_writes_only_what_differs_from_the_profiles(
+    live_project: Path, invoke: Invoke
+) -> None:
+    _extend_acme(live_project)
+    before = json.loads(invoke("diff", "--format", "json").output)
+    acme = next(p for p in before["portals"] if p["portal"] == "acme-facilities")
+    differing = {change["field"] for change in acme["changes"]}
+    assert differing  # the demo account's acme differs from the file
+    assert invoke("pull", "--force").exit_code == 0
+    text = (live_project / "portals" / "acme-facilities.yaml").read_text(encoding="utf-8")
+    pulled = yaml.safe_load(text)
+    assert pulled["extends"] == ["guests"]
+    assert set(pulled["guest_workorder"]) == differing  # overrides, not a copy
+    after = json.loads(invoke("diff", "--format", "json").output)
+    acme = next(p for p in after["portals"] if p["portal"] == "acme-facilities")
+    assert acme["changes"] == []
+
+
+def test_fmt_formats_profiles_too_keeping_their_comments(write: Write, invoke: Invoke) -> None:
+    write(
+        "profiles/alarm.yaml",
+        "# for alarm installers\nguest_workorder:\n  work_types:  # edit, do not copy\n"
+        "    add: [Plaatsing alarm]\nprofile: alarm\n",
+    )
+    write(
+        "portals/acme.yaml", "portal: acme\nguest_workorder: {enabled: false}\nextends: [alarm]\n"
+    )
+    assert invoke("fmt").exit_code == 0
+    assert (Path("profiles") / "alarm.yaml").read_text(encoding="utf-8") == (
+        "# for alarm installers\nprofile: alarm\nguest_workorder:\n"
+        "  work_types:  # edit, do not copy\n    add:\n      - Plaatsing alarm\n"
+    )
+    assert (Path("portals") / "acme.yaml").read_text(encoding="utf-8") == (
+        "portal: acme\nextends:\n  - alarm\nguest_workorder:\n  enabled: false\n"
+    )

@@ -242,14 +242,15 @@ def fmt_command(paths: tuple[Path, ...], check: bool, config_path: Path | None) 
     from portal_config.files.canonical import format_paths
     from portal_config.lint.check import require_portals_dir
     from portal_config.project.config_reader import load_config
-    from portal_config.project.lint_scope import lint_scope
+    from portal_config.project.lint_scope import existing_profile_dirs, lint_scope
 
     config = load_config(config_path)
     views = [config.for_account(name) for name in config.accounts] or [config]
     if not paths:
         for view in views:  # with many accounts, every account's portals
             require_portals_dir(lint_scope(view))
-    run = format_paths(list(paths) or [view.portals_dir for view in views], config, check=check)
+    defaults = [view.portals_dir for view in views] + existing_profile_dirs(views)
+    run = format_paths(list(paths) or defaults, config, check=check)
     click.echo(run.render(), nl=False)
     sys.exit(run.exit_code)
 

@@ -14,7 +14,7 @@ import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from portal_config.file_access import Repository
 from portal_config.lint import schema
@@ -54,6 +54,10 @@ class Profiles:
     defaults: tuple[str, ...] = ()  # extended by every portal, before its own extends:
     default_origin: str | None = None  # where defaults are named (the config file)
 
+    def __bool__(self) -> bool:
+        """Whether there is anything to extend (a profile, or a default naming one)."""
+        return bool(self.by_name or self.defaults)
+
     @property
     def files(self) -> list[str]:
         return [profile.document.path for profile in self.by_name.values()]
@@ -74,6 +78,13 @@ class Profiles:
         layers = [profile.layer for profile in self.chain(own)]
         layers.append(Layer(document.path, document.data, *_positions(document)))
         return resolve(layers, active())
+
+    def effective_data(self, data: Any, path: str) -> Any:
+        """A portal file's effective settings from its data alone (what pull compares live
+        with): its own data when it extends nothing."""
+        if not isinstance(data, dict):
+            return data
+        return self.effective(Document(path, data))[0].data
 
     def chain(self, own: object) -> list[Profile]:
         """The profiles a portal extends, in order: the defaults, then its own."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from portal_config.lint.scope import Scope
@@ -32,3 +33,10 @@ def profile_dirs(config: Config) -> tuple[Path, ...]:
     if config.account is None:
         return (shared,)
     return (config.root / ACCOUNTS_DIR / config.account / PROFILES_DIR, shared)
+
+
+def existing_profile_dirs(views: Sequence[Config]) -> list[Path]:
+    """The profile directories of these views (each account's, the repository's) that
+    exist: what fmt formats besides the portals directories."""
+    found = dict.fromkeys(d for view in views for d in profile_dirs(view))
+    return [directory for directory in found if directory.is_dir()]

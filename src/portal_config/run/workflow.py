@@ -20,6 +20,7 @@ from portal_config.lint import schema
 from portal_config.lint.catalog import Catalog
 from portal_config.lint.check import LintRun, lint, require_portals_dir
 from portal_config.lint.loader import Document, JsonPath, load_bytes, load_file
+from portal_config.lint.profiles import load_profiles
 from portal_config.lint.rules import Context, inactive_work_type, run_rule, unknown_work_type
 from portal_config.live.api import OutSmartClient
 from portal_config.paths import display
@@ -454,6 +455,7 @@ def pull(
         live = client.list_portals()
         work_types = client.list_work_types() if catalog else []
     schema_path = config.root / "schema" / "portal.schema.json"
+    profiles = load_profiles(lint_scope(config))
     result = pull_portals(
         live,
         directory or config.portals_dir,
@@ -463,6 +465,8 @@ def pull(
         ignore=config.ignore,
         sections=config.sections,
         root=config.root,
+        # Files that extend profiles are brought to live by overrides over them.
+        effective=(lambda data: profiles.effective_data(data, "pulled")) if profiles else None,
     )
     if catalog:
         catalog_result = pull_catalog(work_types, config.catalog, force, root=config.root)
