@@ -93,7 +93,7 @@ def test_lint_reports_an_unknown_profile_at_its_line_with_a_suggestion(
     result = invoke("lint")
     assert result.exit_code == 1
     assert (
-        "portals/acme.yaml:2:11: error [profile] unknown profile 'restrictiv'; "
+        "portals/acme.yaml:2:11: error [unknown-profile] unknown profile 'restrictiv'; "
         "did you mean 'restrictive'?" in result.output
     )
 
@@ -103,7 +103,8 @@ def test_a_profiles_own_problems_are_at_its_lines(write: Write, invoke: Invoke) 
     write("portals/acme.yaml", "portal: acme\nguest_workorder: {enabled: false}\n")
     output = invoke("lint").output
     assert (
-        "profiles/strict.yaml:1:10: error [profile] profile name 'strikt' does not match" in output
+        "profiles/strict.yaml:1:10: error [profile-name-matches-filename] profile name 'strikt' does not match"
+        in output
     )
     assert (
         "profiles/strict.yaml:3:3: error [schema] unknown key 'enabeld' in guest_workorder"
@@ -258,3 +259,27 @@ def test_fmt_formats_profiles_too_keeping_their_comments(write: Write, invoke: I
     assert (Path("portals") / "acme.yaml").read_text(encoding="utf-8") == (
         "portal: acme\nextends:\n  - alarm\nguest_workorder:\n  enabled: false\n"
     )
+
+
+def test_accounts_extend_their_own_profiles_and_shared_ones_are_reported_once(
+    write: Write, invoke: Invoke
+) -> None:
+    write("portal-config.yaml", "accounts:\n  one:\n    extends: [house]\n  two:\n")
+    write("profiles/house.yaml", "profile: house\nguest_workorder:\n  enabled: false\n")
+    write("profiles/broken.yaml", "profile: broken\nguest_workorder:\n  enabeld: true\n")
+    # account one's own `house` wins over the repository's
+    write(
+        "accounts/one/profiles/house.yaml",
+        "profile: house\nguest_workorder:\n  enabled: true\n  work_types: [Storing]\n",
+    )
+    write("accounts/one/portals/a.yaml", "portal: a\n")
+    write("accounts/two/portals/b.yaml", "portal: b\nguest_workorder: {enabled: false}\n")
+    result = invoke("lint")
+    errors = [line for line in result.output.splitlines() if ": error [" in line]
+    assert errors == [
+        "profiles/broken.yaml:3:3: error [schema] unknown key 'enabeld' in guest_workorder; "
+        "did you mean 'enabled'?"
+    ]
+    explained = invoke("explain", "accounts/one/portals/a.yaml").output
+    assert explained.startswith("a (accounts/one/portals/a.yaml): extends house\n")
+    assert "guest_workorder.enabled: true  (accounts/one/profiles/house.yaml:3)" in explained

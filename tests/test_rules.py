@@ -227,6 +227,25 @@ CASES: dict[str, tuple[dict[str, str], dict[str, str], list[str]]] = {
             "portals/acme.yaml:6:1: warning: display is set but the portal is switched off, so it has no effect"
         ],
     ),
+    "unknown-profile": (
+        {"profiles/base.yaml": BASE, "portals/acme.yaml": EXTENDS},
+        {
+            "profiles/base.yaml": BASE,
+            "portals/acme.yaml": "portal: acme\nextends: [bse]\nguest_workorder: {enabled: false}\n",
+        },
+        ["portals/acme.yaml:2:11: error: unknown profile 'bse'; did you mean 'base'?"],
+    ),
+    "profile-name-matches-filename": (
+        {"profiles/base.yaml": BASE, "portals/acme.yaml": EXTENDS},
+        {
+            "profiles/base.yaml": BASE.replace("profile: base", "profile: basis"),
+            "portals/acme.yaml": "portal: acme\nguest_workorder: {enabled: false}\n",
+        },
+        [
+            "profiles/base.yaml:1:10: error: profile name 'basis' does not match the file name "
+            "'base'; rename one"
+        ],
+    ),
     "locked-field-widened": (
         {"profiles/base.yaml": BASE, "portals/acme.yaml": EXTENDS},
         {"profiles/base.yaml": BASE, "portals/acme.yaml": WIDENED},

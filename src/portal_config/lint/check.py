@@ -21,7 +21,7 @@ from portal_config.lint.catalog import Catalog, load_catalog
 from portal_config.lint.loader import Document
 from portal_config.lint.profiles import Profiles, load_profiles
 from portal_config.lint.reader.batch import PerFile, Project, open_project
-from portal_config.lint.rules import RULES, Context, run_rule
+from portal_config.lint.rules import RULES, Context, run_rule, unknown_profile
 from portal_config.lint.rules.base import closest
 from portal_config.lint.scope import Scope
 from portal_config.paths import display
@@ -56,6 +56,7 @@ def lint(paths: Sequence[Path], scope: Scope) -> LintRun:
         catalog, problems = load_config_catalog(scope, repository)
         run.report.extend(problems)
         run.report.extend(profiles.problems)
+        run.report.extend(profiles.default_problems(scope.level_of(unknown_profile.ID)))
         run.report.extend(_check_profiles(profiles, catalog, scope))
         per_file = PerFile(_file_directives, _DIRECTIVE_WORD, _judge(catalog, scope, profiles))
         valid: list[Document] = []
@@ -111,13 +112,13 @@ def _judge(
     """What lint learns from one document on its own: its effective settings (with the
     profiles it extends), their schema errors and, in the same pass, what the per-file
     rules find in the parts the schema did not refuse."""
-    context = Context(catalog=catalog)
+    context = Context(catalog=catalog, profiles=tuple(profiles.by_name))
     rules = _per_file_rules(scope)
 
     def judge(document: Document) -> tuple[list[Problem], Document | None, list[str]]:
-        effective, problems = profiles.effective(document)
+        effective = profiles.effective(document)
         refusals, valid_part = schema.check_parts(effective)
-        problems.extend(refusals)
+        problems = list(refusals)
         silenced: set[tuple[str, str]] = set()
         if valid_part is not None:
             checked = replace(effective, data=valid_part) if refusals else effective
@@ -132,7 +133,7 @@ def _check_profiles(profiles: Profiles, catalog: Catalog | None, scope: Scope) -
     """The rules that judge a value on its own, on each valid profile: a profile's
     problems at its own lines, once, not once per portal that extends it."""
     rules = [r for r in _per_file_rules(scope) if getattr(r[1], "ON_PROFILES", False)]
-    documents = [p.document for p in profiles.by_name.values() if p.valid]
+    documents = [p.checked for p in profiles.by_name.values() if p.checked is not None]
     yield from _apply_rules(documents, Context(catalog=catalog), None, None, rules)
 
 

@@ -20,7 +20,7 @@ from portal_config.file_access import Repository
 from portal_config.lint import schema
 from portal_config.lint.document import Document, JsonPath, LoadResult
 from portal_config.lint.reader import read
-from portal_config.lint.rules.base import closest
+from portal_config.lint.rules import unknown_profile
 from portal_config.lint.scope import Scope
 from portal_config.paths import display
 from portal_config.problems import Level, Position, Problem
@@ -31,14 +31,14 @@ from portal_config.settings.table import Table, active
 if TYPE_CHECKING:
     from portal_config.lint.schema import Validator
 
-PROFILE_RULE = "profile"
-
 
 @dataclass(frozen=True)
 class Profile:
     name: str
     document: Document  # whole, with every position
     valid: bool  # whether the profile schema accepted it
+    # What the schema did not refuse, for the rules (see schema.check_parts); None: nothing.
+    checked: Document | None = None
 
     @property
     def layer(self) -> Layer:
@@ -62,15 +62,14 @@ class Profiles:
     def files(self) -> list[str]:
         return [profile.document.path for profile in self.by_name.values()]
 
-    def effective(self, document: Document) -> tuple[Document, list[Problem]]:
-        """``document`` with its effective settings as data (itself when nothing is
-        extended), and a problem for each profile it names that does not exist."""
-        own = document.data.get("extends") if isinstance(document.data, dict) else None
-        if not self.defaults and own is None and "waivers" not in (document.data or {}):
-            return document, []  # a plain portal file: its data is its settings
-        problems = list(self._unknown(document, own if isinstance(own, list) else []))
+    def effective(self, document: Document) -> Document:
+        """``document`` with its effective settings as data, and how they were merged
+        (itself when it extends nothing: its data is its settings)."""
+        data = document.data if isinstance(document.data, dict) else {}
+        if not self.defaults and "extends" not in data and "waivers" not in data:
+            return document
         resolution = self.resolve(document)
-        return replace(document, data=resolution.data, resolution=resolution), problems
+        return replace(document, data=resolution.data, resolution=resolution)
 
     def resolve(self, document: Document) -> Resolution:
         """The portal's settings merged over the profiles it extends, with provenance."""
@@ -84,7 +83,7 @@ class Profiles:
         with): its own data when it extends nothing."""
         if not isinstance(data, dict):
             return data
-        return self.effective(Document(path, data))[0].data
+        return self.effective(Document(path, data)).data
 
     def chain(self, own: object) -> list[Profile]:
         """The profiles a portal extends, in order: the defaults, then its own."""
@@ -92,20 +91,20 @@ class Profiles:
         found = [self.by_name.get(name) for name in dict.fromkeys(names) if isinstance(name, str)]
         return [profile for profile in found if profile is not None and profile.valid]
 
-    def _unknown(self, document: Document, own: list[object]) -> Iterator[Problem]:
-        for index, name in enumerate(own):
-            if isinstance(name, str) and name not in self.by_name:
-                at = document.locate(("extends", index))
-                yield Problem(document.path, at, Level.ERROR, PROFILE_RULE, self._missing(name))
-        for name in self.defaults:
-            if name not in self.by_name:
-                where = self.default_origin or document.path
-                yield Problem(where, None, Level.ERROR, PROFILE_RULE, self._missing(name))
+    def missing(self, document: Document) -> list[str]:
+        """The profiles ``document`` extends (itself or by default) that do not exist."""
+        own = document.data.get("extends") if isinstance(document.data, dict) else None
+        names = list(self.defaults) + (list(own) if isinstance(own, list) else [])
+        return [name for name in names if isinstance(name, str) and name not in self.by_name]
 
-    def _missing(self, name: str) -> str:
-        close = closest(name, list(self.by_name))
-        hint = f"; did you mean '{close}'?" if close else ""
-        return f"unknown profile '{name}'{hint}"
+    def default_problems(self, level: Level | None) -> Iterator[Problem]:
+        """A problem for each default profile the config names that does not exist (once,
+        at the config, not in every portal); none when ``level`` says the rule is off."""
+        for name in self.defaults:
+            if name not in self.by_name and level is not None:
+                where = self.default_origin or "extends"
+                message = unknown_profile.message(name, list(self.by_name))
+                yield Problem(where, None, level, unknown_profile.ID, message)
 
 
 def profile_validator() -> Validator:
@@ -151,10 +150,10 @@ def profiles_from(
         profiles.problems.extend(result.problems)
         if result.document is None:
             continue
-        problems = list(schema.check(result.document, profile_validator()))
-        problems.extend(_name_problems(result.document, name))
+        problems, part = schema.check_parts(result.document, profile_validator())
         profiles.problems.extend(problems)
-        profiles.by_name[name] = Profile(name, result.document, not problems)
+        checked = replace(result.document, data=part) if part is not None else None
+        profiles.by_name[name] = Profile(name, result.document, not problems, checked)
     return profiles
 
 
@@ -162,15 +161,6 @@ def _profile_files(directory: Path) -> Sequence[Path]:
     if not directory.is_dir():
         return ()
     return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-
-
-def _name_problems(document: Document, stem: str) -> Iterator[Problem]:
-    name = document.data.get("profile") if isinstance(document.data, dict) else None
-    if isinstance(name, str) and name != stem:
-        message = f"profile name '{name}' does not match the file name '{stem}'; rename one"
-        yield Problem(
-            document.path, document.locate(("profile",)), Level.ERROR, PROFILE_RULE, message
-        )
 
 
 def _positions(

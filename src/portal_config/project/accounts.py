@@ -56,14 +56,24 @@ def lint_accounts(
     selected = select(config, names, paths)
     merged = LintRun(Report())
     views = []
+    # The repository's profiles are linted with every account: reported once.
+    seen: set[object] = set()
     for name, chosen in selected.items():
         view = config.for_account(name)
         if not chosen:
             require_portals_dir(lint_scope(view))
         run = lint(chosen or [view.portals_dir], lint_scope(view))
-        merged.report.files.extend(run.report.files)
-        merged.report.extend(run.report.problems)
+        merged.report.files.extend(f for f in run.report.files if not _again(f, seen))
+        merged.report.extend(p for p in run.report.problems if not _again(p, seen))
         merged.sources.update(run.sources)
         merged.documents.extend(run.documents)
         views.append(view)
     return merged, views
+
+
+def _again(item: object, seen: set[object]) -> bool:
+    """Whether ``item`` was seen before; it is seen from now on."""
+    if item in seen:
+        return True
+    seen.add(item)
+    return False

@@ -635,11 +635,13 @@ def _base_settings(config: Config, ref: str, console: Console) -> Base:
     for path, data in found.files:
         loaded = load_bytes(data, f"{path}@{ref}")
         # Its settings then, with the profiles of then: a profile's edit is this branch's.
-        effective = profiles.effective(loaded.document) if loaded.document else None
-        if effective is None or effective[1] or list(schema.check(effective[0])):
+        document = loaded.document
+        effective = profiles.effective(document) if document is not None else None
+        broken = effective is None or bool(profiles.missing(effective))
+        if effective is None or broken or list(schema.check(effective)):
             console.note(f"base: {path} at {ref} is not a valid portal file; compared as new")
             continue
-        desired = PortalSettings.from_file_data(effective[0].data)
+        desired = PortalSettings.from_file_data(effective.data)
         settings[desired.portal] = desired
     return BaseRef(ref, found.commit), settings
 

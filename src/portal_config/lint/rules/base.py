@@ -32,6 +32,8 @@ class Context:
 
     catalog: Catalog | None = None
     project: Sequence[Document] = field(default_factory=list)
+    # The profiles portal files may extend, by name; None where no files are linted.
+    profiles: Sequence[str] | None = None
 
 
 def section_of(document: Document, name: str) -> Mapping[str, Any]:
