@@ -283,3 +283,17 @@ def test_accounts_extend_their_own_profiles_and_shared_ones_are_reported_once(
     explained = invoke("explain", "accounts/one/portals/a.yaml").output
     assert explained.startswith("a (accounts/one/portals/a.yaml): extends house\n")
     assert "guest_workorder.enabled: true  (accounts/one/profiles/house.yaml:3)" in explained
+
+
+def test_a_profile_given_to_lint_is_linted_as_a_profile_with_the_portals_it_reaches(
+    write: Write, invoke: Invoke
+) -> None:
+    write(
+        "profiles/open.yaml", "profile: open\nguest_workorder:\n  enabled: true\n  work_types: []\n"
+    )
+    write("portals/acme.yaml", "portal: acme\nextends: [open]\n")
+    result = invoke("lint", "profiles/open.yaml")
+    assert result.exit_code == 1
+    assert "[schema]" not in result.output  # not read as a portal file
+    assert "(effective in portals/acme.yaml)" in result.output
+    assert "2 files checked" in result.output

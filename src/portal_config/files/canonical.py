@@ -18,7 +18,7 @@ import json
 import os
 import stat
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +132,8 @@ def format_paths(paths: Sequence[Path], config: Config, *, check: bool) -> Forma
     """
     files = []
     repository = Repository(config.root)  # read as lint reads: bounded, links kept inside
-    for path in expand(paths, lint_scope(config)):
+    # Profiles are formatted as portal files are (lint reads them apart, as profiles).
+    for path in expand(paths, replace(lint_scope(config), profile_dirs=())):
         formatted = format_loaded(load_file(path, display(path), repository=repository))
         if formatted.changed and not check:
             assert formatted.text is not None
@@ -233,8 +234,8 @@ def update_text(
     ``effective`` gives a file's effective settings from its data (the profiles it
     extends): a field is then written only where live differs from them, as an override.
     """
-    effective = effective or _itself
-    changes = _differences(effective(data), settings)
+    resolve: Resolve = effective or (lambda plain: plain)
+    changes = _differences(resolve(data), settings)
     if not changes:
         return None
     try:
@@ -247,7 +248,7 @@ def update_text(
         if section is None:
             set_key(tree, "portal", quoted(settings.portal), _portal_keys())
             continue
-        if section.name not in tree and (not section.required or effective is not _itself):
+        if section.name not in tree and (not section.required or effective is not None):
             # A section the repository manages that this file does not have yet: added.
             set_key(tree, section.name, CommentedMap(), _portal_keys())
         fields = tree.get(section.name)
@@ -265,7 +266,7 @@ def update_text(
             )
     updated = dump(tree)
     read = load_bytes(updated.encode("utf-8"), "pulled").document
-    if read is None or _differences(effective(read.data), settings):
+    if read is None or _differences(resolve(read.data), settings):
         raise CanonicalError("the edited file would not read back as the live settings")
     return updated
 
@@ -300,11 +301,7 @@ def _differences(data: Any, settings: PortalSettings) -> list[tuple[Section | No
 
 
 _PORTAL = Field("portal", Kind.TEXT, "Portal id", "")
-Resolve = Callable[[Any], Any]
-
-
-def _itself(data: Any) -> Any:
-    return data
+Resolve = Callable[[Any], Any]  # a file's data -> its effective settings (profiles)
 
 
 def _same(one: Field, have: Any, want: Any) -> bool:

@@ -50,6 +50,9 @@ class LintRun:
 
 def lint(paths: Sequence[Path], scope: Scope) -> LintRun:
     repository = Repository(scope.root)
+    if any(_is_profile(path, scope) for path in paths):
+        # A profile given (a pre-commit run on a changed profile): every portal it may reach.
+        paths = [*paths, scope.portals_dir]
     with open_project(paths, scope, repository) as project:
         profiles = load_profiles(scope, repository)
         run = LintRun(Report(files=project.files + profiles.files))
@@ -78,6 +81,11 @@ def lint(paths: Sequence[Path], scope: Scope) -> LintRun:
         _add_missing_sources(run, project)
         run.documents = valid
         return run
+
+
+def _is_profile(path: Path, scope: Scope) -> bool:
+    absolute = path.absolute()
+    return any(absolute.is_relative_to(d.absolute()) for d in scope.profile_dirs)
 
 
 _Rules = list[tuple[str, ModuleType, Level]]
