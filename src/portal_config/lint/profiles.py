@@ -40,7 +40,7 @@ class Profile:
     # What the schema did not refuse, for the rules (see schema.check_parts); None: nothing.
     checked: Document | None = None
 
-    @property
+    @functools.cached_property  # made once, used by every portal that extends it
     def layer(self) -> Layer:
         return Layer(self.document.path, self.document.data, *_positions(self.document), self.name)
 
