@@ -1,8 +1,8 @@
 """A portal file extends a profile that does not exist.
 
-`extends: [restrictive]` names profiles/restrictive.yaml (or, in a many-account
-repository, accounts/<account>/profiles/restrictive.yaml first). A name with no such file
-is reported at its line, with the closest existing name; so is a default the config's
+`extends: [restrictive]` names `profiles/restrictive.yaml` (in a many-account repository,
+the account's own `profiles/restrictive.yaml` first). A name with no such file is
+reported at its line, with the closest existing name; so is a default that the config's
 `extends:` names.
 """
 
