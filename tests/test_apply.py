@@ -191,7 +191,7 @@ def test_a_work_type_the_live_account_lacks_is_refused_before_any_write(
 
 
 def test_confirmation_on_a_tty(live_project: Path, sandbox: Sandbox, monkeypatch: object) -> None:
-    from portal_config.run.workflow import Console
+    from portal_config.run.console import Console
 
     answers: list[str] = []
     out: list[str] = []
@@ -388,26 +388,19 @@ def test_check_writable_refuses_a_directory_and_accepts_a_read_only_file(tmp_pat
 
 def _apply_in_process(console: object, report: Path | None = None) -> int:
     from portal_config.project.config import load_config
-    from portal_config.run.workflow import Console, apply
+    from portal_config.run.console import Console
+    from portal_config.run.options import ApplyOptions
+    from portal_config.run.workflow import apply
 
     assert isinstance(console, Console)
-    return apply(
-        load_config(),
-        [],
-        None,
-        None,
-        assume_yes=False,
-        allow_large_change=False,
-        report_file=report,
-        console=console,
-    )
+    return apply(load_config(), [], None, ApplyOptions(report_file=report), console)
 
 
 @pytest.mark.slow  # waits out real timeouts or Retry-After
 def test_time_at_the_prompt_does_not_use_up_the_request_deadline(
     live_project: Path, sandbox: Sandbox
 ) -> None:
-    from portal_config.run.workflow import Console
+    from portal_config.run.console import Console
 
     config = live_project / "portal-config.yaml"
     config.write_text(config.read_text().replace("deadline: 60", "deadline: 0.5"))
@@ -425,7 +418,7 @@ def test_time_at_the_prompt_does_not_use_up_the_request_deadline(
 def test_a_deadline_passed_before_a_write_was_sent_is_reported_skipped(
     live_project: Path, sandbox: Sandbox
 ) -> None:
-    from portal_config.run.workflow import Console
+    from portal_config.run.console import Console
 
     config = live_project / "portal-config.yaml"
     config.write_text(

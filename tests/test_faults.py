@@ -13,7 +13,9 @@ import pytest
 from conftest import NEW_GUEST, SOFTWARE_TOKEN, TOKEN, generated_project
 from portal_config.errors import PortalConfigError
 from portal_config.project.config import load_config
-from portal_config.run.workflow import Console, apply, diff
+from portal_config.run.console import Console
+from portal_config.run.options import ApplyOptions
+from portal_config.run.workflow import apply, diff
 from portal_config.sandbox import Faults, SandboxState, start_sandbox
 
 # Sleeps through latency, backoff and Retry-After by design: slow.
@@ -48,16 +50,8 @@ TALLY: Counter[tuple[str, str]] = Counter()
 
 def _apply(report: Path | None = None) -> int:
     """apply --yes --allow-large-change in this process, against the configured target."""
-    return apply(
-        load_config(),
-        [],
-        None,
-        None,
-        assume_yes=True,
-        allow_large_change=True,
-        report_file=report,
-        console=_console(),
-    )
+    options = ApplyOptions(assume_yes=True, allow_large_change=True, report_file=report)
+    return apply(load_config(), [], None, options, _console())
 
 
 def _console() -> Console:

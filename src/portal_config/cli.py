@@ -23,7 +23,7 @@ from portal_config.render.lint import FORMATS as LINT_FORMATS
 
 if TYPE_CHECKING:
     from portal_config.project.config import Config
-    from portal_config.run.workflow import Console
+    from portal_config.run.console import Console
 
 # Importing render.plan here would add ~50 ms to every lint start-up (the plan model and
 # its dependencies); tests keep this list equal to render.plan.PLAN_FORMATS.
@@ -414,7 +414,7 @@ def rules_command(rule_ids: tuple[str, ...], config_path: Path | None) -> None:
 
 
 def _console(color: bool | None, quiet: bool = False, verbose: bool = False) -> Console:
-    from portal_config.run.workflow import Console
+    from portal_config.run.console import Console
 
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose cannot be used together")
@@ -844,6 +844,7 @@ def apply_command(
       portal-config apply plan.json --yes --require-tip origin/main
     """
     from portal_config.project.config import load_config
+    from portal_config.run.options import ApplyOptions
     from portal_config.run.workflow import apply
 
     config = load_config(config_path, project=project_dir)
@@ -852,44 +853,27 @@ def apply_command(
     if plans and len(plans) != len(paths):
         # Either the reviewed plans or the files: mixing them would apply neither exactly.
         raise click.UsageError("give either saved PLAN.json files or portal files, not both")
+    options = ApplyOptions(
+        target=target,
+        assume_yes=assume_yes,
+        allow_large_change=allow_large_change,
+        report_file=report_file,
+        require_tip=require_tip,
+        concurrency=concurrency,
+        parallel=parallel,
+        accounts=accounts,
+    )
     if config.is_fleet:
         from portal_config.run.fleet import apply_accounts
 
-        sys.exit(
-            apply_accounts(
-                config,
-                accounts,
-                paths,
-                plans,
-                console,
-                target=target,
-                assume_yes=assume_yes,
-                allow_large_change=allow_large_change,
-                report_file=report_file,
-                concurrency=concurrency,
-                parallel=parallel,
-                require_tip=require_tip,
-            )
-        )
+        sys.exit(apply_accounts(config, paths, plans, options, console))
     config.select_accounts(accounts)  # refuses --account: there is one account
     if len(plans) > 1:
         from portal_config.plan.saved import read_plan_files
 
         read_plan_files(plans, config)  # two for one target: say which two
         raise click.UsageError("give one saved PLAN.json: this repository holds one account")
-    code = apply(
-        config,
-        () if plans else paths,
-        plans[0] if plans else None,
-        target,
-        assume_yes=assume_yes,
-        allow_large_change=allow_large_change,
-        report_file=report_file,
-        console=console,
-        concurrency=concurrency,
-        require_tip=require_tip,
-    )
-    sys.exit(code)
+    sys.exit(apply(config, () if plans else paths, plans[0] if plans else None, options, console))
 
 
 @cli.command("pull")

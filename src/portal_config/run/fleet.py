@@ -21,18 +21,20 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from portal_config import TOOL
 from portal_config.errors import ExitCode, PortalConfigError, UsageError
 from portal_config.escaping import code_span, escape_line, escape_text
+from portal_config.plan.saved import read_plan_files
 from portal_config.plan.value import SavedPlan
 from portal_config.project.accounts import select
 from portal_config.project.config import Config
 from portal_config.project.history import one_look
-from portal_config.run.workflow import Console
+from portal_config.run.console import Console, confirm_apply, count_portals
+from portal_config.run.options import ApplyOptions
 
 FLEET_FORMAT = "portal-config-fleet"
 FLEET_VERSION = 1
@@ -136,10 +138,6 @@ def show_text(run: AccountRun, console: Console, markdown: bool = False) -> None
             console.out(f"{failure}: {run.error}\n\n")
 
 
-def _count(portals: int) -> str:
-    return f"{portals} portal{'s' if portals != 1 else ''}"
-
-
 def show_diagnostics(run: AccountRun, console: Console) -> None:
     for line in "".join(run.err).splitlines():
         # The account's console escaped its lines as it wrote them.
@@ -235,71 +233,55 @@ def fleet_refusal(config: Config, changed: dict[str, int]) -> str | None:
     total, limit = sum(changed.values()), config.safety.fleet_max_portals
     if total <= limit:
         return None
-    return (
-        f"the accounts' plans change {_count(total)}, more than safety.fleet_max_portals ({limit})"
-    )
+    limit_name = f"safety.fleet_max_portals ({limit})"
+    return f"the accounts' plans change {count_portals(total)}, more than {limit_name}"
 
 
 def apply_accounts(
     config: Config,
-    names: Sequence[str],
     paths: Sequence[Path],
     plan_files: Sequence[Path],
+    options: ApplyOptions,
     console: Console,
-    *,
-    target: str | None,
-    assume_yes: bool,
-    allow_large_change: bool,
-    report_file: Path | None,
-    concurrency: int | None,
-    parallel: int | None,
-    require_tip: str | None,
 ) -> int:
     """apply on the selected accounts: from saved plans (each names its account), or
     every account planned from live state first and shown."""
-    from portal_config.plan.saved import read_plan_files
-
     failed: list[AccountRun] = []
     if plan_files:
-        saved: dict[str, SavedPlan] = {}
-        for path, plan in zip(plan_files, read_plan_files(plan_files, config), strict=True):
-            assert plan.account is not None  # read_plan_file refused one without
-            if plan.account in saved:
-                raise UsageError(f"{path}: a second plan for account {plan.account}")
-            saved[plan.account] = plan
-        chosen = config.select_accounts(names) if names else list(saved)
-        missing = [name for name in chosen if name not in saved]
-        extra = [name for name in saved if name not in chosen]
-        if missing or extra:  # a plan applied or skipped without saying would mislead
-            detail = (f"no plan for {', '.join(missing)}" if missing else "") or (
-                f"plans for {', '.join(extra)}, which --account leaves out"
-            )
-            raise UsageError(f"--account and the plans disagree: {detail}")
-        plans = {name: saved[name] for name in chosen}
+        plans = _saved_plans(config, plan_files, options.accounts)
     else:
-        selected = select(config, names, paths)
-        per_account_path(report_file, "", "--report", len(selected) > 1)
+        selected = select(config, options.accounts, paths)
+        per_account_path(options.report_file, "", "--report", len(selected) > 1)
         failed, plans = plan_accounts(
             config,
             selected,
             console,
-            target_name=target,
-            concurrency=concurrency,
-            parallel=parallel or DEFAULT_PARALLEL,
+            target_name=options.target,
+            concurrency=options.concurrency,
+            parallel=options.parallel or DEFAULT_PARALLEL,
         )
-    return apply(
-        config,
-        plans,
-        console,
-        failed=failed,
-        from_files=bool(plan_files),
-        target_name=target,
-        assume_yes=assume_yes,
-        allow_large_change=allow_large_change,
-        report_file=report_file,
-        concurrency=concurrency,
-        require_tip=require_tip,
-    )
+    return apply(config, plans, options, console, failed=failed, from_files=bool(plan_files))
+
+
+def _saved_plans(
+    config: Config, plan_files: Sequence[Path], names: Sequence[str]
+) -> dict[str, SavedPlan]:
+    """The saved plans by account, in the order --account gives (or the files do)."""
+    saved: dict[str, SavedPlan] = {}
+    for path, plan in zip(plan_files, read_plan_files(plan_files, config), strict=True):
+        assert plan.account is not None  # read_plan_file refused one without
+        if plan.account in saved:
+            raise UsageError(f"{path}: a second plan for account {plan.account}")
+        saved[plan.account] = plan
+    chosen = config.select_accounts(names) if names else list(saved)
+    missing = [name for name in chosen if name not in saved]
+    extra = [name for name in saved if name not in chosen]
+    if missing or extra:  # a plan applied or skipped without saying would mislead
+        detail = (f"no plan for {', '.join(missing)}" if missing else "") or (
+            f"plans for {', '.join(extra)}, which --account leaves out"
+        )
+        raise UsageError(f"--account and the plans disagree: {detail}")
+    return {name: saved[name] for name in chosen}
 
 
 def read(
@@ -392,16 +374,11 @@ def plan_accounts(
 def apply(
     config: Config,
     plans: dict[str, SavedPlan],
+    options: ApplyOptions,
     console: Console,
     *,
     failed: Sequence[AccountRun] = (),
     from_files: bool = False,
-    target_name: str | None,
-    assume_yes: bool,
-    allow_large_change: bool,
-    report_file: Path | None,
-    concurrency: int | None,
-    require_tip: str | None,
 ) -> int:
     """Apply each account's plan in turn, after every check and one question.
 
@@ -415,7 +392,8 @@ def apply(
 
     names = [run.account for run in failed] + list(plans)
     reports = {
-        name: per_account_path(report_file, name, "--report", len(names) > 1) for name in names
+        name: per_account_path(options.report_file, name, "--report", len(names) > 1)
+        for name in names
     }
 
     def report(name: str, code: int, reason: str) -> None:
@@ -425,20 +403,7 @@ def apply(
     for run in failed:
         report(run.account, run.code, run.error or "")
     try:
-        return _apply_each(
-            config,
-            plans,
-            console,
-            failed,
-            report,
-            from_files=from_files,
-            target_name=target_name,
-            allow_large_change=allow_large_change,
-            assume_yes=assume_yes,
-            reports=reports,
-            concurrency=concurrency,
-            require_tip=require_tip,
-        )
+        return _apply_each(config, plans, options, console, failed, report, reports, from_files)
     except PortalConfigError as exc:  # the whole run refused: every account says why
         for name in plans:
             report(name, exc.exit_code, exc.render())
@@ -448,17 +413,12 @@ def apply(
 def _apply_each(
     config: Config,
     plans: dict[str, SavedPlan],
+    options: ApplyOptions,
     console: Console,
     failed: Sequence[AccountRun],
     report: Callable[[str, int, str], None],
-    *,
-    from_files: bool,
-    target_name: str | None,
-    allow_large_change: bool,
-    assume_yes: bool,
     reports: dict[str, Path | None],
-    concurrency: int | None,
-    require_tip: str | None,
+    from_files: bool,
 ) -> int:
     from portal_config.plan.value import RefusedError
     from portal_config.render.plan import render_text
@@ -466,9 +426,10 @@ def _apply_each(
 
     for saved in plans.values() if from_files else ():  # before any account writes
         workflow.check_plan_commit(config, saved)
-    if require_tip is not None:
+    if options.require_tip is not None:
         for saved in plans.values():  # before any account writes
-            workflow.check_tip(config.for_account(saved.account or ""), require_tip, saved)
+            view = config.for_account(saved.account or "")
+            workflow.check_tip(view, options.require_tip, saved)
     runs = list(failed)
     recorded = {name: saved.as_recorded() for name, saved in plans.items()}
     for name, plan in recorded.items():
@@ -476,7 +437,7 @@ def _apply_each(
             header = workflow.saved_header(config, plans[name])
             show_text(AccountRun(name, out=[render_text(plan, header, console.color)]), console)
         reason = plan.refusal(config.safety)
-        if reason and not allow_large_change:
+        if reason and not options.allow_large_change:
             refusal = RefusedError(f"{reason}; re-run with --allow-large-change if intended")
             runs.append(AccountRun(name, ExitCode.REFUSED, error=refusal.render()))
             report(name, ExitCode.REFUSED, refusal.render())
@@ -485,36 +446,21 @@ def _apply_each(
     changed = {name: len(recorded[name].changed) for name in allowed}
     total = sum(changed.values())
     too_many = fleet_refusal(config, changed)
-    if too_many and not allow_large_change:
+    if too_many and not options.allow_large_change:
         raise RefusedError(f"{too_many}; re-run with --allow-large-change if this is intended")
     accounts = sum(1 for name in allowed if recorded[name].has_changes)
-    if total and not assume_yes:
-        if console.confirm is None:
-            raise RefusedError(
-                "no terminal to confirm on; review the plans and pass --yes to apply them"
-            )
+    if total:
         where = f"{accounts} account{'s' if accounts != 1 else ''}"
-        if not console.confirm(f"Apply changes to {_count(total)} in {where}?"):
-            raise RefusedError("not confirmed; nothing was applied")
+        confirm_apply(console, total, where, options.assume_yes)
     order = list(allowed)
     for index, name in enumerate(order):
 
         def apply_one(
             view: Config, captured: Console, saved: SavedPlan = allowed[name], name: str = name
         ) -> int:
-            return workflow.apply(
-                view,
-                (),
-                None,
-                target_name,
-                assume_yes=True,
-                allow_large_change=allow_large_change,
-                report_file=reports[name],
-                console=captured,
-                concurrency=concurrency,
-                saved=saved,
-                show_plan=False,  # shown above, before the question
-            )
+            # Asked once above, for every account; each writes its own report.
+            own = replace(options, assume_yes=True, report_file=reports[name])
+            return workflow.apply(view, (), None, own, captured, saved=saved, show_plan=False)
 
         try:
             run = run_one(config, name, apply_one, console)

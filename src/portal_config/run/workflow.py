@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
 
 from portal_config.errors import ExitCode, PortalConfigError
@@ -53,45 +52,11 @@ from portal_config.project.history import (
 )
 from portal_config.render.lint import Style, render_text
 from portal_config.render.plan import PLAN_FORMATS, account_heading, render_result
+from portal_config.run.console import Console, confirm_apply, count_portals
+from portal_config.run.options import ApplyOptions
 from portal_config.run.targets import announce, open_client, resolve_target, target_line
 from portal_config.settings.model import PortalSettings, WorkType
 from portal_config.storage import check_writable, json_text, write_atomically
-
-
-@dataclass
-class Console:
-    """Where a workflow writes: ``out`` for results, ``err`` for diagnostics.
-
-    ``quiet`` drops progress (the plan before apply, each portal as it completes,
-    retry lines); results, failures and errors always show. ``verbose`` adds a
-    redacted log of every request on stderr.
-    """
-
-    out: Callable[[str], None]
-    err: Callable[[str], None]
-    color: bool
-    confirm: Callable[[str], bool] | None  # None: there is no terminal to ask on
-    quiet: bool = False
-    verbose: bool = False
-    # Say what is read from where before a live read: where someone watches the wait (a
-    # terminal, a CI log), as git shows progress; pipes and captured output stay as they were.
-    watched: bool = False
-
-    def progress(self, text: str) -> None:
-        if not self.quiet:
-            self.out(text)
-
-    def note(self, line: str) -> None:
-        """One line of diagnostics (a retry, an interrupt) on stderr, unless quiet.
-
-        It quotes servers' answers and paths: escaped, so it stays one line of text."""
-        if not self.quiet:
-            self.err(escape_line(line) + "\n")
-
-    def trace(self, line: str) -> None:
-        if self.verbose:
-            self.err(escape_line(line) + "\n")
-
 
 # A three-way plan's base: what was compared with, and its settings by portal id.
 Base = tuple[BaseRef, Mapping[str, PortalSettings]]
@@ -221,39 +186,22 @@ def apply(
     config: Config,
     paths: Sequence[Path],
     plan_file: Path | None,
-    target_name: str | None,
-    *,
-    assume_yes: bool,
-    allow_large_change: bool,
-    report_file: Path | None,
+    options: ApplyOptions,
     console: Console,
-    concurrency: int | None = None,
-    require_tip: str | None = None,
+    *,
     saved: SavedPlan | None = None,
     show_plan: bool = True,
 ) -> int:
     """Apply the files, a plan file, or ``saved``: a plan made in this process (a fleet
     run plans every account before it writes to any, and has shown the plans already:
     ``show_plan`` False)."""
+    report_file = options.report_file
     if report_file is not None:
         # Before any request, not after the writes.
         check_writable(report_file, "--report", Repository(config.root))
     report = ApplyReport()
     try:
-        code = _apply(
-            config,
-            paths,
-            plan_file,
-            target_name,
-            report,
-            assume_yes=assume_yes,
-            allow_large_change=allow_large_change,
-            console=console,
-            concurrency=concurrency,
-            require_tip=require_tip,
-            saved=saved,
-            show_plan=show_plan,
-        )
+        code = _apply(config, paths, plan_file, options, console, report, saved, show_plan)
     except PortalConfigError as exc:
         write_report(report_file, report, exc.exit_code, exc.render())
         raise
@@ -279,16 +227,11 @@ def _apply(
     config: Config,
     paths: Sequence[Path],
     plan_file: Path | None,
-    target_name: str | None,
-    report: ApplyReport,
-    *,
-    assume_yes: bool,
-    allow_large_change: bool,
+    options: ApplyOptions,
     console: Console,
-    concurrency: int | None,
-    require_tip: str | None,
+    report: ApplyReport,
     saved: SavedPlan | None,
-    show_plan: bool = True,
+    show_plan: bool,
 ) -> int:
     if plan_file is not None:
         saved = read_plan_file(plan_file, config)
@@ -298,14 +241,14 @@ def _apply(
     report.account = config.account
     if plan_file is not None and saved is not None:
         check_plan_commit(config, saved)
-    if require_tip is not None:
-        check_tip(config, require_tip, saved)
+    if options.require_tip is not None:
+        check_tip(config, options.require_tip, saved)
     documents = [] if saved is not None else _valid_documents(config, paths, console)
-    target = resolve_target(config, target_name or (saved.target if saved else None))
+    target = resolve_target(config, options.target or (saved.target if saved else None))
     report.target = target.name
     if saved is not None and saved.target != target.name:
         raise RefusedError(f"the plan was made for target {saved.target}, not {target.name}")
-    with _client(target, concurrency, console) as client:
+    with _client(target, options.concurrency, console) as client:
         _say_reading(console, target, client, len(saved.portals) if saved else len(documents))
         report.base_url = client.display_url
         if saved is not None:
@@ -325,8 +268,8 @@ def _apply(
         if not plan.has_changes:
             console.out("Nothing to apply.\n")
             return ExitCode.OK
-        plan.raise_if_unsafe(config.safety, allow_large_change)
-        _confirm(target, plan, assume_yes, console)
+        plan.raise_if_unsafe(config.safety, options.allow_large_change)
+        confirm_apply(console, len(plan.changed), f"target {target.name}", options.assume_yes)
         client.restart_deadline()  # time spent reading the plan at the prompt is not the API's
         width = max(len(escape_text(p.portal)) for p in plan.changed)
         shown: dict[str, PortalResult] = {}
@@ -415,8 +358,9 @@ def _say_reading(console: Console, target: Target, client: OutSmartClient, count
     known wait (up to the target's timeout), not silence. stdout stays the plan alone."""
     if not console.watched:
         return
-    portals = "1 portal" if count == 1 else f"{count} portals"
-    console.note(f"reading {portals} from {announce(target, client).removeprefix('Target: ')}")
+    console.note(
+        f"reading {count_portals(count)} from {announce(target, client).removeprefix('Target: ')}"
+    )
 
 
 def write_report(path: Path | None, report: ApplyReport, code: int, reason: str) -> None:
@@ -610,14 +554,3 @@ def _base_settings(config: Config, ref: str, console: Console) -> Base:
         desired = PortalSettings.from_file_data(loaded.document.data)
         settings[desired.portal] = desired
     return BaseRef(ref, found.commit), settings
-
-
-def _confirm(target: Target, plan: Plan, assume_yes: bool, console: Console) -> None:
-    if assume_yes:
-        return
-    if console.confirm is None:
-        raise RefusedError("no terminal to confirm on; review the plan and pass --yes to apply it")
-    count = len(plan.changed)
-    portals = "1 portal" if count == 1 else f"{count} portals"
-    if not console.confirm(f"Apply changes to {portals} in target {target.name}?"):
-        raise RefusedError("not confirmed; nothing was applied")
