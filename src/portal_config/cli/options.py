@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
@@ -11,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from portal_config.cli.group import PLAN_FORMAT_NAMES, use_color
+from portal_config.run.options import RunOptions
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 if TYPE_CHECKING:
-    from portal_config.project.config import Config
     from portal_config.run.console import Console
 
 account_option = click.option(
@@ -48,6 +49,9 @@ project_option = click.option(
 
 
 def make_console(color: bool | None, quiet: bool = False, verbose: bool = False) -> Console:
+    # Imported here, as in every command that runs live: lint's start-up never loads the
+    # plan model (about 50 ms) these bring in.
+    from portal_config.render.views import VIEWS
     from portal_config.run.console import Console
 
     if quiet and verbose:
@@ -66,6 +70,7 @@ def make_console(color: bool | None, quiet: bool = False, verbose: bool = False)
         ),
         color=painted,
         confirm=confirm,
+        views=VIEWS,
         quiet=quiet,
         verbose=verbose,
         watched=sys.stderr.isatty() or os.environ.get("GITHUB_ACTIONS") == "true",
@@ -108,37 +113,6 @@ parallel_option = click.option(
     help="Accounts handled at once in a many-account repository (default 16); each "
     "account's requests keep --concurrency.",
 )
-
-
-def own_path(path: Path | None, account: str | None, option: str, many: bool) -> Path | None:
-    """A path option as one account's run uses it (``{account}`` filled in)."""
-    if account is None:
-        return path
-    from portal_config.run.fleet import per_account_path
-
-    return per_account_path(path, account, option, many)
-
-
-def each_account(
-    config: Config,
-    accounts: tuple[str, ...],
-    paths: tuple[Path, ...],
-    command: str,
-    output_format: str,
-    console: Console,
-    parallel: int | None,
-    run: Callable[[Config, Console, list[Path], bool], int],
-    files: tuple[tuple[str, Path | None], ...] = (),
-) -> int:
-    """``run`` once, or once per account of a many-account repository (fleet.py)."""
-    if not config.is_fleet:
-        config.select_accounts(accounts)  # refuses --account: there is one account
-        return run(config, console, list(paths), False)
-    from portal_config.run import fleet
-
-    return fleet.each_account(
-        command, config, accounts, paths, output_format, console, parallel, run, files
-    )
 
 
 quiet_option = click.option(
@@ -207,3 +181,26 @@ def account_run_options(command: Callable[..., None]) -> Callable[..., None]:
 def file_option(text: str, flag: str = "--out", name: str = "out_file") -> Decorator:
     """An option naming a file the command writes (a plan, a report, a schema)."""
     return click.option(flag, name, type=click.Path(dir_okay=False, path_type=Path), help=text)
+
+
+def run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Hands ``command`` its --target, --concurrency, --parallel and --account as one
+    `RunOptions` (``options``), which it completes with its own (`dataclasses.replace`).
+
+    Goes right below the command's decorator, above the options it gathers."""
+
+    @functools.wraps(command)
+    def with_options(
+        *,
+        target: str | None,
+        concurrency: int | None,
+        parallel: int | None,
+        accounts: tuple[str, ...],
+        **rest: Any,
+    ) -> None:
+        options = RunOptions(
+            target=target, concurrency=concurrency, parallel=parallel, accounts=accounts
+        )
+        command(options=options, **rest)
+
+    return with_options

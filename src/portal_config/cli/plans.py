@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,25 +15,29 @@ from portal_config.cli.options import (
     color_option,
     config_option,
     cut_only_text,
-    each_account,
     file_option,
     make_console,
     max_chars_option,
-    own_path,
     plan_format_option,
     project_option,
+    run_options,
     target_option,
 )
+from portal_config.errors import ExitCode
+from portal_config.run.options import RunOptions
 
 if TYPE_CHECKING:
+    from portal_config.cli.runs import Shown
     from portal_config.project.config import Config
     from portal_config.run.console import Console
+    from portal_config.run.workflow import Planned
 
 # Each command imports what it runs inside its body: `lint` runs on every commit and must
 # start fast, without the HTTP client (urllib3), deepdiff or the plan model.
 
 
 @cli.command("diff", short_help="Show what applying would change in OutSmart (alias: plan).")
+@run_options
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @target_option
 @plan_format_option("for PR comments")
@@ -52,19 +57,16 @@ if TYPE_CHECKING:
 @account_run_options
 def diff_command(
     paths: tuple[Path, ...],
-    target: str | None,
     output_format: str,
     out_file: Path | None,
     base_ref: str | None,
     max_chars: int | None,
-    accounts: tuple[str, ...],
-    parallel: int | None,
     config_path: Path | None,
     project_dir: Path | None,
-    concurrency: int | None,
     color: bool | None,
     quiet: bool,
     verbose: bool,
+    options: RunOptions,
 ) -> None:
     """Show what applying the portal files would change in OutSmart (alias: plan).
 
@@ -86,70 +88,44 @@ def diff_command(
       portal-config diff --base main              # this branch's changes apart from drift
       portal-config diff --out plan.json          # save for `apply plan.json`
     """
+    from portal_config.cli.runs import run_and_show
     from portal_config.project.config import load_config
     from portal_config.run.workflow import diff
 
-    cut = cut_only_text(output_format, max_chars)
-    changed: dict[str | None, int] = {}  # per account: the fleet-wide threshold's count
+    options = replace(options, out_file=out_file, base_ref=base_ref or None)
 
-    def run(config: Config, console: Console, chosen: list[Path], many: bool) -> int:
-        return diff(
-            config,
-            chosen,
-            target,
-            output_format,
-            own_path(out_file, config.account, "--out", many),
-            console,
-            concurrency,
-            base_ref=base_ref or None,
-            max_chars=cut,
-            on_plan=lambda plan: changed.__setitem__(config.account, len(plan.changed)),
-        )
+    def run(config: Config, console: Console, chosen: list[Path]) -> Planned:
+        return diff(config, chosen, _own(options, config), console)
 
     config = load_config(config_path, project=project_dir)
     console = make_console(color, quiet, verbose)
-    if not config.is_fleet:
-        config.select_accounts(accounts)  # refuses --account: there is one account
-        sys.exit(run(config, console, list(paths), False))
-    from portal_config.run.fleet import each_account, fleet_refusal
-
-    code = each_account(
-        "diff",
-        config,
-        accounts,
-        paths,
-        output_format,
-        console,
-        parallel,
-        run,
-        (("--out", out_file),),
-        lambda: fleet_refusal(config, {str(k): v for k, v in changed.items()}),
+    shown = _shown(output_format, cut_only_text(output_format, max_chars), console.color, True)
+    files = (("--out", out_file),)
+    sys.exit(
+        run_and_show("diff", config, paths, options, run, shown, console, output_format, files)
     )
-    sys.exit(code)
 
 
 cli.add_command(diff_command, "plan")
 
 
 @cli.command("drift", short_help="Show live edits made outside git (exit 3 if any).")
+@run_options
 @target_option
 @plan_format_option("for an issue")
 @max_chars_option
 @file_option("Also save the report as plan JSON (for `portal-config show`).")
 @account_run_options
 def drift_command(
-    target: str | None,
     output_format: str,
     max_chars: int | None,
     out_file: Path | None,
-    accounts: tuple[str, ...],
-    parallel: int | None,
     config_path: Path | None,
     project_dir: Path | None,
-    concurrency: int | None,
     color: bool | None,
     quiet: bool,
     verbose: bool,
+    options: RunOptions,
 ) -> None:
     """Show where live OutSmart settings differ from the files of this checkout.
 
@@ -167,23 +143,20 @@ def drift_command(
       portal-config drift --target production
       portal-config drift --target production --format markdown > drift.md
     """
+    from portal_config.cli.runs import run_and_show
     from portal_config.project.config import load_config
     from portal_config.run.workflow import drift
 
-    cut = cut_only_text(output_format, max_chars)
+    options = replace(options, out_file=out_file)
 
-    def run(config: Config, console: Console, chosen: list[Path], many: bool) -> int:
-        out = own_path(out_file, config.account, "--out", many)
-        return drift(
-            config, target, output_format, console, concurrency, max_chars=cut, out_file=out
-        )
+    def run(config: Config, console: Console, chosen: list[Path]) -> Planned:
+        return drift(config, _own(options, config), console)
 
     config = load_config(config_path, project=project_dir)
     console = make_console(color, quiet, verbose)
+    shown = _shown(output_format, cut_only_text(output_format, max_chars), console.color, False)
     files = (("--out", out_file),)
-    sys.exit(
-        each_account(config, accounts, (), "drift", output_format, console, parallel, run, files)
-    )
+    sys.exit(run_and_show("drift", config, (), options, run, shown, console, output_format, files))
 
 
 @cli.command("show")
@@ -218,10 +191,42 @@ def show_command(
       portal-config show plan.json --format markdown --max-chars 60000
     """
     from portal_config.project.config import load_config
+    from portal_config.render.fleet import account_group
+    from portal_config.render.plan import PLAN_FORMATS
     from portal_config.run.workflow import show
 
     cut = cut_only_text(output_format, max_chars)
     if output_format == "json" and len(plan_files) > 1:
         raise click.UsageError("--format json shows one plan: the plan file itself")
     config = load_config(config_path, project=project_dir)
-    sys.exit(show(config, plan_files, output_format, make_console(color), cut))
+    console = make_console(color)
+    results = show(config, plan_files)  # all checked first
+    share = cut // len(results) if cut is not None else None  # each plan an equal share
+    for result in results:
+        assert result.value is not None
+        plan, header = result.value.plan, result.value.header
+        rendered = PLAN_FORMATS[output_format](plan, header, console.color, share)
+        if len(results) > 1:  # json shows one plan: refused above
+            rendered = account_group(result, rendered, output_format == "markdown")[0]
+        console.out(rendered)
+    sys.exit(ExitCode.OK)
+
+
+def _own(options: RunOptions, config: Config) -> RunOptions:
+    """The options as one account's run uses them: its own --out (``{account}`` filled in)."""
+    from portal_config.run.fleet import per_account_path
+
+    return replace(options, out_file=per_account_path(options.out_file, config.account))
+
+
+def _shown(output_format: str, max_chars: int | None, color: bool, diff: bool) -> Shown[Planned]:
+    """A plan shown in the chosen format; in a fleet's JSON, as the plan's JSON."""
+    from portal_config.cli.runs import Shown
+    from portal_config.render.plan import PLAN_FORMATS
+
+    render = PLAN_FORMATS[output_format]
+    return Shown(
+        text=lambda planned: render(planned.plan, planned.header, color, max_chars),
+        json=lambda planned: planned.plan.to_json(),
+        changed=(lambda planned: len(planned.plan.changed)) if diff else None,
+    )

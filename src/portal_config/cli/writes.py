@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,25 +15,27 @@ from portal_config.cli.options import (
     account_run_options,
     concurrency_option,
     config_option,
-    each_account,
     file_option,
     make_console,
-    own_path,
     parallel_option,
     quiet_option,
+    run_options,
     target_option,
     verbose_option,
 )
+from portal_config.run.options import RunOptions
 
 if TYPE_CHECKING:
     from portal_config.project.config import Config
     from portal_config.run.console import Console
+    from portal_config.run.outcomes import Code
 
 # Each command imports what it runs inside its body: `lint` runs on every commit and must
 # start fast, without the HTTP client (urllib3), deepdiff or the plan model.
 
 
 @cli.command("apply")
+@run_options
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @target_option
 @click.option(
@@ -58,19 +61,16 @@ if TYPE_CHECKING:
 @account_run_options
 def apply_command(
     paths: tuple[Path, ...],
-    target: str | None,
     assume_yes: bool,
     allow_large_change: bool,
     report_file: Path | None,
     require_tip: str | None,
-    accounts: tuple[str, ...],
-    parallel: int | None,
     config_path: Path | None,
     project_dir: Path | None,
-    concurrency: int | None,
     color: bool | None,
     quiet: bool,
     verbose: bool,
+    options: RunOptions,
 ) -> None:
     """Apply the portal files (or a saved PLAN.json) to OutSmart.
 
@@ -96,8 +96,7 @@ def apply_command(
       portal-config apply plan.json --yes --require-tip origin/main
     """
     from portal_config.project.config import load_config
-    from portal_config.run.options import ApplyOptions
-    from portal_config.run.workflow import apply
+    from portal_config.run.fleet_apply import apply_accounts
 
     config = load_config(config_path, project=project_dir)
     console = make_console(color, quiet, verbose)
@@ -105,30 +104,24 @@ def apply_command(
     if plans and len(plans) != len(paths):
         # Either the reviewed plans or the files: mixing them would apply neither exactly.
         raise click.UsageError("give either saved PLAN.json files or portal files, not both")
-    options = ApplyOptions(
-        target=target,
+    options = replace(
+        options,
         assume_yes=assume_yes,
         allow_large_change=allow_large_change,
         report_file=report_file,
         require_tip=require_tip,
-        concurrency=concurrency,
-        parallel=parallel,
-        accounts=accounts,
     )
-    if config.is_fleet:
-        from portal_config.run.fleet import apply_accounts
-
-        sys.exit(apply_accounts(config, paths, plans, options, console))
-    config.select_accounts(accounts)  # refuses --account: there is one account
-    if len(plans) > 1:
+    if not config.is_fleet and len(plans) > 1:
         from portal_config.plan.saved import read_plan_files
 
+        config.select_accounts(options.accounts)  # refuses --account: there is one account
         read_plan_files(plans, config)  # two for one target: say which two
         raise click.UsageError("give one saved PLAN.json: this repository holds one account")
-    sys.exit(apply(config, () if plans else paths, plans[0] if plans else None, options, console))
+    sys.exit(apply_accounts(config, paths, plans, options, console))
 
 
 @cli.command("pull")
+@run_options
 @click.option("--portal", "-p", "portals", multiple=True, help="Only this portal (repeatable).")
 @click.option(
     "--dir",
@@ -154,13 +147,10 @@ def pull_command(
     directory: Path | None,
     catalog: bool,
     force: bool,
-    target: str | None,
-    accounts: tuple[str, ...],
-    parallel: int | None,
     config_path: Path | None,
-    concurrency: int | None,
     quiet: bool,
     verbose: bool,
+    options: RunOptions,
 ) -> None:
     """Write the live portal settings as portal files, and refresh the catalog.
 
@@ -181,22 +171,25 @@ def pull_command(
       portal-config pull --portal acme-facilities --target production
       portal-config pull --account new-customer   # a new account's portals and catalog
     """
+    from portal_config.cli.runs import Shown, run_and_show
     from portal_config.project.config import load_config
-    from portal_config.run.workflow import pull
+    from portal_config.run.fleet import per_account_path
+    from portal_config.run.pull import pull
 
-    def run(config: Config, console: Console, chosen: list[Path], many: bool) -> int:
+    def run(config: Config, console: Console, chosen: list[Path]) -> Code:
         return pull(
             config,
-            target,
+            options.target,
             portals,
-            own_path(directory, config.account, "--dir", many),
+            per_account_path(directory, config.account),
             catalog=catalog,
             force=force,
             console=console,
-            concurrency=concurrency,
+            concurrency=options.concurrency,
         )
 
     config = load_config(config_path)
     console = make_console(None, quiet, verbose)
+    printed: Shown[Code] = Shown(text=lambda code: "", read=False)  # pull prints as it goes
     files = (("--dir", directory),)
-    sys.exit(each_account(config, accounts, (), "pull", "text", console, parallel, run, files))
+    sys.exit(run_and_show("pull", config, (), options, run, printed, console, "text", files))
