@@ -313,13 +313,6 @@ def _comment(notes: list[str]) -> str:
     return f"  # {', '.join(notes)}" if notes else ""
 
 
-def account_heading(account: str | None, markdown: bool) -> str:
-    """The heading of one account's part of a many-account output."""
-    if markdown:
-        return f"## Account {escape_markdown(str(account))}\n\n"
-    return f"=== account {escape_text(str(account))} ===\n"
-
-
 def render_json(plan: Plan, header: str, color: bool = False, max_chars: int | None = None) -> str:
     return json_text(plan.to_json())  # a machine reads it whole; nothing is cut
 

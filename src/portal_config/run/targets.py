@@ -22,11 +22,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from portal_config.errors import UsageError
 from portal_config.live.tokens import TokenError, read_token
 from portal_config.project.config import Config, Target, TokenCommand, unknown_target
+from portal_config.run.console import Console
 from portal_config.sandbox.tokens import SANDBOX_TOKENS
 
 if TYPE_CHECKING:
@@ -98,6 +100,15 @@ def open_client(
     token, software_token = read_tokens(target)
     with client(target.base_url, token, software_token) as opened:
         yield opened
+
+
+def open_client_for(
+    target: Target, concurrency: int | None, console: Console
+) -> AbstractContextManager[OutSmartClient]:
+    """`open_client`, its retries told on the console, and with --verbose its requests."""
+    return open_client(
+        target, concurrency, say=console.note, trace=console.trace if console.verbose else None
+    )
 
 
 def read_tokens(target: Target) -> tuple[str, str]:
