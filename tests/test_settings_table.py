@@ -19,10 +19,10 @@ from portal_config.sandbox import Sandbox
 from portal_config.settings.schemas import (
     openapi_components,
     openapi_text,
+    plan_definitions,
     portal_schema,
     schema_text,
     section_names,
-    settings_schema,
 )
 from portal_config.settings.table import (
     GUEST_WORKORDER,
@@ -157,7 +157,7 @@ def test_diff_and_apply_change_only_what_the_file_manages(
 ) -> None:
     result = invoke("diff")
     assert result.exit_code == 3
-    assert "~ anonymous: false -> true  ! widens guest access" in result.output
+    assert "~ survey.anonymous: false -> true  ! widens access" in result.output
     assert "+ Price" in result.output and "- Friendliness" in result.output
     assert "question" not in result.output and "channel" not in result.output
     payload = json.loads(invoke("diff", "--format", "json").output)
@@ -207,8 +207,8 @@ def test_use_restores_the_declared_table() -> None:
 
 def test_the_plan_schemas_settings_are_the_tables() -> None:
     plan = json.loads((REPO / "schema" / "plan.schema.json").read_text(encoding="utf-8"))
-    assert plan["$defs"]["settings"] == settings_schema(TABLE), (
-        "schema/plan.schema.json's $defs.settings differs from the settings table: "
+    assert plan["$defs"] == plan_definitions(plan["$defs"], TABLE), (
+        "schema/plan.schema.json's settings and changes differ from the settings table: "
         "run python -m portal_config.settings.schemas"
     )
 

@@ -83,7 +83,7 @@ class PortalPlan:
             "account": account,
             "action": "update" if self.changed else "none",
             "widens_guest_access": self.widens,
-            "live_fingerprint": self.live.settings.fingerprint(),
+            "live_fingerprint": self.inputs.compared().fingerprint(),
             "changes": [change.to_json() for change in self.changes],
         }
         return _shown(self.inputs.to_json() | derived, SHOWN_ENTRY)
@@ -171,13 +171,17 @@ class Plan:
             text += f", {len(self.unmanaged)} unmanaged"
         if self.kind == DRIFT_REPORT:
             # A drift report is about the edits: which of them gave guests more.
-            opened = sum(1 for p in self.changed if any(c.narrows for c in p.changes))
-            if opened:
-                text += f"; {opened} live edit{'s' if opened != 1 else ''} widened guest access"
+            opened = [c for p in self.changed for c in p.changes if c.narrows]
+            edits = len({p.portal for p in self.changed if any(c.narrows for c in p.changes)})
+            if edits:
+                whose = _whose(opened)
+                text += f"; {edits} live edit{'s' if edits != 1 else ''} widened {whose}"
             return text + "."
-        widening = sum(1 for p in self.changed if p.widens)
+        widening = [p for p in self.changed if p.widens]
         if widening:
-            text += f"; {widening} widen{'s' if widening == 1 else ''} guest access"
+            whose = _whose([c for p in widening for c in p.changes if c.widens])
+            count = len(widening)
+            text += f"; {count} widen{'s' if count == 1 else ''} {whose}"
         return text + "."
 
     def to_json(self) -> dict[str, Any]:
@@ -210,6 +214,12 @@ class Plan:
         reason = self.refusal(safety)
         if reason and not override:
             raise RefusedError(f"{reason}; re-run with --allow-large-change if this is intended")
+
+
+def _whose(changes: Sequence[Change]) -> str:
+    """Whose access ``changes`` widen: one audience by name (guest access), else access."""
+    audiences = {change.audience for change in changes}
+    return audiences.pop() if len(audiences) == 1 else "access"
 
 
 def build_plan(inputs: PlanInputs) -> Plan:

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from portal_config.settings.compare import shown_name
 from portal_config.settings.table import Field, Kind, Section, Table, active
 
 PORTAL_ID_PATTERN = "^[a-z0-9]+(-[a-z0-9]+)*(?!\\n)$"
@@ -166,6 +167,28 @@ def _acknowledged(table: Table) -> dict[str, Any]:
     }
 
 
+def plan_definitions(defs: dict[str, Any], table: Table | None = None) -> dict[str, Any]:
+    """The plan schema's definitions ``defs`` with the table's parts made anew: a portal's
+    settings, and which fields a change may name (as plans name them) with which values."""
+    table = table or active()
+    defs = copy.deepcopy(defs)
+    defs["settings"] = settings_schema(table)
+    shown = [(shown_name(s.name, f.name, table), f) for s, f in table.fields()]
+    names = [name for name, f in shown if f.kind is Kind.NAMES]
+    others = [(name, f) for name, f in shown if f.kind is not Kind.NAMES]
+    values: list[Any] = ["boolean"]
+    if any(f.kind in (Kind.TEXT, Kind.CHOICE) for _, f in others):
+        values.append("string")
+    value = {"type": [*values, "null"]} if len(table.sections) > 1 else {"type": "boolean"}
+    change = defs["field_change"]["properties"]
+    change["field"]["enum"] = [name for name, _ in others]
+    change["old"] = dict(value)
+    change["new"] = dict(value)
+    defs["work_types_change"]["properties"]["field"] = {"enum": names}
+    defs["change"]["if"]["properties"]["field"] = {"enum": names}
+    return defs
+
+
 def section_names(table: Table | None = None) -> list[str]:
     """The sections a config's `sections:` may name."""
     return [section.name for section in (table or active()).sections]
@@ -216,7 +239,7 @@ def main(argv: list[str]) -> int:
     openapi.write_text(openapi_text(openapi.read_text(encoding="utf-8")), encoding="utf-8")
     plan = root / "schema" / "plan.schema.json"  # its settings are the table's
     document = json.loads(plan.read_text(encoding="utf-8"))
-    document["$defs"]["settings"] = settings_schema()
+    document["$defs"] = plan_definitions(document["$defs"])
     plan.write_text(schema_text(document), encoding="utf-8")
     config = root / "schema" / "config.schema.json"  # `sections:` names the table's
     document = json.loads(config.read_text(encoding="utf-8"))
