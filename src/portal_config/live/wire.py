@@ -122,7 +122,9 @@ def _value(one: Field, value: Any) -> Any:
         raise ValueError(f"{one.name} {clip(repr(value), 80)} is not one of {list(one.choices)}")
     if not isinstance(value, str) or len(value) > MAX_TEXT or not encodable(value):
         shown = clip(repr(value), 80)
-        raise ValueError(f"{one.name} {shown} is not text of at most {MAX_TEXT} characters")
+        raise ValueError(
+            f"{one.name} {shown} is not text of at most {MAX_TEXT} characters that UTF-8 can encode"
+        )
     return value
 
 

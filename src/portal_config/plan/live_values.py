@@ -79,7 +79,9 @@ def unrepresentable(settings: PortalSettings) -> list[str]:
             {"type": "object", "properties": {key: schema[key]}} if key == "portal" else schema[key]
         )
         found = check(Document("live", part), Draft202012Validator(against))
-        reasons += [problem.message for problem in found]
+        # Named as plans name the field: the guest section's by its own name.
+        prefix = "" if key in ("portal", active().sections[0].name) else f"{key}."
+        reasons += [prefix + problem.message for problem in found]
     # uniqueItems is left to lint's duplicate-work-type rule, which live data does not meet.
     for _, one, value in settings.managed():
         if one.kind is Kind.NAMES:

@@ -7,6 +7,7 @@ type too few, and one portal that exists only in OutSmart (unmanaged).
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from portal_config.sandbox.state import record_for
@@ -69,7 +70,7 @@ SECURA_USERS: dict[str, Any] = {
 def demo_account() -> dict[str, Any]:
     acme = _portal("acme-facilities", "Acme Facilities", True, ["Storing"], allow_new_relation=True)
     portals = [
-        {**acme, **ACME_SECTIONS},
+        {**acme, **copy.deepcopy(ACME_SECTIONS)},
         _portal(
             "woonstede-noord",
             "Woonstede Noord",
@@ -86,7 +87,7 @@ def demo_account() -> dict[str, Any]:
                 allow_address_change=True,
                 allow_new_relation=True,
             ),
-            "user_settings": SECURA_USERS,
+            "user_settings": copy.deepcopy(SECURA_USERS),
         },
         _portal("klimaat-techniek", "Klimaat Techniek", False, []),
         _portal("gemeente-intern", "Gemeente Intern", False, []),
