@@ -112,3 +112,116 @@ def test_a_guest_only_repository_never_sees_the_other_sections(
     after = sandbox.state.data["portals"]["acme-facilities"]
     for section in ("user_settings", "general", "display"):
         assert after[section] == before[section]
+
+
+# -- the whole loop over a portal using all four sections -----------------------------------
+def test_all_four_sections_lint_diff_apply_and_pull_with_widening_marked(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    # Someone ends view-only, shows invoices and stops requiring acceptance in OutSmart.
+    state = sandbox.state
+    state.edit_section("acme-facilities", "user_settings", {"view_only": True})
+    state.edit_section("acme-facilities", "display", {"invoices": True})
+    state.edit_section("acme-facilities", "general", {"required_to_accept": False})
+    assert invoke("lint", "--strict").exit_code == 0
+    diff = invoke("diff")
+    assert diff.exit_code == 3
+    # Ending view-only widens what portal users may do.
+    assert "    ~ user_settings.view_only: true -> false  ! widens portal users' access\n" in (
+        diff.output
+    )
+    assert "    ~ display.invoices: true -> false\n" in diff.output
+    assert "    ~ general.required_to_accept: false -> true\n" in diff.output
+    payload = json.loads(invoke("diff", "--format", "json").stdout)
+    acme = next(p for p in payload["portals"] if p["portal"] == "acme-facilities")
+    fields = {c["field"]: c for c in acme["changes"]}
+    assert fields["display.invoices"] == {
+        "field": "display.invoices",
+        "old": True,
+        "new": False,
+        "widens": False,
+        "origin": None,
+    }
+    assert invoke("apply", "--yes").exit_code == 0
+    record = state.data["portals"]["acme-facilities"]
+    assert record["user_settings"]["view_only"] is False
+    assert record["display"]["invoices"] is False
+    assert record["general"]["required_to_accept"] is True
+    # What the file leaves out kept its live value, written back as it was.
+    assert record["general"]["welcome_text"].startswith("Welkom")
+    assert invoke("diff").exit_code == 0
+    before = (live_project / "portals" / "acme-facilities.yaml").read_text(encoding="utf-8")
+    assert invoke("pull", "--portal", "acme-facilities", "--no-catalog").exit_code == 0
+    after = (live_project / "portals" / "acme-facilities.yaml").read_text(encoding="utf-8")
+    assert after == before  # pull gives the file no opinion it did not have
+
+
+def test_widening_in_another_section_is_marked_with_whose_access_it_widens(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    path = live_project / "portals" / "acme-facilities.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("  invoices: false\n", "  invoices: true\n").replace(
+            "  view_only: false\n", "  view_only: true\n"
+        ),
+        encoding="utf-8",
+    )
+    output = invoke("diff").output
+    assert "~ display.invoices: false -> true  ! widens what customers see" in output
+    assert "~ user_settings.view_only: false -> true\n" in output  # narrows: no mark
+    markdown = invoke("diff", "--format", "markdown").stdout
+    assert "⚠️ widens guest access, what customers see" in markdown
+
+
+def test_users_work_types_are_checked_against_the_catalog(write: Write, invoke: Invoke) -> None:
+    write("worktypes.yaml", "work_types: [Storing, Onderhoud]\ninactive_work_types: [Oud]\n")
+    write(
+        "portals/acme.yaml",
+        "portal: acme\nguest_workorder: {enabled: false}\n"
+        "user_settings:\n  work_types: [Storing, Stroing, Oud, storing]\n",
+    )
+    payload = json.loads(invoke("lint", "--format", "json").stdout)
+    assert [(p["line"], p["column"], p["rule"], p["message"]) for p in payload["problems"]] == [
+        (
+            4,
+            25,
+            "unknown-work-type",
+            "work type 'Stroing' is not in the catalog worktypes.yaml; did you mean 'Storing'?",
+        ),
+        (
+            4,
+            34,
+            "inactive-work-type",
+            "work type 'Oud' is inactive in the OutSmart account (worktypes.yaml)",
+        ),
+        (4, 39, "duplicate-work-type", "work type 'storing' is listed twice (first at 4:16)"),
+        (
+            4,
+            39,
+            "unknown-work-type",
+            "work type 'storing' is not in the catalog worktypes.yaml; did you mean 'Storing'?",
+        ),
+    ]
+
+
+def test_three_way_origins_know_the_other_sections(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    from test_three_way import commit_all, edit_file, git
+
+    git(live_project, "init", "-q", "-b", "main")
+    (live_project / ".gitignore").write_text("state/\n*.json\n", encoding="utf-8")
+    commit_all(live_project, "portals")
+    assert invoke("apply", "--yes").exit_code == 0
+    git(live_project, "checkout", "-q", "-b", "feature")
+    # The branch shows photos no more; in OutSmart someone showed invoices meanwhile.
+    edit_file(live_project, "acme-facilities", "  photos: true\n", "  photos: false\n")
+    commit_all(live_project, "no photos")
+    sandbox.state.edit_section("acme-facilities", "display", {"invoices": True})
+    payload = json.loads(invoke("diff", "--base", "main", "--format", "json").stdout)
+    acme = next(p for p in payload["portals"] if p["portal"] == "acme-facilities")
+    origins = {c["field"]: c["origin"] for c in acme["changes"]}
+    assert origins == {"display.photos": "change", "display.invoices": "drift"}
+    text = invoke("diff", "--base", "main").output
+    assert "~ display.invoices: true -> false  (reverts a live edit that widened what " in text
