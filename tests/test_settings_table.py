@@ -7,6 +7,7 @@ code knowing of it.
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -216,3 +217,48 @@ def test_the_plan_schemas_settings_are_the_tables() -> None:
 def test_the_config_schema_names_the_tables_sections() -> None:
     config = json.loads((REPO / "schema" / "config.schema.json").read_text(encoding="utf-8"))
     assert config["properties"]["sections"]["items"]["enum"] == section_names(TABLE)
+
+
+# Strings that are also field names but mean something else where they appear: a record's
+# or a rule's `name`, and the account's own list of work types (the catalog file's key and
+# the sandbox's account state), which are not a portal's settings.
+OTHER_MEANINGS = {
+    "name": None,  # anywhere: a display name, a SARIF rule's name, a token's name...
+    "work_types": {
+        "lint/catalog.py",
+        "files/canonical.py",
+        "files/pull.py",
+        "sandbox/state.py",
+        "run/seed.py",
+    },
+}
+
+
+def test_only_the_settings_core_names_a_section_or_field() -> None:
+    """No code outside settings/ spells a section or field (its rules, the sandbox's demo
+    data and docstrings aside): a section is added in the table, nowhere else."""
+    names = {s.name for s in TABLE.sections} | {f.name for _, f in TABLE.fields()}
+    root = REPO / "src" / "portal_config"
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        where = path.relative_to(root).as_posix()
+        if where.startswith(("settings/", "lint/rules/")) or where == "sandbox/demo.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+                continue
+            if id(node) in docstrings or node.value not in names:
+                continue
+            allowed = OTHER_MEANINGS.get(node.value, set())
+            if allowed is None or where in allowed:
+                continue
+            found.append(f"{where}:{node.lineno}: {node.value!r}")
+    assert found == []
