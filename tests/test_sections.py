@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Invoke, Write
+import jsonschema
+
+from conftest import REPO, Invoke, Write
 from portal_config.sandbox import Sandbox
 
 MISSPELT = """\
@@ -225,3 +227,42 @@ def test_three_way_origins_know_the_other_sections(
     assert origins == {"display.photos": "change", "display.invoices": "drift"}
     text = invoke("diff", "--base", "main").output
     assert "~ display.invoices: true -> false  (reverts a live edit that widened what " in text
+
+
+def test_a_portal_changing_every_field_makes_a_plan_its_schema_accepts(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    # Every field the acme file manages differs live: more changes than the guest section has.
+    flipped = {
+        "user_settings": {
+            "work_types": ["Storing"],
+            "allow_customer_details_change": True,
+            "allow_contact_details_change": False,
+            "view_only": True,
+        },
+        "general": {
+            "enabled": False,
+            "url_name": "acme-old",
+            "name": "Acme (oud)",
+            "request_email": "oud@acme.example",
+            "language": "en",
+            "required_to_accept": False,
+        },
+        "display": {
+            "invoices": True,
+            "workorder_details": False,
+            "photos": False,
+            "documents": True,
+        },
+    }
+    for section, fields in flipped.items():
+        sandbox.state.edit_section("acme-facilities", section, fields)
+    assert invoke("diff", "--out", "plan.json").exit_code == 3
+    assert invoke("show", "plan.json", "--format", "json").exit_code == 0
+    payload = json.loads(invoke("diff", "--format", "json").stdout)
+    acme = next(p for p in payload["portals"] if p["portal"] == "acme-facilities")
+    assert len(acme["changes"]) == 2 + 14
+    schema = json.loads((REPO / "schema" / "plan.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(payload, schema)
+    assert invoke("apply", "plan.json", "--yes").exit_code == 0
+    assert invoke("diff").exit_code == 0

@@ -79,14 +79,15 @@ def unrepresentable(settings: PortalSettings) -> list[str]:
             {"type": "object", "properties": {key: schema[key]}} if key == "portal" else schema[key]
         )
         found = check(Document("live", part), Draft202012Validator(against))
-        # Named as plans name the field: the guest section's by its own name.
-        prefix = "" if key in ("portal", active().sections[0].name) else f"{key}."
+        # Named as plans name the field: the primary section's by its own name.
+        prefix = "" if key in ("portal", active().primary.name) else f"{key}."
         reasons += [prefix + problem.message for problem in found]
     # uniqueItems is left to lint's duplicate-work-type rule, which live data does not meet.
-    for _, one, value in settings.managed():
+    for section, one, value in settings.managed():
         if one.kind is Kind.NAMES:
             twice = sorted(name for name, count in Counter(value).items() if count > 1)
-            reasons += [f"{one.name}: {quote(name)} is listed twice" for name in twice]
+            shown = active().shown_name(section.name, one.name)
+            reasons += [f"{shown}: {quote(name)} is listed twice" for name in twice]
     return reasons
 
 

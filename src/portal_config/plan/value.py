@@ -21,6 +21,7 @@ from portal_config.plan.inputs import (
 from portal_config.project.config import NOTHING_IGNORED, Ignore, Safety
 from portal_config.settings.compare import BOTH, DRIFT, Change, compute_changes
 from portal_config.settings.model import LivePortal, PortalSettings
+from portal_config.settings.table import active
 
 
 class RefusedError(PortalConfigError):
@@ -69,7 +70,15 @@ class PortalPlan:
 
     @property
     def widens(self) -> bool:
+        """Applying gives someone more: guests, portal users or customers."""
         return any(change.widens for change in self.changes)
+
+    @property
+    def widens_guests(self) -> bool:
+        """Applying gives guests more (the JSON's `widens_guest_access`, as it always was);
+        each change says for itself whether it widens, in any section."""
+        guests = active().primary.name
+        return any(change.widens and change.section == guests for change in self.changes)
 
     def of_origin(self, *origins: str) -> tuple[Change, ...]:
         return tuple(change for change in self.changes if change.origin in origins)
@@ -82,7 +91,7 @@ class PortalPlan:
         derived = {
             "account": account,
             "action": "update" if self.changed else "none",
-            "widens_guest_access": self.widens,
+            "widens_guest_access": self.widens_guests,
             "live_fingerprint": self.inputs.compared().fingerprint(),
             "changes": [change.to_json() for change in self.changes],
         }
@@ -193,7 +202,7 @@ class Plan:
             "summary": plan_summary(
                 len(self.portals),
                 len(changed),
-                sum(p.widens for p in changed),
+                sum(p.widens_guests for p in changed),
                 self.unmanaged,
                 sum(p.drifted for p in changed),
             ),

@@ -106,7 +106,8 @@ def _text_change(
     lines = [f"~ {change.name}:{note}"]
     for sign, names, color in (("+", change.added, "green"), ("-", change.removed, "red")):
         for name in names:
-            widen = "  " + paint(f"! {_widens(change)}", fg="red", bold=True) if sign == "+" else ""
+            adds = sign == "+" and change.widens  # a name added to a set that widens when added
+            widen = "  " + paint(f"! {_widens(change)}", fg="red", bold=True) if adds else ""
             item = "".join(f"  ({text})" for text in _item_notes(name, sign, edited))
             lines.append(paint(f"    {sign} {escape_text(name)}", fg=color) + widen + item)
     return lines
@@ -141,7 +142,7 @@ def _edited_live(change: NamesChange, base: PortalSettings | None) -> set[str]:
 def _item_notes(name: str, sign: str, edited: set[str]) -> list[str]:
     if name not in edited:
         return []
-    # The edit's direction, not apply's: a work type added live widened guest access.
+    # The edit's direction, not apply's: a work type added live widened access.
     return ["removed by a live edit"] if sign == "+" else ["added by a live edit, widening access"]
 
 
@@ -303,9 +304,10 @@ def _markdown_change_lines(changes: Sequence[Change], base: PortalSettings | Non
             continue
         # No field line in a diff block: each name says what it does itself.
         edited = _edited_live(change, base)
+        widening = [_widens(change)] if change.widens else []
         lines += [
             f"+ {change.name}: {escape_text(name)}"
-            f"{_comment([_widens(change), *_item_notes(name, '+', edited)])}"
+            f"{_comment([*widening, *_item_notes(name, '+', edited)])}"
             for name in change.added
         ]
         lines += [

@@ -25,10 +25,8 @@ def _field(section: str, name: str) -> Field:
 
 
 def shown_name(section: str, name: str, table: Table | None = None) -> str:
-    """A field as plans name it: the guest section's (the first, which every portal file
-    has) by its own name, as plans always have; any other's as ``section.field``."""
-    first = (table or active()).sections[0].name
-    return name if section == first else f"{section}.{name}"
+    """A field as plans name it (`Table.shown_name`)."""
+    return (table or active()).shown_name(section, name)
 
 
 def audience(section: str) -> str:

@@ -26,7 +26,7 @@ MAX_NAMES = 1000  # names in one field of a saved plan
 def portal_schema(table: Table | None = None) -> dict[str, Any]:
     """The JSON Schema of a portal file."""
     table = table or active()
-    first = table.sections[0]
+    first = table.primary
     properties: dict[str, Any] = {
         "portal": {
             "title": "Portal id",
@@ -43,8 +43,8 @@ def portal_schema(table: Table | None = None) -> dict[str, Any]:
         "description": {
             "title": "Description",
             "description": (
-                "Free text for reviewers: who uses this portal and why its guest settings are "
-                "what they are. Not sent to OutSmart."
+                "Free text for reviewers: who uses this portal and why its settings are what "
+                "they are. Not sent to OutSmart."
             ),
             "type": "string",
             "examples": ["Service portal for Acme Facilities' tenants"],
@@ -61,8 +61,9 @@ def portal_schema(table: Table | None = None) -> dict[str, Any]:
         "$id": "urn:portal-config:schema:portal:v1",
         "title": "OutSmart Klantportaal portal settings",
         "description": (
-            "The Gast-werkbon (guest work order) settings of one OutSmart Klantportaal portal. "
-            "One portal per file, named portals/<portal>.yaml."
+            "The settings of one OutSmart Klantportaal portal, section by section: "
+            + ", ".join(f"{s.name} ({s.title})" for s in table.sections)
+            + ". One portal per file, named portals/<portal>.yaml."
         ),
         "type": "object",
         "additionalProperties": False,
@@ -147,8 +148,9 @@ def _acknowledged(table: Table) -> dict[str, Any]:
     return {
         "title": "Acknowledged permissive settings",
         "description": (
-            "Guest permissions that are permissive on purpose, each with the reason. An entry "
-            "silences the permissive-guest-access warning for that one flag in this file."
+            "Permissions of the primary section that are permissive on purpose, each with the "
+            "reason. An entry silences the permissive-guest-access warning for that one flag "
+            "in this file."
         ),
         "type": "object",
         "additionalProperties": False,
@@ -163,7 +165,11 @@ def _acknowledged(table: Table) -> dict[str, Any]:
             for _, one in table.acknowledgeable()
             if one.acknowledgement is not None
         },
-        "examples": [{"allow_new_relation": "New tenants register through the guest form."}],
+        "examples": [
+            {one.name: one.acknowledgement.example}
+            for _, one in table.acknowledgeable()
+            if one.acknowledgement is not None and one.acknowledgement.example
+        ][:1],
     }
 
 
@@ -185,6 +191,8 @@ def plan_definitions(defs: dict[str, Any], table: Table | None = None) -> dict[s
     change["old"] = dict(value)
     change["new"] = dict(value)
     defs["work_types_change"]["properties"]["field"] = {"enum": names}
+    # A portal changes each field at most once.
+    defs["entry"]["properties"]["changes"]["maxItems"] = len(shown)
     defs["change"]["if"]["properties"]["field"] = {"enum": names}
     return defs
 

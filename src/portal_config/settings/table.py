@@ -100,6 +100,7 @@ GUEST_WORKORDER = Section(
             acknowledgement=Acknowledgement(
                 "Why guests may create relations",
                 "The reason guests may create new customer records in this portal.",
+                example="New tenants register through the guest form.",
             ),
             examples=(False,),
         ),
