@@ -11,6 +11,7 @@ import click
 from portal_config.cli.group import cli, use_color
 from portal_config.cli.options import account_option, config_option
 from portal_config.errors import ExitCode, PortalConfigError, UsageError
+from portal_config.render.fmt import render_format_run
 from portal_config.render.lint import FORMATS as LINT_FORMATS
 
 # Each command imports what it runs inside its body: `lint` runs on every commit and must
@@ -157,7 +158,7 @@ def fmt_command(paths: tuple[Path, ...], check: bool, config_path: Path | None) 
         for view in views:  # with many accounts, every account's portals
             require_portals_dir(lint_scope(view))
     run = format_paths(list(paths) or [view.portals_dir for view in views], config, check=check)
-    click.echo(run.render(), nl=False)
+    click.echo(render_format_run(run), nl=False)
     sys.exit(run.exit_code)
 
 
