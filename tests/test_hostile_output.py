@@ -36,8 +36,8 @@ from portal_config.errors import ExitCode
 from portal_config.live.wire import MAX_PORTAL_ID
 from portal_config.plan.live_values import is_file_id, shown_id, unrepresentable
 from portal_config.sandbox import Sandbox, SandboxState, start_sandbox
+from portal_config.sandbox.account import record_for
 from portal_config.sandbox.demo import demo_account
-from portal_config.sandbox.state import record_for
 from portal_config.settings.model import PortalSettings
 from portal_config.text import encodable
 

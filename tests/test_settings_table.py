@@ -228,6 +228,7 @@ OTHER_MEANINGS = {
         "lint/catalog.py",
         "files/canonical.py",
         "files/pull.py",
+        "sandbox/account.py",
         "sandbox/state.py",
         "run/seed.py",
     },

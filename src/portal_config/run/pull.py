@@ -11,6 +11,7 @@ from pathlib import Path
 
 from portal_config.errors import ExitCode
 from portal_config.escaping import escape_line, escape_text
+from portal_config.files.pull import pull_catalog, pull_portals
 from portal_config.live.api import OutSmartClient
 from portal_config.paths import display
 from portal_config.project.config import Config, Target
@@ -30,9 +31,6 @@ def pull(
     console: Console,
     concurrency: int | None = None,
 ) -> Code:
-    # Imported here: ruamel.yaml, which pull edits files with, costs diff and apply ~20 ms.
-    from portal_config.files.pull import pull_catalog, pull_portals
-
     target = resolve_target(config, target_name)
     with open_client_for(target, concurrency, console) as client:
         # Not progress: even with --quiet, a pull says whose settings it writes into git.

@@ -23,16 +23,13 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
 
 from portal_config.errors import UsageError
+from portal_config.live.api import ClientSettings, OutSmartClient
 from portal_config.live.tokens import TokenError, read_token
 from portal_config.project.config import Config, Target, TokenCommand, unknown_target
 from portal_config.run.console import Console
 from portal_config.sandbox.tokens import SANDBOX_TOKENS
-
-if TYPE_CHECKING:
-    from portal_config.live.api import OutSmartClient
 
 
 def resolve_target(config: Config, name: str | None) -> Target:
@@ -55,8 +52,6 @@ def open_client(
 
     ``say`` gets one line per retry, ``trace`` one redacted line per request and answer.
     """
-    from portal_config.live.api import ClientSettings, OutSmartClient
-
     settings = ClientSettings(
         concurrency=concurrency or target.concurrency,
         deadline=target.deadline,
@@ -80,9 +75,13 @@ def open_client(
         )
 
     if target.is_sandbox:
-        from portal_config.sandbox import Faults, SandboxState, start_sandbox
-        from portal_config.sandbox.demo import demo_account
-        from portal_config.sandbox.state import StateError
+        from portal_config.sandbox import (  # start-up: a real endpoint's run never
+            Faults,  # loads the sandbox's HTTP server (~10 ms)
+            SandboxState,
+            start_sandbox,
+        )
+        from portal_config.sandbox.demo import demo_account  # start-up: as above
+        from portal_config.sandbox.state import StateError  # start-up: as above
 
         assert target.sandbox_state is not None
         token, software_token = read_tokens(target)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from portal_config.sandbox.state import record_for
+from portal_config.sandbox.account import record_for
 
 WORK_TYPES = ["Storing", "Onderhoud", "Inspectie", "Plaatsing alarm", "Reparatie", "Oplevering"]
 # Retired in OutSmart but still listed by `GET worktypes/` (with wrt_active "0"), as real
