@@ -592,7 +592,8 @@ def test_fleet_apply_shows_failures_as_data(hostile_fleet: _HostileServer, invok
 # -- the portal's other sections: texts a server sends ----------------------------------------
 def _general_name_holds(value: str) -> bool:
     """Whether a portal file could hold ``value`` as general.name (a line of text)."""
-    sections = {"guest_workorder": {"enabled": False}, "general": {"name": value}}
+    guests = guest_settings("acme-facilities", enabled=False).values
+    sections = {**guests, "general": {"name": value}}
     return not unrepresentable(PortalSettings.of("acme-facilities", sections))
 
 

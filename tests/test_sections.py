@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pytest
+import yaml
 
 from conftest import REPO, Invoke, Write
 from portal_config.sandbox import Sandbox
@@ -266,3 +268,96 @@ def test_a_portal_changing_every_field_makes_a_plan_its_schema_accepts(
     jsonschema.validate(payload, schema)
     assert invoke("apply", "plan.json", "--yes").exit_code == 0
     assert invoke("diff").exit_code == 0
+
+
+# -- what a write holds: the fields a file manages, nothing else ------------------------------
+def test_apply_writes_only_the_fields_a_file_manages(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    # Live holds what this version does not know (theme CSS inside general), a welcome text
+    # no file could hold, and users' work types as null: none of it is the file's.
+    state = sandbox.state
+    state.edit_section("acme-facilities", "general", {"custom_css": "body{color:red}"})
+    state.edit_section("acme-facilities", "general", {"welcome_text": "W" * 6000})
+    state.edit_section("acme-facilities", "user_settings", {"view_only": True})
+    path = live_project / "portals" / "acme-facilities.yaml"
+    text = path.read_text(encoding="utf-8")
+    users = text.index("user_settings:")
+    path.write_text(
+        text[:users] + "user_settings:\n  view_only: false\n" + text[text.index("general:") :],
+        encoding="utf-8",
+    )
+    state.data["portals"]["acme-facilities"]["user_settings"]["work_types"] = None
+    assert invoke("apply", "--yes").exit_code == 0
+    record = state.data["portals"]["acme-facilities"]
+    assert record["general"]["custom_css"] == "body{color:red}"
+    assert record["general"]["welcome_text"] == "W" * 6000
+    assert record["user_settings"]["work_types"] is None
+    assert record["user_settings"]["view_only"] is False
+
+
+def test_an_unknown_choice_live_blocks_only_a_file_that_manages_it(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    sandbox.state.edit_section("gemeente-intern", "general", {"language": "fr"})
+    assert invoke("diff").exit_code == 3  # gemeente's file has no general section
+    sandbox.state.edit_section("acme-facilities", "general", {"language": "fr"})
+    result = invoke("diff")
+    assert result.exit_code == 1
+    assert (
+        "live portal 'acme-facilities' holds what no portal file can: general.language must be "
+        "one of nl, en, de, got the string 'fr'; change it in OutSmart"
+    ) in result.output
+
+
+def test_a_malformed_live_section_is_one_api_error_naming_portal_and_section(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    sandbox.state.data["portals"]["oud-portaal"]["display"] = "all of it"
+    result = invoke("diff")
+    assert result.exit_code == 4
+    assert result.output.endswith(
+        "api error: unexpected portal record from the API (ValueError: portal "
+        '"oud-portaal": display: is str, not an object)\n'
+    )
+
+
+def test_a_saved_plan_must_spell_out_every_defaulted_guest_field(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    assert invoke("diff", "--out", "plan.json").exit_code == 3
+    plan = json.loads((live_project / "plan.json").read_text(encoding="utf-8"))
+    # Left out, allow_new_relation would turn from false into "not managed".
+    del plan["portals"][0]["desired"]["guest_workorder"]["allow_new_relation"]
+    (live_project / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
+    for command in ("show", "apply"):
+        result = invoke(command, "plan.json", *(("--yes",) if command == "apply" else ()))
+        assert result.exit_code == 2
+        assert "missing required key 'allow_new_relation' in portals[0].desired" in result.output
+
+
+def test_pull_always_writes_the_guest_section(
+    project: Path, sandbox: Sandbox, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import SOFTWARE_TOKEN, TOKEN
+
+    (project / "portal-config.yaml").write_text(
+        f"sections: [display]\ntargets:\n  test:\n    base_url: {sandbox.url}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("OUTSMART_TOKEN", TOKEN)
+    monkeypatch.setenv("OUTSMART_SOFTWARE_TOKEN", SOFTWARE_TOKEN)
+    assert invoke("pull", "--no-catalog").exit_code == 0
+    data = yaml.safe_load((project / "portals" / "acme-facilities.yaml").read_text("utf-8"))
+    assert set(data) == {"portal", "guest_workorder", "display", "acknowledged"}
+    assert invoke("lint").exit_code == 0
+
+
+def test_bidi_controls_are_no_text_of_a_portal(write: Write, invoke: Invoke) -> None:
+    write(
+        "portals/acme.yaml",
+        'portal: acme\nguest_workorder: {enabled: false}\ngeneral:\n  name: "abc\\u202eevil"\n',
+    )
+    result = invoke("lint", "--format", "json")
+    [problem] = json.loads(result.stdout)["problems"]
+    assert (problem["line"], problem["column"], problem["rule"]) == (4, 9, "schema")

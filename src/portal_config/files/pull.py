@@ -157,7 +157,8 @@ def _link_line(link: str, reason: str) -> str:
 
 def _sections(wanted: Sequence[str] | None, existing: LoadResult | None) -> set[str]:
     """The sections a pulled file holds: the repository's, and those it already has."""
-    names = set(wanted) if wanted is not None else {s.name for s in active().sections if s.required}
+    # Every file has the sections every portal file must have, whatever `sections:` says.
+    names = {s.name for s in active().sections if s.required} | set(wanted or ())
     data = existing.document.data if existing is not None and existing.document else None
     if isinstance(data, dict):
         names |= {section.name for section in active().sections if section.name in data}

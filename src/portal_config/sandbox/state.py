@@ -138,9 +138,9 @@ class SandboxState:
     def replace(
         self, portal: str, revision: int, sections: dict[str, Any], *, store: bool = True
     ) -> tuple[int, dict[str, Any] | None, str | None]:
-        """Validate ``sections`` (section name -> the section's new settings, each replaced
-        whole) and compare-and-swap on the revision, as one step under the file lock, so
-        both judge the same version of the file.
+        """Validate ``sections`` (section name -> the fields the write sets in it; every
+        other field keeps its value) and compare-and-swap on the revision, as one step under
+        the file lock, so both judge the same version of the file.
 
         Returns (envelope code, the record after or the current one on a conflict,
         why the write was refused). Without ``store`` the record after is only made up,
@@ -156,10 +156,13 @@ class SandboxState:
             if record["revision"] != revision:
                 why = "revision conflict: the portal changed since it was read"
                 return envelope.CONFLICT, copy.deepcopy(record), why
+            after = copy.deepcopy(record)
+            for section, fields in sections.items():  # every field not written keeps its value
+                after.setdefault(section, {}).update(copy.deepcopy(fields))
             if not store:
-                after = {**record, **sections, "revision": revision + 1}
-                return envelope.OK, copy.deepcopy(after), None
-            record.update(copy.deepcopy(sections))
+                return envelope.OK, {**after, "revision": revision + 1}, None
+            record.clear()
+            record.update(after)
             record["revision"] += 1
             self._record_write(portal)
             return envelope.OK, copy.deepcopy(record), None

@@ -138,15 +138,6 @@ class PortalSettings:
             },
         )
 
-    def over(self, live: PortalSettings) -> PortalSettings:
-        """The sections these settings manage, each as a write sends it (whole): the fields
-        this manages with their values, every other field of the section with its live
-        one. A section this does not manage is not written at all."""
-        merged = {
-            name: {**live.values.get(name, {}), **fields} for name, fields in self.values.items()
-        }
-        return PortalSettings.of(self.portal, merged)
-
     # -- as data ------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         return {

@@ -84,13 +84,18 @@ def settings_schema(table: Table | None = None) -> dict[str, Any]:
         for one in section.fields:
             if one.kind is Kind.NAMES:  # a plan lists no more than a person can review
                 schema["properties"][one.name]["maxItems"] = MAX_NAMES
+        # A field a file may leave out with a default is always spelled out in settings:
+        # left out of a saved plan, it would turn from the default into "not managed".
+        spelled = [f.name for f in section.fields if f.required or f.managed_when_omitted]
+        if spelled:
+            schema["required"] = spelled
         properties[section.name] = schema
     return {
         "title": "Portal settings",
         "description": "The settings of one portal, section by section.",
         "type": "object",
         "additionalProperties": False,
-        "required": ["portal"],
+        "required": ["portal", *(s.name for s in table.sections if s.required)],
         "properties": properties,
     }
 
