@@ -361,3 +361,21 @@ def test_bidi_controls_are_no_text_of_a_portal(write: Write, invoke: Invoke) -> 
     result = invoke("lint", "--format", "json")
     [problem] = json.loads(result.stdout)["problems"]
     assert (problem["line"], problem["column"], problem["rule"]) == (4, 9, "schema")
+
+
+def test_fmt_writes_a_text_of_several_lines_as_a_literal_block(
+    write: Write, invoke: Invoke
+) -> None:
+    path = write(
+        "portals/acme.yaml",
+        "portal: acme\nguest_workorder: {enabled: false}\ngeneral:\n"
+        '  welcome_text: "Welkom.\\n\\nMeld hier uw storing."\n',
+    )
+    assert invoke("fmt").exit_code == 0
+    assert path.read_text(encoding="utf-8") == (
+        "portal: acme\nguest_workorder:\n  enabled: false\ngeneral:\n"
+        "  welcome_text: |-\n    Welkom.\n\n    Meld hier uw storing.\n"
+    )
+    assert invoke("fmt", "--check").exit_code == 0
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert data["general"]["welcome_text"] == "Welkom.\n\nMeld hier uw storing."
