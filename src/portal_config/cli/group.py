@@ -51,7 +51,7 @@ def use_color(flag: bool | None, stream: Any = None) -> bool:
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="portal-config")
 def cli() -> None:
-    """Keep OutSmart Klantportaal guest work order settings in git, reviewed.
+    """Keep OutSmart Klantportaal portal settings in git, reviewed.
 
     \b
     Examples:

@@ -203,7 +203,7 @@ GENERAL = Section(
     title="Algemeen",
     description="General settings of the portal (Algemeen): whether it is on, its address, "
     "name, language and what a new request starts with.",
-    audience="access",
+    audience="access to the portal",
     examples=({"enabled": True, "url_name": "acme", "required_to_accept": True},),
     fields=(
         Field(
