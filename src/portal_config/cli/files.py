@@ -88,17 +88,8 @@ def lint(
       portal-config lint -q                   # errors, and warnings per rule
       portal-config lint --format github      # GitHub Actions annotations
     """
-    from portal_config.lint.check import (
-        lint as run_lint,  # start-up: --version skips the lint pipeline (~25 ms)
-    )
-    from portal_config.lint.check import (
-        require_portals_dir,  # start-up: --version skips the lint pipeline (~25 ms)
-    )
     from portal_config.project.config_reader import (
         load_config,  # start-up: --version skips the lint pipeline (~25 ms)
-    )
-    from portal_config.project.lint_scope import (
-        lint_scope,  # start-up: --version skips the lint pipeline (~25 ms)
     )
 
     config = load_config(config_path)
@@ -109,17 +100,11 @@ def lint(
             raise PortalConfigError(f"--catalog {catalog}: file not found")
         config = replace(config, catalog=catalog.resolve(), catalog_origin="--catalog")
     chosen = output_format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
-    if config.is_fleet:
-        from portal_config.project.accounts import (
-            lint_accounts,  # start-up: --version skips the lint pipeline (~25 ms)
-        )
+    from portal_config.project.accounts import (
+        lint_accounts,  # start-up: --version skips the lint pipeline (~25 ms)
+    )
 
-        run, views = lint_accounts(config, accounts, paths)
-    else:
-        config.select_accounts(accounts)  # refuses --account: there is one account
-        if not paths:
-            require_portals_dir(lint_scope(config))
-        run, views = run_lint(list(paths) or [config.portals_dir], lint_scope(config)), [config]
+    run, views = lint_accounts(config, accounts, paths)
     for view in views:
         if view.catalog_origin is None and not view.catalog.is_file():
             # Said, not failed: a project may have no catalog, but should know what it misses.
