@@ -194,7 +194,8 @@ def test_a_work_type_the_live_account_lacks_is_refused_before_any_write(
 
 
 def test_confirmation_on_a_tty(live_project: Path, sandbox: Sandbox, monkeypatch: object) -> None:
-    from portal_config.run.workflow import Console
+    from portal_config.render.views import VIEWS
+    from portal_config.run.console import Console
 
     answers: list[str] = []
     out: list[str] = []
@@ -203,7 +204,7 @@ def test_confirmation_on_a_tty(live_project: Path, sandbox: Sandbox, monkeypatch
         answers.append(question)
         return False
 
-    console = Console(out.append, out.append, color=False, confirm=decline)
+    console = Console(out.append, out.append, color=False, confirm=decline, views=VIEWS)
     import pytest
 
     from portal_config.plan.value import RefusedError
@@ -212,7 +213,9 @@ def test_confirmation_on_a_tty(live_project: Path, sandbox: Sandbox, monkeypatch
         _apply_in_process(console)
     assert answers == ["Apply changes to 2 portals in target test?"]
     assert set(revisions(sandbox).values()) == {1}
-    console = Console(out.append, out.append, color=False, confirm=lambda question: True)
+    console = Console(
+        out.append, out.append, color=False, confirm=lambda question: True, views=VIEWS
+    )
     assert _apply_in_process(console) == 0
 
 
@@ -391,26 +394,20 @@ def test_check_writable_refuses_a_directory_and_accepts_a_read_only_file(tmp_pat
 
 def _apply_in_process(console: object, report: Path | None = None) -> int:
     from portal_config.project.config_reader import load_config
-    from portal_config.run.workflow import Console, apply
+    from portal_config.run.console import Console
+    from portal_config.run.options import RunOptions
+    from portal_config.run.workflow import apply
 
     assert isinstance(console, Console)
-    return apply(
-        load_config(),
-        [],
-        None,
-        None,
-        assume_yes=False,
-        allow_large_change=False,
-        report_file=report,
-        console=console,
-    )
+    return apply(load_config(), [], None, RunOptions(report_file=report), console)
 
 
 @pytest.mark.slow  # waits out real timeouts or Retry-After
 def test_time_at_the_prompt_does_not_use_up_the_request_deadline(
     live_project: Path, sandbox: Sandbox
 ) -> None:
-    from portal_config.run.workflow import Console
+    from portal_config.render.views import VIEWS
+    from portal_config.run.console import Console
 
     config = live_project / "portal-config.yaml"
     config.write_text(config.read_text().replace("deadline: 60", "deadline: 0.5"))
@@ -420,7 +417,7 @@ def test_time_at_the_prompt_does_not_use_up_the_request_deadline(
         time.sleep(0.7)  # longer than the whole deadline: reading a plan takes a while
         return True
 
-    console = Console(out.append, out.append, color=False, confirm=slow_reader)
+    console = Console(out.append, out.append, color=False, confirm=slow_reader, views=VIEWS)
     assert _apply_in_process(console) == 0, "".join(out)
     assert revisions(sandbox)["acme-facilities"] == 2
 
@@ -428,7 +425,8 @@ def test_time_at_the_prompt_does_not_use_up_the_request_deadline(
 def test_a_deadline_passed_before_a_write_was_sent_is_reported_skipped(
     live_project: Path, sandbox: Sandbox
 ) -> None:
-    from portal_config.run.workflow import Console
+    from portal_config.render.views import VIEWS
+    from portal_config.run.console import Console
 
     config = live_project / "portal-config.yaml"
     config.write_text(
@@ -442,7 +440,9 @@ def test_a_deadline_passed_before_a_write_was_sent_is_reported_skipped(
         sandbox.set_faults(Faults(latency_ms=400))  # the first write uses up the deadline
         return True
 
-    console = Console(out.append, out.append, color=False, confirm=slow_server_from_now_on)
+    console = Console(
+        out.append, out.append, color=False, confirm=slow_server_from_now_on, views=VIEWS
+    )
     assert _apply_in_process(console, live_project / "report.json") == 6
     results = {r["portal"]: r for r in _report(live_project)["results"]}  # type: ignore[attr-defined]
     late = [r for r in results.values() if r["result"] == "skipped"]

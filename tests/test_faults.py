@@ -13,7 +13,10 @@ import pytest
 from conftest import NEW_GUEST, SOFTWARE_TOKEN, TOKEN, generated_project
 from portal_config.errors import PortalConfigError
 from portal_config.project.config_reader import load_config
-from portal_config.run.workflow import Console, apply, diff
+from portal_config.render.views import VIEWS
+from portal_config.run.console import Console
+from portal_config.run.options import RunOptions
+from portal_config.run.workflow import apply, diff
 from portal_config.sandbox import Faults, SandboxState, start_sandbox
 
 # Sleeps through latency, backoff and Retry-After by design: slow.
@@ -48,20 +51,14 @@ TALLY: Counter[tuple[str, str]] = Counter()
 
 def _apply(report: Path | None = None) -> int:
     """apply --yes --allow-large-change in this process, against the configured target."""
-    return apply(
-        load_config(),
-        [],
-        None,
-        None,
-        assume_yes=True,
-        allow_large_change=True,
-        report_file=report,
-        console=_console(),
-    )
+    options = RunOptions(assume_yes=True, allow_large_change=True, report_file=report)
+    return apply(load_config(), [], None, options, _console())
 
 
 def _console() -> Console:
-    return Console(out=lambda text: None, err=lambda text: None, color=False, confirm=None)
+    return Console(
+        out=lambda text: None, err=lambda text: None, color=False, confirm=None, views=VIEWS
+    )
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -144,7 +141,7 @@ def test_apply_under_faults(
                 r["reason"] == "confirmed: OutSmart already holds these settings"
                 for r in results.values()
             )
-        outcome = diff(load_config(), [], None, "json", None, _console())
+        outcome = diff(load_config(), [], RunOptions(), _console()).code
         if code == 0:
             assert outcome == 0  # converged: a diff afterwards shows no changes
             TALLY[scenario, "converged"] += 1
@@ -152,4 +149,4 @@ def test_apply_under_faults(
             TALLY[scenario, "failed cleanly"] += 1
             # Once the faults are gone, simply running apply again converges.
             assert _apply() == 0
-            assert diff(load_config(), [], None, "json", None, _console()) == 0
+            assert diff(load_config(), [], RunOptions(), _console()).code == 0

@@ -476,6 +476,21 @@ def test_a_refused_fleet_still_writes_every_report(
         assert report["outcome"] == "refused" and "no terminal" in report["reason"]
 
 
+def test_a_fleet_refuses_without_a_terminal_as_one_account_does(
+    fleet: Path, fleet_sandbox: Sandbox, invoke: Invoke
+) -> None:
+    result = invoke("apply")  # no terminal, no --yes
+    assert result.exit_code == 5
+    # The one refusal wording, for one account and many: nothing was written.
+    assert result.output.endswith(
+        "refused: no terminal to confirm on; review the plan and pass --yes to apply it\n"
+    )
+    for name in ACCOUNTS:
+        assert {p["revision"] for p in state_of(fleet_sandbox, name).data["portals"].values()} == {
+            1
+        }
+
+
 def test_fmt_and_lint_cover_every_account(fleet: Path, invoke: Invoke) -> None:
     assert invoke("fmt", "--check").exit_code == 0
     messy = fleet / "accounts" / "beta" / "portals" / "klimaat-techniek.yaml"

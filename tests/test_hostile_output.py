@@ -35,9 +35,11 @@ from hostile_strings import (
 from portal_config.errors import ExitCode
 from portal_config.live.wire import MAX_PORTAL_ID
 from portal_config.plan.live_values import is_file_id, shown_id, unrepresentable
-from portal_config.sandbox import SandboxState, start_sandbox
+from portal_config.sandbox import Sandbox, SandboxState, start_sandbox
+from portal_config.sandbox.account import record_for
 from portal_config.sandbox.demo import demo_account
-from portal_config.sandbox.state import record_for
+from portal_config.settings.model import PortalSettings
+from portal_config.text import encodable
 
 DOCUMENTED = {
     value for name, value in vars(ExitCode).items() if name.isupper() and isinstance(value, int)
@@ -585,3 +587,75 @@ def test_fleet_apply_shows_failures_as_data(hostile_fleet: _HostileServer, invok
     hostile_fleet.account = TOO_LONG
     output = check(invoke("apply", "--yes"), "text", {ExitCode.API})
     assert f"account beta failed (exit 4): {TOO_LONG_ERROR}\n" in output
+
+
+# -- the portal's other sections: texts a server sends ----------------------------------------
+def _general_name_holds(value: str) -> bool:
+    """Whether a portal file could hold ``value`` as general.name (a line of text)."""
+    guests = guest_settings("acme-facilities", enabled=False).values
+    sections = {**guests, "general": {"name": value}}
+    return not unrepresentable(PortalSettings.of("acme-facilities", sections))
+
+
+NAMES = [value for value in VALUES if _general_name_holds(value)]
+
+
+def hostile_names_account(names: list[str]) -> dict[str, Any]:
+    """The demo account whose Acme portal's name and welcome text are each of ``names``
+    (joined): texts a server may send, markup and all."""
+    account = demo_account()
+    general = account["portals"]["acme-facilities"]["general"]
+    general["name"] = "".join(names)[:100]
+    general["welcome_text"] = "\n".join(name for name in names if encodable(name))[:5000]
+    return account
+
+
+def test_the_corpus_has_texts_a_file_can_hold_and_some_it_cannot() -> None:
+    assert any("<" in name for name in NAMES) and any("`" in name for name in NAMES)
+    assert len(NAMES) < len(VALUES)
+
+
+@pytest.mark.parametrize("hostile_live", [hostile_names_account(NAMES)], indirect=True)
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+@pytest.mark.parametrize("command", ["diff", "drift"])
+def test_texts_of_other_sections_are_data_in_every_format(
+    hostile_live: Path, invoke: Invoke, command: str, fmt: str
+) -> None:
+    # The example file manages general.name, so the hostile live name is shown as the old
+    # value of a change; the welcome text it does not manage is never shown.
+    output = check(invoke(command, "--format", fmt), fmt, {ExitCode.CHANGES})
+    live = hostile_names_account(NAMES)["portals"]["acme-facilities"]["general"]
+    if fmt == "json":
+        plan = json.loads(output)
+        acme = next(p for p in plan["portals"] if p["portal"] == "acme-facilities")
+        change = next(c for c in acme["changes"] if c["field"] == "general.name")
+        assert change["old"] == live["name"]
+        assert "welcome_text" not in json.dumps(acme)
+    else:
+        assert "general.name" in output and "welcome_text" not in output
+
+
+UNHELD = [value for value in VALUES if value not in NAMES]
+
+
+@pytest.mark.parametrize("hostile_live", [hostile_names_account(UNHELD)], indirect=True)
+def test_a_text_no_file_can_hold_in_a_managed_field_is_one_escaped_refusal(
+    hostile_live: Path, invoke: Invoke
+) -> None:
+    result = invoke("diff")
+    output = check(result, "text", {ExitCode.PROBLEMS})
+    line = next(line for line in output.splitlines() if "[live-value]" in line)
+    assert "general.name" in line and "welcome_text" not in line
+
+
+def test_a_text_no_file_can_hold_in_a_field_the_file_leaves_alone_blocks_nothing(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    # Text UTF-8 cannot encode (a lone surrogate), or longer than any text, is a broken
+    # answer: one escaped api error line, as for any field.
+    welcome = "".join(value for value in UNHELD if encodable(value) and len(value) < 1000)
+    sandbox.state.edit_section("acme-facilities", "general", {"welcome_text": welcome})
+    assert check(invoke("diff", "--format", "markdown"), "markdown", {ExitCode.CHANGES})
+    sandbox.state.edit_section("acme-facilities", "general", {"welcome_text": "x" * 100_001})
+    broken = check(invoke("diff", "--format", "markdown"), "markdown", {ExitCode.API})
+    assert broken.endswith("is not text of at most 100000 characters that UTF-8 can encode)\n")

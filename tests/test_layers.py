@@ -37,19 +37,9 @@ ROOT_LEAVES = frozenset(
 ROOT_TOP = frozenset({"cli", "__main__"})
 REASON = "start-up"  # what a deferred import's comment must mention
 
-# Files other owners of issue 16 are rewriting, with what is left in them; the checks
-# below pass for every other file. Empty once their work lands (and the xfail goes).
-PENDING = {
-    "cli.py": "run: the cli/ package (deferred imports, 1,184 lines)",
-    "run/": (
-        "run: fleet.py and workflow.py import render/, defer imports, are over 400 lines; "
-        "run/seed.py (settings table) and run/targets.py defer imports"
-    ),
-    "render/": "run: deferred imports in render/lint.py and render/sarif.py",
-    "plan/": "plan: plan.value and plan.results import each other, deferred imports, value.py",
-    "files/canonical.py": "settings table: files/canonical.py imports render.lint",
-    "sandbox/state.py": "settings table: sandbox/state.py is 427 lines",
-}
+# Files other owners of issue 16 are still rewriting, with what is left in them; the checks
+# below pass for every other file. Empty: every file holds to the layering.
+PENDING: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -253,10 +243,6 @@ def test_layering_holds_outside_the_files_still_being_rewritten(check: str) -> N
     assert _settled(CHECKS[check]()) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="left in other owners' files: " + "; ".join(PENDING.values()),
-)
 @pytest.mark.parametrize("check", list(CHECKS))
 def test_layering_holds_everywhere(check: str) -> None:
     assert CHECKS[check]() == []

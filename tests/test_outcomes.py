@@ -198,7 +198,10 @@ def _apply_with_ui_edit(
     """apply --yes in this process, with ``edit`` made in "the OutSmart UI" as soon as the
     first write is answered: between the writes and their read-back."""
     from portal_config.project.config_reader import load_config
-    from portal_config.run.workflow import Console, apply
+    from portal_config.render.views import VIEWS
+    from portal_config.run.console import Console
+    from portal_config.run.options import RunOptions
+    from portal_config.run.workflow import apply
 
     out: list[str] = []
 
@@ -209,18 +212,9 @@ def _apply_with_ui_edit(
             edit(sandbox)
         out.append(text)
 
-    console = Console(show, out.append, color=False, confirm=None)
-    code = apply(
-        load_config(),
-        [],
-        None,
-        None,
-        assume_yes=True,
-        allow_large_change=False,
-        report_file=project / "report.json",
-        console=console,
-        concurrency=1,
-    )
+    console = Console(show, out.append, color=False, confirm=None, views=VIEWS)
+    options = RunOptions(assume_yes=True, report_file=project / "report.json", concurrency=1)
+    code = apply(load_config(), [], None, options, console)
     return code, "".join(out).splitlines()
 
 

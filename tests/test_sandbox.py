@@ -340,8 +340,8 @@ def test_the_sandbox_imports_nothing_of_the_product_above_it() -> None:
     )
     assert done.stdout == "[]\n"
     assert modules == [
-        "__init__", "answer", "demo", "faults", "handler", "process", "runner", "server",
-        "state", "tokens",
+        "__init__", "account", "answer", "demo", "faults", "handler", "process", "runner",
+        "server", "state", "tokens",
     ]  # fmt: skip
 
 

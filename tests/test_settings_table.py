@@ -7,6 +7,7 @@ code knowing of it.
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +20,10 @@ from portal_config.sandbox import Sandbox
 from portal_config.settings.schemas import (
     openapi_components,
     openapi_text,
+    plan_definitions,
     portal_schema,
     schema_text,
     section_names,
-    settings_schema,
 )
 from portal_config.settings.table import (
     GUEST_WORKORDER,
@@ -157,7 +158,7 @@ def test_diff_and_apply_change_only_what_the_file_manages(
 ) -> None:
     result = invoke("diff")
     assert result.exit_code == 3
-    assert "~ anonymous: false -> true  ! widens guest access" in result.output
+    assert "~ survey.anonymous: false -> true  ! widens access" in result.output
     assert "+ Price" in result.output and "- Friendliness" in result.output
     assert "question" not in result.output and "channel" not in result.output
     payload = json.loads(invoke("diff", "--format", "json").output)
@@ -207,8 +208,8 @@ def test_use_restores_the_declared_table() -> None:
 
 def test_the_plan_schemas_settings_are_the_tables() -> None:
     plan = json.loads((REPO / "schema" / "plan.schema.json").read_text(encoding="utf-8"))
-    assert plan["$defs"]["settings"] == settings_schema(TABLE), (
-        "schema/plan.schema.json's $defs.settings differs from the settings table: "
+    assert plan["$defs"] == plan_definitions(plan["$defs"], TABLE), (
+        "schema/plan.schema.json's settings and changes differ from the settings table: "
         "run python -m portal_config.settings.schemas"
     )
 
@@ -216,3 +217,49 @@ def test_the_plan_schemas_settings_are_the_tables() -> None:
 def test_the_config_schema_names_the_tables_sections() -> None:
     config = json.loads((REPO / "schema" / "config.schema.json").read_text(encoding="utf-8"))
     assert config["properties"]["sections"]["items"]["enum"] == section_names(TABLE)
+
+
+# Strings that are also field names but mean something else where they appear: a record's
+# or a rule's `name`, and the account's own list of work types (the catalog file's key and
+# the sandbox's account state), which are not a portal's settings.
+OTHER_MEANINGS = {
+    "name": None,  # anywhere: a display name, a SARIF rule's name, a token's name...
+    "work_types": {
+        "lint/catalog.py",
+        "files/canonical.py",
+        "files/pull.py",
+        "sandbox/account.py",
+        "sandbox/state.py",
+        "run/seed.py",
+    },
+}
+
+
+def test_only_the_settings_core_names_a_section_or_field() -> None:
+    """No code outside settings/ spells a section or field (its rules, the sandbox's demo
+    data and docstrings aside): a section is added in the table, nowhere else."""
+    names = {s.name for s in TABLE.sections} | {f.name for _, f in TABLE.fields()}
+    root = REPO / "src" / "portal_config"
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        where = path.relative_to(root).as_posix()
+        if where.startswith(("settings/", "lint/rules/")) or where == "sandbox/demo.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+                continue
+            if id(node) in docstrings or node.value not in names:
+                continue
+            allowed = OTHER_MEANINGS.get(node.value, set())
+            if allowed is None or where in allowed:
+                continue
+            found.append(f"{where}:{node.lineno}: {node.value!r}")
+    assert found == []

@@ -1,4 +1,4 @@
-"""portal-config: OutSmart Klantportaal guest work order settings as reviewed code."""
+"""portal-config: the settings of OutSmart Klantportaal portals as reviewed code."""
 
 from __future__ import annotations
 

@@ -25,7 +25,6 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from portal_config.escaping import escape_text
 from portal_config.file_access import Repository
 from portal_config.files.roundtrip import (
     dump,
@@ -44,7 +43,6 @@ from portal_config.paths import display
 from portal_config.problems import Level, Position, Problem
 from portal_config.project.config import Config
 from portal_config.project.lint_scope import lint_scope
-from portal_config.render.lint import Style, problem_line
 from portal_config.settings.model import PortalSettings
 from portal_config.settings.table import Field, Kind, Section, active
 from portal_config.storage import write_atomically
@@ -106,22 +104,6 @@ class FormatRun:
     def exit_code(self) -> int:
         """1 when a file failed, or with --check would change (as `black --check`)."""
         return int(bool(self.failed or (self.check and self.changed)))
-
-    def render(self) -> str:
-        verb = "would reformat" if self.check else "reformatted"
-        lines = [f"{verb} {escape_text(file.path)}" for file in self.changed]
-        lines += [
-            problem_line(problem, Style(color=False))
-            for file in self.failed
-            for problem in file.problems
-        ]
-        unchanged = len(self.files) - len(self.changed) - len(self.failed)
-        done = "would be reformatted" if self.check else "reformatted"
-        lines.append(
-            f"fmt: {len(self.changed)} {done}, {unchanged} already formatted, "
-            f"{len(self.failed)} failed."
-        )
-        return "\n".join(lines) + "\n"
 
 
 def format_paths(paths: Sequence[Path], config: Config, *, check: bool) -> FormatRun:

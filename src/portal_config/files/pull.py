@@ -166,7 +166,8 @@ def _sections(
 ) -> set[str]:
     """The sections a pulled file holds: the repository's, and those it already has
     (itself or from the profiles it extends)."""
-    names = set(wanted) if wanted is not None else {s.name for s in active().sections if s.required}
+    # Every file has the sections every portal file must have, whatever `sections:` says.
+    names = {s.name for s in active().sections if s.required} | set(wanted or ())
     data = existing.document.data if existing is not None and existing.document else None
     if effective is not None:
         data = effective(data)

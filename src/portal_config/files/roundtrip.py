@@ -25,6 +25,7 @@ from ruamel.yaml.emitter import RoundTripEmitter
 from ruamel.yaml.error import CommentMark
 from ruamel.yaml.scalarstring import (
     DoubleQuotedScalarString,
+    LiteralScalarString,
     PlainScalarString,
     SingleQuotedScalarString,
 )
@@ -239,6 +240,10 @@ def quoted(value: Any) -> Any:
     """
     if isinstance(value, bool) or not isinstance(value, str):
         return value
+    if _literal_block(value):
+        # Several lines of prose (a welcome text) read best as a block: `|-` keeps every
+        # line break and adds none at the end; the read-back check still has the last word.
+        return LiteralScalarString(value)
     form = scalar(value)
     if form.startswith("'"):
         return SingleQuotedScalarString(value)
@@ -246,6 +251,18 @@ def quoted(value: Any) -> Any:
         return DoubleQuotedScalarString(value)
     # Plain, said explicitly: ruamel would otherwise keep the quotes the value had before.
     return PlainScalarString(value)
+
+
+def _literal_block(text: str) -> bool:
+    """Whether ``text`` reads back exactly from a literal block: lines without controls or
+    bidi marks, none with a space at an end, the first not empty, no line break last."""
+    lines = text.split("\n")
+    return (
+        len(lines) > 1
+        and not text.endswith("\n")
+        and bool(lines[0])
+        and all(line == line.strip() and not holds_raw_controls(line) for line in lines)
+    )
 
 
 def block_list(names: Sequence[str]) -> CommentedSeq:

@@ -263,10 +263,9 @@ def _write_one(
 ) -> PortalResult:
     name, before = portal_plan.portal, portal_plan.live.revision
     try:
-        # Each section is written whole: the fields the file does not manage keep their
-        # live values (the revision guarantees they are still the ones read).
-        written = portal_plan.desired.over(portal_plan.live.settings)
-        stored = client.replace_portal(written, before)
+        # Only the fields the file manages are sent: every other field keeps whatever OutSmart
+        # holds, even one this version does not know.
+        stored = client.replace_portal(portal_plan.desired, before)
     except ConflictError as conflict:
         # The 409 answer carries the portal as it is now: no need to ask again.
         why = "changed in OutSmart since it was read; not overwritten"

@@ -37,7 +37,7 @@ def portal_from_wire(item: Any) -> LivePortal:
         given = {s.name: item[s.name] if s.required else item.get(s.name) for s in table.sections}
         portal = _portal_id(item["portal_id"])
         values = {
-            section.name: _section(section, given[section.name])
+            section.name: _section(section, given[section.name], portal, table.primary)
             for section in table.sections
             if given[section.name] is not None
         }
@@ -66,7 +66,7 @@ def work_type_from_wire(item: Any) -> WorkType:
 
 
 def sections_to_wire(settings: PortalSettings) -> dict[str, Any]:
-    """The sections of ``settings`` as a write sends them: each one whole."""
+    """The sections of ``settings`` as a write sends them: the fields it manages."""
     return {name: fields for name, fields in settings.to_json().items() if name != "portal"}
 
 
@@ -102,27 +102,40 @@ def _revision(value: Any) -> int:
     return int(value)
 
 
-def _section(section: Section, given: Any) -> dict[str, Any]:
-    """One section of a record: its fields read by kind, an omitted one as the table says."""
-    values: dict[str, Any] = {}
-    for one in section.fields:
-        if one.required or one.name in given:
-            values[one.name] = _value(one, given[one.name])
-        elif one.managed_when_omitted:
-            values[one.name] = one.default
-    return values
+def _section(section: Section, given: Any, portal: str, primary: Section) -> dict[str, Any]:
+    """One section of a record: its fields read by kind, an omitted one as the table says.
+
+    A field of another section than the primary one is named with its section and portal
+    in a refusal: the one line must say where to look in OutSmart."""
+    try:
+        if not isinstance(given, dict):
+            raise ValueError(f"is {type(given).__name__}, not an object")
+        values: dict[str, Any] = {}
+        for one in section.fields:
+            if one.required or one.name in given:
+                values[one.name] = _value(one, given[one.name])
+            elif one.managed_when_omitted:
+                values[one.name] = one.default
+        return values
+    except ValueError as exc:
+        if section is primary:
+            raise
+        raise ValueError(f"portal {quote(portal)}: {section.name}: {exc}") from None
 
 
 def _value(one: Field, value: Any) -> Any:
     if one.kind in (Kind.SWITCH, Kind.BOOLEAN):
         return _bool(value)
     if one.kind is Kind.NAMES:
-        return _names(one.name, value or [])
-    if one.kind is Kind.CHOICE and value not in one.choices:
-        raise ValueError(f"{one.name} {clip(repr(value), 80)} is not one of {list(one.choices)}")
+        # null is an empty set, as OutSmart writes one; any other non-list is refused.
+        return _names(one.name, [] if value is None else value)
+    # A choice is read as text: a value this version does not know (a language OutSmart
+    # added) blocks only a plan whose file manages the field (live_values), not the account.
     if not isinstance(value, str) or len(value) > MAX_TEXT or not encodable(value):
         shown = clip(repr(value), 80)
-        raise ValueError(f"{one.name} {shown} is not text of at most {MAX_TEXT} characters")
+        raise ValueError(
+            f"{one.name} {shown} is not text of at most {MAX_TEXT} characters that UTF-8 can encode"
+        )
     return value
 
 

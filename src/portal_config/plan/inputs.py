@@ -75,12 +75,17 @@ class PortalInputs:
     def live_revision(self) -> int:
         return self.live.revision
 
+    def compared(self) -> PortalSettings:
+        """The live settings the plan compares, shows and saves: the fields the file
+        manages. (Writes send the rest of a section back as live holds it.)"""
+        return self.live.settings.managed_by(self.desired)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "portal": self.portal,
             "file": self.file,
             "live_revision": self.live.revision,
-            "live": self.live.settings.to_json(),
+            "live": self.compared().to_json(),
             "desired": self.desired.to_json(),
             "base": self.base.to_json() if self.base is not None else None,
             "acknowledged": dict(self.acknowledged),
@@ -149,7 +154,8 @@ class PlanInputs:
                 continue
             moved = (
                 current.revision != saved.live.revision
-                or current.settings.fingerprint() != saved.live.settings.fingerprint()
+                or current.settings.managed_by(saved.desired).fingerprint()
+                != saved.compared().fingerprint()
             )
             if moved and current.settings.same_as(saved.desired):
                 applied.append(saved.portal)
@@ -202,7 +208,7 @@ def gather(
         desired = PortalSettings.from_file_data(document.data)
         managed.add(desired.portal)
         current = by_id.get(desired.portal)
-        reasons = _unplannable(desired.portal, current, target, ignore)
+        reasons = _unplannable(desired, current, target, ignore)
         if current is None or reasons:
             problems.extend(
                 Problem(document.path, document.locate(("portal",)), Level.ERROR, rule, message)
@@ -224,10 +230,12 @@ def gather(
 
 
 def _unplannable(
-    portal: str, current: LivePortal | None, target: str, ignore: Ignore
+    desired: PortalSettings, current: LivePortal | None, target: str, ignore: Ignore
 ) -> list[tuple[str, str]]:
     """Why a file's portal cannot be planned, each with its rule: nothing live to plan
-    against, the config ignores it, or its live settings hold a value no file can."""
+    against, the config ignores it, or its live settings hold a value no file can (in a
+    field the file manages: what the file leaves alone, it need not be able to hold)."""
+    portal = desired.portal
     ignored = ignore.why(portal)
     if ignored is not None:
         return [(IGNORED_RULE, f"portal '{portal}' is {ignored}, but has a file; remove one")]
@@ -239,5 +247,5 @@ def _unplannable(
                 "portals are created in OutSmart, not by portal-config",
             )
         ]
-    reasons = unrepresentable(current.settings)
+    reasons = unrepresentable(current.settings.managed_by(desired))
     return [(LIVE_VALUE_RULE, refusal(portal, reasons))] if reasons else []

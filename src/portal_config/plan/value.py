@@ -21,6 +21,7 @@ from portal_config.plan.inputs import (
 from portal_config.project.config import NOTHING_IGNORED, Ignore, Safety
 from portal_config.settings.compare import BOTH, DRIFT, Change, compute_changes
 from portal_config.settings.model import LivePortal, PortalSettings
+from portal_config.settings.table import active
 
 
 class RefusedError(PortalConfigError):
@@ -69,7 +70,15 @@ class PortalPlan:
 
     @property
     def widens(self) -> bool:
+        """Applying gives someone more: guests, portal users or customers."""
         return any(change.widens for change in self.changes)
+
+    @property
+    def widens_guests(self) -> bool:
+        """Applying gives guests more (the JSON's `widens_guest_access`, as it always was);
+        each change says for itself whether it widens, in any section."""
+        guests = active().primary.name
+        return any(change.widens and change.section == guests for change in self.changes)
 
     def of_origin(self, *origins: str) -> tuple[Change, ...]:
         return tuple(change for change in self.changes if change.origin in origins)
@@ -82,8 +91,8 @@ class PortalPlan:
         derived = {
             "account": account,
             "action": "update" if self.changed else "none",
-            "widens_guest_access": self.widens,
-            "live_fingerprint": self.live.settings.fingerprint(),
+            "widens_guest_access": self.widens_guests,
+            "live_fingerprint": self.inputs.compared().fingerprint(),
             "changes": [change.to_json() for change in self.changes],
         }
         return _shown(self.inputs.to_json() | derived, SHOWN_ENTRY)
@@ -171,13 +180,17 @@ class Plan:
             text += f", {len(self.unmanaged)} unmanaged"
         if self.kind == DRIFT_REPORT:
             # A drift report is about the edits: which of them gave guests more.
-            opened = sum(1 for p in self.changed if any(c.narrows for c in p.changes))
-            if opened:
-                text += f"; {opened} live edit{'s' if opened != 1 else ''} widened guest access"
+            opened = [c for p in self.changed for c in p.changes if c.narrows]
+            edits = len({p.portal for p in self.changed if any(c.narrows for c in p.changes)})
+            if edits:
+                whose = _whose(opened)
+                text += f"; {edits} live edit{'s' if edits != 1 else ''} widened {whose}"
             return text + "."
-        widening = sum(1 for p in self.changed if p.widens)
+        widening = [p for p in self.changed if p.widens]
         if widening:
-            text += f"; {widening} widen{'s' if widening == 1 else ''} guest access"
+            whose = _whose([c for p in widening for c in p.changes if c.widens])
+            count = len(widening)
+            text += f"; {count} widen{'s' if count == 1 else ''} {whose}"
         return text + "."
 
     def to_json(self) -> dict[str, Any]:
@@ -189,7 +202,7 @@ class Plan:
             "summary": plan_summary(
                 len(self.portals),
                 len(changed),
-                sum(p.widens for p in changed),
+                sum(p.widens_guests for p in changed),
                 self.unmanaged,
                 sum(p.drifted for p in changed),
             ),
@@ -210,6 +223,12 @@ class Plan:
         reason = self.refusal(safety)
         if reason and not override:
             raise RefusedError(f"{reason}; re-run with --allow-large-change if this is intended")
+
+
+def _whose(changes: Sequence[Change]) -> str:
+    """Whose access ``changes`` widen: one audience by name (guest access), else access."""
+    audiences = {change.audience for change in changes}
+    return audiences.pop() if len(audiences) == 1 else "access"
 
 
 def build_plan(inputs: PlanInputs) -> Plan:

@@ -1,4 +1,4 @@
-"""The accounts of a many-account repository: which a run covers, and linting them.
+"""The accounts a run covers (a one-account repository is an account of one), and linting them.
 
 Kept apart from fleet.py, which runs the live commands: lint must start without the
 HTTP client, so what lint needs of accounts lives here.
@@ -47,19 +47,31 @@ def select(config: Config, names: Sequence[str], paths: Sequence[Path]) -> dict[
     return {name: by_account[name] for name in chosen if name in by_account}
 
 
+def views(
+    config: Config, names: Sequence[str], paths: Sequence[Path]
+) -> list[tuple[Config, list[Path]]]:
+    """Each account a run covers, as the config it sees, with the paths given for it (none:
+    all its portals). A one-account repository is an account of one: itself (and --account
+    is refused there)."""
+    if not config.is_fleet:
+        config.select_accounts(names)
+        return [(config, list(paths))]
+    return [
+        (config.for_account(name), chosen) for name, chosen in select(config, names, paths).items()
+    ]
+
+
 def lint_accounts(
     config: Config, names: Sequence[str], paths: Sequence[Path]
 ) -> tuple[LintRun, list[Config]]:
     """Each account's files linted against its own catalog, duplicate ids checked within
     the account; one report, whose paths (accounts/<name>/...) group it by account.
     Also returns each account's view, so the caller can note a missing catalog."""
-    selected = select(config, names, paths)
     merged = LintRun(Report())
-    views = []
+    covered = []
     # The repository's profiles are linted with every account: reported once.
     seen: set[object] = set()
-    for name, chosen in selected.items():
-        view = config.for_account(name)
+    for view, chosen in views(config, names, paths):
         if not chosen:
             require_portals_dir(lint_scope(view))
         run = lint(chosen or [view.portals_dir], lint_scope(view))
@@ -67,8 +79,10 @@ def lint_accounts(
         merged.report.extend(p for p in run.report.problems if not _again(p, seen))
         merged.sources.update(run.sources)
         merged.documents.extend(run.documents)
-        views.append(view)
-    return merged, views
+        covered.append(view)
+    if len(covered) == 1:
+        return run, covered  # one account: its run as it is
+    return merged, covered
 
 
 def _again(item: object, seen: set[object]) -> bool:

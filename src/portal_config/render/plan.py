@@ -24,9 +24,14 @@ from portal_config.settings.compare import BOTH, CHANGE, DRIFT, Change, FieldCha
 from portal_config.settings.model import PortalSettings
 from portal_config.storage import json_text
 
-WIDENS = "widens guest access"
 # What a change of a three-way plan does to an edit made in OutSmart since the base.
 _ORIGIN_NOTES = {DRIFT: "reverts a live edit", BOTH: "overwrites a live edit"}
+
+
+def _widens(change: Change) -> str:
+    """The mark of a widening change: whose access it widens (guests', portal users',
+    what customers see)."""
+    return f"widens {change.audience}"
 
 
 def _value(value: Any) -> str:
@@ -92,16 +97,17 @@ def render_text(plan: Plan, header: str, color: bool, max_chars: int | None = No
 def _text_change(
     change: Change, paint: Callable[..., str], base: PortalSettings | None
 ) -> list[str]:
-    mark = "  " + paint(f"! {WIDENS}", fg="red", bold=True) if change.widens else ""
+    mark = "  " + paint(f"! {_widens(change)}", fg="red", bold=True) if change.widens else ""
     note = "".join(f"  ({text})" for text in _origin_notes(change))
     if isinstance(change, FieldChange):
-        return [f"~ {change.field}: {_value(change.old)} -> {_value(change.new)}{mark}{note}"]
+        return [f"~ {change.name}: {_value(change.old)} -> {_value(change.new)}{mark}{note}"]
     assert isinstance(change, NamesChange)
     edited = _edited_live(change, base)
-    lines = [f"~ {change.field}:{note}"]
+    lines = [f"~ {change.name}:{note}"]
     for sign, names, color in (("+", change.added, "green"), ("-", change.removed, "red")):
         for name in names:
-            widen = "  " + paint(f"! {WIDENS}", fg="red", bold=True) if sign == "+" else ""
+            adds = sign == "+" and change.widens  # a name added to a set that widens when added
+            widen = "  " + paint(f"! {_widens(change)}", fg="red", bold=True) if adds else ""
             item = "".join(f"  ({text})" for text in _item_notes(name, sign, edited))
             lines.append(paint(f"    {sign} {escape_text(name)}", fg=color) + widen + item)
     return lines
@@ -117,7 +123,7 @@ def _origin_notes(change: Change) -> list[str]:
     if note is None:
         return []
     if isinstance(change, FieldChange) and change.narrows:
-        note += " that widened guest access"
+        note += f" that widened {change.audience}"
     return [note]
 
 
@@ -136,7 +142,7 @@ def _edited_live(change: NamesChange, base: PortalSettings | None) -> set[str]:
 def _item_notes(name: str, sign: str, edited: set[str]) -> list[str]:
     if name not in edited:
         return []
-    # The edit's direction, not apply's: a work type added live widened guest access.
+    # The edit's direction, not apply's: a work type added live widened access.
     return ["removed by a live edit"] if sign == "+" else ["added by a live edit, widening access"]
 
 
@@ -258,7 +264,8 @@ def render_markdown(
 
 def _markdown_block(plan: Plan, portal: PortalPlan, changes: Sequence[Change]) -> _Block:
     widens = any(change.widens for change in changes)
-    badge = f" ⚠️ {WIDENS}" if widens else ""
+    whose = list(dict.fromkeys(change.audience for change in changes if change.widens))
+    badge = f" ⚠️ widens {', '.join(whose)}" if widens else ""
     count = len(changes)
     lines = [
         # Widening access is what a reviewer must not miss: shown open, not folded.
@@ -289,21 +296,22 @@ def _markdown_change_lines(changes: Sequence[Change], base: PortalSettings | Non
     lines: list[str] = []
     for change in changes:
         if isinstance(change, FieldChange):
-            notes = ([WIDENS] if change.widens else []) + _origin_notes(change)
+            notes = ([_widens(change)] if change.widens else []) + _origin_notes(change)
             lines += [
-                f"- {change.field}: {_value(change.old)}",
-                f"+ {change.field}: {_value(change.new)}{_comment(notes)}",
+                f"- {change.name}: {_value(change.old)}",
+                f"+ {change.name}: {_value(change.new)}{_comment(notes)}",
             ]
             continue
         # No field line in a diff block: each name says what it does itself.
         edited = _edited_live(change, base)
+        widening = [_widens(change)] if change.widens else []
         lines += [
-            f"+ {change.field}: {escape_text(name)}"
-            f"{_comment([WIDENS, *_item_notes(name, '+', edited)])}"
+            f"+ {change.name}: {escape_text(name)}"
+            f"{_comment([*widening, *_item_notes(name, '+', edited)])}"
             for name in change.added
         ]
         lines += [
-            f"- {change.field}: {escape_text(name)}{_comment(_item_notes(name, '-', edited))}"
+            f"- {change.name}: {escape_text(name)}{_comment(_item_notes(name, '-', edited))}"
             for name in change.removed
         ]
     return lines
@@ -311,13 +319,6 @@ def _markdown_change_lines(changes: Sequence[Change], base: PortalSettings | Non
 
 def _comment(notes: list[str]) -> str:
     return f"  # {', '.join(notes)}" if notes else ""
-
-
-def account_heading(account: str | None, markdown: bool) -> str:
-    """The heading of one account's part of a many-account output."""
-    if markdown:
-        return f"## Account {escape_markdown(str(account))}\n\n"
-    return f"=== account {escape_text(str(account))} ===\n"
 
 
 def render_json(plan: Plan, header: str, color: bool = False, max_chars: int | None = None) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from portal_config import __version__
+from portal_config.lint.rules import RULES
 from portal_config.problems import Level, Problem, Report
 from portal_config.storage import json_text
 
@@ -95,9 +96,6 @@ def source_root(start: Path) -> Path:
 
 
 def _rule_descriptors() -> Iterator[dict[str, object]]:
-    # Imported here: the registry loads every rule module, which plain output never needs.
-    from portal_config.lint.rules import RULES
-
     for rule_id, doc in PSEUDO_RULES.items():
         yield _descriptor(rule_id, doc, Level.ERROR)
     for rule_id, rule in RULES.items():

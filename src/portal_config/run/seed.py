@@ -10,16 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from portal_config.errors import UsageError
+from portal_config.lint.check import lint
+from portal_config.project.config_reader import load_config
+from portal_config.project.lint_scope import lint_scope
+from portal_config.sandbox.account import STATE_VERSION, record_for
+from portal_config.settings.model import PortalSettings
 
 
 def account_from_directory(directory: Path) -> dict[str, Any]:
     """An account holding exactly the valid portal files of ``directory``."""
-    from portal_config.lint.check import lint
-    from portal_config.project.config_reader import load_config
-    from portal_config.project.lint_scope import lint_scope
-    from portal_config.sandbox.state import STATE_VERSION, record_for
-    from portal_config.settings.model import PortalSettings
-
     run = lint([directory], lint_scope(load_config()))
     if run.report.failed(strict=False):
         errors = sum(1 for p in run.report.problems if p.level.value == "error")

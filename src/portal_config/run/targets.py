@@ -22,15 +22,14 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager
 
 from portal_config.errors import UsageError
+from portal_config.live.api import ClientSettings, OutSmartClient
 from portal_config.live.tokens import TokenError, read_token
 from portal_config.project.config import Config, Target, TokenCommand, unknown_target
+from portal_config.run.console import Console
 from portal_config.sandbox.tokens import SANDBOX_TOKENS
-
-if TYPE_CHECKING:
-    from portal_config.live.api import OutSmartClient
 
 
 def resolve_target(config: Config, name: str | None) -> Target:
@@ -53,8 +52,6 @@ def open_client(
 
     ``say`` gets one line per retry, ``trace`` one redacted line per request and answer.
     """
-    from portal_config.live.api import ClientSettings, OutSmartClient
-
     settings = ClientSettings(
         concurrency=concurrency or target.concurrency,
         deadline=target.deadline,
@@ -78,9 +75,13 @@ def open_client(
         )
 
     if target.is_sandbox:
-        from portal_config.sandbox import Faults, SandboxState, start_sandbox
-        from portal_config.sandbox.demo import demo_account
-        from portal_config.sandbox.state import StateError
+        from portal_config.sandbox import (  # start-up: a real endpoint's run never
+            Faults,  # loads the sandbox's HTTP server (~10 ms)
+            SandboxState,
+            start_sandbox,
+        )
+        from portal_config.sandbox.demo import demo_account  # start-up: as above
+        from portal_config.sandbox.state import StateError  # start-up: as above
 
         assert target.sandbox_state is not None
         token, software_token = read_tokens(target)
@@ -98,6 +99,15 @@ def open_client(
     token, software_token = read_tokens(target)
     with client(target.base_url, token, software_token) as opened:
         yield opened
+
+
+def open_client_for(
+    target: Target, concurrency: int | None, console: Console
+) -> AbstractContextManager[OutSmartClient]:
+    """`open_client`, its retries told on the console, and with --verbose its requests."""
+    return open_client(
+        target, concurrency, say=console.note, trace=console.trace if console.verbose else None
+    )
 
 
 def read_tokens(target: Target) -> tuple[str, str]:

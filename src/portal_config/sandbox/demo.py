@@ -7,9 +7,10 @@ type too few, and one portal that exists only in OutSmart (unmanaged).
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from portal_config.sandbox.state import record_for
+from portal_config.sandbox.account import record_for
 
 WORK_TYPES = ["Storing", "Onderhoud", "Inspectie", "Plaatsing alarm", "Reparatie", "Oplevering"]
 # Retired in OutSmart but still listed by `GET worktypes/` (with wrt_active "0"), as real
@@ -66,17 +67,55 @@ SECURA_USERS: dict[str, Any] = {
 }
 
 
+def _sections(url_name: str, name: str, users: list[str], **users_may: bool) -> dict[str, Any]:
+    """The other sections of a portal as an OutSmart account holds them: every portal has
+    them, whatever a repository manages."""
+    return {
+        "user_settings": {
+            "work_types": users,
+            "allow_customer_details_change": users_may.get("customer_details", False),
+            "allow_contact_details_change": True,
+            "view_only": users_may.get("view_only", False),
+        },
+        "general": {
+            "enabled": True,
+            "url_name": url_name,
+            "name": name,
+            "request_email": f"planning@{url_name}.example",
+            "language": "nl",
+            "date_format": "dd-mm-yyyy",
+            "required_to_accept": True,
+            "welcome_text": f"Welkom bij {name}.",
+            "default_description": "",
+        },
+        "display": {
+            "invoices": False,
+            "workorder_details": True,
+            "photos": True,
+            "objects": False,
+            "documents": False,
+        },
+    }
+
+
 def demo_account() -> dict[str, Any]:
     acme = _portal("acme-facilities", "Acme Facilities", True, ["Storing"], allow_new_relation=True)
+    secura = _sections("secura-alarm", "Secura Alarmsystemen", [])
+    secura["user_settings"] = copy.deepcopy(SECURA_USERS)
     portals = [
-        {**acme, **ACME_SECTIONS},
-        _portal(
-            "woonstede-noord",
-            "Woonstede Noord",
-            True,
-            ["Storing", "Inspectie", "Onderhoud"],
-            allow_requests_for_others=True,
-        ),
+        {**acme, **copy.deepcopy(ACME_SECTIONS)},
+        {
+            **_portal(
+                "woonstede-noord",
+                "Woonstede Noord",
+                True,
+                ["Storing", "Inspectie", "Onderhoud"],
+                allow_requests_for_others=True,
+            ),
+            **_sections(
+                "woonstede-noord", "Woonstede Noord", ["Storing", "Inspectie", "Onderhoud"]
+            ),
+        },
         {
             **_portal(
                 "secura-alarm",
@@ -86,11 +125,20 @@ def demo_account() -> dict[str, Any]:
                 allow_address_change=True,
                 allow_new_relation=True,
             ),
-            "user_settings": SECURA_USERS,
+            **secura,
         },
-        _portal("klimaat-techniek", "Klimaat Techniek", False, []),
-        _portal("gemeente-intern", "Gemeente Intern", False, []),
-        _portal("oud-portaal", "Oud portaal (2019)", False, []),
+        {
+            **_portal("klimaat-techniek", "Klimaat Techniek", False, []),
+            **_sections("klimaat-techniek", "Klimaat Techniek", ["Storing", "Onderhoud"]),
+        },
+        {
+            **_portal("gemeente-intern", "Gemeente Intern", False, []),
+            **_sections("gemeente-intern", "Gemeente Intern", ["Storing"], view_only=True),
+        },
+        {
+            **_portal("oud-portaal", "Oud portaal (2019)", False, []),
+            **_sections("oud-portaal", "Oud portaal", []),
+        },
     ]
     return {
         "version": 1,

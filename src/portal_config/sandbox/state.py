@@ -44,11 +44,9 @@ from pathlib import Path
 from typing import Any
 
 from portal_config.live import envelope
+from portal_config.sandbox import account
 from portal_config.settings.model import WorkType
-from portal_config.settings.table import Field, Kind, Section, active
 from portal_config.storage import PRIVATE, write_atomically
-
-STATE_VERSION = 1
 
 # Which files the in-memory data came from (the state file's inode, size and mtime, then
 # the journal's), for reads to notice newer ones without reading them. Writes never
@@ -92,7 +90,7 @@ class SandboxState:
     # -- construction -----------------------------------------------------------------
     @classmethod
     def load(cls, path: Path) -> SandboxState:
-        state = cls({"version": STATE_VERSION, "portals": {}, "work_types": []}, path)
+        state = cls({"version": account.STATE_VERSION, "portals": {}, "work_types": []}, path)
         state._read_all()
         return state
 
@@ -134,15 +132,15 @@ class SandboxState:
     def all_work_types(self) -> list[WorkType]:
         """Every work type of the account, active ones first, as `GET worktypes/` lists them."""
         with self._fresh():
-            return _work_types_of(self.data)
+            return account.work_types_of(self.data)
 
     # -- writes -----------------------------------------------------------------------
     def replace(
         self, portal: str, revision: int, sections: dict[str, Any], *, store: bool = True
     ) -> tuple[int, dict[str, Any] | None, str | None]:
-        """Validate ``sections`` (section name -> the section's new settings, each replaced
-        whole) and compare-and-swap on the revision, as one step under the file lock, so
-        both judge the same version of the file.
+        """Validate ``sections`` (section name -> the fields the write sets in it; every
+        other field keeps its value) and compare-and-swap on the revision, as one step under
+        the file lock, so both judge the same version of the file.
 
         Returns (envelope code, the record after or the current one on a conflict,
         why the write was refused). Without ``store`` the record after is only made up,
@@ -152,16 +150,19 @@ class SandboxState:
             record = self.data["portals"].get(portal)
             if record is None:
                 return envelope.NOT_FOUND, None, "portal not found"
-            problem = valid_sections(sections, _work_types_of(self.data))
+            problem = account.valid_sections(sections, account.work_types_of(self.data))
             if problem:
                 return envelope.INVALID, None, problem
             if record["revision"] != revision:
                 why = "revision conflict: the portal changed since it was read"
                 return envelope.CONFLICT, copy.deepcopy(record), why
+            after = copy.deepcopy(record)
+            for section, fields in sections.items():  # every field not written keeps its value
+                after.setdefault(section, {}).update(copy.deepcopy(fields))
             if not store:
-                after = {**record, **sections, "revision": revision + 1}
-                return envelope.OK, copy.deepcopy(after), None
-            record.update(copy.deepcopy(sections))
+                return envelope.OK, {**after, "revision": revision + 1}, None
+            record.clear()
+            record.update(after)
             record["revision"] += 1
             self._record_write(portal)
             return envelope.OK, copy.deepcopy(record), None
@@ -170,7 +171,7 @@ class SandboxState:
         """A change made "in the OutSmart UI": new settings (or a new display name, which
         portal-config does not manage) and a new revision. Each field changed is the one of
         the first section (in the table's order) that has a field of that name."""
-        return self._edit(portal, name, [(_section_of(f), f, v) for f, v in changes.items()])
+        return self._edit(portal, name, [(account.section_of(f), f, v) for f, v in changes.items()])
 
     def edit_section(self, portal: str, section: str, changes: dict[str, Any]) -> dict[str, Any]:
         """As `edit`, for fields of one named section."""
@@ -393,93 +394,7 @@ def _serial(data: dict[str, Any]) -> int:
     return int(data.get("serial", 0))  # older state files have none
 
 
-def _work_types_of(data: dict[str, Any]) -> list[WorkType]:
-    # From one version of the data: reading the two lists apart could mix two versions.
-    return [WorkType(name) for name in data["work_types"]] + [
-        WorkType(name, active=False) for name in data.get("inactive_work_types", [])
-    ]
-
-
-def record_for(
-    portal: str, name: str, sections: dict[str, Any], revision: int = 1
-) -> dict[str, Any]:
-    return {"portal_id": portal, "name": name, "revision": revision, **sections}
-
-
-def _section_of(field: str) -> str:
-    return next(s.name for s, one in active().fields() if one.name == field)
-
-
-def valid_sections(body: dict[str, Any], work_types: list[WorkType]) -> str | None:
-    """Why a write's sections are unacceptable, or None if they are all fine."""
-    for section in active().sections:
-        if section.name in body:
-            problem = valid_section(section, body[section.name], work_types)
-            if problem:
-                return problem
-    return None
-
-
-def valid_section(section: Section, body: Any, work_types: list[WorkType]) -> str | None:
-    """Why one section of a write is unacceptable, or None if it is fine."""
-    if not isinstance(body, dict):
-        return f"{section.name} must be an object"
-    active_names = {w.name: w.active for w in work_types}
-    for one in section.fields:
-        if one.name not in body and not one.required:
-            continue
-        value = body.get(one.name)
-        where = f"{section.name}.{one.name}"
-        if one.kind in (Kind.SWITCH, Kind.BOOLEAN) and not isinstance(value, bool):
-            return f"{where} must be a boolean"
-        if one.kind is Kind.TEXT and not _text(value, one):
-            return f"{where} must be {_text_rule(one)}"
-        if one.kind is Kind.CHOICE and value not in one.choices:
-            return f"{where} must be one of {', '.join(one.choices)}"
-        if one.kind is Kind.NAMES:
-            if not isinstance(value, list) or not all(isinstance(t, str) and t for t in value):
-                return f"{where} must be a list of names"
-            for name in value if one.work_types else ():
-                if name not in active_names:
-                    return f"unknown work type: {name}"
-                if not active_names[name]:
-                    return f"inactive work type: {name}"
-    extra = set(body) - {one.name for one in section.fields}
-    if extra:
-        return f"unknown field: {sorted(extra)[0]}"
-    return None
-
-
-def _text(value: Any, one: Field) -> bool:
-    """A text the table's constraints (a length, a pattern) accept."""
-    if not isinstance(value, str):
-        return False
-    low, high = one.constraints.get("minLength", 0), one.constraints.get("maxLength")
-    pattern = one.constraints.get("pattern")
-    return (
-        low <= len(value)
-        and (high is None or len(value) <= high)
-        and (pattern is None or re.search(pattern, value) is not None)
-    )
-
-
-def _text_rule(one: Field) -> str:
-    high = one.constraints.get("maxLength")
-    return (
-        f"text of at most {high} characters"
-        + (" in the documented form" if "pattern" in one.constraints else "")
-        if high
-        else "text"
-    )
-
-
 def _check_shape(data: Any) -> None:
-    if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-        raise StateError("sandbox state has an unknown format")
-    if not isinstance(data.get("portals"), dict) or not isinstance(data.get("work_types"), list):
-        raise StateError("sandbox state needs 'portals' and 'work_types'")
-    if not isinstance(data.get("inactive_work_types", []), list):
-        raise StateError("sandbox state: 'inactive_work_types' must be a list")
-    serial = data.get("serial", 0)
-    if not isinstance(serial, int) or isinstance(serial, bool):
-        raise StateError("sandbox state: 'serial' must be a whole number")
+    problem = account.shape_problem(data)
+    if problem:
+        raise StateError(problem)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from portal_config.settings.model import PortalSettings
-from portal_config.settings.table import Field, Kind, active
+from portal_config.settings.table import Field, Kind, Table, active
 
 # Where a change comes from, when the plan knows the base (the files last reviewed):
 CHANGE = "change"  # this branch changes the field; live still holds the base's value
@@ -24,8 +24,31 @@ def _field(section: str, name: str) -> Field:
     return active().section(section).field(name)
 
 
+def shown_name(section: str, name: str, table: Table | None = None) -> str:
+    """A field as plans name it (`Table.shown_name`)."""
+    return (table or active()).shown_name(section, name)
+
+
+def audience(section: str) -> str:
+    """Whose access a widening change of ``section`` widens, as a plan's mark says it."""
+    return active().section(section).audience
+
+
+class _Named:
+    section: str
+    field: str
+
+    @property
+    def name(self) -> str:
+        return shown_name(self.section, self.field)
+
+    @property
+    def audience(self) -> str:
+        return audience(self.section)
+
+
 @dataclass(frozen=True)
-class FieldChange:
+class FieldChange(_Named):
     """One field's value replaced."""
 
     section: str
@@ -45,7 +68,7 @@ class FieldChange:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "field": self.field,
+            "field": self.name,
             "old": self.old,
             "new": self.new,
             "widens": self.widens,
@@ -54,7 +77,7 @@ class FieldChange:
 
 
 @dataclass(frozen=True)
-class NamesChange:
+class NamesChange(_Named):
     """Names added to and removed from a set of names (work types)."""
 
     section: str
@@ -73,7 +96,7 @@ class NamesChange:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "field": self.field,
+            "field": self.name,
             "added": list(self.added),
             "removed": list(self.removed),
             "widens": self.widens,

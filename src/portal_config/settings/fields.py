@@ -53,6 +53,7 @@ class Acknowledgement:
 
     title: str
     description: str
+    example: str = ""  # a reason as a file might give it, for the schema's examples
 
 
 @dataclass(frozen=True)
@@ -161,4 +162,19 @@ class Table:
                 yield section, one
 
     def acknowledgeable(self) -> Iterator[tuple[Section, Field]]:
-        return ((s, f) for s, f in self.fields() if f.acknowledgement is not None)
+        """The fields a portal file may acknowledge under `acknowledged:`, by their own
+        names: the primary section's only, so two sections' names cannot collide there."""
+        return (
+            (s, f) for s, f in self.fields() if f.acknowledgement is not None and s is self.primary
+        )
+
+    @property
+    def primary(self) -> Section:
+        """The section every portal file has (the first, required one: the guest section).
+        Plans name its fields by their own names, as they always have; any other
+        section's as ``section.field``."""
+        return next(s for s in self.sections if s.required)
+
+    def shown_name(self, section: str, field: str) -> str:
+        """A field as plans, reasons and messages name it (see `primary`)."""
+        return field if section == self.primary.name else f"{section}.{field}"

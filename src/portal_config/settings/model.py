@@ -126,14 +126,17 @@ class PortalSettings:
         keep = set(sections)
         return PortalSettings(self.portal, {k: v for k, v in self.values.items() if k in keep})
 
-    def over(self, live: PortalSettings) -> PortalSettings:
-        """The sections these settings manage, each as a write sends it (whole): the fields
-        this manages with their values, every other field of the section with its live
-        one. A section this does not manage is not written at all."""
-        merged = {
-            name: {**live.values.get(name, {}), **fields} for name, fields in self.values.items()
-        }
-        return PortalSettings.of(self.portal, merged)
+    def managed_by(self, other: PortalSettings) -> PortalSettings:
+        """These settings, only the fields ``other`` manages: what of a live portal a plan
+        compares with a file's desired settings (and shows, and saves)."""
+        return PortalSettings(
+            self.portal,
+            {
+                section: {k: v for k, v in fields.items() if other.manages(section, k)}
+                for section, fields in self.values.items()
+                if section in other.values
+            },
+        )
 
     # -- as data ------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

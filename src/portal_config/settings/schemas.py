@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from portal_config.settings.baseline_schema import extends_schema, field_names, waivers_schema
+from portal_config.settings.compare import shown_name
 from portal_config.settings.table import Field, Kind, Merge, Section, Table, active
 
 PORTAL_ID_PATTERN = "^[a-z0-9]+(-[a-z0-9]+)*(?!\\n)$"
@@ -25,7 +27,7 @@ MAX_NAMES = 1000  # names in one field of a saved plan
 def portal_schema(table: Table | None = None) -> dict[str, Any]:
     """The JSON Schema of a portal file."""
     table = table or active()
-    first = table.sections[0]
+    first = table.primary
     properties: dict[str, Any] = {
         "portal": {
             "title": "Portal id",
@@ -42,8 +44,8 @@ def portal_schema(table: Table | None = None) -> dict[str, Any]:
         "description": {
             "title": "Description",
             "description": (
-                "Free text for reviewers: who uses this portal and why its guest settings are "
-                "what they are. Not sent to OutSmart."
+                "Free text for reviewers: who uses this portal and why its settings are what "
+                "they are. Not sent to OutSmart."
             ),
             "type": "string",
             "examples": ["Service portal for Acme Facilities' tenants"],
@@ -52,8 +54,8 @@ def portal_schema(table: Table | None = None) -> dict[str, Any]:
     for section in table.sections:
         properties[section.name] = section_schema(section)
     properties["acknowledged"] = _acknowledged(table)
-    properties["extends"] = _extends()
-    properties["waivers"] = _waivers(table)
+    properties["extends"] = extends_schema(PROFILE_NAME_PATTERN)
+    properties["waivers"] = waivers_schema(table)
     example: dict[str, Any] = {"portal": "acme-facilities"}
     if first.examples:
         example[first.name] = first.examples[0]
@@ -62,8 +64,9 @@ def portal_schema(table: Table | None = None) -> dict[str, Any]:
         "$id": "urn:portal-config:schema:portal:v1",
         "title": "OutSmart Klantportaal portal settings",
         "description": (
-            "The Gast-werkbon (guest work order) settings of one OutSmart Klantportaal portal. "
-            "One portal per file, named portals/<portal>.yaml."
+            "The settings of one OutSmart Klantportaal portal, section by section: "
+            + ", ".join(f"{s.name} ({s.title})" for s in table.sections)
+            + ". One portal per file, named portals/<portal>.yaml."
         ),
         "type": "object",
         "additionalProperties": False,
@@ -74,7 +77,6 @@ def portal_schema(table: Table | None = None) -> dict[str, Any]:
 
 
 PROFILE_NAME_PATTERN = PORTAL_ID_PATTERN
-DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}(?!\\n)$"
 
 
 def profile_schema(table: Table | None = None) -> dict[str, Any]:
@@ -132,11 +134,6 @@ def profile_schema(table: Table | None = None) -> dict[str, Any]:
     }
 
 
-def field_names(table: Table | None = None) -> list[str]:
-    """Every field as `section.field`, as locked: and waivers name them."""
-    return [f"{s.name}.{f.name}" for s, f in (table or active()).fields()]
-
-
 def _editable(names: dict[str, Any]) -> dict[str, Any]:
     """A set of names, or {add: [...], remove: [...]} to change the one inherited."""
     edit = {"type": "array", "uniqueItems": True, "items": names["items"]}
@@ -152,59 +149,6 @@ def _editable(names: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _extends() -> dict[str, Any]:
-    return {
-        "title": "Profiles extended",
-        "description": "The profiles this portal's settings start from, in order (a later "
-        "one wins); the file's own values win last.",
-        "type": "array",
-        "uniqueItems": True,
-        "items": {
-            "title": "Profile name",
-            "description": "A profile in profiles/ (or the account's own profiles/).",
-            "type": "string",
-            "pattern": PROFILE_NAME_PATTERN,
-            "minLength": 1,
-        },
-        "examples": [["restrictive", "alarm-installer"]],
-    }
-
-
-def _waivers(table: Table) -> dict[str, Any]:
-    def text(title: str, description: str) -> dict[str, Any]:
-        return {"title": title, "description": description, "type": "string", "minLength": 1}
-
-    return {
-        "title": "Waivers",
-        "description": "Fields this portal may widen beyond what a profile locks, each with "
-        "who owns the exception, why, and until when.",
-        "type": "array",
-        "items": {
-            "title": "Waiver",
-            "description": "One field this portal may widen beyond a profile's lock.",
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["field", "owner", "reason", "expires"],
-            "properties": {
-                "field": {
-                    "title": "Field",
-                    "description": "The locked field, as section.field.",
-                    "type": "string",
-                    "enum": field_names(table),
-                },
-                "owner": text("Owner", "Who answers for the exception (a person or a team)."),
-                "reason": text("Reason", "Why this portal needs it."),
-                "expires": {
-                    "title": "Expiry date",
-                    "description": "The last day the waiver holds: YYYY-MM-DD, quoted.",
-                    "type": "string",
-                    "pattern": DATE_PATTERN,
-                },
-            },
-        },
-    }
-
-
 def settings_schema(table: Table | None = None) -> dict[str, Any]:
     """The JSON Schema of one portal's settings as the model's `to_json` gives them: what a
     portal file can hold, and so what a saved plan may carry."""
@@ -216,13 +160,18 @@ def settings_schema(table: Table | None = None) -> dict[str, Any]:
         for one in section.fields:
             if one.kind is Kind.NAMES:  # a plan lists no more than a person can review
                 schema["properties"][one.name]["maxItems"] = MAX_NAMES
+        # A field a file may leave out with a default is always spelled out in settings:
+        # left out of a saved plan, it would turn from the default into "not managed".
+        spelled = [f.name for f in section.fields if f.required or f.managed_when_omitted]
+        if spelled:
+            schema["required"] = spelled
         properties[section.name] = schema
     return {
         "title": "Portal settings",
         "description": "The settings of one portal, section by section.",
         "type": "object",
         "additionalProperties": False,
-        "required": ["portal"],
+        "required": ["portal", *(s.name for s in table.sections if s.required)],
         "properties": properties,
     }
 
@@ -280,8 +229,9 @@ def _acknowledged(table: Table) -> dict[str, Any]:
     return {
         "title": "Acknowledged permissive settings",
         "description": (
-            "Guest permissions that are permissive on purpose, each with the reason. An entry "
-            "silences the permissive-guest-access warning for that one flag in this file."
+            "Permissions of the primary section that are permissive on purpose, each with the "
+            "reason. An entry silences the permissive-guest-access warning for that one flag "
+            "in this file."
         ),
         "type": "object",
         "additionalProperties": False,
@@ -296,8 +246,36 @@ def _acknowledged(table: Table) -> dict[str, Any]:
             for _, one in table.acknowledgeable()
             if one.acknowledgement is not None
         },
-        "examples": [{"allow_new_relation": "New tenants register through the guest form."}],
+        "examples": [
+            {one.name: one.acknowledgement.example}
+            for _, one in table.acknowledgeable()
+            if one.acknowledgement is not None and one.acknowledgement.example
+        ][:1],
     }
+
+
+def plan_definitions(defs: dict[str, Any], table: Table | None = None) -> dict[str, Any]:
+    """The plan schema's definitions ``defs`` with the table's parts made anew: a portal's
+    settings, and which fields a change may name (as plans name them) with which values."""
+    table = table or active()
+    defs = copy.deepcopy(defs)
+    defs["settings"] = settings_schema(table)
+    shown = [(shown_name(s.name, f.name, table), f) for s, f in table.fields()]
+    names = [name for name, f in shown if f.kind is Kind.NAMES]
+    others = [(name, f) for name, f in shown if f.kind is not Kind.NAMES]
+    values: list[Any] = ["boolean"]
+    if any(f.kind in (Kind.TEXT, Kind.CHOICE) for _, f in others):
+        values.append("string")
+    value = {"type": [*values, "null"]} if len(table.sections) > 1 else {"type": "boolean"}
+    change = defs["field_change"]["properties"]
+    change["field"]["enum"] = [name for name, _ in others]
+    change["old"] = dict(value)
+    change["new"] = dict(value)
+    defs["work_types_change"]["properties"]["field"] = {"enum": names}
+    # A portal changes each field at most once.
+    defs["entry"]["properties"]["changes"]["maxItems"] = len(shown)
+    defs["change"]["if"]["properties"]["field"] = {"enum": names}
+    return defs
 
 
 def section_names(table: Table | None = None) -> list[str]:
@@ -352,7 +330,7 @@ def main(argv: list[str]) -> int:
     profile.write_text(schema_text(profile_schema()), encoding="utf-8")
     plan = root / "schema" / "plan.schema.json"  # its settings are the table's
     document = json.loads(plan.read_text(encoding="utf-8"))
-    document["$defs"]["settings"] = settings_schema()
+    document["$defs"] = plan_definitions(document["$defs"])
     plan.write_text(schema_text(document), encoding="utf-8")
     config = root / "schema" / "config.schema.json"  # `sections:` names the table's
     document = json.loads(config.read_text(encoding="utf-8"))

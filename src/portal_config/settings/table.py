@@ -102,6 +102,7 @@ GUEST_WORKORDER = Section(
             acknowledgement=Acknowledgement(
                 "Why guests may create relations",
                 "The reason guests may create new customer records in this portal.",
+                example="New tenants register through the guest form.",
             ),
             examples=(False,),
         ),
@@ -133,12 +134,14 @@ GUEST_WORKORDER = Section(
     ),
 )
 
-# One line of text: no line break, no control character, no space at either end.
-LINE_PATTERN = (
-    "^[^\\s\\x00-\\x1f\\x7f-\\x9f]([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?(?!\\n)$"
-)
-# Prose: several lines may be, but no other control character, and no space at the end.
-PROSE_PATTERN = "^([^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?(?!\\n)$"
+# What no text of a portal holds: control characters, and the bidi controls that would
+# show customers reordered text.
+_CONTROLS = "\\x00-\\x1f\\x7f-\\x9f\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069"
+# One line of text: none of those (a line break included), no space at either end.
+LINE_PATTERN = f"^[^\\s{_CONTROLS}]([^{_CONTROLS}]*[^\\s{_CONTROLS}])?(?!\\n)$"
+# Prose: several lines may be (tab and line feed), no space at the end.
+_PROSE = _CONTROLS.replace("\\x00-\\x1f", "\\x00-\\x08\\x0b-\\x1f")
+PROSE_PATTERN = f"^([^{_PROSE}]*[^\\s{_CONTROLS}])?(?!\\n)$"
 
 
 def _line(max_length: int) -> dict[str, Any]:
@@ -202,7 +205,7 @@ GENERAL = Section(
     title="Algemeen",
     description="General settings of the portal (Algemeen): whether it is on, its address, "
     "name, language and what a new request starts with.",
-    audience="access",
+    audience="access to the portal",
     examples=({"enabled": True, "url_name": "acme", "required_to_accept": True},),
     fields=(
         Field(
