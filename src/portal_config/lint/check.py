@@ -20,7 +20,7 @@ from portal_config.lint import schema
 from portal_config.lint.catalog import Catalog, load_catalog
 from portal_config.lint.loader import Document
 from portal_config.lint.reader.batch import PerFile, Project, open_project
-from portal_config.lint.rules import RULES, Context, run_rule
+from portal_config.lint.rules import NEEDS, RULES, Context, run_rule
 from portal_config.lint.rules.base import closest
 from portal_config.lint.scope import Scope
 from portal_config.paths import display
@@ -212,7 +212,11 @@ def _apply_rules(
     if rules is None:
         assert scope is not None
         rules = _enabled_rules(scope)
+    present = {key for d in documents if isinstance(d.data, dict) for key in d.data}
     for rule_id, rule, level in rules:
+        needs = NEEDS.get(rule)
+        if needs and needs.isdisjoint(present):
+            continue  # a rule about sections none of these files has
         for hit in run_rule(rule, documents, context):
             if rule_id in hit.document.disabled_rules:
                 if silenced is not None:

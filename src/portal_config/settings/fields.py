@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,12 +128,21 @@ class Table:
             for one in section.fields:
                 yield section, one
 
-    def acknowledgeable(self) -> Iterator[tuple[Section, Field]]:
+    def acknowledgeable(self) -> tuple[tuple[Section, Field], ...]:
         """The fields a portal file may acknowledge under `acknowledged:`, by their own
         names: the primary section's only, so two sections' names cannot collide there."""
-        return (
-            (s, f) for s, f in self.fields() if f.acknowledgement is not None and s is self.primary
-        )
+        return self._acknowledgeable
+
+    @functools.cached_property
+    def _acknowledgeable(self) -> tuple[tuple[Section, Field], ...]:
+        # Asked once per file by rules: worked out once per table.
+        primary = self.primary
+        return tuple((s, f) for s, f in self.fields() if f.acknowledgement and s is primary)
+
+    @functools.cached_property
+    def work_type_fields(self) -> tuple[tuple[Section, Field], ...]:
+        """The fields that list work types of the account, in every section."""
+        return tuple((s, f) for s, f in self.fields() if f.work_types)
 
     @property
     def primary(self) -> Section:

@@ -15,6 +15,7 @@ from portal_config.lint.rules.base import Context, Hit, section_of
 from portal_config.problems import Level
 
 ID = "request-email-address"
+NEEDS = ("general",)  # the sections it reads
 LEVEL = Level.ERROR
 
 # One mailbox at one domain with a dot in it: what every mail system accepts, not RFC 5322.

@@ -16,6 +16,7 @@ from portal_config.lint.rules.base import Context, Hit, section_of
 from portal_config.problems import Level
 
 ID = "url-name-one-word"
+NEEDS = ("general",)  # the sections it reads
 LEVEL = Level.ERROR
 
 _ONE_WORD = re.compile(r"[A-Za-z0-9_-]+")
