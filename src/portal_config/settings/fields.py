@@ -39,7 +39,9 @@ class Omitted(enum.Enum):
 UNMANAGED = Omitted.UNMANAGED
 
 
-@dataclass(frozen=True)
+# Compared by identity (a table declares each once): no generated __eq__/__hash__, which
+# would cost every lint's start-up for nothing.
+@dataclass(frozen=True, eq=False)
 class Acknowledgement:
     """A field whose widening value a file may acknowledge with a reason (`acknowledged:`)."""
 
@@ -48,7 +50,7 @@ class Acknowledgement:
     example: str = ""  # a reason as a file might give it, for the schema's examples
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Field:
     name: str
     kind: Kind
@@ -90,7 +92,7 @@ class Field:
         return self.widened(new, old)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Section:
     name: str
     title: str
