@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from conftest import REPO, Invoke, Write
 from portal_config import TOOL
 from portal_config.cli import cli
-from portal_config.lint.rules import RULES
+from portal_config.lint.rules import RULES, summary
 from portal_config.live.envelope import CODES
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -214,3 +214,12 @@ def test_the_install_names_its_source_and_upgrades_pip_before_a_git_install(wher
     install = next(i for i, line in enumerate(lines) if "git+https://" in line)
     assert upgrade < install
     assert "@<commit-sha>" in lines[install]
+
+
+def test_the_readmes_rules_table_lists_every_rule_with_its_level_and_summary() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Rules", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    assert rows == [
+        f"| `{rule_id}` | {rule.LEVEL.value} | {summary(rule)} |" for rule_id, rule in RULES.items()
+    ]

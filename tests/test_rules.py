@@ -467,3 +467,16 @@ def test_catalog_must_be_a_mapping(write: Write, invoke: Invoke) -> None:
     assert result.stdout.splitlines()[0] == (
         "worktypes.yaml:1:1: error [yaml] top level must be a mapping of settings, found a list"
     )
+
+
+def test_every_rules_needs_names_keys_a_portal_file_or_a_profile_can_hold() -> None:
+    # A misspelt NEEDS would switch its rule off silently: lint skips files without the key.
+    from portal_config.lint.rules import NEEDS, ON_PROFILES, PROJECT_WIDE
+    from portal_config.settings.schemas import portal_schema, profile_schema
+
+    keys = set(portal_schema()["properties"]) | set(profile_schema()["properties"])
+    for rule_id, rule in RULES.items():
+        assert NEEDS[rule] <= keys, rule_id
+        assert not (rule in ON_PROFILES and rule in PROJECT_WIDE), rule_id
+    assert NEEDS[RULES["unknown-profile"]] == {"extends"}
+    assert NEEDS[RULES["profile-name-matches-filename"]] == {"profile"}

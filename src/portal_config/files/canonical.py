@@ -220,12 +220,7 @@ def update_text(
     changes = _differences(resolve(data), settings)
     if not changes:
         return None
-    try:
-        tree = load(text)
-    except YAMLError as exc:
-        raise CanonicalError(reason(exc)) from None
-    if not isinstance(tree, CommentedMap):
-        raise CanonicalError("the file is not a mapping")
+    tree = _mapping(text, "the file")
     for section, one in changes:
         if section is None:
             set_key(tree, "portal", quoted(settings.portal), _portal_keys())
@@ -298,17 +293,23 @@ def _same(one: Field, have: Any, want: Any) -> bool:
     return isinstance(have, str) and have == want
 
 
-def update_catalog(text: str, active: Sequence[str], inactive: Sequence[str]) -> str:
-    """The catalog ``text`` with names added and removed to match; comments kept.
-
-    New names go in at their sorted place, so a sorted list stays sorted.
-    """
+def _mapping(text: str, what: str) -> CommentedMap:
+    """The round-trip tree of ``text``, which must be a mapping (``what`` says whose)."""
     try:
         tree = load(text)
     except YAMLError as exc:
         raise CanonicalError(reason(exc)) from None
     if not isinstance(tree, CommentedMap):
-        raise CanonicalError("the catalog is not a mapping")
+        raise CanonicalError(f"{what} is not a mapping")
+    return tree
+
+
+def update_catalog(text: str, active: Sequence[str], inactive: Sequence[str]) -> str:
+    """The catalog ``text`` with names added and removed to match; comments kept.
+
+    New names go in at their sorted place, so a sorted list stays sorted.
+    """
+    tree = _mapping(text, "the catalog")
     for key, names in (("work_types", active), ("inactive_work_types", inactive)):
         if names or key in tree:
             set_names(tree, key, names, ("work_types", "inactive_work_types"), sort_new=True)

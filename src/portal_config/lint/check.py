@@ -21,7 +21,7 @@ from portal_config.lint.catalog import Catalog, load_catalog
 from portal_config.lint.loader import Document
 from portal_config.lint.profiles import Profiles, load_profiles
 from portal_config.lint.reader.batch import PerFile, Project, open_project
-from portal_config.lint.rules import RULES, Context, run_rule, unknown_profile
+from portal_config.lint.rules import NEEDS, ON_PROFILES, RULES, Context, run_rule, unknown_profile
 from portal_config.lint.rules.base import closest
 from portal_config.lint.scope import Scope
 from portal_config.paths import display
@@ -140,7 +140,7 @@ def _judge(
 def _check_profiles(profiles: Profiles, catalog: Catalog | None, scope: Scope) -> Iterator[Problem]:
     """The rules that judge a value on its own, on each valid profile: a profile's
     problems at its own lines, once, not once per portal that extends it."""
-    rules = [r for r in _per_file_rules(scope) if getattr(r[1], "ON_PROFILES", False)]
+    rules = [r for r in _per_file_rules(scope) if r[1] in ON_PROFILES]
     documents = [p.checked for p in profiles.by_name.values() if p.checked is not None]
     yield from _apply_rules(documents, Context(catalog=catalog), None, None, rules)
 
@@ -236,7 +236,11 @@ def _apply_rules(
     if rules is None:
         assert scope is not None
         rules = _enabled_rules(scope)
+    present = {key for d in documents if isinstance(d.data, dict) for key in d.data}
     for rule_id, rule, level in rules:
+        needs = NEEDS.get(rule)
+        if needs and needs.isdisjoint(present):
+            continue  # a rule about sections none of these files has
         for hit in run_rule(rule, documents, context):
             if rule_id in hit.document.disabled_rules:
                 if silenced is not None:
@@ -246,7 +250,7 @@ def _apply_rules(
             at = Position(*origin.position) if origin.position is not None else None
             if origin.file == hit.document.path:
                 yield Problem(origin.file, at, level, rule_id, hit.message)
-            elif not getattr(rule, "ON_PROFILES", False):  # else said once, at the profile
+            elif rule not in ON_PROFILES:  # else said once, at the profile
                 message = f"{hit.message} (effective in {hit.document.path})"
                 yield Problem(origin.file, at, level, rule_id, message)
 

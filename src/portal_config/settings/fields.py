@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,7 +48,9 @@ class Merge(enum.Enum):
     EDIT = "edit"
 
 
-@dataclass(frozen=True)
+# Compared by identity (a table declares each once): no generated __eq__/__hash__, which
+# would cost every lint's start-up for nothing.
+@dataclass(frozen=True, eq=False)
 class Acknowledgement:
     """A field whose widening value a file may acknowledge with a reason (`acknowledged:`)."""
 
@@ -56,7 +59,7 @@ class Acknowledgement:
     example: str = ""  # a reason as a file might give it, for the schema's examples
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Field:
     name: str
     kind: Kind
@@ -123,7 +126,7 @@ class Field:
         return self.widened(new, old)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Section:
     name: str
     title: str
@@ -161,12 +164,21 @@ class Table:
             for one in section.fields:
                 yield section, one
 
-    def acknowledgeable(self) -> Iterator[tuple[Section, Field]]:
+    def acknowledgeable(self) -> tuple[tuple[Section, Field], ...]:
         """The fields a portal file may acknowledge under `acknowledged:`, by their own
         names: the primary section's only, so two sections' names cannot collide there."""
-        return (
-            (s, f) for s, f in self.fields() if f.acknowledgement is not None and s is self.primary
-        )
+        return self._acknowledgeable
+
+    @functools.cached_property
+    def _acknowledgeable(self) -> tuple[tuple[Section, Field], ...]:
+        # Asked once per file by rules: worked out once per table.
+        primary = self.primary
+        return tuple((s, f) for s, f in self.fields() if f.acknowledgement and s is primary)
+
+    @functools.cached_property
+    def work_type_fields(self) -> tuple[tuple[Section, Field], ...]:
+        """The fields that list work types of the account, in every section."""
+        return tuple((s, f) for s, f in self.fields() if f.work_types)
 
     @property
     def primary(self) -> Section:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from portal_config.settings.baseline_schema import extends_schema, field_names, waivers_schema
-from portal_config.settings.compare import shown_name
 from portal_config.settings.table import Field, Kind, Merge, Section, Table, active
 
 PORTAL_ID_PATTERN = "^[a-z0-9]+(-[a-z0-9]+)*(?!\\n)$"
@@ -260,7 +259,7 @@ def plan_definitions(defs: dict[str, Any], table: Table | None = None) -> dict[s
     table = table or active()
     defs = copy.deepcopy(defs)
     defs["settings"] = settings_schema(table)
-    shown = [(shown_name(s.name, f.name, table), f) for s, f in table.fields()]
+    shown = [(table.shown_name(s.name, f.name), f) for s, f in table.fields()]
     names = [name for name, f in shown if f.kind is Kind.NAMES]
     others = [(name, f) for name, f in shown if f.kind is not Kind.NAMES]
     values: list[Any] = ["boolean"]

@@ -57,9 +57,7 @@ def work_type_lists(document: Document) -> Iterator[list[tuple[JsonPath, str]]]:
     """Each list of work types in the file (every field the settings table marks as work
     types, in every section), as its names with their paths, minus the names the schema
     refused."""
-    for section, one in active().fields():
-        if not one.work_types:
-            continue
+    for section, one in active().work_type_fields:
         fields = document.data.get(section.name)
         listed = fields.get(one.name) if isinstance(fields, dict) else None
         if isinstance(listed, list):

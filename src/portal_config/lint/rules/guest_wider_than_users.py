@@ -23,6 +23,7 @@ from portal_config.lint.rules.base import Context, Hit, guest, known, section_of
 from portal_config.problems import Level
 
 ID = "guest-wider-than-users"
+NEEDS = ("user_settings",)  # the sections it reads
 LEVEL = Level.WARNING
 
 _ASK = "Moet gasttoegang beperkter zijn? Meestal wel"

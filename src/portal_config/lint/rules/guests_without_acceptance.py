@@ -15,6 +15,7 @@ from portal_config.lint.rules.base import Context, Hit, guest, known, section_of
 from portal_config.problems import Level
 
 ID = "guests-without-acceptance"
+NEEDS = ("general",)  # the sections it reads
 LEVEL = Level.WARNING
 
 

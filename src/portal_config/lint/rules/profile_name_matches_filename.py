@@ -15,6 +15,7 @@ from portal_config.problems import Level
 
 ID = "profile-name-matches-filename"
 LEVEL = Level.ERROR
+NEEDS = ("profile",)  # the key it reads
 ON_PROFILES = True  # only a profile has a `profile:` name
 
 

@@ -16,6 +16,7 @@ from portal_config.problems import Level
 from portal_config.settings.table import active
 
 ID = "settings-while-portal-disabled"
+NEEDS = ("general",)  # the sections it reads
 LEVEL = Level.WARNING
 
 _PORTAL = "general"

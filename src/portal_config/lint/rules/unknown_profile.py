@@ -16,6 +16,7 @@ from portal_config.problems import Level
 
 ID = "unknown-profile"
 LEVEL = Level.ERROR
+NEEDS = ("extends",)  # the key it reads
 
 
 def check(document: Document, context: Context) -> Iterator[Hit]:

@@ -14,6 +14,7 @@ from portal_config.problems import Level
 
 ID = "unused-waiver"
 LEVEL = Level.WARNING
+NEEDS = ("waivers",)  # the key it reads
 
 
 def check(document: Document, context: Context) -> Iterator[Hit]:

@@ -16,6 +16,7 @@ from portal_config.lint.rules.base import Context, Hit, section_of
 from portal_config.problems import Level
 
 ID = "url-name-one-word"
+NEEDS = ("general",)  # the sections it reads
 LEVEL = Level.ERROR
 ON_PROFILES = True  # judges a value on its own: run on profiles too
 

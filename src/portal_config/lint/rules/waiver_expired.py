@@ -15,6 +15,7 @@ from portal_config.problems import Level
 
 ID = "waiver-expired"
 LEVEL = Level.ERROR
+NEEDS = ("waivers",)  # the key it reads
 
 
 def check(document: Document, context: Context) -> Iterator[Hit]:

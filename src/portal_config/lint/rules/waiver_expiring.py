@@ -15,6 +15,7 @@ from portal_config.problems import Level
 
 ID = "waiver-expiring"
 LEVEL = Level.WARNING
+NEEDS = ("waivers",)  # the key it reads
 
 
 def check(document: Document, context: Context) -> Iterator[Hit]:
