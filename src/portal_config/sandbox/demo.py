@@ -7,7 +7,6 @@ type too few, and one portal that exists only in OutSmart (unmanaged).
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from portal_config.sandbox.account import record_for
@@ -29,42 +28,6 @@ def _portal(
         "work_types": work_types,
     }
     return record_for(portal, name, {"guest_workorder": guest})
-
-
-# The other sections of the portals whose example files manage them, as the files say
-# (the first diff's differences are the guest section's), plus what the files leave alone.
-ACME_SECTIONS: dict[str, Any] = {
-    "user_settings": {
-        "work_types": ["Storing", "Onderhoud", "Inspectie"],
-        "allow_customer_details_change": False,
-        "allow_contact_details_change": True,
-        "view_only": False,
-    },
-    "general": {
-        "enabled": True,
-        "url_name": "acme-facilities",
-        "name": "Acme Facilities Servicedesk",
-        "request_email": "planning@acme-facilities.example",
-        "language": "nl",
-        "date_format": "dd-mm-yyyy",
-        "required_to_accept": True,
-        "welcome_text": "Welkom bij de servicedesk van Acme Facilities.\nMeld hier uw storing.",
-        "default_description": "",
-    },
-    "display": {
-        "invoices": False,
-        "workorder_details": True,
-        "photos": True,
-        "objects": True,
-        "documents": False,
-    },
-}
-SECURA_USERS: dict[str, Any] = {
-    "work_types": ["Plaatsing alarm", "Inspectie", "Storing", "Reparatie"],
-    "allow_customer_details_change": True,
-    "allow_contact_details_change": True,
-    "view_only": False,
-}
 
 
 def _sections(url_name: str, name: str, users: list[str], **users_may: bool) -> dict[str, Any]:
@@ -100,10 +63,22 @@ def _sections(url_name: str, name: str, users: list[str], **users_may: bool) -> 
 
 def demo_account() -> dict[str, Any]:
     acme = _portal("acme-facilities", "Acme Facilities", True, ["Storing"], allow_new_relation=True)
-    secura = _sections("secura-alarm", "Secura Alarmsystemen", [])
-    secura["user_settings"] = copy.deepcopy(SECURA_USERS)
+    # Acme's example file manages its other sections; live holds what it says, and more.
+    acme_sections = _sections(
+        "acme-facilities", "Acme Facilities Servicedesk", ["Storing", "Onderhoud", "Inspectie"]
+    )
+    acme_sections["general"]["welcome_text"] = (
+        "Welkom bij de servicedesk van Acme Facilities.\nMeld hier uw storing."
+    )
+    acme_sections["display"]["objects"] = True
+    secura = _sections(
+        "secura-alarm",
+        "Secura Alarmsystemen",
+        ["Plaatsing alarm", "Inspectie", "Storing", "Reparatie"],
+        customer_details=True,
+    )
     portals = [
-        {**acme, **copy.deepcopy(ACME_SECTIONS)},
+        {**acme, **acme_sections},
         {
             **_portal(
                 "woonstede-noord",

@@ -35,6 +35,9 @@ def audience(section: str) -> str:
 
 
 class _Named:
+    """What every change is: a field of a section, named as plans name it, and whether
+    applying it widens or narrows access, as the table declares for that field."""
+
     section: str
     field: str
 
@@ -45,6 +48,18 @@ class _Named:
     @property
     def audience(self) -> str:
         return audience(self.section)
+
+    def _before_after(self) -> tuple[Any, Any]:
+        raise NotImplementedError
+
+    @property
+    def widens(self) -> bool:
+        return _field(self.section, self.field).widened(*self._before_after())
+
+    @property
+    def narrows(self) -> bool:
+        """Applying takes access away: for drift, the live edit had given more."""
+        return _field(self.section, self.field).narrowed(*self._before_after())
 
 
 @dataclass(frozen=True)
@@ -57,14 +72,8 @@ class FieldChange(_Named):
     new: Any
     origin: str | None = None  # None: a two-way plan, where no base says who changed what
 
-    @property
-    def widens(self) -> bool:
-        return _field(self.section, self.field).widened(self.old, self.new)
-
-    @property
-    def narrows(self) -> bool:
-        """Applying takes access away: for drift, the live edit had given more."""
-        return _field(self.section, self.field).narrowed(self.old, self.new)
+    def _before_after(self) -> tuple[Any, Any]:
+        return self.old, self.new
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -86,13 +95,9 @@ class NamesChange(_Named):
     removed: tuple[str, ...]
     origin: str | None = None
 
-    @property
-    def widens(self) -> bool:
-        return _field(self.section, self.field).widened(self.removed, self.added)
-
-    @property
-    def narrows(self) -> bool:
-        return _field(self.section, self.field).narrowed(self.removed, self.added)
+    def _before_after(self) -> tuple[Any, Any]:
+        # For a set of names, `Field.widened` compares what went and what came.
+        return self.removed, self.added
 
     def to_json(self) -> dict[str, Any]:
         return {

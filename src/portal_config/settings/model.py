@@ -78,9 +78,6 @@ class PortalSettings:
                 if one.name in held:
                     yield section, one, held[one.name]
 
-    def sections(self) -> tuple[str, ...]:
-        return tuple(self.values)
-
     def acknowledgeable_on(self) -> tuple[str, ...]:
         """The acknowledgeable fields that widen access as set, in a section switched on:
         what permissive-guest-access warns about unless the file acknowledges it."""
