@@ -94,7 +94,7 @@ def test_schema_error_is_rendered_with_snippet_and_caret(write: Write, invoke: I
         ),
         (
             "portal: acme\nguest_workorder: {enabled: false}\nnotes: x\n",
-            "3:1: error [schema] unknown key 'notes'; allowed: acknowledged, description, display, general, guest_workorder, portal, user_settings",
+            "3:1: error [schema] unknown key 'notes'; allowed: acknowledged, description, display, extends, general, guest_workorder, portal, user_settings, waivers",
         ),
         (
             "portal: acme\nguest_workorder: {enabled: false}\ndescriptoin: x\n",

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
 
 from conftest import Invoke, Write
 from portal_config.lint.rules import RULES
+
+# A profile that locks one guest permission, and portal files over it (the guard rails).
+BASE = (
+    "profile: base\nguest_workorder:\n  enabled: true\n  allow_new_relation: false\n"
+    "  work_types: [Storing]\nlocked: [guest_workorder.allow_new_relation]\n"
+)
+LOOSE = (
+    "profile: loose\nguest_workorder:\n  allow_new_relation: true\n"
+    "locked: [guest_workorder.allow_new_relation]\n"
+)
+EXTENDS = "portal: acme\nextends: [base]\n"
+WIDENED = (
+    EXTENDS + "guest_workorder:\n  allow_new_relation: true\nacknowledged:\n"
+    "  allow_new_relation: intake form\n"
+)
+WAIVER = (
+    "waivers:\n  - field: guest_workorder.allow_new_relation\n    owner: jan\n"
+    '    reason: intake form\n    expires: "{}"\n'
+)
+SOON = (datetime.date.today() + datetime.timedelta(days=5)).isoformat()
+
+
+def _waived(date: str) -> dict[str, str]:
+    return {"profiles/base.yaml": BASE, "portals/acme.yaml": WIDENED + WAIVER.format(date)}
+
 
 # rule id -> (files that pass, files that fail, expected problems of the failing set)
 CASES: dict[str, tuple[dict[str, str], dict[str, str], list[str]]] = {
@@ -201,6 +227,82 @@ CASES: dict[str, tuple[dict[str, str], dict[str, str], list[str]]] = {
             "portals/acme.yaml:6:1: warning: display is set but the portal is switched off, so it has no effect"
         ],
     ),
+    "unknown-profile": (
+        {"profiles/base.yaml": BASE, "portals/acme.yaml": EXTENDS},
+        {
+            "profiles/base.yaml": BASE,
+            "portals/acme.yaml": "portal: acme\nextends: [bse]\nguest_workorder: {enabled: false}\n",
+        },
+        ["portals/acme.yaml:2:11: error: unknown profile 'bse'; did you mean 'base'?"],
+    ),
+    "profile-name-matches-filename": (
+        {"profiles/base.yaml": BASE, "portals/acme.yaml": EXTENDS},
+        {
+            "profiles/base.yaml": BASE.replace("profile: base", "profile: basis"),
+            "portals/acme.yaml": "portal: acme\nguest_workorder: {enabled: false}\n",
+        },
+        [
+            "profiles/base.yaml:1:10: error: profile name 'basis' does not match the file name "
+            "'base'; rename one"
+        ],
+    ),
+    "locked-field-widened": (
+        {"profiles/base.yaml": BASE, "portals/acme.yaml": EXTENDS},
+        {"profiles/base.yaml": BASE, "portals/acme.yaml": WIDENED},
+        [
+            "portals/acme.yaml:4:23: error: guest_workorder.allow_new_relation is true, wider "
+            "than profile 'base' locks it (false, locked at profiles/base.yaml:6); add a waiver "
+            "with owner, reason and expires to the portal file if intended"
+        ],
+    ),
+    "waiver-expired": (
+        _waived("2099-12-31"),
+        _waived("2020-01-01"),
+        [
+            "portals/acme.yaml:11:14: error: the waiver for guest_workorder.allow_new_relation "
+            "expired on 2020-01-01; renew or end it"
+        ],
+    ),
+    "waiver-expiring": (
+        _waived("2099-12-31"),
+        _waived(SOON),
+        [
+            "portals/acme.yaml:11:14: warning: the waiver for guest_workorder.allow_new_relation "
+            f"expires in 5 days ({SOON})"
+        ],
+    ),
+    "unused-waiver": (
+        _waived("2099-12-31"),
+        {"profiles/base.yaml": BASE, "portals/acme.yaml": EXTENDS + WAIVER.format("2099-12-31")},
+        [
+            "portals/acme.yaml:4:12: warning: the waiver for guest_workorder.allow_new_relation "
+            "waives nothing (no profile's lock on it is widened); remove it"
+        ],
+    ),
+    "locked-fields-disagree": (
+        {"profiles/base.yaml": BASE, "profiles/loose.yaml": LOOSE, "portals/acme.yaml": EXTENDS},
+        {
+            "profiles/base.yaml": BASE,
+            "profiles/loose.yaml": LOOSE,
+            "portals/acme.yaml": "portal: acme\nextends: [base, loose]\n",
+        },
+        [
+            "profiles/loose.yaml:4:10: warning: guest_workorder.allow_new_relation: profile "
+            "'loose' locks true, profile 'base' locks false (profiles/base.yaml:6); the more "
+            "restrictive false applies (effective in portals/acme.yaml)"
+        ],
+    ),
+    "redundant-override": (
+        {"profiles/base.yaml": BASE, "portals/acme.yaml": EXTENDS},
+        {
+            "profiles/base.yaml": BASE,
+            "portals/acme.yaml": EXTENDS + "guest_workorder:\n  enabled: true\n",
+        },
+        [
+            "portals/acme.yaml:4:12: warning: guest_workorder.enabled is true, as it already is "
+            "from profiles/base.yaml:3; remove the override"
+        ],
+    ),
 }
 
 
@@ -365,3 +467,16 @@ def test_catalog_must_be_a_mapping(write: Write, invoke: Invoke) -> None:
     assert result.stdout.splitlines()[0] == (
         "worktypes.yaml:1:1: error [yaml] top level must be a mapping of settings, found a list"
     )
+
+
+def test_every_rules_needs_names_keys_a_portal_file_or_a_profile_can_hold() -> None:
+    # A misspelt NEEDS would switch its rule off silently: lint skips files without the key.
+    from portal_config.lint.rules import NEEDS, ON_PROFILES, PROJECT_WIDE
+    from portal_config.settings.schemas import portal_schema, profile_schema
+
+    keys = set(portal_schema()["properties"]) | set(profile_schema()["properties"])
+    for rule_id, rule in RULES.items():
+        assert NEEDS[rule] <= keys, rule_id
+        assert not (rule in ON_PROFILES and rule in PROJECT_WIDE), rule_id
+    assert NEEDS[RULES["unknown-profile"]] == {"extends"}
+    assert NEEDS[RULES["profile-name-matches-filename"]] == {"profile"}

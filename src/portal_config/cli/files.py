@@ -1,8 +1,9 @@
-"""The commands on the portal files themselves: lint, fmt and rules."""
+"""The commands on the portal files themselves: lint, fmt, rules and explain."""
 
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import sys
 from dataclasses import replace
@@ -153,7 +154,8 @@ def fmt_command(paths: tuple[Path, ...], check: bool, config_path: Path | None) 
         load_config,  # start-up: --version skips the lint pipeline (~25 ms)
     )
     from portal_config.project.lint_scope import (
-        lint_scope,  # start-up: --version skips the lint pipeline (~25 ms)
+        existing_profile_dirs,  # start-up: --version skips the lint pipeline (~25 ms)
+        lint_scope,
     )
 
     config = load_config(config_path)
@@ -161,7 +163,8 @@ def fmt_command(paths: tuple[Path, ...], check: bool, config_path: Path | None) 
     if not paths:
         for view in views:  # with many accounts, every account's portals
             require_portals_dir(lint_scope(view))
-    run = format_paths(list(paths) or [view.portals_dir for view in views], config, check=check)
+    defaults = [view.portals_dir for view in views] + existing_profile_dirs(views)
+    run = format_paths(list(paths) or defaults, config, check=check)
     click.echo(render_format_run(run), nl=False)
     sys.exit(run.exit_code)
 
@@ -210,3 +213,47 @@ def rules_command(rule_ids: tuple[str, ...], config_path: Path | None) -> None:
         for line in inspect.cleandoc(rule.__doc__ or "").splitlines():
             click.echo(f"    {line}".rstrip())
         click.echo()
+
+
+@cli.command("explain")
+@click.argument(
+    "portals", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: schema/explain.schema.json.",
+)
+@config_option
+def explain_command(
+    portals: tuple[Path, ...], output_format: str, config_path: Path | None
+) -> None:
+    """Show each effective field of PORTAL files: its value, the file and line that set
+    it (a profile's or the portal file's), and the value it overrode.
+
+    \b
+    Exit codes: 0 shown, 2 usage or config error.
+    \b
+    Examples:
+      portal-config explain portals/acme-facilities.yaml
+      portal-config explain portals/*.yaml --format json
+    """
+    from portal_config.project.config_reader import (
+        load_config,  # start-up: --version skips the lint pipeline (~25 ms)
+    )
+    from portal_config.render.explain import (
+        render_json,  # start-up: --version skips the lint pipeline (~25 ms)
+        render_text,
+    )
+    from portal_config.run.explain import (
+        explain,  # start-up: --version skips the lint pipeline (~25 ms)
+    )
+
+    explained = explain(load_config(config_path), portals)
+    if output_format == "json":
+        click.echo(json.dumps(render_json(explained), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_text(explained), nl=False)

@@ -26,6 +26,7 @@ COMMANDS = {
     "lint": "files",
     "fmt": "files",
     "rules": "files",
+    "explain": "files",
     "diff": "plans",
     "plan": "plans",
     "drift": "plans",

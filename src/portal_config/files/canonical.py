@@ -1,7 +1,8 @@
 """The canonical form of portal files, shared by `portal-config fmt` and `pull`.
 
-Canonical means: the keys in the order ``portal``, ``description``, the sections in the
-settings table's order (each with its fields in the table's order), ``acknowledged``;
+Canonical means: the keys in the order ``portal`` (a profile's ``profile``), ``description``,
+``extends``, the sections in the settings table's order (each with its fields in the
+table's order), a profile's ``locked``, ``acknowledged``, ``waivers``;
 booleans as ``true``/``false``; block lists; every string plain unless YAML 1.1 (which lint reads
 files as) would take it for something else, then quoted. Comments stay.
 
@@ -16,8 +17,8 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,10 @@ _BOOLEANS = (Kind.SWITCH, Kind.BOOLEAN)
 
 
 def _portal_keys() -> tuple[str, ...]:
-    return ("portal", "description", *(s.name for s in active().sections), "acknowledged")
+    # A profile is formatted as a portal file is: its own keys where a reader looks for them.
+    sections = (s.name for s in active().sections)
+    heads = ("portal", "profile", "description", "extends")
+    return (*heads, *sections, "locked", "acknowledged", "waivers")
 
 
 def _field_names(section: Section) -> tuple[str, ...]:
@@ -110,7 +114,8 @@ def format_paths(paths: Sequence[Path], config: Config, *, check: bool) -> Forma
     """
     files = []
     repository = Repository(config.root)  # read as lint reads: bounded, links kept inside
-    for path in expand(paths, lint_scope(config)):
+    # Profiles are formatted as portal files are (lint reads them apart, as profiles).
+    for path in expand(paths, replace(lint_scope(config), profile_dirs=())):
         formatted = format_loaded(load_file(path, display(path), repository=repository))
         if formatted.changed and not check:
             assert formatted.text is not None
@@ -200,14 +205,19 @@ def _canonical_values(node: Any, data: Any) -> None:
 
 
 # -- pull -----------------------------------------------------------------------------------
-def update_text(text: str, data: dict[str, Any], settings: PortalSettings) -> str | None:
+def update_text(
+    text: str, data: dict[str, Any], settings: PortalSettings, effective: Resolve | None = None
+) -> str | None:
     """``text`` with only the values that differ from ``settings`` changed; None if none do.
 
     ``data`` is lint's reading of ``text``. Only the sections the file has (and those every
     file must have) are updated. A field the file leaves out that has a default (a guest
     permission: false) is only added when the live value differs from that default.
+    ``effective`` gives a file's effective settings from its data (the profiles it
+    extends): a field is then written only where live differs from them, as an override.
     """
-    changes = _differences(data, settings)
+    resolve: Resolve = effective or (lambda plain: plain)
+    changes = _differences(resolve(data), settings)
     if not changes:
         return None
     tree = _mapping(text, "the file")
@@ -215,7 +225,7 @@ def update_text(text: str, data: dict[str, Any], settings: PortalSettings) -> st
         if section is None:
             set_key(tree, "portal", quoted(settings.portal), _portal_keys())
             continue
-        if section.name not in tree and not section.required:
+        if section.name not in tree and (not section.required or effective is not None):
             # A section the repository manages that this file does not have yet: added.
             set_key(tree, section.name, CommentedMap(), _portal_keys())
         fields = tree.get(section.name)
@@ -233,7 +243,7 @@ def update_text(text: str, data: dict[str, Any], settings: PortalSettings) -> st
             )
     updated = dump(tree)
     read = load_bytes(updated.encode("utf-8"), "pulled").document
-    if read is None or _differences(read.data, settings):
+    if read is None or _differences(resolve(read.data), settings):
         raise CanonicalError("the edited file would not read back as the live settings")
     return updated
 
@@ -268,6 +278,7 @@ def _differences(data: Any, settings: PortalSettings) -> list[tuple[Section | No
 
 
 _PORTAL = Field("portal", Kind.TEXT, "Portal id", "")
+Resolve = Callable[[Any], Any]  # a file's data -> its effective settings (profiles)
 
 
 def _same(one: Field, have: Any, want: Any) -> bool:

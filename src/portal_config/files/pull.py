@@ -29,6 +29,7 @@ from portal_config.escaping import quote
 from portal_config.file_access import RefusedWrite, Repository, UnreadableFile, read_bounded
 from portal_config.files.canonical import (
     CanonicalError,
+    Resolve,
     render_portal,
     update_catalog,
     update_text,
@@ -74,6 +75,7 @@ def pull_portals(
     ignore: Ignore = NOTHING_IGNORED,
     sections: Sequence[str] | None = None,
     root: Path,
+    effective: Resolve | None = None,
 ) -> PullResult:
     """Write each live portal (those ``only`` names, else all that ``ignore`` keeps).
 
@@ -85,7 +87,8 @@ def pull_portals(
     (live_values.py), is refused, never written in a form lint would reject or with the
     value changed into one it accepts. ``root`` is the project's top (see `_Files`). A
     new file acknowledges the permissions it finds on (`adopted`); an existing one is
-    only brought to the live values.
+    only brought to the live values; ``effective`` gives a file's effective settings
+    (the profiles it extends), which are what it is brought to them from.
     """
     result = PullResult()
     files = _Files(root, directory, force, result)
@@ -114,7 +117,7 @@ def pull_portals(
             continue
         path = directory / f"{portal.portal}.yaml"
         existing = load_file(path, repository=files.repository) if path.is_file() else None
-        settings = portal.settings.only(_sections(sections, existing))
+        settings = portal.settings.only(_sections(sections, existing, effective))
         reasons = unrepresentable(settings)
         if reasons:
             result.refused.append(
@@ -122,7 +125,10 @@ def pull_portals(
             )
             continue
         modeline = _modeline(directory, schema_path)
-        files.write(path, _pulled_text(existing, settings, modeline, day))
+        try:
+            files.write(path, _pulled_text(existing, settings, modeline, day, effective))
+        except CanonicalError as exc:
+            result.refused.append(f"{display(path)}: not written: {exc}; edit it by hand")
     files.record.save()
     return result
 
@@ -155,18 +161,27 @@ def _link_line(link: str, reason: str) -> str:
     return f"{display(Path(link))}:1:1: {reason}"
 
 
-def _sections(wanted: Sequence[str] | None, existing: LoadResult | None) -> set[str]:
-    """The sections a pulled file holds: the repository's, and those it already has."""
+def _sections(
+    wanted: Sequence[str] | None, existing: LoadResult | None, effective: Resolve | None
+) -> set[str]:
+    """The sections a pulled file holds: the repository's, and those it already has
+    (itself or from the profiles it extends)."""
     # Every file has the sections every portal file must have, whatever `sections:` says.
     names = {s.name for s in active().sections if s.required} | set(wanted or ())
     data = existing.document.data if existing is not None and existing.document else None
+    if effective is not None:
+        data = effective(data)
     if isinstance(data, dict):
         names |= {section.name for section in active().sections if section.name in data}
     return names
 
 
 def _pulled_text(
-    existing: LoadResult | None, settings: PortalSettings, modeline: str, day: dt.date
+    existing: LoadResult | None,
+    settings: PortalSettings,
+    modeline: str,
+    day: dt.date,
+    effective: Resolve | None = None,
 ) -> str | None:
     """The file's new text, or None when its settings already are the live ones."""
     if existing is None:
@@ -176,8 +191,10 @@ def _pulled_text(
         # Nothing readable to keep but what lint could load: write the canonical form.
         return render_portal(settings, {}, modeline)
     try:
-        return update_text(existing.text, document.data, settings)
+        return update_text(existing.text, document.data, settings, effective)
     except CanonicalError:
+        if "extends" in document.data:
+            raise  # rewritten whole, it would stop extending its profiles
         # A file lint reads but that cannot be edited in place (no guest_workorder
         # mapping, say): rewritten whole, keeping the fields OutSmart does not know.
         return render_portal(settings, document.data, modeline)

@@ -19,8 +19,9 @@ from portal_config.file_access import Repository
 from portal_config.lint import schema
 from portal_config.lint.catalog import Catalog, load_catalog
 from portal_config.lint.loader import Document
+from portal_config.lint.profiles import Profiles, load_profiles
 from portal_config.lint.reader.batch import PerFile, Project, open_project
-from portal_config.lint.rules import NEEDS, RULES, Context, run_rule
+from portal_config.lint.rules import NEEDS, ON_PROFILES, RULES, Context, run_rule, unknown_profile
 from portal_config.lint.rules.base import closest
 from portal_config.lint.scope import Scope
 from portal_config.paths import display
@@ -49,11 +50,18 @@ class LintRun:
 
 def lint(paths: Sequence[Path], scope: Scope) -> LintRun:
     repository = Repository(scope.root)
+    if any(_is_profile(path, scope) for path in paths):
+        # A profile given (a pre-commit run on a changed profile): every portal it may reach.
+        paths = [*paths, scope.portals_dir]
     with open_project(paths, scope, repository) as project:
-        run = LintRun(Report(files=project.files))
+        profiles = load_profiles(scope, repository)
+        run = LintRun(Report(files=project.files + profiles.files))
         catalog, problems = load_config_catalog(scope, repository)
         run.report.extend(problems)
-        per_file = PerFile(_file_directives, _DIRECTIVE_WORD, _judge(catalog, scope))
+        run.report.extend(profiles.problems)
+        run.report.extend(profiles.default_problems(scope.level_of(unknown_profile.ID)))
+        run.report.extend(_check_profiles(profiles, catalog, scope))
+        per_file = PerFile(_file_directives, _DIRECTIVE_WORD, _judge(catalog, scope, profiles))
         valid: list[Document] = []
         directives: dict[tuple[str, str], Position] = {}  # (file, rule) -> where disabled
         silenced: set[tuple[str, str]] = set()
@@ -73,6 +81,11 @@ def lint(paths: Sequence[Path], scope: Scope) -> LintRun:
         _add_missing_sources(run, project)
         run.documents = valid
         return run
+
+
+def _is_profile(path: Path, scope: Scope) -> bool:
+    absolute = path.absolute()
+    return any(absolute.is_relative_to(d.absolute()) for d in scope.profile_dirs)
 
 
 _Rules = list[tuple[str, ModuleType, Level]]
@@ -102,23 +115,34 @@ def _file_directives(shown: str, text: str) -> tuple[dict[str, Position], list[P
 
 
 def _judge(
-    catalog: Catalog | None, scope: Scope
-) -> Callable[[Document], tuple[list[Problem], bool, list[str]]]:
-    """What lint learns from one document on its own: its schema errors and, in the same
-    pass, what the per-file rules find in the parts the schema did not refuse."""
-    context = Context(catalog=catalog)
+    catalog: Catalog | None, scope: Scope, profiles: Profiles
+) -> Callable[[Document], tuple[list[Problem], Document | None, list[str]]]:
+    """What lint learns from one document on its own: its effective settings (with the
+    profiles it extends), their schema errors and, in the same pass, what the per-file
+    rules find in the parts the schema did not refuse."""
+    context = Context(catalog=catalog, profiles=tuple(profiles.by_name))
     rules = _per_file_rules(scope)
 
-    def judge(document: Document) -> tuple[list[Problem], bool, list[str]]:
-        refusals, valid_part = schema.check_parts(document)
+    def judge(document: Document) -> tuple[list[Problem], Document | None, list[str]]:
+        effective = profiles.effective(document)
+        refusals, valid_part = schema.check_parts(effective)
         problems = list(refusals)
         silenced: set[tuple[str, str]] = set()
         if valid_part is not None:
-            checked = replace(document, data=valid_part) if refusals else document
+            checked = replace(effective, data=valid_part) if refusals else effective
             problems.extend(_apply_rules([checked], context, None, silenced, rules))
-        return problems, not refusals, [rule for _, rule in sorted(silenced)]
+        kept = effective if not refusals else None
+        return problems, kept, [rule for _, rule in sorted(silenced)]
 
     return judge
+
+
+def _check_profiles(profiles: Profiles, catalog: Catalog | None, scope: Scope) -> Iterator[Problem]:
+    """The rules that judge a value on its own, on each valid profile: a profile's
+    problems at its own lines, once, not once per portal that extends it."""
+    rules = [r for r in _per_file_rules(scope) if r[1] in ON_PROFILES]
+    documents = [p.checked for p in profiles.by_name.values() if p.checked is not None]
+    yield from _apply_rules(documents, Context(catalog=catalog), None, None, rules)
 
 
 def _add_missing_sources(run: LintRun, project: Project) -> None:
@@ -222,8 +246,13 @@ def _apply_rules(
                 if silenced is not None:
                     silenced.add((hit.document.path, rule_id))
                 continue
-            position = hit.document.locate(hit.path, key=hit.on_key)
-            yield Problem(hit.document.path, position, level, rule_id, hit.message)
+            origin = hit.at or hit.document.origin(hit.path, key=hit.on_key)
+            at = Position(*origin.position) if origin.position is not None else None
+            if origin.file == hit.document.path:
+                yield Problem(origin.file, at, level, rule_id, hit.message)
+            elif rule not in ON_PROFILES:  # else said once, at the profile
+                message = f"{hit.message} (effective in {hit.document.path})"
+                yield Problem(origin.file, at, level, rule_id, message)
 
 
 def require_portals_dir(scope: Scope) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from portal_config.problems import Position, Problem
+from portal_config.settings.effective import Origin, Resolution
 
 JsonPath = tuple[str | int, ...]
 
@@ -67,6 +68,18 @@ class Document:
     # Rules switched off for this file by `# portal-config: disable ...` (set by lint);
     # a saved plan carries them per portal, so it is checked exactly as its file was.
     disabled_rules: frozenset[str] = frozenset()
+    # A portal whose settings come partly from profiles: how they were merged (set by
+    # lint, see `lint.profiles`; its data is then the effective settings).
+    resolution: Resolution | None = None
+
+    def origin(self, path: JsonPath, *, key: bool = False) -> Origin:
+        """Where the value at ``path`` was written: in this file, or in the profile that
+        set the field it belongs to."""
+        if self.resolution is not None and len(path) >= 2:
+            setting = self.resolution.settings.get((str(path[0]), str(path[1])))
+            if setting is not None and setting.origin.file != self.path:
+                return setting.origin
+        return Origin(self.path, self.locate(path, key=key))
 
     def locate(self, path: JsonPath, *, key: bool = False) -> Position:
         """Position of the value (or of its key) at ``path``, else of its nearest ancestor.

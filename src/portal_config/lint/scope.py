@@ -27,6 +27,10 @@ class Scope:
     config_file: Path | None = None  # never linted as a portal file
     account: str | None = None  # whose portals these are, in a many-account repository
     rule_levels: Mapping[str, Level | None] = field(default_factory=dict)
+    # Where profiles are (the first holding a name wins), and the profiles every portal
+    # extends before its own `extends:` (the repository's, then its account's).
+    profile_dirs: tuple[Path, ...] = ()
+    extends: tuple[str, ...] = ()
 
     def level_of(self, rule_id: str) -> Level | None:
         """The configured level of a rule; None means disabled."""

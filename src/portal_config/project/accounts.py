@@ -68,16 +68,26 @@ def lint_accounts(
     the account; one report, whose paths (accounts/<name>/...) group it by account.
     Also returns each account's view, so the caller can note a missing catalog."""
     merged = LintRun(Report())
-    seen = []
+    covered = []
+    # The repository's profiles are linted with every account: reported once.
+    seen: set[object] = set()
     for view, chosen in views(config, names, paths):
         if not chosen:
             require_portals_dir(lint_scope(view))
         run = lint(chosen or [view.portals_dir], lint_scope(view))
-        merged.report.files.extend(run.report.files)
-        merged.report.extend(run.report.problems)
+        merged.report.files.extend(f for f in run.report.files if not _again(f, seen))
+        merged.report.extend(p for p in run.report.problems if not _again(p, seen))
         merged.sources.update(run.sources)
         merged.documents.extend(run.documents)
-        seen.append(view)
-    if len(seen) == 1:
-        return run, seen  # one account: its run as it is
-    return merged, seen
+        covered.append(view)
+    if len(covered) == 1:
+        return run, covered  # one account: its run as it is
+    return merged, covered
+
+
+def _again(item: object, seen: set[object]) -> bool:
+    """Whether ``item`` was seen before; it is seen from now on."""
+    if item in seen:
+        return True
+    seen.add(item)
+    return False

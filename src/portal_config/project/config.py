@@ -117,6 +117,7 @@ class Account:
     token_command: TokenCommand | None = None
     base_url: str | None = None
     ignore: tuple[str, ...] = ()  # on top of the top-level ignore:
+    extends: tuple[str, ...] = ()  # profiles its portals extend, after the repository's
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,9 @@ class Config:
     # The sections of a portal the repository manages (`sections:`): what pull writes into
     # a file. None: the config does not say, so those every portal file has (the guest one).
     sections: tuple[str, ...] | None = None
+    # The profiles every portal extends first (`extends:`, then in one account's view
+    # the account's own after them).
+    extends: tuple[str, ...] = ()
 
     @property
     def is_fleet(self) -> bool:
@@ -216,6 +220,7 @@ class Config:
             targets={key: target.for_account(account) for key, target in self.targets.items()},
             account=name,
             ignore=Ignore(self.ignore.patterns + account.ignore),
+            extends=self.extends + account.extends,
         )
 
     def select_accounts(self, names: Sequence[str]) -> list[str]:

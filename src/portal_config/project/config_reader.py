@@ -150,6 +150,7 @@ def _interpret(document: Document, root: Path, source: Path, own: Path) -> Confi
         safety=_safety(data.get("safety") or {}),
         accounts=_accounts(data.get("accounts") or {}, own),
         ignore=Ignore(tuple(data.get("ignore") or ())),
+        extends=tuple(data.get("extends") or ()),
         sections=tuple(data["sections"]) if data.get("sections") is not None else None,
     )
 
@@ -204,6 +205,7 @@ def _accounts(section: dict[str, Any], own: Path) -> dict[str, Account]:
             else None,
             base_url=spec.get("base_url"),
             ignore=tuple(spec.get("ignore") or ()),
+            extends=tuple(spec.get("extends") or ()),
         )
     return accounts
 

@@ -12,9 +12,11 @@ from pathlib import Path
 from portal_config.errors import ExitCode
 from portal_config.escaping import escape_line, escape_text
 from portal_config.files.pull import pull_catalog, pull_portals
+from portal_config.lint.profiles import load_profiles
 from portal_config.live.api import OutSmartClient
 from portal_config.paths import display
 from portal_config.project.config import Config, Target
+from portal_config.project.lint_scope import lint_scope
 from portal_config.run.console import Console
 from portal_config.run.outcomes import Code
 from portal_config.run.targets import announce, open_client_for, resolve_target
@@ -38,6 +40,7 @@ def pull(
         live = client.list_portals()
         work_types = client.list_work_types() if catalog else []
     schema_path = config.root / "schema" / "portal.schema.json"
+    profiles = load_profiles(lint_scope(config))
     result = pull_portals(
         live,
         directory or config.portals_dir,
@@ -47,6 +50,8 @@ def pull(
         ignore=config.ignore,
         sections=config.sections,
         root=config.root,
+        # Files that extend profiles are brought to live by overrides over them.
+        effective=(lambda data: profiles.effective_data(data, "pulled")) if profiles else None,
     )
     if catalog:
         catalog_result = pull_catalog(work_types, config.catalog, force, root=config.root)

@@ -30,6 +30,7 @@ from portal_config.plan.results import (
 )
 from portal_config.plan.saved import read_plan_file, read_plan_files
 from portal_config.plan.value import Plan, RefusedError, build_plan, replan
+from portal_config.project.base_profiles import base_profiles
 from portal_config.project.config import Config, Ignore, Safety, Target
 from portal_config.project.history import base_files
 from portal_config.run.checks import (
@@ -339,11 +340,16 @@ def _base_settings(config: Config, ref: str, console: Console) -> Base:
             f"{found.tip[:12]}); merge {ref} into the branch for the plan a merge would give"
         )
     settings: dict[str, PortalSettings] = {}
+    profiles = base_profiles(config, ref)
     for path, data in found.files:
         loaded = load_bytes(data, f"{path}@{ref}")
-        if loaded.document is None or list(schema.check(loaded.document)):
+        # Its settings then, with the profiles of then: a profile's edit is this branch's.
+        document = loaded.document
+        effective = profiles.effective(document) if document is not None else None
+        broken = effective is None or bool(profiles.missing(effective))
+        if effective is None or broken or list(schema.check(effective)):
             console.note(f"base: {path} at {ref} is not a valid portal file; compared as new")
             continue
-        desired = PortalSettings.from_file_data(loaded.document.data)
+        desired = PortalSettings.from_file_data(effective.data)
         settings[desired.portal] = desired
     return BaseRef(ref, found.commit), settings

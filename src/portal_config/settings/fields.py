@@ -39,6 +39,15 @@ class Omitted(enum.Enum):
 UNMANAGED = Omitted.UNMANAGED
 
 
+class Merge(enum.Enum):
+    """How a later layer (a profile, then the portal file) changes what it inherits."""
+
+    REPLACE = "replace"  # the later value replaces the earlier one
+    # A list replaces the inherited names; in a profile, `{add: [...], remove: [...]}`
+    # changes them without copying them.
+    EDIT = "edit"
+
+
 # Compared by identity (a table declares each once): no generated __eq__/__hash__, which
 # would cost every lint's start-up for nothing.
 @dataclass(frozen=True, eq=False)
@@ -68,6 +77,14 @@ class Field:
     work_types: bool = False
     acknowledgement: Acknowledgement | None = None
     examples: tuple[Any, ...] = ()
+    # None: the kind's own (a set of names can be edited, anything else is replaced).
+    merge: Merge | None = None
+
+    @property
+    def merge_rule(self) -> Merge:
+        if self.merge is not None:
+            return self.merge
+        return Merge.EDIT if self.kind is Kind.NAMES else Merge.REPLACE
 
     @property
     def managed_when_omitted(self) -> bool:
@@ -84,6 +101,23 @@ class Field:
         if self.widens is Widening.ADD:
             return bool(new)
         return False
+
+    def widens_from(self, old: Any, new: Any) -> bool:
+        """Whether the value ``new`` gives more than ``old`` (whole values, names too)."""
+        if self.kind is Kind.NAMES:
+            if not isinstance(new, list):
+                return False  # a value the schema refuses widens nothing
+            return self.widened(None, [n for n in new if n not in set(old or ())])
+        return self.widened(old, new)
+
+    def more_restrictive(self, first: Any, second: Any) -> Any:
+        """The value of the two that gives less; ``first`` when neither does.
+
+        Names: those both allow, as a set of names widens by each name added."""
+        if self.kind is Kind.NAMES:
+            allowed = set(second or ())
+            return [name for name in first or () if name in allowed]
+        return first if not self.widens_from(second, first) else second
 
     def narrowed(self, old: Any, new: Any) -> bool:
         """Whether the change takes access away (the reverse of `widened`)."""

@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from portal_config.settings.table import Field, Kind, Section, Table, active
+from portal_config.settings.baseline_schema import extends_schema, field_names, waivers_schema
+from portal_config.settings.table import Field, Kind, Merge, Section, Table, active
 
 PORTAL_ID_PATTERN = "^[a-z0-9]+(-[a-z0-9]+)*(?!\\n)$"
 PORTAL_ID_MAX_LENGTH = 63
@@ -52,6 +53,8 @@ def portal_schema(table: Table | None = None) -> dict[str, Any]:
     for section in table.sections:
         properties[section.name] = section_schema(section)
     properties["acknowledged"] = _acknowledged(table)
+    properties["extends"] = extends_schema(PROFILE_NAME_PATTERN)
+    properties["waivers"] = waivers_schema(table)
     example: dict[str, Any] = {"portal": "acme-facilities"}
     if first.examples:
         example[first.name] = first.examples[0]
@@ -70,6 +73,79 @@ def portal_schema(table: Table | None = None) -> dict[str, Any]:
         "properties": properties,
         "examples": [example],
     }
+
+
+PROFILE_NAME_PATTERN = PORTAL_ID_PATTERN
+
+
+def profile_schema(table: Table | None = None) -> dict[str, Any]:
+    """The JSON Schema of a profile: a portal file's sections, every field optional, a
+    set of names also as an edit of what it inherits, and the fields it locks."""
+    table = table or active()
+    properties: dict[str, Any] = {
+        "profile": {
+            "title": "Profile name",
+            "description": "The profile's name, as portal files name it in extends:. It must "
+            "equal the file name without .yaml.",
+            "type": "string",
+            "pattern": PROFILE_NAME_PATTERN,
+            "minLength": 1,
+            "maxLength": PORTAL_ID_MAX_LENGTH,
+            "examples": ["restrictive", "alarm-installer"],
+        },
+        "description": {
+            "title": "Description",
+            "description": "Free text for reviewers: what this profile is for.",
+            "type": "string",
+        },
+    }
+    for section in table.sections:
+        schema = section_schema(section)
+        schema.pop("required", None)  # a profile says only what it has an opinion on
+        for one in section.fields:
+            if one.merge_rule is Merge.EDIT:
+                schema["properties"][one.name] = _editable(schema["properties"][one.name])
+        properties[section.name] = schema
+    properties["locked"] = {
+        "title": "Locked fields",
+        "description": "Fields (section.field) no later profile or portal file may widen "
+        "beyond this profile's value without a waiver in the portal file.",
+        "type": "array",
+        "uniqueItems": True,
+        "items": {
+            "title": "Field",
+            "description": "A field as section.field.",
+            "type": "string",
+            "enum": field_names(table),
+        },
+        "examples": [["guest_workorder.allow_new_relation"]],
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:portal-config:schema:profile:v1",
+        "title": "portal-config profile",
+        "description": "Settings shared by the portal files that extend this profile "
+        "(profiles/<profile>.yaml, or accounts/<account>/profiles/<profile>.yaml).",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["profile"],
+        "properties": properties,
+    }
+
+
+def _editable(names: dict[str, Any]) -> dict[str, Any]:
+    """A set of names, or {add: [...], remove: [...]} to change the one inherited."""
+    edit = {"type": "array", "uniqueItems": True, "items": names["items"]}
+    add = {"title": "Names added", "description": "Added to the inherited names.", **edit}
+    remove = {"title": "Names removed", "description": "Taken from the inherited names.", **edit}
+    schema = dict(names)
+    schema["description"] += (
+        " In a profile, {add: [...], remove: [...]} changes the inherited list."
+    )
+    schema["type"] = ["array", "object"]
+    schema["additionalProperties"] = False
+    schema["properties"] = {"add": add, "remove": remove}
+    return schema
 
 
 def settings_schema(table: Table | None = None) -> dict[str, Any]:
@@ -249,6 +325,8 @@ def main(argv: list[str]) -> int:
     schema.write_text(schema_text(portal_schema()), encoding="utf-8")
     openapi = root / "openapi" / "portal-settings.yaml"
     openapi.write_text(openapi_text(openapi.read_text(encoding="utf-8")), encoding="utf-8")
+    profile = root / "schema" / "profile.schema.json"
+    profile.write_text(schema_text(profile_schema()), encoding="utf-8")
     plan = root / "schema" / "plan.schema.json"  # its settings are the table's
     document = json.loads(plan.read_text(encoding="utf-8"))
     document["$defs"] = plan_definitions(document["$defs"])
@@ -257,7 +335,7 @@ def main(argv: list[str]) -> int:
     document = json.loads(config.read_text(encoding="utf-8"))
     document["properties"]["sections"]["items"]["enum"] = section_names()
     config.write_text(schema_text(document), encoding="utf-8")
-    print(f"wrote {schema}, {openapi}, {plan} and {config}")
+    print(f"wrote {schema}, {profile}, {openapi}, {plan} and {config}")
     return 0
 
 

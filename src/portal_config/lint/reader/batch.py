@@ -35,13 +35,14 @@ class PerFile:
     ``directives(shown, text)`` gives a text's disable comments (rule -> where) and the
     problems with them; it is called only for a text that contains ``marker`` (every
     disable comment does). ``judge(document)`` gives the document's schema and per-file
-    rule problems, whether the schema accepted it whole, and the rules a disable comment
-    silenced in it; the document's ``disabled_rules`` are set before it is called.
+    rule problems, the document to keep when the schema accepted it whole (its effective
+    settings, for a portal file that extends profiles) or None, and the rules a disable
+    comment silenced in it; the document's ``disabled_rules`` are set before it is called.
     """
 
     directives: Callable[[str, str], tuple[dict[str, Position], list[Problem]]]
     marker: str
-    judge: Callable[[Document], tuple[list[Problem], bool, list[str]]]
+    judge: Callable[[Document], tuple[list[Problem], Document | None, list[str]]]
 
 
 @dataclass
@@ -122,7 +123,7 @@ def _check(path: str, name: str, per_file: PerFile, repository: Repository) -> C
         document.disabled_rules = frozenset(disabled) if disabled else _NONE_DISABLED
         found, accepted, silenced = per_file.judge(document)
         problems.extend(found)
-        document = slim(document) if accepted else None
+        document = slim(accepted) if accepted is not None else None
     # A disable comment is judged unused only in a file the schema passed: elsewhere the
     # rule it names may have skipped the refused part it would have reported.
     used = disabled if document is not None else {}

@@ -40,12 +40,16 @@ def expand_names(paths: Sequence[Path], scope: Scope) -> Iterator[tuple[str, str
     if scope.config_file is not None:
         skip.add(identity(scope.config_file))
     seen: set[str] = set()
+    # Profiles are read as profiles by every lint (lint.profiles), never as portal files.
+    profiles = tuple(os.path.join(identity(d), "") for d in scope.profile_dirs)
     for path in paths:
         if path.is_dir() and not leads_outside(path, scope.root):
             candidates: Iterable[tuple[str, str]] = walk(str(path), skip)
         else:
             candidates = [(str(path), identity(path))]
         for name, key in candidates:
+            if profiles and key.startswith(profiles):
+                continue
             if key not in seen:
                 seen.add(key)
                 yield name, key

@@ -6,7 +6,9 @@ user documentation (shown by ``portal-config rules``), and either
 * ``check(document, context)`` yielding `Hit`s for one portal file, or
 * ``check_project(documents, context)`` yielding `Hit`s across all portal files;
 
-and, optionally, ``NEEDS``: the sections it reads, so files without any are not asked.
+and, optionally, ``NEEDS``: the sections (top-level keys) it reads, so files without any
+are not asked, and ``ON_PROFILES = True`` when it judges a value on its own, so it runs on
+each profile too.
 
 Rules see the parts of a document the schema did not refuse (`schema.check_parts`):
 a refused value is None and a missing required key is absent, so a rule reads through
@@ -26,19 +28,27 @@ from portal_config.lint.rules import (
     guests_without_acceptance,
     guests_without_work_types,
     inactive_work_type,
+    locked_field_widened,
+    locked_fields_disagree,
     permissive_guest_access,
     portal_id_matches_filename,
+    profile_name_matches_filename,
+    redundant_override,
     request_email_address,
     settings_while_portal_disabled,
     truthy,
+    unknown_profile,
     unknown_work_type,
     unused_acknowledgement,
+    unused_waiver,
     url_name_one_word,
+    waiver_expired,
+    waiver_expiring,
     work_types_while_disabled,
 )
 from portal_config.lint.rules.base import Context, Hit
 
-__all__ = ["NEEDS", "RULES", "Context", "Hit", "run_rule", "summary"]
+__all__ = ["NEEDS", "ON_PROFILES", "RULES", "Context", "Hit", "run_rule", "summary"]
 
 
 RULES: dict[str, ModuleType] = {
@@ -59,6 +69,14 @@ RULES: dict[str, ModuleType] = {
         guests_without_acceptance,
         settings_while_portal_disabled,
         truthy,
+        unknown_profile,
+        profile_name_matches_filename,
+        locked_field_widened,
+        waiver_expired,
+        waiver_expiring,
+        unused_waiver,
+        locked_fields_disagree,
+        redundant_override,
     )
 }
 
@@ -69,6 +87,7 @@ PROJECT_WIDE = frozenset(rule for rule in RULES.values() if hasattr(rule, "check
 NEEDS: dict[ModuleType, frozenset[str]] = {
     rule: frozenset(getattr(rule, "NEEDS", ())) for rule in RULES.values()
 }
+ON_PROFILES = frozenset(rule for rule in RULES.values() if getattr(rule, "ON_PROFILES", False))
 
 
 def run_rule(rule: ModuleType, documents: Sequence[Document], context: Context) -> Iterator[Hit]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from portal_config.lint.loader import Document, JsonPath
+from portal_config.settings.effective import Origin
 from portal_config.settings.table import active
 
 if TYPE_CHECKING:
@@ -21,6 +22,8 @@ class Hit:
     path: JsonPath
     message: str
     on_key: bool = False
+    # Where to point instead of ``path`` (a profile's `locked:` entry, say).
+    at: Origin | None = None
 
 
 @dataclass
@@ -29,6 +32,8 @@ class Context:
 
     catalog: Catalog | None = None
     project: Sequence[Document] = field(default_factory=list)
+    # The profiles portal files may extend, by name; None where no files are linted.
+    profiles: Sequence[str] | None = None
 
 
 def section_of(document: Document, name: str) -> Mapping[str, Any]:

@@ -17,6 +17,7 @@ from portal_config.problems import Level
 ID = "request-email-address"
 NEEDS = ("general",)  # the sections it reads
 LEVEL = Level.ERROR
+ON_PROFILES = True  # judges a value on its own: run on profiles too
 
 # One mailbox at one domain with a dot in it: what every mail system accepts, not RFC 5322.
 _ADDRESS = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")

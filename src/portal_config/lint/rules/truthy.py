@@ -16,6 +16,7 @@ from portal_config.problems import Level
 
 ID = "truthy"
 LEVEL = Level.WARNING
+ON_PROFILES = True  # judges a value on its own: run on profiles too
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 

@@ -16,6 +16,7 @@ from portal_config.problems import Level
 
 ID = "unknown-work-type"
 LEVEL = Level.ERROR
+ON_PROFILES = True  # judges a value on its own: run on profiles too
 
 
 def check(document: Document, context: Context) -> Iterator[Hit]:

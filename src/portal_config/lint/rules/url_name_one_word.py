@@ -18,6 +18,7 @@ from portal_config.problems import Level
 ID = "url-name-one-word"
 NEEDS = ("general",)  # the sections it reads
 LEVEL = Level.ERROR
+ON_PROFILES = True  # judges a value on its own: run on profiles too
 
 _ONE_WORD = re.compile(r"[A-Za-z0-9_-]+")
 

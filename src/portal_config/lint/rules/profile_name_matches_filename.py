@@ -1,0 +1,27 @@
+"""A profile's name must equal its file name without the extension.
+
+Portal files name a profile in `extends:` by its file name: profiles/restrictive.yaml must
+say `profile: restrictive`, or a reader of the file is misled about what extends it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import PurePath
+
+from portal_config.lint.document import Document
+from portal_config.lint.rules.base import Context, Hit
+from portal_config.problems import Level
+
+ID = "profile-name-matches-filename"
+LEVEL = Level.ERROR
+NEEDS = ("profile",)  # the key it reads
+ON_PROFILES = True  # only a profile has a `profile:` name
+
+
+def check(document: Document, context: Context) -> Iterator[Hit]:
+    stem = PurePath(document.path.partition("@")[0]).stem  # a base's files are path@ref
+    name = document.data.get("profile")
+    if isinstance(name, str) and name != stem:
+        message = f"profile name '{name}' does not match the file name '{stem}'; rename one"
+        yield Hit(document, ("profile",), message)

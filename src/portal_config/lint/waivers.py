@@ -1,0 +1,43 @@
+"""A portal file's waivers (`waivers:`): exceptions to a profile's locks, each with an owner,
+a reason and an expiry date, as the guard-rail rules read them."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from portal_config.lint.document import Document
+
+EXPIRING_DAYS = 14  # a waiver this close to its expiry is reported, to be renewed or ended
+
+
+@dataclass(frozen=True)
+class Waiver:
+    index: int
+    field: str  # section.field
+    expires: datetime.date | None  # None: the schema refused the date
+
+    def days_left(self, today: datetime.date | None = None) -> int | None:
+        if self.expires is None:
+            return None
+        return (self.expires - (today or datetime.date.today())).days
+
+
+def waivers(document: Document) -> Iterator[Waiver]:
+    listed = document.data.get("waivers")
+    for index, entry in enumerate(listed if isinstance(listed, list) else []):
+        if not isinstance(entry, dict) or not isinstance(entry.get("field"), str):
+            continue
+        try:
+            expires: datetime.date | None = datetime.date.fromisoformat(str(entry.get("expires")))
+        except ValueError:
+            expires = None
+        yield Waiver(index, entry["field"], expires)
+
+
+def widened_fields(document: Document) -> set[str]:
+    """The locked fields this portal's settings widen (section.field)."""
+    if document.resolution is None:
+        return set()
+    return {".".join(w.key) for w in document.resolution.widenings}
