@@ -251,4 +251,5 @@ def _shown(output_format: str, max_chars: int | None, color: bool, diff: bool) -
         text=lambda planned: render(planned.plan, planned.header, color, max_chars),
         json=lambda planned: planned.plan.to_json(),
         changed=(lambda planned: len(planned.plan.changed)) if diff else None,
+        reach=(lambda planned: planned.plan.fan_out()) if diff else None,
     )

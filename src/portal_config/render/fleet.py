@@ -13,11 +13,13 @@ from typing import Any
 
 from portal_config import TOOL
 from portal_config.errors import ExitCode
-from portal_config.escaping import code_span, escape_line, escape_markdown, escape_text
+from portal_config.escaping import code_span, escape_html, escape_line, escape_markdown, escape_text
+from portal_config.plan.value import Reach
 from portal_config.run.outcomes import AccountResult, Finished, is_read_success, is_success
 
 FLEET_FORMAT = "portal-config-fleet"
-FLEET_VERSION = 1
+# Version 2: `fan_out`, what each profile edit of a three-way diff reaches over the accounts.
+FLEET_VERSION = 2
 
 Results = Sequence[AccountResult[Finished]]
 
@@ -30,11 +32,17 @@ def account_heading(account: str | None, markdown: bool) -> str:
 
 
 def account_group(
-    result: AccountResult[Finished], body: str, markdown: bool = False
+    result: AccountResult[Finished], body: str, markdown: bool = False, folded: bool = False
 ) -> tuple[str, str]:
     """One account's group: a heading and ``body`` (what it showed), then its failure if
-    it failed (shown after its diagnostics, as it happened)."""
-    text = account_heading(result.account, markdown) + body + ("\n" if body else "")
+    it failed (shown after its diagnostics, as it happened). ``folded`` markdown shows the
+    account as a fold under the fan-out headline: its detail one click away."""
+    if markdown and folded:
+        # Raw HTML, where markdown is not parsed: the name HTML-escaped, inside <code>.
+        summary = f"<summary>Account <code>{escape_html(str(result.account))}</code></summary>"
+        text = f"<details>\n{summary}\n\n{body}\n</details>\n\n"
+    else:
+        text = account_heading(result.account, markdown) + body + ("\n" if body else "")
     if result.error is None:
         return text, ""
     failure = f"account {escape_text(str(result.account))} failed (exit {result.code})"
@@ -75,9 +83,13 @@ def refusal_warning(refused: str, markdown: bool) -> str:
 
 
 def fleet_json(
-    command: str, accounts: Sequence[tuple[AccountResult[Finished], Any]], code: int
+    command: str,
+    accounts: Sequence[tuple[AccountResult[Finished], Any]],
+    code: int,
+    fan_out: Sequence[Reach] = (),
 ) -> dict[str, Any]:
-    """The fleet's JSON: each account's own JSON (a plan, say) under its name."""
+    """The fleet's JSON: each account's own JSON (a plan, say) under its name, and what
+    each profile edit of a three-way diff reaches over all of them."""
     entries = [
         {
             "account": result.account,
@@ -98,5 +110,6 @@ def fleet_json(
             "failed": sum(1 for entry in entries if entry["error"] is not None),
             "ok": code == ExitCode.OK,
         },
+        "fan_out": [reach.to_json() for reach in fan_out],
         "accounts": entries,
     }
