@@ -10,6 +10,8 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 
 from conftest import REPO, Invoke
+from portal_config.plan.value import Reach
+from portal_config.render.reach import reach_line
 from portal_config.sandbox import Sandbox
 from test_fleet import ACCOUNTS, fleet, fleet_sandbox  # noqa: F401 (fixtures)
 from test_three_way import commit_all, git
@@ -246,3 +248,26 @@ def test_fan_out_counts_the_portals_and_accounts_a_profile_edit_reaches(
     summaries = re.findall(r"<summary>Account <code>(\w+)</code></summary>", markdown)
     assert summaries == list(ACCOUNTS)
     assert markdown.endswith("**Accounts: 3 run, 3 with changes, 0 failed.**\n")
+
+    # The fleet recipes post `show` of each account's saved plan: the same headline first.
+    saved = invoke("diff", "--base", "main", "--out", "plans/{account}.json", "--format", "json")
+    assert saved.exit_code == 3
+    plans = [f"plans/{account}.json" for account in ACCOUNTS]
+    shown = invoke("show", *plans, "--format", "markdown", "--max-chars", "60000").output
+    assert shown.startswith(f"- `{headline.replace(':', '`:', 1)}\n\n<details>\n")
+    assert re.findall(r"<summary>Account <code>(\w+)</code></summary>", shown) == list(ACCOUNTS)
+    assert len(shown) <= 60000
+    assert invoke("show", *plans).output.startswith(f"{headline}\n\n=== account acme ===\n")
+
+
+def test_the_headline_shows_a_hostile_profile_path_as_data() -> None:
+    hostile = "profiles/`x`\n::error::<b>@org\u202e.yaml"
+    reach = Reach(hostile, frozenset({"guest_workorder.enabled"}), frozenset({(None, "a")}), 0)
+    assert reach_line(reach, markdown=False) == (
+        "profiles/`x`\\n::error::<b>@org\\u202e.yaml: 1 field changed → 1 portal in 1 account; "
+        "0 widen access"
+    )
+    assert reach_line(reach, markdown=True) == (
+        "- ``profiles/`x`\\n::error::<b>@org\\u202e.yaml``: 1 field changed → 1 portal in "
+        "1 account; 0 widen access"
+    )

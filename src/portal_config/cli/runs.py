@@ -9,16 +9,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic
 
-from portal_config.plan.value import Reach, merge_reach
+from portal_config.plan.value import Reach
 from portal_config.project.config import Config
 from portal_config.render.fleet import (
     account_group,
     diagnostics,
+    fleet_headline,
     fleet_json,
     refusal_warning,
     summary,
 )
-from portal_config.render.reach import headline
 from portal_config.run.console import Console
 from portal_config.run.fleet import T, Task, check_paths, fleet_refusal, run_accounts, selection
 from portal_config.run.options import RunOptions
@@ -95,13 +95,12 @@ def run_and_show(
     results_only = [result for result, _ in done]
     code = exit_code(results_only, read=shown.read)
     refused = fleet_refusal(config, changed) if shown.changed is not None else None
-    fanned = merge_reach(reaches)
     if output_format == "json":
-        shown_json = fleet_json(command, done, code, fanned) | {"apply_refusal": refused}
+        shown_json = fleet_json(command, done, code, reaches) | {"apply_refusal": refused}
         console.out(json_text(shown_json))
         return code
     if fan_out:
-        console.out("".join(line + "\n" for line in headline(fanned, markdown)) + "".join(held))
+        console.out(fleet_headline(reaches, markdown) + "".join(held))
     if refused is not None:
         console.out(refusal_warning(refused, markdown))
     text = summary(results_only, shown.read)

@@ -8,13 +8,14 @@ shown bare, as it always was.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from portal_config import TOOL
 from portal_config.errors import ExitCode
 from portal_config.escaping import code_span, escape_html, escape_line, escape_markdown, escape_text
-from portal_config.plan.value import Reach
+from portal_config.plan.value import Reach, merge_reach
+from portal_config.render.reach import headline
 from portal_config.run.outcomes import AccountResult, Finished, is_read_success, is_success
 
 FLEET_FORMAT = "portal-config-fleet"
@@ -29,6 +30,12 @@ def account_heading(account: str | None, markdown: bool) -> str:
     if markdown:
         return f"## Account {escape_markdown(str(account))}\n\n"
     return f"=== account {escape_text(str(account))} ===\n"
+
+
+def fleet_headline(reaches: Iterable[Reach], markdown: bool) -> str:
+    """What each profile edit reaches over every account (their plans' reaches), as the
+    lines that head the accounts' output; empty without a profile edit."""
+    return "".join(line + "\n" for line in headline(merge_reach(reaches), markdown))
 
 
 def account_group(
@@ -86,7 +93,7 @@ def fleet_json(
     command: str,
     accounts: Sequence[tuple[AccountResult[Finished], Any]],
     code: int,
-    fan_out: Sequence[Reach] = (),
+    fan_out: Iterable[Reach] = (),
 ) -> dict[str, Any]:
     """The fleet's JSON: each account's own JSON (a plan, say) under its name, and what
     each profile edit of a three-way diff reaches over all of them."""
@@ -110,6 +117,6 @@ def fleet_json(
             "failed": sum(1 for entry in entries if entry["error"] is not None),
             "ok": code == ExitCode.OK,
         },
-        "fan_out": [reach.to_json() for reach in fan_out],
+        "fan_out": [reach.to_json() for reach in merge_reach(fan_out)],
         "accounts": entries,
     }
