@@ -10,7 +10,7 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 
 from conftest import REPO, Invoke
-from portal_config.plan.value import Reach
+from portal_config.plan.reach import Reach
 from portal_config.render.reach import reach_line
 from portal_config.sandbox import Sandbox
 from test_fleet import ACCOUNTS, fleet, fleet_sandbox  # noqa: F401 (fixtures)

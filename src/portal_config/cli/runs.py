@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic
 
-from portal_config.plan.value import Reach
+from portal_config.plan.reach import Reach
 from portal_config.project.config import Config
 from portal_config.render.fleet import (
     account_group,

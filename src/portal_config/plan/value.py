@@ -19,6 +19,7 @@ from portal_config.plan.inputs import (
     PortalInputs,
     origin_json,
 )
+from portal_config.plan.reach import Reach
 from portal_config.project.config import NOTHING_IGNORED, Ignore, Safety
 from portal_config.settings.compare import BOTH, CHANGE, DRIFT, Change, compute_changes
 from portal_config.settings.effective import Origin
@@ -115,30 +116,6 @@ class PortalPlan:
         return {"source": origin_json(source) if source is not None else None}
 
 
-@dataclass(frozen=True)
-class Reach:
-    """What one profile file's edit reaches in a three-way plan (or a fleet of them): the
-    fields it changed, the portals (by account) it changes, and its changes that widen."""
-
-    file: str
-    fields: frozenset[str]
-    portals: frozenset[tuple[str | None, str]]
-    widen: int
-
-    @property
-    def accounts(self) -> int:
-        return len({account for account, _ in self.portals})
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "profile": self.file,
-            "fields": len(self.fields),
-            "portals": len(self.portals),
-            "accounts": self.accounts,
-            "widen": self.widen,
-        }
-
-
 def fan_out(plans: Iterable[Plan]) -> tuple[Reach, ...]:
     """The branch's changes (origin change or both) of the three-way diffs ``plans``, by
     the profile file that set their new value, in file order: a profile edit is one edit
@@ -161,22 +138,6 @@ def fan_out(plans: Iterable[Plan]) -> tuple[Reach, ...]:
         Reach(file, frozenset(fields), frozenset(reached), widen[0])
         for file, (fields, reached, widen) in sorted(found.items())
     )
-
-
-def merge_reach(reaches: Iterable[Reach]) -> tuple[Reach, ...]:
-    """Reaches of several plans (a fleet's accounts) as one per profile file."""
-    merged: dict[str, Reach] = {}
-    for reach in reaches:
-        had = merged.get(reach.file)
-        if had is not None:
-            reach = Reach(
-                reach.file,
-                had.fields | reach.fields,
-                had.portals | reach.portals,
-                had.widen + reach.widen,
-            )
-        merged[reach.file] = reach
-    return tuple(merged[file] for file in sorted(merged))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 from portal_config import TOOL
 from portal_config.errors import ExitCode
 from portal_config.escaping import code_span, escape_html, escape_line, escape_markdown, escape_text
-from portal_config.plan.value import Reach, merge_reach
+from portal_config.plan.reach import Reach, merge_reach
 from portal_config.render.reach import headline
 from portal_config.run.outcomes import AccountResult, Finished, is_read_success, is_success
 

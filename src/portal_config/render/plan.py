@@ -97,7 +97,7 @@ def render_text(plan: Plan, header: str, color: bool, max_chars: int | None = No
 
 def _text_change(change: Change, paint: Callable[..., str], portal: PortalPlan) -> list[str]:
     mark = "  " + paint(f"! {_widens(change)}", fg="red", bold=True) if change.widens else ""
-    notes = [*_origin_notes(change), *_source(portal)(change)]
+    notes = [*_origin_notes(change), *_source(portal, change)]
     note = "".join(f"  ({text})" for text in notes)
     if isinstance(change, FieldChange):
         return [f"~ {change.name}: {_value(change.old)} -> {_value(change.new)}{mark}{note}"]
@@ -113,19 +113,15 @@ def _text_change(change: Change, paint: Callable[..., str], portal: PortalPlan) 
     return lines
 
 
-def _source(portal: PortalPlan) -> Callable[[Change], list[str]]:
-    """The note naming the file and line that set a change's new value (a path is data),
+def _source(portal: PortalPlan, change: Change) -> list[str]:
+    """The note naming the file and line that set ``change``'s new value (a path is data),
     for a portal a profile sets values of; none for a plain portal (its heading names its
     one file) or a field only its default manages."""
-
-    def note(change: Change) -> list[str]:
-        origin = portal.source(change) if portal.extends else None
-        if origin is None:
-            return []
-        line = f":{origin.position[0]}" if origin.position else ""
-        return [escape_text(origin.file) + line]
-
-    return note
+    origin = portal.source(change) if portal.extends else None
+    if origin is None:
+        return []
+    line = f":{origin.position[0]}" if origin.position else ""
+    return [escape_text(origin.file) + line]
 
 
 def _origin_notes(change: Change) -> list[str]:
@@ -312,7 +308,7 @@ def _markdown_block(plan: Plan, portal: PortalPlan, changes: Sequence[Change]) -
 def _markdown_change_lines(changes: Sequence[Change], portal: PortalPlan) -> list[str]:
     lines: list[str] = []
     for change in changes:
-        source = _source(portal)(change)
+        source = _source(portal, change)
         if isinstance(change, FieldChange):
             notes = ([_widens(change)] if change.widens else []) + _origin_notes(change)
             lines += [

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from portal_config.escaping import escape_markdown, escape_text
-from portal_config.plan.value import Reach
+from portal_config.plan.reach import Reach
 
 
 def reach_line(reach: Reach, markdown: bool) -> str:
