@@ -64,6 +64,7 @@ def test_json_diff_has_stable_shape(live_project: Path, sandbox: Sandbox, invoke
         "has_changes",
         "apply_refusal",
         "summary",
+        "fan_out",
         "portals",
         "unmanaged",
         "unmanaged_other_ids",
@@ -93,6 +94,7 @@ def test_json_diff_has_stable_shape(live_project: Path, sandbox: Sandbox, invoke
             "new": False,
             "widens": False,
             "origin": None,  # a two-way plan: no base says who changed it
+            "source": {"file": "portals/acme-facilities.yaml", "line": 7},
         },
         {
             "field": "work_types",
@@ -100,6 +102,7 @@ def test_json_diff_has_stable_shape(live_project: Path, sandbox: Sandbox, invoke
             "removed": [],
             "widens": True,
             "origin": None,
+            "source": {"file": "portals/acme-facilities.yaml", "line": 10},
         },
     ]
     assert acme["widens_guest_access"] is True and acme["live_revision"] == 1

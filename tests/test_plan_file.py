@@ -146,7 +146,7 @@ TAMPERED = {
     ),
     "another format version": (
         edit(lambda p: p.update(version=1)),
-        "a plan of format version 1; this portal-config reads version 5: "
+        "a plan of format version 1; this portal-config reads version 6: "
         "make the plan again with `portal-config diff --out`",
     ),
     "a version as a string": (
@@ -352,7 +352,7 @@ def test_a_plan_of_the_previous_format_is_refused_in_one_line(
     assert result.exit_code == 2
     assert result.output == (
         "invalid plan: plan.json: a plan of format version 4; this portal-config reads "
-        "version 5: make the plan again with `portal-config diff --out`\n"
+        "version 6: make the plan again with `portal-config diff --out`\n"
     )
     assert sandbox.requests_seen == seen
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -165,18 +166,25 @@ def test_explain_names_the_line_that_set_each_field_and_what_it_overrode(
 
 
 def test_diff_plans_the_effective_settings(live_project: Path, invoke: Invoke) -> None:
-    def acme_plan() -> dict[str, object]:
+    def acme_plan() -> dict[str, Any]:
         payload = json.loads(invoke("diff", "--format", "json").output)
-        found: dict[str, object] = next(
+        found: dict[str, Any] = next(
             p for p in payload["portals"] if p["portal"] == "acme-facilities"
         )
         return found
+
+    def unattributed(plan: dict[str, Any]) -> dict[str, Any]:
+        """The plan without the lines that set its values: those moved to the profile."""
+        changes = [{k: v for k, v in c.items() if k != "source"} for c in plan["changes"]]
+        return {k: v for k, v in plan.items() if k != "sources"} | {"changes": changes}
 
     flat = acme_plan()
     _extend_acme(live_project)
     assert invoke("lint").exit_code == 0
     # The same portal, spelt as a profile plus its own values, plans the same.
-    assert acme_plan() == flat
+    extended = acme_plan()
+    assert unattributed(extended) == unattributed(flat)
+    assert {c["source"]["file"] for c in extended["changes"]} == {"profiles/guests.yaml"}
 
 
 def _extend_acme(root: Path) -> None:
@@ -220,6 +228,7 @@ def test_a_profile_edit_on_a_branch_is_the_branchs_change(
             "removed": [],
             "widens": True,
             "origin": "change",
+            "source": {"file": "profiles/guests.yaml", "line": 7},
         }
     ]
 

@@ -145,6 +145,7 @@ def test_all_four_sections_lint_diff_apply_and_pull_with_widening_marked(
         "new": False,
         "widens": False,
         "origin": None,
+        "source": {"file": "portals/acme-facilities.yaml", "line": 28},
     }
     assert invoke("apply", "--yes").exit_code == 0
     record = state.data["portals"]["acme-facilities"]

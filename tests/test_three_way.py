@@ -114,6 +114,7 @@ def test_every_change_is_classified_by_its_origin(
             "removed": [],
             "widens": True,
             "origin": "change",
+            "source": {"file": "portals/klimaat-techniek.yaml", "line": 7},
         }
     ]
     assert changes["secura-alarm"] == [
@@ -123,6 +124,7 @@ def test_every_change_is_classified_by_its_origin(
             "new": True,
             "widens": True,
             "origin": "drift",
+            "source": {"file": "portals/secura-alarm.yaml", "line": 6},
         }
     ]
     assert changes["woonstede-noord"] == [
@@ -132,6 +134,7 @@ def test_every_change_is_classified_by_its_origin(
             "removed": ["Onderhoud", "Plaatsing alarm"],
             "widens": False,
             "origin": "both",
+            "source": {"file": "portals/woonstede-noord.yaml", "line": 10},
         }
     ]
     assert changes["acme-facilities"] == []  # both sides made the same edit: nothing to do

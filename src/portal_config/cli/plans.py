@@ -205,7 +205,10 @@ def show_command(
     from portal_config.project.config_reader import (
         load_config,  # start-up: --version skips the config reader (~30 ms)
     )
-    from portal_config.render.fleet import account_group  # start-up: lint skips it (~2 ms)
+    from portal_config.render.fleet import (  # start-up: lint skips it (~2 ms)
+        account_group,
+        fleet_headline,
+    )
     from portal_config.render.plan import (
         PLAN_FORMATS,  # start-up: lint never loads the plan model (~25 ms)
     )
@@ -219,13 +222,21 @@ def show_command(
     config = load_config(config_path, project=project_dir)
     console = make_console(color)
     results = show(config, plan_files)  # all checked first
+    markdown = output_format == "markdown"
+    # Several accounts' three-way plans: what each profile edit reaches over all of them
+    # comes first, and each account's detail is folded under it (json shows one plan).
+    reaches = [reach for r in results if r.value for reach in r.value.plan.fan_out()]
+    fanned = fleet_headline(reaches, markdown)
+    if len(results) > 1 and fanned:
+        console.out(fanned)
+        cut = cut - len(fanned) if cut is not None else None
     share = cut // len(results) if cut is not None else None  # each plan an equal share
     for result in results:
         assert result.value is not None
         plan, header = result.value.plan, result.value.header
         rendered = PLAN_FORMATS[output_format](plan, header, console.color, share)
         if len(results) > 1:  # json shows one plan: refused above
-            rendered = account_group(result, rendered, output_format == "markdown")[0]
+            rendered = account_group(result, rendered, markdown, folded=bool(fanned))[0]
         console.out(rendered)
     sys.exit(ExitCode.OK)
 
@@ -251,4 +262,5 @@ def _shown(output_format: str, max_chars: int | None, color: bool, diff: bool) -
         text=lambda planned: render(planned.plan, planned.header, color, max_chars),
         json=lambda planned: planned.plan.to_json(),
         changed=(lambda planned: len(planned.plan.changed)) if diff else None,
+        reach=(lambda planned: planned.plan.fan_out()) if diff else None,
     )

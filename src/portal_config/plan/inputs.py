@@ -18,6 +18,7 @@ from portal_config.lint.loader import Document
 from portal_config.plan.live_values import is_file_id, not_ignored, refusal, unrepresentable
 from portal_config.problems import Level, Problem
 from portal_config.project.config import NOTHING_IGNORED, Ignore, Safety
+from portal_config.settings.effective import FieldKey, Origin
 from portal_config.settings.model import LivePortal, PortalSettings
 
 PLAN_FORMAT = "portal-config-plan"
@@ -28,7 +29,9 @@ PLAN_FORMAT = "portal-config-plan"
 # ids no file can use listed apart, in `unmanaged_other_ids`.
 # Version 5: a saved plan holds the plan's inputs only (with the safety thresholds); what
 # diff shows (changes, actions, summary, apply_refusal, fingerprints) is derived on reading.
-PLAN_VERSION = 5
+# Version 6: each portal's `sources` (the file and line that set each managed field), each
+# change's `source`, and a three-way plan's `fan_out` (what each profile edit reaches).
+PLAN_VERSION = 6
 MISSING_RULE = "missing-portal"
 LIVE_VALUE_RULE = "live-value"  # live settings of a managed portal that no file can hold
 IGNORED_RULE = "ignored-portal"  # a file for a portal the config's ignore: leaves alone
@@ -66,6 +69,9 @@ class PortalInputs:
     # A three-way plan's base settings of this portal; None when the base had no file
     # for it (a new file) or the plan is two-way.
     base: PortalSettings | None = None
+    # The file and line that set each desired field (a profile's or the portal file's):
+    # inputs, as a saved plan must name the same lines diff named.
+    sources: Mapping[FieldKey, Origin] = field(default_factory=dict)
 
     @property
     def portal(self) -> str:
@@ -90,6 +96,10 @@ class PortalInputs:
             "base": self.base.to_json() if self.base is not None else None,
             "acknowledged": dict(self.acknowledged),
             "disabled_rules": list(self.disabled_rules),
+            "sources": [
+                {"section": section, "field": name} | origin_json(origin)
+                for (section, name), origin in self.sources.items()
+            ],
         }
 
 
@@ -176,6 +186,37 @@ class PlanInputs:
         return again, stale
 
 
+def origin_json(origin: Origin) -> dict[str, Any]:
+    """Where a value was set, as plans show it: the file, and the line (null: not known)."""
+    return {"file": origin.file, "line": origin.position[0] if origin.position else None}
+
+
+def sources_from_json(entries: Sequence[Mapping[str, Any]]) -> dict[FieldKey, Origin]:
+    """A saved portal's `sources` (schema-valid) as `PortalInputs.sources`."""
+    return {
+        (entry["section"], entry["field"]): Origin(
+            entry["file"], (entry["line"], 1) if entry["line"] is not None else None
+        )
+        for entry in entries
+    }
+
+
+def sources_of(document: Document, desired: PortalSettings) -> dict[FieldKey, Origin]:
+    """The file and line that set each field ``desired`` manages: the profile's or the
+    portal file's. A field only its default manages (no file names it) has none."""
+    found: dict[FieldKey, Origin] = {}
+    resolution = document.resolution
+    for section, one, _ in desired.managed():
+        key = (section.name, one.name)
+        if resolution is not None:
+            setting = resolution.settings.get(key)
+            if setting is not None:
+                found[key] = setting.origin
+        elif key in document.values:
+            found[key] = Origin(document.path, document.values[key])
+    return found
+
+
 def safety_json(safety: Safety) -> dict[str, Any]:
     return {
         "max_portals": safety.max_portals,
@@ -223,6 +264,7 @@ def gather(
                 dict(document.data.get("acknowledged", {})),
                 tuple(sorted(document.disabled_rules)),
                 base.get(desired.portal) if base is not None else None,
+                sources_of(document, desired),
             )
         )
     portals.sort(key=lambda p: p.portal)

@@ -40,6 +40,7 @@ from portal_config.plan.inputs import (
     PlanInputs,
     PortalInputs,
     safety_json,
+    sources_from_json,
 )
 from portal_config.plan.live_values import is_file_id, unrepresentable
 from portal_config.plan.value import PlanFileError
@@ -308,6 +309,7 @@ def _inputs(data: dict[str, Any]) -> PlanInputs:
             acknowledged=dict(entry["acknowledged"]),
             disabled_rules=tuple(entry["disabled_rules"]),
             base=_settings(entry["base"]),
+            sources=sources_from_json(entry["sources"]),
         )
         for entry in data["portals"]
     )

@@ -7,7 +7,7 @@ the inputs: `show` builds the plan again, `apply plan.json` against current live
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +17,12 @@ from portal_config.plan.inputs import (
     BaseRef,
     PlanInputs,
     PortalInputs,
+    origin_json,
 )
+from portal_config.plan.reach import Reach
 from portal_config.project.config import NOTHING_IGNORED, Ignore, Safety
-from portal_config.settings.compare import BOTH, DRIFT, Change, compute_changes
+from portal_config.settings.compare import BOTH, CHANGE, DRIFT, Change, compute_changes
+from portal_config.settings.effective import Origin
 from portal_config.settings.model import LivePortal, PortalSettings
 from portal_config.settings.table import active
 
@@ -87,15 +90,54 @@ class PortalPlan:
     def drifted(self) -> bool:
         return bool(self.of_origin(DRIFT, BOTH))
 
+    def source(self, change: Change) -> Origin | None:
+        """The file and line that set the desired value ``change`` applies; None when no
+        file names the field (its default applies)."""
+        return self.inputs.sources.get((change.section, change.field))
+
+    @property
+    def extends(self) -> bool:
+        """Whether a profile sets any of its desired values: then text and markdown name
+        the line of each change; a plain portal's every value is its heading's file."""
+        return any(origin.file != self.file for origin in self.inputs.sources.values())
+
     def to_json(self, account: str | None = None) -> dict[str, Any]:
         derived = {
             "account": account,
             "action": "update" if self.changed else "none",
             "widens_guest_access": self.widens_guests,
             "live_fingerprint": self.inputs.compared().fingerprint(),
-            "changes": [change.to_json() for change in self.changes],
+            "changes": [change.to_json() | self._source_json(change) for change in self.changes],
         }
         return _shown(self.inputs.to_json() | derived, SHOWN_ENTRY)
+
+    def _source_json(self, change: Change) -> dict[str, Any]:
+        source = self.source(change)
+        return {"source": origin_json(source) if source is not None else None}
+
+
+def fan_out(plans: Iterable[Plan]) -> tuple[Reach, ...]:
+    """The branch's changes (origin change or both) of the three-way diffs ``plans``, by
+    the profile file that set their new value, in file order: a profile edit is one edit
+    that reaches many portals, not many portal edits. A portal that overrides the field
+    sets it in its own file, so the profile does not reach it."""
+    found: dict[str, tuple[set[str], set[tuple[str | None, str]], list[int]]] = {}
+    for plan in plans:
+        if plan.base is None or plan.kind == DRIFT_REPORT:
+            continue
+        for portal in plan.portals:
+            for change in portal.of_origin(CHANGE, BOTH):
+                source = portal.source(change)
+                if source is None or source.file == portal.file:
+                    continue
+                fields, reached, widen = found.setdefault(source.file, (set(), set(), [0]))
+                fields.add(f"{change.section}.{change.field}")
+                reached.add((plan.account, portal.portal))
+                widen[0] += change.widens
+    return tuple(
+        Reach(file, frozenset(fields), frozenset(reached), widen[0])
+        for file, (fields, reached, widen) in sorted(found.items())
+    )
 
 
 @dataclass(frozen=True)
@@ -207,8 +249,13 @@ class Plan:
                 sum(p.drifted for p in changed),
             ),
             "portals": [p.to_json(self.account) for p in self.portals],
+            "fan_out": [reach.to_json() for reach in self.fan_out()],
         }
         return _shown(self.inputs.to_json() | derived, SHOWN_PLAN)
+
+    def fan_out(self) -> tuple[Reach, ...]:
+        """What each profile edit of this branch reaches (empty without a base)."""
+        return fan_out([self])
 
     def saved(self) -> PlanInputs:
         """What `diff --out` saves: the inputs, from which `show` and `apply` rebuild it."""
@@ -268,13 +315,13 @@ def replan(
 # went), with what is derived from them among them; the thresholds are the saved plan's own.
 SHOWN_PLAN = (
     *("format", "version", "tool", "kind", "target", "account", "created_at", "commit"),
-    *("base", "live_read_at", "has_changes", "apply_refusal", "summary", "portals"),
-    *("unmanaged", "unmanaged_other_ids"),
+    *("base", "live_read_at", "has_changes", "apply_refusal", "summary", "fan_out"),
+    *("portals", "unmanaged", "unmanaged_other_ids"),
 )
 SHOWN_ENTRY = (
     *("portal", "account", "file", "action", "widens_guest_access", "live_revision"),
     *("live_fingerprint", "live", "desired", "base", "changes", "acknowledged"),
-    "disabled_rules",
+    *("disabled_rules", "sources"),
 )
 
 

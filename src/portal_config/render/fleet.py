@@ -8,16 +8,19 @@ shown bare, as it always was.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from portal_config import TOOL
 from portal_config.errors import ExitCode
-from portal_config.escaping import code_span, escape_line, escape_markdown, escape_text
+from portal_config.escaping import code_span, escape_html, escape_line, escape_markdown, escape_text
+from portal_config.plan.reach import Reach, merge_reach
+from portal_config.render.reach import headline
 from portal_config.run.outcomes import AccountResult, Finished, is_read_success, is_success
 
 FLEET_FORMAT = "portal-config-fleet"
-FLEET_VERSION = 1
+# Version 2: `fan_out`, what each profile edit of a three-way diff reaches over the accounts.
+FLEET_VERSION = 2
 
 Results = Sequence[AccountResult[Finished]]
 
@@ -29,12 +32,24 @@ def account_heading(account: str | None, markdown: bool) -> str:
     return f"=== account {escape_text(str(account))} ===\n"
 
 
+def fleet_headline(reaches: Iterable[Reach], markdown: bool) -> str:
+    """What each profile edit reaches over every account (their plans' reaches), as the
+    lines that head the accounts' output; empty without a profile edit."""
+    return "".join(line + "\n" for line in headline(merge_reach(reaches), markdown))
+
+
 def account_group(
-    result: AccountResult[Finished], body: str, markdown: bool = False
+    result: AccountResult[Finished], body: str, markdown: bool = False, folded: bool = False
 ) -> tuple[str, str]:
     """One account's group: a heading and ``body`` (what it showed), then its failure if
-    it failed (shown after its diagnostics, as it happened)."""
-    text = account_heading(result.account, markdown) + body + ("\n" if body else "")
+    it failed (shown after its diagnostics, as it happened). ``folded`` markdown shows the
+    account as a fold under the fan-out headline: its detail one click away."""
+    if markdown and folded:
+        # Raw HTML, where markdown is not parsed: the name HTML-escaped, inside <code>.
+        summary = f"<summary>Account <code>{escape_html(str(result.account))}</code></summary>"
+        text = f"<details>\n{summary}\n\n{body}\n</details>\n\n"
+    else:
+        text = account_heading(result.account, markdown) + body + ("\n" if body else "")
     if result.error is None:
         return text, ""
     failure = f"account {escape_text(str(result.account))} failed (exit {result.code})"
@@ -75,9 +90,13 @@ def refusal_warning(refused: str, markdown: bool) -> str:
 
 
 def fleet_json(
-    command: str, accounts: Sequence[tuple[AccountResult[Finished], Any]], code: int
+    command: str,
+    accounts: Sequence[tuple[AccountResult[Finished], Any]],
+    code: int,
+    fan_out: Iterable[Reach] = (),
 ) -> dict[str, Any]:
-    """The fleet's JSON: each account's own JSON (a plan, say) under its name."""
+    """The fleet's JSON: each account's own JSON (a plan, say) under its name, and what
+    each profile edit of a three-way diff reaches over all of them."""
     entries = [
         {
             "account": result.account,
@@ -98,5 +117,6 @@ def fleet_json(
             "failed": sum(1 for entry in entries if entry["error"] is not None),
             "ok": code == ExitCode.OK,
         },
+        "fan_out": [reach.to_json() for reach in merge_reach(fan_out)],
         "accounts": entries,
     }

@@ -20,6 +20,7 @@ from portal_config.plan.inputs import DRIFT_REPORT
 from portal_config.plan.live_values import shown_id
 from portal_config.plan.results import Outcome, PortalResult
 from portal_config.plan.value import Plan, PortalPlan
+from portal_config.render.reach import headline
 from portal_config.settings.compare import BOTH, CHANGE, DRIFT, Change, FieldChange, NamesChange
 from portal_config.settings.model import PortalSettings
 from portal_config.storage import json_text
@@ -64,7 +65,7 @@ def render_text(plan: Plan, header: str, color: bool, max_chars: int | None = No
             + f"  ({escape_text(portal.file)}, revision {portal.live.revision})"
         ]
         for change in changes:
-            lines.extend("    " + line for line in _text_change(change, paint, portal.base))
+            lines.extend("    " + line for line in _text_change(change, paint, portal))
         if plan.kind == DRIFT_REPORT:
             lines += [
                 f"    {label}: {escape_text(command)}  ({note})"
@@ -81,7 +82,7 @@ def render_text(plan: Plan, header: str, color: bool, max_chars: int | None = No
     ]
     # A terminal reader ran it just now; which base and commit matter once there is a base.
     context = _context(plan, escape_text) if plan.base is not None else []
-    head = [escape_text(header), *context, ""]
+    head = [*headline(plan.fan_out(), False), escape_text(header), *context, ""]
     tail = [
         paint(f"? {shown_id(name)}", dim=True)
         + "  unmanaged: exists in OutSmart, no file; never touched"
@@ -94,15 +95,14 @@ def render_text(plan: Plan, header: str, color: bool, max_chars: int | None = No
     return _assemble(head, sections, tail, max_chars) + "\n"
 
 
-def _text_change(
-    change: Change, paint: Callable[..., str], base: PortalSettings | None
-) -> list[str]:
+def _text_change(change: Change, paint: Callable[..., str], portal: PortalPlan) -> list[str]:
     mark = "  " + paint(f"! {_widens(change)}", fg="red", bold=True) if change.widens else ""
-    note = "".join(f"  ({text})" for text in _origin_notes(change))
+    notes = [*_origin_notes(change), *_source(portal, change)]
+    note = "".join(f"  ({text})" for text in notes)
     if isinstance(change, FieldChange):
         return [f"~ {change.name}: {_value(change.old)} -> {_value(change.new)}{mark}{note}"]
     assert isinstance(change, NamesChange)
-    edited = _edited_live(change, base)
+    edited = _edited_live(change, portal.base)
     lines = [f"~ {change.name}:{note}"]
     for sign, names, color in (("+", change.added, "green"), ("-", change.removed, "red")):
         for name in names:
@@ -111,6 +111,17 @@ def _text_change(
             item = "".join(f"  ({text})" for text in _item_notes(name, sign, edited))
             lines.append(paint(f"    {sign} {escape_text(name)}", fg=color) + widen + item)
     return lines
+
+
+def _source(portal: PortalPlan, change: Change) -> list[str]:
+    """The note naming the file and line that set ``change``'s new value (a path is data),
+    for a portal a profile sets values of; none for a plain portal (its heading names its
+    one file) or a field only its default manages."""
+    origin = portal.source(change) if portal.extends else None
+    if origin is None:
+        return []
+    line = f":{origin.position[0]}" if origin.position else ""
+    return [escape_text(origin.file) + line]
 
 
 def _origin_notes(change: Change) -> list[str]:
@@ -242,7 +253,9 @@ def render_markdown(
     plan: Plan, header: str, color: bool = False, max_chars: int | None = None
 ) -> str:
     context = _context(plan, escape_markdown)
-    head = [f"**{plan.summary()}**", "", escape_markdown(header), ""]
+    # What each profile edit reaches comes first: a reviewer reads it before any detail.
+    head = [*headline(plan.fan_out(), True), f"**{plan.summary()}**", ""]
+    head += [escape_markdown(header), ""]
     head += [*context, ""] if context else []
     if plan.apply_refusal:
         head += [f"> [!WARNING]\n> {_refusal(plan.apply_refusal)}", ""]
@@ -278,7 +291,7 @@ def _markdown_block(plan: Plan, portal: PortalPlan, changes: Sequence[Change]) -
         f"File {escape_markdown(portal.file)}, live revision {portal.live.revision}.",
         "",
         "```diff",
-        *_markdown_change_lines(changes, portal.base),
+        *_markdown_change_lines(changes, portal),
         "```",
     ]
     if plan.kind == DRIFT_REPORT:
@@ -292,26 +305,28 @@ def _markdown_block(plan: Plan, portal: PortalPlan, changes: Sequence[Change]) -
     return _Block(portal.portal, [*lines, "</details>", ""])
 
 
-def _markdown_change_lines(changes: Sequence[Change], base: PortalSettings | None) -> list[str]:
+def _markdown_change_lines(changes: Sequence[Change], portal: PortalPlan) -> list[str]:
     lines: list[str] = []
     for change in changes:
+        source = _source(portal, change)
         if isinstance(change, FieldChange):
             notes = ([_widens(change)] if change.widens else []) + _origin_notes(change)
             lines += [
                 f"- {change.name}: {_value(change.old)}",
-                f"+ {change.name}: {_value(change.new)}{_comment(notes)}",
+                f"+ {change.name}: {_value(change.new)}{_comment([*notes, *source])}",
             ]
             continue
         # No field line in a diff block: each name says what it does itself.
-        edited = _edited_live(change, base)
+        edited = _edited_live(change, portal.base)
         widening = [_widens(change)] if change.widens else []
         lines += [
             f"+ {change.name}: {escape_text(name)}"
-            f"{_comment([*widening, *_item_notes(name, '+', edited)])}"
+            f"{_comment([*widening, *_item_notes(name, '+', edited), *source])}"
             for name in change.added
         ]
         lines += [
-            f"- {change.name}: {escape_text(name)}{_comment(_item_notes(name, '-', edited))}"
+            f"- {change.name}: {escape_text(name)}"
+            f"{_comment([*_item_notes(name, '-', edited), *source])}"
             for name in change.removed
         ]
     return lines

@@ -274,6 +274,12 @@ def plan_definitions(defs: dict[str, Any], table: Table | None = None) -> dict[s
     # A portal changes each field at most once.
     defs["entry"]["properties"]["changes"]["maxItems"] = len(shown)
     defs["change"]["if"]["properties"]["field"] = {"enum": names}
+    # Where each desired field was set: a field of the table, each at most once.
+    source = defs["field_source"]["properties"]
+    source["section"]["enum"] = section_names(table)
+    source["field"]["enum"] = sorted({f.name for _, f in table.fields()})
+    for entry in ("entry", "saved_entry"):
+        defs[entry]["properties"]["sources"]["maxItems"] = len(shown)
     return defs
 
 

@@ -132,7 +132,6 @@ def _check(path: str, name: str, per_file: PerFile, repository: Repository) -> C
 
 
 _NONE_DISABLED: frozenset[str] = frozenset()  # one shared empty set, not one per file
-_PORTAL = ("portal",)
 # Shared by every slim document and never written to; a plain dict, as a worker process
 # hands documents back pickled (a MappingProxyType cannot be pickled).
 _NOTHING: Mapping[Any, Any] = {}
@@ -140,8 +139,15 @@ _NOTHING: Mapping[Any, Any] = {}
 
 def slim(document: Document) -> Document:
     """The document with only what is read after its own checks: its data, its disable
-    comments, and where its ``portal:`` value is (duplicate ids and plans point there)."""
-    values = {_PORTAL: document.values[_PORTAL]} if _PORTAL in document.values else _NOTHING
+    comments, how profiles merged into it, and where its ``portal:`` value and each of its
+    fields are (duplicate ids point there; a plan names the line that set each change)."""
+    values = {path: at for path, at in document.values.items() if len(path) <= 2}
     return Document(
-        document.path, document.data, values, _NOTHING, _NOTHING, document.disabled_rules
+        document.path,
+        document.data,
+        values or _NOTHING,
+        _NOTHING,
+        _NOTHING,
+        document.disabled_rules,
+        document.resolution,
     )
