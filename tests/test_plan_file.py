@@ -146,7 +146,7 @@ TAMPERED = {
     ),
     "another format version": (
         edit(lambda p: p.update(version=1)),
-        "a plan of format version 1; this portal-config reads version 5: "
+        "a plan of format version 1; this portal-config reads version 6: "
         "make the plan again with `portal-config diff --out`",
     ),
     "a version as a string": (
@@ -158,7 +158,8 @@ TAMPERED = {
     "a summary that tells another story": (
         edit(lambda p: p.update(summary={"update": 0, "ok": True})),
         "unknown key 'summary'; allowed: account, base, commit, created_at, format, kind, "
-        "live_read_at, portals, safety, target, tool, unmanaged, unmanaged_other_ids, version",
+        "live_read_at, portals, profiles, safety, target, tool, unmanaged, unmanaged_other_ids, "
+        "version",
     ),
     "thresholds that are not the repository's": (
         edit(lambda p: p["safety"].update(max_portals=100)),
@@ -188,7 +189,7 @@ TAMPERED = {
     "a newline in a key": (
         edit(lambda p: p.update({"note\ninvalid plan: forged": 1})),
         "unknown key 'note\\ninvalid plan: forged'; allowed: account, base, commit, created_at, "
-        "format, kind, live_read_at, portals, safety, target, tool, unmanaged, "
+        "format, kind, live_read_at, portals, profiles, safety, target, tool, unmanaged, "
         "unmanaged_other_ids, version",
     ),
     "nesting inside the plan": (
@@ -352,7 +353,7 @@ def test_a_plan_of_the_previous_format_is_refused_in_one_line(
     assert result.exit_code == 2
     assert result.output == (
         "invalid plan: plan.json: a plan of format version 4; this portal-config reads "
-        "version 5: make the plan again with `portal-config diff --out`\n"
+        "version 6: make the plan again with `portal-config diff --out`\n"
     )
     assert sandbox.requests_seen == seen
 

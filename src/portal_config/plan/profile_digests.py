@@ -1,0 +1,167 @@
+"""The profiles a saved plan's desired settings came from, and whether they still give them.
+
+A portal that extends profiles has effective settings no single file holds: the plan
+saves them, and records each profile file it merged (by its path in the repository and
+the sha256 of its bytes) with the portals that extend it. When `apply plan.json` finds a
+recorded file changed or gone, it resolves those portals again from the current files:
+a field the plan covers that now comes out differently makes the plan stale (the reviewed
+plan is no longer what the files say); a profile edit that reaches nothing the plan
+covers leaves it valid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from portal_config.file_access import Repository, UnreadableFile, read_bounded
+from portal_config.lint.document import Document
+from portal_config.lint.loader import MAX_BYTES, load_file
+from portal_config.lint.profiles import Profiles, load_profiles
+from portal_config.project.config import Config
+from portal_config.project.lint_scope import lint_scope
+from portal_config.settings.model import PortalSettings
+
+
+@dataclass(frozen=True)
+class ProfileDigest:
+    """A profile file a plan's portals extend, as it was when the plan was made."""
+
+    file: str  # its path in the repository, with slashes
+    sha256: str  # of its bytes
+    portals: tuple[str, ...]  # the planned portals that extend it
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "sha256": self.sha256, "portals": list(self.portals)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ProfileDigest:
+        return cls(data["file"], data["sha256"], tuple(data["portals"]))
+
+
+def record_profiles(config: Config, documents: Sequence[Document]) -> tuple[ProfileDigest, ...]:
+    """The profile files ``documents`` (valid portal documents) extend, with their digests.
+
+    Every profile in a portal's chain is recorded, not only those that set a field: a
+    profile that sets nothing today could set a planned field tomorrow."""
+    scope = lint_scope(config)
+    profiles = load_profiles(scope, Repository(config.root))
+    if not profiles:
+        return ()
+    reached: dict[str, list[str]] = {}
+    for document in documents:
+        for profile in profiles.chain(document.data.get("extends")):
+            reached.setdefault(profile.document.path, []).append(document.data["portal"])
+    repository = Repository(config.root)
+    return tuple(
+        sorted(
+            (
+                ProfileDigest(
+                    _in_repository(path, config.root),
+                    _digest(Path(path), repository),
+                    tuple(sorted(set(portals))),
+                )
+                for path, portals in reached.items()
+            ),
+            key=lambda record: record.file,
+        )
+    )
+
+
+# A planned portal as the check needs it: its file and its desired settings, by portal.
+Planned = Mapping[str, tuple[str, PortalSettings]]
+
+
+def stale_profiles(config: Config, records: Sequence[ProfileDigest], planned: Planned) -> list[str]:
+    """Why the plan is stale because of its profiles, one reason per changed profile file
+    that now changes a planned field; none when every recorded file is as it was, or what
+    changed reaches no field the plan covers.
+
+    ``planned`` holds each planned portal's file and desired settings (a PortalSettings)."""
+    repository = Repository(config.root)
+    changed = {r.file: _change(config.root / r.file, r, repository) for r in records}
+    moved = {file: how for file, how in changed.items() if how is not None}
+    if not moved:
+        return []
+    profiles = load_profiles(lint_scope(config), repository)
+    blamed: dict[str, list[str]] = {}
+    for portal in sorted({p for r in records if r.file in moved for p in r.portals}):
+        if portal not in planned:
+            continue
+        mine = [r.file for r in records if r.file in moved and portal in r.portals]
+        for file, field_name in _differing(config, profiles, planned[portal], mine):
+            blamed.setdefault(file, []).append(f"{portal} {field_name}")
+    return [
+        f"{file} {moved.get(file, 'changed')} since the plan was made, and the portals "
+        f"extending it now differ from the plan: {', '.join(fields)}"
+        for file, fields in blamed.items()
+    ]
+
+
+def _differing(
+    config: Config, profiles: Profiles, planned: tuple[str, PortalSettings], changed: list[str]
+) -> Iterator[tuple[str, str]]:
+    """(the changed profile to blame, the field) for each planned field of a portal whose
+    effective value the current files no longer give."""
+    file, desired = planned
+    path = _portal_path(config, file)
+    loaded = load_file(path, repository=Repository(config.root)) if path is not None else None
+    if loaded is None or loaded.document is None or not isinstance(loaded.document.data, dict):
+        # The portal file is gone or broken: none of its fields can be resolved again.
+        yield from ((changed[0], name) for name in _names(desired.comparable()))
+        return
+    effective = profiles.effective(loaded.document)
+    data = dict(effective.data)
+    data["portal"] = desired.portal
+    now = PortalSettings.from_file_data(data).comparable()
+    settings = effective.resolution.settings if effective.resolution is not None else {}
+    for section, fields in desired.comparable().items():
+        for name, value in fields.items():
+            if now.get(section, {}).get(name, _UNSET) == value:
+                continue
+            setting = settings.get((section, name))
+            by = _in_repository(setting.origin.file, config.root) if setting else None
+            yield (by if by in changed else changed[0]), f"{section}.{name}"
+
+
+_UNSET = object()
+
+
+def _names(comparable: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    return [f"{section}.{name}" for section, fields in comparable.items() for name in fields]
+
+
+def _change(path: Path, record: ProfileDigest, repository: Repository) -> str | None:
+    """How the profile file at ``path`` differs from ``record``: "changed", "was deleted",
+    or None when its bytes are as recorded."""
+    try:
+        digest = _digest(path, repository)
+    except FileNotFoundError:
+        return "was deleted"
+    except (OSError, UnreadableFile):
+        return "cannot be read"
+    return None if digest == record.sha256 else "changed"
+
+
+def _digest(path: Path, repository: Repository) -> str:
+    return hashlib.sha256(read_bounded(path, MAX_BYTES, repository)).hexdigest()
+
+
+def _portal_path(config: Config, file: str) -> Path | None:
+    """A planned portal's file: as the plan names it (from where diff ran), else from the
+    repository's top; None outside the repository (a plan is not trusted to name files)."""
+    given = Path(file).absolute() if Path(file).is_file() else config.root / file
+    root = config.root.resolve()
+    return given if given.resolve().is_relative_to(root) else None
+
+
+def _in_repository(path: str, root: Path) -> str:
+    """``path`` (as lint names it: from the cwd) from the repository's top, with slashes."""
+    absolute = Path(path).absolute()
+    try:
+        return absolute.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
