@@ -26,16 +26,25 @@ GUESTS = (
 OWN = "extends: [guests]\nguest_workorder:\n  allow_address_change: false\n"
 
 
+def move_guests_to_profile(portal: Path, profile: Path, own: str) -> None:
+    """The portal file's guest section moved into ``profile``, as it was; ``own`` (its
+    `extends:` and overrides) in its place."""
+    profile.parent.mkdir(parents=True, exist_ok=True)
+    profile.write_text(GUESTS, encoding="utf-8")
+    text = portal.read_text(encoding="utf-8")
+    guest = text[text.index("guest_workorder:") : text.index("user_settings:")]
+    portal.write_text(text.replace(guest, own), encoding="utf-8")
+
+
 @pytest.fixture
 def extended(live_project: Path, invoke: Invoke) -> Path:
     """acme-facilities' guest section in profiles/guests.yaml (one field its own), and the
     plan of the files saved to plan.json."""
-    (live_project / "profiles").mkdir()
-    (live_project / "profiles" / "guests.yaml").write_text(GUESTS, encoding="utf-8")
-    path = live_project / "portals" / "acme-facilities.yaml"
-    text = path.read_text(encoding="utf-8")
-    guest = text[text.index("guest_workorder:") : text.index("user_settings:")]
-    path.write_text(text.replace(guest, OWN), encoding="utf-8")
+    move_guests_to_profile(
+        live_project / "portals" / "acme-facilities.yaml",
+        live_project / "profiles" / "guests.yaml",
+        OWN,
+    )
     assert invoke("lint").exit_code == 0
     assert invoke("diff", "--out", "plan.json").exit_code == 3
     return live_project
