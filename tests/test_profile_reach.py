@@ -232,3 +232,27 @@ def test_github_and_json_locate_problems_in_profiles(write: Write, invoke: Invok
         "guest_workorder.allow_new_relation is true, wider than profile 'open' locks it "
         "(false, locked at profiles/open.yaml:6)"
     ) in github
+
+
+def test_a_saved_fleet_plan_is_stale_when_an_account_profile_shadows_a_shared_one(
+    fleet: Path,  # noqa: F811
+    invoke: Invoke,
+) -> None:
+    move_guests_to_profile(
+        fleet / "accounts" / "acme" / "portals" / "acme-facilities.yaml",
+        fleet / "profiles" / "guests.yaml",
+        "extends: [guests]\n",
+    )
+    assert invoke("diff", "--out", "plans/{account}.json").exit_code == 3
+    # acme's own profile of the same name now wins over the shared one, unchanged.
+    own = fleet / "accounts" / "acme" / "profiles" / "guests.yaml"
+    own.parent.mkdir(parents=True)
+    own.write_text(GUESTS.replace("enabled: true", "enabled: false"), encoding="utf-8")
+    result = invoke("apply", "plans/acme.json", "--yes")
+    assert result.exit_code == 5, result.output
+    assert (
+        "refused: plan is stale: profiles/guests.yaml was shadowed by "
+        "accounts/acme/profiles/guests.yaml since the plan was made, and the portals "
+        "extending it now differ from the plan: acme-facilities guest_workorder.enabled; "
+        "run diff again and review the new plan\n"
+    ) in result.output

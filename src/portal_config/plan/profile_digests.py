@@ -47,15 +47,14 @@ def record_profiles(config: Config, documents: Sequence[Document]) -> tuple[Prof
 
     Every profile in a portal's chain is recorded, not only those that set a field: a
     profile that sets nothing today could set a planned field tomorrow."""
-    scope = lint_scope(config)
-    profiles = load_profiles(scope, Repository(config.root))
+    repository = Repository(config.root)
+    profiles = load_profiles(lint_scope(config), repository)
     if not profiles:
         return ()
     reached: dict[str, list[str]] = {}
     for document in documents:
         for profile in profiles.chain(document.data.get("extends")):
             reached.setdefault(profile.document.path, []).append(document.data["portal"])
-    repository = Repository(config.root)
     return tuple(
         sorted(
             (
@@ -82,7 +81,7 @@ def stale_profiles(config: Config, records: Sequence[ProfileDigest], planned: Pl
 
     ``planned`` holds each planned portal's file and desired settings (a PortalSettings)."""
     repository = Repository(config.root)
-    changed = {r.file: _change(config.root / r.file, r, repository) for r in records}
+    changed = {r.file: _change(config, r, repository) for r in records}
     moved = {file: how for file, how in changed.items() if how is not None}
     if not moved:
         return []
@@ -134,9 +133,17 @@ def _names(comparable: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return [f"{section}.{name}" for section, fields in comparable.items() for name in fields]
 
 
-def _change(path: Path, record: ProfileDigest, repository: Repository) -> str | None:
-    """How the profile file at ``path`` differs from ``record``: "changed", "was deleted",
-    or None when its bytes are as recorded."""
+def _change(config: Config, record: ProfileDigest, repository: Repository) -> str | None:
+    """How the recorded profile file differs now: "changed", "was deleted", "was shadowed
+    by" an account's own profile of its name (which now wins), or None: as recorded."""
+    path = config.root / record.file
+    for directory in lint_scope(config).profile_dirs:
+        if directory == path.parent:
+            break
+        for suffix in (".yaml", ".yml"):
+            own = directory / (path.stem + suffix)
+            if own.is_file():
+                return f"was shadowed by {_in_repository(str(own), config.root)}"
     try:
         digest = _digest(path, repository)
     except FileNotFoundError:
