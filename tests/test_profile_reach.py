@@ -183,6 +183,17 @@ EXPECTED = [
 ]
 
 
+def _sarif_locations(log: dict[str, Any]) -> list[tuple[str, int, int, str]]:
+    """Each result's file, line, column and rule, sorted."""
+    found = []
+    for result in log["runs"][0]["results"]:
+        physical = result["locations"][0]["physicalLocation"]
+        region = physical["region"]
+        uri = physical["artifactLocation"]["uri"]
+        found.append((uri, region["startLine"], region["startColumn"], result["ruleId"]))
+    return sorted(found)
+
+
 def test_sarif_locates_problems_in_profiles_and_of_effective_values(
     write: Write, invoke: Invoke, project: Path
 ) -> None:
@@ -190,19 +201,7 @@ def test_sarif_locates_problems_in_profiles_and_of_effective_values(
     _broken_profiles(write)
     log = lint_sarif(invoke)
     assert_valid_sarif(log)
-    found = []
-    for result in log["runs"][0]["results"]:
-        physical = result["locations"][0]["physicalLocation"]
-        region = physical["region"]
-        found.append(
-            (
-                physical["artifactLocation"]["uri"],
-                region["startLine"],
-                region["startColumn"],
-                result["ruleId"],
-            )
-        )
-    assert sorted(found) == sorted(EXPECTED)
+    assert _sarif_locations(log) == sorted(EXPECTED)
     effective = next(
         r for r in log["runs"][0]["results"] if r["ruleId"] == "guests-without-work-types"
     )
@@ -256,3 +255,31 @@ def test_a_saved_fleet_plan_is_stale_when_an_account_profile_shadows_a_shared_on
         "extending it now differ from the plan: acme-facilities guest_workorder.enabled; "
         "run diff again and review the new plan\n"
     ) in result.output
+
+
+def test_sarif_locates_problems_in_an_accounts_own_profile(
+    write: Write, invoke: Invoke, project: Path
+) -> None:
+    git(project, "init", "-q")
+    write("portal-config.yaml", "accounts:\n  acme:\n    extends: [house]\n  beta:\n")
+    write(
+        "profiles/house.yaml",
+        "profile: house\nguest_workorder:\n  enabled: false\n  allow_new_relation: false\n"
+        "locked: [guest_workorder.allow_new_relation]\n",
+    )
+    write(
+        "accounts/acme/profiles/house.yaml",
+        "profile: house\nguest_workorder:\n  enabled: true\n  work_types: []\n",
+    )
+    write("accounts/acme/portals/a.yaml", "portal: a\n")
+    write(
+        "accounts/beta/portals/b.yaml",
+        "portal: b\nextends: [house]\nguest_workorder:\n  allow_new_relation: true\n",
+    )
+    for args in ((), ("--account", "acme")):
+        log = lint_sarif(invoke, *args)
+        assert_valid_sarif(log)
+        found = _sarif_locations(log)
+        acme = ("accounts/acme/profiles/house.yaml", 4, 15, "guests-without-work-types")
+        beta = ("accounts/beta/portals/b.yaml", 4, 23, "locked-field-widened")
+        assert found == ([acme] if args else [acme, beta])
