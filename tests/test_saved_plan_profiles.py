@@ -57,6 +57,13 @@ def _edit_profile(root: Path, old: str, new: str) -> None:
     profile.write_text(text.replace(old, new), encoding="utf-8")
 
 
+def _refused_as_stale(invoke: Invoke) -> str:
+    """What `apply plan.json` says when it refuses the plan (exit 5)."""
+    result = invoke("apply", "plan.json", "--yes", "--allow-large-change")
+    assert result.exit_code == 5, result.output
+    return result.output
+
+
 def test_a_saved_plan_records_each_profile_file_with_its_digest(extended: Path) -> None:
     plan = json.loads((extended / "plan.json").read_text(encoding="utf-8"))
     assert plan["version"] == 6
@@ -75,9 +82,7 @@ def test_a_profile_edit_that_changes_a_planned_field_makes_the_plan_stale(
     _edit_profile(extended, "work_types: [Storing, Onderhoud]", "work_types: [Storing]")
     _edit_profile(extended, "  enabled: true\n", "  enabled: false\n")
     seen = sandbox.requests_seen
-    result = invoke("apply", "plan.json", "--yes", "--allow-large-change")
-    assert result.exit_code == 5
-    assert result.output == (
+    assert _refused_as_stale(invoke) == (
         "refused: plan is stale: profiles/guests.yaml changed since the plan was made, and "
         "the portals extending it now differ from the plan: acme-facilities "
         "guest_workorder.enabled, acme-facilities guest_workorder.work_types; run diff again "
@@ -102,14 +107,13 @@ def test_a_deleted_profile_makes_the_plan_stale(
 ) -> None:
     (extended / "profiles" / "guests.yaml").unlink()
     seen = sandbox.requests_seen
-    result = invoke("apply", "plan.json", "--yes")
-    assert result.exit_code == 5
-    assert result.output.startswith(
+    output = _refused_as_stale(invoke)
+    assert output.startswith(
         "refused: plan is stale: profiles/guests.yaml was deleted since the plan was made, "
         "and the portals extending it now differ from the plan: acme-facilities "
         "guest_workorder.enabled, "
     )
-    assert "guest_workorder.allow_address_change" not in result.output  # the portal's own
+    assert "guest_workorder.allow_address_change" not in output  # the portal's own
     assert sandbox.requests_seen == seen
 
 
@@ -137,3 +141,32 @@ def test_a_recorded_profile_outside_the_profile_directories_is_refused(
     result = invoke("apply", "plan.json", "--yes")
     assert result.exit_code == 2
     assert "profiles[0].file" in result.output
+
+
+def test_a_portal_file_no_longer_valid_after_a_profile_edit_is_stale_not_a_crash(
+    extended: Path, invoke: Invoke
+) -> None:
+    _edit_profile(extended, "profile: guests\n", "profile: guests  # edited\n")
+    portal = extended / "portals" / "acme-facilities.yaml"
+    text = portal.read_text(encoding="utf-8")
+    portal.write_text(
+        text.replace("allow_address_change: false", "allow_address_change: 5"), encoding="utf-8"
+    )
+    # The value the schema would refuse differs from the plan's; the rest resolves as planned.
+    assert _refused_as_stale(invoke) == (
+        "refused: plan is stale: profiles/guests.yaml changed since the plan was made, and "
+        "the portals extending it now differ from the plan: acme-facilities "
+        "guest_workorder.allow_address_change; run diff again and review the new plan\n"
+    )
+    # Names no longer a list: the file cannot be read as settings, so no field it plans is
+    # known to resolve as planned.
+    portal.write_text(
+        text.replace("allow_address_change: false", "work_types: 5"), encoding="utf-8"
+    )
+    output = _refused_as_stale(invoke)
+    assert output.startswith(
+        "refused: plan is stale: profiles/guests.yaml changed since the plan was made, and "
+        "the portals extending it now differ from the plan: acme-facilities "
+        "guest_workorder.enabled, acme-facilities guest_workorder.allow_address_change, "
+    )
+    assert "acme-facilities display.documents; run diff again" in output

@@ -77,9 +77,7 @@ Planned = Mapping[str, tuple[str, PortalSettings]]
 def stale_profiles(config: Config, records: Sequence[ProfileDigest], planned: Planned) -> list[str]:
     """Why the plan is stale because of its profiles, one reason per changed profile file
     that now changes a planned field; none when every recorded file is as it was, or what
-    changed reaches no field the plan covers.
-
-    ``planned`` holds each planned portal's file and desired settings (a PortalSettings)."""
+    changed reaches no field the plan covers."""
     repository = Repository(config.root)
     changed = {r.file: _change(config, r, repository) for r in records}
     moved = {file: how for file, how in changed.items() if how is not None}
@@ -108,14 +106,12 @@ def _differing(
     file, desired = planned
     path = _portal_path(config, file)
     loaded = load_file(path, repository=Repository(config.root)) if path is not None else None
-    if loaded is None or loaded.document is None or not isinstance(loaded.document.data, dict):
-        # The portal file is gone or broken: none of its fields can be resolved again.
+    effective = profiles.effective(loaded.document) if loaded and loaded.document else None
+    now = _comparable(effective, desired.portal) if effective is not None else None
+    if effective is None or now is None:
+        # The portal file is gone or no longer settings: none of its fields resolve again.
         yield from ((changed[0], name) for name in _names(desired.comparable()))
         return
-    effective = profiles.effective(loaded.document)
-    data = dict(effective.data)
-    data["portal"] = desired.portal
-    now = PortalSettings.from_file_data(data).comparable()
     settings = effective.resolution.settings if effective.resolution is not None else {}
     for section, fields in desired.comparable().items():
         for name, value in fields.items():
@@ -127,6 +123,18 @@ def _differing(
 
 
 _UNSET = object()
+
+
+def _comparable(effective: Document, portal: str) -> dict[str, Any] | None:
+    """The effective settings as plain data, field by field; None when they cannot be read
+    as settings. Not held to the schema: a value it would refuse simply differs from the
+    plan's, and a field left unset by a deleted profile is simply not managed."""
+    if not isinstance(effective.data, dict):
+        return None
+    try:
+        return PortalSettings.from_file_data({**effective.data, "portal": portal}).comparable()
+    except (TypeError, ValueError, AttributeError, KeyError):
+        return None
 
 
 def _names(comparable: Mapping[str, Mapping[str, Any]]) -> list[str]:
