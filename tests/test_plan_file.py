@@ -158,7 +158,8 @@ TAMPERED = {
     "a summary that tells another story": (
         edit(lambda p: p.update(summary={"update": 0, "ok": True})),
         "unknown key 'summary'; allowed: account, base, commit, created_at, format, kind, "
-        "live_read_at, portals, safety, target, tool, unmanaged, unmanaged_other_ids, version",
+        "live_read_at, portals, profiles, safety, target, tool, unmanaged, unmanaged_other_ids, "
+        "version",
     ),
     "thresholds that are not the repository's": (
         edit(lambda p: p["safety"].update(max_portals=100)),
@@ -188,7 +189,7 @@ TAMPERED = {
     "a newline in a key": (
         edit(lambda p: p.update({"note\ninvalid plan: forged": 1})),
         "unknown key 'note\\ninvalid plan: forged'; allowed: account, base, commit, created_at, "
-        "format, kind, live_read_at, portals, safety, target, tool, unmanaged, "
+        "format, kind, live_read_at, portals, profiles, safety, target, tool, unmanaged, "
         "unmanaged_other_ids, version",
     ),
     "nesting inside the plan": (

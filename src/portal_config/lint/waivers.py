@@ -4,19 +4,33 @@ a reason and an expiry date, as the guard-rail rules read them."""
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from portal_config.lint.document import Document
 
 EXPIRING_DAYS = 14  # a waiver this close to its expiry is reported, to be renewed or ended
+# The schema's pattern for `expires`: a date it takes that the calendar has not (2027-02-30)
+# is the rules' to report, or the waiver would never expire.
+_DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
 class Waiver:
     index: int
     field: str  # section.field
-    expires: datetime.date | None  # None: the schema refused the date
+    expires: datetime.date | None  # None: no date (see `impossible_date`)
+    written: object = None  # `expires` as the file gives it
+
+    @property
+    def impossible_date(self) -> bool:
+        """Whether `expires` has a date's shape (the schema took it) but names no day."""
+        return (
+            self.expires is None
+            and isinstance(self.written, str)
+            and _DATE_SHAPE.fullmatch(self.written) is not None
+        )
 
     def days_left(self, today: datetime.date | None = None) -> int | None:
         if self.expires is None:
@@ -33,7 +47,14 @@ def waivers(document: Document) -> Iterator[Waiver]:
             expires: datetime.date | None = datetime.date.fromisoformat(str(entry.get("expires")))
         except ValueError:
             expires = None
-        yield Waiver(index, entry["field"], expires)
+        yield Waiver(index, entry["field"], expires, entry.get("expires"))
+
+
+def locked_fields(document: Document) -> set[str]:
+    """The fields a profile this portal extends locks (section.field)."""
+    if document.resolution is None:
+        return set()
+    return {".".join(key) for key in document.resolution.locks}
 
 
 def widened_fields(document: Document) -> set[str]:

@@ -16,6 +16,7 @@ from typing import Any
 from portal_config import TOOL
 from portal_config.lint.loader import Document
 from portal_config.plan.live_values import is_file_id, not_ignored, refusal, unrepresentable
+from portal_config.plan.profile_digests import ProfileDigest
 from portal_config.problems import Level, Problem
 from portal_config.project.config import NOTHING_IGNORED, Ignore, Safety
 from portal_config.settings.effective import FieldKey, Origin
@@ -30,7 +31,9 @@ PLAN_FORMAT = "portal-config-plan"
 # Version 5: a saved plan holds the plan's inputs only (with the safety thresholds); what
 # diff shows (changes, actions, summary, apply_refusal, fingerprints) is derived on reading.
 # Version 6: each portal's `sources` (the file and line that set each managed field), each
-# change's `source`, and a three-way plan's `fan_out` (what each profile edit reaches).
+# change's `source`, a three-way plan's `fan_out` (what each profile edit reaches), and
+# `profiles`, the profile files the portals extend, each with its sha256, so that apply
+# finds a plan a profile edit has made stale.
 PLAN_VERSION = 6
 MISSING_RULE = "missing-portal"
 LIVE_VALUE_RULE = "live-value"  # live settings of a managed portal that no file can hold
@@ -122,6 +125,8 @@ class PlanInputs:
     safety: Safety | None = None
     # Portals of a saved plan that live already holds as planned (see `replan`).
     already_applied: tuple[str, ...] = ()
+    # The profile files the portals' desired settings were merged from, as they were.
+    profiles: tuple[ProfileDigest, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The saved plan: these inputs, the format first as in every JSON output."""
@@ -138,6 +143,7 @@ class PlanInputs:
             "live_read_at": self.live_read_at,
             "safety": safety_json(self.safety) if self.safety is not None else None,
             "portals": [p.to_json() for p in self.portals],
+            "profiles": [record.to_json() for record in self.profiles],
             # Ids a file could use are held to the file's pattern; the others only bounded.
             "unmanaged": [name for name in self.unmanaged if is_file_id(name)],
             "unmanaged_other_ids": [name for name in self.unmanaged if not is_file_id(name)],

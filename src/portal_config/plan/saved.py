@@ -43,6 +43,7 @@ from portal_config.plan.inputs import (
     sources_from_json,
 )
 from portal_config.plan.live_values import is_file_id, unrepresentable
+from portal_config.plan.profile_digests import ProfileDigest
 from portal_config.plan.value import PlanFileError
 from portal_config.problems import Level
 from portal_config.project.config import CONFIG_NAME, Config, Safety
@@ -253,6 +254,7 @@ def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
         for problem in check_loaded(_as_portal_file(entry), lint_scope(config), catalog):
             if problem.level is Level.ERROR:
                 yield f"{portal}: {problem.message}"
+    yield from _profile_reasons(data["profiles"], set(first))
     for index, name in enumerate(data["unmanaged_other_ids"]):
         if is_file_id(name):  # the explicit list is for ids a file cannot use: no hiding
             yield (
@@ -268,6 +270,20 @@ def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
                 f"safety.{key} is {json.dumps(value)}, but this repository's safety "
                 f"thresholds give {json.dumps(ours[key])}"
             )
+
+
+def _profile_reasons(records: list[dict[str, Any]], planned: set[str]) -> Iterator[str]:
+    """Each profile recorded once, for portals the plan plans: a record naming another
+    portal would make apply resolve a portal nobody reviewed."""
+    seen: dict[str, int] = {}
+    for index, record in enumerate(records):
+        at = f"profiles[{index}]"
+        if record["file"] in seen:
+            yield f"{at}.file: recorded twice (also profiles[{seen[record['file']]}])"
+        seen.setdefault(record["file"], index)
+        for name in record["portals"]:
+            if name not in planned:
+                yield f"{at}.portals: '{name}' is not a portal of the plan"
 
 
 def _entry_reasons(entry: dict[str, Any], at: str, three_way: bool) -> Iterator[str]:
@@ -326,4 +342,5 @@ def _inputs(data: dict[str, Any]) -> PlanInputs:
         commit=data["commit"],
         account=data["account"],
         safety=Safety(**data["safety"]),
+        profiles=tuple(ProfileDigest.from_json(record) for record in data["profiles"]),
     )

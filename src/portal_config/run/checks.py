@@ -21,7 +21,7 @@ from portal_config.plan.value import RefusedError
 from portal_config.problems import Level, Position, Problem, Report
 from portal_config.project.config import Config, Target
 from portal_config.project.history import commit_of, has_commit, head_commit, uncommitted
-from portal_config.project.lint_scope import lint_scope
+from portal_config.project.lint_scope import lint_scope, profile_dirs
 from portal_config.run.console import Console
 from portal_config.settings.model import WorkType
 
@@ -35,7 +35,9 @@ def files_commit(config: Config) -> str | None:
     """The commit the portal files are, or None: outside git, or edited since HEAD (a plan
     of uncommitted files must not pass for a commit's, `--require-tip` included)."""
     commit = head_commit(config.root)
-    if commit is None or uncommitted(config.root, [config.portals_dir, config.catalog]):
+    # Profiles are files the plan is made from too: an edit to one changes desired settings.
+    files = [config.portals_dir, config.catalog, *profile_dirs(config)]
+    if commit is None or uncommitted(config.root, files):
         return None
     return commit
 

@@ -157,6 +157,7 @@ def _apply_each(
 ) -> int:
     for saved in plans.values() if from_files else ():  # before any account writes
         check_plan_commit(config, saved)
+        workflow.check_plan_profiles(config.for_account(saved.account or ""), saved)
     if options.require_tip is not None:
         for saved in plans.values():  # before any account writes
             check_tip(config.for_account(saved.account or ""), options.require_tip, saved)

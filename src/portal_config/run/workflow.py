@@ -20,6 +20,7 @@ from portal_config.lint import schema
 from portal_config.lint.loader import Document, load_bytes
 from portal_config.live.api import OutSmartClient
 from portal_config.plan.inputs import DIFF, DRIFT_REPORT, BaseRef, PlanInputs, gather
+from portal_config.plan.profile_digests import ProfileDigest, record_profiles, stale_profiles
 from portal_config.plan.results import (
     ApplyReport,
     Outcome,
@@ -126,6 +127,7 @@ def make_plan(
             commit=commit,
             account=config.account,
             safety=config.safety,
+            profiles=record_profiles(config, documents),
         )
         header = _with_account(announce(target, client), config.account)
     return Planned(plan, header)
@@ -205,6 +207,7 @@ def _apply(
     report.account = config.account
     if plan_file is not None and saved is not None:
         check_plan_commit(config, saved)
+        check_plan_profiles(config, saved)
     if options.require_tip is not None:
         check_tip(config, options.require_tip, saved)
     documents = [] if saved is not None else valid_documents(config, paths, console)
@@ -261,6 +264,17 @@ def _apply(
     return ExitCode.APPLY_FAILED if run.failed else ExitCode.OK
 
 
+def check_plan_profiles(config: Config, saved: PlanInputs) -> None:
+    """Refuse a saved plan whose portals a profile edit made since now resolve otherwise
+    (before any request: the files alone tell)."""
+    planned = {p.portal: (p.file, p.desired) for p in saved.portals}
+    reasons = stale_profiles(config, saved.profiles, planned)
+    if reasons:
+        raise RefusedError(
+            "plan is stale: " + "; ".join(reasons) + "; run diff again and review the new plan"
+        )
+
+
 def saved_header(config: Config, saved: PlanInputs) -> str:
     """The line diff printed above this plan, as diff printed it (sandbox or not)."""
     known = config.targets.get(saved.target)
@@ -299,6 +313,7 @@ def _plan(
     commit: str | None = None,
     account: str | None = None,
     safety: Safety | None = None,
+    profiles: tuple[ProfileDigest, ...] = (),
 ) -> Plan:
     """The plan from one read of live portals, after checking the files' work types
     against the live account's (a second read): a name OutSmart does not know would
@@ -323,6 +338,7 @@ def _plan(
         commit=commit,
         account=account,
         safety=safety,
+        profiles=profiles,
     )
     return build_plan(inputs)
 

@@ -1,7 +1,8 @@
 """A waiver's expiry date has passed.
 
 An expired waiver no longer excuses what it waived: renew it (a new date, reviewed) or
-end the exception by removing both the waiver and the widening value.
+end the exception by removing both the waiver and the widening value. A date the calendar
+does not have (2027-02-30) is an error too: such a waiver would never expire.
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ NEEDS = ("waivers",)  # the key it reads
 
 def check(document: Document, context: Context) -> Iterator[Hit]:
     for waiver in waivers(document):
+        if waiver.impossible_date:
+            message = (
+                f"the waiver for {waiver.field} expires on {waiver.written}, which is no date; "
+                "give the last day it holds as YYYY-MM-DD"
+            )
+            yield Hit(document, ("waivers", waiver.index, "expires"), message)
+            continue
         left = waiver.days_left()
         if left is not None and left < 0:
             message = f"the waiver for {waiver.field} expired on {waiver.expires}; renew or end it"
