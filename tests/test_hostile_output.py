@@ -228,7 +228,7 @@ def test_show_renders_a_plan_of_hostile_live_values_as_data(
         assert "        - <!-- evil\n" in output
         assert '? "x\\n::add-mask::pwned"  unmanaged' in output
     else:
-        assert "- work_types: @org/team evil\n" in output
+        assert "- work_types: @org/team evil  # portals/acme-facilities.yaml:10\n" in output
         assert '`"x\\n::add-mask::pwned"`' in output
 
 

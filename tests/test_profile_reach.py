@@ -47,7 +47,8 @@ def test_drift_compares_the_effective_settings(
     assert drifted.exit_code == 3
     assert "~ acme-facilities  (portals/acme-facilities.yaml, revision " in drifted.output
     assert (
-        "    ~ allow_new_relation: true -> false  (reverts a live edit that widened guest access)\n"
+        "    ~ allow_new_relation: true -> false  (reverts a live edit that widened guest access)"
+        "  (profiles/guests.yaml:5)\n"  # drift names the profile's line that sets the field
     ) in drifted.output
     payload = json.loads(invoke("drift", "--format", "json").output)
     (acme,) = [p for p in payload["portals"] if p["changes"]]
@@ -101,6 +102,22 @@ def _account_plans(invoke: Invoke, *args: str) -> dict[str, Any]:
     return plans
 
 
+def _without_sources(plans: dict[str, Any]) -> dict[str, Any]:
+    """Each account's portals without the file and line each value came from."""
+    return {
+        account: [
+            {k: v for k, v in portal.items() if k != "sources"}
+            | {
+                "changes": [
+                    {k: v for k, v in c.items() if k != "source"} for c in portal["changes"]
+                ]
+            }
+            for portal in portals
+        ]
+        for account, portals in plans.items()
+    }
+
+
 def test_an_account_extends_its_own_profiles_in_the_fleet_json(
     fleet: Path,  # noqa: F811
     invoke: Invoke,
@@ -109,9 +126,15 @@ def test_an_account_extends_its_own_profiles_in_the_fleet_json(
     _acme_extends_its_own_profile(fleet)
     assert invoke("lint").exit_code == 0
     # The same settings, spelt as a profile plus overrides, plan the same in every account.
-    assert _account_plans(invoke) == flat
+    spelt = _account_plans(invoke)
+    assert _without_sources(spelt) == _without_sources(flat)
     only = _account_plans(invoke, "--account", "acme")
-    assert list(only) == ["acme"] and only["acme"] == flat["acme"]
+    assert list(only) == ["acme"] and only["acme"] == spelt["acme"]
+    # Only where they come from differs: acme's guest fields now name its own profile.
+    acme = next(p for p in spelt["acme"] if p["portal"] == "acme-facilities")
+    sources = {(s["section"], s["field"]): s["file"] for s in acme["sources"]}
+    assert sources[("guest_workorder", "enabled")] == "accounts/acme/profiles/guests.yaml"
+    assert spelt["beta"] == flat["beta"]
 
 
 def test_an_account_profile_edit_reaches_only_that_accounts_plan(

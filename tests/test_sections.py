@@ -131,11 +131,17 @@ def test_all_four_sections_lint_diff_apply_and_pull_with_widening_marked(
     diff = invoke("diff")
     assert diff.exit_code == 3
     # Ending view-only widens what portal users may do.
-    assert "    ~ user_settings.view_only: true -> false  ! widens portal users' access\n" in (
-        diff.output
+    assert (
+        "    ~ user_settings.view_only: true -> false  ! widens portal users' access"
+        "  (portals/acme-facilities.yaml:19)\n"
+    ) in diff.output
+    assert (
+        "    ~ display.invoices: true -> false  (portals/acme-facilities.yaml:28)\n" in diff.output
     )
-    assert "    ~ display.invoices: true -> false\n" in diff.output
-    assert "    ~ general.required_to_accept: false -> true\n" in diff.output
+    assert (
+        "    ~ general.required_to_accept: false -> true  (portals/acme-facilities.yaml:26)\n"
+        in diff.output
+    )
     payload = json.loads(invoke("diff", "--format", "json").stdout)
     acme = next(p for p in payload["portals"] if p["portal"] == "acme-facilities")
     fields = {c["field"]: c for c in acme["changes"]}
@@ -174,7 +180,9 @@ def test_widening_in_another_section_is_marked_with_whose_access_it_widens(
     )
     output = invoke("diff").output
     assert "~ display.invoices: false -> true  ! widens what customers see" in output
-    assert "~ user_settings.view_only: false -> true\n" in output  # narrows: no mark
+    assert (
+        "~ user_settings.view_only: false -> true  (portals/acme-facilities.yaml:19)\n" in output
+    )  # narrows: no mark
     markdown = invoke("diff", "--format", "markdown").stdout
     assert "⚠️ widens guest access, what customers see" in markdown
 

@@ -157,21 +157,22 @@ def test_text_shows_this_branch_and_drift_in_separate_sections(
         "Changes in this pull request:\n"
         "\n"
         "~ klimaat-techniek  (portals/klimaat-techniek.yaml, revision 2)\n"
-        "    ~ work_types:\n"
+        "    ~ work_types:  (portals/klimaat-techniek.yaml:7)\n"
         "        + Onderhoud  ! widens guest access\n"
         "\n"
         "~ woonstede-noord  (portals/woonstede-noord.yaml, revision 2)\n"
-        "    ~ work_types:  (overwrites a live edit)\n"
+        "    ~ work_types:  (overwrites a live edit)  (portals/woonstede-noord.yaml:10)\n"
         "        - Onderhoud\n"
         "        - Plaatsing alarm  (added by a live edit, widening access)\n"
         "\n"
         "Drift: merging reverts these live edits:\n"
         "\n"
         "~ secura-alarm  (portals/secura-alarm.yaml, revision 2)\n"
-        "    ~ allow_address_change: false -> true  ! widens guest access  (reverts a live edit)\n"
+        "    ~ allow_address_change: false -> true  ! widens guest access  (reverts a live edit)"
+        "  (portals/secura-alarm.yaml:6)\n"
         "\n"
         "~ woonstede-noord  (portals/woonstede-noord.yaml, revision 2)\n"
-        "    ~ work_types:  (overwrites a live edit)\n"
+        "    ~ work_types:  (overwrites a live edit)  (portals/woonstede-noord.yaml:10)\n"
         "        - Onderhoud\n"
         "        - Plaatsing alarm  (added by a live edit, widening access)\n"
         "\n"
@@ -199,7 +200,9 @@ def test_markdown_sections_name_the_commit_and_open_widening_portals(
     assert "<code>secura-alarm</code>" in drift and "<code>klimaat-techniek</code>" not in drift
     assert "+ allow_address_change: true  # widens guest access, reverts a live edit" in drift
     assert "- work_types: Plaatsing alarm  # added by a live edit, widening access" in drift
-    assert "- work_types: Onderhoud\n" in drift  # the branch's own removal: no live edit
+    assert (
+        "- work_types: Onderhoud  # portals/woonstede-noord.yaml:10\n" in drift
+    )  # the branch's own removal: no live edit
     # Widening portals are open; the rest folded.
     assert "<details open>\n<summary><code>secura-alarm</code>" in drift
     assert "<details>\n<summary><code>woonstede-noord</code>" in drift
@@ -307,7 +310,8 @@ def test_drift_exits_3_until_the_edit_is_pulled_or_reverted(
         f"Files at {head}; live state read <time>\n"
         "\n"
         "~ secura-alarm  (portals/secura-alarm.yaml, revision 2)\n"
-        "    ~ allow_address_change: false -> true  ! widens guest access  (reverts a live edit)\n"
+        "    ~ allow_address_change: false -> true  ! widens guest access  (reverts a live edit)"
+        "  (portals/secura-alarm.yaml:6)\n"
         "    accept: portal-config pull --target test --portal secura-alarm  "
         "(on a branch, then a pull request)\n"
         "    revert: portal-config apply --target test  (the files win)\n"
@@ -325,9 +329,10 @@ def test_drift_exits_3_until_the_edit_is_pulled_or_reverted(
     opened = invoke("drift")
     assert opened.exit_code == 3
     # The edit's own direction is what a reader of a drift report needs: it opened access.
-    assert "    ~ enabled: true -> false  (reverts a live edit that widened guest access)\n" in (
-        opened.output
-    )
+    assert (
+        "    ~ enabled: true -> false  (reverts a live edit that widened guest access)"
+        "  (portals/gemeente-intern.yaml:5)\n"
+    ) in opened.output
     assert "        - Storing  (added by a live edit, widening access)\n" in opened.output
     assert opened.output.endswith("; 1 live edit widened guest access.\n")
     git(repo, "checkout", "-q", "main", "--", "portals")

@@ -95,12 +95,6 @@ class PortalPlan:
         file names the field (its default applies)."""
         return self.inputs.sources.get((change.section, change.field))
 
-    @property
-    def extends(self) -> bool:
-        """Whether a profile sets any of its desired values: then text and markdown name
-        the line of each change; a plain portal's every value is its heading's file."""
-        return any(origin.file != self.file for origin in self.inputs.sources.values())
-
     def to_json(self, account: str | None = None) -> dict[str, Any]:
         derived = {
             "account": account,

@@ -114,10 +114,9 @@ def _text_change(change: Change, paint: Callable[..., str], portal: PortalPlan) 
 
 
 def _source(portal: PortalPlan, change: Change) -> list[str]:
-    """The note naming the file and line that set ``change``'s new value (a path is data),
-    for a portal a profile sets values of; none for a plain portal (its heading names its
-    one file) or a field only its default manages."""
-    origin = portal.source(change) if portal.extends else None
+    """The note naming the file and line that set ``change``'s new value (a path is data):
+    the portal's own file or a profile; none for a field only its default manages."""
+    origin = portal.source(change)
     if origin is None:
         return []
     line = f":{origin.position[0]}" if origin.position else ""
