@@ -27,17 +27,14 @@ from typing import Any
 
 from portal_config.escaping import quote
 from portal_config.file_access import RefusedWrite, Repository, UnreadableFile, read_bounded
-from portal_config.files.canonical import (
-    CanonicalError,
-    Resolve,
-    render_portal,
-    update_catalog,
-    update_text,
-)
+from portal_config.files.canonical import CanonicalError, mapping, render_portal, update_text
+from portal_config.files.catalog import catalog_text
+from portal_config.files.inheritance import HEADS, drop_overrides, redundant_overrides
 from portal_config.files.pull_record import PullRecord
-from portal_config.files.roundtrip import scalar
+from portal_config.files.roundtrip import dump, set_names
 from portal_config.lint.catalog import invalid_work_type
-from portal_config.lint.loader import MAX_BYTES, LoadResult, load_file, unreadable
+from portal_config.lint.loader import MAX_BYTES, LoadResult, load_bytes, load_file, unreadable
+from portal_config.lint.profiles import Profiles
 from portal_config.paths import display
 from portal_config.plan.live_values import (
     is_file_id,
@@ -48,6 +45,7 @@ from portal_config.plan.live_values import (
 )
 from portal_config.project.config import NOTHING_IGNORED, Ignore
 from portal_config.settings.model import LivePortal, PortalSettings, WorkType
+from portal_config.settings.overrides import inherited
 from portal_config.settings.table import active
 from portal_config.storage import write_atomically
 
@@ -75,7 +73,8 @@ def pull_portals(
     ignore: Ignore = NOTHING_IGNORED,
     sections: Sequence[str] | None = None,
     root: Path,
-    effective: Resolve | None = None,
+    profiles: Profiles | None = None,
+    extends: Sequence[str] | None = None,
 ) -> PullResult:
     """Write each live portal (those ``only`` names, else all that ``ignore`` keeps).
 
@@ -87,8 +86,10 @@ def pull_portals(
     (live_values.py), is refused, never written in a form lint would reject or with the
     value changed into one it accepts. ``root`` is the project's top (see `_Files`). A
     new file acknowledges the permissions it finds on (`adopted`); an existing one is
-    only brought to the live values; ``effective`` gives a file's effective settings
-    (the profiles it extends), which are what it is brought to them from.
+    only brought to the live values. A file that extends ``profiles`` is brought to them
+    by overrides over what it inherits, its values equal to that taken out; ``extends``
+    (None: each file keeps its own) is the list of profiles every file then extends, a
+    new one holding only the smallest override over them (settings.overrides).
     """
     result = PullResult()
     files = _Files(root, directory, force, result)
@@ -117,7 +118,15 @@ def pull_portals(
             continue
         path = directory / f"{portal.portal}.yaml"
         existing = load_file(path, repository=files.repository) if path.is_file() else None
-        settings = portal.settings.only(_sections(sections, existing, effective))
+        if existing is not None and existing.text is not None and extends is not None:
+            # The profiles given replace the file's own: it is brought to live over them.
+            try:
+                existing = load_bytes(with_extends(existing.text, extends).encode(), display(path))
+            except CanonicalError as exc:
+                result.refused.append(f"{display(path)}: not written: {exc}; edit it by hand")
+                continue
+        inherits = _Inherits(profiles, display(path), extends)
+        settings = portal.settings.only(_sections(sections, existing, inherits, portal.portal))
         reasons = unrepresentable(settings)
         if reasons:
             result.refused.append(
@@ -126,7 +135,7 @@ def pull_portals(
             continue
         modeline = _modeline(directory, schema_path)
         try:
-            files.write(path, _pulled_text(existing, settings, modeline, day, effective))
+            files.write(path, _pulled_text(existing, settings, modeline, day, inherits))
         except CanonicalError as exc:
             result.refused.append(f"{display(path)}: not written: {exc}; edit it by hand")
     files.record.save()
@@ -161,16 +170,65 @@ def _link_line(link: str, reason: str) -> str:
     return f"{display(Path(link))}:1:1: {reason}"
 
 
+@dataclass(frozen=True)
+class _Inherits:
+    """What one pulled file inherits: the profiles, its shown path, the --extends list."""
+
+    profiles: Profiles | None
+    shown: str
+    extends: Sequence[str] | None
+
+    def effective(self, data: Any) -> Any:
+        """A file's effective settings from its data (itself without profiles)."""
+        return data if self.profiles is None else self.profiles.effective_data(data, self.shown)
+
+    def new_file(self, portal: str) -> dict[str, Any]:
+        """What a new file says before its values: its id and the profiles it extends."""
+        return {"portal": portal, **({"extends": list(self.extends)} if self.extends else {})}
+
+    def over(self, portal: str) -> dict[str, Any] | None:
+        """What a new file inherits, when it extends anything (None: it is written flat)."""
+        if self.profiles is None or not (self.extends or self.profiles.defaults):
+            return None
+        inherited: dict[str, Any] = self.effective(self.new_file(portal))
+        return inherited
+
+    def without_redundant(self, text: str, settings: PortalSettings) -> str:
+        """``text`` without the values that only repeat what the file inherits (as lint
+        finds them; adopting, with --extends, also those equal to a default)."""
+        if self.profiles is None:
+            return text
+        document = load_bytes(text.encode("utf-8"), self.shown).document
+        keys = set(redundant_overrides(self.profiles, document))
+        over = self.over(settings.portal) if self.extends else None
+        if over is not None:
+            keys |= inherited(over, settings.managed())
+        if document is None or not keys:
+            return text
+        tree = mapping(text, "the file")
+        drop_overrides(tree, document.data, keys)
+        return dump(tree)
+
+
+def with_extends(text: str, names: Sequence[str]) -> str:
+    """A portal file's ``text`` extending ``names`` (replacing its own list, a kept
+    name's comment with it); raises CanonicalError when the text is not a mapping."""
+    tree = mapping(text, "the file")
+    set_names(tree, "extends", names, HEADS, sort_new=False)
+    return dump(tree)
+
+
 def _sections(
-    wanted: Sequence[str] | None, existing: LoadResult | None, effective: Resolve | None
+    wanted: Sequence[str] | None, existing: LoadResult | None, inherits: _Inherits, portal: str
 ) -> set[str]:
     """The sections a pulled file holds: the repository's, and those it already has
     (itself or from the profiles it extends)."""
     # Every file has the sections every portal file must have, whatever `sections:` says.
     names = {s.name for s in active().sections if s.required} | set(wanted or ())
-    data = existing.document.data if existing is not None and existing.document else None
-    if effective is not None:
-        data = effective(data)
+    if existing is None:
+        data = inherits.effective(inherits.new_file(portal))
+    else:
+        data = inherits.effective(existing.document.data if existing.document else None)
     if isinstance(data, dict):
         names |= {section.name for section in active().sections if section.name in data}
     return names
@@ -181,17 +239,25 @@ def _pulled_text(
     settings: PortalSettings,
     modeline: str,
     day: dt.date,
-    effective: Resolve | None = None,
+    inherits: _Inherits,
 ) -> str | None:
-    """The file's new text, or None when its settings already are the live ones."""
+    """The file's new text, or None when its settings already are the live ones (and it
+    keeps the profiles it extends)."""
     if existing is None:
-        return render_portal(settings, adopted(settings, day), modeline)
+        extends = inherits.extends or ()
+        over = inherits.over(settings.portal)
+        return render_portal(settings, adopted(settings, day), modeline, extends=extends, over=over)
     document = existing.document
     if document is None or existing.text is None or not isinstance(document.data, dict):
         # Nothing readable to keep but what lint could load: write the canonical form.
         return render_portal(settings, {}, modeline)
+    effective = inherits.effective if inherits.profiles is not None else None
     try:
-        return update_text(existing.text, document.data, settings, effective)
+        updated = update_text(existing.text, document.data, settings, effective)
+        if updated is None and inherits.extends is None:
+            return None
+        # With --extends, the file extends them now even when no value changes.
+        return inherits.without_redundant(updated or existing.text, settings)
     except CanonicalError:
         if "extends" in document.data:
             raise  # rewritten whole, it would stop extending its profiles
@@ -220,52 +286,9 @@ def pull_catalog(
                 f"{display(path)}: live work type {quote(work_type.name)} not written: {why}"
             )
     files = _Files(root, path.parent, force, result)
-    files.write(path, _catalog_text(kept, path, files.repository))
+    files.write(path, catalog_text(kept, path, files.repository))
     files.record.save()
     return result
-
-
-def _catalog_text(work_types: Sequence[WorkType], path: Path, repository: Repository) -> str | None:
-    """The catalog's new text, or None when it already lists the live work types."""
-    active = sorted({w.name for w in work_types if w.active})
-    inactive = sorted({w.name for w in work_types if not w.active} - set(active))
-    if not path.is_file():
-        return _new_catalog(active, inactive)
-    loaded = load_file(path, repository=repository)
-    data = loaded.document.data if loaded.document is not None else None
-    if (
-        isinstance(data, dict)
-        and _names(data.get("work_types")) == set(active)
-        and _names(data.get("inactive_work_types", [])) == set(inactive)
-    ):
-        return None
-    try:
-        assert loaded.text is not None and data is not None
-        return update_catalog(loaded.text, active, inactive)
-    except (AssertionError, CanonicalError):
-        return _new_catalog(active, inactive)  # unreadable: nothing to keep
-
-
-def _new_catalog(active: Sequence[str], inactive: Sequence[str]) -> str:
-    lines = [
-        "# Work types of the OutSmart account, as OutSmart spells them.",
-        "# Refreshed by `portal-config pull`; lint checks portal work types against it.",
-        "work_types:" if active else "work_types: []",
-        *[f"  - {scalar(name)}" for name in active],
-    ]
-    if inactive:
-        lines += [
-            "# Switched off in OutSmart: guests cannot be offered these (rule inactive-work-type).",
-            "inactive_work_types:",
-            *[f"  - {scalar(name)}" for name in inactive],
-        ]
-    return "\n".join(lines) + "\n"
-
-
-def _names(value: Any) -> set[str] | None:
-    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
-        return None
-    return set(value)
 
 
 def _modeline(directory: Path, schema_path: Path) -> str:
