@@ -11,7 +11,7 @@ or by a pull that refreshes the file, is still reported until someone gives a re
 Values are quoted wherever YAML 1.1 would read them as something else, so the files
 come out lint-clean and diff-clean. A file with local edits is never changed without
 ``--force`` (git's word for tracked files; elsewhere, a record of what pull last wrote:
-see `_Files`), and a portal id that is not a safe file name is refused. Existing files
+see `PullFiles`), and a portal id that is not a safe file name is refused. Existing files
 are read as lint reads them (file_access): a FIFO or a link out of the project is refused.
 """
 
@@ -19,21 +19,19 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from portal_config.escaping import quote
-from portal_config.file_access import RefusedWrite, Repository, UnreadableFile, read_bounded
+from portal_config.file_access import Repository
 from portal_config.files.canonical import CanonicalError, mapping, render_portal, update_text
-from portal_config.files.catalog import catalog_text
 from portal_config.files.inheritance import HEADS, drop_overrides, redundant_overrides
-from portal_config.files.pull_record import PullRecord
-from portal_config.files.roundtrip import dump, set_names
+from portal_config.files.pull_writes import PullFiles, PullResult, link_line
+from portal_config.files.roundtrip import dump, scalar, set_names
 from portal_config.lint.catalog import invalid_work_type
-from portal_config.lint.loader import MAX_BYTES, LoadResult, load_bytes, load_file, unreadable
+from portal_config.lint.loader import LoadResult, load_bytes, load_file
 from portal_config.lint.profiles import Profiles
 from portal_config.paths import display
 from portal_config.plan.live_values import (
@@ -47,20 +45,6 @@ from portal_config.project.config import NOTHING_IGNORED, Ignore
 from portal_config.settings.model import LivePortal, PortalSettings, WorkType
 from portal_config.settings.overrides import inherited
 from portal_config.settings.table import active
-from portal_config.storage import write_atomically
-
-PUBLIC = 0o644
-
-
-@dataclass
-class PullResult:
-    written: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)  # one reason per refused file
-
-    @property
-    def failed(self) -> bool:
-        return bool(self.refused)
 
 
 def pull_portals(
@@ -84,7 +68,7 @@ def pull_portals(
 
     A portal whose id no file can use, or whose settings hold a value no file can
     (live_values.py), is refused, never written in a form lint would reject or with the
-    value changed into one it accepts. ``root`` is the project's top (see `_Files`). A
+    value changed into one it accepts. ``root`` is the project's top (see `PullFiles`). A
     new file acknowledges the permissions it finds on (`adopted`); an existing one is
     only brought to the live values. A file that extends ``profiles`` is brought to them
     by overrides over what it inherits, its values equal to that taken out; ``extends``
@@ -92,12 +76,12 @@ def pull_portals(
     new one holding only the smallest override over them (settings.overrides).
     """
     result = PullResult()
-    files = _Files(root, directory, force, result)
+    files = PullFiles(root, directory, force, result)
     day = adoption_day()  # once: every file of one pull gives the same date
     refused = files.repository.directory_refusal(directory)
     if refused is not None:
         # One line for the directory, as lint says it, not one per file: nothing is written.
-        result.refused.append(_link_line(*refused))
+        result.refused.append(link_line(*refused))
         return result
     by_id = not_ignored(live, ignore)
     for wanted in only:
@@ -163,11 +147,6 @@ def adopted(settings: PortalSettings, day: dt.date) -> dict[str, dict[str, str]]
     reason = f"as found in OutSmart on {day.isoformat()} (adopted by pull)"
     flags = settings.acknowledgeable_on()
     return {"acknowledged": {flag: reason for flag in flags}} if flags else {}
-
-
-def _link_line(link: str, reason: str) -> str:
-    """A refused link as lint positions a file-level problem: at 1:1 of the link."""
-    return f"{display(Path(link))}:1:1: {reason}"
 
 
 @dataclass(frozen=True)
@@ -285,83 +264,67 @@ def pull_catalog(
             result.refused.append(
                 f"{display(path)}: live work type {quote(work_type.name)} not written: {why}"
             )
-    files = _Files(root, path.parent, force, result)
-    files.write(path, catalog_text(kept, path, files.repository))
+    files = PullFiles(root, path.parent, force, result)
+    files.write(path, _catalog_text(kept, path, files.repository))
     files.record.save()
     return result
+
+
+def _catalog_text(work_types: Sequence[WorkType], path: Path, repository: Repository) -> str | None:
+    """The catalog's new text, or None when it already lists the live work types."""
+    active = sorted({w.name for w in work_types if w.active})
+    inactive = sorted({w.name for w in work_types if not w.active} - set(active))
+    if not path.is_file():
+        return _new_catalog(active, inactive)
+    loaded = load_file(path, repository=repository)
+    data = loaded.document.data if loaded.document is not None else None
+    if (
+        isinstance(data, dict)
+        and _names(data.get("work_types")) == set(active)
+        and _names(data.get("inactive_work_types", [])) == set(inactive)
+    ):
+        return None
+    try:
+        assert loaded.text is not None and data is not None
+        return update_catalog(loaded.text, active, inactive)
+    except (AssertionError, CanonicalError):
+        return _new_catalog(active, inactive)  # unreadable: nothing to keep
+
+
+def update_catalog(text: str, active: Sequence[str], inactive: Sequence[str]) -> str:
+    """The catalog ``text`` with names added and removed to match; comments kept.
+
+    New names go in at their sorted place, so a sorted list stays sorted.
+    """
+    tree = mapping(text, "the catalog")
+    for key, names in (("work_types", active), ("inactive_work_types", inactive)):
+        if names or key in tree:
+            set_names(tree, key, names, ("work_types", "inactive_work_types"), sort_new=True)
+    return dump(tree)
+
+
+def _new_catalog(active: Sequence[str], inactive: Sequence[str]) -> str:
+    lines = [
+        "# Work types of the OutSmart account, as OutSmart spells them.",
+        "# Refreshed by `portal-config pull`; lint checks portal work types against it.",
+        "work_types:" if active else "work_types: []",
+        *[f"  - {scalar(name)}" for name in active],
+    ]
+    if inactive:
+        lines += [
+            "# Switched off in OutSmart: guests cannot be offered these (rule inactive-work-type).",
+            "inactive_work_types:",
+            *[f"  - {scalar(name)}" for name in inactive],
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _names(value: Any) -> set[str] | None:
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        return None
+    return set(value)
 
 
 def _modeline(directory: Path, schema_path: Path) -> str:
     relative = os.path.relpath(schema_path, directory.resolve())
     return f"# yaml-language-server: $schema={Path(relative).as_posix()}"
-
-
-class _Files:
-    """Pull's writes into one directory, and the overwrite check before each.
-
-    A file that differs from what pull would write may hold a local edit. It is replaced
-    only when its bytes are what pull last wrote there (`PullRecord`: this works in
-    git-ignored and non-git directories too), when git tracks it unmodified, or with
-    ``--force``. Otherwise it is refused, never silently lost.
-    """
-
-    def __init__(self, root: Path, directory: Path, force: bool, result: PullResult) -> None:
-        # Read as lint reads: bounded, regular files only, links kept inside the project.
-        self.repository = Repository(root)
-        self.record = PullRecord(root, directory)
-        self.force = force
-        self.result = result
-
-    def write(self, path: Path, text: str | None) -> None:
-        """Write ``text`` unless it is None (settings match live) or equals the file."""
-        shown = display(path)
-        if text is None:
-            self.result.unchanged.append(shown)  # not rewritten: its bytes and mtime stay
-            return
-        wanted = text.encode("utf-8")
-        if os.path.lexists(path):
-            try:
-                current = read_bounded(path, MAX_BYTES, self.repository)
-            except (OSError, UnreadableFile) as exc:
-                problem = unreadable(shown, exc)
-                self.result.refused.append(f"{problem.location()}: {problem.message}")
-                return
-            if current == wanted:
-                self.record.note(path.name, current)  # as pull writes it: no edit to keep
-                self.result.unchanged.append(shown)
-                return
-            edits = None
-            if not self.force and not self.record.wrote(path.name, current):
-                edits = _local_edits(path)
-            if edits:
-                self.result.refused.append(
-                    f"{shown}: {edits}; commit or stash them, or pass --force"
-                )
-                return
-        try:
-            write_atomically(path, text, mode=PUBLIC, repository=self.repository)
-        except RefusedWrite as exc:
-            self.result.refused.append(_link_line(exc.link, exc.reason))
-            return
-        self.record.note(path.name, wanted)
-        self.result.written.append(shown)
-
-
-def _local_edits(path: Path) -> str | None:
-    """Why overwriting this existing file could lose work, or None if git has it all."""
-    try:
-        done = subprocess.run(
-            # --ignored: an ignored file is listed ("!!") instead of passing for clean.
-            ["git", "status", "--porcelain", "--ignored", "--", path.name],
-            cwd=path.parent,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return "git is not available to check it for local edits"
-    if done.returncode != 0:
-        return "it is not in a git repository, so local edits cannot be ruled out"
-    if done.stdout.startswith("!!"):
-        return "it is ignored by git, so local edits cannot be ruled out"
-    return "it has uncommitted local edits" if done.stdout.strip() else None
