@@ -99,6 +99,9 @@ def test_new_files_are_the_smallest_override_over_the_profile_and_diff_shows_no_
     assert linted.exit_code == 0, linted.output
     assert "redundant-override" not in linted.output
     assert invoke("fmt", "--check", "portals").exit_code == 0
+    _commit(adopting)
+    again = invoke("pull", "--extends", "guests", "--no-catalog")
+    assert again.output.endswith("Pull: 0 written, 6 unchanged, 0 refused.\n"), again.output
 
 
 def test_flat_files_are_brought_under_the_profile_keeping_their_comments(
@@ -303,3 +306,20 @@ def test_the_smallest_override_leaves_out_what_is_inherited_or_a_default() -> No
     }
     # A section no profile sets is the portal's own: all of it is written.
     assert overrides({}, wanted) == wanted
+
+
+def test_fmt_reads_a_fleet_files_inheritance_from_its_own_account(
+    write: Write, invoke: Invoke
+) -> None:
+    write("portal-config.yaml", "accounts:\n  one:\n    extends: [house]\n  two:\n")
+    write("profiles/house.yaml", "profile: house\nguest_workorder:\n  enabled: false\n")
+    write("accounts/one/profiles/house.yaml", "profile: house\nguest_workorder:\n  enabled: true\n")
+    text = "portal: {}\nguest_workorder:\n  enabled: true\n  work_types:\n    - Storing\n"
+    one = write("accounts/one/portals/a.yaml", text.format("a"))
+    two = write("accounts/two/portals/b.yaml", text.format("b"))
+    assert invoke("fmt").exit_code == 0
+    # one's own house (enabled: true) is extended by default: the copy goes.
+    assert one.read_text(encoding="utf-8") == (
+        "portal: a\nguest_workorder:\n  work_types:\n    - Storing\n"
+    )
+    assert two.read_text(encoding="utf-8") == text.format("b")  # two extends nothing

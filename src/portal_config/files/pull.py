@@ -169,8 +169,8 @@ class _Inherits:
         """What a new file inherits, when it extends anything (None: it is written flat)."""
         if self.profiles is None or not (self.extends or self.profiles.defaults):
             return None
-        inherited: dict[str, Any] = self.effective(self.new_file(portal))
-        return inherited
+        over: dict[str, Any] = self.effective(self.new_file(portal))
+        return over
 
     def without_redundant(self, text: str, settings: PortalSettings) -> str:
         """``text`` without the values that only repeat what the file inherits (as lint

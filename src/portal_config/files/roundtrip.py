@@ -72,6 +72,9 @@ def reorder(mapping: CommentedMap, order: Sequence[str]) -> None:
     _lead(mapping, above.get(wanted[0], ""))
 
 
+Owner = tuple[CommentedMap, str]  # a mapping, and the key whose value a nested one is
+
+
 def _lead(mapping: CommentedMap, lines: str, owner: Owner | None = None) -> None:
     """Put comment lines above the mapping's first key (``owner``: the mapping and key
     whose value it is, where ruamel prints those lines from for a nested mapping)."""
@@ -86,9 +89,6 @@ def _lead(mapping: CommentedMap, lines: str, owner: Owner | None = None) -> None
     if owner is not None:
         parent, key = owner
         parent.ca.items.setdefault(key, [None, None, None, None])[3] = start[1]
-
-
-Owner = tuple[CommentedMap, str]
 
 
 def remove_key(mapping: CommentedMap, key: str, below: str = "", owner: Owner | None = None) -> str:
