@@ -319,7 +319,8 @@ def test_an_adopters_first_hour(adopter: Path, invoke: Invoke) -> None:
     strict = invoke("lint", "--strict")
     # The lint recipe's own command passes: what the demo account allows guests (it lets
     # them create relations) is recorded in each new file for review in this first commit.
-    assert (strict.exit_code, strict.stdout) == (0, "6 files checked: no problems\n")
+    # The six portals and init's starter profile.
+    assert (strict.exit_code, strict.stdout) == (0, "7 files checked: no problems\n")
     assert (
         "acknowledged:\n  allow_new_relation: as found in OutSmart on "
         in (adopter / "portals" / "acme-facilities.yaml").read_text()
@@ -402,7 +403,7 @@ def test_a_fleet_adopted_from_the_sandbox_passes_its_own_lint_recipe(
         result = invoke(*args)
         assert result.exit_code == 0, (command, result.output)
         outputs.append(result.stdout)
-    assert outputs[0] == "18 files checked: no problems\n"
+    assert outputs[0] == "19 files checked: no problems\n"  # and the starter profile, once
     # The status quo, reviewed in the adoption's pull request: one entry per permission on.
     assert (adopter / "accounts" / "account-002" / "portals" / "secura-alarm.yaml").read_text() == (
         adopted_secura_alarm("../../../schema/portal.schema.json", every_section=True)
@@ -562,7 +563,7 @@ def test_init_accounts_converts_a_one_account_repository_into_the_first_account(
     assert loaded.targets["production"].base_url == "https://www.werkbonapp.nl/openapi/8/"
     linted = invoke("lint", "--account", "acme")
     assert linted.exit_code == 0, linted.output
-    assert "6 files checked" in linted.output
+    assert "7 files checked" in linted.output  # acme's six portals, the starter profile
 
     # A rerun (with or without --accounts) keeps it a fleet.
     before = _tree(adopter)

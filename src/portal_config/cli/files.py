@@ -131,9 +131,11 @@ def fmt_command(paths: tuple[Path, ...], check: bool, config_path: Path | None) 
     """Rewrite portal files in the canonical form pull writes, keeping comments.
 
     Keys in schema order, booleans as true/false, block lists, strings quoted
-    only where YAML 1.1 would misread them. Never changes what lint reads: a
-    file with values lint reads as numbers or null, or that does not load, is
-    reported and left alone. PATHS default to the configured portals directory.
+    only where YAML 1.1 would misread them; in a portal file, a value equal to
+    what it inherits from its profiles (redundant-override) is taken out. Never
+    changes the settings lint reads: a file with values lint reads as numbers
+    or null, or that does not load, is reported and left alone. PATHS default
+    to the configured portals directory.
 
     \b
     Exit codes: 0 formatted (or, with --check, nothing to change),

@@ -141,6 +141,14 @@ def apply_command(
     help="Also refresh the work-type catalog (default: yes).",
 )
 @click.option("--force", is_flag=True, help="Overwrite files even if they have local edits.")
+@click.option(
+    "--extends",
+    "extends",
+    metavar="PROFILE",
+    multiple=True,
+    help="Write each portal as the smallest override over this profile (repeatable, in "
+    "order, as a portal file's extends:); it replaces the profiles a file extends.",
+)
 @target_option
 @account_option
 @parallel_option
@@ -153,6 +161,7 @@ def pull_command(
     directory: Path | None,
     catalog: bool,
     force: bool,
+    extends: tuple[str, ...],
     config_path: Path | None,
     quiet: bool,
     verbose: bool,
@@ -167,15 +176,21 @@ def pull_command(
     permission switched on since is still reported by lint until someone
     writes its reason under acknowledged:.
 
+    With --extends PROFILE (repeatable), adopt the account into a baseline: each
+    file extends those profiles and holds only the values in which live differs
+    from what it inherits, so diff then shows no changes.
+
     \b
     Exit codes: 0 written or unchanged, 1 a file refused (local edits, unsafe id),
-                2 usage/config error, 4 API error, 7 some accounts failed (a
+                2 usage/config error (an --extends profile that does not exist:
+                nothing is written), 4 API error, 7 some accounts failed (a
                 many-account repository).
     \b
     Examples:
       portal-config pull                          # every portal of the default target
       portal-config pull --portal acme-facilities --target production
       portal-config pull --account new-customer   # a new account's portals and catalog
+      portal-config pull --extends restrictive    # adopt the account into a baseline
     """
     from portal_config.cli.runs import (
         Shown,  # start-up: lint never loads the fleet runner (~45 ms)
@@ -188,7 +203,8 @@ def pull_command(
         per_account_path,  # start-up: lint never loads the fleet runner (~45 ms)
     )
     from portal_config.run.pull import (
-        pull,  # start-up: lint never loads urllib3 or ruamel.yaml (~90 ms)
+        check_extends,  # start-up: lint never loads urllib3 or ruamel.yaml (~90 ms)
+        pull,
     )
 
     def run(config: Config, console: Console, chosen: list[Path]) -> Code:
@@ -201,9 +217,12 @@ def pull_command(
             force=force,
             console=console,
             concurrency=options.concurrency,
+            extends=extends,
         )
 
     config = load_config(config_path)
+    if extends:
+        check_extends(config, extends, options.accounts)
     console = make_console(None, quiet, verbose)
     printed: Shown[Code] = Shown(text=lambda code: "", read=False)  # pull prints as it goes
     files = (("--dir", directory),)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from portal_config.file_access import Repository
+from portal_config.files.inheritance import HEADS, Inheritance, drop_overrides
 from portal_config.files.roundtrip import (
     dump,
     load,
@@ -43,7 +44,9 @@ from portal_config.paths import display
 from portal_config.problems import Level, Position, Problem
 from portal_config.project.config import Config
 from portal_config.project.lint_scope import lint_scope
+from portal_config.settings.effective import FieldKey
 from portal_config.settings.model import PortalSettings
+from portal_config.settings.overrides import inherits_section, overrides
 from portal_config.settings.table import Field, Kind, Section, active
 from portal_config.storage import write_atomically
 
@@ -54,8 +57,7 @@ _BOOLEANS = (Kind.SWITCH, Kind.BOOLEAN)
 def _portal_keys() -> tuple[str, ...]:
     # A profile is formatted as a portal file is: its own keys where a reader looks for them.
     sections = (s.name for s in active().sections)
-    heads = ("portal", "profile", "description", "extends")
-    return (*heads, *sections, "locked", "acknowledged", "waivers")
+    return (*HEADS, *sections, "locked", "acknowledged", "waivers")
 
 
 def _field_names(section: Section) -> tuple[str, ...]:
@@ -110,13 +112,16 @@ def format_paths(paths: Sequence[Path], config: Config, *, check: bool) -> Forma
     """Format the portal files in ``paths`` (files, or directories searched like lint's).
 
     With ``check`` nothing is written. A file is rewritten only when its text changes,
-    keeping its permissions.
+    keeping its permissions. A portal file's values equal to what it inherits from its
+    profiles are taken out (files.inheritance).
     """
     files = []
     repository = Repository(config.root)  # read as lint reads: bounded, links kept inside
+    inheritance = Inheritance(config)
     # Profiles are formatted as portal files are (lint reads them apart, as profiles).
     for path in expand(paths, replace(lint_scope(config), profile_dirs=())):
-        formatted = format_loaded(load_file(path, display(path), repository=repository))
+        loaded = load_file(path, display(path), repository=repository)
+        formatted = format_loaded(loaded, inheritance.redundant(path, loaded.document))
         if formatted.changed and not check:
             assert formatted.text is not None
             # A link (inside the repository: others were not read) keeps being a link:
@@ -132,8 +137,9 @@ def format_bytes(data: bytes, shown: str) -> Formatted:
     return format_loaded(load_bytes(data, shown))
 
 
-def format_loaded(loaded: LoadResult) -> Formatted:
-    """The canonical form of one file as the loader read it (see format_bytes)."""
+def format_loaded(loaded: LoadResult, redundant: Collection[FieldKey] = ()) -> Formatted:
+    """The canonical form of one file as the loader read it (see format_bytes), without
+    the ``redundant`` overrides."""
     shown = loaded.path
     if loaded.document is None:
         return Formatted(shown, loaded.text, None, loaded.problems)
@@ -144,9 +150,10 @@ def format_loaded(loaded: LoadResult) -> Formatted:
         return Formatted(shown, loaded.text, None, problems)
     try:
         tree = load(loaded.text)
-        _normalize(tree, document.data)
+        data = drop_overrides(tree, document.data, redundant)
+        _normalize(tree, data)
         text = dump(tree)
-        _check_meaning(text, document.data)
+        _check_meaning(text, data)
     except (CanonicalError, YAMLError) as exc:
         message = f"cannot format this file without risking its meaning: {reason(exc)}"
         return Formatted(shown, loaded.text, None, [_problem(shown, None, message)])
@@ -220,7 +227,7 @@ def update_text(
     changes = _differences(resolve(data), settings)
     if not changes:
         return None
-    tree = _mapping(text, "the file")
+    tree = mapping(text, "the file")
     for section, one in changes:
         if section is None:
             set_key(tree, "portal", quoted(settings.portal), _portal_keys())
@@ -293,7 +300,7 @@ def _same(one: Field, have: Any, want: Any) -> bool:
     return isinstance(have, str) and have == want
 
 
-def _mapping(text: str, what: str) -> CommentedMap:
+def mapping(text: str, what: str) -> CommentedMap:
     """The round-trip tree of ``text``, which must be a mapping (``what`` says whose)."""
     try:
         tree = load(text)
@@ -304,26 +311,28 @@ def _mapping(text: str, what: str) -> CommentedMap:
     return tree
 
 
-def update_catalog(text: str, active: Sequence[str], inactive: Sequence[str]) -> str:
-    """The catalog ``text`` with names added and removed to match; comments kept.
-
-    New names go in at their sorted place, so a sorted list stays sorted.
-    """
-    tree = _mapping(text, "the catalog")
-    for key, names in (("work_types", active), ("inactive_work_types", inactive)):
-        if names or key in tree:
-            set_names(tree, key, names, ("work_types", "inactive_work_types"), sort_new=True)
-    return dump(tree)
-
-
 # -- new files and read-back checks ---------------------------------------------------------
-def render_portal(settings: PortalSettings, kept: dict[str, Any], modeline: str) -> str:
-    """A new portal file in canonical form (fmt leaves it as it is)."""
+def render_portal(
+    settings: PortalSettings,
+    kept: dict[str, Any],
+    modeline: str,
+    *,
+    extends: Sequence[str] = (),
+    over: dict[str, Any] | None = None,
+) -> str:
+    """A new portal file in canonical form (fmt leaves it as it is).
+
+    With ``over`` (what the file inherits from the profiles it ``extends``, and the
+    repository's), only the smallest override over it (settings.overrides).
+    """
     lines = [modeline, f"portal: {scalar(settings.portal)}"]
     if isinstance(kept.get("description"), str):
         lines.append(f"description: {scalar(kept['description'])}")
+    if extends:
+        lines += ["extends:", *[f"  - {scalar(name)}" for name in extends]]
     written: str | None = None
-    for section, one, value in settings.managed():
+    entries = settings.managed() if over is None else overrides(over, settings.managed())
+    for section, one, value in entries:
         if section.name != written:
             lines.append(f"{section.name}:")
             written = section.name
@@ -331,6 +340,8 @@ def render_portal(settings: PortalSettings, kept: dict[str, Any], modeline: str)
             if value:
                 lines.append(f"  {one.name}:")
                 lines += [f"    - {scalar(name)}" for name in value]
+            elif over is not None and inherits_section(over, section):
+                lines.append(f"  {one.name}: []")  # left out, it would be what it inherits
             elif not one.managed_when_omitted or one.default:
                 lines.append(f"  {one.name}: []")  # left out, it would mean something else
         elif one.kind in _BOOLEANS:

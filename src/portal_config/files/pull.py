@@ -11,7 +11,7 @@ or by a pull that refreshes the file, is still reported until someone gives a re
 Values are quoted wherever YAML 1.1 would read them as something else, so the files
 come out lint-clean and diff-clean. A file with local edits is never changed without
 ``--force`` (git's word for tracked files; elsewhere, a record of what pull last wrote:
-see `_Files`), and a portal id that is not a safe file name is refused. Existing files
+see `PullFiles`), and a portal id that is not a safe file name is refused. Existing files
 are read as lint reads them (file_access): a FIFO or a link out of the project is refused.
 """
 
@@ -19,25 +19,20 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from portal_config.escaping import quote
-from portal_config.file_access import RefusedWrite, Repository, UnreadableFile, read_bounded
-from portal_config.files.canonical import (
-    CanonicalError,
-    Resolve,
-    render_portal,
-    update_catalog,
-    update_text,
-)
-from portal_config.files.pull_record import PullRecord
-from portal_config.files.roundtrip import scalar
+from portal_config.file_access import Repository
+from portal_config.files.canonical import CanonicalError, mapping, render_portal, update_text
+from portal_config.files.inheritance import HEADS, drop_overrides, redundant_overrides
+from portal_config.files.pull_writes import PullFiles, PullResult, link_line
+from portal_config.files.roundtrip import dump, scalar, set_names
 from portal_config.lint.catalog import invalid_work_type
-from portal_config.lint.loader import MAX_BYTES, LoadResult, load_file, unreadable
+from portal_config.lint.loader import LoadResult, load_bytes, load_file
+from portal_config.lint.profiles import Profiles
 from portal_config.paths import display
 from portal_config.plan.live_values import (
     is_file_id,
@@ -48,21 +43,8 @@ from portal_config.plan.live_values import (
 )
 from portal_config.project.config import NOTHING_IGNORED, Ignore
 from portal_config.settings.model import LivePortal, PortalSettings, WorkType
+from portal_config.settings.overrides import inherited
 from portal_config.settings.table import active
-from portal_config.storage import write_atomically
-
-PUBLIC = 0o644
-
-
-@dataclass
-class PullResult:
-    written: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)  # one reason per refused file
-
-    @property
-    def failed(self) -> bool:
-        return bool(self.refused)
 
 
 def pull_portals(
@@ -75,7 +57,8 @@ def pull_portals(
     ignore: Ignore = NOTHING_IGNORED,
     sections: Sequence[str] | None = None,
     root: Path,
-    effective: Resolve | None = None,
+    profiles: Profiles | None = None,
+    extends: Sequence[str] | None = None,
 ) -> PullResult:
     """Write each live portal (those ``only`` names, else all that ``ignore`` keeps).
 
@@ -85,18 +68,20 @@ def pull_portals(
 
     A portal whose id no file can use, or whose settings hold a value no file can
     (live_values.py), is refused, never written in a form lint would reject or with the
-    value changed into one it accepts. ``root`` is the project's top (see `_Files`). A
+    value changed into one it accepts. ``root`` is the project's top (see `PullFiles`). A
     new file acknowledges the permissions it finds on (`adopted`); an existing one is
-    only brought to the live values; ``effective`` gives a file's effective settings
-    (the profiles it extends), which are what it is brought to them from.
+    only brought to the live values. A file that extends ``profiles`` is brought to them
+    by overrides over what it inherits, its values equal to that taken out; ``extends``
+    (None: each file keeps its own) is the list of profiles every file then extends, a
+    new one holding only the smallest override over them (settings.overrides).
     """
     result = PullResult()
-    files = _Files(root, directory, force, result)
+    files = PullFiles(root, directory, force, result)
     day = adoption_day()  # once: every file of one pull gives the same date
     refused = files.repository.directory_refusal(directory)
     if refused is not None:
         # One line for the directory, as lint says it, not one per file: nothing is written.
-        result.refused.append(_link_line(*refused))
+        result.refused.append(link_line(*refused))
         return result
     by_id = not_ignored(live, ignore)
     for wanted in only:
@@ -117,7 +102,15 @@ def pull_portals(
             continue
         path = directory / f"{portal.portal}.yaml"
         existing = load_file(path, repository=files.repository) if path.is_file() else None
-        settings = portal.settings.only(_sections(sections, existing, effective))
+        if existing is not None and existing.text is not None and extends is not None:
+            # The profiles given replace the file's own: it is brought to live over them.
+            try:
+                existing = load_bytes(with_extends(existing.text, extends).encode(), display(path))
+            except CanonicalError as exc:
+                result.refused.append(f"{display(path)}: not written: {exc}; edit it by hand")
+                continue
+        inherits = _Inherits(profiles, display(path), extends)
+        settings = portal.settings.only(_sections(sections, existing, inherits, portal.portal))
         reasons = unrepresentable(settings)
         if reasons:
             result.refused.append(
@@ -126,7 +119,7 @@ def pull_portals(
             continue
         modeline = _modeline(directory, schema_path)
         try:
-            files.write(path, _pulled_text(existing, settings, modeline, day, effective))
+            files.write(path, _pulled_text(existing, settings, modeline, day, inherits))
         except CanonicalError as exc:
             result.refused.append(f"{display(path)}: not written: {exc}; edit it by hand")
     files.record.save()
@@ -156,21 +149,65 @@ def adopted(settings: PortalSettings, day: dt.date) -> dict[str, dict[str, str]]
     return {"acknowledged": {flag: reason for flag in flags}} if flags else {}
 
 
-def _link_line(link: str, reason: str) -> str:
-    """A refused link as lint positions a file-level problem: at 1:1 of the link."""
-    return f"{display(Path(link))}:1:1: {reason}"
+@dataclass(frozen=True)
+class _Inherits:
+    """What one pulled file inherits: the profiles, its shown path, the --extends list."""
+
+    profiles: Profiles | None
+    shown: str
+    extends: Sequence[str] | None
+
+    def effective(self, data: Any) -> Any:
+        """A file's effective settings from its data (itself without profiles)."""
+        return data if self.profiles is None else self.profiles.effective_data(data, self.shown)
+
+    def new_file(self, portal: str) -> dict[str, Any]:
+        """What a new file says before its values: its id and the profiles it extends."""
+        return {"portal": portal, **({"extends": list(self.extends)} if self.extends else {})}
+
+    def over(self, portal: str) -> dict[str, Any] | None:
+        """What a new file inherits, when it extends anything (None: it is written flat)."""
+        if self.profiles is None or not (self.extends or self.profiles.defaults):
+            return None
+        over: dict[str, Any] = self.effective(self.new_file(portal))
+        return over
+
+    def without_redundant(self, text: str, settings: PortalSettings) -> str:
+        """``text`` without the values that only repeat what the file inherits (as lint
+        finds them; adopting, with --extends, also those equal to a default)."""
+        if self.profiles is None:
+            return text
+        document = load_bytes(text.encode("utf-8"), self.shown).document
+        keys = set(redundant_overrides(self.profiles, document))
+        over = self.over(settings.portal) if self.extends else None
+        if over is not None:
+            keys |= inherited(over, settings.managed())
+        if document is None or not keys:
+            return text
+        tree = mapping(text, "the file")
+        drop_overrides(tree, document.data, keys)
+        return dump(tree)
+
+
+def with_extends(text: str, names: Sequence[str]) -> str:
+    """A portal file's ``text`` extending ``names`` (replacing its own list, a kept
+    name's comment with it); raises CanonicalError when the text is not a mapping."""
+    tree = mapping(text, "the file")
+    set_names(tree, "extends", names, HEADS, sort_new=False)
+    return dump(tree)
 
 
 def _sections(
-    wanted: Sequence[str] | None, existing: LoadResult | None, effective: Resolve | None
+    wanted: Sequence[str] | None, existing: LoadResult | None, inherits: _Inherits, portal: str
 ) -> set[str]:
     """The sections a pulled file holds: the repository's, and those it already has
     (itself or from the profiles it extends)."""
     # Every file has the sections every portal file must have, whatever `sections:` says.
     names = {s.name for s in active().sections if s.required} | set(wanted or ())
-    data = existing.document.data if existing is not None and existing.document else None
-    if effective is not None:
-        data = effective(data)
+    if existing is None:
+        data = inherits.effective(inherits.new_file(portal))
+    else:
+        data = inherits.effective(existing.document.data if existing.document else None)
     if isinstance(data, dict):
         names |= {section.name for section in active().sections if section.name in data}
     return names
@@ -181,17 +218,25 @@ def _pulled_text(
     settings: PortalSettings,
     modeline: str,
     day: dt.date,
-    effective: Resolve | None = None,
+    inherits: _Inherits,
 ) -> str | None:
-    """The file's new text, or None when its settings already are the live ones."""
+    """The file's new text, or None when its settings already are the live ones (and it
+    keeps the profiles it extends)."""
     if existing is None:
-        return render_portal(settings, adopted(settings, day), modeline)
+        extends = inherits.extends or ()
+        over = inherits.over(settings.portal)
+        return render_portal(settings, adopted(settings, day), modeline, extends=extends, over=over)
     document = existing.document
     if document is None or existing.text is None or not isinstance(document.data, dict):
         # Nothing readable to keep but what lint could load: write the canonical form.
         return render_portal(settings, {}, modeline)
+    effective = inherits.effective if inherits.profiles is not None else None
     try:
-        return update_text(existing.text, document.data, settings, effective)
+        updated = update_text(existing.text, document.data, settings, effective)
+        if updated is None and inherits.extends is None:
+            return None
+        # With --extends, the file extends them now even when no value changes.
+        return inherits.without_redundant(updated or existing.text, settings)
     except CanonicalError:
         if "extends" in document.data:
             raise  # rewritten whole, it would stop extending its profiles
@@ -219,7 +264,7 @@ def pull_catalog(
             result.refused.append(
                 f"{display(path)}: live work type {quote(work_type.name)} not written: {why}"
             )
-    files = _Files(root, path.parent, force, result)
+    files = PullFiles(root, path.parent, force, result)
     files.write(path, _catalog_text(kept, path, files.repository))
     files.record.save()
     return result
@@ -244,6 +289,18 @@ def _catalog_text(work_types: Sequence[WorkType], path: Path, repository: Reposi
         return update_catalog(loaded.text, active, inactive)
     except (AssertionError, CanonicalError):
         return _new_catalog(active, inactive)  # unreadable: nothing to keep
+
+
+def update_catalog(text: str, active: Sequence[str], inactive: Sequence[str]) -> str:
+    """The catalog ``text`` with names added and removed to match; comments kept.
+
+    New names go in at their sorted place, so a sorted list stays sorted.
+    """
+    tree = mapping(text, "the catalog")
+    for key, names in (("work_types", active), ("inactive_work_types", inactive)):
+        if names or key in tree:
+            set_names(tree, key, names, ("work_types", "inactive_work_types"), sort_new=True)
+    return dump(tree)
 
 
 def _new_catalog(active: Sequence[str], inactive: Sequence[str]) -> str:
@@ -271,74 +328,3 @@ def _names(value: Any) -> set[str] | None:
 def _modeline(directory: Path, schema_path: Path) -> str:
     relative = os.path.relpath(schema_path, directory.resolve())
     return f"# yaml-language-server: $schema={Path(relative).as_posix()}"
-
-
-class _Files:
-    """Pull's writes into one directory, and the overwrite check before each.
-
-    A file that differs from what pull would write may hold a local edit. It is replaced
-    only when its bytes are what pull last wrote there (`PullRecord`: this works in
-    git-ignored and non-git directories too), when git tracks it unmodified, or with
-    ``--force``. Otherwise it is refused, never silently lost.
-    """
-
-    def __init__(self, root: Path, directory: Path, force: bool, result: PullResult) -> None:
-        # Read as lint reads: bounded, regular files only, links kept inside the project.
-        self.repository = Repository(root)
-        self.record = PullRecord(root, directory)
-        self.force = force
-        self.result = result
-
-    def write(self, path: Path, text: str | None) -> None:
-        """Write ``text`` unless it is None (settings match live) or equals the file."""
-        shown = display(path)
-        if text is None:
-            self.result.unchanged.append(shown)  # not rewritten: its bytes and mtime stay
-            return
-        wanted = text.encode("utf-8")
-        if os.path.lexists(path):
-            try:
-                current = read_bounded(path, MAX_BYTES, self.repository)
-            except (OSError, UnreadableFile) as exc:
-                problem = unreadable(shown, exc)
-                self.result.refused.append(f"{problem.location()}: {problem.message}")
-                return
-            if current == wanted:
-                self.record.note(path.name, current)  # as pull writes it: no edit to keep
-                self.result.unchanged.append(shown)
-                return
-            edits = None
-            if not self.force and not self.record.wrote(path.name, current):
-                edits = _local_edits(path)
-            if edits:
-                self.result.refused.append(
-                    f"{shown}: {edits}; commit or stash them, or pass --force"
-                )
-                return
-        try:
-            write_atomically(path, text, mode=PUBLIC, repository=self.repository)
-        except RefusedWrite as exc:
-            self.result.refused.append(_link_line(exc.link, exc.reason))
-            return
-        self.record.note(path.name, wanted)
-        self.result.written.append(shown)
-
-
-def _local_edits(path: Path) -> str | None:
-    """Why overwriting this existing file could lose work, or None if git has it all."""
-    try:
-        done = subprocess.run(
-            # --ignored: an ignored file is listed ("!!") instead of passing for clean.
-            ["git", "status", "--porcelain", "--ignored", "--", path.name],
-            cwd=path.parent,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return "git is not available to check it for local edits"
-    if done.returncode != 0:
-        return "it is not in a git repository, so local edits cannot be ruled out"
-    if done.stdout.startswith("!!"):
-        return "it is ignored by git, so local edits cannot be ruled out"
-    return "it has uncommitted local edits" if done.stdout.strip() else None

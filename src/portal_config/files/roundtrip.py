@@ -68,14 +68,48 @@ def reorder(mapping: CommentedMap, order: Sequence[str]) -> None:
     for prior, key in pairwise(wanted):
         _give(mapping, prior, above.get(key, ""))
     _give(mapping, wanted[-1], tail)
-    lead = above.get(wanted[0], "")
-    if lead:  # the new first key had comments above it: they go to the top of the mapping
-        start = mapping.ca.comment
-        if start is None or len(start) < 2:
-            mapping.ca.comment = start = [None, []]
-        if start[1] is None:
-            start[1] = []
-        start[1].append(CommentToken(lead, CommentMark(0)))
+    # The new first key had comments above it: they go to the top of the mapping.
+    _lead(mapping, above.get(wanted[0], ""))
+
+
+Owner = tuple[CommentedMap, str]  # a mapping, and the key whose value a nested one is
+
+
+def _lead(mapping: CommentedMap, lines: str, owner: Owner | None = None) -> None:
+    """Put comment lines above the mapping's first key (``owner``: the mapping and key
+    whose value it is, where ruamel prints those lines from for a nested mapping)."""
+    if not lines:
+        return
+    start = mapping.ca.comment
+    if start is None or len(start) < 2:
+        mapping.ca.comment = start = [None, []]
+    if start[1] is None:
+        start[1] = []
+    start[1].append(CommentToken(lines, CommentMark(0)))
+    if owner is not None:
+        parent, key = owner
+        parent.ca.items.setdefault(key, [None, None, None, None])[3] = start[1]
+
+
+def remove_key(mapping: CommentedMap, key: str, below: str = "", owner: Owner | None = None) -> str:
+    """Remove ``key`` and its value, as `_replace_items` removes a name: its end-of-line
+    comment goes with it, the comment lines below it stay above the key that follows.
+
+    ``below`` are comment lines to keep after it too; ``owner`` as for `_lead`. Returns
+    the lines left with no key to stay with (the mapping is now empty), for the caller.
+    """
+    keys = list(mapping)
+    index = keys.index(key)
+    lines = below + _take(mapping, key)
+    del mapping[key]
+    mapping.ca.items.pop(key, None)
+    if index:
+        _give(mapping, keys[index - 1], lines)
+    elif len(mapping):
+        _lead(mapping, lines, owner)
+    else:
+        return lines
+    return ""
 
 
 def set_key(mapping: CommentedMap, key: str, value: Any, order: Sequence[str]) -> None:

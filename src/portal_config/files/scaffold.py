@@ -1,6 +1,8 @@
 """Scaffold: what `portal-config init` lays out in an adopter's repository.
 
-Every file comes from package data (`templates/`), and the workflow templates are this
+Every file comes from package data (`templates/`): the config, the schema, a starter
+profile and an example portal file that extends it (outside portals/, so diff and apply
+never take it for a live portal). The workflow templates are this
 repository's own `.github/workflows/` files, so an adopter runs the recipes this project
 runs. With account names (`init --accounts`) it lays out a fleet instead: an `accounts:`
 section, `accounts/<name>/portals/` per account and the fleet recipes. Running init twice
@@ -44,6 +46,8 @@ from portal_config.project.repository_layout import (
 )
 
 TEMPLATES = Path(__file__).parent.parent.joinpath("templates")
+# The profile init writes (profiles/baseline.yaml), which its example portal extends.
+STARTER_PROFILE = "baseline"
 # The names portal-config.yaml accepts under `accounts:` (they become directory, GitHub
 # environment and variable names).
 _ACCOUNTS_SLOT = "#<accounts>\n"
@@ -203,6 +207,9 @@ def scaffold(
             result.outcomes.append(Outcome(f"{portals}/", KEPT))
         else:
             owned(f"{portals}/.gitkeep", "")
+    # A starter profile and a portal file that extends it: the layout, shown by example.
+    owned(f"profiles/{STARTER_PROFILE}.yaml", _template("profile.yaml"))
+    owned("examples/example-portal.yaml", _template("example-portal.yaml"))
     snippet = fill(_template("pre-commit-config.yaml"))
     pre_commit = root / ".pre-commit-config.yaml"
     if pre_commit.exists():

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from portal_config.errors import ExitCode
+from portal_config.errors import ExitCode, ReasonsError
 from portal_config.escaping import escape_line, escape_text
 from portal_config.files.pull import pull_catalog, pull_portals
 from portal_config.lint.profiles import load_profiles
+from portal_config.lint.rules import unknown_profile
 from portal_config.live.api import OutSmartClient
 from portal_config.paths import display
 from portal_config.project.config import Config, Target
@@ -32,7 +33,10 @@ def pull(
     force: bool,
     console: Console,
     concurrency: int | None = None,
+    extends: Sequence[str] = (),
 ) -> Code:
+    """Pull; with ``extends`` (checked first: `check_extends`), every portal file written
+    extends these profiles, holding only its overrides over them."""
     target = resolve_target(config, target_name)
     with open_client_for(target, concurrency, console) as client:
         # Not progress: even with --quiet, a pull says whose settings it writes into git.
@@ -51,7 +55,8 @@ def pull(
         sections=config.sections,
         root=config.root,
         # Files that extend profiles are brought to live by overrides over them.
-        effective=(lambda data: profiles.effective_data(data, "pulled")) if profiles else None,
+        profiles=profiles if profiles else None,
+        extends=tuple(extends) or None,
     )
     if catalog:
         catalog_result = pull_catalog(work_types, config.catalog, force, root=config.root)
@@ -67,6 +72,28 @@ def pull(
         f"{len(result.refused)} refused.\n"
     )
     return Code(ExitCode.PROBLEMS if result.failed else ExitCode.OK)
+
+
+def check_extends(config: Config, extends: Sequence[str], accounts: Sequence[str]) -> None:
+    """Refuse (exit 2, one line per reason) a profile `pull --extends` names that a
+    selected account does not have, or that fails its schema: before any request, so
+    nothing is written."""
+    views = [config.for_account(name) for name in config.select_accounts(accounts)]
+    reasons = []
+    for view in views or [config]:
+        profiles = load_profiles(lint_scope(view))
+        for name in dict.fromkeys(extends):
+            found = profiles.by_name.get(name)
+            if found is None:
+                known = list(profiles.by_name)
+                reasons.append(f"--extends: {unknown_profile.message(name, known)}")
+            elif not found.valid:
+                reasons.append(
+                    f"--extends: profile '{name}' ({found.document.path}) has problems; "
+                    "portal-config lint shows them"
+                )
+    if reasons:
+        raise ReasonsError(*dict.fromkeys(reasons))
 
 
 def _pull_source(target: Target, client: OutSmartClient) -> str:
