@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
+import pytest
 from jsonschema import Draft202012Validator
 
 from conftest import REPO, Invoke
@@ -14,7 +16,7 @@ from portal_config.plan.reach import Reach
 from portal_config.render.reach import reach_line
 from portal_config.sandbox import Sandbox
 from test_fleet import ACCOUNTS, fleet, fleet_sandbox  # noqa: F401 (fixtures)
-from test_three_way import commit_all, git
+from test_three_way import _recipe_step, _run_recipe_step, commit_all, git
 
 PLAN_SCHEMA = json.loads((REPO / "schema" / "plan.schema.json").read_text(encoding="utf-8"))
 FLEET_SCHEMA = json.loads((REPO / "schema" / "fleet.schema.json").read_text(encoding="utf-8"))
@@ -271,3 +273,51 @@ def test_the_headline_shows_a_hostile_profile_path_as_data() -> None:
         "- ``profiles/`x`\\n::error::<b>@org\\u202e.yaml``: 1 field changed → 1 portal in "
         "1 account; 0 widen access"
     )
+
+
+@pytest.mark.slow  # bash and real portal-config processes
+def test_the_fleet_recipe_comments_what_each_profile_edit_reaches(
+    fleet: Path,  # noqa: F811 (the fixture)
+    invoke: Invoke,
+) -> None:
+    _fleet_over_policy(fleet)
+    _git_repo(fleet)
+    assert invoke("apply", "--yes", "--allow-large-change").exit_code == 0
+    git(fleet, "checkout", "-q", "-b", "feature")
+    policy = fleet / "profiles" / "policy.yaml"
+    policy.write_text(policy.read_text(encoding="utf-8").replace("false", "true"))
+    commit_all(fleet, "guests may change the address")
+    # What the diff jobs keep, one artifact per account, downloaded side by side.
+    temp = fleet.with_name(f"{fleet.name}-temp")
+    for account in ACCOUNTS:
+        out = temp / "kept" / f"portal-config-plan-{account}" / "plans" / "{account}.json"
+        saved = invoke("diff", "--base", "main", "--account", account, "--out", str(out))
+        assert saved.exit_code == 3
+    (temp / "base").mkdir()
+    shutil.copy(fleet / "portal-config.yaml", temp / "base" / "portal-config.yaml")
+    env = {
+        "RUNNER_TEMP": str(temp),
+        "GITHUB_OUTPUT": str(temp / "output"),
+        "GITHUB_STEP_SUMMARY": str(temp / "summary.md"),
+    }
+    step = _recipe_step("portal-config-fleet-diff.yml", "Render what each profile edit reaches")
+    done = _run_recipe_step(step, fleet, env)
+    assert done.returncode == 0, done.stderr
+    assert (temp / "output").read_text() == "reach=true\n"
+    comment = (temp / "reach.md").read_text(encoding="utf-8")
+    headline = "profiles/policy.yaml: 1 field changed → 13 portals in 3 accounts; 13 widen access"
+    assert comment.startswith(f"- `{headline.replace(':', '`:', 1)}\n\n<details>\n")
+    assert re.findall(r"<summary>Account <code>(\w+)</code></summary>", comment) == list(ACCOUNTS)
+
+    # A branch that changes no profile: the step says there is nothing to reach.
+    git(fleet, "checkout", "-q", "main")
+    shutil.rmtree(temp / "kept")
+    for account in ACCOUNTS:
+        out = temp / "kept" / f"portal-config-plan-{account}" / "plans" / "{account}.json"
+        assert (
+            invoke("diff", "--base", "main", "--account", account, "--out", str(out)).exit_code == 0
+        )
+    (temp / "output").unlink()
+    done = _run_recipe_step(step, fleet, env)
+    assert done.returncode == 0, done.stderr
+    assert (temp / "output").read_text() == "reach=false\n"

@@ -254,6 +254,7 @@ def test_only_jobs_grant_permissions_and_only_what_they_use(path: Path) -> None:
             "accounts": read,
             "diff": {**read, "pull-requests": "write"},
             "diffed": {},
+            "fan-out": {**read, "pull-requests": "write"},  # one comment, no token
         },
         "portal-config-fleet-drift.yml": {
             "accounts": read,
