@@ -223,3 +223,31 @@ def test_the_readmes_rules_table_lists_every_rule_with_its_level_and_summary() -
     assert rows == [
         f"| `{rule_id}` | {rule.LEVEL.value} | {summary(rule)} |" for rule_id, rule in RULES.items()
     ]
+
+
+@pytest.mark.slow  # a real shell, git and nine portal-config processes
+def test_the_baselines_example_adopts_a_fleet_and_shows_what_a_profile_edit_reaches(
+    tmp_path: Path,
+) -> None:
+    section = README.split("## Baselines", 1)[1].split("\n## ", 1)[0]
+    (script,) = re.findall(r"```sh\n(.+?)```", section, re.S)
+    (shown,) = re.findall(r"```text\n(.+?)```", section, re.S)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env |= {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com"}
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    out = done.stdout
+    assert done.returncode == 0, done.stderr  # the last command, apply, applied
+    assert "Traceback" not in done.stderr
+    # Adopted: the files hold only overrides, and nothing differs from live.
+    assert out.count("No changes. 6 portals up to date.") == 3
+    acme = (tmp_path / "accounts" / "account-001" / "portals" / "acme-facilities.yaml").read_text()
+    assert "extends:\n  - restrictive\n" in acme and "allow_address_change" not in acme
+    # The comment opens with the reach, and names the profile's line on the change.
+    headline, _, change = shown.splitlines()
+    comment = out[out.index(headline) :]
+    assert comment.startswith(headline + "\n\n<details>\n")
+    assert comment.count(change) == 3
+    assert "Apply: 1 applied, 5 unchanged, 0 failed, 0 skipped." in out
