@@ -117,27 +117,29 @@ def render_csv(report: Alignment) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for row in _csv_rows(report):
-        writer.writerow([_cell_text(value) for value in row])
+        writer.writerow([_unformula(text) for text in row])
     return out.getvalue()
 
 
 def _csv_rows(report: Alignment) -> Iterator[list[str]]:
+    """The rows' cells as text: names and sources escaped, values as JSON spells them."""
     for entry in report.accounts:
-        account = entry.account or ""
+        account = escape_text(entry.account or "")
         if entry.alignment is None:
-            yield [account, "", "", FAILED, "", "", "", "", "", "", entry.error or ""]
+            error = escape_line(entry.error or "")
+            yield [account, "", "", FAILED, "", "", "", "", "", "", error]
             continue
         for name, cell in _cells(report, entry):
             rows = [(p, row) for p in entry.alignment.portals if (row := p.field(name))]
-            live = [shown(row.live) for _, row in rows if report.live]
+            live = [_spelt(row.live) for _, row in rows if report.live]
             yield [
                 account,
-                ";".join(p.portal for p, _ in rows),
+                ";".join(escape_text(p.portal) for p, _ in rows),
                 name,
                 cell.state,
                 "yes" if cell.widens else "no",
-                ";".join(dict.fromkeys(row.source for _, row in rows)),
-                " | ".join(dict.fromkeys(shown(row.value) for _, row in rows)),
+                ";".join(dict.fromkeys(escape_text(row.source) for _, row in rows)),
+                " | ".join(dict.fromkeys(_spelt(row.value) for _, row in rows)),
                 " | ".join(dict.fromkeys(live)),
                 ";".join(str(p.live_revision) for p, _ in rows if p.live_revision is not None),
                 _differs(entry, name),
@@ -151,11 +153,16 @@ def _differs(entry: AccountEntry, name: str) -> str:
     return "yes" if name in entry.differs else "no"
 
 
-def _cell_text(value: str) -> str:
-    """A CSV cell as text a spreadsheet shows and never runs: control and bidi characters
-    made visible, and a leading formula character kept from starting a formula."""
-    text = escape_text(value)
-    return "'" + text if value.startswith(FORMULA_STARTS) else text
+def _unformula(text: str) -> str:
+    """A CSV cell a spreadsheet shows and never runs: a leading formula character is kept
+    from starting a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _spelt(value: Any) -> str:
+    """A value as a file spells it (JSON), with control and bidi characters made visible;
+    JSON's own escapes stay single."""
+    return escape_line(shown(_plain(value)))
 
 
 def _account_json(report: Alignment, entry: AccountEntry) -> dict[str, Any]:
@@ -247,6 +254,6 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     environment.filters["text"] = lambda value: escape_text(str(value))
-    environment.filters["value"] = lambda value: escape_text(shown(_plain(value)))
+    environment.filters["value"] = _spelt
     environment.filters["line"] = lambda value: escape_line(str(value))
     return environment
