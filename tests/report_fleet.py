@@ -68,8 +68,8 @@ PORTALS = {
 }
 
 
-@pytest.fixture
-def report_sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+@pytest.fixture(name="report_sandbox")
+def sandbox_fixture(tmp_path: Path) -> Iterator[Sandbox]:
     """One sandbox server holding the three accounts, each with its own token."""
     states = {
         TOKENS[name]: SandboxState.open(tmp_path / "state" / f"{name}.json", demo_account())

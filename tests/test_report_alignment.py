@@ -28,11 +28,11 @@ from portal_config.run.report import (
     PortalRow,
 )
 from portal_config.sandbox import Sandbox
-from report_fleet import (  # noqa: F401 (report_sandbox is a fixture)
+from report_fleet import (  # noqa: F401 (sandbox_fixture is the report_sandbox fixture)
     ACCOUNTS,
     HOSTILE_NAME,
     TOKENS,
-    report_sandbox,
+    sandbox_fixture,
     ui_edit,
     write_fleet,
 )
@@ -185,7 +185,9 @@ def test_the_page_loads_nothing_and_shows_a_hostile_value_as_text(
         assert not {"src", "srcset", "action", "onerror", "onload"} & set(attrs), (tag, attrs)
         assert not str(attrs.get("href") or "#").split("#")[0], (tag, attrs)  # own anchors only
     assert HOSTILE_NAME in "".join(page.text)  # as text, whole
-    (policy,) = [a["content"] for t, a in page.tags if a.get("http-equiv") == "Content-Security-Policy"]
+    (policy,) = [
+        a["content"] for t, a in page.tags if a.get("http-equiv") == "Content-Security-Policy"
+    ]
     assert str(policy).startswith("default-src 'none'; style-src 'sha256-")
     assert "<script>" in html and html.count("<script") == 1
 
@@ -215,11 +217,13 @@ def test_files_only_report_has_no_live_column_and_no_drift(fleet: Path, invoke: 
     payload = json.loads(result.output)
     validate(payload)
     assert payload["live"] is False and payload["live_read_at"] is None
-    cells = {(a["account"], f): c["state"] for a in payload["accounts"] for f, c in a["cells"].items()}
+    cells = {
+        (a["account"], f): c["state"] for a in payload["accounts"] for f, c in a["cells"].items()
+    }
     assert cells[("gamma", "guest_workorder.allow_address_change")] == "aligned"
     assert payload["summary"]["cells"]["drift"] == 0
     html = invoke("report").output
-    assert "<th scope=\"col\">Live</th>" not in html
+    assert '<th scope="col">Live</th>' not in html
     assert "not read (files only)" in html
 
 
@@ -229,7 +233,11 @@ def test_csv_has_one_row_per_account_and_field(fleet: Path, invoke: Invoke) -> N
     rows = list(csv.DictReader(io.StringIO(result.output)))
     fields = json.loads(invoke("report", "--format", "json").output)["fields"]
     assert [(r["account"], r["field"]) for r in rows] == [(a, f) for a in ACCOUNTS for f in fields]
-    drift = next(r for r in rows if (r["account"], r["field"]) == ("gamma", "guest_workorder.allow_address_change"))
+    drift = next(
+        r
+        for r in rows
+        if (r["account"], r["field"]) == ("gamma", "guest_workorder.allow_address_change")
+    )
     assert drift["state"] == "drift" and drift["widens"] == "yes"
     assert drift["portals"] == "acme-facilities;klimaat-techniek"
     assert drift["live"] == "true | false"
@@ -319,7 +327,9 @@ def hostile_report() -> Alignment:
         for i, text in enumerate(HOSTILE.values())
     )
     failed = AccountEntry("broken", None, "api error: " + HOSTILE["img-tag"], 4)
-    return Alignment(("general.name",), (*entries, failed), "2026-12-04T10:00:01+00:00", None, False, True)
+    return Alignment(
+        ("general.name",), (*entries, failed), "2026-12-04T10:00:01+00:00", None, False, True
+    )
 
 
 def _controls(text: str) -> Iterator[str]:
@@ -342,19 +352,36 @@ def test_every_hostile_value_is_text_on_the_page() -> None:
 
 
 def test_csv_cells_never_start_a_formula() -> None:
-    values = ["=HYPERLINK(\"http://evil\")", "+1+1", "-2", "@SUM(A1)", "\tx", "\rx", "ok"]
+    values = ['=HYPERLINK("http://evil")', "+1+1", "-2", "@SUM(A1)", "\tx", "\rx", "ok"]
     portals = tuple(
-        PortalRow(f"p{i}", "f.yaml", (), (FieldRow("general.name", v, "f.yaml:3", None, "local", False),))
+        PortalRow(
+            f"p{i}", "f.yaml", (), (FieldRow("general.name", v, "f.yaml:3", None, "local", False),)
+        )
         for i, v in enumerate(values)
     )
     entries = tuple(
-        AccountEntry(value, AccountAlignment((portal,))) for value, portal in zip(values, portals, strict=True)
+        AccountEntry(value, AccountAlignment((portal,)))
+        for value, portal in zip(values, portals, strict=True)
     )
     report = Alignment(("general.name",), entries, "2026-12-04T10:00:01+00:00", None, False, False)
     rows = list(csv.reader(io.StringIO(render_csv(report))))[1:]
-    assert [row[0] for row in rows] == ["'=HYPERLINK(\"http://evil\")", "'+1+1", "'-2", "'@SUM(A1)", "'\tx", "\\rx", "ok"]
+    assert [row[0] for row in rows] == [
+        '\'=HYPERLINK("http://evil")',
+        "'+1+1",
+        "'-2",
+        "'@SUM(A1)",
+        "'\tx",
+        "\\rx",
+        "ok",
+    ]
     assert [row[6] for row in rows] == [
-        '"=HYPERLINK(\\"http://evil\\")"', '"+1+1"', '"-2"', '"@SUM(A1)"', '"\\tx"', '"\\rx"', '"ok"'
+        '"=HYPERLINK(\\"http://evil\\")"',
+        '"+1+1"',
+        '"-2"',
+        '"@SUM(A1)"',
+        '"\\tx"',
+        '"\\rx"',
+        '"ok"',
     ]
     assert list(_controls(render_csv(hostile_report()).replace("\r\n", "\n"))) == []
 
