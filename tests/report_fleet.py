@@ -20,7 +20,15 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SOFTWARE_TOKEN
+from hostile_strings import HOSTILE
 from portal_config.live.api import ClientSettings, OutSmartClient
+from portal_config.run.report import (
+    AccountAlignment,
+    AccountEntry,
+    Alignment,
+    FieldRow,
+    PortalRow,
+)
 from portal_config.sandbox import Sandbox, SandboxState, start_sandbox
 from portal_config.sandbox.demo import demo_account
 from portal_config.settings.model import PortalSettings
@@ -119,3 +127,20 @@ def ui_edit(url: str, account: str, portal: str, **guest: object) -> None:
         client.replace_portal(
             PortalSettings.of(portal, {"guest_workorder": fields}), current.revision
         )
+
+
+def hostile_report() -> Alignment:
+    """Every hostile string as an account, a portal, a file, a value and a source."""
+
+    def portal(index: int, text: str) -> PortalRow:
+        row = FieldRow("general.name", text, f"{text}:3", None, "local", False, live=text)
+        return PortalRow(f"p{index}{text}", text, (text,), (row,), 7)
+
+    entries = tuple(
+        AccountEntry(text, AccountAlignment((portal(i, text),), "2026-12-04T10:00:00+00:00"))
+        for i, text in enumerate(HOSTILE.values())
+    )
+    failed = AccountEntry("broken", None, "api error: " + HOSTILE["img-tag"], 4)
+    return Alignment(
+        ("general.name",), (*entries, failed), "2026-12-04T10:00:01+00:00", None, False, True
+    )

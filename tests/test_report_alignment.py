@@ -32,6 +32,7 @@ from report_fleet import (  # noqa: F401 (sandbox_fixture is the report_sandbox 
     ACCOUNTS,
     HOSTILE_NAME,
     TOKENS,
+    hostile_report,
     sandbox_fixture,
     ui_edit,
     write_fleet,
@@ -315,23 +316,6 @@ def test_a_one_account_repository_is_one_row(live_project: Path, invoke: Invoke)
 
 
 # -- rendering hostile values, from a report made by hand ----------------------------------
-def hostile_report() -> Alignment:
-    """Every hostile string as an account, a portal, a file, a value and a source."""
-
-    def portal(index: int, text: str) -> PortalRow:
-        row = FieldRow("general.name", text, f"{text}:3", None, "local", False, live=text)
-        return PortalRow(f"p{index}{text}", text, (text,), (row,), 7)
-
-    entries = tuple(
-        AccountEntry(text, AccountAlignment((portal(i, text),), "2026-12-04T10:00:00+00:00"))
-        for i, text in enumerate(HOSTILE.values())
-    )
-    failed = AccountEntry("broken", None, "api error: " + HOSTILE["img-tag"], 4)
-    return Alignment(
-        ("general.name",), (*entries, failed), "2026-12-04T10:00:01+00:00", None, False, True
-    )
-
-
 def _controls(text: str) -> Iterator[str]:
     for char in text:
         if (ord(char) < 32 and char not in "\n") or 0x7F <= ord(char) <= 0x9F:
