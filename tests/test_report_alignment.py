@@ -276,6 +276,18 @@ def test_an_unknown_reference_account_is_a_usage_error(fleet: Path, invoke: Invo
     assert not (fleet / "report.html").exists()
 
 
+def test_a_failed_reference_account_stops_with_its_own_code(
+    fleet: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OUTSMART_TOKEN_ACME", "a-wrong-token-123")
+    result = invoke("report", "--live", "--reference", "acme", "--account", "beta")
+    assert result.exit_code == 4
+    assert result.output.startswith(
+        "error: --reference: account acme failed: api error: GET portals/: OutSmart code 1004"
+    )
+    assert "a-wrong-token-123" not in result.output
+
+
 def test_reference_needs_accounts(live_project: Path, invoke: Invoke) -> None:
     result = invoke("report", "--reference", "acme")
     assert result.exit_code == 2

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from portal_config.errors import ExitCode, UsageError
+from portal_config.errors import ExitCode, PortalConfigError, UsageError
 from portal_config.file_access import Repository
 from portal_config.lint.document import Document
 from portal_config.lint.profiles import load_profiles
@@ -119,7 +119,7 @@ class AccountAlignment:
     def values(self, name: str) -> frozenset[str]:
         """The effective values of a field across the account's portals (JSON-spelt)."""
         return frozenset(
-            _spelt(row.value) for p in self.portals if (row := p.field(name)) is not None
+            _comparable(row.value) for p in self.portals if (row := p.field(name)) is not None
         )
 
 
@@ -316,32 +316,31 @@ def _check_reference(config: Config, reference: str, selected: Mapping[str | Non
 def _compared(
     entries: list[AccountEntry], reference: str, chosen: Sequence[str]
 ) -> list[AccountEntry]:
-    """Each entry with the fields where its values differ from the reference account's."""
+    """The entries asked for, each with the fields where its values differ from the
+    reference account's (read to compare with even when ``chosen`` leaves it out)."""
     found = next(e for e in entries if e.account == reference)
     if found.alignment is None:
-        raise UsageError(f"--reference: account {reference} failed: {found.error}")
+        failed = PortalConfigError(f"--reference: account {reference} failed: {found.error}")
+        failed.exit_code = found.code  # its own failure, as the account's row would say
+        raise failed
     standard = found.alignment
-    names = set(_columns(entries))
     compared = []
     for entry in entries:
-        if chosen and entry.account not in chosen and entry.account != reference:
+        if chosen and entry.account not in chosen:
             continue
-        if chosen and entry.account == reference and reference not in chosen:
-            continue  # the reference was read to compare with, not asked to be shown
-        if entry.alignment is None:
-            compared.append(entry)
-            continue
-        mine = entry.alignment
-        differs = tuple(
-            name
-            for name in _columns([found, entry])
-            if name in names and mine.values(name) != standard.values(name)
-        )
-        compared.append(replace(entry, differs=differs))
+        if entry.alignment is not None:
+            mine = entry.alignment
+            differs = tuple(
+                name
+                for name in _columns([found, entry])
+                if mine.values(name) != standard.values(name)
+            )
+            entry = replace(entry, differs=differs)
+        compared.append(entry)
     return compared
 
 
-def _spelt(value: Any) -> str:
+def _comparable(value: Any) -> str:
     """A value as one comparable string: a set of names in sorted order."""
     if isinstance(value, list | tuple):
         value = sorted(map(str, value))
