@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -126,6 +128,21 @@ def test_the_formats_the_command_offers_are_the_renderers(invoke: Invoke) -> Non
     assert FORMATS == REPORT_FORMATS
 
 
+def test_lint_and_the_report_command_s_help_load_no_jinja2(live_project: Path) -> None:
+    # Jinja2 is the page's alone: lint runs on every commit, and `report --help` needs none.
+    code = (
+        "import sys\nfrom portal_config.cli import cli\n"
+        "for args in (['lint'], ['report', '--help']):\n"
+        "    try:\n        cli(args, standalone_mode=False)\n"
+        "    except SystemExit:\n        pass\n"
+        "print('jinja2' in sys.modules, 'urllib3' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=live_project, capture_output=True, text=True, check=True
+    )
+    assert done.stderr.strip() == "False False"
+
+
 def test_json_shows_each_state_and_validates(fleet: Path, invoke: Invoke) -> None:
     result = invoke("report", "--live", "--format", "json")
     assert result.exit_code == 0, result.output
@@ -194,8 +211,6 @@ def test_the_page_loads_nothing_and_shows_a_hostile_value_as_text(
 
 
 def test_the_page_names_the_commit_and_the_live_read(fleet: Path, invoke: Invoke) -> None:
-    import subprocess
-
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=fleet, check=True, capture_output=True, text=True)
         return done.stdout.strip()
