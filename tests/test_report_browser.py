@@ -159,8 +159,10 @@ def test_a_person_sees_each_state_with_symbol_word_and_colour(
 def test_a_hostile_value_is_shown_as_text(browser: WebDriver, fleet_page: Path) -> None:
     opened(browser, fleet_page)
     acme = browser.find_element(By.ID, "account-0")
-    acme.find_element(By.TAG_NAME, "summary").click()
-    assert HOSTILE_NAME in acme.text
+    assert HOSTILE_NAME not in acme.text  # folded
+    browser.find_element(By.LINK_TEXT, "acme").click()  # the matrix's link unfolds it
+    WebDriverWait(browser, 5).until(lambda driver: HOSTILE_NAME in acme.text)
+    assert "accounts/acme/portals/klimaat-techniek.yaml:3" in acme.text
     assert browser.find_elements(By.TAG_NAME, "img") == []
     # The closing </details> in the value closed nothing: every account keeps its own.
     assert len(browser.find_elements(By.CSS_SELECTOR, "section.account > details")) == 3
