@@ -333,6 +333,7 @@ def test_the_github_setup_names_the_environments_the_recipes_use() -> None:
         "production",
         "'portal-config-fleet-read' || format('portal-config-{0}-read', matrix.name)",
         "'portal-config-fleet' || format('portal-config-{0}', matrix.name)",
+        "portal-config-fleet-read",  # the fleet report: one job reads every account
     }
 
 

@@ -544,6 +544,7 @@ def test_init_accounts_converts_a_one_account_repository_into_the_first_account(
         ".github/workflows/portal-config-diff.yml: removed: a fleet recipe replaces it\n"
         ".github/workflows/portal-config-apply.yml: removed: a fleet recipe replaces it\n"
         ".github/workflows/portal-config-drift.yml: removed: a fleet recipe replaces it\n"
+        ".github/workflows/portal-config-report.yml: removed: a fleet recipe replaces it\n"
         ".gitignore: exists, kept\n"
     )
     assert "accounts/beta/portals/.gitkeep: created\n" in result.output
@@ -590,7 +591,7 @@ def test_init_accounts_refuses_a_conversion_it_cannot_do_and_gives_the_steps(
         "  2. in portal-config.yaml remove portals_dir, catalog and the targets' token_env, and add `accounts:` with"
         " `  acme: {}`, `  beta: {}` under it\n"
         "  3. git rm .github/workflows/portal-config-diff.yml .github/workflows/portal-config-apply.yml"
-        " .github/workflows/portal-config-drift.yml\n"
+        " .github/workflows/portal-config-drift.yml .github/workflows/portal-config-report.yml\n"
         "  4. portal-config init --accounts acme,beta\n"
     )
     assert _tree(adopter) == before  # nothing changed
@@ -606,7 +607,8 @@ def _steps(names: str, moved: str = "portals") -> str:
         f"  2. in portal-config.yaml remove portals_dir, catalog and the targets' token_env, and add `accounts:` with"
         f" {declared} under it\n"
         "  3. git rm .github/workflows/portal-config-diff.yml"
-        " .github/workflows/portal-config-apply.yml .github/workflows/portal-config-drift.yml\n"
+        " .github/workflows/portal-config-apply.yml .github/workflows/portal-config-drift.yml"
+        " .github/workflows/portal-config-report.yml\n"
         f"  4. portal-config init --accounts {names}\n"
     )
 

@@ -200,7 +200,9 @@ def test_there_are_four_recipes_and_three_for_fleets() -> None:
         "portal-config-fleet-apply.yml",
         "portal-config-fleet-diff.yml",
         "portal-config-fleet-drift.yml",
+        "portal-config-fleet-report.yml",
         "portal-config-lint.yml",
+        "portal-config-report.yml",
     ]
 
 
@@ -244,6 +246,7 @@ def test_only_jobs_grant_permissions_and_only_what_they_use(path: Path) -> None:
     document = _load(path)
     assert document["permissions"] == {}
     read = {"contents": "read"}
+    pages = {"pages": "write", "id-token": "write"}  # the report recipes' deployment
     expected = {
         "portal-config-apply.yml": {"apply": read},
         "portal-config-diff.yml": {"diff": {**read, "pull-requests": "write"}},
@@ -260,6 +263,8 @@ def test_only_jobs_grant_permissions_and_only_what_they_use(path: Path) -> None:
             "accounts": read,
             "drift": {**read, "issues": "write"},
         },
+        "portal-config-report.yml": {"report": read, "pages": pages},
+        "portal-config-fleet-report.yml": {"report": read, "pages": pages, "failed": {}},
     }
     jobs = document["jobs"]
     assert {name: job["permissions"] for name, job in jobs.items()} == expected[path.name]

@@ -37,6 +37,7 @@ COMMANDS = {
     "schema": "project",
     "accounts": "project",
     "sandbox": "sandbox",
+    "report": "report",
 }
 
 

@@ -32,14 +32,17 @@ WORKFLOWS = (
     "portal-config-diff.yml",
     "portal-config-apply.yml",
     "portal-config-drift.yml",
+    "portal-config-report.yml",
 )
-# A fleet gets the matrix recipes in place of diff, apply and drift: both sets would run on
-# the same pull requests and merges, the single-account ones with the wrong tokens.
+# A fleet gets the matrix recipes in place of diff, apply, drift and report: both sets
+# would run on the same pull requests and merges, the single-account ones with the wrong
+# tokens.
 FLEET_WORKFLOWS = (
     "portal-config-lint.yml",
     "portal-config-fleet-diff.yml",
     "portal-config-fleet-apply.yml",
     "portal-config-fleet-drift.yml",
+    "portal-config-fleet-report.yml",
 )
 
 

@@ -20,7 +20,7 @@ VARIANTS = ("one", "fleet")
 # Each recipe init writes from a template: (template, variant).
 RECIPES = {
     f"portal-config-{prefix}{kind}.yml": (f"portal-config-{kind}.yml.in", variant)
-    for kind in ("diff", "apply", "drift")
+    for kind in ("diff", "apply", "drift", "report")
     for prefix, variant in (("", "one"), ("fleet-", "fleet"))
 }
 

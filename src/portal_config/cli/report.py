@@ -1,0 +1,116 @@
+"""The report command: the fleet's alignment with its baselines, as a web page, JSON or CSV."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from portal_config.cli.group import cli
+from portal_config.cli.options import (
+    account_run_options,
+    file_option,
+    make_console,
+    run_options,
+    target_option,
+)
+from portal_config.run.options import RunOptions
+
+# Formats as render.report names them (REPORT_FORMATS); a test keeps the two equal, so
+# `report --help` needs no Jinja2.
+FORMATS = ("html", "json", "csv")
+SHARED = 0o644  # a page to publish (an artifact, GitHub Pages): it holds no secret
+
+
+@cli.command("report", short_help="Write the fleet's alignment report (HTML, JSON or CSV).")
+@run_options
+@target_option
+@click.option(
+    "--format",
+    "-f",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="html",
+    show_default=True,
+    help="html (one self-contained page), json (schema/alignment.schema.json) or csv.",
+)
+@file_option("Write the report to this file instead of stdout.")
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Also read every account's live portals: drift, live values and revisions.",
+)
+@click.option(
+    "--reference",
+    metavar="ACCOUNT",
+    help="Compare every account with this one: the fields whose values differ.",
+)
+@account_run_options
+def report_command(
+    output_format: str,
+    out_file: Path | None,
+    live: bool,
+    reference: str | None,
+    config_path: Path | None,
+    project_dir: Path | None,
+    color: bool | None,
+    quiet: bool,
+    verbose: bool,
+    options: RunOptions,
+) -> None:
+    """Show, per account and field, whether the portals follow the baseline profiles.
+
+    Each cell of the matrix (accounts by managed fields) is aligned, local,
+    overridden, waived (an override with a waiver) or, with --live, drift, and
+    says when it widens access; each account lists its portals' fields with the
+    file and line that set them. The report names the commit it was made from
+    and when live state was read; it never holds a token.
+
+    \b
+    Exit codes: 0 written, 1 invalid files (one account), 2 usage/config error
+                (an unknown --reference account), 4 API error, 7 some accounts
+                failed (the report is written, with their errors).
+    \b
+    Examples:
+      portal-config report --out report.html
+      portal-config report --live --target production --out report.html
+      portal-config report --format csv --reference acme > alignment.csv
+    """
+    from portal_config.project.config_reader import (
+        load_config,  # start-up: --help skips the config reader (~30 ms)
+    )
+    from portal_config.render.report import (  # start-up: lint never loads Jinja2 (~25 ms)
+        render_csv,
+        render_html,
+        render_json,
+    )
+    from portal_config.run.report import (
+        alignment,  # start-up: lint never loads urllib3 and the plan (~115 ms)
+    )
+    from portal_config.storage import (  # start-up: as render.report above
+        check_writable,
+        json_text,
+        write_atomically,
+    )
+
+    config = load_config(config_path, project=project_dir)
+    console = make_console(color, quiet, verbose)
+    if out_file is not None:
+        check_writable(out_file, "--out", None)  # before any request
+    found = alignment(
+        config, replace(options, out_file=None), console, live=live, reference=reference
+    )
+    if output_format == "json":
+        text = json_text(render_json(found))
+    elif output_format == "csv":
+        text = render_csv(found)
+    else:
+        text = render_html(found)
+    if out_file is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomically(out_file, text, SHARED)
+        console.note(f"report written to {out_file}")
+    sys.exit(found.code)
