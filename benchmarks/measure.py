@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from portal_config.sandbox.tokens import SANDBOX_TOKENS, account_token
+
 REPO = Path(__file__).resolve().parent.parent
 RECORDED = REPO / "benchmarks" / "results"  # what --record writes; the docs include it
 BIN = Path(sys.executable).parent  # the venv's scripts: portal-config, check-jsonschema
@@ -79,6 +81,19 @@ def alternate(contenders: Mapping[str, Callable[[], float]], repeats: int) -> di
         for name, measure in contenders.items():
             times[name].append(measure())
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+def fleet_environment(accounts: Sequence[str]) -> dict[str, str]:
+    """This process's environment with the tokens of a multi-account sandbox's
+    ``accounts`` (`sandbox --accounts N`), as an installer's CI holds them."""
+    return {
+        **os.environ,
+        "OUTSMART_SOFTWARE_TOKEN": SANDBOX_TOKENS[1],
+        **{
+            f"OUTSMART_TOKEN_{name.upper().replace('-', '_')}": account_token(name)
+            for name in accounts
+        },
+    }
 
 
 RESULTS: list[str] = []
