@@ -55,6 +55,8 @@ class Profiles:
     problems: list[Problem] = field(default_factory=list)
     defaults: tuple[str, ...] = ()  # extended by every portal, before its own extends:
     default_origin: str | None = None  # where defaults are named (the config file)
+    # Each `extends:` seen, merged (by the table and the names): most portals share a few.
+    _chains: dict[tuple[object, ...], Partial] = field(default_factory=dict, compare=False)
 
     def add(self, name: str, problems: Sequence[Problem], profile: Profile | None) -> None:
         """A profile file's problems, and the profile by its name if it loaded."""
@@ -82,7 +84,13 @@ class Profiles:
     def resolve(self, document: Document) -> Resolution:
         """The portal's settings merged over the profiles it extends, with provenance."""
         own = document.data.get("extends") if isinstance(document.data, dict) else None
-        inherited = _merged(active(), tuple(self.chain(own)))
+        table = active()
+        key = _chain_key(table, own)
+        inherited = self._chains.get(key) if key is not None else None
+        if inherited is None:
+            inherited = _merged(table, tuple(self.chain(own)))
+            if key is not None:
+                self._chains[key] = inherited
         return inherited.resolve(Layer(document.path, document.data, *_positions(document)))
 
     def effective_data(self, data: Any, path: str) -> Any:
@@ -112,6 +120,14 @@ class Profiles:
                 where = self.default_origin or "extends"
                 message = unknown_profile.message(name, list(self.by_name))
                 yield Problem(where, None, level, unknown_profile.ID, message)
+
+
+def _chain_key(table: Table, own: object) -> tuple[object, ...] | None:
+    """What a portal's chain depends on besides the Profiles: the table and its own
+    `extends:` (anything but a list extends nothing of its own); None if unhashable."""
+    if not isinstance(own, list):
+        return (table,)
+    return (table, *own) if all(type(name) is str for name in own) else None
 
 
 @functools.lru_cache(maxsize=64)

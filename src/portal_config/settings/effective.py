@@ -126,25 +126,53 @@ class Partial:
         self.widenings: list[Widening] = []
         self.disagreements: list[Disagreement] = []
         self.redundant: list[Redundant] = []
+        # What a portal file that sets no field inherits as it is (made on first use).
+        self._inherited: Resolution | None = None
 
     def resolve(self, portal: Layer) -> Resolution:
         """The merge so far with ``portal`` (the portal file) last; this one is unchanged."""
+        if not self._sets_any(portal):  # most of a fleet's portals: only their id and extends
+            if self._inherited is None:
+                self._inherited = self._resolution({})
+            shared = self._inherited  # its parts are read-only, as every Resolution's
+            return Resolution(
+                _portal_shaped(portal.data, shared.settings, self.table),
+                shared.settings,
+                shared.locks,
+                shared.widenings,
+                shared.disagreements,
+                shared.redundant,
+            )
         last = Partial(self.table)
         last.settings, last.locks = dict(self.settings), dict(self.locks)
         last.widenings, last.disagreements = list(self.widenings), list(self.disagreements)
         last.redundant = list(self.redundant)
         last.add(portal)
+        return last._resolution(portal.data)
+
+    def _resolution(self, portal: Mapping[str, Any]) -> Resolution:
         return Resolution(
-            _portal_shaped(portal.data, last.settings, self.table),
-            last.settings,
-            last.locks,
-            tuple(last.widenings),
-            tuple(last.disagreements),
-            tuple(last.redundant),
+            _portal_shaped(portal, self.settings, self.table),
+            dict(self.settings),
+            dict(self.locks),
+            tuple(self.widenings),
+            tuple(self.disagreements),
+            tuple(self.redundant),
         )
+
+    def _sets_any(self, layer: Layer) -> bool:
+        """Whether ``layer`` gives any field a value (or, as a profile, locks one)."""
+        if layer.locked and layer.profile is not None:
+            return True
+        for section in self.table.sections:
+            given = layer.data.get(section.name)
+            if _is_mapping(given) and any(given.get(f.name) is not None for f in section.fields):
+                return True
+        return False
 
     def add(self, layer: Layer) -> None:
         """``layer`` merged over what came before it."""
+        self._inherited = None
         settings, locks = self.settings, self.locks
         for section in self.table.sections:
             given = layer.data.get(section.name)
@@ -211,10 +239,11 @@ def _portal_shaped(
     """The portal file's data with each section's effective fields, in table order; what
     the file holds besides (its id, unknown keys the schema reports) stays as it is."""
     data = dict(portal)
+    named = {section for section, _ in settings}  # a fleet's portals set one section or two
     for section in table.sections:
         own = portal.get(section.name)
         values: dict[str, Any] = {}
-        for one in section.fields:
+        for one in section.fields if section.name in named else ():
             setting = settings.get((section.name, one.name))
             if setting is not None:
                 values[one.name] = setting.value
@@ -227,8 +256,11 @@ def _portal_shaped(
 
 
 def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
-    # A file's data is plain dicts: the exact type test spares the ABC's slower check.
-    return type(value) is dict or isinstance(value, Mapping)
+    # A file's data is plain dicts, or None where a section is absent: the ABC's check
+    # (slower by far, and the merge asks once per section and layer) is left for the rest.
+    if type(value) is dict:
+        return True
+    return value is not None and isinstance(value, Mapping)
 
 
 def shown(value: Any) -> str:
