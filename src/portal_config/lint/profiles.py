@@ -10,9 +10,10 @@ lint's documents, all go through it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -157,6 +158,34 @@ def _profile_validator(table: Table) -> Validator:
     return Draft202012Validator(profile)
 
 
+# Within one run over many accounts (`read_once`): each profile directory's listing and
+# each profile file's bytes, by where they are and how they are shown; None outside one.
+_seen: dict[tuple[str | None, ...], Any] | None = None
+
+
+@contextlib.contextmanager
+def read_once() -> Iterator[None]:
+    """Read each profile directory and file once until the block ends: every account of a
+    fleet run loads the repository's profiles, and they do not change while it lasts (the
+    accounts' threads would otherwise take turns over a few dozen system calls each)."""
+    global _seen
+    outer = _seen
+    _seen = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _seen = outer
+
+
+def _remembered(key: tuple[str | None, ...], read: Callable[[], Any]) -> Any:
+    seen = _seen
+    if seen is None:
+        return read()
+    if key not in seen:  # two threads may both read it: the same answer, kept once
+        seen[key] = read()
+    return seen[key]
+
+
 def load_profiles(scope: Scope, repository: Repository | None = None) -> Profiles:
     """Every profile in the scope's profile directories, each checked on its own.
 
@@ -166,15 +195,17 @@ def load_profiles(scope: Scope, repository: Repository | None = None) -> Profile
     config = scope.config_file
     origin = display(config) if config is not None and scope.extends else None
     profiles = Profiles(defaults=scope.extends, default_origin=origin)
+    top = repository.root if repository is not None else None
     for directory in scope.profile_dirs:
-        paths = _profile_files(directory)
+        paths = _remembered((str(directory),), functools.partial(_profile_files, directory))
         shown_directory = display(directory) if paths else ""
         for path in paths:
             shown = os.path.normpath(os.path.join(shown_directory, os.path.basename(path)))
             name = _name(shown)
             if name in profiles.by_name:
                 continue  # an account's own, read first, wins
-            raw = read_raw(path, shown, repository)
+            reading = functools.partial(read_raw, path, shown, repository)
+            raw = _remembered((path, shown, top), reading)
             if isinstance(raw, LoadResult):
                 profiles.add(name, *_checked(name, raw))
             else:
