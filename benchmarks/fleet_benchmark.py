@@ -30,10 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from measure import RECORDED, record
+from measure import RECORDED, fleet_environment, record
 
 from portal_config.sandbox.process import SandboxProcess
-from portal_config.sandbox.tokens import SANDBOX_TOKENS, account_names, account_token
+from portal_config.sandbox.tokens import account_names
 
 PORTALS = 5
 WORK_TYPES = ["Storing", "Onderhoud", "Inspectie"]
@@ -125,14 +125,7 @@ def main() -> None:
             cwd=root,
         )
         print(f"sandbox with {args.accounts} accounts up in {time.perf_counter() - started:.1f} s")
-        env = {
-            **os.environ,
-            "OUTSMART_SOFTWARE_TOKEN": SANDBOX_TOKENS[1],
-            **{
-                f"OUTSMART_TOKEN_{name.upper().replace('-', '_')}": account_token(name)
-                for name in names
-            },
-        }
+        env = fleet_environment(names)
         try:
             full = write_config(root, sandbox.url, names, "portal-config.yaml")
             parallel: list[float] = []

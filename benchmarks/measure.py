@@ -14,10 +14,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
+
+from portal_config.sandbox.tokens import SANDBOX_TOKENS, account_token
 
 REPO = Path(__file__).resolve().parent.parent
 RECORDED = REPO / "benchmarks" / "results"  # what --record writes; the docs include it
+Measured = TypeVar("Measured")
 BIN = Path(sys.executable).parent  # the venv's scripts: portal-config, check-jsonschema
 WORK_TYPES = ["Storing", "Onderhoud", "Inspectie", "Plaatsing alarm", "Reparatie", "Oplevering"]
 
@@ -27,6 +30,9 @@ class Run:
     seconds: float
     peak_kib: int  # the process's peak resident set, its children's included
     code: int
+    # CPU time (user + system), its forked workers' included: what the process itself
+    # costs, whatever else the machine (or a server it waits for) is doing meanwhile.
+    cpu_seconds: float = 0.0
 
 
 def run(
@@ -59,7 +65,7 @@ def run(
             f"{' '.join(command)[:200]} exited {process.returncode}, not {expect}:\n"
             + stderr.decode(errors="replace")[-2000:]
         )
-    return Run(elapsed, usage.ru_maxrss, process.returncode)
+    return Run(elapsed, usage.ru_maxrss, process.returncode, usage.ru_utime + usage.ru_stime)
 
 
 def timer(
@@ -72,13 +78,33 @@ def timer(
 def alternate(contenders: Mapping[str, Callable[[], float]], repeats: int) -> dict[str, float]:
     """Median seconds of each contender, run in turn ``repeats`` times after one warm-up
     round (file cache, .pyc files)."""
+    return {name: statistics.median(values) for name, values in rounds(contenders, repeats).items()}
+
+
+def rounds(
+    contenders: Mapping[str, Callable[[], Measured]], repeats: int
+) -> dict[str, list[Measured]]:
+    """What each contender measured, run in turn ``repeats`` times after one warm-up round."""
     for measure in contenders.values():
         measure()
-    times: dict[str, list[float]] = {name: [] for name in contenders}
+    measured: dict[str, list[Measured]] = {name: [] for name in contenders}
     for _ in range(repeats):
         for name, measure in contenders.items():
-            times[name].append(measure())
-    return {name: statistics.median(values) for name, values in times.items()}
+            measured[name].append(measure())
+    return measured
+
+
+def fleet_environment(accounts: Sequence[str]) -> dict[str, str]:
+    """This process's environment with the tokens of a multi-account sandbox's
+    ``accounts`` (`sandbox --accounts N`), as an installer's CI holds them."""
+    return {
+        **os.environ,
+        "OUTSMART_SOFTWARE_TOKEN": SANDBOX_TOKENS[1],
+        **{
+            f"OUTSMART_TOKEN_{name.upper().replace('-', '_')}": account_token(name)
+            for name in accounts
+        },
+    }
 
 
 RESULTS: list[str] = []

@@ -10,21 +10,23 @@ lint's documents, all go through it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Iterator, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from portal_config.file_access import Repository
 from portal_config.lint import schema
 from portal_config.lint.document import Document, JsonPath, LoadResult
-from portal_config.lint.reader import read
+from portal_config.lint.reader import parse, read_raw
 from portal_config.lint.rules import unknown_profile
 from portal_config.lint.scope import Scope
 from portal_config.paths import display
 from portal_config.problems import Level, Position, Problem
-from portal_config.settings.effective import FieldKey, Layer, Resolution, resolve
+from portal_config.settings.effective import FieldKey, Layer, Partial, Resolution, merge_partial
 from portal_config.settings.schemas import profile_schema
 from portal_config.settings.table import Table, active
 
@@ -32,7 +34,8 @@ if TYPE_CHECKING:
     from portal_config.lint.schema import Validator
 
 
-@dataclass(frozen=True)
+# eq=False: a profile is itself (hashed by identity), so a chain of them can key a cache.
+@dataclass(frozen=True, eq=False)
 class Profile:
     name: str
     document: Document  # whole, with every position
@@ -53,6 +56,14 @@ class Profiles:
     problems: list[Problem] = field(default_factory=list)
     defaults: tuple[str, ...] = ()  # extended by every portal, before its own extends:
     default_origin: str | None = None  # where defaults are named (the config file)
+    # Each `extends:` seen, merged (by the table and the names): most portals share a few.
+    _chains: dict[tuple[object, ...], Partial] = field(default_factory=dict, compare=False)
+
+    def add(self, name: str, problems: Sequence[Problem], profile: Profile | None) -> None:
+        """A profile file's problems, and the profile by its name if it loaded."""
+        self.problems.extend(problems)
+        if profile is not None:
+            self.by_name[name] = profile
 
     def __bool__(self) -> bool:
         """Whether there is anything to extend (a profile, or a default naming one)."""
@@ -74,9 +85,14 @@ class Profiles:
     def resolve(self, document: Document) -> Resolution:
         """The portal's settings merged over the profiles it extends, with provenance."""
         own = document.data.get("extends") if isinstance(document.data, dict) else None
-        layers = [profile.layer for profile in self.chain(own)]
-        layers.append(Layer(document.path, document.data, *_positions(document)))
-        return resolve(layers, active())
+        table = active()
+        key = _chain_key(table, own)
+        inherited = self._chains.get(key) if key is not None else None
+        if inherited is None:
+            inherited = _merged(table, tuple(self.chain(own)))
+            if key is not None:
+                self._chains[key] = inherited
+        return inherited.resolve(Layer(document.path, document.data, *_positions(document)))
 
     def effective_data(self, data: Any, path: str) -> Any:
         """A portal file's effective settings from its data alone (what pull compares live
@@ -107,6 +123,21 @@ class Profiles:
                 yield Problem(where, None, level, unknown_profile.ID, message)
 
 
+def _chain_key(table: Table, own: object) -> tuple[object, ...] | None:
+    """What a portal's chain depends on besides the Profiles: the table and its own
+    `extends:` (anything but a list extends nothing of its own); None if unhashable."""
+    if not isinstance(own, list):
+        return (table,)
+    return (table, *own) if all(type(name) is str for name in own) else None
+
+
+@functools.lru_cache(maxsize=64)
+def _merged(table: Table, chain: tuple[Profile, ...]) -> Partial:
+    """A chain of profiles merged once for every portal that extends it: a fleet's
+    portals share a few chains, and its accounts share the profiles (see `_parsed`)."""
+    return merge_partial([profile.layer for profile in chain], table)
+
+
 def profile_validator() -> Validator:
     """The profile schema's validator (compiled when it can be, as the portal's)."""
     return _profile_validator(active())
@@ -127,15 +158,59 @@ def _profile_validator(table: Table) -> Validator:
     return Draft202012Validator(profile)
 
 
+# Within one run over many accounts (`read_once`): each profile directory's listing and
+# each profile file's bytes, by where they are and how they are shown; None outside one.
+_seen: dict[tuple[str | None, ...], Any] | None = None
+
+
+@contextlib.contextmanager
+def read_once() -> Iterator[None]:
+    """Read each profile directory and file once until the block ends: every account of a
+    fleet run loads the repository's profiles, and they do not change while it lasts (the
+    accounts' threads would otherwise take turns over a few dozen system calls each)."""
+    global _seen
+    outer = _seen
+    _seen = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _seen = outer
+
+
+def _remembered(key: tuple[str | None, ...], read: Callable[[], Any]) -> Any:
+    seen = _seen
+    if seen is None:
+        return read()
+    if key not in seen:  # two threads may both read it: the same answer, kept once
+        seen[key] = read()
+    return seen[key]
+
+
 def load_profiles(scope: Scope, repository: Repository | None = None) -> Profiles:
-    """Every profile in the scope's profile directories, each checked on its own."""
-    found = [
-        read(path, display(path), repository)
-        for directory in scope.profile_dirs
-        for path in _profile_files(directory)
-    ]
-    origin = display(scope.config_file) if scope.config_file is not None else None
-    return profiles_from(found, scope.extends, origin)
+    """Every profile in the scope's profile directories, each checked on its own.
+
+    What a file's bytes make is remembered for the process: a fleet's lint loads the
+    repository's profiles once per account, and they are the same files every time.
+    """
+    config = scope.config_file
+    origin = display(config) if config is not None and scope.extends else None
+    profiles = Profiles(defaults=scope.extends, default_origin=origin)
+    top = repository.root if repository is not None else None
+    for directory in scope.profile_dirs:
+        paths = _remembered((str(directory),), functools.partial(_profile_files, directory))
+        shown_directory = display(directory) if paths else ""
+        for path in paths:
+            shown = os.path.normpath(os.path.join(shown_directory, os.path.basename(path)))
+            name = _name(shown)
+            if name in profiles.by_name:
+                continue  # an account's own, read first, wins
+            reading = functools.partial(read_raw, path, shown, repository)
+            raw = _remembered((path, shown, top), reading)
+            if isinstance(raw, LoadResult):
+                profiles.add(name, *_checked(name, raw))
+            else:
+                profiles.add(name, *_parsed(active(), name, shown, raw))
+    return profiles
 
 
 def profiles_from(
@@ -144,23 +219,48 @@ def profiles_from(
     """The profiles of loaded files (a name's first file wins: an account's own), checked."""
     profiles = Profiles(defaults=defaults, default_origin=default_origin if defaults else None)
     for result in loaded:
-        name = PurePath(result.path.partition("@")[0]).stem  # a base's files are path@ref
-        if name in profiles.by_name:
-            continue
-        profiles.problems.extend(result.problems)
-        if result.document is None:
-            continue
-        problems, part = schema.check_parts(result.document, profile_validator())
-        profiles.problems.extend(problems)
-        checked = replace(result.document, data=part) if part is not None else None
-        profiles.by_name[name] = Profile(name, result.document, not problems, checked)
+        name = _name(result.path)
+        if name not in profiles.by_name:
+            profiles.add(name, *_checked(name, result))
     return profiles
 
 
-def _profile_files(directory: Path) -> Sequence[Path]:
-    if not directory.is_dir():
-        return ()
-    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+def _name(shown: str) -> str:
+    # A base's files are path@ref; PurePath(...).stem, without a PurePath.
+    return os.path.splitext(os.path.basename(shown.partition("@")[0]))[0]
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(
+    table: Table, name: str, shown: str, data: bytes
+) -> tuple[tuple[Problem, ...], Profile | None]:
+    """``_checked`` of a file's bytes; the table in use is part of what it depends on."""
+    return _checked(name, parse(data, shown))
+
+
+def _checked(name: str, result: LoadResult) -> tuple[tuple[Problem, ...], Profile | None]:
+    """A loaded profile's problems (loading, then its schema), and the profile if it loaded."""
+    if result.document is None:
+        return tuple(result.problems), None
+    refusals, part = schema.check_parts(result.document, profile_validator())
+    checked = replace(result.document, data=part) if part is not None else None
+    profile = Profile(name, result.document, not refusals, checked)
+    return (*result.problems, *refusals), profile
+
+
+def _profile_files(directory: Path) -> list[str]:
+    """The YAML files in ``directory`` (none if there is no such directory), sorted; as
+    strings, which the ~1,000 accounts of a fleet's lint each list again."""
+    try:
+        entries = os.scandir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    with entries:
+        return sorted(
+            entry.path
+            for entry in entries
+            if os.path.splitext(entry.name)[1] in (".yaml", ".yml") and entry.is_file()
+        )
 
 
 def _positions(
@@ -168,12 +268,19 @@ def _positions(
 ) -> tuple[Mapping[FieldKey, Position], Mapping[FieldKey, Position]]:
     """Where each field's value is, and where each `locked:` entry is, by (section, field)."""
     values: dict[FieldKey, Position] = {}
-    for section, one in active().fields():
-        path: JsonPath = (section.name, one.name)
-        if path in document.values:
-            values[(section.name, one.name)] = document.values[path]
+    data = document.data if isinstance(document.data, dict) else {}
+    for section in active().sections:
+        given = data.get(section.name)
+        if not isinstance(given, dict):
+            continue  # a value no file holds has no position: spare the look-ups
+        for one in section.fields:
+            if one.name in given:
+                path: JsonPath = (section.name, one.name)
+                where = document.values.get(path)  # one look-up: a composed file's is lazy
+                if where is not None:
+                    values[(section.name, one.name)] = where
     locked: dict[FieldKey, Position] = {}
-    entries = document.data.get("locked") if isinstance(document.data, dict) else None
+    entries = data.get("locked")
     for index, entry in enumerate(entries if isinstance(entries, list) else []):
         part, dot, name = str(entry).partition(".")
         if dot:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from portal_config.errors import UsageError
 from portal_config.lint.check import LintRun, lint, require_portals_dir
+from portal_config.lint.profiles import read_once
 from portal_config.problems import Report
 from portal_config.project.config import ACCOUNTS_DIR, CONFIG_NAME, Config
 from portal_config.project.lint_scope import lint_scope
@@ -71,15 +72,16 @@ def lint_accounts(
     covered = []
     # The repository's profiles are linted with every account: reported once.
     seen: set[object] = set()
-    for view, chosen in views(config, names, paths):
-        if not chosen:
-            require_portals_dir(lint_scope(view))
-        run = lint(chosen or [view.portals_dir], lint_scope(view))
-        merged.report.files.extend(f for f in run.report.files if not _again(f, seen))
-        merged.report.extend(p for p in run.report.problems if not _again(p, seen))
-        merged.sources.update(run.sources)
-        merged.documents.extend(run.documents)
-        covered.append(view)
+    with read_once():  # the repository's profiles: read for the first account only
+        for view, chosen in views(config, names, paths):
+            if not chosen:
+                require_portals_dir(lint_scope(view))
+            run = lint(chosen or [view.portals_dir], lint_scope(view))
+            merged.report.files.extend(f for f in run.report.files if not _again(f, seen))
+            merged.report.extend(p for p in run.report.problems if not _again(p, seen))
+            merged.sources.update(run.sources)
+            merged.documents.extend(run.documents)
+            covered.append(view)
     if len(covered) == 1:
         return run, covered  # one account: its run as it is
     return merged, covered

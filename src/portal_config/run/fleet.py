@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from portal_config.errors import PortalConfigError, UsageError
+from portal_config.lint.profiles import read_once
 from portal_config.project.accounts import select
 from portal_config.project.config import Config
 from portal_config.project.history import one_look
@@ -70,7 +71,8 @@ def run_accounts(
     pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="account")
     pending: deque[Future[AccountResult[T]]] = deque()
     try:
-        with one_look():  # git's answers (HEAD, status) are the same for every account
+        # git's answers (HEAD, status) and the profiles are the same for every account
+        with one_look(), read_once():
             for name, paths in selected.items():
                 assert name is not None
                 if len(pending) >= 2 * parallel:

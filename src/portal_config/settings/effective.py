@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from portal_config.settings.fields import Field, Merge, Table
 
@@ -103,50 +103,114 @@ class Resolution:
 
 def resolve(layers: Sequence[Layer], table: Table) -> Resolution:
     """Merge ``layers`` in order (later wins); the last one is the portal file."""
-    settings: dict[FieldKey, Setting] = {}
-    locks: dict[FieldKey, Lock] = {}
-    widenings: list[Widening] = []
-    disagreements: list[Disagreement] = []
-    redundant: list[Redundant] = []
+    return merge_partial(layers[:-1], table).resolve(layers[-1])
+
+
+def merge_partial(layers: Sequence[Layer], table: Table) -> Partial:
+    """``layers`` merged in order, for portal files to be resolved over (`Partial.resolve`):
+    a fleet's portals share a few chains of profiles, each merged once."""
+    merging = Partial(table)
     for layer in layers:
-        for section, one in table.fields():
+        merging.add(layer)
+    return merging
+
+
+class Partial:
+    """Where a merge stands after some layers: each field's setting, the locks, and what
+    the guard rails found so far."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.settings: dict[FieldKey, Setting] = {}
+        self.locks: dict[FieldKey, Lock] = {}
+        self.widenings: list[Widening] = []
+        self.disagreements: list[Disagreement] = []
+        self.redundant: list[Redundant] = []
+        # What a portal file that sets no field inherits as it is (made on first use).
+        self._inherited: Resolution | None = None
+
+    def resolve(self, portal: Layer) -> Resolution:
+        """The merge so far with ``portal`` (the portal file) last; this one is unchanged."""
+        if not self._sets_any(portal):  # most of a fleet's portals: only their id and extends
+            if self._inherited is None:
+                self._inherited = self._resolution({})
+            shared = self._inherited  # its parts are read-only, as every Resolution's
+            return Resolution(
+                _portal_shaped(portal.data, shared.settings, self.table),
+                shared.settings,
+                shared.locks,
+                shared.widenings,
+                shared.disagreements,
+                shared.redundant,
+            )
+        last = Partial(self.table)
+        last.settings, last.locks = dict(self.settings), dict(self.locks)
+        last.widenings, last.disagreements = list(self.widenings), list(self.disagreements)
+        last.redundant = list(self.redundant)
+        last.add(portal)
+        return last._resolution(portal.data)
+
+    def _resolution(self, portal: Mapping[str, Any]) -> Resolution:
+        return Resolution(
+            _portal_shaped(portal, self.settings, self.table),
+            dict(self.settings),
+            dict(self.locks),
+            tuple(self.widenings),
+            tuple(self.disagreements),
+            tuple(self.redundant),
+        )
+
+    def _sets_any(self, layer: Layer) -> bool:
+        """Whether ``layer`` gives any field a value (or, as a profile, locks one)."""
+        if layer.locked and layer.profile is not None:
+            return True
+        for section in self.table.sections:
             given = layer.data.get(section.name)
-            if not isinstance(given, Mapping) or given.get(one.name) is None:
+            if _is_mapping(given) and any(given.get(f.name) is not None for f in section.fields):
+                return True
+        return False
+
+    def add(self, layer: Layer) -> None:
+        """``layer`` merged over what came before it."""
+        self._inherited = None
+        settings, locks = self.settings, self.locks
+        for section in self.table.sections:
+            given = layer.data.get(section.name)
+            if not _is_mapping(given):
                 continue
-            key = (section.name, one.name)
-            before = settings.get(key)
-            value = given[one.name]
-            if layer.profile is not None:  # only a profile may edit names ({add, remove})
-                value = merged(one, before.value if before else None, value)
-            setting = Setting(value, Origin(layer.file, layer.positions.get(key)), before)
-            if before is not None and same(one, before.value, value):
-                redundant.append(Redundant(key, setting))
-            settings[key] = setting
-            lock = locks.get(key)
-            if lock is not None and key not in layer.locked and one.widens_from(lock.value, value):
-                widenings.append(Widening(key, lock, setting))
+            for one in section.fields:
+                value = given.get(one.name)
+                if value is None:
+                    continue
+                key = (section.name, one.name)
+                before = settings.get(key)
+                if layer.profile is not None:  # only a profile may edit names ({add, remove})
+                    value = merged(one, before.value if before else None, value)
+                setting = Setting(value, Origin(layer.file, layer.positions.get(key)), before)
+                if before is not None and same(one, before.value, value):
+                    self.redundant.append(Redundant(key, setting))
+                settings[key] = setting
+                lock = locks.get(key)
+                if (
+                    lock is not None
+                    and key not in layer.locked
+                    and one.widens_from(lock.value, value)
+                ):
+                    self.widenings.append(Widening(key, lock, setting))
         for key, where in layer.locked.items():
             current = settings.get(key)
             if current is None or layer.profile is None:
                 continue  # nothing to lock, or a portal file (its schema has no locked:)
-            one = table.section(key[0]).field(key[1])
+            one = self.table.section(key[0]).field(key[1])
             lock = Lock(current.value, Origin(layer.file, where), layer.profile)
             prior = locks.get(key)
             if prior is not None and not same(one, prior.value, current.value):
                 kept = one.more_restrictive(prior.value, current.value)
-                disagreements.append(Disagreement(key, prior, lock, kept))
+                self.disagreements.append(Disagreement(key, prior, lock, kept))
                 if not same(one, kept, current.value):
                     settings[key] = Setting(kept, prior.origin, current)
                 lock = Lock(kept, lock.origin, layer.profile)
             locks[key] = lock
-    return Resolution(
-        _portal_shaped(layers[-1].data, settings, table),
-        settings,
-        locks,
-        tuple(widenings),
-        tuple(disagreements),
-        tuple(redundant),
-    )
 
 
 def merged(one: Field, inherited: Any, given: Any) -> Any:
@@ -175,20 +239,28 @@ def _portal_shaped(
     """The portal file's data with each section's effective fields, in table order; what
     the file holds besides (its id, unknown keys the schema reports) stays as it is."""
     data = dict(portal)
+    named = {section for section, _ in settings}  # a fleet's portals set one section or two
     for section in table.sections:
         own = portal.get(section.name)
-        values = {
-            one.name: settings[(section.name, one.name)].value
-            for one in section.fields
-            if (section.name, one.name) in settings
-        }
-        if not values and not isinstance(own, Mapping):
+        values: dict[str, Any] = {}
+        for one in section.fields if section.name in named else ():
+            setting = settings.get((section.name, one.name))
+            if setting is not None:
+                values[one.name] = setting.value
+        if not _is_mapping(own):
+            if values:
+                data[section.name] = values
             continue
-        extra = (
-            {k: v for k, v in own.items() if k not in values} if isinstance(own, Mapping) else {}
-        )
-        data[section.name] = {**values, **extra}
+        data[section.name] = {**values, **{k: v for k, v in own.items() if k not in values}}
     return data
+
+
+def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
+    # A file's data is plain dicts, or None where a section is absent: the ABC's check
+    # (slower by far, and the merge asks once per section and layer) is left for the rest.
+    if type(value) is dict:
+        return True
+    return value is not None and isinstance(value, Mapping)
 
 
 def shown(value: Any) -> str:

@@ -19,10 +19,21 @@ from portal_config.lint.reader.composer import compose
 
 def read(path: Path | str, shown: str, repository: Repository | None) -> LoadResult:
     """loader.load_file's result for the file, by the fastest way that gives the same."""
+    data = read_raw(path, shown, repository)
+    return data if isinstance(data, LoadResult) else parse(data, shown)
+
+
+def read_raw(path: Path | str, shown: str, repository: Repository | None) -> bytes | LoadResult:
+    """The file's bytes, or the LoadResult that says why it cannot be read: for a caller
+    that remembers what it made of the same bytes before (lint.profiles)."""
     try:
-        data = read_bounded(path, MAX_BYTES, repository)
+        return read_bounded(path, MAX_BYTES, repository)
     except (OSError, UnreadableFile) as exc:
         return LoadResult(shown, None, None, [unreadable(shown, exc)])
+
+
+def parse(data: bytes, shown: str) -> LoadResult:
+    """``read``'s result for a file holding ``data``."""
     text = _plain_text(data)
     if text is not None:
         document = compose(text, shown)
