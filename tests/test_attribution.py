@@ -177,7 +177,8 @@ def test_a_profile_edit_is_the_profiles_one_change_not_many_portal_edits(
     assert result.exit_code == 3
     lines = result.output.splitlines()
     assert lines[0] == (
-        "profiles/guests.yaml: 1 field changed → 1 portal in 1 account; 1 widens access"
+        "profiles/guests.yaml: 1 field changed (allow_address_change) → 1 portal in 1 account; "
+        "1 widens access"
     )
     assert lines[1:3] == ["", f"Target: test {sandbox.url}"]
     assert (
@@ -192,7 +193,8 @@ def test_a_profile_edit_is_the_profiles_one_change_not_many_portal_edits(
     ]
     markdown = invoke("diff", "--base", "main", "--format", "markdown").output
     assert markdown.startswith(
-        "- `profiles/guests.yaml`: 1 field changed → 1 portal in 1 account; 1 widens access\n"
+        "- `profiles/guests.yaml`: 1 field changed (allow_address_change) → 1 portal in 1 "
+        "account; 1 widens access\n"
         "\n**Plan: 1 to update, 4 unchanged, 1 unmanaged; 1 widens guest access.**\n"
     )
 
@@ -241,7 +243,10 @@ def test_fan_out_counts_the_portals_and_accounts_a_profile_edit_reaches(
         {"profile": "profiles/policy.yaml", "fields": 1, "portals": 4, "accounts": 1, "widen": 4}
     ]
 
-    headline = "profiles/policy.yaml: 1 field changed → 13 portals in 3 accounts; 13 widen access"
+    headline = (
+        "profiles/policy.yaml: 1 field changed (allow_address_change) → 13 portals in 3 "
+        "accounts; 13 widen access"
+    )
     text = invoke("diff", "--base", "main").output
     assert text.startswith(f"{headline}\n\n=== account acme ===\n")
     markdown = invoke("diff", "--base", "main", "--format", "markdown").output
@@ -266,12 +271,12 @@ def test_the_headline_shows_a_hostile_profile_path_as_data() -> None:
     hostile = "profiles/`x`\n::error::<b>@org\u202e.yaml"
     reach = Reach(hostile, frozenset({"guest_workorder.enabled"}), frozenset({(None, "a")}), 0)
     assert reach_line(reach, markdown=False) == (
-        "profiles/`x`\\n::error::<b>@org\\u202e.yaml: 1 field changed → 1 portal in 1 account; "
-        "0 widen access"
+        "profiles/`x`\\n::error::<b>@org\\u202e.yaml: 1 field changed (guest_workorder.enabled) "
+        "→ 1 portal in 1 account; 0 widen access"
     )
     assert reach_line(reach, markdown=True) == (
-        "- ``profiles/`x`\\n::error::<b>@org\\u202e.yaml``: 1 field changed → 1 portal in "
-        "1 account; 0 widen access"
+        "- ``profiles/`x`\\n::error::<b>@org\\u202e.yaml``: 1 field changed "
+        "(guest_workorder.enabled) → 1 portal in 1 account; 0 widen access"
     )
 
 
@@ -305,7 +310,10 @@ def test_the_fleet_recipe_comments_what_each_profile_edit_reaches(
     assert done.returncode == 0, done.stderr
     assert (temp / "output").read_text() == "reach=true\n"
     comment = (temp / "reach.md").read_text(encoding="utf-8")
-    headline = "profiles/policy.yaml: 1 field changed → 13 portals in 3 accounts; 13 widen access"
+    headline = (
+        "profiles/policy.yaml: 1 field changed (allow_address_change) → 13 portals in 3 "
+        "accounts; 13 widen access"
+    )
     assert comment.startswith(f"- `{headline.replace(':', '`:', 1)}\n\n<details>\n")
     assert re.findall(r"<summary>Account <code>(\w+)</code></summary>", comment) == list(ACCOUNTS)
 
@@ -321,3 +329,82 @@ def test_the_fleet_recipe_comments_what_each_profile_edit_reaches(
     done = _run_recipe_step(step, fleet, env)
     assert done.returncode == 0, done.stderr
     assert (temp / "output").read_text() == "reach=false\n"
+
+
+def test_a_change_through_an_edit_is_credited_to_the_profile_the_branch_edited(
+    live_project: Path, invoke: Invoke
+) -> None:
+    # acme's guest work types: policy's list, edited by extras ({add}); the branch edits
+    # only policy, so policy, not extras (untouched), is what the change reaches through.
+    profiles = live_project / "profiles"
+    profiles.mkdir()
+    (profiles / "policy.yaml").write_text(
+        "profile: policy\nguest_workorder:\n  work_types: [Storing]\n", encoding="utf-8"
+    )
+    (profiles / "extras.yaml").write_text(
+        "profile: extras\nguest_workorder:\n  work_types: {add: [Onderhoud]}\n", encoding="utf-8"
+    )
+    path = live_project / ACME
+    text = path.read_text(encoding="utf-8")
+    own = "  work_types:\n    - Storing\n    - Onderhoud\nuser_settings:"
+    text = text.replace(own, "user_settings:", 1).replace(
+        "guest_workorder:\n", "extends: [policy, extras]\nguest_workorder:\n", 1
+    )
+    path.write_text(text, encoding="utf-8")
+    _git_repo(live_project)
+    assert invoke("apply", "--yes").exit_code == 0
+    git(live_project, "checkout", "-q", "-b", "feature")
+    (profiles / "policy.yaml").write_text(
+        "profile: policy\nguest_workorder:\n  work_types: [Storing, Inspectie]\n", encoding="utf-8"
+    )
+    commit_all(live_project, "guests may ask for an inspection")
+
+    plan = json.loads(invoke("diff", "--base", "main", "--format", "json").output)
+    Draft202012Validator(PLAN_SCHEMA).validate(plan)
+    assert plan["fan_out"] == [
+        {"profile": "profiles/policy.yaml", "fields": 1, "portals": 1, "accounts": 1, "widen": 1}
+    ]
+    (acme,) = [p for p in plan["portals"] if p["changes"]]
+    (change,) = acme["changes"]
+    assert change["source"] == {"file": "profiles/extras.yaml", "line": 3}
+    (source,) = [s for s in acme["sources"] if s["field"] == "work_types" and "over" in s]
+    assert source["section"] == "guest_workorder"
+    assert source["over"] == [{"file": "profiles/policy.yaml", "line": 3}]
+    text_out = invoke("diff", "--base", "main").output
+    assert text_out.startswith(
+        "profiles/policy.yaml: 1 field changed (work_types) → 1 portal in 1 account; "
+        "1 widens access\n\n"
+    )
+    assert "extras.yaml: " not in text_out.splitlines()[0]
+    # A saved plan keeps what the branch edited: show credits the same file.
+    assert invoke("diff", "--base", "main", "--out", "plan.json").exit_code == 3
+    saved = json.loads((live_project / "plan.json").read_text(encoding="utf-8"))
+    assert saved["edited_profiles"] == ["profiles/policy.yaml"]
+    assert invoke("show", "plan.json").output.startswith("profiles/policy.yaml: 1 field")
+
+
+def test_widen_counts_the_portals_a_profile_edit_widens_access_in(
+    live_project: Path, invoke: Invoke
+) -> None:
+    # Two fields of one profile widen the same portal: one portal widens, not two changes.
+    _acme_over_guests(live_project)
+    _git_repo(live_project)
+    assert invoke("apply", "--yes").exit_code == 0
+    git(live_project, "checkout", "-q", "-b", "feature")
+    profile = live_project / "profiles" / "guests.yaml"
+    profile.write_text(
+        GUESTS.replace("allow_address_change: false", "allow_address_change: true").replace(
+            "allow_requests_for_others: false", "allow_requests_for_others: true"
+        ),
+        encoding="utf-8",
+    )
+    commit_all(live_project, "guests may do more")
+    plan = json.loads(invoke("diff", "--base", "main", "--format", "json").output)
+    assert plan["fan_out"] == [
+        {"profile": "profiles/guests.yaml", "fields": 2, "portals": 1, "accounts": 1, "widen": 1}
+    ]
+    headline = invoke("diff", "--base", "main").output.splitlines()[0]
+    assert headline == (
+        "profiles/guests.yaml: 2 fields changed (allow_address_change, "
+        "allow_requests_for_others) → 1 portal in 1 account; 1 widens access"
+    )

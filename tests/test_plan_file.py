@@ -157,9 +157,9 @@ TAMPERED = {
     # tell another story in them: it has no such keys, and its thresholds are checked.
     "a summary that tells another story": (
         edit(lambda p: p.update(summary={"update": 0, "ok": True})),
-        "unknown key 'summary'; allowed: account, base, commit, created_at, format, kind, "
-        "live_read_at, portals, profiles, safety, target, tool, unmanaged, unmanaged_other_ids, "
-        "version",
+        "unknown key 'summary'; allowed: account, base, commit, created_at, edited_profiles, "
+        "format, kind, live_read_at, portals, profiles, safety, target, tool, unmanaged, "
+        "unmanaged_other_ids, version",
     ),
     "thresholds that are not the repository's": (
         edit(lambda p: p["safety"].update(max_portals=100)),
@@ -189,12 +189,13 @@ TAMPERED = {
     "a newline in a key": (
         edit(lambda p: p.update({"note\ninvalid plan: forged": 1})),
         "unknown key 'note\\ninvalid plan: forged'; allowed: account, base, commit, created_at, "
-        "format, kind, live_read_at, portals, profiles, safety, target, tool, unmanaged, "
-        "unmanaged_other_ids, version",
+        "edited_profiles, format, kind, live_read_at, portals, profiles, safety, target, tool, "
+        "unmanaged, unmanaged_other_ids, version",
     ),
     "nesting inside the plan": (
         edit(lambda p: entry(p, 0)["desired"]["guest_workorder"].update(enabled=[[[[[True]]]]])),
-        "portals[0].desired.guest_workorder.enabled[0]: nested deeper than a plan can be",
+        # One level below the deepest a plan holds (portals[i].sources[j].over[k]).
+        "portals[0].desired.guest_workorder.enabled[0][0]: nested deeper than a plan can be",
     ),
 }
 

@@ -75,6 +75,14 @@ class PortalInputs:
     # The file and line that set each desired field (a profile's or the portal file's):
     # inputs, as a saved plan must name the same lines diff named.
     sources: Mapping[FieldKey, Origin] = field(default_factory=dict)
+    # For a value a profile made by editing ({add, remove}) an inherited one: the lines of
+    # what it edited, earliest first (a profile edit reaches the portal through them too).
+    over: Mapping[FieldKey, tuple[Origin, ...]] = field(default_factory=dict)
+
+    def made_by(self, key: FieldKey) -> tuple[Origin, ...]:
+        """Every line the desired value of ``key`` comes from, the one that set it last."""
+        source = self.sources.get(key)
+        return (*self.over.get(key, ()), source) if source is not None else ()
 
     @property
     def portal(self) -> str:
@@ -100,7 +108,9 @@ class PortalInputs:
             "acknowledged": dict(self.acknowledged),
             "disabled_rules": list(self.disabled_rules),
             "sources": [
-                {"section": section, "field": name} | origin_json(origin)
+                {"section": section, "field": name}
+                | origin_json(origin)
+                | _over_json(self.over.get((section, name), ()))
                 for (section, name), origin in self.sources.items()
             ],
         }
@@ -127,6 +137,10 @@ class PlanInputs:
     already_applied: tuple[str, ...] = ()
     # The profile files the portals' desired settings were merged from, as they were.
     profiles: tuple[ProfileDigest, ...] = ()
+    # A three-way plan's profile files (as sources name them) that differ from the base:
+    # the branch's profile edits, which its fan-out credits (a file it did not touch is
+    # never named as what a change reaches through).
+    edited_profiles: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The saved plan: these inputs, the format first as in every JSON output."""
@@ -144,6 +158,7 @@ class PlanInputs:
             "safety": safety_json(self.safety) if self.safety is not None else None,
             "portals": [p.to_json() for p in self.portals],
             "profiles": [record.to_json() for record in self.profiles],
+            **({"edited_profiles": list(self.edited_profiles)} if self.edited_profiles else {}),
             # Ids a file could use are held to the file's pattern; the others only bounded.
             "unmanaged": [name for name in self.unmanaged if is_file_id(name)],
             "unmanaged_other_ids": [name for name in self.unmanaged if not is_file_id(name)],
@@ -197,30 +212,47 @@ def origin_json(origin: Origin) -> dict[str, Any]:
     return {"file": origin.file, "line": origin.position[0] if origin.position else None}
 
 
-def sources_from_json(entries: Sequence[Mapping[str, Any]]) -> dict[FieldKey, Origin]:
-    """A saved portal's `sources` (schema-valid) as `PortalInputs.sources`."""
-    return {
-        (entry["section"], entry["field"]): Origin(
-            entry["file"], (entry["line"], 1) if entry["line"] is not None else None
-        )
+def _over_json(over: Sequence[Origin]) -> dict[str, Any]:
+    return {"over": [origin_json(origin) for origin in over]} if over else {}
+
+
+def _origin(entry: Mapping[str, Any]) -> Origin:
+    return Origin(entry["file"], (entry["line"], 1) if entry["line"] is not None else None)
+
+
+def sources_from_json(
+    entries: Sequence[Mapping[str, Any]],
+) -> tuple[dict[FieldKey, Origin], dict[FieldKey, tuple[Origin, ...]]]:
+    """A saved portal's `sources` (schema-valid) as `PortalInputs.sources` and `.over`."""
+    sources = {(entry["section"], entry["field"]): _origin(entry) for entry in entries}
+    over = {
+        (entry["section"], entry["field"]): tuple(map(_origin, entry["over"]))
         for entry in entries
+        if entry.get("over")
     }
+    return sources, over
 
 
-def sources_of(document: Document, desired: PortalSettings) -> dict[FieldKey, Origin]:
-    """The file and line that set each field ``desired`` manages: the profile's or the
-    portal file's. A field only its default manages (no file names it) has none."""
+def sources_of(
+    document: Document, desired: PortalSettings
+) -> tuple[dict[FieldKey, Origin], dict[FieldKey, tuple[Origin, ...]]]:
+    """The file and line that set each field ``desired`` manages (the profile's or the
+    portal file's), and for a value a profile edited, the lines of what it edited. A field
+    only its default manages (no file names it) has none."""
     found: dict[FieldKey, Origin] = {}
+    over: dict[FieldKey, tuple[Origin, ...]] = {}
     resolution = document.resolution
     for section, one, _ in desired.managed():
         key = (section.name, one.name)
         if resolution is not None:
             setting = resolution.settings.get(key)
             if setting is not None:
-                found[key] = setting.origin
+                *earlier, found[key] = setting.made_by()
+                if earlier:
+                    over[key] = tuple(earlier)
         elif key in document.values:
             found[key] = Origin(document.path, document.values[key])
-    return found
+    return found, over
 
 
 def safety_json(safety: Safety) -> dict[str, Any]:
@@ -270,7 +302,7 @@ def gather(
                 dict(document.data.get("acknowledged", {})),
                 tuple(sorted(document.disabled_rules)),
                 base.get(desired.portal) if base is not None else None,
-                sources_of(document, desired),
+                *sources_of(document, desired),
             )
         )
     portals.sort(key=lambda p: p.portal)

@@ -22,6 +22,7 @@ from portal_config.lint.document import Document
 from portal_config.lint.loader import MAX_BYTES, load_file
 from portal_config.lint.profiles import Profiles, load_profiles
 from portal_config.project.config import Config
+from portal_config.project.history import base_files, repository_root
 from portal_config.project.lint_scope import lint_scope
 from portal_config.settings.model import PortalSettings
 
@@ -68,6 +69,30 @@ def record_profiles(config: Config, documents: Sequence[Document]) -> tuple[Prof
             key=lambda record: record.file,
         )
     )
+
+
+def edited_profiles(config: Config, ref: str) -> tuple[str, ...]:
+    """The profile files (as sources name them) whose bytes differ from the merge-base
+    with ``ref``, or that are new since: the branch's profile edits, which a three-way
+    plan's fan-out credits."""
+    scope = lint_scope(config)
+    root = repository_root(config.root, "--base").resolve()
+    then = {
+        path: hashlib.sha256(data).hexdigest()
+        for directory in scope.profile_dirs
+        for path, data in base_files(config.root, ref, directory).files
+    }
+    repository = Repository(config.root)
+    edited = []
+    for profile in load_profiles(scope, repository).by_name.values():
+        path = Path(profile.document.path)
+        try:
+            in_git = path.resolve().relative_to(root).as_posix()
+        except ValueError:
+            continue  # outside the repository: no base to compare with
+        if then.get(in_git) != _digest(path, repository):
+            edited.append(profile.document.path)
+    return tuple(sorted(edited))
 
 
 # A planned portal as the check needs it: its file and its desired settings, by portal.

@@ -14,7 +14,8 @@ from typing import Any
 @dataclass(frozen=True)
 class Reach:
     """What one profile file's edit reaches in a three-way plan (or a fleet of them): the
-    fields it changed, the portals (by account) it changes, and its changes that widen."""
+    fields it changed (named as plans name them), the portals (by account) it changes,
+    and how many of those portals a change of it widens access in."""
 
     file: str
     fields: frozenset[str]

@@ -54,10 +54,10 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
 MAX_BYTES = 16 * 1024 * 1024
-# A valid saved plan's deepest container is portals[i].desired.<section>.<names> (six
-# levels), as deep as the plan diff shows goes (portals[i].changes[j].added); the bound only
-# stops pathological nesting before the schema is asked.
-MAX_DEPTH = 6
+# A valid saved plan's deepest container is portals[i].sources[j].over[k] (seven levels:
+# what an edited value edited); the bound only stops pathological nesting before the
+# schema is asked.
+MAX_DEPTH = 7
 
 
 def read_plan_file(path: Path, config: Config) -> PlanInputs:
@@ -316,19 +316,22 @@ def _settings(data: dict[str, Any] | None) -> PortalSettings | None:
     return PortalSettings.from_json(data) if data is not None else None
 
 
-def _inputs(data: dict[str, Any]) -> PlanInputs:
-    portals = tuple(
-        PortalInputs(
-            file=entry["file"],
-            desired=PortalSettings.from_json(entry["desired"]),
-            live=LivePortal(PortalSettings.from_json(entry["live"]), entry["live_revision"]),
-            acknowledged=dict(entry["acknowledged"]),
-            disabled_rules=tuple(entry["disabled_rules"]),
-            base=_settings(entry["base"]),
-            sources=sources_from_json(entry["sources"]),
-        )
-        for entry in data["portals"]
+def _portal_inputs(entry: dict[str, Any]) -> PortalInputs:
+    sources, over = sources_from_json(entry["sources"])
+    return PortalInputs(
+        file=entry["file"],
+        desired=PortalSettings.from_json(entry["desired"]),
+        live=LivePortal(PortalSettings.from_json(entry["live"]), entry["live_revision"]),
+        acknowledged=dict(entry["acknowledged"]),
+        disabled_rules=tuple(entry["disabled_rules"]),
+        base=_settings(entry["base"]),
+        sources=sources,
+        over=over,
     )
+
+
+def _inputs(data: dict[str, Any]) -> PlanInputs:
+    portals = tuple(_portal_inputs(entry) for entry in data["portals"])
     target, base = data["target"], data["base"]
     return PlanInputs(
         target["name"],
@@ -343,4 +346,5 @@ def _inputs(data: dict[str, Any]) -> PlanInputs:
         account=data["account"],
         safety=Safety(**data["safety"]),
         profiles=tuple(ProfileDigest.from_json(record) for record in data["profiles"]),
+        edited_profiles=tuple(data.get("edited_profiles", ())),
     )

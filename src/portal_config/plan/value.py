@@ -112,25 +112,30 @@ class PortalPlan:
 
 def fan_out(plans: Iterable[Plan]) -> tuple[Reach, ...]:
     """The branch's changes (origin change or both) of the three-way diffs ``plans``, by
-    the profile file that set their new value, in file order: a profile edit is one edit
-    that reaches many portals, not many portal edits. A portal that overrides the field
-    sets it in its own file, so the profile does not reach it."""
-    found: dict[str, tuple[set[str], set[tuple[str | None, str]], list[int]]] = {}
+    the profile file whose edit made them, in file order: a profile edit is one edit that
+    reaches many portals, not many portal edits. A change reaches a portal through every
+    line its new value comes from (the one that set it, and what that one edits), and is
+    credited to those of them the branch edited. A portal that overrides the field sets
+    it in its own file, so the profile does not reach it."""
+    found: dict[str, tuple[set[str], set[tuple[str | None, str]], set[tuple[str | None, str]]]]
+    found = {}
     for plan in plans:
         if plan.base is None or plan.kind == DRIFT_REPORT:
             continue
+        edited = set(plan.inputs.edited_profiles)
         for portal in plan.portals:
+            reached = (plan.account, portal.portal)
             for change in portal.of_origin(CHANGE, BOTH):
-                source = portal.source(change)
-                if source is None or source.file == portal.file:
-                    continue
-                fields, reached, widen = found.setdefault(source.file, (set(), set(), [0]))
-                fields.add(f"{change.section}.{change.field}")
-                reached.add((plan.account, portal.portal))
-                widen[0] += change.widens
+                made_by = portal.inputs.made_by((change.section, change.field))
+                for file in {origin.file for origin in made_by if origin.file in edited}:
+                    fields, portals, widen = found.setdefault(file, (set(), set(), set()))
+                    fields.add(change.name)
+                    portals.add(reached)
+                    if change.widens:
+                        widen.add(reached)
     return tuple(
-        Reach(file, frozenset(fields), frozenset(reached), widen[0])
-        for file, (fields, reached, widen) in sorted(found.items())
+        Reach(file, frozenset(fields), frozenset(portals), len(widen))
+        for file, (fields, portals, widen) in sorted(found.items())
     )
 
 

@@ -20,7 +20,12 @@ from portal_config.lint import schema
 from portal_config.lint.loader import Document, load_bytes
 from portal_config.live.api import OutSmartClient
 from portal_config.plan.inputs import DIFF, DRIFT_REPORT, BaseRef, PlanInputs, gather
-from portal_config.plan.profile_digests import ProfileDigest, record_profiles, stale_profiles
+from portal_config.plan.profile_digests import (
+    ProfileDigest,
+    edited_profiles,
+    record_profiles,
+    stale_profiles,
+)
 from portal_config.plan.results import (
     ApplyReport,
     Outcome,
@@ -108,11 +113,13 @@ def make_plan(
     target = resolve_target(config, options.target)
     commit = files_commit(config)
     base: Base | None = None
+    edited: tuple[str, ...] = ()
     if drift:  # the checkout is its own base: every difference was made outside git
         files = {d.data["portal"]: PortalSettings.from_file_data(d.data) for d in documents}
         base = (BaseRef("HEAD", commit), files)
     elif base_ref:  # git is asked before the API: a wrong --base must not cost a live read
         base = _base_settings(config, base_ref, console)
+        edited = edited_profiles(config, base_ref)
     with open_client_for(target, options.concurrency, console) as client:
         _say_reading(console, target, client, len(documents))
         plan = _plan(
@@ -128,6 +135,7 @@ def make_plan(
             account=config.account,
             safety=config.safety,
             profiles=record_profiles(config, documents),
+            edited_profiles=edited,
         )
         header = _with_account(announce(target, client), config.account)
     return Planned(plan, header)
@@ -314,6 +322,7 @@ def _plan(
     account: str | None = None,
     safety: Safety | None = None,
     profiles: tuple[ProfileDigest, ...] = (),
+    edited_profiles: tuple[str, ...] = (),
 ) -> Plan:
     """The plan from one read of live portals, after checking the files' work types
     against the live account's (a second read): a name OutSmart does not know would
@@ -339,6 +348,7 @@ def _plan(
         account=account,
         safety=safety,
         profiles=profiles,
+        edited_profiles=edited_profiles,
     )
     return build_plan(inputs)
 

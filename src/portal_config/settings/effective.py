@@ -55,6 +55,18 @@ class Setting:
     value: Any
     origin: Origin
     overrode: Setting | None = None
+    # An {add, remove} edit of what it overrode: its value keeps part of that one's.
+    edit: bool = False
+
+    def made_by(self) -> tuple[Origin, ...]:
+        """Every line the value comes from, earliest first: the one that set it whole,
+        then each edit of it (a profile edit reaches a portal through any of them)."""
+        chain = [self.origin]
+        setting = self
+        while setting.edit and setting.overrode is not None:
+            setting = setting.overrode
+            chain.append(setting.origin)
+        return tuple(reversed(chain))
 
 
 @dataclass(frozen=True)
@@ -184,9 +196,12 @@ class Partial:
                     continue
                 key = (section.name, one.name)
                 before = settings.get(key)
+                edit = False
                 if layer.profile is not None:  # only a profile may edit names ({add, remove})
+                    edit = before is not None and _is_edit(one, value)
                     value = merged(one, before.value if before else None, value)
-                setting = Setting(value, Origin(layer.file, layer.positions.get(key)), before)
+                origin = Origin(layer.file, layer.positions.get(key))
+                setting = Setting(value, origin, before, edit)
                 if before is not None and same(one, before.value, value):
                     self.redundant.append(Redundant(key, setting))
                 settings[key] = setting
@@ -215,11 +230,16 @@ class Partial:
 
 def merged(one: Field, inherited: Any, given: Any) -> Any:
     """``given`` applied to ``inherited`` by the field's merge rule."""
-    if one.merge_rule is Merge.EDIT and isinstance(given, Mapping):
+    if _is_edit(one, given):
         removed = set(given.get("remove") or ())
         kept = [name for name in inherited or one_default(one) if name not in removed]
         return kept + [name for name in given.get("add") or () if name not in kept]
     return list(given) if isinstance(given, list) else given
+
+
+def _is_edit(one: Field, given: Any) -> bool:
+    """Whether ``given`` edits the names it inherits ({add, remove}) rather than replacing."""
+    return one.merge_rule is Merge.EDIT and _is_mapping(given)
 
 
 def one_default(one: Field) -> list[Any]:
