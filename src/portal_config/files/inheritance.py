@@ -20,7 +20,7 @@ from portal_config.file_access import Repository
 from portal_config.files.roundtrip import remove_key
 from portal_config.lint.document import Document
 from portal_config.lint.profiles import Profiles, load_profiles
-from portal_config.project.config import ACCOUNTS_DIR, Config
+from portal_config.project.config import Config
 from portal_config.project.lint_scope import lint_scope
 from portal_config.settings.effective import FieldKey
 
@@ -37,17 +37,9 @@ class Inheritance:
         self._loaded: dict[str | None, Profiles] = {}
 
     def profiles(self, path: Path) -> Profiles:
-        account = next(
-            (
-                name
-                for name in self.config.accounts
-                if path.resolve().is_relative_to(self.config.root / ACCOUNTS_DIR / name)
-            ),
-            None,
-        )
+        account = self.config.account_of(path)
         if account not in self._loaded:
-            view = self.config if account is None else self.config.for_account(account)
-            scope = lint_scope(view)
+            scope = lint_scope(self.config.view_of(path))
             self._loaded[account] = load_profiles(scope, Repository(scope.root))
         return self._loaded[account]
 
