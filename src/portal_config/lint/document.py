@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from portal_config.problems import Position, Problem
@@ -23,6 +24,12 @@ TYPE_NAMES = {
     CORE + "bool": "a boolean",
     CORE + "null": "null",
 }
+
+
+def file_stem(shown: str) -> str:
+    """The name a document's shown path gives it (a profile's name): the file name without
+    its extension, nor the ``@ref`` a three-way plan's base files carry."""
+    return PurePath(shown.partition("@")[0]).stem
 
 
 def short_tag(tag: str) -> str:

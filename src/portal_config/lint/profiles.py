@@ -13,12 +13,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from portal_config.file_access import Repository
 from portal_config.lint import schema
-from portal_config.lint.document import Document, JsonPath, LoadResult
+from portal_config.lint.document import Document, JsonPath, LoadResult, file_stem
 from portal_config.lint.reader import read
 from portal_config.lint.rules import unknown_profile
 from portal_config.lint.scope import Scope
@@ -85,17 +85,21 @@ class Profiles:
             return data
         return self.effective(Document(path, data)).data
 
-    def chain(self, own: object) -> list[Profile]:
-        """The profiles a portal extends, in order: the defaults, then its own."""
+    def named(self, own: object) -> list[str]:
+        """The profile names a portal extends, in order: the defaults, then those of its
+        own ``extends:`` (``own``, as the file gives it: anything but names is left out)."""
         names = list(self.defaults) + (list(own) if isinstance(own, list) else [])
-        found = [self.by_name.get(name) for name in dict.fromkeys(names) if isinstance(name, str)]
+        return [name for name in names if isinstance(name, str)]
+
+    def chain(self, own: object) -> list[Profile]:
+        """The profiles a portal extends that exist and pass their schema, in order."""
+        found = [self.by_name.get(name) for name in dict.fromkeys(self.named(own))]
         return [profile for profile in found if profile is not None and profile.valid]
 
     def missing(self, document: Document) -> list[str]:
         """The profiles ``document`` extends (itself or by default) that do not exist."""
         own = document.data.get("extends") if isinstance(document.data, dict) else None
-        names = list(self.defaults) + (list(own) if isinstance(own, list) else [])
-        return [name for name in names if isinstance(name, str) and name not in self.by_name]
+        return [name for name in self.named(own) if name not in self.by_name]
 
     def default_problems(self, level: Level | None) -> Iterator[Problem]:
         """A problem for each default profile the config names that does not exist (once,
@@ -144,7 +148,7 @@ def profiles_from(
     """The profiles of loaded files (a name's first file wins: an account's own), checked."""
     profiles = Profiles(defaults=defaults, default_origin=default_origin if defaults else None)
     for result in loaded:
-        name = PurePath(result.path.partition("@")[0]).stem  # a base's files are path@ref
+        name = file_stem(result.path)
         if name in profiles.by_name:
             continue
         profiles.problems.extend(result.problems)

@@ -30,7 +30,7 @@ from typing import Any
 
 from portal_config.errors import ExitCode, PortalConfigError, UsageError
 from portal_config.file_access import Repository
-from portal_config.lint.document import Document
+from portal_config.lint.document import Document, file_stem
 from portal_config.lint.profiles import load_profiles
 from portal_config.lint.reader import read
 from portal_config.lint.reader.project import expand_names
@@ -262,7 +262,7 @@ def _from_setting(
 ) -> FieldRow:
     source = str(setting.origin)
     if setting.origin.file != portal_file:  # a profile's value
-        return replace(row, source=source, profile=_profile_of(setting.origin.file))
+        return replace(row, source=source, profile=file_stem(setting.origin.file))
     baseline = setting.overrode
     if baseline is None:
         return replace(row, source=source, state="local")
@@ -275,10 +275,6 @@ def _from_setting(
     )
 
 
-def _profile_of(file: str) -> str:
-    return Path(file.partition("@")[0]).stem
-
-
 def _profiles(document: Document, resolution: Resolution) -> tuple[str, ...]:
     """The profiles that set any of the portal's fields (or were overridden), in order."""
     seen: dict[str, None] = {}
@@ -286,7 +282,7 @@ def _profiles(document: Document, resolution: Resolution) -> tuple[str, ...]:
         step: Setting | None = setting
         while step is not None:
             if step.origin.file != document.path:
-                seen.setdefault(_profile_of(step.origin.file))
+                seen.setdefault(file_stem(step.origin.file))
             step = step.overrode
     return tuple(seen)
 
