@@ -24,9 +24,6 @@ from portal_config.project.config import Config
 from portal_config.project.lint_scope import lint_scope
 from portal_config.settings.effective import FieldKey
 
-# The keys a portal file (or a profile) starts with, in canonical order.
-HEADS = ("portal", "profile", "description", "extends")
-
 
 class Inheritance:
     """The profiles of a repository's portal files, loaded once per account: a file
