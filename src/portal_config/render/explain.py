@@ -7,6 +7,7 @@ from typing import Any
 
 from portal_config import TOOL
 from portal_config.escaping import escape_text
+from portal_config.plan.inputs import origin_json
 from portal_config.run.explain import Explained
 from portal_config.settings.effective import Origin, Setting, shown
 
@@ -63,9 +64,5 @@ def _setting(setting: Setting) -> dict[str, Any]:
 
 
 def _origin(origin: Origin) -> dict[str, Any]:
-    position = origin.position
-    return {
-        "file": origin.file,
-        "line": position[0] if position else None,
-        "column": position[1] if position else None,
-    }
+    # As a plan names a source, and the column too: explain points at the value itself.
+    return origin_json(origin) | {"column": origin.position[1] if origin.position else None}
