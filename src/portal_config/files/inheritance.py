@@ -47,7 +47,7 @@ class Inheritance:
 def redundant_overrides(profiles: Profiles, document: Document | None) -> frozenset[FieldKey]:
     """The fields a portal file sets to exactly what it inherits.
 
-    None when it is not a portal file, or extends a profile that is missing or does not
+    No fields when it is not a portal file, or extends a profile that is missing or does not
     pass its schema: lint reports that, and what the file inherits is not known until
     it is fixed.
     """
