@@ -47,10 +47,10 @@ from portal_config.run.fleet import run_accounts, selection
 from portal_config.run.options import RunOptions
 from portal_config.run.outcomes import AccountResult, Finished, exit_code
 from portal_config.run.workflow import make_plan
+from portal_config.settings.baseline_schema import field_names
 from portal_config.settings.effective import Resolution, Setting
 from portal_config.settings.fields import Field
 from portal_config.settings.model import PortalSettings
-from portal_config.settings.table import active
 
 # From most to least telling: an account's cell shows the first its portals have.
 STATES = ("drift", "overridden", "waived", "local", "aligned", "unmanaged")
@@ -296,8 +296,7 @@ def _columns(entries: Sequence[AccountEntry]) -> list[str]:
         for portal in entry.alignment.portals
         for row in portal.fields
     }
-    order = [f"{section.name}.{one.name}" for section, one in active().fields()]
-    return [name for name in order if name in managed]
+    return [name for name in field_names() if name in managed]
 
 
 def _check_reference(config: Config, reference: str, selected: Mapping[str | None, Any]) -> None:
