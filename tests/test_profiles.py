@@ -165,6 +165,15 @@ def test_explain_names_the_line_that_set_each_field_and_what_it_overrode(
     assert names["overrode"]["value"] == ["Storing", "Onderhoud"]
 
 
+def test_explain_json_escapes_the_controls_json_leaves_raw(write: Write, invoke: Invoke) -> None:
+    write("portals/acme.yaml", 'portal: acme\ngeneral:\n  name: "Acme\\u202eevil\\x85"\n')
+    output = invoke("explain", "portals/acme.yaml", "--format", "json").output
+    assert "\u202e" not in output and "\x85" not in output
+    assert '"value": "Acme\\u202eevil\\u0085"' in output
+    assert output.endswith("}\n") and not output.endswith("\n\n")
+    assert json.loads(output)["portals"][0]["fields"][0]["value"] == "Acme\u202eevil\x85"
+
+
 def test_diff_plans_the_effective_settings(live_project: Path, invoke: Invoke) -> None:
     def acme_plan() -> dict[str, Any]:
         payload = json.loads(invoke("diff", "--format", "json").output)
