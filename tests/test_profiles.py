@@ -174,6 +174,15 @@ def test_explain_json_escapes_the_controls_json_leaves_raw(write: Write, invoke:
     assert json.loads(output)["portals"][0]["fields"][0]["value"] == "Acme\u202eevil\x85"
 
 
+def test_explain_shows_a_profile_file_name_as_data(write: Write, invoke: Invoke) -> None:
+    write("profiles/evil\x1b[2J.yaml", "profile: evil\nguest_workorder:\n  enabled: false\n")
+    write("portals/acme.yaml", 'portal: acme\nextends: ["evil\\e[2J"]\n')
+    assert invoke("explain", "portals/acme.yaml").output == (
+        "acme (portals/acme.yaml): extends evil\\x1b[2J\n"
+        "  guest_workorder.enabled: false  (profiles/evil\\x1b[2J.yaml:3)\n"
+    )
+
+
 def test_diff_plans_the_effective_settings(live_project: Path, invoke: Invoke) -> None:
     def acme_plan() -> dict[str, Any]:
         payload = json.loads(invoke("diff", "--format", "json").output)

@@ -18,7 +18,8 @@ EXPLAIN_VERSION = 1
 def render_text(explained: Sequence[Explained]) -> str:
     lines: list[str] = []
     for one in explained:
-        extends = ", ".join(one.profiles) if one.profiles else "no profiles"
+        # A profile's name is its file's: data, as any path is.
+        extends = ", ".join(map(escape_text, one.profiles)) if one.profiles else "no profiles"
         lines.append(f"{escape_text(one.portal)} ({escape_text(one.file)}): extends {extends}")
         for (section, name), setting in one.fields:
             value = escape_text(shown(setting.value))
