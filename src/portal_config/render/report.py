@@ -31,7 +31,7 @@ from portal_config.run.report import (
     FieldRow,
     PortalRow,
 )
-from portal_config.settings.effective import shown
+from portal_config.settings.effective import as_file_value, shown
 from portal_config.storage import json_text
 
 ALIGNMENT_FORMAT = "portal-config-alignment"
@@ -172,7 +172,7 @@ def _unformula(text: str) -> str:
 def _spelt(value: Any) -> str:
     """A value as a file spells it (JSON), with control and bidi characters made visible;
     JSON's own escapes stay single."""
-    return escape_line(shown(_plain(value)))
+    return escape_line(shown(as_file_value(value)))
 
 
 def _account_json(report: Alignment, entry: AccountEntry) -> dict[str, Any]:
@@ -205,21 +205,17 @@ def _field_json(row: FieldRow, live: bool) -> dict[str, Any]:
     before = row.overrode
     return {
         "field": row.field,
-        "value": _plain(row.value),
+        "value": as_file_value(row.value),
         "source": row.source,
         "profile": row.profile,
         "state": row.state,
         "widens": row.widens,
-        "overrode": {"value": _plain(before.value), "source": str(before.origin)}
+        "overrode": {"value": as_file_value(before.value), "source": str(before.origin)}
         if before is not None
         else None,
-        "live": _plain(row.live) if live else None,
+        "live": as_file_value(row.live) if live else None,
         "live_differs": row.live_differs,
     }
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
 
 
 def _cells(report: Alignment, entry: AccountEntry) -> Iterator[tuple[str, Cell]]:
