@@ -183,6 +183,24 @@ def test_explain_shows_a_profile_file_name_as_data(write: Write, invoke: Invoke)
     )
 
 
+def test_explain_lists_fields_in_the_table_order_in_text_and_json(
+    write: Write, invoke: Invoke
+) -> None:
+    # The profile sets work_types before the portal sets enabled: merged in that order.
+    write("profiles/names.yaml", "profile: names\nguest_workorder:\n  work_types: [Storing]\n")
+    write(
+        "portals/acme.yaml", "portal: acme\nextends: [names]\nguest_workorder:\n  enabled: false\n"
+    )
+    assert invoke("explain", "portals/acme.yaml").output == (
+        "acme (portals/acme.yaml): extends names\n"
+        "  guest_workorder.enabled: false  (portals/acme.yaml:4)\n"
+        '  guest_workorder.work_types: ["Storing"]  (profiles/names.yaml:3)\n'
+    )
+    payload = json.loads(invoke("explain", "portals/acme.yaml", "--format", "json").output)
+    fields = [entry["field"] for entry in payload["portals"][0]["fields"]]
+    assert fields == ["guest_workorder.enabled", "guest_workorder.work_types"]
+
+
 def test_diff_plans_the_effective_settings(live_project: Path, invoke: Invoke) -> None:
     def acme_plan() -> dict[str, Any]:
         payload = json.loads(invoke("diff", "--format", "json").output)

@@ -47,7 +47,7 @@ def render_json(explained: Sequence[Explained]) -> dict[str, Any]:
                 "extends": list(one.profiles),
                 "fields": [
                     {"field": f"{section}.{name}", **_setting(setting)}
-                    for (section, name), setting in one.resolution.settings.items()
+                    for (section, name), setting in one.fields  # in the text's order
                 ],
             }
             for one in explained
