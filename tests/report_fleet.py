@@ -29,9 +29,9 @@ from portal_config.run.report import (
     FieldRow,
     PortalRow,
 )
-from portal_config.sandbox import Sandbox, SandboxState, start_sandbox
-from portal_config.sandbox.demo import demo_account
+from portal_config.sandbox import Sandbox
 from portal_config.settings.model import PortalSettings
+from test_fleet import serve_accounts
 
 ACCOUNTS = ("acme", "beta", "gamma")
 TOKENS = {name: f"tok-{name}-Rp7w2XsECRET" for name in ACCOUNTS}
@@ -79,15 +79,7 @@ PORTALS = {
 @pytest.fixture(name="report_sandbox")
 def sandbox_fixture(tmp_path: Path) -> Iterator[Sandbox]:
     """One sandbox server holding the three accounts, each with its own token."""
-    states = {
-        TOKENS[name]: SandboxState.open(tmp_path / "state" / f"{name}.json", demo_account())
-        for name in ACCOUNTS
-    }
-    first = TOKENS[ACCOUNTS[0]]
-    with start_sandbox(
-        states[first], token=first, software_token=SOFTWARE_TOKEN, accounts=states
-    ) as running:
-        yield running
+    yield from serve_accounts(tmp_path, TOKENS)
 
 
 def write_fleet(project: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -217,17 +217,23 @@ def _fleet_over_policy(root: Path) -> None:
             path.write_text(re.sub(r"  allow_address_change: \w+\n", "", text), encoding="utf-8")
 
 
+def _policy_edited_on_a_branch(root: Path, invoke: Invoke) -> None:
+    """The fleet over the policy profile, applied on main; a branch `feature` whose one
+    commit lets guests change the address in that profile."""
+    _fleet_over_policy(root)
+    _git_repo(root)
+    assert invoke("apply", "--yes", "--allow-large-change").exit_code == 0
+    git(root, "checkout", "-q", "-b", "feature")
+    policy = root / "profiles" / "policy.yaml"
+    policy.write_text(policy.read_text(encoding="utf-8").replace("false", "true"))
+    commit_all(root, "guests may change the address")
+
+
 def test_fan_out_counts_the_portals_and_accounts_a_profile_edit_reaches(
     fleet: Path,  # noqa: F811 (the fixture)
     invoke: Invoke,
 ) -> None:
-    _fleet_over_policy(fleet)
-    _git_repo(fleet)
-    assert invoke("apply", "--yes", "--allow-large-change").exit_code == 0
-    git(fleet, "checkout", "-q", "-b", "feature")
-    policy = fleet / "profiles" / "policy.yaml"
-    policy.write_text(policy.read_text(encoding="utf-8").replace("false", "true"))
-    commit_all(fleet, "guests may change the address")
+    _policy_edited_on_a_branch(fleet, invoke)
 
     payload = json.loads(invoke("diff", "--base", "main", "--format", "json").output)
     Draft202012Validator(FLEET_SCHEMA).validate(payload)
@@ -285,13 +291,7 @@ def test_the_fleet_recipe_comments_what_each_profile_edit_reaches(
     fleet: Path,  # noqa: F811 (the fixture)
     invoke: Invoke,
 ) -> None:
-    _fleet_over_policy(fleet)
-    _git_repo(fleet)
-    assert invoke("apply", "--yes", "--allow-large-change").exit_code == 0
-    git(fleet, "checkout", "-q", "-b", "feature")
-    policy = fleet / "profiles" / "policy.yaml"
-    policy.write_text(policy.read_text(encoding="utf-8").replace("false", "true"))
-    commit_all(fleet, "guests may change the address")
+    _policy_edited_on_a_branch(fleet, invoke)
     # What the diff jobs keep, one artifact per account, downloaded side by side.
     temp = fleet.with_name(f"{fleet.name}-temp")
     for account in ACCOUNTS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -316,3 +317,20 @@ def test_project_root_inside_git_is_the_work_tree_top(
     here = tmp_path / "portals" / "deep"
     here.mkdir(parents=True)
     assert config.project_root(here) == tmp_path.resolve()
+
+
+def test_a_file_belongs_to_the_account_whose_directory_holds_it(tmp_path: Path) -> None:
+    from portal_config.project.config import Account, Config
+
+    root = tmp_path.resolve()
+    accounts = {name: Account(name, f"TOKEN_{name.upper()}") for name in ("acme", "acme-2")}
+    fleet = replace(Config.defaults(root), accounts=accounts)
+    portal = root / "accounts" / "acme-2" / "portals" / "a.yaml"
+    assert fleet.account_of(portal) == "acme-2"  # not "acme", whose name it starts with
+    assert fleet.view_of(portal).account == "acme-2"
+    assert fleet.view_of(portal).portals_dir == root / "accounts" / "acme-2" / "portals"
+    assert fleet.account_of(root / "profiles" / "base.yaml") is None
+    assert fleet.view_of(root / "profiles" / "base.yaml") is fleet
+    one = Config.defaults(root)
+    assert one.account_of(root / "accounts" / "acme" / "portals" / "a.yaml") is None
+    assert one.view_of(root / "portals" / "a.yaml") is one

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -24,17 +24,23 @@ FLEET_SCHEMA = json.loads((REPO / "schema" / "fleet.schema.json").read_text(enco
 PLAN_SCHEMA = json.loads((REPO / "schema" / "plan.schema.json").read_text(encoding="utf-8"))
 
 
-@pytest.fixture
-def fleet_sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+def serve_accounts(tmp_path: Path, tokens: Mapping[str, str]) -> Iterator[Sandbox]:
+    """One sandbox server holding an account per name of ``tokens``, each with its own
+    token and state file (the first account's also the server's own)."""
     states = {
-        TOKENS[name]: SandboxState.open(tmp_path / "state" / f"{name}.json", demo_account())
-        for name in ACCOUNTS
+        token: SandboxState.open(tmp_path / "state" / f"{name}.json", demo_account())
+        for name, token in tokens.items()
     }
-    first = TOKENS[ACCOUNTS[0]]
+    first = next(iter(tokens.values()))
     with start_sandbox(
         states[first], token=first, software_token=SOFTWARE_TOKEN, accounts=states
     ) as running:
         yield running
+
+
+@pytest.fixture
+def fleet_sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    yield from serve_accounts(tmp_path, TOKENS)
 
 
 def state_of(sandbox: Sandbox, account: str) -> SandboxState:

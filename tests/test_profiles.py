@@ -165,6 +165,42 @@ def test_explain_names_the_line_that_set_each_field_and_what_it_overrode(
     assert names["overrode"]["value"] == ["Storing", "Onderhoud"]
 
 
+def test_explain_json_escapes_the_controls_json_leaves_raw(write: Write, invoke: Invoke) -> None:
+    write("portals/acme.yaml", 'portal: acme\ngeneral:\n  name: "Acme\\u202eevil\\x85"\n')
+    output = invoke("explain", "portals/acme.yaml", "--format", "json").output
+    assert "\u202e" not in output and "\x85" not in output
+    assert '"value": "Acme\\u202eevil\\u0085"' in output
+    assert output.endswith("}\n") and not output.endswith("\n\n")
+    assert json.loads(output)["portals"][0]["fields"][0]["value"] == "Acme\u202eevil\x85"
+
+
+def test_explain_shows_a_profile_file_name_as_data(write: Write, invoke: Invoke) -> None:
+    write("profiles/evil\x1b[2J.yaml", "profile: evil\nguest_workorder:\n  enabled: false\n")
+    write("portals/acme.yaml", 'portal: acme\nextends: ["evil\\e[2J"]\n')
+    assert invoke("explain", "portals/acme.yaml").output == (
+        "acme (portals/acme.yaml): extends evil\\x1b[2J\n"
+        "  guest_workorder.enabled: false  (profiles/evil\\x1b[2J.yaml:3)\n"
+    )
+
+
+def test_explain_lists_fields_in_the_table_order_in_text_and_json(
+    write: Write, invoke: Invoke
+) -> None:
+    # The profile sets work_types before the portal sets enabled: merged in that order.
+    write("profiles/names.yaml", "profile: names\nguest_workorder:\n  work_types: [Storing]\n")
+    write(
+        "portals/acme.yaml", "portal: acme\nextends: [names]\nguest_workorder:\n  enabled: false\n"
+    )
+    assert invoke("explain", "portals/acme.yaml").output == (
+        "acme (portals/acme.yaml): extends names\n"
+        "  guest_workorder.enabled: false  (portals/acme.yaml:4)\n"
+        '  guest_workorder.work_types: ["Storing"]  (profiles/names.yaml:3)\n'
+    )
+    payload = json.loads(invoke("explain", "portals/acme.yaml", "--format", "json").output)
+    fields = [entry["field"] for entry in payload["portals"][0]["fields"]]
+    assert fields == ["guest_workorder.enabled", "guest_workorder.work_types"]
+
+
 def test_diff_plans_the_effective_settings(live_project: Path, invoke: Invoke) -> None:
     def acme_plan() -> dict[str, Any]:
         payload = json.loads(invoke("diff", "--format", "json").output)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import sys
 from dataclasses import replace
@@ -253,9 +252,11 @@ def explain_command(
     from portal_config.run.explain import (
         explain,  # start-up: --version skips the lint pipeline (~25 ms)
     )
+    from portal_config.storage import json_text  # start-up: as render.explain above
 
     explained = explain(load_config(config_path), portals)
     if output_format == "json":
-        click.echo(json.dumps(render_json(explained), indent=2, ensure_ascii=False))
+        # The one JSON layout of every output: a bidi or C1 control in a value escaped.
+        click.echo(json_text(render_json(explained)), nl=False)
     else:
         click.echo(render_text(explained), nl=False)

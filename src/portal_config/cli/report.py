@@ -81,17 +81,14 @@ def report_command(
     from portal_config.project.config_reader import (
         load_config,  # start-up: --help skips the config reader (~30 ms)
     )
-    from portal_config.render.report import (  # start-up: lint never loads Jinja2 (~25 ms)
-        render_csv,
-        render_html,
-        render_json,
+    from portal_config.render.report import (
+        REPORTERS,  # start-up: lint never loads Jinja2 (~25 ms)
     )
     from portal_config.run.report import (
         alignment,  # start-up: lint never loads urllib3 and the plan (~115 ms)
     )
     from portal_config.storage import (  # start-up: as render.report above
         check_writable,
-        json_text,
         write_atomically,
     )
 
@@ -102,12 +99,7 @@ def report_command(
     found = alignment(
         config, replace(options, out_file=None), console, live=live, reference=reference
     )
-    if output_format == "json":
-        text = json_text(render_json(found))
-    elif output_format == "csv":
-        text = render_csv(found)
-    else:
-        text = render_html(found)
+    text = REPORTERS[output_format](found)
     if out_file is None:
         click.echo(text, nl=False)
     else:

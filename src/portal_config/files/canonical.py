@@ -26,7 +26,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from portal_config.file_access import Repository
-from portal_config.files.inheritance import HEADS, Inheritance, drop_overrides
+from portal_config.files.inheritance import Inheritance, drop_overrides
 from portal_config.files.roundtrip import (
     dump,
     load,
@@ -52,6 +52,9 @@ from portal_config.storage import write_atomically
 
 RULE = "fmt"
 _BOOLEANS = (Kind.SWITCH, Kind.BOOLEAN)
+# The keys a portal file (or a profile) starts with, in canonical order; pull places a
+# new extends: among them.
+HEADS = ("portal", "profile", "description", "extends")
 
 
 def _portal_keys() -> tuple[str, ...]:

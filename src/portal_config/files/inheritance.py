@@ -20,12 +20,9 @@ from portal_config.file_access import Repository
 from portal_config.files.roundtrip import remove_key
 from portal_config.lint.document import Document
 from portal_config.lint.profiles import Profiles, load_profiles
-from portal_config.project.config import ACCOUNTS_DIR, Config
+from portal_config.project.config import Config
 from portal_config.project.lint_scope import lint_scope
 from portal_config.settings.effective import FieldKey
-
-# The keys a portal file (or a profile) starts with, in canonical order.
-HEADS = ("portal", "profile", "description", "extends")
 
 
 class Inheritance:
@@ -37,17 +34,9 @@ class Inheritance:
         self._loaded: dict[str | None, Profiles] = {}
 
     def profiles(self, path: Path) -> Profiles:
-        account = next(
-            (
-                name
-                for name in self.config.accounts
-                if path.resolve().is_relative_to(self.config.root / ACCOUNTS_DIR / name)
-            ),
-            None,
-        )
+        account = self.config.account_of(path)
         if account not in self._loaded:
-            view = self.config if account is None else self.config.for_account(account)
-            scope = lint_scope(view)
+            scope = lint_scope(self.config.view_of(path))
             self._loaded[account] = load_profiles(scope, Repository(scope.root))
         return self._loaded[account]
 
@@ -58,14 +47,14 @@ class Inheritance:
 def redundant_overrides(profiles: Profiles, document: Document | None) -> frozenset[FieldKey]:
     """The fields a portal file sets to exactly what it inherits.
 
-    None when it is not a portal file, or extends a profile that is missing or does not
+    No fields when it is not a portal file, or extends a profile that is missing or does not
     pass its schema: lint reports that, and what the file inherits is not known until
     it is fixed.
     """
     if document is None or not isinstance(document.data, dict) or "portal" not in document.data:
         return frozenset()
     own = document.data.get("extends")
-    if profiles.missing(document) or len(profiles.chain(own)) != len(_named(profiles, own)):
+    if profiles.missing(document) or len(profiles.chain(own)) != len(set(profiles.named(own))):
         return frozenset()
     resolution = profiles.effective(document).resolution
     if resolution is None:
@@ -73,11 +62,6 @@ def redundant_overrides(profiles: Profiles, document: Document | None) -> frozen
     return frozenset(
         found.key for found in resolution.redundant if found.setting.origin.file == document.path
     )
-
-
-def _named(profiles: Profiles, own: object) -> set[str]:
-    names = list(profiles.defaults) + (list(own) if isinstance(own, list) else [])
-    return {name for name in names if isinstance(name, str)}
 
 
 def drop_overrides(tree: CommentedMap, data: dict[str, Any], keys: Collection[FieldKey]) -> Any:

@@ -26,8 +26,8 @@ from typing import Any
 
 from portal_config.escaping import quote
 from portal_config.file_access import Repository
-from portal_config.files.canonical import CanonicalError, mapping, render_portal, update_text
-from portal_config.files.inheritance import HEADS, drop_overrides, redundant_overrides
+from portal_config.files.canonical import HEADS, CanonicalError, mapping, render_portal, update_text
+from portal_config.files.inheritance import drop_overrides, redundant_overrides
 from portal_config.files.pull_writes import PullFiles, PullResult, link_line
 from portal_config.files.roundtrip import dump, scalar, set_names
 from portal_config.lint.catalog import invalid_work_type

@@ -6,6 +6,7 @@ schema's messages and the plan can name a Document without the event reader.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,13 @@ TYPE_NAMES = {
     CORE + "bool": "a boolean",
     CORE + "null": "null",
 }
+
+
+def file_stem(shown: str) -> str:
+    """The name a document's shown path gives it (a profile's name): the file name without
+    its extension, nor the ``@ref`` a three-way plan's base files carry. (os.path, not
+    PurePath: a fleet's lint asks for every profile of every account.)"""
+    return os.path.splitext(os.path.basename(shown.partition("@")[0]))[0]
 
 
 def short_tag(tag: str) -> str:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from portal_config.file_access import Repository
 from portal_config.lint import schema
-from portal_config.lint.document import Document, JsonPath, LoadResult
+from portal_config.lint.document import Document, JsonPath, LoadResult, file_stem
 from portal_config.lint.reader import parse, read_raw
 from portal_config.lint.rules import unknown_profile
 from portal_config.lint.scope import Scope
@@ -101,17 +101,21 @@ class Profiles:
             return data
         return self.effective(Document(path, data)).data
 
-    def chain(self, own: object) -> list[Profile]:
-        """The profiles a portal extends, in order: the defaults, then its own."""
+    def named(self, own: object) -> list[str]:
+        """The profile names a portal extends, in order: the defaults, then those of its
+        own ``extends:`` (``own``, as the file gives it: anything but names is left out)."""
         names = list(self.defaults) + (list(own) if isinstance(own, list) else [])
-        found = [self.by_name.get(name) for name in dict.fromkeys(names) if isinstance(name, str)]
+        return [name for name in names if isinstance(name, str)]
+
+    def chain(self, own: object) -> list[Profile]:
+        """The profiles a portal extends that exist and pass their schema, in order."""
+        found = [self.by_name.get(name) for name in dict.fromkeys(self.named(own))]
         return [profile for profile in found if profile is not None and profile.valid]
 
     def missing(self, document: Document) -> list[str]:
         """The profiles ``document`` extends (itself or by default) that do not exist."""
         own = document.data.get("extends") if isinstance(document.data, dict) else None
-        names = list(self.defaults) + (list(own) if isinstance(own, list) else [])
-        return [name for name in names if isinstance(name, str) and name not in self.by_name]
+        return [name for name in self.named(own) if name not in self.by_name]
 
     def default_problems(self, level: Level | None) -> Iterator[Problem]:
         """A problem for each default profile the config names that does not exist (once,
@@ -201,7 +205,7 @@ def load_profiles(scope: Scope, repository: Repository | None = None) -> Profile
         shown_directory = display(directory) if paths else ""
         for path in paths:
             shown = os.path.normpath(os.path.join(shown_directory, os.path.basename(path)))
-            name = _name(shown)
+            name = file_stem(shown)
             if name in profiles.by_name:
                 continue  # an account's own, read first, wins
             reading = functools.partial(read_raw, path, shown, repository)
@@ -219,15 +223,10 @@ def profiles_from(
     """The profiles of loaded files (a name's first file wins: an account's own), checked."""
     profiles = Profiles(defaults=defaults, default_origin=default_origin if defaults else None)
     for result in loaded:
-        name = _name(result.path)
+        name = file_stem(result.path)
         if name not in profiles.by_name:
             profiles.add(name, *_checked(name, result))
     return profiles
-
-
-def _name(shown: str) -> str:
-    # A base's files are path@ref; PurePath(...).stem, without a PurePath.
-    return os.path.splitext(os.path.basename(shown.partition("@")[0]))[0]
 
 
 @functools.lru_cache(maxsize=256)

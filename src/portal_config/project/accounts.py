@@ -77,8 +77,8 @@ def lint_accounts(
             if not chosen:
                 require_portals_dir(lint_scope(view))
             run = lint(chosen or [view.portals_dir], lint_scope(view))
-            merged.report.files.extend(f for f in run.report.files if not _again(f, seen))
-            merged.report.extend(p for p in run.report.problems if not _again(p, seen))
+            merged.report.files.extend(f for f in run.report.files if not _seen_before(f, seen))
+            merged.report.extend(p for p in run.report.problems if not _seen_before(p, seen))
             merged.sources.update(run.sources)
             merged.documents.extend(run.documents)
             covered.append(view)
@@ -87,7 +87,7 @@ def lint_accounts(
     return merged, covered
 
 
-def _again(item: object, seen: set[object]) -> bool:
+def _seen_before(item: object, seen: set[object]) -> bool:
     """Whether ``item`` was seen before; it is seen from now on."""
     if item in seen:
         return True

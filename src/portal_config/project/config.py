@@ -223,6 +223,21 @@ class Config:
             extends=self.extends + account.extends,
         )
 
+    def account_of(self, path: Path) -> str | None:
+        """The account whose directory holds ``path`` (accounts/<name>/...); None for a
+        file outside every account's, and always in a one-account repository."""
+        resolved = path.resolve()
+        for name in self.accounts:
+            if resolved.is_relative_to(self.root / ACCOUNTS_DIR / name):
+                return name
+        return None
+
+    def view_of(self, path: Path) -> Config:
+        """The config as the account that holds ``path`` sees it (itself when none does):
+        the profiles and catalog a file is read with are its own account's."""
+        account = self.account_of(path)
+        return self if account is None else self.for_account(account)
+
     def select_accounts(self, names: Sequence[str]) -> list[str]:
         """The accounts ``--account`` names (all without it), in config order."""
         if not names:

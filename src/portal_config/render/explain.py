@@ -7,6 +7,7 @@ from typing import Any
 
 from portal_config import TOOL
 from portal_config.escaping import escape_text
+from portal_config.plan.inputs import origin_json
 from portal_config.run.explain import Explained
 from portal_config.settings.effective import Origin, Setting, shown
 
@@ -17,7 +18,8 @@ EXPLAIN_VERSION = 1
 def render_text(explained: Sequence[Explained]) -> str:
     lines: list[str] = []
     for one in explained:
-        extends = ", ".join(one.profiles) if one.profiles else "no profiles"
+        # A profile's name is its file's: data, as any path is.
+        extends = ", ".join(map(escape_text, one.profiles)) if one.profiles else "no profiles"
         lines.append(f"{escape_text(one.portal)} ({escape_text(one.file)}): extends {extends}")
         for (section, name), setting in one.fields:
             value = escape_text(shown(setting.value))
@@ -45,7 +47,7 @@ def render_json(explained: Sequence[Explained]) -> dict[str, Any]:
                 "extends": list(one.profiles),
                 "fields": [
                     {"field": f"{section}.{name}", **_setting(setting)}
-                    for (section, name), setting in one.resolution.settings.items()
+                    for (section, name), setting in one.fields  # in the text's order
                 ],
             }
             for one in explained
@@ -63,9 +65,5 @@ def _setting(setting: Setting) -> dict[str, Any]:
 
 
 def _origin(origin: Origin) -> dict[str, Any]:
-    position = origin.position
-    return {
-        "file": origin.file,
-        "line": position[0] if position else None,
-        "column": position[1] if position else None,
-    }
+    # As a plan names a source, and the column too: explain points at the value itself.
+    return origin_json(origin) | {"column": origin.position[1] if origin.position else None}

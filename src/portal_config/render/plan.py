@@ -117,10 +117,7 @@ def _source(portal: PortalPlan, change: Change) -> list[str]:
     """The note naming the file and line that set ``change``'s new value (a path is data):
     the portal's own file or a profile; none for a field only its default manages."""
     origin = portal.source(change)
-    if origin is None:
-        return []
-    line = f":{origin.position[0]}" if origin.position else ""
-    return [escape_text(origin.file) + line]
+    return [] if origin is None else [escape_text(str(origin))]
 
 
 def _origin_notes(change: Change) -> list[str]:

@@ -15,7 +15,7 @@ import base64
 import csv
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +31,11 @@ from portal_config.run.report import (
     FieldRow,
     PortalRow,
 )
-from portal_config.settings.effective import shown
+from portal_config.settings.effective import as_file_value, shown
+from portal_config.storage import json_text
 
 ALIGNMENT_FORMAT = "portal-config-alignment"
 ALIGNMENT_VERSION = 1
-REPORT_FORMATS = ("html", "json", "csv")
 TEMPLATES = Path(__file__).parent.parent / "templates" / "report"
 
 # Each state's symbol and what its legend says; the colour is the stylesheet's.
@@ -121,6 +121,16 @@ def render_csv(report: Alignment) -> str:
     return out.getvalue()
 
 
+# What `report --format` writes, by format (cli/report.py spells the names again, kept
+# equal by a test, so that its --help needs no Jinja2).
+REPORTERS: dict[str, Callable[[Alignment], str]] = {
+    "html": render_html,
+    "json": lambda report: json_text(render_json(report)),
+    "csv": render_csv,
+}
+REPORT_FORMATS = tuple(REPORTERS)
+
+
 def _csv_rows(report: Alignment) -> Iterator[list[str]]:
     """The rows' cells as text: names and sources escaped, values as JSON spells them."""
     for entry in report.accounts:
@@ -162,7 +172,7 @@ def _unformula(text: str) -> str:
 def _spelt(value: Any) -> str:
     """A value as a file spells it (JSON), with control and bidi characters made visible;
     JSON's own escapes stay single."""
-    return escape_line(shown(_plain(value)))
+    return escape_line(shown(as_file_value(value)))
 
 
 def _account_json(report: Alignment, entry: AccountEntry) -> dict[str, Any]:
@@ -195,21 +205,17 @@ def _field_json(row: FieldRow, live: bool) -> dict[str, Any]:
     before = row.overrode
     return {
         "field": row.field,
-        "value": _plain(row.value),
+        "value": as_file_value(row.value),
         "source": row.source,
         "profile": row.profile,
         "state": row.state,
         "widens": row.widens,
-        "overrode": {"value": _plain(before.value), "source": str(before.origin)}
+        "overrode": {"value": as_file_value(before.value), "source": str(before.origin)}
         if before is not None
         else None,
-        "live": _plain(row.live) if live else None,
+        "live": as_file_value(row.live) if live else None,
         "live_differs": row.live_differs,
     }
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
 
 
 def _cells(report: Alignment, entry: AccountEntry) -> Iterator[tuple[str, Cell]]:

@@ -11,7 +11,7 @@ from portal_config.file_access import Repository
 from portal_config.lint.profiles import load_profiles
 from portal_config.lint.reader import read
 from portal_config.paths import display
-from portal_config.project.config import ACCOUNTS_DIR, Config
+from portal_config.project.config import Config
 from portal_config.project.lint_scope import lint_scope
 from portal_config.settings.effective import FieldKey, Resolution, Setting
 from portal_config.settings.table import active
@@ -38,7 +38,7 @@ def explain(config: Config, paths: Sequence[Path]) -> list[Explained]:
     """Each portal file's resolution; a file that does not load stops with its problem."""
     explained = []
     for path in paths:
-        view = _view_of(config, path.resolve())
+        view = config.view_of(path)
         scope = lint_scope(view)
         repository = Repository(scope.root)
         profiles = load_profiles(scope, repository)
@@ -58,11 +58,3 @@ def explain(config: Config, paths: Sequence[Path]) -> list[Explained]:
             )
         )
     return explained
-
-
-def _view_of(config: Config, path: Path) -> Config:
-    """The config as the account whose portal ``path`` is sees it (itself for one account)."""
-    for name in config.accounts:
-        if path.is_relative_to(config.root / ACCOUNTS_DIR / name):
-            return config.for_account(name)
-    return config

@@ -30,7 +30,7 @@ from typing import Any
 
 from portal_config.errors import ExitCode, PortalConfigError, UsageError
 from portal_config.file_access import Repository
-from portal_config.lint.document import Document
+from portal_config.lint.document import Document, file_stem
 from portal_config.lint.profiles import load_profiles
 from portal_config.lint.reader import read
 from portal_config.lint.reader.project import expand_names
@@ -47,10 +47,10 @@ from portal_config.run.fleet import run_accounts, selection
 from portal_config.run.options import RunOptions
 from portal_config.run.outcomes import AccountResult, Finished, exit_code
 from portal_config.run.workflow import make_plan
+from portal_config.settings.baseline_schema import field_names
 from portal_config.settings.effective import Resolution, Setting
 from portal_config.settings.fields import Field
 from portal_config.settings.model import PortalSettings
-from portal_config.settings.table import active
 
 # From most to least telling: an account's cell shows the first its portals have.
 STATES = ("drift", "overridden", "waived", "local", "aligned", "unmanaged")
@@ -262,7 +262,7 @@ def _from_setting(
 ) -> FieldRow:
     source = str(setting.origin)
     if setting.origin.file != portal_file:  # a profile's value
-        return replace(row, source=source, profile=_profile_of(setting.origin.file))
+        return replace(row, source=source, profile=file_stem(setting.origin.file))
     baseline = setting.overrode
     if baseline is None:
         return replace(row, source=source, state="local")
@@ -275,10 +275,6 @@ def _from_setting(
     )
 
 
-def _profile_of(file: str) -> str:
-    return Path(file.partition("@")[0]).stem
-
-
 def _profiles(document: Document, resolution: Resolution) -> tuple[str, ...]:
     """The profiles that set any of the portal's fields (or were overridden), in order."""
     seen: dict[str, None] = {}
@@ -286,7 +282,7 @@ def _profiles(document: Document, resolution: Resolution) -> tuple[str, ...]:
         step: Setting | None = setting
         while step is not None:
             if step.origin.file != document.path:
-                seen.setdefault(_profile_of(step.origin.file))
+                seen.setdefault(file_stem(step.origin.file))
             step = step.overrode
     return tuple(seen)
 
@@ -300,8 +296,7 @@ def _columns(entries: Sequence[AccountEntry]) -> list[str]:
         for portal in entry.alignment.portals
         for row in portal.fields
     }
-    order = [f"{section.name}.{one.name}" for section, one in active().fields()]
-    return [name for name in order if name in managed]
+    return [name for name in field_names() if name in managed]
 
 
 def _check_reference(config: Config, reference: str, selected: Mapping[str | None, Any]) -> None:

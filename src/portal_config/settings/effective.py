@@ -283,6 +283,12 @@ def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
     return value is not None and isinstance(value, Mapping)
 
 
+def as_file_value(value: Any) -> Any:
+    """A model value as a file holds it: the model keeps a set of names as a tuple, a
+    file (and JSON, and `same`) as a list."""
+    return list(value) if isinstance(value, tuple) else value
+
+
 def shown(value: Any) -> str:
     """A value as a file spells it (true, "text", ["a", "b"]), for messages and explain."""
     import json  # start-up: only a message about an effective value asks

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from portal_config.settings.effective import same
+from portal_config.settings.effective import as_file_value, same
 from portal_config.settings.fields import Field, Section
 
 Entry = tuple[Section, Field, Any]  # a field and the value it should have
@@ -48,9 +48,4 @@ def _inherited_as(inherited: Mapping[str, Any], section: Section, one: Field, va
         if not one.managed_when_omitted:
             return False  # left out, nothing would manage it
         have = one.default
-    return same(one, _plain(have), _plain(value))
-
-
-def _plain(value: Any) -> Any:
-    # The model holds a set of names as a tuple; a file (and `same`) as a list.
-    return list(value) if isinstance(value, tuple) else value
+    return same(one, as_file_value(have), as_file_value(value))

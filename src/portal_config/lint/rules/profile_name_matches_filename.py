@@ -7,9 +7,8 @@ say `profile: restrictive`, or a reader of the file is misled about what extends
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import PurePath
 
-from portal_config.lint.document import Document
+from portal_config.lint.document import Document, file_stem
 from portal_config.lint.rules.base import Context, Hit
 from portal_config.problems import Level
 
@@ -20,7 +19,7 @@ ON_PROFILES = True  # only a profile has a `profile:` name
 
 
 def check(document: Document, context: Context) -> Iterator[Hit]:
-    stem = PurePath(document.path.partition("@")[0]).stem  # a base's files are path@ref
+    stem = file_stem(document.path)
     name = document.data.get("profile")
     if isinstance(name, str) and name != stem:
         message = f"profile name '{name}' does not match the file name '{stem}'; rename one"
