@@ -20,6 +20,7 @@ LOOSE = (
     "locked: [guest_workorder.allow_new_relation]\n"
 )
 EXTENDS = "portal: acme\nextends: [base]\n"
+EXTRA = "profile: extra\nguest_workorder:\n  work_types: {add: [Onderhoud]}\n"
 WIDENED = (
     EXTENDS + "guest_workorder:\n  allow_new_relation: true\nacknowledged:\n"
     "  allow_new_relation: intake form\n"
@@ -301,6 +302,23 @@ CASES: dict[str, tuple[dict[str, str], dict[str, str], list[str]]] = {
         [
             "portals/acme.yaml:4:12: warning: guest_workorder.enabled is true, as it already is "
             "from profiles/base.yaml:3; remove the override"
+        ],
+    ),
+    "discarded-edit": (
+        {
+            "profiles/base.yaml": BASE,
+            "profiles/extra.yaml": EXTRA,
+            "portals/acme.yaml": "portal: acme\nextends: [base, extra]\n",
+        },
+        {
+            "profiles/base.yaml": BASE,
+            "profiles/extra.yaml": EXTRA,
+            "portals/acme.yaml": "portal: acme\nextends: [extra, base]\n",
+        },
+        [
+            "profiles/extra.yaml:3:15: warning: guest_workorder.work_types: this edit changes "
+            "nothing: profiles/base.yaml:5, extended after it, replaces the whole list; extend "
+            "that profile first, or make it an edit too (effective in portals/acme.yaml)"
         ],
     ),
 }

@@ -198,7 +198,7 @@ class Partial:
                 before = settings.get(key)
                 edit = False
                 if layer.profile is not None:  # only a profile may edit names ({add, remove})
-                    edit = before is not None and _is_edit(one, value)
+                    edit = _is_edit(one, value)
                     value = merged(one, before.value if before else None, value)
                 origin = Origin(layer.file, layer.positions.get(key))
                 setting = Setting(value, origin, before, edit)

@@ -22,6 +22,7 @@ from types import ModuleType
 
 from portal_config.lint.loader import Document
 from portal_config.lint.rules import (
+    discarded_edit,
     duplicate_portal_id,
     duplicate_work_type,
     guest_wider_than_users,
@@ -77,6 +78,7 @@ RULES: dict[str, ModuleType] = {
         unused_waiver,
         locked_fields_disagree,
         redundant_override,
+        discarded_edit,
     )
 }
 
