@@ -151,7 +151,8 @@ def test_explain_names_the_line_that_set_each_field_and_what_it_overrode(
         "acme (portals/acme.yaml): extends restrictive, alarm\n"
         "  guest_workorder.enabled: false  (portals/acme.yaml:4), over true "
         "(profiles/restrictive.yaml:3)\n"
-        "  guest_workorder.allow_new_relation: false  (profiles/restrictive.yaml:4)\n"
+        "  guest_workorder.allow_new_relation: false  (profiles/restrictive.yaml:4); locked by "
+        "restrictive (profiles/restrictive.yaml:6)\n"
         '  guest_workorder.work_types: ["Storing", "Plaatsing alarm"]  (profiles/alarm.yaml:3), '
         'over ["Storing", "Onderhoud"] (profiles/restrictive.yaml:5)\n'
     )
@@ -163,6 +164,45 @@ def test_explain_names_the_line_that_set_each_field_and_what_it_overrode(
     assert names["value"] == ["Storing", "Plaatsing alarm"]
     assert names["set_in"] == {"file": "profiles/alarm.yaml", "line": 3, "column": 15}
     assert names["overrode"]["value"] == ["Storing", "Onderhoud"]
+    assert names["locked"] is None and names["waiver"] is None
+    locked = payload["portals"][0]["fields"][1]
+    assert locked["locked"] == {
+        "profile": "restrictive",
+        "value": False,
+        "file": "profiles/restrictive.yaml",
+        "line": 6,
+        "column": 10,  # the entry in `locked: [...]`
+    }
+
+
+def test_explain_shows_a_waiver_beside_the_locked_field_it_waives(
+    write: Write, invoke: Invoke
+) -> None:
+    write("profiles/restrictive.yaml", RESTRICTIVE)
+    write(
+        "portals/acme.yaml",
+        "portal: acme\nextends: [restrictive]\nguest_workorder:\n  allow_new_relation: true\n"
+        "waivers:\n  - field: guest_workorder.allow_new_relation\n    owner: jan@acme.example\n"
+        '    reason: intake form\n    expires: "2099-03-31"\n'
+        "acknowledged:\n  allow_new_relation: intake form\n",
+    )
+    assert invoke("lint").exit_code == 0
+    text = invoke("explain", "portals/acme.yaml").output
+    assert (
+        "  guest_workorder.allow_new_relation: true  (portals/acme.yaml:4), over false "
+        "(profiles/restrictive.yaml:4); locked by restrictive (profiles/restrictive.yaml:6); "
+        "waived until 2099-03-31 (jan@acme.example)\n"
+    ) in text
+    payload = json.loads(invoke("explain", "portals/acme.yaml", "--format", "json").output)
+    schema = json.loads((REPO / "schema" / "explain.schema.json").read_text(encoding="utf-8"))
+    Draft202012Validator(schema).validate(payload)
+    (waived,) = [f for f in payload["portals"][0]["fields"] if f["waiver"] is not None]
+    assert waived["field"] == "guest_workorder.allow_new_relation"
+    assert waived["waiver"] == {
+        "expires": "2099-03-31",
+        "owner": "jan@acme.example",
+        "reason": "intake form",
+    }
 
 
 def test_explain_json_escapes_the_controls_json_leaves_raw(write: Write, invoke: Invoke) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from portal_config import TOOL
 from portal_config.escaping import escape_text
 from portal_config.plan.inputs import origin_json
 from portal_config.run.explain import Explained
-from portal_config.settings.effective import Origin, Setting, shown
+from portal_config.settings.effective import FieldKey, Origin, Setting, shown
 
 EXPLAIN_FORMAT = "portal-config-explain"
 EXPLAIN_VERSION = 1
@@ -27,6 +28,13 @@ def render_text(explained: Sequence[Explained]) -> str:
             if setting.overrode is not None:
                 before = setting.overrode
                 line += f", over {escape_text(shown(before.value))} ({_at(before.origin)})"
+            lock = one.lock((section, name))
+            if lock is not None:
+                line += f"; locked by {escape_text(lock.profile)} ({_at(lock.origin)})"
+            waived = one.waivers.get(f"{section}.{name}")
+            if waived is not None:
+                line += f"; waived until {escape_text(str(waived.expires))}"
+                line += f" ({escape_text(str(waived.owner))})" if waived.owner else ""
             lines.append(line)
     return "\n".join(lines) + "\n"
 
@@ -47,6 +55,7 @@ def render_json(explained: Sequence[Explained]) -> dict[str, Any]:
                 "extends": list(one.profiles),
                 "fields": [
                     {"field": f"{section}.{name}", **_setting(setting)}
+                    | _guard(one, (section, name))
                     for (section, name), setting in one.fields  # in the text's order
                 ],
             }
@@ -61,6 +70,18 @@ def _setting(setting: Setting) -> dict[str, Any]:
         "value": setting.value,
         "set_in": _origin(setting.origin),
         "overrode": None if before is None else {"value": before.value, **_origin(before.origin)},
+    }
+
+
+def _guard(one: Explained, key: FieldKey) -> dict[str, Any]:
+    """The lock on a field and the portal's waiver of it, each null when there is none."""
+    lock = one.lock(key)
+    waived = one.waivers.get(".".join(key))
+    return {
+        "locked": None
+        if lock is None
+        else {"profile": lock.profile, "value": lock.value, **_origin(lock.origin)},
+        "waiver": None if waived is None else asdict(waived),
     }
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from portal_config.errors import PortalConfigError
@@ -13,8 +13,17 @@ from portal_config.lint.reader import read
 from portal_config.paths import display
 from portal_config.project.config import Config
 from portal_config.project.lint_scope import lint_scope
-from portal_config.settings.effective import FieldKey, Resolution, Setting
+from portal_config.settings.effective import FieldKey, Lock, Resolution, Setting
 from portal_config.settings.table import active
+
+
+@dataclass(frozen=True)
+class Waived:
+    """A waiver of the portal file's, as explain shows it beside the field it waives."""
+
+    expires: str | None
+    owner: str | None
+    reason: str | None
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,12 @@ class Explained:
     file: str
     profiles: tuple[str, ...]
     resolution: Resolution
+    # The portal file's waivers by the field they name (section.field).
+    waivers: Mapping[str, Waived] = field(default_factory=dict)
+
+    def lock(self, key: FieldKey) -> Lock | None:
+        """The lock a profile put on ``key``, if any."""
+        return self.resolution.locks.get(key)
 
     @property
     def fields(self) -> list[tuple[FieldKey, Setting]]:
@@ -55,6 +70,22 @@ def explain(config: Config, paths: Sequence[Path]) -> list[Explained]:
                 document.path,
                 tuple(profile.name for profile in chain),
                 profiles.resolve(document),
+                _waivers(document.data.get("waivers")),
             )
         )
     return explained
+
+
+def _waivers(listed: object) -> dict[str, Waived]:
+    """The waivers a portal file lists, by field; lint reports the malformed ones."""
+    found: dict[str, Waived] = {}
+    for entry in listed if isinstance(listed, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("field"), str):
+            found[entry["field"]] = Waived(
+                *(_text(entry.get(key)) for key in ("expires", "owner", "reason"))
+            )
+    return found
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
