@@ -274,3 +274,22 @@ def test_a_thousand_account_page_loads_and_filters_in_bounded_time(
     assert filtered < 5
     screenshot(browser, "report-large.png")
     assert_quiet(browser)
+
+
+def test_a_link_with_a_malformed_address_fragment_is_quiet(
+    browser: WebDriver, tmp_path: Path
+) -> None:
+    # A shared link can end in anything: "%" alone is no URI escape, and the page's own
+    # script must not throw on it.
+    page = tmp_path / "hostile.html"
+    page.write_text(render_html(hostile_report()), encoding="utf-8")
+    browser.get(page.as_uri() + "#%E0%A4%A")
+    assert browser.find_elements(By.TAG_NAME, "img") == []
+    browser.get(page.as_uri() + "#account-1%")  # a change of fragment: hashchange
+    assert_quiet(browser)
+    browser.get(page.as_uri() + "#account-1")
+    WebDriverWait(browser, 5).until(
+        lambda driver: driver.find_element(By.CSS_SELECTOR, "#account-1 details").get_attribute(
+            "open"
+        )
+    )
