@@ -8,14 +8,18 @@ import csv
 import io
 import json
 import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from conftest import REPO, SOFTWARE_TOKEN, Invoke
+from conftest import REPO, SOFTWARE_TOKEN, TOKEN_ENV, Invoke
 from portal_config.render.report import render_csv
 from portal_config.run.report import AccountAlignment, AccountEntry, Alignment, FieldRow, PortalRow
 from portal_config.sandbox import Sandbox
@@ -28,8 +32,10 @@ from test_hostile_servers import (
     Hostile,
     Script,
     answer,
+    dripping,
     envelope_answer,
     hostile,  # noqa: F401 (a fixture)
+    project_for,
 )
 
 SCHEMA = json.loads((REPO / "schema" / "alignment.schema.json").read_text(encoding="utf-8"))
@@ -172,3 +178,34 @@ def test_a_server_that_echoes_the_token_or_redirects_is_a_failed_row_as_text(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x" in html
     assert "{{ 7*7 }}{% if 1 %}x{% endif %}\\x1b]0;pwned\\x07\\u202eevil\\x00" in html
     assert "redirects are never followed" in html
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_report_leaves_the_last_page_whole(
+    project: Path,
+    hostile: Callable[[Script], Hostile],  # noqa: F811 (the fixture imported above)
+    signum: int,
+) -> None:
+    # OutSmart answers its headers, then a byte a second: the run is stopped mid-read. The
+    # requests in flight end at the run's deadline (as in drift), then the run stops.
+    server = hostile(dripping(b"HTTP/1.1 200 OK\r\nContent-Length: 999999\r\n\r\n", 1))
+    project_for(project, server.url, deadline=4, timeout=30)
+    (project / "report.html").write_text("last week's page", encoding="utf-8")
+    before = sorted(path.name for path in project.iterdir())
+    report = subprocess.Popen(
+        [sys.executable, "-m", "portal_config", "report", "--live", "--out", "report.html"],
+        cwd=project,
+        env=TOKEN_ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    started = time.monotonic()
+    while server.requests == 0 and time.monotonic() - started < 30:
+        time.sleep(0.05)
+    report.send_signal(signum)
+    out, err = report.communicate(timeout=20)
+    assert report.returncode == 130, err
+    assert "Traceback" not in out + err
+    assert (project / "report.html").read_text(encoding="utf-8") == "last week's page"
+    assert sorted(path.name for path in project.iterdir()) == before
