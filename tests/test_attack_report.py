@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from conftest import REPO, SOFTWARE_TOKEN, TOKEN_ENV, Invoke
+from conftest import REPO, SOFTWARE_TOKEN, TOKEN, TOKEN_ENV, Invoke
 from portal_config.render.report import render_csv
 from portal_config.run.report import AccountAlignment, AccountEntry, Alignment, FieldRow, PortalRow
 from portal_config.sandbox import Sandbox
@@ -29,6 +29,7 @@ from report_fleet import (  # noqa: F401 (sandbox_fixture is the report_sandbox 
     write_fleet,
 )
 from test_hostile_servers import (
+    WORK_TYPES,
     Hostile,
     Script,
     answer,
@@ -36,6 +37,7 @@ from test_hostile_servers import (
     envelope_answer,
     hostile,  # noqa: F401 (a fixture)
     project_for,
+    routed,
 )
 
 SCHEMA = json.loads((REPO / "schema" / "alignment.schema.json").read_text(encoding="utf-8"))
@@ -209,3 +211,59 @@ def test_an_interrupted_report_leaves_the_last_page_whole(
     assert "Traceback" not in out + err
     assert (project / "report.html").read_text(encoding="utf-8") == "last week's page"
     assert sorted(path.name for path in project.iterdir()) == before
+
+
+LIVE_NAME = '</style><script>alert(1)</script>"><img src=x onerror=alert(2)>{{ 7*7 }} pwned'
+
+
+def test_a_hostile_live_value_is_text_in_every_format(
+    project: Path,
+    hostile: Callable[[Script], Hostile],  # noqa: F811 (the fixture imported above)
+    invoke: Invoke,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What OutSmart's own checks let through (100 characters, no control), all markup,
+    # with a live-only portal whose id is anything at all.
+    (project / "portals" / "acme-facilities.yaml").write_text(
+        "portal: acme-facilities\ngeneral:\n  name: Acme\nguest_workorder:\n  enabled: false\n",
+        encoding="utf-8",
+    )
+    portals = [
+        {
+            "portal_id": "acme-facilities",
+            "revision": 3,
+            "guest_workorder": {"enabled": False},
+            "general": {"name": LIVE_NAME},
+        },
+        {"portal_id": SPITE, "revision": 1, "guest_workorder": {"enabled": False}},
+    ]
+    server = hostile(
+        routed(
+            envelope_answer({"code": 200, "messages": [], "response": {"portals": portals}}),
+            envelope_answer({"code": 200, "messages": [], "response": WORK_TYPES}),
+        )
+    )
+    (project / "portal-config.yaml").write_text(
+        f"default_target: t\ntargets:\n  t:\n    base_url: {server.url}\n    retries: 0\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("OUTSMART_TOKEN", TOKEN)
+    monkeypatch.setenv("OUTSMART_SOFTWARE_TOKEN", SOFTWARE_TOKEN)
+    outputs = {f: invoke("report", "--live", "--format", f) for f in ("json", "csv", "html")}
+    assert [result.exit_code for result in outputs.values()] == [0, 0, 0]
+    payload = json.loads(outputs["json"].output)
+    Draft202012Validator(SCHEMA).validate(payload)
+    (portal,) = payload["accounts"][0]["portals"]  # the live-only portal is not the files'
+    name = next(row for row in portal["fields"] if row["field"] == "general.name")
+    assert (name["state"], name["live"], portal["live_revision"]) == ("drift", LIVE_NAME, 3)
+    rows = list(csv.DictReader(io.StringIO(outputs["csv"].output)))
+    (row,) = [row for row in rows if row["field"] == "general.name"]
+    assert row["live"] == json.dumps(LIVE_NAME)
+    html = outputs["html"].output
+    assert "<script>alert" not in html and "<img" not in html and "</style><" not in html
+    assert (
+        "<code>&#34;&lt;/style&gt;&lt;script&gt;alert(1)&lt;/script&gt;\\&#34;&gt;&lt;img src=x "
+        "onerror=alert(2)&gt;{{ 7*7 }} pwned&#34;</code>"
+    ) in html
+    for result in outputs.values():
+        assert TOKEN not in result.output and SOFTWARE_TOKEN not in result.output
