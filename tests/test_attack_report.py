@@ -98,20 +98,17 @@ def files_only(project: Path) -> Path:
     return project
 
 
-def test_out_through_a_link_writes_the_file_it_names_and_keeps_the_link(
+def test_out_on_a_link_replaces_the_link_and_never_writes_where_it_points(
     files_only: Path, invoke: Invoke
 ) -> None:
-    (files_only / "site").mkdir()
-    (files_only / "site" / "index.html").write_text("old", encoding="utf-8")
-    (files_only / "latest.html").symlink_to("site/index.html")
-    result = invoke("report", "--out", "latest.html")
+    # A link planted where the page goes (a shared directory) must not aim it at a file.
+    (files_only / "victim").write_text("keep", encoding="utf-8")
+    (files_only / "report.html").symlink_to("victim")
+    result = invoke("report", "--out", "report.html")
     assert result.exit_code == 0, result.output
-    assert (files_only / "latest.html").is_symlink()
-    assert (
-        (files_only / "site" / "index.html")
-        .read_text(encoding="utf-8")
-        .startswith("<!DOCTYPE html>")
-    )
+    assert (files_only / "victim").read_text(encoding="utf-8") == "keep"
+    assert not (files_only / "report.html").is_symlink()
+    assert (files_only / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
 def test_out_to_a_fifo_hands_the_report_to_its_reader(files_only: Path, invoke: Invoke) -> None:
@@ -135,6 +132,26 @@ def test_out_to_a_fifo_hands_the_report_to_its_reader(files_only: Path, invoke: 
     assert result.exit_code == 0, result.output
     assert fifo.is_fifo()
     assert got[0].decode("utf-8").startswith("account,portals,field,state,")
+
+
+def test_out_to_dev_stdout_writes_standard_output_and_leaves_dev_alone(files_only: Path) -> None:
+    # Standard output redirected to a file, by a process that may run as root: renaming a
+    # temp file over /dev/stdout would replace the link for every process in the container.
+    with (files_only / "captured.csv").open("w", encoding="utf-8") as stdout:
+        done = subprocess.run(
+            [sys.executable, "-m", "portal_config", "report", "-f", "csv", "--out", "/dev/stdout"],
+            cwd=files_only,
+            env=TOKEN_ENV,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 0, done.stderr
+    assert Path("/dev/stdout").is_symlink()
+    assert [name for name in os.listdir("/dev") if name.startswith(".stdout.")] == []
+    text = (files_only / "captured.csv").read_text(encoding="utf-8")
+    assert text.startswith("account,portals,field,state,")
 
 
 # -- hostile servers ------------------------------------------------------------------------

@@ -98,11 +98,8 @@ def report_command(
 
     config = load_config(config_path, project=project_dir)
     console = make_console(color, quiet, verbose)
-    written = out_file
     if out_file is not None and not _stream(out_file):
-        # Through a link, the file it names is replaced; the link stays.
-        written = Path(os.path.realpath(out_file)) if out_file.is_symlink() else out_file
-        check_writable(written, "--out", None)  # before any request
+        check_writable(out_file, "--out", None)  # before any request
     found = alignment(
         config, replace(options, out_file=None), console, live=live, reference=reference
     )
@@ -112,19 +109,29 @@ def report_command(
         text = render_csv(found)
     else:
         text = render_html(found)
-    if written is None:
+    if out_file is None:
         click.echo(text, nl=False)
     else:
-        if _stream(written):
-            with written.open("w", encoding="utf-8") as stream:
-                stream.write(text)
-        else:
-            write_atomically(written, text, SHARED)
+        if _stream(out_file):
+            _write_to(out_file, text)
+        else:  # replaced by a rename: a link there is replaced too, never followed
+            write_atomically(out_file, text, SHARED)
         console.note(f"report written to {out_file}")
     sys.exit(found.code)
 
 
 def _stream(path: Path) -> bool:
-    """Whether ``path`` is a FIFO or a device (``/dev/stdout``, a shell's ``>(gzip)``): a
-    reader waits on that very file, so it is written to, never replaced by a rename."""
-    return path.exists() and not path.is_file() and not path.is_dir()
+    """Whether ``path`` is a FIFO, a terminal-like device or a name for one of the
+    process's own files (``/dev/stdout``, ``/proc/self/fd/1``, a shell's ``>(gzip)``): a
+    reader waits on that very file, so it is written to, never replaced by a rename (which
+    would replace /dev/stdout itself for every process of a container run as root)."""
+    system = Path(os.path.realpath(path.parent)).parts[:2] in (("/", "dev"), ("/", "proc"))
+    return system or path.is_fifo() or path.is_char_device()
+
+
+def _write_to(path: Path, text: str) -> None:
+    # Opened as a shell's `>>` opens it, never created: the kernel's checks on links in
+    # shared directories apply, and standard output redirected to a log is added to.
+    handle = os.open(path, os.O_WRONLY | os.O_APPEND)
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        stream.write(text)
