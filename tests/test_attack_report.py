@@ -230,17 +230,15 @@ def test_an_interrupted_report_leaves_the_last_page_whole(
     assert sorted(path.name for path in project.iterdir()) == before
 
 
-LIVE_NAME = '</style><script>alert(1)</script>"><img src=x onerror=alert(2)>{{ 7*7 }} pwned'
-
-
-def test_a_hostile_live_value_is_text_in_every_format(
+def serve_one_portal(
     project: Path,
     hostile: Callable[[Script], Hostile],  # noqa: F811 (the fixture imported above)
-    invoke: Invoke,
     monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    live_only: str | None = None,
 ) -> None:
-    # What OutSmart's own checks let through (100 characters, no control), all markup,
-    # with a live-only portal whose id is anything at all.
+    """A one-account repository whose acme-facilities is named Acme, served by a loopback
+    OutSmart that names it ``name`` (and, given ``live_only``, also holds that portal)."""
     (project / "portals" / "acme-facilities.yaml").write_text(
         "portal: acme-facilities\ngeneral:\n  name: Acme\nguest_workorder:\n  enabled: false\n",
         encoding="utf-8",
@@ -250,10 +248,13 @@ def test_a_hostile_live_value_is_text_in_every_format(
             "portal_id": "acme-facilities",
             "revision": 3,
             "guest_workorder": {"enabled": False},
-            "general": {"name": LIVE_NAME},
-        },
-        {"portal_id": SPITE, "revision": 1, "guest_workorder": {"enabled": False}},
+            "general": {"name": name},
+        }
     ]
+    if live_only is not None:
+        portals.append(
+            {"portal_id": live_only, "revision": 1, "guest_workorder": {"enabled": False}}
+        )
     server = hostile(
         routed(
             envelope_answer({"code": 200, "messages": [], "response": {"portals": portals}}),
@@ -266,6 +267,20 @@ def test_a_hostile_live_value_is_text_in_every_format(
     )
     monkeypatch.setenv("OUTSMART_TOKEN", TOKEN)
     monkeypatch.setenv("OUTSMART_SOFTWARE_TOKEN", SOFTWARE_TOKEN)
+
+
+LIVE_NAME = '</style><script>alert(1)</script>"><img src=x onerror=alert(2)>{{ 7*7 }} pwned'
+
+
+def test_a_hostile_live_value_is_text_in_every_format(
+    project: Path,
+    hostile: Callable[[Script], Hostile],  # noqa: F811 (the fixture imported above)
+    invoke: Invoke,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What OutSmart's own checks let through (100 characters, no control), all markup,
+    # with a live-only portal whose id is anything at all.
+    serve_one_portal(project, hostile, monkeypatch, LIVE_NAME, SPITE)
     outputs = {f: invoke("report", "--live", "--format", f) for f in ("json", "csv", "html")}
     assert [result.exit_code for result in outputs.values()] == [0, 0, 0]
     payload = json.loads(outputs["json"].output)
@@ -284,3 +299,25 @@ def test_a_hostile_live_value_is_text_in_every_format(
     ) in html
     for result in outputs.values():
         assert TOKEN not in result.output and SOFTWARE_TOKEN not in result.output
+
+
+def test_a_token_a_server_puts_in_a_value_never_reaches_the_page(
+    project: Path,
+    hostile: Callable[[Script], Hostile],  # noqa: F811 (the fixture imported above)
+    invoke: Invoke,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The server was sent both tokens; it echoes them in a portal's name (under the 100
+    # characters OutSmart allows), for the page published on GitHub Pages to show.
+    serve_one_portal(project, hostile, monkeypatch, f"{TOKEN} {SOFTWARE_TOKEN}")
+    outputs = {f: invoke("report", "--live", "--format", f) for f in ("json", "csv", "html")}
+    invoke("report", "--live", "--out", "report.html")
+    page = (project / "report.html").read_text(encoding="utf-8")
+    for text in (*(result.output for result in outputs.values()), page):
+        assert TOKEN not in text and SOFTWARE_TOKEN not in text
+    payload = json.loads(outputs["json"].output)
+    Draft202012Validator(SCHEMA).validate(payload)
+    (portal,) = payload["accounts"][0]["portals"]
+    name = next(row for row in portal["fields"] if row["field"] == "general.name")
+    assert name["live"] == "*** ***"
+    assert "&#34;*** ***&#34;" in page

@@ -79,6 +79,9 @@ def report_command(
       portal-config report --live --target production --out report.html
       portal-config report --format csv --reference acme > alignment.csv
     """
+    from portal_config.live.redaction import (
+        redact,  # start-up: --help skips it
+    )
     from portal_config.project.config_reader import (
         load_config,  # start-up: --help skips the config reader (~30 ms)
     )
@@ -109,6 +112,9 @@ def report_command(
         text = render_csv(found)
     else:
         text = render_html(found)
+    # A server may echo the tokens it was sent in any value it returns, and the page is
+    # published: no token this run read is in it, whatever value held it.
+    text = redact(text)
     if out_file is None:
         click.echo(text, nl=False)
     else:
