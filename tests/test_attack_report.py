@@ -321,3 +321,19 @@ def test_a_token_a_server_puts_in_a_value_never_reaches_the_page(
     name = next(row for row in portal["fields"] if row["field"] == "general.name")
     assert name["live"] == "*** ***"
     assert "&#34;*** ***&#34;" in page
+
+
+def test_out_that_cannot_be_written_is_one_line(files_only: Path, invoke: Invoke) -> None:
+    missing = invoke("report", "--out", "/dev/portal-config-report-missing")
+    assert missing.exit_code == 2
+    assert missing.output == (
+        "error: --out /dev/portal-config-report-missing: cannot write the report"
+        " (No such file or directory)\n"
+    )
+    assert not Path("/dev/portal-config-report-missing").exists()  # never created in /dev
+    if Path("/dev/full").is_char_device():  # a device whose every write fails: disk full
+        full = invoke("report", "--out", "/dev/full")
+        assert full.exit_code == 2
+        assert full.output == (
+            "error: --out /dev/full: cannot write the report (No space left on device)\n"
+        )

@@ -6,6 +6,7 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -17,6 +18,7 @@ from portal_config.cli.options import (
     run_options,
     target_option,
 )
+from portal_config.errors import UsageError
 from portal_config.run.options import RunOptions
 
 # Formats as render.report names them (REPORT_FORMATS); a test keeps the two equal, so
@@ -101,8 +103,11 @@ def report_command(
 
     config = load_config(config_path, project=project_dir)
     console = make_console(color, quiet, verbose)
-    if out_file is not None and not _stream(out_file):
-        check_writable(out_file, "--out", None)  # before any request
+    stream = None  # before any request: the file is known to be writable
+    if out_file is not None and _stream(out_file):
+        stream = _opened(out_file)
+    elif out_file is not None:
+        check_writable(out_file, "--out", None)
     found = alignment(
         config, replace(options, out_file=None), console, live=live, reference=reference
     )
@@ -118,10 +123,14 @@ def report_command(
     if out_file is None:
         click.echo(text, nl=False)
     else:
-        if _stream(out_file):
-            _write_to(out_file, text)
-        else:  # replaced by a rename: a link there is replaced too, never followed
-            write_atomically(out_file, text, SHARED)
+        try:
+            if stream is not None:
+                with stream:
+                    stream.write(text)
+            else:  # replaced by a rename: a link there is replaced too, never followed
+                write_atomically(out_file, text, SHARED)
+        except OSError as exc:  # a full disk, a reader gone
+            raise _unwritable(out_file, exc) from None
         console.note(f"report written to {out_file}")
     sys.exit(found.code)
 
@@ -135,9 +144,15 @@ def _stream(path: Path) -> bool:
     return system or path.is_fifo() or path.is_char_device()
 
 
-def _write_to(path: Path, text: str) -> None:
+def _opened(path: Path) -> TextIO:
     # Opened as a shell's `>>` opens it, never created: the kernel's checks on links in
     # shared directories apply, and standard output redirected to a log is added to.
-    handle = os.open(path, os.O_WRONLY | os.O_APPEND)
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(text)
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_APPEND)
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
+    return os.fdopen(handle, "w", encoding="utf-8")
+
+
+def _unwritable(path: Path, exc: OSError) -> UsageError:
+    return UsageError(f"--out {path}: cannot write the report ({exc.strerror})")
