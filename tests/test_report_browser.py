@@ -274,3 +274,71 @@ def test_a_thousand_account_page_loads_and_filters_in_bounded_time(
     assert filtered < 5
     screenshot(browser, "report-large.png")
     assert_quiet(browser)
+
+
+def test_a_link_with_a_malformed_address_fragment_is_quiet(
+    browser: WebDriver, tmp_path: Path
+) -> None:
+    # A shared link can end in anything: "%" alone is no URI escape, and the page's own
+    # script must not throw on it.
+    page = tmp_path / "hostile.html"
+    page.write_text(render_html(hostile_report()), encoding="utf-8")
+    browser.get(page.as_uri() + "#%E0%A4%A")
+    assert browser.find_elements(By.TAG_NAME, "img") == []
+    browser.get(page.as_uri() + "#account-1%")  # a change of fragment: hashchange
+    assert_quiet(browser)
+    browser.get(page.as_uri() + "#account-1")
+    WebDriverWait(browser, 5).until(
+        lambda driver: driver.find_element(By.CSS_SELECTOR, "#account-1 details").get_attribute(
+            "open"
+        )
+    )
+
+
+# Markup for every context a value lands in: an attribute ("> and '>), a script, a style,
+# a link, and template syntax that must not be evaluated.
+BREAKOUTS = (
+    '"><img src=x onerror=alert(1)>',
+    "'><svg onload=alert(2)>",
+    "</script><script>alert(3)</script>",
+    "</style><style>body{display:none}</style>",
+    "javascript:alert(4)",
+    "{{ 7*7 }}{% raw %}",
+)
+
+
+def test_a_value_in_any_context_stays_text(browser: WebDriver, tmp_path: Path) -> None:
+    def portal(text: str) -> PortalRow:
+        row = FieldRow("general.name", text, f"{text}:3", text, "drift", True, live=text)
+        return PortalRow(text, f"portals/{text}.yaml", (text,), (row,), 5)
+
+    entries = tuple(
+        AccountEntry(text, AccountAlignment((portal(text),), text), differs=("general.name",))
+        for text in BREAKOUTS
+    )
+    failed = AccountEntry("failed " + BREAKOUTS[0], None, BREAKOUTS[2], 4)
+    report = Alignment(
+        ("general.name",), (*entries, failed), BREAKOUTS[5], BREAKOUTS[0], True, True, BREAKOUTS[1]
+    )
+    page = tmp_path / "breakouts.html"
+    page.write_text(render_html(report), encoding="utf-8")
+    opened(browser, page)
+    for tag in ("img", "svg", "style", "script"):
+        expected = 1 if tag in ("style", "script") else 0  # the page's own
+        assert len(browser.find_elements(By.TAG_NAME, tag)) == expected, tag
+    assert browser.find_element(By.TAG_NAME, "body").is_displayed()
+    rows = browser.find_elements(By.CSS_SELECTOR, "#matrix tbody tr")
+    assert [row.get_attribute("data-account") for row in rows] == [
+        *BREAKOUTS,
+        "failed " + BREAKOUTS[0],
+    ]
+    for section in browser.find_elements(By.CSS_SELECTOR, "section.account details"):
+        browser.execute_script("arguments[0].open = true", section)
+    text = browser.find_element(By.TAG_NAME, "body").text
+    assert "{{ 7*7 }}{% raw %}" in text  # shown as written, never evaluated
+    assert BREAKOUTS[2] in text and BREAKOUTS[4] in text
+    browser.find_element(By.ID, "filter-account").send_keys('"><img')
+    WebDriverWait(browser, 5).until(
+        lambda driver: shown_accounts(driver) == [BREAKOUTS[0], "failed " + BREAKOUTS[0]]
+    )
+    assert_quiet(browser)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -16,6 +18,7 @@ from portal_config.cli.options import (
     run_options,
     target_option,
 )
+from portal_config.errors import UsageError
 from portal_config.run.options import RunOptions
 
 # Formats as render.report names them (REPORT_FORMATS); a test keeps the two equal, so
@@ -78,6 +81,9 @@ def report_command(
       portal-config report --live --target production --out report.html
       portal-config report --format csv --reference acme > alignment.csv
     """
+    from portal_config.live.redaction import (
+        redact,  # start-up: --help skips it
+    )
     from portal_config.project.config_reader import (
         load_config,  # start-up: --help skips the config reader (~30 ms)
     )
@@ -94,15 +100,51 @@ def report_command(
 
     config = load_config(config_path, project=project_dir)
     console = make_console(color, quiet, verbose)
-    if out_file is not None:
-        check_writable(out_file, "--out", None)  # before any request
+    stream = None  # before any request: the file is known to be writable
+    if out_file is not None and _stream(out_file):
+        stream = _opened(out_file)
+    elif out_file is not None:
+        check_writable(out_file, "--out", None)
     found = alignment(
         config, replace(options, out_file=None), console, live=live, reference=reference
     )
     text = REPORTERS[output_format](found)
+    # A server may echo the tokens it was sent in any value it returns, and the page is
+    # published: no token this run read is in it, whatever value held it.
+    text = redact(text)
     if out_file is None:
         click.echo(text, nl=False)
     else:
-        write_atomically(out_file, text, SHARED)
+        try:
+            if stream is not None:
+                with stream:
+                    stream.write(text)
+            else:  # replaced by a rename: a link there is replaced too, never followed
+                write_atomically(out_file, text, SHARED)
+        except OSError as exc:  # a full disk, a reader gone
+            raise _unwritable(out_file, exc) from None
         console.note(f"report written to {out_file}")
     sys.exit(found.code)
+
+
+def _stream(path: Path) -> bool:
+    """Whether ``path`` is a FIFO, a terminal-like device or a name for one of the
+    process's own files (``/dev/stdout``, ``/proc/self/fd/1``, a shell's ``>(gzip)``): a
+    reader waits on that very file, so it is written to, never replaced by a rename (which
+    would replace /dev/stdout itself for every process of a container run as root)."""
+    system = Path(os.path.realpath(path.parent)).parts[:2] in (("/", "dev"), ("/", "proc"))
+    return system or path.is_fifo() or path.is_char_device()
+
+
+def _opened(path: Path) -> TextIO:
+    # Opened as a shell's `>>` opens it, never created: the kernel's checks on links in
+    # shared directories apply, and standard output redirected to a log is added to.
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_APPEND)
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
+    return os.fdopen(handle, "w", encoding="utf-8")
+
+
+def _unwritable(path: Path, exc: OSError) -> UsageError:
+    return UsageError(f"--out {path}: cannot write the report ({exc.strerror})")

@@ -165,8 +165,9 @@ def _differs(entry: AccountEntry, name: str) -> str:
 
 def _unformula(text: str) -> str:
     """A CSV cell a spreadsheet shows and never runs: a leading formula character is kept
-    from starting a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    from starting a formula, also behind leading spaces (an import that trims them would
+    run what follows)."""
+    return "'" + text if text.lstrip(" ").startswith(FORMULA_STARTS) else text
 
 
 def _spelt(value: Any) -> str:
