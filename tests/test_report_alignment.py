@@ -224,7 +224,7 @@ def test_the_page_names_the_commit_and_the_live_read(fleet: Path, invoke: Invoke
     page = parsed(invoke("report", "--live").output)
     text = "".join(page.text)
     assert f"Commit{head}" in text
-    assert f"Live stateread from OutSmart at {payload['live_read_at'][:16]}" in text
+    assert f"Live stateread from target test at {payload['live_read_at'][:16]}" in text
 
 
 def test_files_only_report_has_no_live_column_and_no_drift(fleet: Path, invoke: Invoke) -> None:

@@ -148,7 +148,7 @@ def test_a_person_sees_each_state_with_symbol_word_and_colour(
         colours[text.split()[1]] = found.value_of_css_property("background-color")
     assert len(set(colours.values())) == len(colours)  # each state its own colour, too
     commit = browser.find_element(By.ID, "live-read").text
-    assert commit.startswith("read from OutSmart at 20")
+    assert commit.startswith("read from target test at 20")
     screenshot(browser, "report-fleet.png")
     page = browser.page_source
     for token in TOKENS.values():
@@ -341,4 +341,39 @@ def test_a_value_in_any_context_stays_text(browser: WebDriver, tmp_path: Path) -
     WebDriverWait(browser, 5).until(
         lambda driver: shown_accounts(driver) == [BREAKOUTS[0], "failed " + BREAKOUTS[0]]
     )
+    assert_quiet(browser)
+
+
+@pytest.mark.slow  # a real browser
+def test_the_matrix_can_show_only_the_fields_that_differ(
+    browser: WebDriver, fleet_page: Path
+) -> None:
+    opened(browser, fleet_page)
+    heads = browser.find_elements(By.CSS_SELECTOR, "#matrix thead th[data-field]")
+    every = [head.get_attribute("data-field") for head in heads]
+    cells = browser.find_elements(By.CSS_SELECTOR, "#matrix td[data-field]")
+    differing = {
+        cell.get_attribute("data-field")
+        for cell in cells
+        if cell.get_attribute("data-state") not in ("aligned", "local", "unmanaged")
+    }
+    assert differing and len(differing) < len(every)  # the premise: some fields are quiet
+    # An account name is one line, however narrow the window: never a letter a line.
+    account = browser.find_element(By.CSS_SELECTOR, "#matrix tbody th")
+    assert account.size["height"] < 2 * account.size["width"]
+    browser.find_element(By.ID, "filter-fields").click()
+    shown = [head.get_attribute("data-field") for head in heads if head.is_displayed()]
+    assert set(shown) == differing
+    for cell in cells:
+        assert cell.is_displayed() == (cell.get_attribute("data-field") in differing)
+    groups = browser.find_elements(By.CSS_SELECTOR, "#matrix thead th.section")
+    spans = {g.get_attribute("data-section"): int(g.get_attribute("colspan")) for g in groups}
+    for section, span in spans.items():
+        visible = [f for f in shown if f.startswith(section + ".")]
+        group = next(g for g in groups if g.get_attribute("data-section") == section)
+        assert group.is_displayed() == bool(visible)
+        if visible:
+            assert span == len(visible)
+    browser.find_element(By.ID, "filter-fields").click()
+    assert all(head.is_displayed() for head in heads)
     assert_quiet(browser)

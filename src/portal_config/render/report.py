@@ -15,7 +15,7 @@ import base64
 import csv
 import hashlib
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,20 @@ def render_html(report: Alignment) -> str:
         widens=WIDENS,
         matrix=[dict(_cells(report, entry)) for entry in report.accounts],
         counts=_counts(report),
+        groups=_groups(report.fields),
     )
+
+
+def _groups(fields: Sequence[str]) -> list[tuple[str, list[tuple[str, list[str]]]]]:
+    """The matrix's two header rows: each section over its fields, and each field's name
+    (section.field) with the parts of its own name, which may wrap between them."""
+    groups: list[tuple[str, list[tuple[str, list[str]]]]] = []
+    for full in fields:
+        section, _, name = full.partition(".")
+        if not groups or groups[-1][0] != section:
+            groups.append((section, []))
+        groups[-1][1].append((full, name.split("_")))
+    return groups
 
 
 def render_json(report: Alignment) -> dict[str, Any]:

@@ -155,6 +155,12 @@ class Alignment:
         return exit_code(results, read=False)
 
     @property
+    def target(self) -> str | None:
+        """The target live state was read from (its name in portal-config.yaml), if one."""
+        targets = {e.alignment.target for e in self.accounts if e.alignment is not None}
+        return targets.pop() if len(targets) == 1 else None
+
+    @property
     def live_read_at(self) -> str | None:
         """When the first account's live state was read (each row has its own)."""
         times = [e.alignment.live_read_at for e in self.accounts if e.alignment is not None]
