@@ -187,12 +187,12 @@ def test_a_server_that_echoes_the_token_or_redirects_is_a_failed_row_as_text(
         assert "\x00" not in result.output and "\x1b" not in result.output
         assert "\u202e" not in result.output
         assert len(result.output) < 150_000  # the 100 KB message is cut short
-    payload = json.loads(outputs["json"].output)
+    payload = json.loads(outputs["json"].stdout)
     Draft202012Validator(SCHEMA).validate(payload)
     assert [a["exit_code"] for a in payload["accounts"]] == [0, 4, 4]
-    rows = list(csv.DictReader(io.StringIO(outputs["csv"].output)))
+    rows = list(csv.DictReader(io.StringIO(outputs["csv"].stdout)))
     assert [r["state"] for r in rows if r["account"] != "acme"] == ["failed", "failed"]
-    html = outputs["html"].output
+    html = outputs["html"].stdout
     assert "<script>alert" not in html and "<img" not in html and "</style>{{" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x" in html
     assert "{{ 7*7 }}{% if 1 %}x{% endif %}\\x1b]0;pwned\\x07\\u202eevil\\x00" in html
@@ -283,15 +283,15 @@ def test_a_hostile_live_value_is_text_in_every_format(
     serve_one_portal(project, hostile, monkeypatch, LIVE_NAME, SPITE)
     outputs = {f: invoke("report", "--live", "--format", f) for f in ("json", "csv", "html")}
     assert [result.exit_code for result in outputs.values()] == [0, 0, 0]
-    payload = json.loads(outputs["json"].output)
+    payload = json.loads(outputs["json"].stdout)
     Draft202012Validator(SCHEMA).validate(payload)
     (portal,) = payload["accounts"][0]["portals"]  # the live-only portal is not the files'
     name = next(row for row in portal["fields"] if row["field"] == "general.name")
     assert (name["state"], name["live"], portal["live_revision"]) == ("drift", LIVE_NAME, 3)
-    rows = list(csv.DictReader(io.StringIO(outputs["csv"].output)))
+    rows = list(csv.DictReader(io.StringIO(outputs["csv"].stdout)))
     (row,) = [row for row in rows if row["field"] == "general.name"]
     assert row["live"] == json.dumps(LIVE_NAME)
-    html = outputs["html"].output
+    html = outputs["html"].stdout
     assert "<script>alert" not in html and "<img" not in html and "</style><" not in html
     assert (
         "<code>&#34;&lt;/style&gt;&lt;script&gt;alert(1)&lt;/script&gt;\\&#34;&gt;&lt;img src=x "
@@ -315,7 +315,7 @@ def test_a_token_a_server_puts_in_a_value_never_reaches_the_page(
     page = (project / "report.html").read_text(encoding="utf-8")
     for text in (*(result.output for result in outputs.values()), page):
         assert TOKEN not in text and SOFTWARE_TOKEN not in text
-    payload = json.loads(outputs["json"].output)
+    payload = json.loads(outputs["json"].stdout)
     Draft202012Validator(SCHEMA).validate(payload)
     (portal,) = payload["accounts"][0]["portals"]
     name = next(row for row in portal["fields"] if row["field"] == "general.name")

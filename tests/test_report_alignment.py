@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -317,7 +318,7 @@ def test_a_failed_account_is_a_row_with_its_error(
     monkeypatch.setenv("OUTSMART_TOKEN_BETA", "a-wrong-token-123")
     result = invoke("report", "--live", "--format", "json")
     assert result.exit_code == 7
-    payload = json.loads(result.output)
+    payload = json.loads(result.stdout)  # stderr says which account failed
     validate(payload)
     beta = next(a for a in payload["accounts"] if a["account"] == "beta")
     assert beta["exit_code"] == 4 and beta["portals"] == [] and beta["cells"] == {}
@@ -325,7 +326,7 @@ def test_a_failed_account_is_a_row_with_its_error(
     assert payload["summary"] == payload["summary"] | {"failed": 1, "ok": False}
     html = invoke("report", "--live").output
     assert "failed</span> (exit 4): api error: GET portals/" in html
-    rows = list(csv.DictReader(io.StringIO(invoke("report", "--live", "-f", "csv").output)))
+    rows = list(csv.DictReader(io.StringIO(invoke("report", "--live", "-f", "csv").stdout)))
     assert [r["state"] for r in rows if r["account"] == "beta"] == ["failed"]
     for text in (result.output, html):
         assert "a-wrong-token-123" not in text
@@ -402,3 +403,33 @@ def test_hostile_json_keeps_values_exact() -> None:
     validate(json.loads(json.dumps(payload)))
     names = [a["portals"][0]["fields"][0]["value"] for a in payload["accounts"][:-1]]
     assert names == list(HOSTILE.values())
+
+
+def test_an_account_whose_files_have_errors_says_which_in_every_format(
+    fleet: Path, invoke: Invoke
+) -> None:
+    (portal,) = [
+        path
+        for path in (fleet / "accounts" / "beta" / "portals").glob("*.yaml")
+        if "expires:" in path.read_text(encoding="utf-8")
+    ]
+    text = portal.read_text(encoding="utf-8")
+    portal.write_text(re.sub(r'expires: "[^"]+"', 'expires: "2020-01-01"', text), encoding="utf-8")
+    result = invoke("report", "--format", "json")
+    assert result.exit_code == 7
+    payload = json.loads(result.stdout)
+    validate(payload)
+    beta = next(a for a in payload["accounts"] if a["account"] == "beta")
+    assert beta["error"].startswith("refused: the portal files have errors")
+    (expired,) = [p for p in beta["problems"] if "[waiver-expired]" in p]
+    assert expired.startswith(f"accounts/beta/portals/{portal.name}:")
+    gamma = next(a for a in payload["accounts"] if a["account"] == "gamma")
+    assert gamma["problems"] == []
+    # On stderr too, whatever the format: a failed row is easy to miss in a file.
+    assert "account beta failed (exit 1): refused: the portal files have errors" in result.stderr
+    assert f"  {expired}" in result.stderr
+    page = parsed(invoke("report").stdout)
+    assert any("[waiver-expired]" in text for text in page.text)
+    rows = list(csv.DictReader(io.StringIO(invoke("report", "-f", "csv").stdout)))
+    (failed,) = [r for r in rows if r["account"] == "beta"]
+    assert "[waiver-expired]" in failed["error"]

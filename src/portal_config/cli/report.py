@@ -124,6 +124,12 @@ def report_command(
         except OSError as exc:  # a full disk, a reader gone
             raise _unwritable(out_file, exc) from None
         console.note(f"report written to {out_file}")
+    for entry in found.accounts:  # in every format: a failed row is easy to miss
+        if entry.alignment is None:
+            name = entry.account if entry.account is not None else "the repository"
+            console.note(f"account {name} failed (exit {entry.code}): {entry.error}")
+            for problem in entry.problems:
+                console.note(f"  {problem}")
     sys.exit(found.code)
 
 

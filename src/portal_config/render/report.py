@@ -149,7 +149,7 @@ def _csv_rows(report: Alignment) -> Iterator[list[str]]:
     for entry in report.accounts:
         account = escape_text(entry.account or "")
         if entry.alignment is None:
-            error = escape_line(entry.error or "")
+            error = escape_line(" | ".join([entry.error or "", *entry.problems]))
             yield [account, "", "", FAILED, "", "", "", "", "", "", error]
             continue
         for name, cell in _cells(report, entry):
@@ -194,6 +194,7 @@ def _account_json(report: Alignment, entry: AccountEntry) -> dict[str, Any]:
     return {
         "account": entry.account,
         "error": entry.error,
+        "problems": list(entry.problems),
         "exit_code": entry.code,
         "live_read_at": found.live_read_at if found is not None else None,
         "cells": {

@@ -23,6 +23,7 @@ baseline (an override) or than the files (a live edit).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -132,6 +133,9 @@ class AccountEntry:
     error: str | None = None
     code: int = ExitCode.OK
     differs: tuple[str, ...] | None = None  # fields unlike the reference account's
+    # What the account's run reported before it stopped (lint's problems, say), so that a
+    # failed row says why: at most PROBLEM_LINES of them, and how many more there were.
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,7 +185,13 @@ def alignment(
         return gather(view, options, captured, live=live)
 
     entries = [
-        AccountEntry(result.account, result.value, result.error, result.code)
+        AccountEntry(
+            result.account,
+            result.value,
+            result.error,
+            result.code,
+            problems=_problems(result.diagnostics) if result.value is None else (),
+        )
         for result in run_accounts(config, selected, task, console, options.parallel)
     ]
     if reference is not None:
@@ -196,6 +206,19 @@ def alignment(
         live,
         reference,
     )
+
+
+# A problem as lint prints it: path:line:column: level [rule] message.
+_LOCATED = re.compile(r"\S.*:\d+:\d+: (error|warning)")
+PROBLEM_LINES = 20  # a failed row's reasons; the rest is lint's to show
+
+
+def _problems(diagnostics: str) -> tuple[str, ...]:
+    """The located lines of a failed account's stderr (``file:line:column: ...``), the
+    first PROBLEM_LINES and a count of the rest; its source excerpts are left out."""
+    located = [line for line in diagnostics.splitlines() if _LOCATED.match(line)]
+    more = len(located) - PROBLEM_LINES
+    return (*located[:PROBLEM_LINES], *([f"... and {more} more"] if more > 0 else []))
 
 
 def gather(
