@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -170,6 +171,7 @@ def test_json_shows_each_state_and_validates(fleet: Path, invoke: Invoke) -> Non
         "overrode": {"value": False, "source": "profiles/restrictive.yaml:6"},
         "live": True,
         "live_differs": False,
+        "since": None,  # not asked for (--history)
     }
     assert facilities["profiles"] == ["restrictive"]
     assert facilities["live_revision"] == 2
@@ -433,3 +435,50 @@ def test_an_account_whose_files_have_errors_says_which_in_every_format(
     rows = list(csv.DictReader(io.StringIO(invoke("report", "-f", "csv").stdout)))
     (failed,) = [r for r in rows if r["account"] == "beta"]
     assert "[waiver-expired]" in failed["error"]
+
+
+def test_history_says_since_when_each_override_differs(fleet: Path, invoke: Invoke) -> None:
+    git = ["git", "-C", str(fleet)]
+    ident = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run(
+        [*git, *ident, "commit", "-qm", "fleet", "--date", "2026-01-02T03:04:05+00:00"],
+        check=True,
+        env={**os.environ, "GIT_COMMITTER_DATE": "2026-01-02T03:04:05+00:00"},
+    )
+    commit = subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    result = invoke("report", "--history", "--format", "json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    validate(payload)
+    assert payload["history"] is True
+    rows = [
+        row
+        for account in payload["accounts"]
+        for portal in account["portals"]
+        for row in portal["fields"]
+    ]
+    overrides = [row for row in rows if row["state"] in ("overridden", "waived")]
+    assert overrides and all(
+        row["since"] == {"commit": commit, "date": "2026-01-02"} for row in overrides
+    )
+    assert all(row["since"] is None for row in rows if row not in overrides)
+    # An override edited since, not committed: the page says so.
+    beta = fleet / "accounts" / "beta" / "portals" / "acme-facilities.yaml"
+    beta.write_text(beta.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    text = beta.read_text(encoding="utf-8").replace(
+        "allow_new_relation: true", "allow_new_relation:  true"
+    )
+    beta.write_text(text, encoding="utf-8")
+    page = parsed(invoke("report", "--history").stdout)
+    assert any("not committed" in line for line in page.text)
+    assert any("2026-01-02" in line for line in page.text)
+    assert commit[:12] in [line.strip() for line in page.text]  # the commit, as code
+    rows_csv = list(csv.DictReader(io.StringIO(invoke("report", "--history", "-f", "csv").stdout)))
+    assert {r["since"] for r in rows_csv if r["state"] in ("overridden", "waived")} <= {
+        "2026-01-02",
+        "",
+    }

@@ -46,6 +46,12 @@ SHARED = 0o644  # a page to publish (an artifact, GitHub Pages): it holds no sec
     help="Also read every account's live portals: drift, live values and revisions.",
 )
 @click.option(
+    "--history",
+    is_flag=True,
+    help="Say since when each override differs from the baseline: the date and commit "
+    "that last changed its line (one git call per portal file that overrides).",
+)
+@click.option(
     "--reference",
     metavar="ACCOUNT",
     help="Compare every account with this one: the fields whose values differ.",
@@ -55,6 +61,7 @@ def report_command(
     output_format: str,
     out_file: Path | None,
     live: bool,
+    history: bool,
     reference: str | None,
     config_path: Path | None,
     project_dir: Path | None,
@@ -80,6 +87,7 @@ def report_command(
       portal-config report --out report.html
       portal-config report --live --target production --out report.html
       portal-config report --format csv --reference acme > alignment.csv
+      portal-config report --history --out report.html
     """
     from portal_config.live.redaction import (
         redact,  # start-up: --help skips it
@@ -106,7 +114,12 @@ def report_command(
     elif out_file is not None:
         check_writable(out_file, "--out", None)
     found = alignment(
-        config, replace(options, out_file=None), console, live=live, reference=reference
+        config,
+        replace(options, out_file=None),
+        console,
+        live=live,
+        reference=reference,
+        history=history,
     )
     text = REPORTERS[output_format](found)
     # A server may echo the tokens it was sent in any value it returns, and the page is

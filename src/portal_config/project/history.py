@@ -9,10 +9,11 @@ unusual object store behaves exactly as git says; nothing is checked out.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import subprocess
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,6 +196,48 @@ def _read_blobs(root: Path, blobs: Sequence[str]) -> list[bytes]:
         contents.append(answer[end + 1 : end + 1 + size])
         offset = end + 1 + size + 1  # the content, then a newline
     return contents
+
+
+@dataclass(frozen=True)
+class LineCommit:
+    """The commit that last changed a line, and its date; None for both: not committed."""
+
+    commit: str | None
+    date: str | None  # YYYY-MM-DD, the committer's
+
+
+NOT_COMMITTED = "0" * 40  # git blame's name for a line of the work tree only
+
+
+def line_commits(where: Path, path: Path, lines: Collection[int]) -> dict[int, LineCommit]:
+    """When each of ``lines`` (1-based) of ``path`` was last changed, as `git blame` says
+    of the work tree: one git call for the file. A file git does not track gives none."""
+    if not lines:
+        return {}
+    ranges = [arg for line in sorted(set(lines)) for arg in ("-L", f"{line},{line}")]
+    try:
+        porcelain = _git(where, "blame", "--porcelain", *ranges, "--", str(path.resolve()))
+    except GitError:
+        return {}  # not in git, or a line past the end: nothing to say, nothing wrong
+    times: dict[str, str] = {}
+    found: dict[int, LineCommit] = {}
+    commit, final = "", 0
+    for row in porcelain.splitlines():
+        if row.startswith("\t"):
+            continue  # the line's own text
+        words = row.split(" ")
+        if len(words) >= 3 and len(words[0]) == 40 and words[1].isdigit():
+            commit, final = words[0], int(words[2])
+            found[final] = _line_commit(commit, times.get(commit))
+        elif words[0] == "committer-time" and len(words) == 2 and words[1].isdigit():
+            day = datetime.datetime.fromtimestamp(int(words[1]), datetime.timezone.utc).date()
+            times[commit] = day.isoformat()
+            found[final] = _line_commit(commit, times[commit])
+    return found
+
+
+def _line_commit(commit: str, date: str | None) -> LineCommit:
+    return LineCommit(None, None) if commit == NOT_COMMITTED else LineCommit(commit, date)
 
 
 def _git(where: Path, *args: str) -> str:

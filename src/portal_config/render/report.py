@@ -15,7 +15,8 @@ import base64
 import csv
 import hashlib
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ FAILED = "failed"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
     *("account", "portals", "field", "state", "widens", "source", "value"),
-    *("live", "live_revision", "differs_from_reference", "error"),
+    *("live", "live_revision", "differs_from_reference", "error", "since"),
 )
 
 
@@ -110,6 +111,7 @@ def render_json(report: Alignment) -> dict[str, Any]:
         "live": report.live,
         "live_read_at": report.live_read_at,
         "reference": report.reference,
+        "history": report.history,
         "fields": list(report.fields),
         "summary": {
             "accounts": len(report.accounts),
@@ -150,7 +152,7 @@ def _csv_rows(report: Alignment) -> Iterator[list[str]]:
         account = escape_text(entry.account or "")
         if entry.alignment is None:
             error = escape_line(" | ".join([entry.error or "", *entry.problems]))
-            yield [account, "", "", FAILED, "", "", "", "", "", "", error]
+            yield [account, "", "", FAILED, "", "", "", "", "", "", error, ""]
             continue
         for name, cell in _cells(report, entry):
             rows = [(p, row) for p in entry.alignment.portals if (row := p.field(name))]
@@ -167,7 +169,13 @@ def _csv_rows(report: Alignment) -> Iterator[list[str]]:
                 ";".join(str(p.live_revision) for p, _ in rows if p.live_revision is not None),
                 _differs(entry, name),
                 "",
+                _since(row for _, row in rows),
             ]
+
+
+def _since(rows: Iterable[FieldRow]) -> str:
+    """Since when an account's portals override the field: its oldest dated line."""
+    return min((row.since.date for row in rows if row.since and row.since.date), default="")
 
 
 def _differs(entry: AccountEntry, name: str) -> str:
@@ -230,6 +238,7 @@ def _field_json(row: FieldRow, live: bool) -> dict[str, Any]:
         else None,
         "live": as_file_value(row.live) if live else None,
         "live_differs": row.live_differs,
+        "since": None if row.since is None else asdict(row.since),
     }
 
 

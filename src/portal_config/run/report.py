@@ -23,7 +23,6 @@ baseline (an override) or than the files (a live edit).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,13 +39,13 @@ from portal_config.paths import display
 from portal_config.plan.results import now
 from portal_config.plan.value import Plan, PortalPlan
 from portal_config.project.config import Config
-from portal_config.project.history import head_commit
+from portal_config.project.history import LineCommit, head_commit, line_commits
 from portal_config.project.lint_scope import lint_scope
 from portal_config.run.checks import files_commit, valid_documents
 from portal_config.run.console import Console
 from portal_config.run.fleet import run_accounts, selection
 from portal_config.run.options import RunOptions
-from portal_config.run.outcomes import AccountResult, Finished, exit_code
+from portal_config.run.outcomes import AccountResult, Finished, exit_code, located_problems
 from portal_config.run.workflow import make_plan
 from portal_config.settings.baseline_schema import field_names
 from portal_config.settings.effective import Resolution, Setting
@@ -71,6 +70,10 @@ class FieldRow:
     overrode: Setting | None = None  # the baseline value an override replaced
     live: Any = None
     live_differs: bool = False
+    # With --history, an override's: the commit that last changed its line (since when
+    # the portal differs from the baseline); None: not asked, or not an override.
+    since: LineCommit | None = None
+    line: int | None = None  # the line of `source` in its file
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,7 @@ class Alignment:
     uncommitted: bool
     live: bool
     reference: str | None = None
+    history: bool = False  # overrides dated by git (`FieldRow.since`)
 
     @property
     def code(self) -> int:
@@ -172,7 +176,13 @@ class Alignment:
 
 
 def alignment(
-    config: Config, options: RunOptions, console: Console, *, live: bool, reference: str | None
+    config: Config,
+    options: RunOptions,
+    console: Console,
+    *,
+    live: bool,
+    reference: str | None,
+    history: bool = False,
 ) -> Alignment:
     """Every selected account's alignment; with ``reference``, each row's differences."""
     selected = selection(config, options.accounts, ())
@@ -182,7 +192,7 @@ def alignment(
             selected = selection(config, (*options.accounts, reference), ())
 
     def task(view: Config, captured: Console, paths: list[Path]) -> AccountAlignment:
-        return gather(view, options, captured, live=live)
+        return gather(view, options, captured, live=live, history=history)
 
     entries = [
         AccountEntry(
@@ -190,7 +200,7 @@ def alignment(
             result.value,
             result.error,
             result.code,
-            problems=_problems(result.diagnostics) if result.value is None else (),
+            problems=located_problems(result.diagnostics) if result.value is None else (),
         )
         for result in run_accounts(config, selected, task, console, options.parallel)
     ]
@@ -205,24 +215,12 @@ def alignment(
         commit is not None and files_commit(config) is None,
         live,
         reference,
+        history,
     )
 
 
-# A problem as lint prints it: path:line:column: level [rule] message.
-_LOCATED = re.compile(r"\S.*:\d+:\d+: (error|warning)")
-PROBLEM_LINES = 20  # a failed row's reasons; the rest is lint's to show
-
-
-def _problems(diagnostics: str) -> tuple[str, ...]:
-    """The located lines of a failed account's stderr (``file:line:column: ...``), the
-    first PROBLEM_LINES and a count of the rest; its source excerpts are left out."""
-    located = [line for line in diagnostics.splitlines() if _LOCATED.match(line)]
-    more = len(located) - PROBLEM_LINES
-    return (*located[:PROBLEM_LINES], *([f"... and {more} more"] if more > 0 else []))
-
-
 def gather(
-    config: Config, options: RunOptions, console: Console, *, live: bool
+    config: Config, options: RunOptions, console: Console, *, live: bool, history: bool = False
 ) -> AccountAlignment:
     """One account's portals: linted (refused with errors), resolved, and with ``live``
     compared with the account's live state."""
@@ -236,6 +234,8 @@ def gather(
         _portal_row(document, resolution, planned.get(str(document.data.get("portal"))))
         for document, resolution in resolutions(config)
     )
+    if history:
+        rows = tuple(_dated(config, row) for row in rows)
     if plan is None:
         return AccountAlignment(rows)
     return AccountAlignment(rows, plan.live_read_at, plan.target)
@@ -286,10 +286,29 @@ def _portal_row(
     )
 
 
+OVERRIDES = ("overridden", "waived")  # the states that differ from the baseline
+
+
+def _dated(config: Config, portal: PortalRow) -> PortalRow:
+    """``portal`` with each override's line dated by git: since when it differs."""
+    lines = {row.line for row in portal.fields if row.state in OVERRIDES and row.line}
+    dated = line_commits(config.root, Path(portal.file), lines)
+    undated = LineCommit(None, None)  # not committed, or not in git
+    return replace(
+        portal,
+        fields=tuple(
+            replace(row, since=dated.get(row.line, undated)) if row.line in lines else row
+            for row in portal.fields
+        ),
+    )
+
+
 def _from_setting(
     row: FieldRow, one: Field, setting: Setting, portal_file: str, waived: bool
 ) -> FieldRow:
     source = str(setting.origin)
+    position = setting.origin.position
+    row = replace(row, line=position[0] if position else None)
     if setting.origin.file != portal_file:  # a profile's value
         return replace(row, source=source, profile=file_stem(setting.origin.file))
     baseline = setting.overrode
