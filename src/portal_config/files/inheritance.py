@@ -65,7 +65,7 @@ def redundant_overrides(profiles: Profiles, document: Document | None) -> frozen
     if document is None or not isinstance(document.data, dict) or "portal" not in document.data:
         return frozenset()
     own = document.data.get("extends")
-    if profiles.missing(document) or len(profiles.chain(own)) != len(_named(profiles, own)):
+    if profiles.missing(document) or len(profiles.chain(own)) != len(set(profiles.named(own))):
         return frozenset()
     resolution = profiles.effective(document).resolution
     if resolution is None:
@@ -73,11 +73,6 @@ def redundant_overrides(profiles: Profiles, document: Document | None) -> frozen
     return frozenset(
         found.key for found in resolution.redundant if found.setting.origin.file == document.path
     )
-
-
-def _named(profiles: Profiles, own: object) -> set[str]:
-    names = list(profiles.defaults) + (list(own) if isinstance(own, list) else [])
-    return {name for name in names if isinstance(name, str)}
 
 
 def drop_overrides(tree: CommentedMap, data: dict[str, Any], keys: Collection[FieldKey]) -> Any:

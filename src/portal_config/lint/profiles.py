@@ -51,12 +51,20 @@ class Profiles:
 
     by_name: dict[str, Profile] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # A name whose file does not load (its problems say why): it exists, so a portal
+    # extending it is not told it names an unknown profile, and no other file takes it over.
+    unreadable: dict[str, str] = field(default_factory=dict)
     defaults: tuple[str, ...] = ()  # extended by every portal, before its own extends:
     default_origin: str | None = None  # where defaults are named (the config file)
 
     def __bool__(self) -> bool:
         """Whether there is anything to extend (a profile, or a default naming one)."""
         return bool(self.by_name or self.defaults)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every profile that exists, whether or not its file is usable."""
+        return (*self.by_name, *self.unreadable)
 
     @property
     def files(self) -> list[str]:
@@ -87,15 +95,19 @@ class Profiles:
 
     def chain(self, own: object) -> list[Profile]:
         """The profiles a portal extends, in order: the defaults, then its own."""
-        names = list(self.defaults) + (list(own) if isinstance(own, list) else [])
-        found = [self.by_name.get(name) for name in dict.fromkeys(names) if isinstance(name, str)]
+        found = [self.by_name.get(name) for name in dict.fromkeys(self.named(own))]
         return [profile for profile in found if profile is not None and profile.valid]
+
+    def named(self, own: object) -> list[str]:
+        """The names a portal extends, the defaults first: only strings (an entry of
+        another kind is the schema's to report, and cannot be looked up)."""
+        names = list(self.defaults) + (list(own) if isinstance(own, list) else [])
+        return [name for name in names if isinstance(name, str)]
 
     def missing(self, document: Document) -> list[str]:
         """The profiles ``document`` extends (itself or by default) that do not exist."""
         own = document.data.get("extends") if isinstance(document.data, dict) else None
-        names = list(self.defaults) + (list(own) if isinstance(own, list) else [])
-        return [name for name in names if isinstance(name, str) and name not in self.by_name]
+        return [name for name in self.named(own) if name not in self.by_name]
 
     def default_problems(self, level: Level | None) -> Iterator[Problem]:
         """A problem for each default profile the config names that does not exist (once,
@@ -145,10 +157,11 @@ def profiles_from(
     profiles = Profiles(defaults=defaults, default_origin=default_origin if defaults else None)
     for result in loaded:
         name = PurePath(result.path.partition("@")[0]).stem  # a base's files are path@ref
-        if name in profiles.by_name:
+        if name in profiles.by_name or name in profiles.unreadable:
             continue
         profiles.problems.extend(result.problems)
         if result.document is None:
+            profiles.unreadable[name] = result.path
             continue
         problems, part = schema.check_parts(result.document, profile_validator())
         profiles.problems.extend(problems)

@@ -1,0 +1,108 @@
+"""Profiles under attack: hostile or careless profile files, `extends:` lists, waivers,
+saved plans and pulls. Each outcome is a message at a file's line and column with a
+documented exit code: never a traceback, a silent wrong answer, or a half-written file."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import Invoke, Write
+
+BASELINE = (
+    "profile: baseline\n"
+    "guest_workorder:\n"
+    "  allow_new_relation: false\n"
+    "locked: [guest_workorder.allow_new_relation]\n"
+)
+
+
+def _portal(extends: str) -> str:
+    return (
+        "portal: acme\n"
+        f"extends: {extends}\n"
+        "guest_workorder:\n"
+        "  enabled: true\n"
+        "  work_types: [Storing]\n"
+    )
+
+
+@pytest.mark.parametrize("extends", ["[{a: 1}]", "[[baseline]]", "[baseline, {a: 1}]"])
+def test_an_extends_entry_that_is_a_mapping_or_a_list_is_a_schema_error(
+    write: Write, invoke: Invoke, extends: str
+) -> None:
+    write("profiles/baseline.yaml", BASELINE)
+    write("portals/acme.yaml", _portal(extends))
+    result = invoke("lint")
+    assert result.exit_code == 1
+    assert "portals/acme.yaml:2:" in result.output
+    assert "must be a string" in result.output
+    explained = invoke("explain", "portals/acme.yaml")
+    assert explained.exit_code == 2
+    assert "portals/acme.yaml:2:" in explained.output
+
+
+BROKEN = {
+    "yaml": ("profile: baseline\nguest_workorder: {enabled: [\n", "profiles/baseline.yaml:3:1: "),
+    "list": ("- a\n- b\n", "profiles/baseline.yaml:1:1: top level must be a mapping"),
+    "empty": ("", "profiles/baseline.yaml:1:1: file is empty"),
+    "duplicate": (
+        "profile: baseline\nguest_workorder:\n  enabled: true\n  enabled: false\n",
+        "profiles/baseline.yaml:4:3: duplicate key 'enabled'",
+    ),
+    "merge key": (
+        "base: &b\n  enabled: true\nprofile: baseline\nguest_workorder:\n  <<: *b\n",
+        "profiles/baseline.yaml:5:3: tag !!merge is not allowed",
+    ),
+    "schema": (
+        "profile: baseline\nguest_workorder:\n  enabled: {add: [x]}\n",
+        "profiles/baseline.yaml:3:12: guest_workorder.enabled must be true or false",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_a_profile_that_does_not_load_is_not_called_unknown_and_explain_refuses(
+    write: Write, invoke: Invoke, case: str
+) -> None:
+    text, expected = BROKEN[case]
+    write("profiles/baseline.yaml", text)
+    write("portals/acme.yaml", _portal("[baseline]"))
+    result = invoke("lint")
+    assert result.exit_code == 1
+    assert "unknown-profile" not in result.output, result.output
+    assert "profiles/baseline.yaml:" in result.output
+    # Explaining without the profile would show settings lint, diff and apply never use.
+    explained = invoke("explain", "portals/acme.yaml")
+    assert explained.exit_code == 2, explained.output
+    assert f"error: explain: {expected}" in explained.output
+    assert "(profile 'baseline')" in explained.output
+
+
+REFUSED_EXTENDS = {
+    "[baseline, basline2]": "portals/acme.yaml:2:21: unknown profile 'basline2'; "
+    "did you mean 'baseline'?",
+    "baseline": "portals/acme.yaml:2:10: extends must be a list of profile names",
+}
+
+
+@pytest.mark.parametrize("extends", sorted(REFUSED_EXTENDS))
+def test_explain_refuses_what_it_cannot_resolve_at_its_line(
+    write: Write, invoke: Invoke, extends: str
+) -> None:
+    write("profiles/baseline.yaml", BASELINE)
+    write("portals/acme.yaml", _portal(extends))
+    explained = invoke("explain", "portals/acme.yaml")
+    assert explained.exit_code == 2
+    assert explained.output == f"error: explain: {REFUSED_EXTENDS[extends]}\n"
+
+
+def test_an_accounts_broken_profile_does_not_fall_back_to_the_shared_one(
+    write: Write, invoke: Invoke
+) -> None:
+    write("portal-config.yaml", "accounts:\n  acme:\n    token_env: ACME_TOKEN\n")
+    write("profiles/baseline.yaml", "profile: baseline\nguest_workorder:\n  enabled: false\n")
+    write("accounts/acme/profiles/baseline.yaml", "profile: baseline\nguest_workorder: [\n")
+    write("accounts/acme/portals/acme.yaml", _portal("[baseline]"))
+    explained = invoke("explain", "accounts/acme/portals/acme.yaml")
+    assert explained.exit_code == 2, explained.output
+    assert "error: explain: accounts/acme/profiles/baseline.yaml:3:1: " in explained.output
