@@ -4,9 +4,14 @@ documented exit code: never a traceback, a silent wrong answer, or a half-writte
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from conftest import Invoke, Write
+from portal_config.sandbox import Sandbox
+from test_saved_plan_profiles import OWN, move_guests_to_profile
 
 BASELINE = (
     "profile: baseline\n"
@@ -106,3 +111,32 @@ def test_an_accounts_broken_profile_does_not_fall_back_to_the_shared_one(
     explained = invoke("explain", "accounts/acme/portals/acme.yaml")
     assert explained.exit_code == 2, explained.output
     assert "error: explain: accounts/acme/profiles/baseline.yaml:3:1: " in explained.output
+
+
+@pytest.mark.parametrize("tamper", ["profiles removed", "portal unlisted"])
+def test_a_plan_whose_profile_records_were_removed_is_refused_not_applied_stale(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke, tamper: str
+) -> None:
+    root = live_project
+    move_guests_to_profile(
+        root / "portals" / "acme-facilities.yaml", root / "profiles" / "guests.yaml", OWN
+    )
+    assert invoke("diff", "--out", "plan.json").exit_code == 3
+    plan = json.loads((root / "plan.json").read_text(encoding="utf-8"))
+    if tamper == "profiles removed":
+        plan["profiles"] = []
+    else:  # the one portal it records taken out, and a portal that extends nothing put in
+        plan["profiles"][0]["portals"] = ["gemeente-intern"]
+    (root / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
+    # The profile edited since: without its record, apply would write what it no longer says.
+    profile = root / "profiles" / "guests.yaml"
+    profile.write_text(profile.read_text().replace("enabled: true", "enabled: false"))
+    seen = sandbox.requests_seen
+    result = invoke("apply", "plan.json", "--yes", "--allow-large-change")
+    assert result.exit_code == 2, result.output
+    index = [entry["portal"] for entry in plan["portals"]].index("acme-facilities")
+    assert (
+        f"invalid plan: plan.json: acme-facilities: portals[{index}].sources name "
+        "profiles/guests.yaml, but profiles records 0 profile file(s) for it\n"
+    ) in result.output
+    assert sandbox.requests_seen == seen
