@@ -140,3 +140,47 @@ def test_a_plan_whose_profile_records_were_removed_is_refused_not_applied_stale(
         "profiles/guests.yaml, but profiles records 0 profile file(s) for it\n"
     ) in result.output
     assert sandbox.requests_seen == seen
+
+
+def test_pull_extends_a_profile_that_does_not_load_names_its_file_and_writes_nothing(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    root = live_project
+    (root / "profiles").mkdir()
+    (root / "profiles" / "baseline.yaml").write_text("profile: baseline\nguest_workorder: [\n")
+    before = {p: p.read_bytes() for p in (root / "portals").iterdir()}
+    seen = sandbox.requests_seen
+    result = invoke("pull", "--extends", "baseline")
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        "error: --extends: profile 'baseline' (profiles/baseline.yaml) has problems; "
+        "portal-config lint shows them\n"
+    )
+    assert {p: p.read_bytes() for p in (root / "portals").iterdir()} == before
+    assert sandbox.requests_seen == seen
+
+
+@pytest.mark.parametrize("profile", ["profile: baseline\nguest_workorder: [\n", None])
+def test_pull_does_not_write_files_whose_profiles_cannot_be_resolved(
+    live_project: Path, invoke: Invoke, profile: str | None
+) -> None:
+    """What a file inherits from a missing or broken profile is not known: a pull over it
+    would write overrides (and leave out values) against settings no command uses."""
+    root = live_project
+    with (root / "portal-config.yaml").open("a", encoding="utf-8") as config:
+        config.write("extends: [baseline]\n")
+    if profile is not None:
+        (root / "profiles").mkdir()
+        (root / "profiles" / "baseline.yaml").write_text(profile, encoding="utf-8")
+    (root / "portals" / "secura-alarm.yaml").unlink()  # a new file inherits as well
+    before = {p.name: p.read_bytes() for p in (root / "portals").iterdir()}
+    result = invoke("pull")
+    assert result.exit_code == 1, result.output
+    why = (
+        "it extends profile 'baseline' (profiles/baseline.yaml), which has problems"
+        if profile is not None
+        else "it extends profile 'baseline', which does not exist"
+    )
+    assert f"refused: portals/secura-alarm.yaml: not written: {why}" in result.output
+    assert f"refused: portals/acme-facilities.yaml: not written: {why}" in result.output
+    assert {p.name: p.read_bytes() for p in (root / "portals").iterdir()} == before

@@ -66,6 +66,16 @@ class Profiles:
         """Every profile that exists, whether or not its file is usable."""
         return (*self.by_name, *self.unreadable)
 
+    def file_of(self, name: str) -> str | None:
+        """The file of the profile ``name``, whether or not it is usable; None: no such."""
+        found = self.by_name.get(name)
+        return found.document.path if found is not None else self.unreadable.get(name)
+
+    def usable(self, name: str) -> bool:
+        """Whether the profile ``name`` exists, loads and passes its schema."""
+        found = self.by_name.get(name)
+        return found is not None and found.valid
+
     @property
     def files(self) -> list[str]:
         return [profile.document.path for profile in self.by_name.values()]

@@ -78,14 +78,13 @@ def _unresolved(document: Document, profiles: Profiles) -> str | None:
             where = document.locate(("extends", index))
             return f"{document.path}:{where}: extends[{index}] must be a profile name"
     for name in profiles.named(own):
-        profile = profiles.by_name.get(name)
-        file = profile.document.path if profile is not None else profiles.unreadable.get(name)
+        file = profiles.file_of(name)
         if file is None:
             message = unknown_profile.message(name, list(profiles.by_name))
             if own and name in own:  # the portal's own entry, else a default the config names
                 return f"{document.path}:{document.locate(('extends', own.index(name)))}: {message}"
             return f"{profiles.default_origin or document.path}: {message}"
-        if profile is None or not profile.valid:
+        if not profiles.usable(name):
             first = next((p for p in profiles.problems if p.path == file), None)
             reason = f"{first.location()}: {first.message}" if first else f"{file}: invalid"
             return f"{reason} (profile '{name}')"
