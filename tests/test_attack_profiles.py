@@ -184,3 +184,40 @@ def test_pull_does_not_write_files_whose_profiles_cannot_be_resolved(
     assert f"refused: portals/secura-alarm.yaml: not written: {why}" in result.output
     assert f"refused: portals/acme-facilities.yaml: not written: {why}" in result.output
     assert {p.name: p.read_bytes() for p in (root / "portals").iterdir()} == before
+
+
+def test_a_profile_edit_of_work_types_is_checked_against_the_catalog(
+    write: Write, invoke: Invoke
+) -> None:
+    write("worktypes.yaml", "work_types: [Storing, Onderhoud]\n")
+    write(
+        "profiles/baseline.yaml",
+        "profile: baseline\nguest_workorder:\n  work_types: {add: [Nope], remove: [Onderhod]}\n",
+    )
+    write(
+        "portals/acme.yaml",
+        "portal: acme\nextends: [baseline]\nguest_workorder:\n  enabled: true\n",
+    )
+    result = invoke("lint", "--format", "github")
+    assert result.exit_code == 1, result.output
+    assert (
+        "::error file=profiles/baseline.yaml,line=3,col=22,title=portal-config unknown-work-type::"
+        "work type 'Nope' is not in the catalog worktypes.yaml\n"
+    ) in result.output
+    assert (
+        "::error file=profiles/baseline.yaml,line=3,col=38,title=portal-config unknown-work-type::"
+        "work type 'Onderhod' is not in the catalog worktypes.yaml; did you mean 'Onderhoud'?\n"
+    ) in result.output
+
+
+def test_a_catalog_listing_mappings_is_one_message_per_entry_not_a_traceback(
+    write: Write, invoke: Invoke
+) -> None:
+    write("worktypes.yaml", "work_types:\n  - name: Storing\n  - [Onderhoud]\n")
+    write("portals/acme.yaml", "portal: acme\nguest_workorder:\n  enabled: false\n")
+    result = invoke("lint")
+    assert result.exit_code == 1, result.output
+    assert "worktypes.yaml:2:5: error [catalog] work type names must be non-empty strings" in (
+        result.output
+    )
+    assert "worktypes.yaml:3:5: error [catalog]" in result.output

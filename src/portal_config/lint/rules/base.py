@@ -60,12 +60,17 @@ def work_type_lists(document: Document) -> Iterator[list[tuple[JsonPath, str]]]:
     for section, one in active().work_type_fields:
         fields = document.data.get(section.name)
         listed = fields.get(one.name) if isinstance(fields, dict) else None
+        at: JsonPath = (section.name, one.name)
         if isinstance(listed, list):
-            yield [
-                ((section.name, one.name, index), name)
-                for index, name in enumerate(listed)
-                if isinstance(name, str)
-            ]
+            yield _named_at(at, listed)
+        elif isinstance(listed, dict):  # a profile's edit: the names it adds and removes
+            for verb in ("add", "remove"):
+                if isinstance(listed.get(verb), list):
+                    yield _named_at((*at, verb), listed[verb])
+
+
+def _named_at(at: JsonPath, listed: list[Any]) -> list[tuple[JsonPath, str]]:
+    return [((*at, index), name) for index, name in enumerate(listed) if isinstance(name, str)]
 
 
 def work_types(document: Document) -> Iterator[tuple[JsonPath, str]]:
