@@ -221,3 +221,35 @@ def test_a_catalog_listing_mappings_is_one_message_per_entry_not_a_traceback(
         result.output
     )
     assert "worktypes.yaml:3:5: error [catalog]" in result.output
+
+
+def test_a_default_profile_the_config_names_is_reported_at_its_line(
+    write: Write, invoke: Invoke
+) -> None:
+    write(
+        "portal-config.yaml",
+        "extends: [baseline]\n"
+        "accounts:\n"
+        "  acme:\n"
+        "    token_env: ACME_TOKEN\n"
+        "    extends: [broken, nosuch]\n",
+    )
+    write("profiles/baseline.yaml", BASELINE)
+    write("profiles/broken.yaml", "profile: broken\nguest_workorder: [\n")
+    write("accounts/acme/portals/acme.yaml", _portal("[]"))
+    result = invoke("lint", "--format", "github")
+    assert result.exit_code == 1
+    # A profile that exists but does not load is its own file's problem, not "unknown".
+    assert "unknown profile 'broken'" not in result.output
+    assert (
+        "::error file=portal-config.yaml,line=5,col=23,title=portal-config unknown-profile::"
+        "unknown profile 'nosuch'\n"
+    ) in result.output
+    explained = invoke("explain", "accounts/acme/portals/acme.yaml")
+    assert explained.exit_code == 2
+    assert explained.output.startswith("error: explain: profiles/broken.yaml:3:1: ")
+    write("profiles/broken.yaml", BASELINE.replace("baseline", "broken"))
+    explained = invoke("explain", "accounts/acme/portals/acme.yaml")
+    assert explained.output == (
+        "error: explain: portal-config.yaml:5:23: unknown profile 'nosuch'\n"
+    )

@@ -56,6 +56,7 @@ class Profiles:
     unreadable: dict[str, str] = field(default_factory=dict)
     defaults: tuple[str, ...] = ()  # extended by every portal, before its own extends:
     default_origin: str | None = None  # where defaults are named (the config file)
+    default_positions: Mapping[str, Position] = field(default_factory=dict)  # in it
 
     def __bool__(self) -> bool:
         """Whether there is anything to extend (a profile, or a default naming one)."""
@@ -123,10 +124,11 @@ class Profiles:
         """A problem for each default profile the config names that does not exist (once,
         at the config, not in every portal); none when ``level`` says the rule is off."""
         for name in self.defaults:
-            if name not in self.by_name and level is not None:
+            if self.file_of(name) is None and level is not None:
                 where = self.default_origin or "extends"
                 message = unknown_profile.message(name, list(self.by_name))
-                yield Problem(where, None, level, unknown_profile.ID, message)
+                at = self.default_positions.get(name)
+                yield Problem(where, at, level, unknown_profile.ID, message)
 
 
 def profile_validator() -> Validator:
@@ -157,14 +159,21 @@ def load_profiles(scope: Scope, repository: Repository | None = None) -> Profile
         for path in _profile_files(directory)
     ]
     origin = display(scope.config_file) if scope.config_file is not None else None
-    return profiles_from(found, scope.extends, origin)
+    return profiles_from(found, scope.extends, origin, scope.extends_at)
 
 
 def profiles_from(
-    loaded: Sequence[LoadResult], defaults: tuple[str, ...], default_origin: str | None = None
+    loaded: Sequence[LoadResult],
+    defaults: tuple[str, ...],
+    default_origin: str | None = None,
+    default_positions: Mapping[str, Position] | None = None,
 ) -> Profiles:
     """The profiles of loaded files (a name's first file wins: an account's own), checked."""
-    profiles = Profiles(defaults=defaults, default_origin=default_origin if defaults else None)
+    profiles = Profiles(
+        defaults=defaults,
+        default_origin=default_origin if defaults else None,
+        default_positions=default_positions or {},
+    )
     for result in loaded:
         name = PurePath(result.path.partition("@")[0]).stem  # a base's files are path@ref
         if name in profiles.by_name or name in profiles.unreadable:

@@ -83,7 +83,9 @@ def _unresolved(document: Document, profiles: Profiles) -> str | None:
             message = unknown_profile.message(name, list(profiles.by_name))
             if own and name in own:  # the portal's own entry, else a default the config names
                 return f"{document.path}:{document.locate(('extends', own.index(name)))}: {message}"
-            return f"{profiles.default_origin or document.path}: {message}"
+            origin = profiles.default_origin or document.path
+            at = profiles.default_positions.get(name)
+            return f"{origin}:{at}: {message}" if at else f"{origin}: {message}"
         if not profiles.usable(name):
             first = next((p for p in profiles.problems if p.path == file), None)
             reason = f"{first.location()}: {first.message}" if first else f"{file}: invalid"
