@@ -253,3 +253,17 @@ def test_a_default_profile_the_config_names_is_reported_at_its_line(
     assert explained.output == (
         "error: explain: portal-config.yaml:5:23: unknown profile 'nosuch'\n"
     )
+
+
+def test_a_second_file_for_one_profile_in_one_directory_is_an_error_not_ignored(
+    write: Write, invoke: Invoke
+) -> None:
+    write("profiles/baseline.yaml", BASELINE)
+    write("profiles/baseline.yml", "profile: baseline\nguest_workorder:\n  enabled: false\n")
+    write("portals/acme.yaml", _portal("[baseline]"))
+    result = invoke("lint")
+    assert result.exit_code == 1
+    assert (
+        "profiles/baseline.yml:1:10: error [profile-name-matches-filename] profile 'baseline' "
+        "is also in profiles/baseline.yaml, the file used; remove or rename this one\n"
+    ) in result.output

@@ -20,7 +20,7 @@ from portal_config.file_access import Repository
 from portal_config.lint import schema
 from portal_config.lint.document import Document, JsonPath, LoadResult
 from portal_config.lint.reader import read
-from portal_config.lint.rules import unknown_profile
+from portal_config.lint.rules import profile_name_matches_filename, unknown_profile
 from portal_config.lint.scope import Scope
 from portal_config.paths import display
 from portal_config.problems import Level, Position, Problem
@@ -176,7 +176,12 @@ def profiles_from(
     )
     for result in loaded:
         name = PurePath(result.path.partition("@")[0]).stem  # a base's files are path@ref
-        if name in profiles.by_name or name in profiles.unreadable:
+        used = profiles.file_of(name)
+        if used is not None:
+            # An account's own shadows a shared one by design; a twin in one directory
+            # (x.yaml beside x.yml) would be silently ignored, its edits with it.
+            if PurePath(used).parent == PurePath(result.path).parent:
+                profiles.problems.append(_twin(result, name, used))
             continue
         profiles.problems.extend(result.problems)
         if result.document is None:
@@ -187,6 +192,15 @@ def profiles_from(
         checked = replace(result.document, data=part) if part is not None else None
         profiles.by_name[name] = Profile(name, result.document, not problems, checked)
     return profiles
+
+
+def _twin(result: LoadResult, name: str, used: str) -> Problem:
+    """A second file for one profile in one directory, at its `profile:` name."""
+    document = result.document
+    named = document is not None and ("profile",) in document.values
+    at = document.locate(("profile",)) if document is not None and named else Position(1, 1)
+    message = f"profile '{name}' is also in {used}, the file used; remove or rename this one"
+    return Problem(result.path, at, Level.ERROR, profile_name_matches_filename.ID, message)
 
 
 def _profile_files(directory: Path) -> Sequence[Path]:
