@@ -267,3 +267,27 @@ def test_a_second_file_for_one_profile_in_one_directory_is_an_error_not_ignored(
         "profiles/baseline.yml:1:10: error [profile-name-matches-filename] profile 'baseline' "
         "is also in profiles/baseline.yaml, the file used; remove or rename this one\n"
     ) in result.output
+
+
+def test_a_profile_extended_twice_is_an_error_at_the_repetition(
+    write: Write, invoke: Invoke
+) -> None:
+    """`extends: [a, b, a]` does not make a win again over b: a profile applies once, at
+    its first place. Said at the second one, not silently dropped."""
+    write("profiles/a.yaml", "profile: a\nguest_workorder:\n  enabled: false\n")
+    write("profiles/b.yaml", "profile: b\nguest_workorder:\n  enabled: true\n")
+    write("portals/acme.yaml", "portal: acme\nextends: [a, b, a]\n")
+    result = invoke("lint")
+    assert result.exit_code == 1
+    assert (
+        "portals/acme.yaml:2:17: error [schema] extends[2]: 'a' is listed twice "
+        "(first at extends[0]); it counts once, at its first place\n"
+    ) in result.output
+    write("portals/acme.yaml", "portal: acme\nextends: [b]\n")
+    write("portal-config.yaml", "extends: [a, a]\n")
+    result = invoke("lint")
+    assert result.exit_code == 2
+    assert result.output == (
+        "invalid config: portal-config.yaml:1:14: extends[1]: 'a' is listed twice "
+        "(first at extends[0]); it counts once, at its first place\n"
+    )
