@@ -291,3 +291,26 @@ def test_a_profile_extended_twice_is_an_error_at_the_repetition(
         "invalid config: portal-config.yaml:1:14: extends[1]: 'a' is listed twice "
         "(first at extends[0]); it counts once, at its first place\n"
     )
+
+
+def test_a_waiver_whose_owner_or_reason_is_blank_is_an_error(write: Write, invoke: Invoke) -> None:
+    write("profiles/baseline.yaml", BASELINE)
+    write(
+        "portals/acme.yaml",
+        _portal("[baseline]") + "  allow_new_relation: true\n"
+        "waivers:\n"
+        "  - field: guest_workorder.allow_new_relation\n"
+        '    owner: " "\n'
+        '    reason: "\\t"\n'
+        '    expires: "2099-01-01"\n',
+    )
+    result = invoke("lint")
+    assert result.exit_code == 1
+    assert (
+        "portals/acme.yaml:9:12: error [schema] waivers[0].owner: ' ' is not a valid owner; "
+        "name who answers for the exception (a person or a team)\n"
+    ) in result.output
+    assert (
+        "portals/acme.yaml:10:13: error [schema] waivers[0].reason: '\\t' is not a valid "
+        "reason; say why this portal needs it\n"
+    ) in result.output

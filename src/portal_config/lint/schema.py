@@ -49,6 +49,8 @@ _PATTERN_HINTS = {
     "Portal id": "use lowercase letters, digits and single hyphens, e.g. acme-facilities",
     "Path": "give a path relative to portal-config.yaml",
     "Environment variable name": "use capital letters, digits and underscores, e.g. OUTSMART_TOKEN",
+    "Owner": "name who answers for the exception (a person or a team)",
+    "Reason": "say why this portal needs it",
 }
 
 
