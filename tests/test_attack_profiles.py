@@ -314,3 +314,19 @@ def test_a_waiver_whose_owner_or_reason_is_blank_is_an_error(write: Write, invok
         "portals/acme.yaml:10:13: error [schema] waivers[0].reason: '\\t' is not a valid "
         "reason; say why this portal needs it\n"
     ) in result.output
+
+
+def test_a_work_type_a_profile_sets_that_the_live_account_lacks_is_at_the_profiles_line(
+    live_project: Path, sandbox: Sandbox, invoke: Invoke
+) -> None:
+    root = live_project
+    move_guests_to_profile(
+        root / "portals" / "acme-facilities.yaml", root / "profiles" / "guests.yaml", OWN
+    )
+    sandbox.state.data["work_types"].remove("Onderhoud")  # the account dropped a work type
+    result = invoke("diff")
+    assert result.exit_code == 1
+    assert (
+        "profiles/guests.yaml:7:15: error [unknown-work-type] work type 'Onderhoud' is not in "
+        "the live account of target test (effective in portals/acme-facilities.yaml)\n"
+    ) in result.output
