@@ -330,3 +330,31 @@ def test_a_work_type_a_profile_sets_that_the_live_account_lacks_is_at_the_profil
         "profiles/guests.yaml:7:15: error [unknown-work-type] work type 'Onderhoud' is not in "
         "the live account of target test (effective in portals/acme-facilities.yaml)\n"
     ) in result.output
+
+
+def test_a_base_portal_over_a_profile_that_failed_its_schema_is_compared_as_new(
+    live_project: Path, invoke: Invoke
+) -> None:
+    """At the base, the profile did not pass its schema: what its portals were is not
+    known, so they are new to the branch, not portals that never had the profile's values."""
+    from test_three_way import commit_all, git
+
+    root = live_project
+    own = "extends: [guests]\nguest_workorder:\n  enabled: true\n  work_types: [Storing]\n"
+    move_guests_to_profile(
+        root / "portals" / "acme-facilities.yaml", root / "profiles" / "guests.yaml", own
+    )
+    profile = root / "profiles" / "guests.yaml"
+    good = profile.read_text(encoding="utf-8")
+    profile.write_text(good + "  bogus: 1\n", encoding="utf-8")
+    git(root, "init", "-q", "-b", "main")
+    (root / ".gitignore").write_text("state/\n*.json\n", encoding="utf-8")
+    commit_all(root, "a profile that fails its schema")
+    git(root, "checkout", "-q", "-b", "feature")
+    profile.write_text(good, encoding="utf-8")
+    commit_all(root, "the profile fixed")
+    result = invoke("diff", "--base", "main")
+    assert (
+        "base: portals/acme-facilities.yaml at main is not a valid portal file; compared as new"
+        in result.output
+    ), result.output

@@ -115,10 +115,11 @@ class Profiles:
         names = list(self.defaults) + (list(own) if isinstance(own, list) else [])
         return [name for name in names if isinstance(name, str)]
 
-    def missing(self, document: Document) -> list[str]:
-        """The profiles ``document`` extends (itself or by default) that do not exist."""
+    def unusable(self, document: Document) -> list[str]:
+        """The profiles ``document`` extends (itself or by default) that do not exist, do
+        not load or fail their schema: what it inherits is not known without them."""
         own = document.data.get("extends") if isinstance(document.data, dict) else None
-        return [name for name in self.named(own) if name not in self.by_name]
+        return [name for name in self.named(own) if not self.usable(name)]
 
     def default_problems(self, level: Level | None) -> Iterator[Problem]:
         """A problem for each default profile the config names that does not exist (once,

@@ -362,7 +362,7 @@ def _base_settings(config: Config, ref: str, console: Console) -> Base:
         # Its settings then, with the profiles of then: a profile's edit is this branch's.
         document = loaded.document
         effective = profiles.effective(document) if document is not None else None
-        broken = effective is None or bool(profiles.missing(effective))
+        broken = effective is None or bool(profiles.unusable(effective))
         if effective is None or broken or list(schema.check(effective)):
             console.note(f"base: {path} at {ref} is not a valid portal file; compared as new")
             continue
