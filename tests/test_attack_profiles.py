@@ -358,3 +358,18 @@ def test_a_base_portal_over_a_profile_that_failed_its_schema_is_compared_as_new(
         "base: portals/acme-facilities.yaml at main is not a valid portal file; compared as new"
         in result.output
     ), result.output
+
+
+def test_explain_shows_a_text_value_as_diff_does_escaped_once(write: Write, invoke: Invoke) -> None:
+    write(
+        "profiles/baseline.yaml",
+        'profile: baseline\ngeneral:\n  welcome_text: "a\\n- b \\\\ c"\n',
+    )
+    write("portals/acme.yaml", _portal("[baseline]"))
+    result = invoke("explain", "portals/acme.yaml")
+    assert result.exit_code == 0, result.output
+    # The value's line break as \n and its backslash as \\ (JSON's spelling, as diff
+    # shows it); not escaped a second time into \\n and \\\\.
+    assert '  general.welcome_text: "a\\n- b \\\\ c"  (profiles/baseline.yaml:3)\n' in (
+        result.output
+    )
