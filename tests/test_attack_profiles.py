@@ -373,3 +373,28 @@ def test_explain_shows_a_text_value_as_diff_does_escaped_once(write: Write, invo
     assert '  general.welcome_text: "a\\n- b \\\\ c"  (profiles/baseline.yaml:3)\n' in (
         result.output
     )
+
+
+def test_a_lock_on_a_field_nothing_sets_is_an_error_not_a_guard_that_lets_all_through(
+    write: Write, invoke: Invoke
+) -> None:
+    write(
+        "profiles/baseline.yaml",
+        "profile: baseline\nguest_workorder:\n  enabled: true\n"
+        "locked: [guest_workorder.allow_new_relation]\n",
+    )
+    write("portals/acme.yaml", _portal("[baseline]") + "  allow_new_relation: true\n")
+    result = invoke("lint")
+    assert result.exit_code == 1
+    assert (
+        "profiles/baseline.yaml:4:10: error [locked-field-widened] "
+        "guest_workorder.allow_new_relation is locked by profile 'baseline', but neither it "
+        "nor a profile before it sets the field: the lock holds nothing; set the value it "
+        "locks in the profile (effective in portals/acme.yaml)\n"
+    ) in result.output
+    # Set before it, by an earlier profile, the lock holds that value.
+    write("profiles/first.yaml", "profile: first\nguest_workorder:\n  allow_new_relation: false\n")
+    write("portals/acme.yaml", _portal("[first, baseline]") + "  allow_new_relation: true\n")
+    result = invoke("lint")
+    assert "the lock holds nothing" not in result.output
+    assert "wider than profile 'baseline' locks it (false" in result.output

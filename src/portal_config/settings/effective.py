@@ -74,6 +74,15 @@ class Widening:
 
 
 @dataclass(frozen=True)
+class HollowLock:
+    """A profile locks a field that nothing up to it sets: the lock holds no value."""
+
+    key: FieldKey
+    origin: Origin  # the `locked:` entry
+    profile: str
+
+
+@dataclass(frozen=True)
 class Disagreement:
     """Two profiles lock one field with different values; ``kept`` is the more restrictive."""
 
@@ -99,6 +108,7 @@ class Resolution:
     widenings: tuple[Widening, ...] = ()
     disagreements: tuple[Disagreement, ...] = ()
     redundant: tuple[Redundant, ...] = ()
+    hollow: tuple[HollowLock, ...] = ()
 
 
 def resolve(layers: Sequence[Layer], table: Table) -> Resolution:
@@ -108,6 +118,7 @@ def resolve(layers: Sequence[Layer], table: Table) -> Resolution:
     widenings: list[Widening] = []
     disagreements: list[Disagreement] = []
     redundant: list[Redundant] = []
+    hollow: list[HollowLock] = []
     for layer in layers:
         for section, one in table.fields():
             given = layer.data.get(section.name)
@@ -127,8 +138,11 @@ def resolve(layers: Sequence[Layer], table: Table) -> Resolution:
                 widenings.append(Widening(key, lock, setting))
         for key, where in layer.locked.items():
             current = settings.get(key)
-            if current is None or layer.profile is None:
-                continue  # nothing to lock, or a portal file (its schema has no locked:)
+            if layer.profile is None:
+                continue  # a portal file (its schema has no locked:)
+            if current is None:  # a guard that guards nothing must not pass for one
+                hollow.append(HollowLock(key, Origin(layer.file, where), layer.profile))
+                continue
             one = table.section(key[0]).field(key[1])
             lock = Lock(current.value, Origin(layer.file, where), layer.profile)
             prior = locks.get(key)
@@ -146,6 +160,7 @@ def resolve(layers: Sequence[Layer], table: Table) -> Resolution:
         tuple(widenings),
         tuple(disagreements),
         tuple(redundant),
+        tuple(hollow),
     )
 
 
