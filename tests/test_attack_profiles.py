@@ -398,3 +398,20 @@ def test_a_lock_on_a_field_nothing_sets_is_an_error_not_a_guard_that_lets_all_th
     result = invoke("lint")
     assert "the lock holds nothing" not in result.output
     assert "wider than profile 'baseline' locks it (false" in result.output
+
+
+def test_a_work_type_both_added_and_removed_is_listed_twice(write: Write, invoke: Invoke) -> None:
+    write(
+        "profiles/baseline.yaml",
+        "profile: baseline\nguest_workorder:\n  work_types: {add: [Storing], remove: [storing]}\n",
+    )
+    write(
+        "portals/acme.yaml",
+        "portal: acme\nextends: [baseline]\nguest_workorder:\n  enabled: true\n",
+    )
+    result = invoke("lint")
+    assert result.exit_code == 1
+    assert (
+        "profiles/baseline.yaml:3:41: error [duplicate-work-type] work type 'storing' is "
+        "listed twice (first at 3:22)\n"
+    ) in result.output

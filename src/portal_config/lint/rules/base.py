@@ -63,10 +63,15 @@ def work_type_lists(document: Document) -> Iterator[list[tuple[JsonPath, str]]]:
         at: JsonPath = (section.name, one.name)
         if isinstance(listed, list):
             yield _named_at(at, listed)
-        elif isinstance(listed, dict):  # a profile's edit: the names it adds and removes
-            for verb in ("add", "remove"):
-                if isinstance(listed.get(verb), list):
-                    yield _named_at((*at, verb), listed[verb])
+        elif isinstance(listed, dict):
+            # A profile's edit: the names it adds and removes, as one list (a name both
+            # added and removed is listed twice: which one holds, no reader can tell).
+            yield [
+                named
+                for verb in ("add", "remove")
+                if isinstance(listed.get(verb), list)
+                for named in _named_at((*at, verb), listed[verb])
+            ]
 
 
 def _named_at(at: JsonPath, listed: list[Any]) -> list[tuple[JsonPath, str]]:
