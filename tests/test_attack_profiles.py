@@ -415,3 +415,22 @@ def test_a_work_type_both_added_and_removed_is_listed_twice(write: Write, invoke
         "profiles/baseline.yaml:3:41: error [duplicate-work-type] work type 'storing' is "
         "listed twice (first at 3:22)\n"
     ) in result.output
+
+
+@pytest.mark.parametrize("kind", ["directory", "dangling link"])
+def test_a_profile_path_that_is_no_file_says_so_instead_of_unknown(
+    write: Write, invoke: Invoke, project: Path, kind: str
+) -> None:
+    write("portals/acme.yaml", _portal("[baseline]"))
+    (project / "profiles").mkdir()
+    if kind == "directory":
+        (project / "profiles" / "baseline.yaml").mkdir()
+    else:
+        (project / "profiles" / "baseline.yaml").symlink_to(project / "profiles" / "gone.yaml")
+    result = invoke("lint")
+    assert result.exit_code == 1
+    assert "unknown profile" not in result.output
+    assert "profiles/baseline.yaml:1:1: error [yaml] " in result.output
+    explained = invoke("explain", "portals/acme.yaml")
+    assert explained.exit_code == 2
+    assert explained.output.startswith("error: explain: profiles/baseline.yaml:1:1: ")

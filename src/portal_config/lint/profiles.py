@@ -207,7 +207,9 @@ def _twin(result: LoadResult, name: str, used: str) -> Problem:
 def _profile_files(directory: Path) -> Sequence[Path]:
     if not directory.is_dir():
         return ()
-    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    # A directory, FIFO or dangling link named as a profile too: reading it says what it
+    # is, where skipping it would call the profile unknown.
+    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
 
 
 def _positions(
