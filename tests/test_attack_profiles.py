@@ -269,28 +269,45 @@ def test_a_second_file_for_one_profile_in_one_directory_is_an_error_not_ignored(
     ) in result.output
 
 
+TWICE = {
+    # `extends: [a, b, a]` does not make a win again over b: said at the repetition.
+    "in one list": (
+        None,
+        "[a, b, a]",
+        "portals/acme.yaml:2:17: error [schema] extends[2]: 'a' is listed twice "
+        "(first at extends[0]); it counts once, at its first place\n",
+    ),
+    # Named by the config for every portal, it comes first: naming it again is no later.
+    "after a default": (
+        "extends: [a]\n",
+        "[b, a]",
+        "portals/acme.yaml:2:14: error [unknown-profile] profile 'a' is extended by every "
+        "portal already, first (the config's extends:); named here it does not come later: "
+        "remove it\n",
+    ),
+    "in the config": (
+        "extends: [a, a]\n",
+        "[b]",
+        "invalid config: portal-config.yaml:1:14: extends[1]: 'a' is listed twice "
+        "(first at extends[0]); it counts once, at its first place\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TWICE))
 def test_a_profile_extended_twice_is_an_error_at_the_repetition(
-    write: Write, invoke: Invoke
+    write: Write, invoke: Invoke, case: str
 ) -> None:
-    """`extends: [a, b, a]` does not make a win again over b: a profile applies once, at
-    its first place. Said at the second one, not silently dropped."""
+    """A profile applies once, at its first place: naming it again is said, not dropped."""
+    config, extends, expected = TWICE[case]
+    if config is not None:
+        write("portal-config.yaml", config)
     write("profiles/a.yaml", "profile: a\nguest_workorder:\n  enabled: false\n")
     write("profiles/b.yaml", "profile: b\nguest_workorder:\n  enabled: true\n")
-    write("portals/acme.yaml", "portal: acme\nextends: [a, b, a]\n")
+    write("portals/acme.yaml", f"portal: acme\nextends: {extends}\n")
     result = invoke("lint")
-    assert result.exit_code == 1
-    assert (
-        "portals/acme.yaml:2:17: error [schema] extends[2]: 'a' is listed twice "
-        "(first at extends[0]); it counts once, at its first place\n"
-    ) in result.output
-    write("portals/acme.yaml", "portal: acme\nextends: [b]\n")
-    write("portal-config.yaml", "extends: [a, a]\n")
-    result = invoke("lint")
-    assert result.exit_code == 2
-    assert result.output == (
-        "invalid config: portal-config.yaml:1:14: extends[1]: 'a' is listed twice "
-        "(first at extends[0]); it counts once, at its first place\n"
-    )
+    assert result.exit_code == (2 if case == "in the config" else 1)
+    assert expected in result.output
 
 
 def test_a_waiver_whose_owner_or_reason_is_blank_is_an_error(write: Write, invoke: Invoke) -> None:

@@ -34,6 +34,8 @@ class Context:
     project: Sequence[Document] = field(default_factory=list)
     # The profiles portal files may extend, by name; None where no files are linted.
     profiles: Sequence[str] | None = None
+    # The profiles every portal extends first (the config's `extends:`, the account's).
+    defaults: Sequence[str] = ()
 
 
 def section_of(document: Document, name: str) -> Mapping[str, Any]:

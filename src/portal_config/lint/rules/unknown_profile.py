@@ -4,6 +4,10 @@
 the account's own `profiles/restrictive.yaml` first). A name with no such file is
 reported at its line, with the closest existing name; so is a default that the config's
 `extends:` names.
+
+A portal file that names a profile the config's `extends:` (or its account's) already
+names is reported too: a profile applies once, at its first place, so naming it again
+does not make it win over the portal's other profiles, as the list reads.
 """
 
 from __future__ import annotations
@@ -26,6 +30,12 @@ def check(document: Document, context: Context) -> Iterator[Hit]:
     for index, name in enumerate(named):
         if isinstance(name, str) and name not in context.profiles:
             yield Hit(document, ("extends", index), message(name, context.profiles))
+        elif isinstance(name, str) and name in context.defaults:
+            said = (
+                f"profile '{name}' is extended by every portal already, first (the config's "
+                "extends:); named here it does not come later: remove it"
+            )
+            yield Hit(document, ("extends", index), said)
 
 
 def message(name: str, known: Sequence[str]) -> str:
