@@ -236,7 +236,8 @@ def explain_command(
     it (a profile's or the portal file's), and the value it overrode.
 
     \b
-    Exit codes: 0 shown, 2 usage or config error.
+    Exit codes: 0 shown, 2 usage or config error, or a file or a profile it
+                extends that cannot be read or resolved.
     \b
     Examples:
       portal-config explain portals/acme-facilities.yaml

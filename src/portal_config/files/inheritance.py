@@ -53,8 +53,7 @@ def redundant_overrides(profiles: Profiles, document: Document | None) -> frozen
     """
     if document is None or not isinstance(document.data, dict) or "portal" not in document.data:
         return frozenset()
-    own = document.data.get("extends")
-    if profiles.missing(document) or len(profiles.chain(own)) != len(set(profiles.named(own))):
+    if profiles.unusable(document):
         return frozenset()
     resolution = profiles.effective(document).resolution
     if resolution is None:

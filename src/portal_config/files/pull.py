@@ -110,6 +110,10 @@ def pull_portals(
                 result.refused.append(f"{display(path)}: not written: {exc}; edit it by hand")
                 continue
         inherits = _Inherits(profiles, display(path), extends)
+        unknown = inherits.unknown(existing, portal.portal)
+        if unknown is not None:
+            result.refused.append(f"{display(path)}: not written: {unknown}")
+            continue
         settings = portal.settings.only(_sections(sections, existing, inherits, portal.portal))
         reasons = unrepresentable(settings)
         if reasons:
@@ -160,6 +164,23 @@ class _Inherits:
     def effective(self, data: Any) -> Any:
         """A file's effective settings from its data (itself without profiles)."""
         return data if self.profiles is None else self.profiles.effective_data(data, self.shown)
+
+    def unknown(self, existing: LoadResult | None, portal: str) -> str | None:
+        """Why what the file inherits is not known (a profile it extends, itself or by
+        default, is missing or has problems); None when it is. Overrides written over
+        a profile left out would be measured against settings no command uses."""
+        if self.profiles is None:
+            return None
+        document = existing.document if existing is not None else None
+        data = document.data if document is not None else self.new_file(portal)
+        own = data.get("extends") if isinstance(data, dict) else None
+        for name in self.profiles.named(own):
+            if not self.profiles.usable(name):
+                file = self.profiles.file_of(name)
+                if file is None:
+                    return f"it extends profile '{name}', which does not exist"
+                return f"it extends profile '{name}' ({file}), which has problems"
+        return None
 
     def new_file(self, portal: str) -> dict[str, Any]:
         """What a new file says before its values: its id and the profiles it extends."""

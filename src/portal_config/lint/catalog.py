@@ -86,7 +86,7 @@ def load_catalog(
                 problems.append(_problem(display, document, (key, index), message))
             elif (why := invalid_work_type(name)) is not None:
                 problems.append(_problem(display, document, (key, index), why))
-        lists[key] = names
+        lists[key] = [name for name in names if isinstance(name, str)]  # others: above
     both = set(lists.get("work_types", ())) & set(lists.get("inactive_work_types", ()))
     for index, name in enumerate(lists.get("inactive_work_types", ())):
         if name in both:

@@ -120,7 +120,7 @@ def _judge(
     """What lint learns from one document on its own: its effective settings (with the
     profiles it extends), their schema errors and, in the same pass, what the per-file
     rules find in the parts the schema did not refuse."""
-    context = Context(catalog=catalog, profiles=tuple(profiles.by_name))
+    context = Context(catalog=catalog, profiles=profiles.names, defaults=profiles.defaults)
     rules = _per_file_rules(scope)
 
     def judge(document: Document) -> tuple[list[Problem], Document | None, list[str]]:

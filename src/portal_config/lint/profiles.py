@@ -22,7 +22,7 @@ from portal_config.file_access import Repository
 from portal_config.lint import schema
 from portal_config.lint.document import Document, JsonPath, LoadResult, file_stem
 from portal_config.lint.reader import parse, read_raw
-from portal_config.lint.rules import unknown_profile
+from portal_config.lint.rules import profile_name_matches_filename, unknown_profile
 from portal_config.lint.scope import Scope
 from portal_config.paths import display
 from portal_config.problems import Level, Position, Problem
@@ -54,16 +54,47 @@ class Profiles:
 
     by_name: dict[str, Profile] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # A name whose file does not load (its problems say why): it exists, so a portal
+    # extending it is not told it names an unknown profile, and no other file takes it over.
+    unreadable: dict[str, str] = field(default_factory=dict)
     defaults: tuple[str, ...] = ()  # extended by every portal, before its own extends:
     default_origin: str | None = None  # where defaults are named (the config file)
+    default_positions: Mapping[str, Position] = field(default_factory=dict)  # in it
     # Each `extends:` seen, merged (by the table and the names): most portals share a few.
     _chains: dict[tuple[object, ...], Partial] = field(default_factory=dict, compare=False)
 
-    def add(self, name: str, problems: Sequence[Problem], profile: Profile | None) -> None:
-        """A profile file's problems, and the profile by its name if it loaded."""
+    def add(
+        self, name: str, shown: str, problems: Sequence[Problem], profile: Profile | None
+    ) -> None:
+        """A profile file's problems, and the profile by its name if it loaded (else the
+        name is known, as unreadable). A second file for a name already taken is an
+        account's own shadowing a shared one, by design, unless the two share a directory
+        (x.yaml beside x.yml), where the other would be ignored silently, edits and all."""
+        used = self.file_of(name)
+        if used is not None:
+            if os.path.dirname(used) == os.path.dirname(shown):
+                self.problems.append(_twin(shown, profile, name, used))
+            return
         self.problems.extend(problems)
         if profile is not None:
             self.by_name[name] = profile
+        else:
+            self.unreadable[name] = shown
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every profile that exists, whether or not its file is usable."""
+        return (*self.by_name, *self.unreadable)
+
+    def file_of(self, name: str) -> str | None:
+        """The file of the profile ``name``, whether or not it is usable; None: no such."""
+        found = self.by_name.get(name)
+        return found.document.path if found is not None else self.unreadable.get(name)
+
+    def usable(self, name: str) -> bool:
+        """Whether the profile ``name`` exists, loads and passes its schema."""
+        found = self.by_name.get(name)
+        return found is not None and found.valid
 
     def __bool__(self) -> bool:
         """Whether there is anything to extend (a profile, or a default naming one)."""
@@ -112,19 +143,21 @@ class Profiles:
         found = [self.by_name.get(name) for name in dict.fromkeys(self.named(own))]
         return [profile for profile in found if profile is not None and profile.valid]
 
-    def missing(self, document: Document) -> list[str]:
-        """The profiles ``document`` extends (itself or by default) that do not exist."""
+    def unusable(self, document: Document) -> list[str]:
+        """The profiles ``document`` extends (itself or by default) that do not exist, do
+        not load or fail their schema: what it inherits is not known without them."""
         own = document.data.get("extends") if isinstance(document.data, dict) else None
-        return [name for name in self.named(own) if name not in self.by_name]
+        return [name for name in self.named(own) if not self.usable(name)]
 
     def default_problems(self, level: Level | None) -> Iterator[Problem]:
         """A problem for each default profile the config names that does not exist (once,
         at the config, not in every portal); none when ``level`` says the rule is off."""
         for name in self.defaults:
-            if name not in self.by_name and level is not None:
+            if self.file_of(name) is None and level is not None:
                 where = self.default_origin or "extends"
                 message = unknown_profile.message(name, list(self.by_name))
-                yield Problem(where, None, level, unknown_profile.ID, message)
+                at = self.default_positions.get(name)
+                yield Problem(where, at, level, unknown_profile.ID, message)
 
 
 def _chain_key(table: Table, own: object) -> tuple[object, ...] | None:
@@ -198,7 +231,9 @@ def load_profiles(scope: Scope, repository: Repository | None = None) -> Profile
     """
     config = scope.config_file
     origin = display(config) if config is not None and scope.extends else None
-    profiles = Profiles(defaults=scope.extends, default_origin=origin)
+    profiles = Profiles(
+        defaults=scope.extends, default_origin=origin, default_positions=scope.extends_at
+    )
     top = repository.root if repository is not None else None
     for directory in scope.profile_dirs:
         paths = _remembered((str(directory),), functools.partial(_profile_files, directory))
@@ -206,27 +241,39 @@ def load_profiles(scope: Scope, repository: Repository | None = None) -> Profile
         for path in paths:
             shown = os.path.normpath(os.path.join(shown_directory, os.path.basename(path)))
             name = file_stem(shown)
-            if name in profiles.by_name:
-                continue  # an account's own, read first, wins
             reading = functools.partial(read_raw, path, shown, repository)
             raw = _remembered((path, shown, top), reading)
             if isinstance(raw, LoadResult):
-                profiles.add(name, *_checked(name, raw))
+                profiles.add(name, shown, *_checked(name, raw))
             else:
-                profiles.add(name, *_parsed(active(), name, shown, raw))
+                profiles.add(name, shown, *_parsed(active(), name, shown, raw))
     return profiles
 
 
 def profiles_from(
-    loaded: Sequence[LoadResult], defaults: tuple[str, ...], default_origin: str | None = None
+    loaded: Sequence[LoadResult],
+    defaults: tuple[str, ...],
+    default_origin: str | None = None,
+    default_positions: Mapping[str, Position] | None = None,
 ) -> Profiles:
     """The profiles of loaded files (a name's first file wins: an account's own), checked."""
-    profiles = Profiles(defaults=defaults, default_origin=default_origin if defaults else None)
+    profiles = Profiles(
+        defaults=defaults,
+        default_origin=default_origin if defaults else None,
+        default_positions=default_positions or {},
+    )
     for result in loaded:
-        name = file_stem(result.path)
-        if name not in profiles.by_name:
-            profiles.add(name, *_checked(name, result))
+        profiles.add(file_stem(result.path), result.path, *_checked(file_stem(result.path), result))
     return profiles
+
+
+def _twin(shown: str, profile: Profile | None, name: str, used: str) -> Problem:
+    """A second file for one profile in one directory, at its `profile:` name."""
+    document = profile.document if profile is not None else None
+    named = document is not None and ("profile",) in document.values
+    at = document.locate(("profile",)) if document is not None and named else Position(1, 1)
+    message = f"profile '{name}' is also in {used}, the file used; remove or rename this one"
+    return Problem(shown, at, Level.ERROR, profile_name_matches_filename.ID, message)
 
 
 @functools.lru_cache(maxsize=256)
@@ -255,10 +302,10 @@ def _profile_files(directory: Path) -> list[str]:
     except (FileNotFoundError, NotADirectoryError):
         return []
     with entries:
+        # A directory, FIFO or dangling link named as a profile too: reading it says what
+        # it is, where skipping it would call the profile unknown.
         return sorted(
-            entry.path
-            for entry in entries
-            if os.path.splitext(entry.name)[1] in (".yaml", ".yml") and entry.is_file()
+            entry.path for entry in entries if os.path.splitext(entry.name)[1] in (".yaml", ".yml")
         )
 
 

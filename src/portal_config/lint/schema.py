@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from portal_config.lint.loader import Document, JsonPath
 from portal_config.lint.precheck import Check, compile_precheck
+from portal_config.lint.unique_lists import WORK_TYPE, lists_work_types, repetitions
 from portal_config.problems import Level, Problem
 from portal_config.settings import schemas
 from portal_config.settings.table import Table, active
@@ -27,8 +28,8 @@ if TYPE_CHECKING:  # imported lazily: portal files never need jsonschema (compil
 
 RULE = "schema"
 
-# uniqueItems is left to the duplicate-work-type rule, which points at the second
-# occurrence instead of at the whole list.
+# uniqueItems of a work-type list is left to the duplicate-work-type rule, which points at
+# the second occurrence instead of at the whole list; of another list (extends:), said here.
 _LEFT_TO_RULES = {"uniqueItems"}
 
 # Validators whose errors name different keys of one mapping, so each one counts.
@@ -48,6 +49,8 @@ _PATTERN_HINTS = {
     "Portal id": "use lowercase letters, digits and single hyphens, e.g. acme-facilities",
     "Path": "give a path relative to portal-config.yaml",
     "Environment variable name": "use capital letters, digits and underscores, e.g. OUTSMART_TOKEN",
+    "Owner": "name who answers for the exception (a person or a team)",
+    "Reason": "say why this portal needs it",
 }
 
 
@@ -220,7 +223,7 @@ def _errors(
 
             assert isinstance(error, ValidationError)
             error = best_match([error])
-        if error.validator in _LEFT_TO_RULES:
+        if error.validator in _LEFT_TO_RULES and lists_work_types(error.schema):
             continue
         path = tuple(error.absolute_path)
         if refused is not None:
@@ -281,9 +284,15 @@ def _explain(document: Document, error: Error) -> Iterator[Problem]:
         wanted = " or ".join(f"'{key}'" for key in keys)
         yield _at(document, path, f"{where} needs exactly one of {wanted}, found {found}", key=True)
         return
+    if kind == "uniqueItems" and isinstance(error.instance, list):
+        for index, first in repetitions(error.instance):
+            shown = clip(repr(error.instance[index]))
+            message = f"{where}[{index}]: {shown} is listed twice (first at {where}[{first}])"
+            yield _at(document, (*path, index), f"{message}; it counts once, at its first place")
+        return
     title = str(subschema.get("title", where))
     if kind == "pattern":
-        if title == "Work type":
+        if title == WORK_TYPE:
             hint = work_type_hint(str(error.instance))
         else:
             # The (?!\n) guard only stops Python's $ from matching before a final newline

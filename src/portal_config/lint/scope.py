@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from portal_config.lint.rules import RULES
-from portal_config.problems import Level
+from portal_config.problems import Level, Position
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Scope:
     # extends before its own `extends:` (the repository's, then its account's).
     profile_dirs: tuple[Path, ...] = ()
     extends: tuple[str, ...] = ()
+    extends_at: Mapping[str, Position] = field(default_factory=dict)  # in the config file
 
     def level_of(self, rule_id: str) -> Level | None:
         """The configured level of a rule; None means disabled."""

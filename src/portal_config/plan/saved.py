@@ -255,6 +255,7 @@ def _meaning(data: dict[str, Any], config: Config) -> Iterator[str]:
             if problem.level is Level.ERROR:
                 yield f"{portal}: {problem.message}"
     yield from _profile_reasons(data["profiles"], set(first))
+    yield from _unrecorded_profiles(data["portals"], data["profiles"])
     for index, name in enumerate(data["unmanaged_other_ids"]):
         if is_file_id(name):  # the explicit list is for ids a file cannot use: no hiding
             yield (
@@ -284,6 +285,23 @@ def _profile_reasons(records: list[dict[str, Any]], planned: set[str]) -> Iterat
         for name in record["portals"]:
             if name not in planned:
                 yield f"{at}.portals: '{name}' is not a portal of the plan"
+
+
+def _unrecorded_profiles(
+    entries: list[dict[str, Any]], records: list[dict[str, Any]]
+) -> Iterator[str]:
+    """A value set by a file other than the portal's own came from a profile, which the
+    plan must record with its digest: without it, apply could not see that profile edited
+    since, and would write settings the files no longer give."""
+    for index, entry in enumerate(entries):
+        setters = sorted({s["file"] for s in entry["sources"] if s["file"] != entry["file"]})
+        recorded = [r for r in records if entry["portal"] in r["portals"]]
+        if len(setters) > len(recorded):
+            named = ", ".join(setters)
+            yield (
+                f"{entry['portal']}: portals[{index}].sources name {named}, but profiles "
+                f"records {len(recorded)} profile file(s) for it"
+            )
 
 
 def _entry_reasons(entry: dict[str, Any], at: str, three_way: bool) -> Iterator[str]:

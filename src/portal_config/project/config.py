@@ -29,7 +29,7 @@ from pathlib import Path
 
 from portal_config.errors import UsageError
 from portal_config.escaping import quote
-from portal_config.problems import Level
+from portal_config.problems import Level, Position
 
 CONFIG_NAME = "portal-config.yaml"
 ACCOUNTS_DIR = "accounts"
@@ -118,6 +118,8 @@ class Account:
     base_url: str | None = None
     ignore: tuple[str, ...] = ()  # on top of the top-level ignore:
     extends: tuple[str, ...] = ()  # profiles its portals extend, after the repository's
+    # Where the config names each of them, so a missing one is reported at its line.
+    extends_at: Mapping[str, Position] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -199,8 +201,9 @@ class Config:
     # a file. None: the config does not say, so those every portal file has (the guest one).
     sections: tuple[str, ...] | None = None
     # The profiles every portal extends first (`extends:`, then in one account's view
-    # the account's own after them).
+    # the account's own after them), and where the config names each.
     extends: tuple[str, ...] = ()
+    extends_at: Mapping[str, Position] = field(default_factory=dict)
 
     @property
     def is_fleet(self) -> bool:
@@ -221,6 +224,7 @@ class Config:
             account=name,
             ignore=Ignore(self.ignore.patterns + account.ignore),
             extends=self.extends + account.extends,
+            extends_at={**account.extends_at, **self.extends_at},
         )
 
     def account_of(self, path: Path) -> str | None:

@@ -29,7 +29,7 @@ from portal_config.errors import ConfigError
 from portal_config.file_access import Repository
 from portal_config.lint import schema
 from portal_config.lint.loader import Document, JsonPath, load_file
-from portal_config.problems import Level
+from portal_config.problems import Level, Position
 from portal_config.project.config import (
     CONFIG_NAME,
     DEFAULT_CATALOG,
@@ -148,9 +148,10 @@ def _interpret(document: Document, root: Path, source: Path, own: Path) -> Confi
         targets=targets,
         default_target=default,
         safety=_safety(data.get("safety") or {}),
-        accounts=_accounts(data.get("accounts") or {}, own),
+        accounts=_accounts(document, data.get("accounts") or {}, own),
         ignore=Ignore(tuple(data.get("ignore") or ())),
         extends=tuple(data.get("extends") or ()),
+        extends_at=_names_at(document, ("extends",)),
         sections=tuple(data["sections"]) if data.get("sections") is not None else None,
     )
 
@@ -187,7 +188,7 @@ def _targets(section: dict[str, Any] | None, root: Path, own: Path) -> dict[str,
     return targets
 
 
-def _accounts(section: dict[str, Any], own: Path) -> dict[str, Account]:
+def _accounts(document: Document, section: dict[str, Any], own: Path) -> dict[str, Account]:
     accounts = {}
     for name, spec in section.items():
         spec = spec or {}
@@ -206,8 +207,21 @@ def _accounts(section: dict[str, Any], own: Path) -> dict[str, Account]:
             base_url=spec.get("base_url"),
             ignore=tuple(spec.get("ignore") or ()),
             extends=tuple(spec.get("extends") or ()),
+            extends_at=_names_at(document, ("accounts", name, "extends")),
         )
     return accounts
+
+
+def _names_at(document: Document, path: JsonPath) -> dict[str, Position]:
+    """Where each name of the (schema-valid) list at ``path`` is, by name: the first."""
+    node: Any = document.data
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    names = node if isinstance(node, list) else []
+    found: dict[str, Position] = {}
+    for index, name in enumerate(names):
+        found.setdefault(name, document.locate((*path, index)))
+    return found
 
 
 def _inside_project(document: Document, config: Config) -> Iterator[str]:

@@ -23,6 +23,7 @@ def lint_scope(config: Config) -> Scope:
         rule_levels=config.rule_levels,
         profile_dirs=profile_dirs(config),
         extends=config.extends,
+        extends_at=config.extends_at,
     )
 
 

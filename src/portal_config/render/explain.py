@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from portal_config import TOOL
-from portal_config.escaping import escape_text
+from portal_config.escaping import escape_line, escape_text
 from portal_config.plan.inputs import origin_json
 from portal_config.run.explain import Explained
 from portal_config.settings.effective import FieldKey, Origin, Setting, shown
@@ -23,11 +23,12 @@ def render_text(explained: Sequence[Explained]) -> str:
         extends = ", ".join(map(escape_text, one.profiles)) if one.profiles else "no profiles"
         lines.append(f"{escape_text(one.portal)} ({escape_text(one.file)}): extends {extends}")
         for (section, name), setting in one.fields:
-            value = escape_text(shown(setting.value))
+            # shown() spells the value as JSON (a line break is \n already): made safe once.
+            value = escape_line(shown(setting.value))
             line = f"  {section}.{name}: {value}  ({_at(setting.origin)})"
             if setting.overrode is not None:
                 before = setting.overrode
-                line += f", over {escape_text(shown(before.value))} ({_at(before.origin)})"
+                line += f", over {escape_line(shown(before.value))} ({_at(before.origin)})"
             lock = one.lock((section, name))
             if lock is not None:
                 line += f"; locked by {escape_text(lock.profile)} ({_at(lock.origin)})"

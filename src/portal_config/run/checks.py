@@ -15,7 +15,7 @@ from portal_config.errors import ExitCode, PortalConfigError
 from portal_config.lint.catalog import Catalog
 from portal_config.lint.check import LintRun, lint, require_portals_dir
 from portal_config.lint.loader import Document, JsonPath, load_file
-from portal_config.lint.rules import Context, inactive_work_type, run_rule, unknown_work_type
+from portal_config.lint.rules import Context, Hit, inactive_work_type, run_rule, unknown_work_type
 from portal_config.plan.inputs import IGNORED_RULE, LIVE_VALUE_RULE, MISSING_RULE, PlanInputs
 from portal_config.plan.value import RefusedError
 from portal_config.problems import Level, Position, Problem, Report
@@ -133,8 +133,17 @@ def check_live_work_types(
             full[document.path] = loaded if loaded is not None else document
         return full[document.path].locate(path)
 
+    def problem(rule_id: str, hit: Hit) -> Problem:
+        # A work type a profile set is at the profile's line, as lint says it.
+        origin = hit.document.origin(hit.path)
+        if origin.file != hit.document.path and origin.position is not None:
+            message = f"{hit.message} (effective in {hit.document.path})"
+            return Problem(origin.file, Position(*origin.position), Level.ERROR, rule_id, message)
+        at = where(hit.document, hit.path)
+        return Problem(hit.document.path, at, Level.ERROR, rule_id, hit.message)
+
     problems = [
-        Problem(hit.document.path, where(hit.document, hit.path), Level.ERROR, rule.ID, hit.message)
+        problem(rule.ID, hit)
         for rule in (unknown_work_type, inactive_work_type)
         for hit in run_rule(rule, documents, context)
     ]

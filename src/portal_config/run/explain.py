@@ -8,8 +8,10 @@ from pathlib import Path
 
 from portal_config.errors import PortalConfigError
 from portal_config.file_access import Repository
-from portal_config.lint.profiles import load_profiles
+from portal_config.lint.document import Document
+from portal_config.lint.profiles import Profiles, load_profiles
 from portal_config.lint.reader import read
+from portal_config.lint.rules import unknown_profile
 from portal_config.paths import display
 from portal_config.project.config import Config
 from portal_config.project.lint_scope import lint_scope
@@ -63,6 +65,9 @@ def explain(config: Config, paths: Sequence[Path]) -> list[Explained]:
             reason = f"{first.location()}: {first.message}" if first else "not a portal file"
             raise PortalConfigError(f"explain: {reason}")
         document = loaded.document
+        refusal = _unresolved(document, profiles)
+        if refusal is not None:
+            raise PortalConfigError(f"explain: {refusal}")
         chain = profiles.chain(document.data.get("extends"))
         explained.append(
             Explained(
@@ -89,3 +94,31 @@ def _waivers(listed: object) -> dict[str, Waived]:
 
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _unresolved(document: Document, profiles: Profiles) -> str | None:
+    """Why the file's effective settings cannot be known (an `extends:` that is not a list
+    of names, a profile that is missing or fails to load or its schema), at its line; None
+    when they can. Explaining without that profile would show settings no command uses."""
+    own = document.data.get("extends")
+    if own is not None and not isinstance(own, list):
+        where = document.locate(("extends",))
+        return f"{document.path}:{where}: extends must be a list of profile names"
+    for index, name in enumerate(own or []):
+        if not isinstance(name, str):
+            where = document.locate(("extends", index))
+            return f"{document.path}:{where}: extends[{index}] must be a profile name"
+    for name in profiles.named(own):
+        file = profiles.file_of(name)
+        if file is None:
+            message = unknown_profile.message(name, list(profiles.by_name))
+            if own and name in own:  # the portal's own entry, else a default the config names
+                return f"{document.path}:{document.locate(('extends', own.index(name)))}: {message}"
+            origin = profiles.default_origin or document.path
+            at = profiles.default_positions.get(name)
+            return f"{origin}:{at}: {message}" if at else f"{origin}: {message}"
+        if not profiles.usable(name):
+            first = next((p for p in profiles.problems if p.path == file), None)
+            reason = f"{first.location()}: {first.message}" if first else f"{file}: invalid"
+            return f"{reason} (profile '{name}')"
+    return None

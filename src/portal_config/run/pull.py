@@ -83,13 +83,13 @@ def check_extends(config: Config, extends: Sequence[str], accounts: Sequence[str
     for view in views or [config]:
         profiles = load_profiles(lint_scope(view))
         for name in dict.fromkeys(extends):
-            found = profiles.by_name.get(name)
-            if found is None:
+            file = profiles.file_of(name)
+            if file is None:
                 known = list(profiles.by_name)
                 reasons.append(f"--extends: {unknown_profile.message(name, known)}")
-            elif not found.valid:
+            elif not profiles.usable(name):
                 reasons.append(
-                    f"--extends: profile '{name}' ({found.document.path}) has problems; "
+                    f"--extends: profile '{name}' ({file}) has problems; "
                     "portal-config lint shows them"
                 )
     if reasons:

@@ -372,7 +372,7 @@ def _base_settings(config: Config, ref: str, console: Console) -> Base:
         # Its settings then, with the profiles of then: a profile's edit is this branch's.
         document = loaded.document
         effective = profiles.effective(document) if document is not None else None
-        if effective is None or bool(profiles.missing(effective)) or list(schema.check(effective)):
+        if effective is None or bool(profiles.unusable(effective)) or list(schema.check(effective)):
             console.note(f"base: {path} at {ref} is not a valid portal file; compared as new")
             continue
         desired = PortalSettings.from_file_data(effective.data)

@@ -38,7 +38,14 @@ def waivers_schema(table: Table) -> dict[str, Any]:
     """A portal file's waivers: the locked fields it may widen, each owned and dated."""
 
     def text(title: str, description: str) -> dict[str, Any]:
-        return {"title": title, "description": description, "type": "string", "minLength": 1}
+        # Blank is no owner and no reason: a character that shows, somewhere.
+        return {
+            "title": title,
+            "description": description,
+            "type": "string",
+            "minLength": 1,
+            "pattern": "\\S",
+        }
 
     return {
         "title": "Waivers",

@@ -86,6 +86,15 @@ class Widening:
 
 
 @dataclass(frozen=True)
+class HollowLock:
+    """A profile locks a field that nothing up to it sets: the lock holds no value."""
+
+    key: FieldKey
+    origin: Origin  # the `locked:` entry
+    profile: str
+
+
+@dataclass(frozen=True)
 class Disagreement:
     """Two profiles lock one field with different values; ``kept`` is the more restrictive."""
 
@@ -111,6 +120,7 @@ class Resolution:
     widenings: tuple[Widening, ...] = ()
     disagreements: tuple[Disagreement, ...] = ()
     redundant: tuple[Redundant, ...] = ()
+    hollow: tuple[HollowLock, ...] = ()
 
 
 def resolve(layers: Sequence[Layer], table: Table) -> Resolution:
@@ -138,6 +148,7 @@ class Partial:
         self.widenings: list[Widening] = []
         self.disagreements: list[Disagreement] = []
         self.redundant: list[Redundant] = []
+        self.hollow: list[HollowLock] = []
         # What a portal file that sets no field inherits as it is (made on first use).
         self._inherited: Resolution | None = None
 
@@ -154,11 +165,12 @@ class Partial:
                 shared.widenings,
                 shared.disagreements,
                 shared.redundant,
+                shared.hollow,
             )
         last = Partial(self.table)
         last.settings, last.locks = dict(self.settings), dict(self.locks)
         last.widenings, last.disagreements = list(self.widenings), list(self.disagreements)
-        last.redundant = list(self.redundant)
+        last.redundant, last.hollow = list(self.redundant), list(self.hollow)
         last.add(portal)
         return last._resolution(portal.data)
 
@@ -170,6 +182,7 @@ class Partial:
             tuple(self.widenings),
             tuple(self.disagreements),
             tuple(self.redundant),
+            tuple(self.hollow),
         )
 
     def _sets_any(self, layer: Layer) -> bool:
@@ -214,8 +227,11 @@ class Partial:
                     self.widenings.append(Widening(key, lock, setting))
         for key, where in layer.locked.items():
             current = settings.get(key)
-            if current is None or layer.profile is None:
-                continue  # nothing to lock, or a portal file (its schema has no locked:)
+            if layer.profile is None:
+                continue  # a portal file (its schema has no locked:)
+            if current is None:  # a guard that guards nothing must not pass for one
+                self.hollow.append(HollowLock(key, Origin(layer.file, where), layer.profile))
+                continue
             one = self.table.section(key[0]).field(key[1])
             lock = Lock(current.value, Origin(layer.file, where), layer.profile)
             prior = locks.get(key)

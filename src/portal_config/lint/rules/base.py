@@ -34,6 +34,8 @@ class Context:
     project: Sequence[Document] = field(default_factory=list)
     # The profiles portal files may extend, by name; None where no files are linted.
     profiles: Sequence[str] | None = None
+    # The profiles every portal extends first (the config's `extends:`, the account's).
+    defaults: Sequence[str] = ()
 
 
 def section_of(document: Document, name: str) -> Mapping[str, Any]:
@@ -60,12 +62,22 @@ def work_type_lists(document: Document) -> Iterator[list[tuple[JsonPath, str]]]:
     for section, one in active().work_type_fields:
         fields = document.data.get(section.name)
         listed = fields.get(one.name) if isinstance(fields, dict) else None
+        at: JsonPath = (section.name, one.name)
         if isinstance(listed, list):
+            yield _named_at(at, listed)
+        elif isinstance(listed, dict):
+            # A profile's edit: the names it adds and removes, as one list (a name both
+            # added and removed is listed twice: which one holds, no reader can tell).
             yield [
-                ((section.name, one.name, index), name)
-                for index, name in enumerate(listed)
-                if isinstance(name, str)
+                named
+                for verb in ("add", "remove")
+                if isinstance(listed.get(verb), list)
+                for named in _named_at((*at, verb), listed[verb])
             ]
+
+
+def _named_at(at: JsonPath, listed: list[Any]) -> list[tuple[JsonPath, str]]:
+    return [((*at, index), name) for index, name in enumerate(listed) if isinstance(name, str)]
 
 
 def work_types(document: Document) -> Iterator[tuple[JsonPath, str]]:

@@ -1,7 +1,9 @@
 """The same work type is listed twice.
 
 Points at the second occurrence and names the first. Names that differ only
-in upper/lower case count as the same: OutSmart work types are one list.
+in upper/lower case count as the same: OutSmart work types are one list. In a
+profile's `{add: [...], remove: [...]}`, a name both added and removed is listed
+twice: which of the two holds, no reader can tell.
 """
 
 from __future__ import annotations

@@ -10,6 +10,10 @@ waiver in the portal file, with who owns it, why, and until when:
         owner: jan@example.nl
         reason: New tenants register through the guest form.
         expires: "2027-03-31"
+
+A lock holds the value its profile (or one before it) gives the field. A profile that
+locks a field nothing up to it sets holds nothing, and would let any value through: that
+is reported too, at its `locked:` line.
 """
 
 from __future__ import annotations
@@ -42,3 +46,10 @@ def check(document: Document, context: Context) -> Iterator[Hit]:
             "add a waiver with owner, reason and expires to the portal file if intended"
         )
         yield Hit(document, widening.key, message, at=widening.setting.origin)
+    for hollow in document.resolution.hollow:
+        message = (
+            f"{'.'.join(hollow.key)} is locked by profile '{hollow.profile}', but neither it "
+            "nor a profile before it sets the field: the lock holds nothing; set the value "
+            "it locks in the profile"
+        )
+        yield Hit(document, hollow.key, message, at=hollow.origin)

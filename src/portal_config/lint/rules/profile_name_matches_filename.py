@@ -1,7 +1,9 @@
 """A profile's name must equal its file name without the extension.
 
 Portal files name a profile in `extends:` by its file name: profiles/restrictive.yaml must
-say `profile: restrictive`, or a reader of the file is misled about what extends it.
+say `profile: restrictive`, or a reader of the file is misled about what extends it. For
+the same reason one directory holds one file per profile: beside profiles/restrictive.yaml,
+a profiles/restrictive.yml would be ignored, and so would every edit made in it.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 When the catalog file (`worktypes.yaml` by default) exists, every work type
 must be spelled exactly as the OutSmart account names it; OutSmart would not
-offer a misspelled one to guests. The message suggests the nearest name.
-Without a catalog file this rule does nothing.
+offer a misspelled one to guests. So must each name a profile adds or removes
+(`{add: [...], remove: [...]}`): a misspelled removal removes nothing. The
+message suggests the nearest name. Without a catalog file this rule does nothing.
 """
 
 from __future__ import annotations
