@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -374,21 +373,33 @@ def page_of(portals: int, name_bytes: int, pages: int) -> bytes:
     return json.dumps({"code": 200, "messages": [], "response": page}).encode()
 
 
+# The child reports its own peak as it exits: its memory's high-water mark (VmHWM). Linux
+# starts a child's ru_maxrss (wait4, getrusage) at its parent's size at the fork, so a
+# test worker grown by an earlier test would be measured instead of portal-config.
+_OWN_PEAK = (
+    "import atexit, runpy, sys\n"
+    "def peak(path=sys.argv.pop(1)):\n"
+    "    status = open('/proc/self/status').read()\n"
+    "    kib = next(l.split()[1] for l in status.splitlines() if l.startswith('VmHWM:'))\n"
+    "    open(path, 'w').write(kib)\n"
+    "atexit.register(peak)\n"
+    "runpy.run_module('portal_config', run_name='__main__')\n"
+)
+
+
 def peak_of_diff(root: Path) -> tuple[int, str, str, int]:
     """diff as a real process: its exit code, stdout, stderr and peak RSS in MiB."""
-    out, err = root / "stdout", root / "stderr"
+    out, err, peak = root / "stdout", root / "stderr", root / "peak"
     with out.open("w") as stdout, err.open("w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "portal_config", "diff"],
+        done = subprocess.run(
+            [sys.executable, "-c", _OWN_PEAK, str(peak), "diff"],
             cwd=root,
             env=TOKEN_ENV,
             stdout=stdout,
             stderr=stderr,
+            check=False,
         )
-        # wait4: this child's own peak, not the largest of every child the tests ran.
-        _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, out.read_text(), err.read_text(), usage.ru_maxrss // 1024
+    return done.returncode, out.read_text(), err.read_text(), int(peak.read_text()) // 1024
 
 
 @pytest.mark.slow  # moves a few hundred MB over loopback
