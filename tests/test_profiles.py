@@ -202,7 +202,17 @@ def test_explain_shows_a_waiver_beside_the_locked_field_it_waives(
         "expires": "2099-03-31",
         "owner": "jan@acme.example",
         "reason": "intake form",
+        "expired": False,
     }
+    # Once its day has passed, explain says so, as lint's waiver-expired does.
+    portal = (Path.cwd() / "portals" / "acme.yaml").read_text(encoding="utf-8")
+    write("portals/acme.yaml", portal.replace("2099-03-31", "2020-03-31"))
+    assert "; waiver expired 2020-03-31 (jan@acme.example)\n" in (
+        invoke("explain", "portals/acme.yaml").output
+    )
+    payload = json.loads(invoke("explain", "portals/acme.yaml", "--format", "json").output)
+    (waived,) = [f for f in payload["portals"][0]["fields"] if f["waiver"] is not None]
+    assert waived["waiver"]["expired"] is True
 
 
 def test_explain_json_escapes_the_controls_json_leaves_raw(write: Write, invoke: Invoke) -> None:

@@ -482,3 +482,18 @@ def test_history_says_since_when_each_override_differs(fleet: Path, invoke: Invo
         "2026-01-02",
         "",
     }
+
+
+def test_json_names_the_target_live_state_was_read_from(fleet: Path, invoke: Invoke) -> None:
+    live = json.loads(invoke("report", "--live", "--format", "json").stdout)
+    validate(live)
+    assert live["target"] == "test" and live["live"] is True
+    files = json.loads(invoke("report", "--format", "json").stdout)
+    assert files["target"] is None and files["live"] is False
+
+
+def test_history_outside_git_says_nothing_can_be_dated(fleet: Path, invoke: Invoke) -> None:
+    result = invoke("report", "--history", "--format", "json")
+    assert result.exit_code == 0
+    assert "--history: not a git repository; no override can be dated\n" in result.stderr
+    assert json.loads(result.stdout)["commit"] is None

@@ -137,6 +137,8 @@ def report_command(
         except OSError as exc:  # a full disk, a reader gone
             raise _unwritable(out_file, exc) from None
         console.note(f"report written to {out_file}")
+    if history and found.commit is None:
+        console.note("--history: not a git repository; no override can be dated")
     for entry in found.accounts:  # in every format: a failed row is easy to miss
         if entry.alignment is None:
             name = entry.account if entry.account is not None else "the repository"

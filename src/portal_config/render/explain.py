@@ -34,7 +34,8 @@ def render_text(explained: Sequence[Explained]) -> str:
                 line += f"; locked by {escape_text(lock.profile)} ({_at(lock.origin)})"
             waived = one.waivers.get(f"{section}.{name}")
             if waived is not None:
-                line += f"; waived until {escape_text(str(waived.expires))}"
+                until = "waiver expired" if waived.expired else "waived until"
+                line += f"; {until} {escape_text(str(waived.expires))}"
                 line += f" ({escape_text(str(waived.owner))})" if waived.owner else ""
             lines.append(line)
     return "\n".join(lines) + "\n"
@@ -82,7 +83,7 @@ def _guard(one: Explained, key: FieldKey) -> dict[str, Any]:
         "locked": None
         if lock is None
         else {"profile": lock.profile, "value": lock.value, **_origin(lock.origin)},
-        "waiver": None if waived is None else asdict(waived),
+        "waiver": None if waived is None else asdict(waived) | {"expired": waived.expired},
     }
 
 

@@ -109,6 +109,7 @@ def render_json(report: Alignment) -> dict[str, Any]:
         "commit": report.commit,
         "uncommitted": report.uncommitted,
         "live": report.live,
+        "target": report.target if report.live else None,
         "live_read_at": report.live_read_at,
         "reference": report.reference,
         "history": report.history,
