@@ -134,7 +134,8 @@ def make_plan(
             commit=commit,
             account=config.account,
             safety=config.safety,
-            profiles=record_profiles(config, documents),
+            # Read by `apply plan.json` only: a plan that is not saved spares the digests.
+            profiles=record_profiles(config, documents) if options.out_file else (),
             edited_profiles=edited,
         )
         header = _with_account(announce(target, client), config.account)
