@@ -23,7 +23,14 @@ from jsonschema import Draft202012Validator
 from conftest import REPO, SOFTWARE_TOKEN, Invoke
 from hostile_strings import HOSTILE
 from portal_config.cli.report import FORMATS
-from portal_config.render.report import REPORT_FORMATS, render_csv, render_html, render_json
+from portal_config.problems import Level, Position, Problem
+from portal_config.render.report import (
+    REPORT_FORMATS,
+    reasons,
+    render_csv,
+    render_html,
+    render_json,
+)
 from portal_config.run.report import (
     AccountAlignment,
     AccountEntry,
@@ -423,13 +430,15 @@ def test_an_account_whose_files_have_errors_says_which_in_every_format(
     validate(payload)
     beta = next(a for a in payload["accounts"] if a["account"] == "beta")
     assert beta["error"].startswith("refused: the portal files have errors")
-    (expired,) = [p for p in beta["problems"] if "[waiver-expired]" in p]
-    assert expired.startswith(f"accounts/beta/portals/{portal.name}:")
+    (expired,) = [p for p in beta["problems"] if p["rule"] == "waiver-expired"]
+    assert expired["path"] == f"accounts/beta/portals/{portal.name}"
+    assert expired["level"] == "error" and expired["line"] and expired["column"]
     gamma = next(a for a in payload["accounts"] if a["account"] == "gamma")
     assert gamma["problems"] == []
     # On stderr too, whatever the format: a failed row is easy to miss in a file.
     assert "account beta failed (exit 1): refused: the portal files have errors" in result.stderr
-    assert f"  {expired}" in result.stderr
+    where = f"{expired['path']}:{expired['line']}:{expired['column']}"
+    assert f"  {where}: error [waiver-expired] {expired['message']}\n" in result.stderr
     page = parsed(invoke("report").stdout)
     assert any("[waiver-expired]" in text for text in page.text)
     rows = list(csv.DictReader(io.StringIO(invoke("report", "-f", "csv").stdout)))
@@ -497,3 +506,15 @@ def test_history_outside_git_says_nothing_can_be_dated(fleet: Path, invoke: Invo
     assert result.exit_code == 0
     assert "--history: not a git repository; no override can be dated\n" in result.stderr
     assert json.loads(result.stdout)["commit"] is None
+
+
+def test_a_failed_row_shows_twenty_reasons_and_counts_the_rest() -> None:
+    problems = tuple(
+        Problem("portals/a.yaml", Position(n, 1), Level.ERROR, "truthy", f"problem {n}")
+        for n in range(1, 26)
+    )
+    entry = AccountEntry("acme", None, "refused", 1, problems=problems)
+    shown = reasons(entry)
+    assert shown[0] == "portals/a.yaml:1:1: error [truthy] problem 1"
+    assert shown[19] == "portals/a.yaml:20:1: error [truthy] problem 20"
+    assert shown[20:] == ["... and 5 more"]

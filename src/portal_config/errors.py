@@ -7,6 +7,7 @@ prints its one-line message and exits with its code, never a traceback.
 from __future__ import annotations
 
 from portal_config.escaping import escape_line
+from portal_config.problems import Problem
 
 
 class PortalConfigError(Exception):
@@ -14,6 +15,9 @@ class PortalConfigError(Exception):
 
     exit_code = 2
     prefix = "error"
+    # The findings behind it, as values, where there are some (a file's lint errors), so a
+    # run that keeps its failure (a fleet's account) can show them without reading its text.
+    problems: tuple[Problem, ...] = ()
 
     def render(self) -> str:
         # A message quotes paths, config values and server messages: one line, escaped.

@@ -97,6 +97,7 @@ def report_command(
     )
     from portal_config.render.report import (
         REPORTERS,  # start-up: lint never loads Jinja2 (~25 ms)
+        reasons,  # start-up: as REPORTERS
     )
     from portal_config.run.report import (
         alignment,  # start-up: lint never loads urllib3 and the plan (~115 ms)
@@ -143,8 +144,8 @@ def report_command(
         if entry.alignment is None:
             name = entry.account if entry.account is not None else "the repository"
             console.note(f"account {name} failed (exit {entry.code}): {entry.error}")
-            for problem in entry.problems:
-                console.note(f"  {problem}")
+            for reason in reasons(entry):
+                console.note(f"  {reason}")
     sys.exit(found.code)
 
 

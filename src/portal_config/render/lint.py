@@ -122,7 +122,7 @@ def render_json(report: Report, sources: Mapping[str, str], style: Style) -> str
             "ok": not report.failed(style.strict),
         },
         "files": sorted(per_file.values(), key=lambda entry: str(entry["path"])),
-        "problems": [_problem_json(p) for p in report.sorted_problems()],
+        "problems": [problem_json(p) for p in report.sorted_problems()],
     }
     return json_text(payload)
 
@@ -177,7 +177,7 @@ def _snippet(problem: Problem, lines: list[str] | None, style: Style) -> list[st
     ]
 
 
-def _problem_json(problem: Problem) -> dict[str, object]:
+def problem_json(problem: Problem) -> dict[str, object]:
     return {
         "path": problem.path,
         "line": problem.position.line if problem.position else None,

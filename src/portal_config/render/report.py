@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from portal_config import TOOL
 from portal_config.escaping import escape_line, escape_text
+from portal_config.render.lint import Style, problem_json, problem_line
 from portal_config.run.report import (
     STATES,
     AccountEntry,
@@ -152,7 +153,7 @@ def _csv_rows(report: Alignment) -> Iterator[list[str]]:
     for entry in report.accounts:
         account = escape_text(entry.account or "")
         if entry.alignment is None:
-            error = escape_line(" | ".join([entry.error or "", *entry.problems]))
+            error = escape_line(" | ".join([entry.error or "", *reasons(entry)]))
             yield [account, "", "", FAILED, "", "", "", "", "", "", error, ""]
             continue
         for name, cell in _cells(report, entry):
@@ -179,6 +180,18 @@ def _since(rows: Iterable[FieldRow]) -> str:
     return min((row.since.date for row in rows if row.since and row.since.date), default="")
 
 
+PROBLEM_LINES = 20  # a failed account's reasons in the page, the CSV and on stderr
+
+
+def reasons(entry: AccountEntry) -> list[str]:
+    """What stopped a failed account, each problem as lint words it (escaped), the first
+    PROBLEM_LINES and a line counting the rest (the JSON holds them all)."""
+    plain = Style(color=False)
+    shown = [problem_line(problem, plain) for problem in entry.problems[:PROBLEM_LINES]]
+    more = len(entry.problems) - PROBLEM_LINES
+    return shown + ([f"... and {more} more"] if more > 0 else [])
+
+
 def _differs(entry: AccountEntry, name: str) -> str:
     if entry.differs is None:
         return ""
@@ -203,7 +216,7 @@ def _account_json(report: Alignment, entry: AccountEntry) -> dict[str, Any]:
     return {
         "account": entry.account,
         "error": entry.error,
-        "problems": list(entry.problems),
+        "problems": [problem_json(problem) for problem in entry.problems],
         "exit_code": entry.code,
         "live_read_at": found.live_read_at if found is not None else None,
         "cells": {
@@ -287,4 +300,5 @@ def _environment() -> Environment:
     environment.filters["text"] = lambda value: escape_text(str(value))
     environment.filters["value"] = _spelt
     environment.filters["line"] = lambda value: escape_line(str(value))
+    environment.globals["reasons"] = reasons
     return environment

@@ -81,9 +81,11 @@ def valid_documents(config: Config, paths: Sequence[Path], console: Console) -> 
             run.report.files, [p for p in run.report.problems if p.level.value == "error"]
         )
         console.err(console.views.problems(errors_only, run.sources, console.color))
-        raise InvalidFilesError(
+        refused = InvalidFilesError(
             "the portal files have errors; fix them (see `portal-config lint`) first"
         )
+        refused.problems = tuple(errors_only.problems)
+        raise refused
     return run.documents
 
 

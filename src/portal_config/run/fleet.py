@@ -97,7 +97,8 @@ def run_one(
     try:
         value = task(config.for_account(name), captured, paths)
     except PortalConfigError as exc:
-        return AccountResult(name, exc.exit_code, None, exc.render(), "".join(out), "".join(err))
+        printed, said = "".join(out), "".join(err)
+        return AccountResult(name, exc.exit_code, None, exc.render(), printed, said, exc.problems)
     return AccountResult(name, value.code, value, None, "".join(out), "".join(err))
 
 

@@ -6,12 +6,12 @@ text, markdown and JSON, so nothing a run prints is read back.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from portal_config.errors import ExitCode
+from portal_config.problems import Problem
 
 
 class Finished(Protocol):
@@ -39,6 +39,7 @@ class AccountResult(Generic[T]):
     error: str | None = None
     printed: str = ""
     diagnostics: str = ""
+    problems: tuple[Problem, ...] = ()  # the findings behind ``error``, where it has some
 
 
 @dataclass(frozen=True)
@@ -69,16 +70,3 @@ def exit_code(results: Sequence[AccountResult[Finished]], read: bool) -> int:
     if len(failed) == len(results) and len({result.code for result in failed}) == 1:
         return failed[0].code
     return ExitCode.PARTIAL
-
-
-# A problem as lint prints it: path:line:column: level [rule] message.
-_LOCATED = re.compile(r"\S.*:\d+:\d+: (error|warning)")
-PROBLEM_LINES = 20  # a failed account's reasons, as a report shows them; the rest is lint's
-
-
-def located_problems(diagnostics: str) -> tuple[str, ...]:
-    """The located lines of an account's stderr (``file:line:column: ...``), the first
-    PROBLEM_LINES and a line counting the rest; its source excerpts are left out."""
-    located = [line for line in diagnostics.splitlines() if _LOCATED.match(line)]
-    more = len(located) - PROBLEM_LINES
-    return (*located[:PROBLEM_LINES], *([f"... and {more} more"] if more > 0 else []))

@@ -38,6 +38,7 @@ from portal_config.lint.waivers import waivers
 from portal_config.paths import display
 from portal_config.plan.results import now
 from portal_config.plan.value import Plan, PortalPlan
+from portal_config.problems import Problem
 from portal_config.project.config import Config
 from portal_config.project.history import LineCommit, head_commit, line_commits
 from portal_config.project.lint_scope import lint_scope
@@ -45,7 +46,7 @@ from portal_config.run.checks import files_commit, valid_documents
 from portal_config.run.console import Console
 from portal_config.run.fleet import run_accounts, selection
 from portal_config.run.options import RunOptions
-from portal_config.run.outcomes import AccountResult, Finished, exit_code, located_problems
+from portal_config.run.outcomes import AccountResult, Finished, exit_code
 from portal_config.run.workflow import make_plan
 from portal_config.settings.baseline_schema import field_names
 from portal_config.settings.effective import Resolution, Setting
@@ -136,9 +137,9 @@ class AccountEntry:
     error: str | None = None
     code: int = ExitCode.OK
     differs: tuple[str, ...] | None = None  # fields unlike the reference account's
-    # What the account's run reported before it stopped (lint's problems, say), so that a
-    # failed row says why: at most PROBLEM_LINES of them, and how many more there were.
-    problems: tuple[str, ...] = ()
+    # The findings that stopped a failed account (its files' lint errors), so that its row
+    # says why.
+    problems: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ def alignment(
             result.value,
             result.error,
             result.code,
-            problems=located_problems(result.diagnostics) if result.value is None else (),
+            problems=result.problems,
         )
         for result in run_accounts(config, selected, task, console, options.parallel)
     ]
