@@ -22,6 +22,8 @@ class Waiver:
     field: str  # section.field
     expires: datetime.date | None  # None: no date (see `impossible_date`)
     written: object = None  # `expires` as the file gives it
+    owner: str | None = None
+    reason: str | None = None
 
     @property
     def impossible_date(self) -> bool:
@@ -37,6 +39,13 @@ class Waiver:
             return None
         return (self.expires - (today or datetime.date.today())).days
 
+    @property
+    def expired(self) -> bool:
+        """Whether it waives nothing any more (what waiver-expired reports): its day has
+        passed, or it names no day."""
+        left = self.days_left()
+        return self.impossible_date or (left is not None and left < 0)
+
 
 def waivers(document: Document) -> Iterator[Waiver]:
     listed = document.data.get("waivers")
@@ -47,7 +56,15 @@ def waivers(document: Document) -> Iterator[Waiver]:
             expires: datetime.date | None = datetime.date.fromisoformat(str(entry.get("expires")))
         except ValueError:
             expires = None
-        yield Waiver(index, entry["field"], expires, entry.get("expires"))
+        owner, reason = entry.get("owner"), entry.get("reason")
+        yield Waiver(
+            index,
+            entry["field"],
+            expires,
+            entry.get("expires"),
+            owner if isinstance(owner, str) else None,
+            reason if isinstance(reason, str) else None,
+        )
 
 
 def locked_fields(document: Document) -> set[str]:

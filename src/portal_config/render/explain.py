@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from typing import Any
 
 from portal_config import TOOL
@@ -35,7 +34,7 @@ def render_text(explained: Sequence[Explained]) -> str:
             waived = one.waivers.get(f"{section}.{name}")
             if waived is not None:
                 until = "waiver expired" if waived.expired else "waived until"
-                line += f"; {until} {escape_text(str(waived.expires))}"
+                line += f"; {until} {escape_text(str(waived.written))}"
                 line += f" ({escape_text(str(waived.owner))})" if waived.owner else ""
             lines.append(line)
     return "\n".join(lines) + "\n"
@@ -83,7 +82,14 @@ def _guard(one: Explained, key: FieldKey) -> dict[str, Any]:
         "locked": None
         if lock is None
         else {"profile": lock.profile, "value": lock.value, **_origin(lock.origin)},
-        "waiver": None if waived is None else asdict(waived) | {"expired": waived.expired},
+        "waiver": None
+        if waived is None
+        else {
+            "expires": None if waived.written is None else str(waived.written),
+            "owner": waived.owner,
+            "reason": waived.reason,
+            "expired": waived.expired,
+        },
     }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,28 +12,12 @@ from portal_config.lint.document import Document
 from portal_config.lint.profiles import Profiles, load_profiles
 from portal_config.lint.reader import read
 from portal_config.lint.rules import unknown_profile
+from portal_config.lint.waivers import Waiver, waivers
 from portal_config.paths import display
 from portal_config.project.config import Config
 from portal_config.project.lint_scope import lint_scope
 from portal_config.settings.effective import FieldKey, Lock, Resolution, Setting
 from portal_config.settings.table import active
-
-
-@dataclass(frozen=True)
-class Waived:
-    """A waiver of the portal file's, as explain shows it beside the field it waives."""
-
-    expires: str | None
-    owner: str | None
-    reason: str | None
-
-    @property
-    def expired(self) -> bool:
-        """Whether its day has passed (lint's waiver-expired says so too)."""
-        try:
-            return datetime.date.fromisoformat(str(self.expires)) < datetime.date.today()
-        except ValueError:
-            return True  # no day at all: it waives nothing, as lint reports
 
 
 @dataclass(frozen=True)
@@ -46,7 +29,7 @@ class Explained:
     profiles: tuple[str, ...]
     resolution: Resolution
     # The portal file's waivers by the field they name (section.field).
-    waivers: Mapping[str, Waived] = field(default_factory=dict)
+    waivers: Mapping[str, Waiver] = field(default_factory=dict)
 
     def lock(self, key: FieldKey) -> Lock | None:
         """The lock a profile put on ``key``, if any."""
@@ -84,25 +67,10 @@ def explain(config: Config, paths: Sequence[Path]) -> list[Explained]:
                 document.path,
                 tuple(profile.name for profile in chain),
                 profiles.resolve(document),
-                _waivers(document.data.get("waivers")),
+                {waiver.field: waiver for waiver in waivers(document)},
             )
         )
     return explained
-
-
-def _waivers(listed: object) -> dict[str, Waived]:
-    """The waivers a portal file lists, by field; lint reports the malformed ones."""
-    found: dict[str, Waived] = {}
-    for entry in listed if isinstance(listed, list) else []:
-        if isinstance(entry, dict) and isinstance(entry.get("field"), str):
-            found[entry["field"]] = Waived(
-                *(_text(entry.get(key)) for key in ("expires", "owner", "reason"))
-            )
-    return found
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 def _unresolved(document: Document, profiles: Profiles) -> str | None:

@@ -28,7 +28,6 @@ def check(document: Document, context: Context) -> Iterator[Hit]:
             )
             yield Hit(document, ("waivers", waiver.index, "expires"), message)
             continue
-        left = waiver.days_left()
-        if left is not None and left < 0:
+        if waiver.expired:
             message = f"the waiver for {waiver.field} expired on {waiver.expires}; renew or end it"
             yield Hit(document, ("waivers", waiver.index, "expires"), message)
