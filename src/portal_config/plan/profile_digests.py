@@ -21,8 +21,9 @@ from portal_config.file_access import Repository, UnreadableFile, read_bounded
 from portal_config.lint.document import Document
 from portal_config.lint.loader import MAX_BYTES, load_file
 from portal_config.lint.profiles import Profiles, load_profiles
+from portal_config.project.base_profiles import BaseFile
 from portal_config.project.config import Config
-from portal_config.project.history import base_files, repository_root
+from portal_config.project.history import repository_root
 from portal_config.project.lint_scope import lint_scope
 from portal_config.settings.model import PortalSettings
 
@@ -71,17 +72,13 @@ def record_profiles(config: Config, documents: Sequence[Document]) -> tuple[Prof
     )
 
 
-def edited_profiles(config: Config, ref: str) -> tuple[str, ...]:
-    """The profile files (as sources name them) whose bytes differ from the merge-base
-    with ``ref``, or that are new since: the branch's profile edits, which a three-way
-    plan's fan-out credits."""
+def edited_profiles(config: Config, base: Sequence[BaseFile]) -> tuple[str, ...]:
+    """The profile files (as sources name them) whose bytes differ from ``base`` (the
+    profile files at the merge-base, `base_profile_files`), or that are new since: the
+    branch's profile edits, which a three-way plan's fan-out credits."""
     scope = lint_scope(config)
     root = repository_root(config.root, "--base").resolve()
-    then = {
-        path: hashlib.sha256(data).hexdigest()
-        for directory in scope.profile_dirs
-        for path, data in base_files(config.root, ref, directory).files
-    }
+    then = {path: hashlib.sha256(data).hexdigest() for path, data in base}
     repository = Repository(config.root)
     edited = []
     for profile in load_profiles(scope, repository).by_name.values():

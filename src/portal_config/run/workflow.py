@@ -36,7 +36,7 @@ from portal_config.plan.results import (
 )
 from portal_config.plan.saved import read_plan_file, read_plan_files
 from portal_config.plan.value import Plan, RefusedError, build_plan, replan
-from portal_config.project.base_profiles import base_profiles
+from portal_config.project.base_profiles import BaseFile, base_profile_files, base_profiles
 from portal_config.project.config import Config, Ignore, Safety, Target
 from portal_config.project.history import base_files
 from portal_config.run.checks import (
@@ -118,8 +118,9 @@ def make_plan(
         files = {d.data["portal"]: PortalSettings.from_file_data(d.data) for d in documents}
         base = (BaseRef("HEAD", commit), files)
     elif base_ref:  # git is asked before the API: a wrong --base must not cost a live read
-        base = _base_settings(config, base_ref, console)
-        edited = edited_profiles(config, base_ref)
+        profile_files = base_profile_files(config, base_ref)
+        base = _base_settings(config, base_ref, console, profile_files)
+        edited = edited_profiles(config, profile_files)
     with open_client_for(target, options.concurrency, console) as client:
         _say_reading(console, target, client, len(documents))
         plan = _plan(
@@ -354,7 +355,9 @@ def _plan(
     return build_plan(inputs)
 
 
-def _base_settings(config: Config, ref: str, console: Console) -> Base:
+def _base_settings(
+    config: Config, ref: str, console: Console, profile_files: Sequence[BaseFile]
+) -> Base:
     """The base's portal settings by id, from the files under the portals directory at
     the merge-base of HEAD and ``ref``. A base file that is not a valid portal file gives
     no base for its portal: its changes then count as this branch's."""
@@ -367,7 +370,7 @@ def _base_settings(config: Config, ref: str, console: Console) -> Base:
             f"{found.tip[:12]}); merge {ref} into the branch for the plan a merge would give"
         )
     settings: dict[str, PortalSettings] = {}
-    profiles = base_profiles(config, ref)
+    profiles = base_profiles(config, profile_files, ref)
     for path, data in found.files:
         loaded = load_bytes(data, f"{path}@{ref}")
         # Its settings then, with the profiles of then: a profile's edit is this branch's.
