@@ -271,6 +271,13 @@ def test_fan_out_counts_the_portals_and_accounts_a_profile_edit_reaches(
     assert re.findall(r"<summary>Account <code>(\w+)</code></summary>", shown) == list(ACCOUNTS)
     assert len(shown) <= 60000
     assert invoke("show", *plans).output.startswith(f"{headline}\n\n=== account acme ===\n")
+    # As JSON, the saved plans are the fleet's JSON, with the same fan-out as diff's.
+    shown_json = json.loads(invoke("show", *plans, "--format", "json").output)
+    Draft202012Validator(FLEET_SCHEMA).validate(shown_json)
+    assert shown_json["command"] == "show" and shown_json["fan_out"] == payload["fan_out"]
+    assert [entry["account"] for entry in shown_json["accounts"]] == list(ACCOUNTS)
+    for entry in shown_json["accounts"]:
+        Draft202012Validator(PLAN_SCHEMA).validate(entry["result"])
 
 
 def test_the_headline_shows_a_hostile_profile_path_as_data() -> None:

@@ -208,23 +208,35 @@ def show_command(
     from portal_config.render.fleet import (  # start-up: lint skips it (~2 ms)
         account_group,
         fleet_headline,
+        fleet_json,
     )
     from portal_config.render.plan import (
         PLAN_FORMATS,  # start-up: lint never loads the plan model (~25 ms)
     )
+    from portal_config.run.fleet import (
+        fleet_refusal,  # start-up: lint never loads the fleet runner (~45 ms)
+    )
     from portal_config.run.workflow import (
         show,  # start-up: lint never loads urllib3 and the plan (~115 ms)
     )
+    from portal_config.storage import json_text  # start-up: as render.fleet above
 
     cut = cut_only_text(output_format, max_chars)
-    if output_format == "json" and len(plan_files) > 1:
-        raise click.UsageError("--format json shows one plan: the plan file itself")
     config = load_config(config_path, project=project_dir)
     console = make_console(color)
     results = show(config, plan_files)  # all checked first
+    if output_format == "json" and len(results) > 1:
+        # Several accounts' plans: the fleet's JSON, as diff of those accounts prints it.
+        plans = [(r, r.value.plan) for r in results if r.value is not None]
+        done = [(replace(r, value=None), plan.to_json()) for r, plan in plans]
+        reaches = [reach for _, plan in plans for reach in plan.fan_out()]
+        changed = {str(r.account): len(plan.changed) for r, plan in plans}
+        shown = fleet_json("show", done, ExitCode.OK, reaches)
+        console.out(json_text(shown | {"apply_refusal": fleet_refusal(config, changed)}))
+        sys.exit(ExitCode.OK)
     markdown = output_format == "markdown"
     # Several accounts' three-way plans: what each profile edit reaches over all of them
-    # comes first, and each account's detail is folded under it (json shows one plan).
+    # comes first, and each account's detail is folded under it.
     reaches = [reach for r in results if r.value for reach in r.value.plan.fan_out()]
     fanned = fleet_headline(reaches, markdown)
     if len(results) > 1 and fanned:
@@ -235,7 +247,7 @@ def show_command(
         assert result.value is not None
         plan, header = result.value.plan, result.value.header
         rendered = PLAN_FORMATS[output_format](plan, header, console.color, share)
-        if len(results) > 1:  # json shows one plan: refused above
+        if len(results) > 1:  # several plans' json: printed whole, above
             rendered = account_group(result, rendered, markdown, folded=bool(fanned))[0]
         console.out(rendered)
     sys.exit(ExitCode.OK)
